@@ -1,0 +1,166 @@
+"""Runs Omega text in one machine: every form in order, in bounded slices, within a step budget.
+
+This is the host loop shared by the batch runner, the line-mode REPL and (through the session
+layer) the server. It owns the policies a machine should not know about: the per-command step
+budget, interrupts from another thread, host effects, output limits, and turning every failure into
+a one-line, user-facing error while the next form still runs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Protocol
+
+from omega_core.config import LanguageConfig
+from omega_core.effects import EffectHost, EffectOutcome
+from omega_core.errors import BudgetExceeded, EvalError, Interrupted, OmegaError, ReadError
+from omega_core.lang.machine import Machine, Status
+from omega_core.lang.printer import truncate_output, write_string
+from omega_core.lang.reader import read_recovering
+
+
+@dataclass(frozen=True)
+class FormResult:
+    """What one top-level form did: its printed value or its error, and its ``display`` output."""
+
+    source: str
+    line: int
+    value: str | None
+    output: str
+    error: str | None
+    error_code: str | None
+    steps: int
+    ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def transcript(self) -> str:
+        """The text a REPL prints for this form: output, then ``=> value`` or ``error: ...``."""
+        text = self.output
+        if text and not text.endswith("\n"):
+            text += "\n"
+        if self.error is not None:
+            return text + f"error: {self.error}"
+        return text + f"=> {self.value}"
+
+
+class EvalObserver(Protocol):
+    """Hooks for recording (the session layer): called on the evaluating thread."""
+
+    def form_started(self, machine: Machine, source: str) -> None: ...
+
+    def slice_done(self, machine: Machine) -> None: ...
+
+    def effect_done(self, machine: Machine, op: str, args: list[Any], outcome: EffectOutcome) -> None: ...
+
+
+class Evaluator:
+    def __init__(
+        self,
+        machine: Machine | None = None,
+        language: LanguageConfig | None = None,
+        effects: EffectHost | None = None,
+        perform: Callable[[str, list[Any]], EffectOutcome] | None = None,
+        observer: EvalObserver | None = None,
+    ) -> None:
+        self.machine = machine or Machine()
+        self.language = language or LanguageConfig()
+        self.effects = effects or EffectHost(search_samples=self.language.search_samples)
+        self.perform = perform or self.effects.perform
+        self.observer = observer
+        self._interrupt = threading.Event()
+
+    def interrupt(self) -> None:
+        """Stop the running command at the end of its current slice (safe from any thread)."""
+        self._interrupt.set()
+
+    def run_text(self, text: str) -> Iterator[FormResult]:
+        """Each form's result, lazily, so a front end can print as it goes."""
+        self._interrupt.clear()
+        if len(text) > self.language.max_input_chars:
+            yield self._failure(
+                text[:40],
+                1,
+                f"input too long: {len(text)} characters, the limit is {self.language.max_input_chars} "
+                "([language] max_input_chars)",
+                "too_large",
+            )
+            return
+        for item in read_recovering(text, self.language.max_read_depth):
+            if isinstance(item, ReadError):
+                yield self._failure("", item.line, item.message, item.code)
+                continue
+            datum, (start, end), positions = item
+            line = text.count("\n", 0, start) + 1
+            yield self.run_form(datum, text[start:end], line, positions)
+            if self._interrupt.is_set():
+                return
+
+    def run_form(self, datum: Any, source: str, line: int, positions: dict[int, tuple[int, int]] | None = None) -> FormResult:
+        machine = self.machine
+        started = time.perf_counter()
+        steps_before = machine.steps
+        try:
+            unit = machine.compile(datum, positions)
+        except OmegaError as error:
+            return self._failure(source, line, error.message, error.code)
+        machine.start(unit.root)
+        if self.observer is not None:
+            self.observer.form_started(machine, source)
+        error = self._drive(machine, steps_before)
+        output = truncate_output(machine.take_output(), self.language.max_output_chars)
+        elapsed = (time.perf_counter() - started) * 1000
+        steps = machine.steps - steps_before
+        if error is not None:
+            machine.status = Status.ERROR
+            machine.error = error
+            return FormResult(source, line, None, output, error.message, error.code, steps, elapsed)
+        value = truncate_output(write_string(machine.value), self.language.max_output_chars)
+        return FormResult(source, line, value, output, None, None, steps, elapsed)
+
+    def _drive(self, machine: Machine, steps_before: int) -> OmegaError | None:
+        """Run slices until the form is done; answer host effects; enforce budget and interrupts."""
+        budget = self.language.step_budget
+        slice_steps = self.language.slice_steps
+        while True:
+            remaining = budget - (machine.steps - steps_before)
+            status = machine.run(min(slice_steps, max(remaining, 1)))
+            if self.observer is not None:
+                self.observer.slice_done(machine)
+            if status is Status.DONE:
+                return None
+            if status is Status.ERROR:
+                error = machine.error or EvalError("unknown error")
+                location = machine.error_location()
+                if location is not None and error.code == "eval_error":
+                    located = EvalError(f"{error.message} ({location})")
+                    return located
+                return error
+            if status is Status.EFFECT:
+                op = machine.effect_op or ""
+                args = list(machine.effect_args)
+                try:
+                    outcome = self.perform(op, args)
+                except OmegaError as error:
+                    machine.fail_effect(f"{op}: {error.message}" if not error.message.startswith(op) else error.message)
+                    return machine.error
+                if self.observer is not None:
+                    self.observer.effect_done(machine, op, args, outcome)
+                machine.resume(outcome.value)
+                continue
+            if self._interrupt.is_set():
+                self._interrupt.clear()
+                return Interrupted("interrupted: the command was stopped (the session goes on)")
+            if machine.steps - steps_before >= budget:
+                return BudgetExceeded(
+                    f"step budget exceeded: the command took more than {budget:,} steps and was stopped "
+                    "(raise [language] step_budget if it is meant to run longer)"
+                )
+
+    @staticmethod
+    def _failure(source: str, line: int, message: str, code: str) -> FormResult:
+        return FormResult(source, line, None, "", message, code, 0, 0.0)

@@ -1,0 +1,416 @@
+"""Compiles read data into nodes (``nodes.py``), resolving every local variable to a frame slot.
+
+Compilation is a pure function of the datum: the same datum always yields the same nodes in the same
+order. The serializer depends on that to name nodes by (unit id, index) and rebuild them on load.
+Derived forms (``let*``, ``letrec``, named ``let``, ``cond``, ``when`` ...) are rewritten into the
+core ones here, so the machine has few node kinds to step.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from omega_core.errors import CompileError
+from omega_core.lang import nodes as n
+from omega_core.lang.printer import write_string
+from omega_core.lang.values import NIL, UNASSIGNED, UNSPECIFIED, Pair, Symbol, iter_list, make_list, sym
+
+_DEFINE = sym("define")
+_BEGIN = sym("begin")
+_LAMBDA = sym("lambda")
+_LET = sym("let")
+_LETREC = sym("letrec")
+_ELSE = sym("else")
+_ON = sym("on")
+
+
+class Scope:
+    """The variables of one run-time frame, in slot order (slot 0 is the parent frame)."""
+
+    __slots__ = ("names", "parent")
+
+    def __init__(self, names: list[str], parent: "Scope | None") -> None:
+        self.names = names
+        self.parent = parent
+
+    def lookup(self, name: str) -> tuple[int, int] | None:
+        depth = 0
+        scope: Scope | None = self
+        while scope is not None:
+            names = scope.names
+            # the last binding of a name wins (a body define may shadow a parameter)
+            for position in range(len(names) - 1, -1, -1):
+                if names[position] == name:
+                    return depth, position + 1
+            scope = scope.parent
+            depth += 1
+        return None
+
+
+class Compiler:
+    def __init__(self, unit: n.Unit, positions: dict[int, tuple[int, int]] | None) -> None:
+        self.unit = unit
+        self.positions = positions or {}
+        self.special: dict[str, Callable[[Any, Scope | None, str | None], n.Node]] = {
+            "quote": self.c_quote,
+            "if": self.c_if,
+            "define": self.c_define,
+            "set!": self.c_set,
+            "lambda": self.c_lambda,
+            "begin": self.c_begin,
+            "let": self.c_let,
+            "let*": self.c_let_star,
+            "letrec": self.c_letrec,
+            "letrec*": self.c_letrec,
+            "cond": self.c_cond,
+            "and": self.c_and,
+            "or": self.c_or,
+            "when": self.c_when,
+            "unless": self.c_unless,
+            "delay": self.c_delay,
+            "cons-stream": self.c_cons_stream,
+            "amb": self.c_amb,
+            "effect": self.c_effect,
+            "handle": self.c_handle,
+            "oracle-lambda": self.c_oracle_lambda,
+        }
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def error(self, form: Any, message: str) -> CompileError:
+        where = self.positions.get(id(form))
+        if where is not None:
+            message = f"{message} at line {where[0]}, column {where[1]}"
+        return CompileError(message)
+
+    def items(self, form: Any, usage: str) -> list[Any]:
+        try:
+            return list(iter_list(form))
+        except Exception:
+            raise self.error(form, f"bad syntax, expected {usage}") from None
+
+    # --- entry points --------------------------------------------------------------------------
+
+    def compile(self, x: Any, scope: Scope | None, name: str | None = None) -> n.Node:
+        kind = type(x)
+        if kind is Symbol:
+            return self.c_variable(x, scope)
+        if kind is Pair:
+            head = x.car
+            if type(head) is Symbol and head.name in self.special:
+                if scope is None or scope.lookup(head.name) is None:
+                    return self.special[head.name](x, scope, name)
+            operator = self.compile(head, scope)
+            operands = tuple(self.compile(arg, scope) for arg in self.items(x.cdr, "(PROCEDURE ARG ...)"))
+            return n.Call(self.unit, x, operator, operands)
+        if x is NIL or x is UNSPECIFIED or kind in (int, float, str, bool):
+            return n.Const(self.unit, x, x)
+        raise self.error(x, f"cannot evaluate {write_string(x)}")
+
+    def c_variable(self, x: Symbol, scope: Scope | None) -> n.Node:
+        found = scope.lookup(x.name) if scope is not None else None
+        if found is None:
+            return n.GlobalRef(self.unit, x, x.name)
+        depth, index = found
+        cls = n.LocalRef0 if depth == 0 else n.LocalRef1 if depth == 1 else n.LocalRef
+        return cls(self.unit, x, depth, index, x.name)
+
+    def body(self, forms: list[Any], scope: Scope, form: Any) -> n.Node:
+        """A lambda or let body; its internal defines become slots of ``scope`` (already made)."""
+        if not forms:
+            raise self.error(form, "empty body: expected at least one expression")
+        flat = self.splice_begins(forms)
+        for item in flat:
+            defined = self.defined_name(item)
+            if defined is not None:
+                scope.names.append(defined)
+        compiled = tuple(self.compile_body_form(item, scope) for item in flat)
+        return compiled[0] if len(compiled) == 1 else n.Seq(self.unit, form, compiled)
+
+    def splice_begins(self, forms: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        pending = list(reversed(forms))
+        while pending:
+            item = pending.pop()
+            if type(item) is Pair and item.car is _BEGIN and self.is_define_begin(item):
+                pending.extend(reversed(self.items(item.cdr, "(begin EXPR ...)")))
+            else:
+                out.append(item)
+        return out
+
+    def is_define_begin(self, form: Any) -> bool:
+        try:
+            return any(type(f) is Pair and f.car is _DEFINE for f in iter_list(form.cdr))
+        except Exception:
+            return False
+
+    def defined_name(self, form: Any) -> str | None:
+        if type(form) is not Pair or form.car is not _DEFINE or type(form.cdr) is not Pair:
+            return None
+        target = form.cdr.car
+        if type(target) is Symbol:
+            return target.name
+        if type(target) is Pair and type(target.car) is Symbol:
+            return target.car.name
+        return None
+
+    def compile_body_form(self, form: Any, scope: Scope) -> n.Node:
+        if type(form) is Pair and form.car is _DEFINE and scope.lookup("define") is None:
+            target_name, value = self.define_parts(form)
+            depth, index = scope.lookup(target_name)  # type: ignore[misc]
+            value_node = self.compile(value, scope, target_name)
+            return n.SetVar(self.unit, form, target_name, depth, index, value_node, True)
+        return self.compile(form, scope)
+
+    def define_parts(self, form: Any) -> tuple[str, Any]:
+        usage = "(define NAME VALUE) or (define (NAME PARAM ...) BODY ...)"
+        parts = self.items(form, usage)
+        if len(parts) < 2:
+            raise self.error(form, f"define: missing name, expected {usage}")
+        target = parts[1]
+        if type(target) is Symbol:
+            if len(parts) != 3:
+                raise self.error(form, f"define: expected {usage}")
+            return target.name, parts[2]
+        if type(target) is Pair and type(target.car) is Symbol:
+            if len(parts) < 3:
+                raise self.error(form, f"define: procedure {target.car.name} has no body")
+            lam = Pair(_LAMBDA, Pair(target.cdr, form.cdr.cdr))
+            self.positions.setdefault(id(lam), self.positions.get(id(form), (0, 0)))
+            return target.car.name, lam
+        raise self.error(form, f"define: expected {usage}")
+
+    # --- special forms -------------------------------------------------------------------------
+
+    def c_quote(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        parts = self.items(x, "(quote DATUM)")
+        if len(parts) != 2:
+            raise self.error(x, "quote: expected exactly one datum, as in (quote x) or 'x")
+        return n.Const(self.unit, x, parts[1])
+
+    def c_if(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        parts = self.items(x, "(if TEST THEN [ELSE])")
+        if len(parts) not in (3, 4):
+            raise self.error(x, "if: expected (if TEST THEN [ELSE])")
+        test = self.compile(parts[1], scope)
+        then = self.compile(parts[2], scope)
+        otherwise = self.compile(parts[3], scope) if len(parts) == 4 else n.Const(self.unit, False, False)
+        return n.If(self.unit, x, test, then, otherwise)
+
+    def c_define(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        if scope is not None:
+            raise self.error(x, "define: only allowed at the top level or at the start of a body")
+        target_name, value = self.define_parts(x)
+        return n.DefineGlobal(self.unit, x, target_name, self.compile(value, None, target_name))
+
+    def c_set(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        parts = self.items(x, "(set! NAME VALUE)")
+        if len(parts) != 3 or type(parts[1]) is not Symbol:
+            raise self.error(x, "set!: expected (set! NAME VALUE)")
+        target = parts[1].name
+        found = scope.lookup(target) if scope is not None else None
+        depth, index = found if found is not None else (-1, -1)
+        return n.SetVar(self.unit, x, target, depth, index, self.compile(parts[2], scope, target), False)
+
+    def parse_params(self, spec: Any, form: Any) -> tuple[tuple[str, ...], str | None]:
+        params: list[str] = []
+        current = spec
+        while type(current) is Pair:
+            if type(current.car) is not Symbol:
+                raise self.error(form, f"lambda: parameter {write_string(current.car)} is not a name")
+            params.append(current.car.name)
+            current = current.cdr
+        rest: str | None = None
+        if type(current) is Symbol:
+            rest = current.name
+        elif current is not NIL:
+            raise self.error(form, "lambda: expected (lambda (PARAM ...) BODY ...)")
+        names = params + ([rest] if rest else [])
+        if len(set(names)) != len(names):
+            raise self.error(form, "lambda: a parameter name appears twice")
+        return tuple(params), rest
+
+    def make_lambda(self, x: Any, spec: Any, body_forms: list[Any], scope: Scope | None, name: str | None) -> n.Lambda:
+        params, rest = self.parse_params(spec, x)
+        lam = n.Lambda(self.unit, x, params, rest, name)
+        inner = Scope(list(params) + ([rest] if rest else []), scope)
+        fixed = len(inner.names)
+        lam.body = self.body(body_forms, inner, x)
+        lam.extra_slots = (UNASSIGNED,) * (len(inner.names) - fixed)
+        return lam
+
+    def c_lambda(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        parts = self.items(x, "(lambda (PARAM ...) BODY ...)")
+        if len(parts) < 3:
+            raise self.error(x, "lambda: expected (lambda (PARAM ...) BODY ...)")
+        return self.make_lambda(x, parts[1], parts[2:], scope, name)
+
+    def c_begin(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        parts = self.items(x, "(begin EXPR ...)")[1:]
+        if not parts:
+            return n.Const(self.unit, x, UNSPECIFIED)
+        compiled = tuple(self.compile(item, scope) for item in parts)
+        return compiled[0] if len(compiled) == 1 else n.Seq(self.unit, x, compiled)
+
+    def bindings(self, spec: Any, form: Any, who: str) -> list[tuple[str, Any]]:
+        usage = f"({who} ((NAME VALUE) ...) BODY ...)"
+        result: list[tuple[str, Any]] = []
+        for binding in self.items(spec, usage):
+            parts = self.items(binding, usage) if type(binding) is Pair else None
+            if not parts or len(parts) != 2 or type(parts[0]) is not Symbol:
+                raise self.error(form, f"{who}: bad binding {write_string(binding)}, expected (NAME VALUE)")
+            result.append((parts[0].name, parts[1]))
+        return result
+
+    def c_let(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        parts = self.items(x, "(let ((NAME VALUE) ...) BODY ...)")
+        if len(parts) >= 2 and type(parts[1]) is Symbol:
+            return self.named_let(x, parts, scope)
+        if len(parts) < 3:
+            raise self.error(x, "let: expected (let ((NAME VALUE) ...) BODY ...)")
+        pairs = self.bindings(parts[1], x, "let")
+        names = [pair[0] for pair in pairs]
+        if len(set(names)) != len(names):
+            raise self.error(x, "let: a name is bound twice")
+        node = n.Let(self.unit, x, tuple(self.compile(value, scope, nm) for nm, value in pairs))
+        inner = Scope(list(names), scope)
+        node.body = self.body(parts[2:], inner, x)
+        node.extra_slots = (UNASSIGNED,) * (len(inner.names) - len(names))
+        return node
+
+    def named_let(self, x: Any, parts: list[Any], scope: Scope | None) -> n.Node:
+        if len(parts) < 4:
+            raise self.error(x, "let: expected (let NAME ((VAR INIT) ...) BODY ...)")
+        loop = parts[1]
+        pairs = self.bindings(parts[2], x, "let")
+        lam = Pair(_LAMBDA, Pair(make_list(sym(nm) for nm, _ in pairs), x.cdr.cdr.cdr))
+        definition = make_list([_DEFINE, loop, lam])
+        operator = make_list([_LET, NIL, definition, loop])
+        call = Pair(operator, make_list(value for _, value in pairs))
+        self.positions.setdefault(id(call), self.positions.get(id(x), (0, 0)))
+        return self.compile(call, scope)
+
+    def c_let_star(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        parts = self.items(x, "(let* ((NAME VALUE) ...) BODY ...)")
+        if len(parts) < 3:
+            raise self.error(x, "let*: expected (let* ((NAME VALUE) ...) BODY ...)")
+        bindings = self.items(parts[1], "(let* ((NAME VALUE) ...) BODY ...)")
+        body = x.cdr.cdr
+        if len(bindings) <= 1:
+            return self.compile(Pair(_LET, Pair(parts[1], body)), scope)
+        inner = Pair(sym("let*"), Pair(make_list(bindings[1:]), body))
+        return self.compile(make_list([_LET, make_list(bindings[:1]), inner]), scope)
+
+    def c_letrec(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        parts = self.items(x, "(letrec ((NAME VALUE) ...) BODY ...)")
+        if len(parts) < 3:
+            raise self.error(x, "letrec: expected (letrec ((NAME VALUE) ...) BODY ...)")
+        pairs = self.bindings(parts[1], x, "letrec")
+        defines = [make_list([_DEFINE, sym(nm), value]) for nm, value in pairs]
+        return self.compile(Pair(_LET, Pair(NIL, make_list(defines, x.cdr.cdr))), scope)
+
+    def c_cond(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        clauses = self.items(x, "(cond (TEST EXPR ...) ... [(else EXPR ...)])")[1:]
+        result: n.Node = n.Const(self.unit, x, False)
+        for position in range(len(clauses) - 1, -1, -1):
+            clause = clauses[position]
+            parts = self.items(clause, "(TEST EXPR ...)") if type(clause) is Pair else None
+            if not parts:
+                raise self.error(x, f"cond: bad clause {write_string(clause)}, expected (TEST EXPR ...)")
+            if parts[0] is _ELSE:
+                if position != len(clauses) - 1:
+                    raise self.error(x, "cond: else must be the last clause")
+                result = self.c_begin(Pair(_BEGIN, clause.cdr), scope, None) if len(parts) > 1 else n.Const(self.unit, clause, UNSPECIFIED)
+                continue
+            test = self.compile(parts[0], scope)
+            if len(parts) == 1:
+                result = n.AndOr(self.unit, clause, (test, result), False)
+            else:
+                result = n.If(self.unit, clause, test, self.c_begin(Pair(_BEGIN, clause.cdr), scope, None), result)
+        return result
+
+    def and_or(self, x: Any, scope: Scope | None, is_and: bool) -> n.Node:
+        parts = tuple(self.compile(item, scope) for item in self.items(x, "(and EXPR ...)")[1:])
+        if not parts:
+            return n.Const(self.unit, x, is_and)
+        if len(parts) == 1:
+            return parts[0]
+        return n.AndOr(self.unit, x, parts, is_and)
+
+    def c_and(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        return self.and_or(x, scope, True)
+
+    def c_or(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        return self.and_or(x, scope, False)
+
+    def when_unless(self, x: Any, scope: Scope | None, negate: bool) -> n.Node:
+        who = "unless" if negate else "when"
+        parts = self.items(x, f"({who} TEST EXPR ...)")
+        if len(parts) < 3:
+            raise self.error(x, f"{who}: expected ({who} TEST EXPR ...)")
+        test = self.compile(parts[1], scope)
+        body = self.c_begin(Pair(_BEGIN, x.cdr.cdr), scope, None)
+        skip = n.Const(self.unit, x, UNSPECIFIED)
+        if negate:
+            return n.If(self.unit, x, test, skip, body)
+        return n.If(self.unit, x, test, body, skip)
+
+    def c_when(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        return self.when_unless(x, scope, False)
+
+    def c_unless(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        return self.when_unless(x, scope, True)
+
+    def c_delay(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        parts = self.items(x, "(delay EXPR)")
+        if len(parts) != 2:
+            raise self.error(x, "delay: expected (delay EXPR)")
+        return n.Delay(self.unit, x, self.compile(parts[1], scope))
+
+    def c_cons_stream(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        parts = self.items(x, "(cons-stream HEAD TAIL)")
+        if len(parts) != 3:
+            raise self.error(x, "cons-stream: expected (cons-stream HEAD TAIL)")
+        return n.ConsStream(self.unit, x, self.compile(parts[1], scope), self.compile(parts[2], scope))
+
+    def c_amb(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        alternatives = tuple(self.compile(item, scope) for item in self.items(x, "(amb EXPR ...)")[1:])
+        return n.Amb(self.unit, x, alternatives)
+
+    def c_effect(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        parts = self.items(x, "(effect OP ARG ...)")
+        if len(parts) < 2 or type(parts[1]) is not Symbol:
+            raise self.error(x, "effect: expected (effect OP ARG ...) with OP a name such as infer.op")
+        return n.Effect(self.unit, x, parts[1].name, tuple(self.compile(arg, scope) for arg in parts[2:]))
+
+    def c_handle(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        usage = "(handle BODY (on OP (PARAM ... K) HANDLER-BODY ...) ...)"
+        parts = self.items(x, usage)
+        if len(parts) < 3:
+            raise self.error(x, f"handle: expected {usage}")
+        node = n.Handle(self.unit, x)
+        node.body = self.compile(parts[1], scope)
+        for clause in parts[2:]:
+            clause_parts = self.items(clause, usage) if type(clause) is Pair else []
+            if len(clause_parts) < 4 or clause_parts[0] is not _ON or type(clause_parts[1]) is not Symbol:
+                raise self.error(x, f"handle: bad clause {write_string(clause)}, expected (on OP (PARAM ... K) BODY ...)")
+            if type(clause_parts[2]) is not Pair:
+                raise self.error(x, f"handle: the clause for {clause_parts[1].name} needs at least the resumption parameter K")
+            lam = self.make_lambda(clause, clause_parts[2], clause_parts[3:], scope, f"on {clause_parts[1].name}")
+            if lam.rest is not None:
+                raise self.error(x, "handle: clause parameters cannot have a rest parameter")
+            node.clauses[clause_parts[1].name] = lam
+        return node
+
+    def c_oracle_lambda(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+        parts = self.items(x, "(oracle-lambda (PARAM ...) PROMPT-EXPR ...)")
+        if len(parts) < 3:
+            raise self.error(x, "oracle-lambda: expected (oracle-lambda (PARAM ...) PROMPT-EXPR ...)")
+        return n.OracleLambda(self.unit, x, self.make_lambda(x, parts[1], parts[2:], scope, name))
+
+
+def compile_unit(datum: Any, unit_id: str, positions: dict[int, tuple[int, int]] | None = None) -> n.Unit:
+    """Compile one top-level datum into a fresh unit (global scope)."""
+    unit = n.Unit(unit_id, datum, positions)
+    unit.root = Compiler(unit, dict(positions) if positions else None).compile(datum, None)
+    return unit

@@ -1,0 +1,347 @@
+"""The Omega machine: CEK-style registers stepped in bounded slices.
+
+Registers: ``node``/``env`` (control: an expression to evaluate in an environment) or ``value``
+(control: a value to return to the continuation), ``k`` (the continuation, a chain of frames),
+``choices`` (pending ``amb`` choice points), ``globals``. Everything the machine needs to continue
+is in these registers, which is what lets ``serialize.py`` save a state mid-evaluation and lets a
+host run a command in slices (``run(max_steps)``), interrupt it, or suspend it at an effect.
+
+Evaluation never recurses in Python: nested calls grow the frame chain, not the Python stack.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from omega_core.errors import EvalError, OmegaError
+from omega_core.lang import frames as fr
+from omega_core.lang.compiler import compile_unit
+from omega_core.lang.nodes import Amb, Unit
+from omega_core.lang.printer import display_string, write_string
+from omega_core.lang.values import (
+    NIL,
+    UNSPECIFIED,
+    Closure,
+    Continuation,
+    MachinePrimitive,
+    OracleProc,
+    Pair,
+    Primitive,
+    Promise,
+    is_true,
+    list_to_python,
+    make_list,
+    type_name,
+)
+
+HOST_OPS = frozenset({"infer.op", "search.op", "shell.op", "file.read.op", "file.write.op"})
+"""Effects the host performs when no ``handle`` in the program catches them."""
+
+
+class Status(enum.Enum):
+    RUNNING = "running"
+    DONE = "done"
+    EFFECT = "effect"
+    ERROR = "error"
+
+
+class _Suspend(Exception):
+    """Leaves the step loop at once when the machine stops for a host effect."""
+
+
+class Machine:
+    """One evaluation context: globals plus the registers of the command being run."""
+
+    def __init__(self, globals_table: dict[str, Any] | None = None) -> None:
+        from omega_core.lang.builtins import fresh_globals
+
+        self.globals: dict[str, Any] = globals_table if globals_table is not None else fresh_globals()
+        self.node: Any = None
+        self.env: Any = None
+        self.value: Any = UNSPECIFIED
+        self.k: Any = None
+        self.choices: Any = None
+        self.status = Status.DONE
+        self.error: OmegaError | None = None
+        self.error_node: Any = None
+        self.effect_op: str | None = None
+        self.effect_args: list[Any] = []
+        self.output: list[str] = []
+        self.steps = 0
+        self.gensym_counter = 0
+        self.unit_counter = 0
+
+    # --- loading and running -------------------------------------------------------------------
+
+    def compile(self, datum: Any, positions: dict[int, tuple[int, int]] | None = None) -> Unit:
+        self.unit_counter += 1
+        return compile_unit(datum, f"u{self.unit_counter}", positions)
+
+    def start(self, node: Any) -> None:
+        """Begin evaluating ``node`` at top level; choice points of earlier forms are dropped."""
+        self.node = node
+        self.env = None
+        self.k = None
+        self.choices = None
+        self.value = UNSPECIFIED
+        self.error = None
+        self.error_node = None
+        self.effect_op = None
+        self.effect_args = []
+        self.status = Status.RUNNING
+
+    def run(self, max_steps: int) -> Status:
+        """Take at most ``max_steps`` steps; return why it stopped (RUNNING: slice used up)."""
+        if self.status is not Status.RUNNING:
+            return self.status
+        steps = 0
+        node = k = None
+        try:
+            while steps < max_steps:
+                steps += 1
+                node = self.node
+                if node is not None:
+                    node.ev(self)
+                else:
+                    k = self.k
+                    if k is None:
+                        self.status = Status.DONE
+                        steps -= 1
+                        break
+                    self.k = k.next
+                    k.ret(self, self.value)
+        except _Suspend:
+            pass
+        except OmegaError as error:
+            self.status = Status.ERROR
+            self.error = error
+            self.error_node = node if node is not None else getattr(k, "node", None)
+        except RecursionError:  # pragma: no cover - evaluation does not recurse; printing might
+            self.status = Status.ERROR
+            self.error = EvalError("value too deeply nested to process")
+        except MemoryError:  # pragma: no cover - depends on the machine
+            self.status = Status.ERROR
+            self.error = EvalError("out of memory")
+        self.steps += steps
+        if self.status is Status.RUNNING and self.node is None and self.k is None:
+            self.status = Status.DONE
+        return self.status
+
+    def resume(self, value: Any) -> None:
+        """Continue after a host effect with the value the host produced."""
+        if self.status is not Status.EFFECT:
+            raise RuntimeError("resume() without a pending effect")
+        self.value = value
+        self.node = None
+        self.effect_op = None
+        self.effect_args = []
+        self.status = Status.RUNNING
+
+    def fail_effect(self, message: str) -> None:
+        """The host could not perform the pending effect: the command ends with this error."""
+        self.status = Status.ERROR
+        self.error = EvalError(message)
+        self.effect_op = None
+
+    def error_location(self) -> str | None:
+        """Where the last error happened in user code: ``in (car x), line 3, column 5``."""
+        node = self.error_node
+        if node is None or not hasattr(node, "position"):
+            return None
+        where = node.position()
+        if where is None:
+            return None
+        return f"in {node.text(40)}, line {where[0]}, column {where[1]}"
+
+    def take_output(self) -> str:
+        text = "".join(self.output)
+        self.output.clear()
+        return text
+
+    # --- procedures ----------------------------------------------------------------------------
+
+    def arity_error(self, name: str, min_args: int, max_args: int | None, got: int) -> None:
+        if max_args == min_args:
+            expected = f"{min_args} argument{'s' if min_args != 1 else ''}"
+        elif max_args is None:
+            expected = f"at least {min_args} argument{'s' if min_args != 1 else ''}"
+        else:
+            expected = f"{min_args} to {max_args} arguments"
+        raise EvalError(f"{name}: expected {expected}, got {got}")
+
+    def apply(self, f: Any, args: list[Any]) -> None:
+        kind = type(f)
+        if kind is Closure:
+            lam = f.lam
+            count = len(args)
+            if lam.rest is None:
+                if count != lam.nparams:
+                    self.arity_error(f.builtin_name or lam.name or write_string(f), lam.nparams, lam.nparams, count)
+                frame = [f.env]
+                frame.extend(args)
+            else:
+                fixed = lam.nparams
+                if count < fixed:
+                    self.arity_error(f.builtin_name or lam.name or write_string(f), fixed, None, count)
+                frame = [f.env]
+                frame.extend(args[:fixed])
+                frame.append(make_list(args[fixed:]))
+            if lam.extra_slots:
+                frame.extend(lam.extra_slots)
+            self.env = frame
+            self.node = lam.body
+        elif kind is Primitive:
+            count = len(args)
+            if count < f.min_args or (f.max_args is not None and count > f.max_args):
+                self.arity_error(f.name, f.min_args, f.max_args, count)
+            self.value = f.fn(self, *args) if f.needs_machine else f.fn(*args)
+            self.node = None
+        elif kind is MachinePrimitive:
+            count = len(args)
+            if count < f.min_args or (f.max_args is not None and count > f.max_args):
+                self.arity_error(f.name, f.min_args, f.max_args, count)
+            getattr(self, "op_" + f.op)(args)
+        elif kind is Continuation:
+            value = args[0] if len(args) == 1 else make_list(args) if args else UNSPECIFIED
+            if f.delimited:
+                k = self.k
+                for frame in reversed(f.frames):
+                    k = frame.relink(k)
+                self.k = k
+            else:
+                self.k = f.frames
+            self.value = value
+            self.node = None
+        elif kind is OracleProc:
+            self.k = fr.OracleK(self.k)
+            self.apply(Closure(f.lam, f.env, None), args)
+        else:
+            raise EvalError(f"not a procedure: {write_string(f)[:60]} ({type_name(f)}) cannot be called")
+
+    def define_global(self, name: str, value: Any) -> None:
+        self.globals[name] = value
+
+    # --- machine-level primitives (see builtins.MACHINE_PRIMITIVES) ----------------------------
+
+    def op_apply(self, args: list[Any]) -> None:
+        f = args[0]
+        spread = list(args[1:-1]) + list_to_python(args[-1], "apply") if len(args) > 1 else []
+        self.apply(f, spread)
+
+    def op_callcc(self, args: list[Any]) -> None:
+        self.apply(args[0], [Continuation(self.k)])
+
+    def op_force(self, args: list[Any]) -> None:
+        promise = args[0]
+        if type(promise) is not Promise:
+            self.value = promise
+            self.node = None
+        elif promise.forced:
+            self.value = promise.value
+            self.node = None
+        else:
+            self.k = fr.ForceK(self.k, promise)
+            if promise.thunk is not None:
+                self.apply(promise.thunk, [])
+            else:
+                self.node = promise.node
+                self.env = promise.env
+
+    def op_eval(self, args: list[Any]) -> None:
+        unit = self.compile(args[0])
+        self.node = unit.root
+        self.env = None
+
+    def op_require(self, args: list[Any]) -> None:
+        if is_true(args[0]):
+            self.value = True
+            self.node = None
+        else:
+            self.fail()
+
+    # --- amb ----------------------------------------------------------------------------------
+
+    def choose(self, node: Amb, index: int, env: Any) -> None:
+        alternatives = node.alternatives
+        if not alternatives:
+            self.fail()
+            return
+        if index + 1 < len(alternatives):
+            self.choices = fr.ChoicePoint(node, index + 1, env, self.k, None, self.choices)
+        self.node = alternatives[index]
+        self.env = env
+
+    def choose_value(self, values: tuple[Any, ...], index: int) -> None:
+        if not values:
+            self.fail()
+            return
+        if index + 1 < len(values):
+            self.choices = fr.ChoicePoint(None, index + 1, None, self.k, values, self.choices)
+        self.value = values[index]
+        self.node = None
+
+    def fail(self) -> None:
+        """Backtrack to the most recent choice point (depth-first, chronological)."""
+        point = self.choices
+        if point is None:
+            raise EvalError("amb: no more choices")
+        self.choices = point.next
+        self.k = point.k
+        if point.node is not None:
+            self.choose(point.node, point.index, point.env)
+        else:
+            self.choose_value(point.choices, point.index)
+
+    # --- effects ------------------------------------------------------------------------------
+
+    def perform(self, op: str, args: list[Any]) -> None:
+        if op == "amb.fail":
+            self.fail()
+            return
+        if op == "amb.choose":
+            single_list = len(args) == 1 and (args[0] is NIL or type(args[0]) is Pair)
+            values = list_to_python(args[0], "amb.choose") if single_list else list(args)
+            self.choose_value(tuple(values), 0)
+            return
+        segment: list[Any] = []
+        frame = self.k
+        while frame is not None:
+            segment.append(frame)
+            if type(frame) is fr.HandlerK:
+                clause = frame.node.clauses.get(op)
+                if clause is not None:
+                    self._run_handler(frame, clause, segment, args, op)
+                    return
+            frame = frame.next
+        if op in HOST_OPS:
+            self.status = Status.EFFECT
+            self.effect_op = op
+            self.effect_args = list(args)
+            raise _Suspend()
+        raise EvalError(
+            f"unhandled effect {op}: no handler for it is installed (wrap the code in "
+            f"(handle ... (on {op} (ARG ... k) ...))) and the host does not perform it"
+        )
+
+    def _run_handler(self, handler: Any, clause: Any, segment: list[Any], args: list[Any], op: str) -> None:
+        expected = clause.nparams - 1
+        if len(args) != expected:
+            raise EvalError(f"handler for {op}: expects {expected} argument(s) besides k, the effect passed {len(args)}")
+        resumption = Continuation(tuple(segment), delimited=True)
+        frame = [handler.env]
+        frame.extend(args)
+        frame.append(resumption)
+        if clause.extra_slots:
+            frame.extend(clause.extra_slots)
+        self.k = handler.next
+        self.env = frame
+        self.node = clause.body
+
+    # --- output -------------------------------------------------------------------------------
+
+    def write_output(self, text: str) -> None:
+        self.output.append(text)
+
+    def display(self, value: Any) -> None:
+        self.output.append(display_string(value))

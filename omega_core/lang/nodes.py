@@ -1,0 +1,463 @@
+"""Compiled code: one class per kind of expression, each knowing how to take its own step.
+
+``ev(m)`` takes one machine step for the node held in ``m.node`` (environment in ``m.env``): it
+either produces a value (``m.value``, ``m.node = None``) or moves control to a sub-expression,
+pushing a frame when the sub-expression is not in tail position. ``val(m, env)`` evaluates a node
+*inline* when that needs no steps and has no side effect beyond the result (constants, variable
+references, lambdas, and calls of primitives on such operands) and otherwise returns ``NOT_INLINE``.
+Inlining keeps the step count, and so the run time, low without ever recursing in Python.
+
+Nodes belong to a compilation ``Unit`` and know their index in it, so a serialized state can name
+any node as (unit id, index) and get it back by recompiling the unit's source datum.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omega_core.errors import EvalError
+from omega_core.lang.frames import (
+    NOT_INLINE,
+    AndOrK,
+    ConsStreamK,
+    DefineK,
+    HandlerK,
+    IfK,
+    SeqK,
+    SetK,
+    continue_call,
+    continue_effect,
+    continue_let,
+)
+from omega_core.lang.values import (
+    UNASSIGNED,
+    UNSPECIFIED,
+    Closure,
+    OracleProc,
+    Primitive,
+    Promise,
+    sym,
+)
+
+
+class Unit:
+    """The nodes compiled from one top-level datum, in creation order (deterministic)."""
+
+    __slots__ = ("unit_id", "datum", "nodes", "root", "positions")
+
+    def __init__(self, unit_id: str, datum: Any, positions: dict[int, tuple[int, int]] | None = None) -> None:
+        self.unit_id = unit_id
+        self.datum = datum
+        self.nodes: list[Node] = []
+        self.root: Node | None = None
+        self.positions = positions or {}
+        """Where forms were read (by ``id`` of the form): only for error messages, not saved."""
+
+
+class Node:
+    __slots__ = ("unit", "idx", "form")
+    pure = False
+
+    def __init__(self, unit: Unit, form: Any) -> None:
+        self.unit = unit
+        self.idx = len(unit.nodes)
+        self.form = form
+        unit.nodes.append(self)
+
+    def val(self, m: Any, env: Any) -> Any:
+        return NOT_INLINE
+
+    def ev(self, m: Any) -> None:  # pragma: no cover - every node overrides it
+        raise NotImplementedError
+
+    def position(self) -> tuple[int, int] | None:
+        """(line, column) of this node's source when it was read from text in this process."""
+        return self.unit.positions.get(id(self.form))
+
+    def text(self, limit: int = 60) -> str:
+        """A short printed form of this node's source, for step events and ``:control``."""
+        from omega_core.lang.printer import write_string
+
+        text = write_string(self.form)
+        return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class Const(Node):
+    __slots__ = ("value",)
+    pure = True
+
+    def __init__(self, unit: Unit, form: Any, value: Any) -> None:
+        super().__init__(unit, form)
+        self.value = value
+
+    def val(self, m: Any, env: Any) -> Any:
+        return self.value
+
+    def ev(self, m: Any) -> None:
+        m.value = self.value
+        m.node = None
+
+
+class LocalRef(Node):
+    """A variable bound by a lambda/let frame, found ``depth`` frames out at slot ``index``."""
+
+    __slots__ = ("depth", "index", "name")
+    pure = True
+
+    def __init__(self, unit: Unit, form: Any, depth: int, index: int, name: str) -> None:
+        super().__init__(unit, form)
+        self.depth = depth
+        self.index = index
+        self.name = name
+
+    def val(self, m: Any, env: Any) -> Any:
+        for _ in range(self.depth):
+            env = env[0]
+        value = env[self.index]
+        if value is UNASSIGNED:
+            raise EvalError(f"{self.name}: used before its definition")
+        return value
+
+    def ev(self, m: Any) -> None:
+        m.value = self.val(m, m.env)
+        m.node = None
+
+
+class LocalRef0(LocalRef):
+    """The common case of a variable in the innermost frame, without the loop."""
+
+    __slots__ = ()
+
+    def val(self, m: Any, env: Any) -> Any:
+        value = env[self.index]
+        if value is UNASSIGNED:
+            raise EvalError(f"{self.name}: used before its definition")
+        return value
+
+
+class LocalRef1(LocalRef):
+    __slots__ = ()
+
+    def val(self, m: Any, env: Any) -> Any:
+        value = env[0][self.index]
+        if value is UNASSIGNED:
+            raise EvalError(f"{self.name}: used before its definition")
+        return value
+
+
+class GlobalRef(Node):
+    __slots__ = ("name",)
+    pure = True
+
+    def __init__(self, unit: Unit, form: Any, name: str) -> None:
+        super().__init__(unit, form)
+        self.name = name
+
+    def val(self, m: Any, env: Any) -> Any:
+        try:
+            return m.globals[self.name]
+        except KeyError:
+            raise EvalError(f"unbound variable: {self.name}") from None
+
+    def ev(self, m: Any) -> None:
+        m.value = self.val(m, m.env)
+        m.node = None
+
+
+class Lambda(Node):
+    """``lambda``: ``nparams`` fixed parameters, an optional rest parameter, and ``extra_slots``
+    (UNASSIGNED placeholders) for the body's internal defines."""
+
+    __slots__ = ("params", "rest", "nparams", "extra_slots", "body", "name")
+    pure = True
+
+    def __init__(self, unit: Unit, form: Any, params: tuple[str, ...], rest: str | None, name: str | None) -> None:
+        super().__init__(unit, form)
+        self.params = params
+        self.rest = rest
+        self.nparams = len(params)
+        self.extra_slots: tuple[Any, ...] = ()
+        self.body: Node | None = None
+        self.name = name
+
+    def val(self, m: Any, env: Any) -> Any:
+        return Closure(self, env)
+
+    def ev(self, m: Any) -> None:
+        m.value = Closure(self, m.env)
+        m.node = None
+
+
+class If(Node):
+    __slots__ = ("test", "then", "otherwise")
+
+    def __init__(self, unit: Unit, form: Any, test: Node, then: Node, otherwise: Node) -> None:
+        super().__init__(unit, form)
+        self.test = test
+        self.then = then
+        self.otherwise = otherwise
+
+    def ev(self, m: Any) -> None:
+        value = self.test.val(m, m.env)
+        if value is NOT_INLINE:
+            m.k = IfK(m.k, self, m.env)
+            m.node = self.test
+        elif value is False:
+            m.node = self.otherwise
+        else:
+            m.node = self.then
+
+
+class Seq(Node):
+    """A body: every expression in order; the last is in tail position."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, unit: Unit, form: Any, body: tuple[Node, ...]) -> None:
+        super().__init__(unit, form)
+        self.body = body
+
+    def ev(self, m: Any) -> None:
+        body = self.body
+        env = m.env
+        last = len(body) - 1
+        index = 0
+        while index < last:
+            if body[index].val(m, env) is NOT_INLINE:
+                m.k = SeqK(m.k, self, env, index + 1)
+                m.node = body[index]
+                return
+            index += 1
+        m.node = body[last]
+
+
+class Call(Node):
+    __slots__ = ("fn", "args", "inline_ok")
+
+    def __init__(self, unit: Unit, form: Any, fn: Node, args: tuple[Node, ...]) -> None:
+        super().__init__(unit, form)
+        self.fn = fn
+        self.args = args
+        self.inline_ok = fn.pure and all(arg.pure for arg in args)
+
+    def val(self, m: Any, env: Any) -> Any:
+        """Inline only a primitive applied to pure operands: no steps, no double evaluation."""
+        if not self.inline_ok:
+            return NOT_INLINE
+        f = self.fn.val(m, env)
+        if type(f) is not Primitive:
+            return NOT_INLINE
+        args = [arg.val(m, env) for arg in self.args]
+        count = len(args)
+        if count < f.min_args or (f.max_args is not None and count > f.max_args):
+            m.arity_error(f.name, f.min_args, f.max_args, count)
+        if f.needs_machine:
+            return f.fn(m, *args)
+        return f.fn(*args)
+
+    def ev(self, m: Any) -> None:
+        env = m.env
+        f = self.fn.val(m, env)
+        if f is NOT_INLINE:
+            m.k = _call_operator_frame(m.k, self, env)
+            m.node = self.fn
+            return
+        continue_call(m, self, env, f, [], 0)
+
+
+def _call_operator_frame(next_frame: Any, node: Call, env: Any) -> Any:
+    from omega_core.lang.frames import CallK
+
+    return CallK(next_frame, node, env, -1, None, ())
+
+
+class AndOr(Node):
+    """``and`` / ``or`` with two or more operands (fewer are compiled to constants or the operand)."""
+
+    __slots__ = ("parts", "is_and")
+
+    def __init__(self, unit: Unit, form: Any, parts: tuple[Node, ...], is_and: bool) -> None:
+        super().__init__(unit, form)
+        self.parts = parts
+        self.is_and = is_and
+
+    def ev(self, m: Any) -> None:
+        env = m.env
+        parts = self.parts
+        last = len(parts) - 1
+        index = 0
+        while index < last:
+            value = parts[index].val(m, env)
+            if value is NOT_INLINE:
+                m.k = AndOrK(m.k, self, env, index)
+                m.node = parts[index]
+                return
+            if (value is not False) != self.is_and:
+                m.value = value
+                m.node = None
+                return
+            index += 1
+        m.node = parts[last]
+
+
+class DefineGlobal(Node):
+    __slots__ = ("name", "value")
+
+    def __init__(self, unit: Unit, form: Any, name: str, value: Node) -> None:
+        super().__init__(unit, form)
+        self.name = name
+        self.value = value
+
+    def ev(self, m: Any) -> None:
+        value = self.value.val(m, m.env)
+        if value is NOT_INLINE:
+            m.k = DefineK(m.k, self)
+            m.node = self.value
+            return
+        m.define_global(self.name, value)
+        m.value = sym(self.name)
+        m.node = None
+
+
+class SetVar(Node):
+    """``set!`` of a local or global, and internal ``define`` (a set of a pre-allocated slot)."""
+
+    __slots__ = ("name", "depth", "index", "value", "is_define")
+
+    def __init__(
+        self, unit: Unit, form: Any, name: str, depth: int, index: int, value: Node, is_define: bool
+    ) -> None:
+        super().__init__(unit, form)
+        self.name = name
+        self.depth = depth  # -1 for a global
+        self.index = index
+        self.value = value
+        self.is_define = is_define
+
+    def assign(self, m: Any, env: Any, value: Any) -> None:
+        if self.depth < 0:
+            if self.name not in m.globals:
+                raise EvalError(f"set!: unbound variable {self.name} (define it first)")
+            m.define_global(self.name, value)
+            return
+        for _ in range(self.depth):
+            env = env[0]
+        if not self.is_define and env[self.index] is UNASSIGNED:
+            raise EvalError(f"set!: {self.name} used before its definition")
+        env[self.index] = value
+
+    def ev(self, m: Any) -> None:
+        value = self.value.val(m, m.env)
+        if value is NOT_INLINE:
+            m.k = SetK(m.k, self, m.env)
+            m.node = self.value
+            return
+        self.assign(m, m.env, value)
+        m.value = UNSPECIFIED
+        m.node = None
+
+
+class Let(Node):
+    """``let`` (and bodies with internal defines): inits in the outer frame, body in a new one."""
+
+    __slots__ = ("inits", "extra_slots", "body")
+
+    def __init__(self, unit: Unit, form: Any, inits: tuple[Node, ...]) -> None:
+        super().__init__(unit, form)
+        self.inits = inits
+        self.extra_slots: tuple[Any, ...] = ()
+        self.body: Node | None = None
+
+    def ev(self, m: Any) -> None:
+        continue_let(m, self, m.env, [], 0)
+
+
+class Delay(Node):
+    __slots__ = ("body",)
+    pure = True
+
+    def __init__(self, unit: Unit, form: Any, body: Node) -> None:
+        super().__init__(unit, form)
+        self.body = body
+
+    def val(self, m: Any, env: Any) -> Any:
+        return Promise(node=self.body, env=env)
+
+    def ev(self, m: Any) -> None:
+        m.value = Promise(node=self.body, env=m.env)
+        m.node = None
+
+
+class ConsStream(Node):
+    __slots__ = ("head", "tail")
+
+    def __init__(self, unit: Unit, form: Any, head: Node, tail: Node) -> None:
+        super().__init__(unit, form)
+        self.head = head
+        self.tail = tail
+
+    def ev(self, m: Any) -> None:
+        m.k = ConsStreamK(m.k, self, m.env)
+        m.node = self.head
+
+
+class Amb(Node):
+    __slots__ = ("alternatives",)
+
+    def __init__(self, unit: Unit, form: Any, alternatives: tuple[Node, ...]) -> None:
+        super().__init__(unit, form)
+        self.alternatives = alternatives
+
+    def ev(self, m: Any) -> None:
+        m.choose(self, 0, m.env)
+
+
+class Effect(Node):
+    """``(effect OP ARG ...)``: OP is a symbol, not evaluated; the arguments are."""
+
+    __slots__ = ("op", "args")
+
+    def __init__(self, unit: Unit, form: Any, op: str, args: tuple[Node, ...]) -> None:
+        super().__init__(unit, form)
+        self.op = op
+        self.args = args
+
+    def ev(self, m: Any) -> None:
+        continue_effect(m, self, m.env, [], 0)
+
+
+class Handle(Node):
+    """``(handle BODY (on OP (PARAM ... K) HANDLER-BODY ...) ...)``: clauses are lambdas."""
+
+    __slots__ = ("body", "clauses")
+
+    def __init__(self, unit: Unit, form: Any) -> None:
+        super().__init__(unit, form)
+        self.body: Node | None = None
+        self.clauses: dict[str, Lambda] = {}
+
+    def ev(self, m: Any) -> None:
+        m.k = HandlerK(m.k, self, m.env)
+        m.node = self.body
+
+
+class OracleLambda(Node):
+    """``(oracle-lambda (PARAM ...) BODY ...)``: calling it evaluates BODY to a prompt and asks."""
+
+    __slots__ = ("lam",)
+    pure = True
+
+    def __init__(self, unit: Unit, form: Any, lam: Lambda) -> None:
+        super().__init__(unit, form)
+        self.lam = lam
+
+    def val(self, m: Any, env: Any) -> Any:
+        return OracleProc(self.lam, env)
+
+    def ev(self, m: Any) -> None:
+        m.value = OracleProc(self.lam, m.env)
+        m.node = None
+
+
+NODE_TYPES = (Const, LocalRef, LocalRef0, LocalRef1, GlobalRef, Lambda, If, Seq, Call, AndOr,
+              DefineGlobal, SetVar, Let, Delay, ConsStream, Amb, Effect, Handle, OracleLambda)

@@ -1,0 +1,142 @@
+"""Strings, and conversions between strings, numbers and symbols.
+
+Strings are immutable Python ``str``; positions count characters (code points), 0-based.
+``number->string`` and ``string->number`` use the printer's and the reader's number syntax, so
+``(string->number (number->string x))`` gives ``x`` back for every number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omega_core.errors import EvalError
+from omega_core.lang.numtext import parse_number
+from omega_core.lang.primitives import _checks as check
+from omega_core.lang.primitives._registry import primitive
+from omega_core.lang.printer import write_string
+from omega_core.lang.values import Symbol, make_list
+
+
+def _strings(who: str, args: tuple[Any, ...]) -> tuple[str, ...]:
+    for arg in args:
+        check.string(who, arg)
+    return args
+
+
+@primitive("string-append", 0, None)
+def string_append(*args: Any) -> str:
+    return "".join(_strings("string-append", args))
+
+
+@primitive("string-length", 1)
+def string_length(s: Any) -> int:
+    return len(check.string("string-length", s))
+
+
+@primitive("substring", 2, 3)
+def substring(s: Any, start: Any, end: Any = None) -> str:
+    """``(substring s start [end])``: characters ``start`` up to (not including) ``end``."""
+    text = check.string("substring", s)
+    first = check.index("substring", start)
+    last = len(text) if end is None else check.index("substring", end)
+    if first > len(text) or last > len(text) or first > last:
+        raise EvalError(
+            f"substring: indices {first} to {last} are out of range for a string of "
+            f"length {len(text)} (need 0 <= start <= end <= length)"
+        )
+    return text[first:last]
+
+
+@primitive("string-upcase", 1)
+def string_upcase(s: Any) -> str:
+    return check.string("string-upcase", s).upper()
+
+
+@primitive("string-downcase", 1)
+def string_downcase(s: Any) -> str:
+    return check.string("string-downcase", s).lower()
+
+
+@primitive("string-trim", 1)
+def string_trim(s: Any) -> str:
+    """Removes whitespace at both ends (LLM answers often carry stray newlines)."""
+    return check.string("string-trim", s).strip()
+
+
+@primitive("string-split", 2)
+def string_split(s: Any, sep: Any) -> Any:
+    """List of the pieces between occurrences of ``sep``; an empty ``sep`` gives the characters."""
+    text = check.string("string-split", s)
+    separator = check.string("string-split", sep)
+    if separator == "":
+        return make_list(list(text))
+    return make_list(text.split(separator))
+
+
+@primitive("string-join", 2)
+def string_join(lst: Any, sep: Any) -> str:
+    """``(string-join list-of-strings separator)``."""
+    items = check.proper_list("string-join", lst)
+    separator = check.string("string-join", sep)
+    for item in items:
+        if type(item) is not str:
+            raise EvalError(
+                f"string-join: expected a list of strings, but an element is "
+                f"{check.describe(item)}"
+            )
+    return separator.join(items)
+
+
+@primitive("string-contains?", 2)
+def string_contains(s: Any, part: Any) -> bool:
+    """``(string-contains? haystack needle)``."""
+    return check.string("string-contains?", part) in check.string("string-contains?", s)
+
+
+@primitive("string-replace-all", 3)
+def string_replace_all(s: Any, old: Any, new: Any) -> str:
+    """``(string-replace-all s old new)``; an empty ``old`` is an error (it would match everywhere)."""
+    text = check.string("string-replace-all", s)
+    pattern = check.string("string-replace-all", old)
+    replacement = check.string("string-replace-all", new)
+    if pattern == "":
+        raise check.type_error("string-replace-all", "a non-empty string to replace", pattern)
+    return text.replace(pattern, replacement)
+
+
+@primitive("string=?", 1, None)
+def string_eq(*args: Any) -> bool:
+    strings = _strings("string=?", args)
+    return all(strings[i] == strings[i + 1] for i in range(len(strings) - 1))
+
+
+@primitive("string<?", 1, None)
+def string_lt(*args: Any) -> bool:
+    """Chained, by code point (lexicographic), like Python's ``<`` on ``str``."""
+    strings = _strings("string<?", args)
+    return all(strings[i] < strings[i + 1] for i in range(len(strings) - 1))
+
+
+@primitive("number->string", 1)
+def number_to_string(n: Any) -> str:
+    return write_string(check.number("number->string", n))
+
+
+@primitive("string->number", 1)
+def string_to_number(s: Any) -> Any:
+    """The number the string spells (``-3``, ``2.5``, ``1e3``, ``+inf.0``), or ``#f``.
+
+    Surrounding whitespace is ignored: oracle answers usually end in a newline.
+    """
+    result = parse_number(check.string("string->number", s).strip())
+    return False if result is None else result
+
+
+@primitive("symbol->string", 1)
+def symbol_to_string(s: Any) -> str:
+    return check.symbol("symbol->string", s).name
+
+
+@primitive("string->symbol", 1)
+def string_to_symbol(s: Any) -> Symbol:
+    return Symbol.intern(check.string("string->symbol", s))

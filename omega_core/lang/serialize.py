@@ -1,0 +1,346 @@
+"""Machine state <-> plain JSON data, losslessly, at any point of an evaluation.
+
+Format ``omega-state/1``::
+
+    {"format": "omega-state/1", "root": {register: value ...}, "heap": [record ...],
+     "units": {unit id: source text or encoded datum}}
+
+Values are encoded inline when they have no identity (numbers, strings, booleans, symbols as
+``["y", name]``, the empty list ``["n"]`` ...) and as ``["r", i]`` references into ``heap`` when they
+do (pairs, environments, closures, promises, hash tables, continuations, frames, choice points), so
+sharing and mutation survive a round trip: two closures over one environment still share it. The heap
+is flat (one record per object, children by reference), so neither encoding nor decoding recurses and
+a 100,000-frame continuation or a 1,000,000-element list is no problem. Code is named as
+``["c", unit id, node index]``; a unit is stored once as the source text it was compiled from and
+recompiled on load (compilation is deterministic). Builtins are stored by name.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from omega_core.lang import frames as fr
+from omega_core.lang.builtins import PRELUDE_UNITS, fresh_globals, is_builtin_value, primitive_table
+from omega_core.lang.compiler import compile_unit
+from omega_core.lang.nodes import Node, Unit
+from omega_core.lang.printer import write_string
+from omega_core.lang.reader import read_all
+from omega_core.lang.values import (
+    NIL,
+    UNASSIGNED,
+    UNSPECIFIED,
+    Closure,
+    Continuation,
+    HashTable,
+    MachinePrimitive,
+    OracleProc,
+    Pair,
+    Primitive,
+    Promise,
+    Symbol,
+    hash_key,
+)
+
+FORMAT = "omega-state/1"
+_REGISTERS = ("node", "env", "value", "k", "choices", "effect_args")
+_COUNTERS = ("steps", "gensym_counter", "unit_counter")
+_PLAIN_SYMBOL = re.compile(r"[^\s()\[\]'`,\";#\d+\-.][^\s()\[\]'`,\";]*\Z|[+\-]\Z|\.\.\.\Z|[+\-][^\s()\[\]'`,\";\d.][^\s()\[\]'`,\";]*\Z")
+
+
+class StateFormatError(ValueError):
+    """Serialized data that is not a state this version can read."""
+
+
+# --- encoding --------------------------------------------------------------------------------
+
+
+class _Encoder:
+    def __init__(self) -> None:
+        self.ids: dict[int, int] = {}
+        self.heap: list[Any] = []
+        self.pending: list[tuple[int, Any]] = []
+        self.units: dict[str, Any] = {}
+        self.unit_objects: list[Unit] = []
+
+    def ref(self, obj: Any) -> list[Any]:
+        key = id(obj)
+        index = self.ids.get(key)
+        if index is None:
+            index = len(self.heap)
+            self.ids[key] = index
+            self.heap.append(None)
+            self.pending.append((index, obj))
+        return ["r", index]
+
+    def enc(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is int or kind is str or kind is bool or value is None:
+            return value
+        if kind is float:
+            return value if math.isfinite(value) else ["f", repr(value)]
+        if kind is Symbol:
+            return ["y", value.name]
+        if value is NIL:
+            return ["n"]
+        if value is UNSPECIFIED:
+            return ["u"]
+        if value is UNASSIGNED:
+            return ["a"]
+        if kind is Primitive or kind is MachinePrimitive:
+            return ["p", value.name]
+        if kind is Closure and value.builtin_name is not None and is_builtin_value(value.builtin_name, value):
+            return ["b", value.builtin_name]
+        if isinstance(value, Node):
+            self.unit(value.unit)
+            return ["c", value.unit.unit_id, value.idx]
+        if kind is tuple:
+            return ["t", *[self.enc(item) for item in value]]
+        return self.ref(value)
+
+    def unit(self, unit: Unit) -> None:
+        if unit.unit_id in self.units or unit.unit_id in PRELUDE_UNITS:
+            return
+        self.units[unit.unit_id] = None  # placeholder: encoded in drain (may add heap records)
+        self.unit_objects.append(unit)
+
+    def record(self, obj: Any) -> list[Any]:
+        kind = type(obj)
+        enc = self.enc
+        if kind is Pair:
+            return ["pair", enc(obj.car), enc(obj.cdr)]
+        if kind is list:
+            return ["env", *[enc(item) for item in obj]]
+        if kind is Closure:
+            return ["clo", enc(obj.lam), enc(obj.env), obj.builtin_name]
+        if kind is Promise:
+            return ["prom", enc(obj.node), enc(obj.env), enc(obj.thunk), obj.forced, enc(obj.value)]
+        if kind is HashTable:
+            return ["hash", [[enc(obj.keys[key]), enc(value)] for key, value in obj.table.items()]]
+        if kind is Continuation:
+            return ["cont", enc(obj.frames), obj.delimited]
+        if kind is OracleProc:
+            return ["oracle", enc(obj.lam), enc(obj.env)]
+        if kind is fr.ChoicePoint:
+            return ["cp", *[enc(getattr(obj, name)) for name in fr.ChoicePoint.FIELDS]]
+        if isinstance(obj, fr.Frame):
+            return ["k", kind.__name__, enc(obj.next), *[enc(getattr(obj, name)) for name in kind.FIELDS]]
+        raise TypeError(f"cannot serialize {kind.__name__}")
+
+    def drain(self) -> None:
+        while self.pending or self.unit_objects:
+            while self.pending:
+                index, obj = self.pending.pop()
+                self.heap[index] = self.record(obj)
+            while self.unit_objects:
+                unit = self.unit_objects.pop()
+                self.units[unit.unit_id] = self.datum(unit.datum)
+
+    def datum(self, datum: Any) -> Any:
+        """Source text when it reads back to the same datum, else the encoded datum."""
+        if _readable(datum):
+            return write_string(datum)
+        return {"datum": self.enc(datum)}
+
+
+def _readable(datum: Any) -> bool:
+    pending = [datum]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is Pair:
+            pending.append(item.car)
+            pending.append(item.cdr)
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is Symbol:
+            if not _PLAIN_SYMBOL.match(item.name) or item.name == "null":
+                return False
+        elif not (kind is int or kind is str or kind is bool or item is NIL):
+            return False
+    return True
+
+
+def dump_state(machine: Any) -> dict[str, Any]:
+    """Encode a machine's whole state as JSON-compatible data."""
+    encoder = _Encoder()
+    root: dict[str, Any] = {name: encoder.enc(getattr(machine, name)) for name in _REGISTERS}
+    root["effect_args"] = encoder.enc(tuple(machine.effect_args))
+    root["globals"] = {
+        name: encoder.enc(value)
+        for name, value in machine.globals.items()
+        if not is_builtin_value(name, value)
+    }
+    root["removed_builtins"] = [name for name in fresh_globals() if name not in machine.globals]
+    root["status"] = machine.status.value
+    root["effect_op"] = machine.effect_op
+    root["error"] = (
+        {"code": machine.error.code, "message": machine.error.message} if machine.error is not None else None
+    )
+    root["output"] = "".join(machine.output)
+    for name in _COUNTERS:
+        root[name] = getattr(machine, name)
+    encoder.drain()
+    return {"format": FORMAT, "root": root, "heap": encoder.heap, "units": encoder.units}
+
+
+def dumps_state(machine: Any) -> str:
+    return json.dumps(dump_state(machine), separators=(",", ":"), ensure_ascii=False)
+
+
+# --- decoding --------------------------------------------------------------------------------
+
+
+class _Decoder:
+    def __init__(self, data: dict[str, Any]) -> None:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise StateFormatError(f"not an Omega machine state (expected format {FORMAT!r})")
+        self.data = data
+        self.heap_data: list[Any] = data["heap"]
+        self.objects: list[Any] = [None] * len(self.heap_data)
+        self.units: dict[str, Unit] = {}
+        self.primitives = primitive_table()
+        self.builtins = fresh_globals()
+
+    def unit(self, unit_id: str) -> Unit:
+        unit = self.units.get(unit_id) or PRELUDE_UNITS.get(unit_id)
+        if unit is None:
+            source = self.data["units"].get(unit_id)
+            if source is None:
+                raise StateFormatError(f"state refers to unknown code unit {unit_id!r}")
+            if isinstance(source, str):
+                forms = read_all(source).forms
+                if len(forms) != 1:
+                    raise StateFormatError(f"code unit {unit_id!r} does not hold exactly one form")
+                datum = forms[0]
+            else:
+                datum = self.dec(source["datum"])
+            unit = compile_unit(datum, unit_id)
+            self.units[unit_id] = unit
+        return unit
+
+    def dec(self, value: Any) -> Any:
+        if type(value) is not list:
+            return value
+        tag = value[0]
+        if tag == "r":
+            return self.objects[value[1]]
+        if tag == "y":
+            return Symbol.intern(value[1])
+        if tag == "n":
+            return NIL
+        if tag == "u":
+            return UNSPECIFIED
+        if tag == "a":
+            return UNASSIGNED
+        if tag == "f":
+            return float(value[1].replace("inf", "inf"))
+        if tag == "p":
+            return self.primitives[value[1]]
+        if tag == "b":
+            return self.builtins[value[1]]
+        if tag == "c":
+            return self.unit(value[1]).nodes[value[2]]
+        if tag == "t":
+            return tuple(self.dec(item) for item in value[1:])
+        raise StateFormatError(f"unknown value tag {tag!r}")
+
+    def allocate(self) -> None:
+        """First pass: an empty object per heap record, so references can be resolved in any order."""
+        for index, record in enumerate(self.heap_data):
+            tag = record[0]
+            if tag == "pair":
+                obj: Any = Pair(None, None)
+            elif tag == "env":
+                obj = [None] * (len(record) - 1)
+            elif tag == "clo":
+                obj = Closure(None, None)
+            elif tag == "prom":
+                obj = Promise()
+            elif tag == "hash":
+                obj = HashTable()
+            elif tag == "cont":
+                obj = Continuation(None)
+            elif tag == "oracle":
+                obj = OracleProc(None, None)
+            elif tag == "cp":
+                obj = fr.ChoicePoint(None, 0, None, None, None, None)
+            elif tag == "k":
+                cls = fr.FRAME_TYPES.get(record[1])
+                if cls is None:
+                    raise StateFormatError(f"unknown frame type {record[1]!r}")
+                obj = cls.__new__(cls)
+            else:
+                raise StateFormatError(f"unknown heap record {tag!r}")
+            self.objects[index] = obj
+
+    def fill(self) -> None:
+        dec = self.dec
+        for obj, record in zip(self.objects, self.heap_data):
+            tag = record[0]
+            if tag == "pair":
+                obj.car = dec(record[1])
+                obj.cdr = dec(record[2])
+            elif tag == "env":
+                obj[:] = [dec(item) for item in record[1:]]
+            elif tag == "clo":
+                obj.lam, obj.env, obj.builtin_name = dec(record[1]), dec(record[2]), record[3]
+            elif tag == "prom":
+                obj.node, obj.env, obj.thunk = dec(record[1]), dec(record[2]), dec(record[3])
+                obj.forced, obj.value = record[4], dec(record[5])
+            elif tag == "hash":
+                for key_data, value_data in record[1]:
+                    key = dec(key_data)
+                    obj.table[hash_key(key)] = dec(value_data)
+                    obj.keys[hash_key(key)] = key
+            elif tag == "cont":
+                obj.frames, obj.delimited = dec(record[1]), record[2]
+            elif tag == "oracle":
+                obj.lam, obj.env = dec(record[1]), dec(record[2])
+            elif tag == "cp":
+                for name, item in zip(fr.ChoicePoint.FIELDS, record[1:]):
+                    setattr(obj, name, dec(item))
+            else:
+                obj.next = dec(record[2])
+                for name, item in zip(type(obj).FIELDS, record[3:]):
+                    setattr(obj, name, dec(item))
+
+
+def load_state(data: dict[str, Any]) -> Any:
+    """Rebuild a machine from ``dump_state`` data; it continues exactly where the original was."""
+    from omega_core.errors import OmegaError
+    from omega_core.lang.machine import Machine, Status
+
+    decoder = _Decoder(data)
+    try:
+        decoder.allocate()
+        decoder.fill()
+        root = data["root"]
+        globals_table = fresh_globals()
+        for name in root.get("removed_builtins", []):
+            globals_table.pop(name, None)
+        for name, value in root["globals"].items():
+            globals_table[name] = decoder.dec(value)
+        machine = Machine(globals_table)
+        for name in _REGISTERS:
+            setattr(machine, name, decoder.dec(root[name]))
+        machine.effect_args = list(machine.effect_args or ())
+        machine.status = Status(root["status"])
+        machine.effect_op = root["effect_op"]
+        error = root.get("error")
+        if error is not None:
+            machine.error = OmegaError(error["message"])
+            machine.error.code = error["code"]
+        machine.output = [root["output"]] if root.get("output") else []
+        for name in _COUNTERS:
+            setattr(machine, name, root[name])
+    except (KeyError, IndexError, TypeError, AttributeError) as problem:
+        raise StateFormatError(f"malformed machine state: {problem!r}") from None
+    return machine
+
+
+def loads_state(text: str) -> Any:
+    return load_state(json.loads(text))

@@ -1,0 +1,112 @@
+"""Atomic replacement of whole files (index, sidecar): readers see the old file or the new one.
+
+Recipe: write a temporary file in the same directory (so ``os.replace`` is a rename within one file
+system), fsync it, rename it over the target, fsync the directory (so the rename itself survives a
+power cut). On any failure the target is untouched and the temporary file is removed; an OSError
+becomes a StorageError naming the path and the OS's reason (disk full, read-only, permissions).
+
+Temporary files are named ``.<target>.<random>.tmp``: they start with "." and end in ".tmp", so they
+can never be mistaken for a session's files by a listing (ours or OmegaLLM's).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from omega_core.session.errors import StorageError, storage_error
+
+__all__ = ["StorageError", "FILE_MODE", "atomic_write_bytes", "atomic_write_json", "fsync_dir", "dumps_compact"]
+
+# Session files hold the user's code, prompts and model answers: private to the user by default.
+FILE_MODE = 0o600
+
+# Directory fsync is unsupported on some file systems; these errors mean "cannot", not "failed".
+_DIR_FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EBADF, errno.EACCES, errno.EPERM})
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a file creation in ``directory`` durable (best effort where unsupported)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as exc:
+        if exc.errno in _DIR_FSYNC_UNSUPPORTED:
+            return
+        raise storage_error("open the directory", directory, exc) from exc
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in _DIR_FSYNC_UNSUPPORTED:
+            raise storage_error("sync the directory", directory, exc) from exc
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write until everything is written (a regular file may take a short write)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
+    """Replace ``path`` by ``data`` atomically; ``fsync=False`` skips both fsyncs (tests, caches).
+
+    Raises StorageError if the OS refuses; the old file then stays as it was.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = -1
+    created = False
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+        created = True
+        _write_all(fd, data)
+        if fsync:
+            os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+        created = False
+    except OSError as exc:
+        raise storage_error("write", path, exc) from exc
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        if created:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    if fsync:
+        fsync_dir(path.parent)
+
+
+def dumps_compact(obj: Any) -> str:
+    """JSON as this package writes it: compact, UTF-8 text kept as is, no NaN/Infinity.
+
+    NaN and Infinity are refused (ValueError) because they are not JSON and OmegaLLM's JSON.parse
+    would reject the whole file. Text with lone surrogates (not encodable as UTF-8) is written with
+    \\u escapes instead, which every JSON reader accepts.
+    """
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return text
+
+
+def atomic_write_json(path: Path, obj: Any, fsync: bool = True) -> None:
+    """Replace ``path`` by ``obj`` as compact JSON plus a final newline, atomically.
+
+    The JSON is built before any file is touched, so a value that is not JSON (ValueError,
+    TypeError: a bug of the caller) leaves the disk as it was.
+    """
+    data = (dumps_compact(obj) + "\n").encode("utf-8")
+    atomic_write_bytes(path, data, fsync=fsync)

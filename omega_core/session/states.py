@@ -1,0 +1,183 @@
+"""Checkpoint states kept out of the index, in an append-only file ``<name>.states.ndjson``.
+
+Why: OmegaLLM rewrites its whole index (every state inline) at each checkpoint, so saving costs more
+the longer the session is. Here a new state is one appended line and the index holds only a small
+reference to it, so adding a checkpoint never rewrites old states.
+
+Format: one line per state, ``{"stateId":ID,"state":VALUE}`` (compact JSON). A reference, as stored
+in ``index["states"][ID]``, is ``{"file":"<name>.states.ndjson","offset":N}``: the file name (in the
+same directory as the index, so a copied index still finds it) and the byte offset of the line.
+The file is a cache like the index: a damaged or missing state is rebuilt by replaying the log.
+The name does not end in ``.jsonl`` on purpose (see names.SessionPaths).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from omega_core.session.atomic import FILE_MODE, dumps_compact
+from omega_core.session.errors import CorruptIndex, storage_error
+from omega_core.session.log_reader import BLOCK_SIZE, parse_object_line
+from omega_core.session.names import STATES_SUFFIX
+
+__all__ = ["StateStore", "is_state_ref", "read_state_ref", "load_state"]
+
+_sync = getattr(os, "fdatasync", os.fsync)
+
+
+def is_state_ref(value: Any) -> bool:
+    """True for ``{"file": str, "offset": int}`` (our reference), False for an inline state."""
+    return (isinstance(value, dict) and value.keys() == {"file", "offset"}
+            and isinstance(value["file"], str) and isinstance(value["offset"], int)
+            and not isinstance(value["offset"], bool))
+
+
+def _check_ref_file(directory: Path, ref: dict[str, Any]) -> Path:
+    """The file a reference names, refused unless it is a plain states file name in ``directory``."""
+    name = ref["file"]
+    if (not name.endswith(STATES_SUFFIX) or name.startswith(".") or "/" in name or "\\" in name
+            or "\x00" in name):
+        raise CorruptIndex(f"state reference names a file {name!r} that is not a states file", directory)
+    return directory / name
+
+
+def _read_line_at(f: Any, path: Path, offset: int) -> dict[str, Any]:
+    if offset < 0:
+        raise CorruptIndex(f"state reference to negative offset {offset} in {path}", path)
+    if offset > 0:
+        f.seek(offset - 1)
+        if f.read(1) != b"\n":
+            raise CorruptIndex(f"state reference to byte {offset} of {path} is not a line start", path)
+    else:
+        f.seek(0)
+    raw = f.readline()
+    entry = parse_object_line(raw) if raw.endswith(b"\n") else None
+    if entry is None or "state" not in entry:
+        raise CorruptIndex(f"no complete state at byte {offset} of {path}; it will have to be rebuilt "
+                           "by replaying the log", path)
+    return entry
+
+
+def read_state_ref(directory: Path, ref: dict[str, Any]) -> tuple[str | None, Any]:
+    """(stateId, state) that ``ref`` points at, reading one line of the named file."""
+    path = _check_ref_file(Path(directory), ref)
+    try:
+        with open(path, "rb") as f:
+            entry = _read_line_at(f, path, ref["offset"])
+    except FileNotFoundError as exc:
+        raise CorruptIndex(f"states file {path} is missing; states will be rebuilt from the log", path) from exc
+    except OSError as exc:
+        raise storage_error("read", path, exc) from exc
+    return entry.get("stateId"), entry["state"]
+
+
+def load_state(directory: Path, value: Any) -> Any:
+    """The state an index entry stands for: followed if it is a reference, as is if it is inline
+    (OmegaLLM's indexes hold their states inline)."""
+    return read_state_ref(directory, value)[1] if is_state_ref(value) else value
+
+
+class StateStore:
+    """Appends states to one states file and reads them back by reference. One writer per file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.repair_warning: str | None = None
+        self._dirty = False
+        self._reader: Any = None
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
+                               FILE_MODE)
+        except OSError as exc:
+            raise storage_error("open", self.path, exc) from exc
+        try:
+            self._size = os.fstat(self._fd).st_size
+            self._cut_torn_tail()
+        except OSError as exc:
+            os.close(self._fd)
+            raise storage_error("open", self.path, exc) from exc
+
+    def _cut_torn_tail(self) -> None:
+        """Drop bytes after the last newline (a write cut by a crash) so new lines start clean."""
+        if self._size == 0 or os.pread(self._fd, 1, self._size - 1) == b"\n":
+            return
+        pos = self._size
+        keep = 0
+        while pos > 0:
+            step = min(BLOCK_SIZE, pos)
+            pos -= step
+            nl = os.pread(self._fd, step, pos).rfind(b"\n")
+            if nl >= 0:
+                keep = pos + nl + 1
+                break
+        os.ftruncate(self._fd, keep)
+        self.repair_warning = f"states file {self.path}: cut off a torn last line ({self._size - keep} bytes)"
+        self._size = keep
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def needs_fsync(self) -> bool:
+        return self._dirty
+
+    def append(self, state_id: str, state: Any) -> dict[str, Any]:
+        """Write one state with one write; return the reference to store in the index."""
+        data = (dumps_compact({"stateId": state_id, "state": state}) + "\n").encode("utf-8")
+        offset = self._size
+        view = memoryview(data)
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(self._fd, view[written:])
+        except OSError as exc:
+            if written:
+                try:
+                    os.ftruncate(self._fd, offset)
+                except OSError:
+                    pass  # the torn line is cut when the file is next opened
+            raise storage_error("append to", self.path, exc) from exc
+        self._size += len(data)
+        self._dirty = True
+        return {"file": self.path.name, "offset": offset}
+
+    def read(self, ref: dict[str, Any]) -> Any:
+        """The state a reference points at (in this file, or in another states file beside it)."""
+        if not is_state_ref(ref):
+            raise CorruptIndex(f"not a state reference: {str(ref)[:80]}", self.path)
+        if ref["file"] != self.path.name:
+            return read_state_ref(self.path.parent, ref)[1]
+        try:
+            if self._reader is None:
+                self._reader = open(self.path, "rb")
+            return _read_line_at(self._reader, self.path, ref["offset"])["state"]
+        except OSError as exc:
+            raise storage_error("read", self.path, exc) from exc
+
+    def fsync(self) -> None:
+        """Force appended states to the disk; call it before writing an index that refers to them."""
+        if self._fd >= 0 and self._dirty:
+            self._dirty = False
+            try:
+                _sync(self._fd)
+            except OSError as exc:
+                raise storage_error("sync", self.path, exc) from exc
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,130 @@
+"""The ``omega`` command: picks the front end (line-mode REPL, batch) from the arguments.
+
+Every failure a user can cause ends in one clear line on stderr and a non-zero exit status; a
+Python traceback is shown only with ``--debug`` (it is a bug report, not a message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+from typing import Sequence
+
+from omega_core import __version__
+from omega_core.config import Config, load_config
+from omega_core.errors import OmegaError
+
+EXIT_OK = 0
+EXIT_FORM_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+
+
+class UsageError(Exception):
+    """Bad command-line use: exit status 2 with the message."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see omega --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="omega",
+        description="Omega Lisp: a REPL whose LLM calls are effects that leave receipts.",
+    )
+    parser.add_argument("--version", action="version", version=f"omega {__version__}")
+    parser.add_argument("--config", metavar="PATH", help="configuration file (default: $OMEGA_CONFIG, ./omega.toml, ~/.config/omega/config.toml)")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks for internal errors")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--plain", action="store_true", help="line-mode REPL (no full-screen app)")
+    mode.add_argument("--batch", metavar="FILE", help="run every form of FILE ('-' reads stdin) and print each result")
+    parser.add_argument("--json", action="store_true", help="with --batch: one JSON object per form")
+    parser.add_argument("--embedded", action="store_true", help="with --batch: evaluate in this process (no server)")
+    return parser
+
+
+def _evaluator(config: Config):  # type: ignore[no-untyped-def]
+    from omega_core.effects import EffectHost
+    from omega_core.evaluator import Evaluator
+
+    effects = EffectHost(config.oracle, config.effects, config.language.search_samples)
+    return Evaluator(language=config.language, effects=effects)
+
+
+def _read_source(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"cannot read {path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"cannot read {path}: it is a directory") from None
+    except UnicodeDecodeError as problem:
+        raise UsageError(f"cannot read {path}: not UTF-8 text ({problem.reason} at byte {problem.start})") from None
+    except OSError as problem:
+        raise UsageError(f"cannot read {path}: {problem.strerror}") from None
+
+
+def run(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(list(argv))
+    if args.json and not args.batch:
+        raise UsageError("--json only goes with --batch FILE")
+    config = load_config(args.config)
+    if args.batch:
+        from omega_tui.batch import run_batch
+
+        text = _read_source(args.batch)
+        return run_batch(text, _evaluator(config), sys.stdout, as_json=args.json)
+    return _run_plain(config)
+
+
+def _run_plain(config: Config) -> int:
+    from omega_tui.plain import default_history_file, repl_loop
+
+    evaluator = _evaluator(config)
+
+    def process(entry: str) -> tuple[str, bool]:
+        command = entry.strip()
+        if command in (":quit", ":q", ":exit"):
+            return "", True
+        if command.startswith(":"):
+            return f"unknown command {command.split()[0]} (commands arrive with sessions; :quit leaves)", False
+        return "\n".join(result.transcript() for result in evaluator.run_text(entry)), False
+
+    print(f"Omega {__version__}: type an expression, :quit to leave.")
+    return repl_loop(process, history_file=default_history_file())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        return run(argv)
+    except UsageError as problem:
+        print(f"omega: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except OmegaError as problem:
+        print(f"omega: {problem.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as problem:  # noqa: BLE001 - the last line of defence for the user
+        if debug:
+            traceback.print_exc()
+        else:
+            print(
+                f"omega: internal error: {type(problem).__name__}: {problem} (run with --debug for details)",
+                file=sys.stderr,
+            )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

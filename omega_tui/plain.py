@@ -1,0 +1,86 @@
+"""``omega --plain``: a line-mode REPL for terminals where a full-screen app does not fit.
+
+Readline gives history and editing; an entry continues over several lines while parentheses are
+open (prompt ``..``), so pasting a multi-line definition works as expected.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable, TextIO
+
+from omega_core.lang.reader import ReadFailure, read_all
+
+PROMPT = "Ω> "
+CONTINUATION_PROMPT = ".. "
+
+
+def needs_more_input(text: str) -> bool:
+    """True while ``text`` has an unclosed parenthesis or string (so Enter continues the entry)."""
+    try:
+        read_all(text)
+    except ReadFailure as failure:
+        return getattr(failure, "unclosed", False) or failure.bare_message.startswith("unterminated string")
+    except Exception:
+        return False
+    return False
+
+
+def _setup_readline(history_file: Path) -> Callable[[], None]:
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - platforms without readline
+        return lambda: None
+    try:
+        readline.read_history_file(history_file)
+    except OSError:
+        pass
+    readline.set_history_length(5000)
+
+    def save() -> None:
+        try:
+            history_file.parent.mkdir(parents=True, exist_ok=True)
+            readline.write_history_file(history_file)
+        except OSError:
+            pass
+
+    return save
+
+
+def repl_loop(
+    process: Callable[[str], tuple[str, bool]],
+    read_line: Callable[[str], str] = input,
+    out: TextIO = sys.stdout,
+    history_file: Path | None = None,
+) -> int:
+    """Read entries, hand each to ``process`` (returns output and whether to quit), print output."""
+    save_history = _setup_readline(history_file) if history_file is not None and read_line is input else (lambda: None)
+    try:
+        while True:
+            try:
+                entry = read_line(PROMPT)
+                while needs_more_input(entry):
+                    entry += "\n" + read_line(CONTINUATION_PROMPT)
+            except EOFError:
+                out.write("\n")
+                return 0
+            except KeyboardInterrupt:
+                out.write("\n")
+                continue
+            if not entry.strip():
+                continue
+            output, should_exit = process(entry)
+            if output:
+                out.write(output if output.endswith("\n") else output + "\n")
+                out.flush()
+            if should_exit:
+                return 0
+    finally:
+        save_history()
+
+
+def default_history_file() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "omega" / "history"
