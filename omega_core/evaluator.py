@@ -55,6 +55,8 @@ class EvalObserver(Protocol):
 
     def slice_done(self, machine: Machine) -> None: ...
 
+    def effect_started(self, machine: Machine, op: str, args: list[Any]) -> None: ...
+
     def effect_done(self, machine: Machine, op: str, args: list[Any], outcome: EffectOutcome) -> None: ...
 
 
@@ -73,13 +75,26 @@ class Evaluator:
         self.perform = perform or self.effects.perform
         self.observer = observer
         self._interrupt = threading.Event()
+        self.form_number = 0
+        """Which form of the current text is running (read errors count): for checkpoints."""
 
     def interrupt(self) -> None:
         """Stop the running command at the end of its current slice (safe from any thread)."""
         self._interrupt.set()
 
-    def run_text(self, text: str) -> Iterator[FormResult]:
-        """Each form's result, lazily, so a front end can print as it goes."""
+    def run_text(
+        self,
+        text: str,
+        form_step_limits: list[int | None] | None = None,
+        resume_form: tuple[int, int] | None = None,
+    ) -> Iterator[FormResult]:
+        """Each form's result, lazily, so a front end can print as it goes.
+
+        Replay uses the extra arguments: ``form_step_limits[i]`` stops form ``i`` after exactly that
+        many steps (an interrupted form), and ``resume_form = (number, steps_done)`` continues the
+        machine's current form as form ``number`` (forms before it already ran, it had run
+        ``steps_done`` steps) instead of starting afresh.
+        """
         self._interrupt.clear()
         if len(text) > self.language.max_input_chars:
             yield self._failure(
@@ -90,17 +105,33 @@ class Evaluator:
                 "too_large",
             )
             return
-        for item in read_recovering(text, self.language.max_read_depth):
+        limits = form_step_limits or []
+        for number, item in enumerate(read_recovering(text, self.language.max_read_depth)):
+            limit = limits[number] if number < len(limits) else None
+            if resume_form is not None and number < resume_form[0]:
+                continue
+            self.form_number = number
             if isinstance(item, ReadError):
                 yield self._failure("", item.line, item.message, item.code)
                 continue
             datum, (start, end), positions = item
             line = text.count("\n", 0, start) + 1
-            yield self.run_form(datum, text[start:end], line, positions)
+            if resume_form is not None and number == resume_form[0]:
+                yield self.continue_form(text[start:end], line, limit, resume_form[1])
+            else:
+                yield self.run_form(datum, text[start:end], line, positions, limit)
             if self._interrupt.is_set():
                 return
 
-    def run_form(self, datum: Any, source: str, line: int, positions: dict[int, tuple[int, int]] | None = None) -> FormResult:
+    def run_form(
+        self,
+        datum: Any,
+        source: str,
+        line: int,
+        positions: dict[int, tuple[int, int]] | None = None,
+        stop_after_steps: int | None = None,
+    ) -> FormResult:
+        """Run one form. ``stop_after_steps`` replays an interrupted form: it stops exactly there."""
         machine = self.machine
         started = time.perf_counter()
         steps_before = machine.steps
@@ -111,7 +142,17 @@ class Evaluator:
         machine.start(unit.root)
         if self.observer is not None:
             self.observer.form_started(machine, source)
-        error = self._drive(machine, steps_before)
+        return self._finish(machine, source, line, started, steps_before, stop_after_steps)
+
+    def continue_form(self, source: str, line: int, stop_after_steps: int | None = None, steps_done: int = 0) -> FormResult:
+        """Drive the machine's current (restored, unfinished) form to its end."""
+        machine = self.machine
+        return self._finish(machine, source, line, time.perf_counter(), machine.steps - steps_done, stop_after_steps)
+
+    def _finish(
+        self, machine: Machine, source: str, line: int, started: float, steps_before: int, stop_after_steps: int | None
+    ) -> FormResult:
+        error = self._drive(machine, steps_before, stop_after_steps)
         output = truncate_output(machine.take_output(), self.language.max_output_chars)
         elapsed = (time.perf_counter() - started) * 1000
         steps = machine.steps - steps_before
@@ -122,9 +163,9 @@ class Evaluator:
         value = truncate_output(write_string(machine.value), self.language.max_output_chars)
         return FormResult(source, line, value, output, None, None, steps, elapsed)
 
-    def _drive(self, machine: Machine, steps_before: int) -> OmegaError | None:
+    def _drive(self, machine: Machine, steps_before: int, stop_after_steps: int | None = None) -> OmegaError | None:
         """Run slices until the form is done; answer host effects; enforce budget and interrupts."""
-        budget = self.language.step_budget
+        budget = self.language.step_budget if stop_after_steps is None else stop_after_steps
         slice_steps = self.language.slice_steps
         while True:
             remaining = budget - (machine.steps - steps_before)
@@ -143,16 +184,18 @@ class Evaluator:
             if status is Status.EFFECT:
                 op = machine.effect_op or ""
                 args = list(machine.effect_args)
+                if self.observer is not None:
+                    self.observer.effect_started(machine, op, args)
                 try:
                     outcome = self.perform(op, args)
                 except OmegaError as error:
                     machine.fail_effect(f"{op}: {error.message}" if not error.message.startswith(op) else error.message)
                     return machine.error
+                machine.resume(outcome.value)
                 if self.observer is not None:
                     self.observer.effect_done(machine, op, args, outcome)
-                machine.resume(outcome.value)
                 continue
-            if self._interrupt.is_set():
+            if self._interrupt.is_set() or (stop_after_steps is not None and machine.steps - steps_before >= budget):
                 self._interrupt.clear()
                 return Interrupted("interrupted: the command was stopped (the session goes on)")
             if machine.steps - steps_before >= budget:

@@ -12,7 +12,7 @@ from typing import Any
 
 from omega_core.errors import EvalError
 from omega_core.lang.nodes import Unit
-from omega_core.lang.printer import display_string, write_string
+from omega_core.lang.printer import display_string, short_string, write_string
 from omega_core.lang.primitives import all_primitives
 from omega_core.lang.values import (
     NIL,
@@ -67,7 +67,7 @@ def _gensym(m: Any, prefix: Any = "g") -> Any:
 def _stream_cons(head: Any, thunk: Any) -> Any:
     if not is_procedure(thunk):
         raise EvalError(
-            f"stream-cons: expected a procedure of no arguments for the tail, got {write_string(thunk)[:60]} "
+            f"stream-cons: expected a procedure of no arguments for the tail, got {short_string(thunk)} "
             f"({type_name(thunk)}); use (stream-cons x (lambda () rest)) or (cons-stream x rest)"
         )
     return Pair(head, Promise(thunk=thunk))
@@ -82,7 +82,7 @@ def _check_list(who: Any, value: Any) -> Any:
     while type(current) is Pair:
         current = current.cdr
     if current is not NIL:
-        raise EvalError(f"{_who(who)}: expected a list, got {write_string(value)[:60]} ({type_name(value)})")
+        raise EvalError(f"{_who(who)}: expected a list, got {short_string(value)} ({type_name(value)})")
     return value
 
 
@@ -107,7 +107,7 @@ def _cdrs(lists: Any) -> Any:
 def _stream_error(who: Any, value: Any) -> Any:
     if value is NIL:
         raise EvalError(f"{_who(who)}: the stream is empty")
-    raise EvalError(f"{_who(who)}: expected a stream, got {write_string(value)[:60]} ({type_name(value)})")
+    raise EvalError(f"{_who(who)}: expected a stream, got {short_string(value)} ({type_name(value)})")
 
 
 def _unspecified() -> Any:

@@ -18,7 +18,7 @@ from omega_core.errors import EvalError, OmegaError
 from omega_core.lang import frames as fr
 from omega_core.lang.compiler import compile_unit
 from omega_core.lang.nodes import Amb, Unit
-from omega_core.lang.printer import display_string, write_string
+from omega_core.lang.printer import display_string, short_string, write_string
 from omega_core.lang.values import (
     NIL,
     UNSPECIFIED,
@@ -217,7 +217,7 @@ class Machine:
             self.k = fr.OracleK(self.k)
             self.apply(Closure(f.lam, f.env, None), args)
         else:
-            raise EvalError(f"not a procedure: {write_string(f)[:60]} ({type_name(f)}) cannot be called")
+            raise EvalError(f"not a procedure: {short_string(f)} ({type_name(f)}) cannot be called")
 
     def define_global(self, name: str, value: Any) -> None:
         self.globals[name] = value

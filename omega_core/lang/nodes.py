@@ -247,13 +247,17 @@ class Call(Node):
         f = self.fn.val(m, env)
         if type(f) is not Primitive:
             return NOT_INLINE
-        args = [arg.val(m, env) for arg in self.args]
-        count = len(args)
+        operands = self.args
+        count = len(operands)
         if count < f.min_args or (f.max_args is not None and count > f.max_args):
             m.arity_error(f.name, f.min_args, f.max_args, count)
         if f.needs_machine:
-            return f.fn(m, *args)
-        return f.fn(*args)
+            return f.fn(m, *[arg.val(m, env) for arg in operands])
+        if count == 2:
+            return f.fn(operands[0].val(m, env), operands[1].val(m, env))
+        if count == 1:
+            return f.fn(operands[0].val(m, env))
+        return f.fn(*[arg.val(m, env) for arg in operands])
 
     def ev(self, m: Any) -> None:
         env = m.env

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from omega_core.errors import ReadError
+from omega_core.lang.numtext import text_to_int
 from omega_core.lang.values import NIL, Pair, sym
 
 _TOKEN = re.compile(
@@ -29,8 +30,8 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
-_INTEGER = re.compile(r"[+-]?\d+\Z")
-_DECIMAL = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?\Z")
+_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][+-]?[0-9]+)?\Z")
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "r": "\r", "0": "\0"}
 _CLOSER = {"(": ")", "[": "]"}
 
@@ -74,9 +75,9 @@ class _Frame:
 
 
 def parse_atom(text: str) -> Any:
-    """An atom's value: a number, boolean, ``null`` or a symbol. Used by ``string->number`` too."""
+    """An atom's value: a number, boolean, ``null`` or a symbol."""
     if _INTEGER.match(text):
-        return int(text)
+        return text_to_int(text) if len(text) > 4000 else int(text)
     if _DECIMAL.match(text):
         return float(text)
     if text == "#t" or text == "#true":
@@ -86,16 +87,6 @@ def parse_atom(text: str) -> Any:
     if text == "null":
         return NIL
     return sym(text)
-
-
-def parse_number(text: str) -> int | float | None:
-    """The number ``text`` spells, or None: what ``string->number`` accepts."""
-    text = text.strip()
-    if _INTEGER.match(text):
-        return int(text)
-    if _DECIMAL.match(text):
-        return float(text)
-    return None
 
 
 class _Reader:

@@ -58,20 +58,26 @@ class StateFormatError(ValueError):
 
 
 class _Encoder:
-    def __init__(self) -> None:
-        self.ids: dict[int, int] = {}
-        self.heap: list[Any] = []
+    """Encodes reachable objects once each. ``object_ids`` names objects: by default a fresh
+    counter per dump; ``StableIds`` keeps names across dumps so unchanged records can be skipped."""
+
+    def __init__(self, object_ids: "StableIds | None" = None, known_units: set[str] | None = None) -> None:
+        self.object_ids = object_ids
+        self.seen: dict[int, int] = {}
+        self.reached: dict[int, tuple[int, Any]] = {}
+        self.heap: dict[str, Any] = {}
         self.pending: list[tuple[int, Any]] = []
         self.units: dict[str, Any] = {}
         self.unit_objects: list[Unit] = []
+        self.known_units = known_units if known_units is not None else set()
 
     def ref(self, obj: Any) -> list[Any]:
         key = id(obj)
-        index = self.ids.get(key)
+        index = self.seen.get(key)
         if index is None:
-            index = len(self.heap)
-            self.ids[key] = index
-            self.heap.append(None)
+            index = self.object_ids.id_of(obj) if self.object_ids is not None else len(self.seen)
+            self.seen[key] = index
+            self.reached[key] = (index, obj)
             self.pending.append((index, obj))
         return ["r", index]
 
@@ -101,7 +107,7 @@ class _Encoder:
         return self.ref(value)
 
     def unit(self, unit: Unit) -> None:
-        if unit.unit_id in self.units or unit.unit_id in PRELUDE_UNITS:
+        if unit.unit_id in self.units or unit.unit_id in PRELUDE_UNITS or unit.unit_id in self.known_units:
             return
         self.units[unit.unit_id] = None  # placeholder: encoded in drain (may add heap records)
         self.unit_objects.append(unit)
@@ -133,7 +139,7 @@ class _Encoder:
         while self.pending or self.unit_objects:
             while self.pending:
                 index, obj = self.pending.pop()
-                self.heap[index] = self.record(obj)
+                self.heap[str(index)] = self.record(obj)
             while self.unit_objects:
                 unit = self.unit_objects.pop()
                 self.units[unit.unit_id] = self.datum(unit.datum)
@@ -164,9 +170,8 @@ def _readable(datum: Any) -> bool:
     return True
 
 
-def dump_state(machine: Any) -> dict[str, Any]:
-    """Encode a machine's whole state as JSON-compatible data."""
-    encoder = _Encoder()
+def encode_machine(encoder: _Encoder, machine: Any) -> dict[str, Any]:
+    """The root record of a machine (registers, user globals, counters); fills ``encoder``."""
     root: dict[str, Any] = {name: encoder.enc(getattr(machine, name)) for name in _REGISTERS}
     root["effect_args"] = encoder.enc(tuple(machine.effect_args))
     root["globals"] = {
@@ -184,7 +189,69 @@ def dump_state(machine: Any) -> dict[str, Any]:
     for name in _COUNTERS:
         root[name] = getattr(machine, name)
     encoder.drain()
+    return root
+
+
+def dump_state(machine: Any) -> dict[str, Any]:
+    """Encode a machine's whole state as JSON-compatible data."""
+    encoder = _Encoder()
+    root = encode_machine(encoder, machine)
     return {"format": FORMAT, "root": root, "heap": encoder.heap, "units": encoder.units}
+
+
+class StableIds:
+    """Object names that persist across dumps of one evolving machine (for delta encoding).
+
+    Holds a strong reference to each named object, so an ``id()`` cannot be reused while named;
+    ``retain_only`` drops objects a dump no longer reached (garbage), so nothing leaks.
+    """
+
+    def __init__(self) -> None:
+        self.names: dict[int, tuple[int, Any]] = {}
+        self.next_name = 1
+
+    def id_of(self, obj: Any) -> int:
+        entry = self.names.get(id(obj))
+        if entry is not None and entry[1] is obj:
+            return entry[0]
+        name = self.next_name
+        self.next_name += 1
+        self.names[id(obj)] = (name, obj)
+        return name
+
+    def retain_only(self, reached: dict[int, tuple[int, Any]]) -> None:
+        self.names = dict(reached)
+
+
+class DeltaEncoder:
+    """Encodes successive states of one machine, each as the records changed since the last.
+
+    ``encode`` returns ``(root, changed_records, new_units)``. A state is rebuilt by merging the
+    records of every delta since the last full encoding (``full=True``) in order, newest winning.
+    """
+
+    def __init__(self) -> None:
+        self.ids = StableIds()
+        self.last_records: dict[str, str] = {}
+        self.known_units: set[str] = set()
+
+    def encode(self, machine: Any, full: bool = False) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        if full:
+            self.last_records = {}
+            self.known_units = set()
+        encoder = _Encoder(self.ids, self.known_units)
+        root = encode_machine(encoder, machine)
+        changed: dict[str, Any] = {}
+        current: dict[str, str] = {}
+        for name, record in encoder.heap.items():
+            text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+            current[name] = text
+            if self.last_records.get(name) != text:
+                changed[name] = record
+        self.last_records = current
+        self.ids.retain_only(encoder.reached)
+        self.known_units.update(encoder.units)
+        return root, changed, encoder.units
 
 
 def dumps_state(machine: Any) -> str:
@@ -199,7 +266,11 @@ class _Decoder:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise StateFormatError(f"not an Omega machine state (expected format {FORMAT!r})")
         self.data = data
-        self.heap_data: list[Any] = data["heap"]
+        heap = data["heap"]
+        if not isinstance(heap, dict):
+            raise StateFormatError("malformed machine state: heap is not an object")
+        self.heap_data: list[Any] = list(heap.values())
+        self.index_of: dict[int, int] = {int(name): position for position, name in enumerate(heap)}
         self.objects: list[Any] = [None] * len(self.heap_data)
         self.units: dict[str, Unit] = {}
         self.primitives = primitive_table()
@@ -227,7 +298,7 @@ class _Decoder:
             return value
         tag = value[0]
         if tag == "r":
-            return self.objects[value[1]]
+            return self.objects[self.index_of[value[1]]]
         if tag == "y":
             return Symbol.intern(value[1])
         if tag == "n":
@@ -237,7 +308,7 @@ class _Decoder:
         if tag == "a":
             return UNASSIGNED
         if tag == "f":
-            return float(value[1].replace("inf", "inf"))
+            return float(value[1])
         if tag == "p":
             return self.primitives[value[1]]
         if tag == "b":

@@ -282,7 +282,10 @@ def list_to_python(value: Any, who: str = "list") -> list[Any]:
 
 
 def hash_key(value: Any) -> Any:
-    """A Python dict key that makes two Omega values equal exactly when ``equal?`` says so."""
+    """A Python dict key that makes two Omega values equal exactly when ``equal?`` says so.
+
+    Iterative (an explicit stack), so keys nested arbitrarily deep cannot overflow Python's stack.
+    """
     kind = type(value)
     if kind is str:
         return value
@@ -292,14 +295,24 @@ def hash_key(value: Any) -> Any:
         return ("#int", value)
     if kind is float:
         return ("#float", value)
-    if kind is Pair:
-        parts: list[Any] = []
-        current = value
-        while type(current) is Pair:
-            parts.append(hash_key(current.car))
-            current = current.cdr
-        return ("#list", tuple(parts), hash_key(current) if current is not NIL else None)
-    return ("#id", id(value), value) if kind in (HashTable, Closure) else value
+    if kind is not Pair:
+        return ("#id", id(value), value) if kind in (HashTable, Closure) else value
+    # Post-order walk: each pair becomes ("#pair", key(car), key(cdr)).
+    results: list[Any] = []
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        item, expanded = stack.pop()
+        if type(item) is not Pair:
+            results.append(hash_key(item))
+        elif expanded:
+            cdr_key = results.pop()
+            car_key = results.pop()
+            results.append(("#pair", car_key, cdr_key))
+        else:
+            stack.append((item, True))
+            stack.append((item.cdr, False))
+            stack.append((item.car, False))
+    return results[0]
 
 
 def is_eqv(a: Any, b: Any) -> bool:

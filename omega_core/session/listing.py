@@ -131,21 +131,28 @@ def count_log_checkpoints(log: Path, end: int) -> int:
     return count
 
 
-def _file_size(path: Path) -> int:
+def _file_size(path: Path, present: frozenset[str] | None) -> int:
+    if present is not None and path.name not in present:
+        return 0  # known to be absent from the directory listing: no stat needed
     try:
         return path.stat().st_size
     except OSError:
         return 0
 
 
-def summarize_session(sessions_dir: Path, name: str) -> SessionSummary:
-    """The summary of one session (its log must exist); writes the sidecar when it was stale."""
+def summarize_session(sessions_dir: Path, name: str, present: frozenset[str] | None = None) -> SessionSummary:
+    """The summary of one session (its log must exist); writes the sidecar when it was stale.
+
+    ``present``: the file names of the directory, if the caller listed it already (saves stats).
+    """
+    sessions_dir = Path(sessions_dir)
     log = sessions_dir / f"{name}{LOG_SUFFIX}"
     index = sessions_dir / f"{name}{INDEX_SUFFIX}"
     meta_path = sessions_dir / f"{name}{META_SUFFIX}"
     st = log.stat()
-    size_bytes = st.st_size + _file_size(index) + _file_size(sessions_dir / f"{name}{STATES_SUFFIX}")
-    meta = read_meta(meta_path)
+    size_bytes = (st.st_size + _file_size(index, present)
+                  + _file_size(sessions_dir / f"{name}{STATES_SUFFIX}", present))
+    meta = read_meta(meta_path) if present is None or meta_path.name in present else None
     if meta is not None and meta.log_size == st.st_size:
         return SessionSummary(name, meta.session_id, meta.created, meta.event_count,
                               meta.checkpoint_count, size_bytes, st.st_mtime)
@@ -191,6 +198,7 @@ def list_sessions(sessions_dir: Path) -> list[SessionSummary]:
         entries = list(os.scandir(sessions_dir))
     except FileNotFoundError:
         return []
+    present = frozenset(entry.name for entry in entries)
     names = []
     for entry in entries:
         if entry.name.endswith(LOG_SUFFIX) and entry.is_file():
@@ -202,7 +210,7 @@ def list_sessions(sessions_dir: Path) -> list[SessionSummary]:
     summaries = []
     for name in sorted(names):
         try:
-            summaries.append(summarize_session(sessions_dir, name))
+            summaries.append(summarize_session(sessions_dir, name, present))
         except FileNotFoundError:
             continue  # deleted while we were listing
     return summaries

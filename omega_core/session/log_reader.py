@@ -9,6 +9,7 @@ Invalid JSON anywhere else is real damage and raises CorruptLog naming the file 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ __all__ = ["SessionLogReader", "BLOCK_SIZE", "session_name_of", "parse_object_li
 BLOCK_SIZE = 64 * 1024  # backward scans read this much at a time
 _FORWARD_BLOCK = 1024 * 1024  # forward scans read this much at a time
 _sync = getattr(os, "fdatasync", os.fsync)
+_log = logging.getLogger("omega.session")
 
 
 def session_name_of(path: Path) -> str:
@@ -141,6 +143,11 @@ class SessionLogReader:
         a broken line before the last raises CorruptLog naming the file and the line number (line
         numbers are known when starting at 0; otherwise the byte offset is named).
         """
+        if start_offset > 0:
+            self._f.seek(start_offset - 1)
+            if self._f.read(1) != b"\n":
+                raise BadOffset(f"byte {start_offset} of {self.path} is not the start of a line "
+                                "(the index may be stale; rebuild it from the log)", self.path)
         line_no: int | None = 1 if start_offset == 0 else None
         for offset, raw, complete, is_last in self._forward_lines(start_offset):
             if not complete:
@@ -244,9 +251,12 @@ class SessionLogReader:
             if ends_with_newline:
                 return None
             self._write_fixup(lambda fd: os.write(fd, b"\n"))
-            return f"session '{self.name}': added the missing newline after the last line at byte {start}"
-        self._write_fixup(lambda fd: os.ftruncate(fd, start))
-        return f"session '{self.name}': cut off a torn last line ({size - start} bytes) at byte {start}"
+            warning = f"session '{self.name}': added the missing newline after the last line at byte {start}"
+        else:
+            self._write_fixup(lambda fd: os.ftruncate(fd, start))
+            warning = f"session '{self.name}': cut off a torn last line ({size - start} bytes) at byte {start}"
+        _log.warning("%s", warning)
+        return warning
 
     def _write_fixup(self, action: Any) -> None:
         try:

@@ -13,6 +13,7 @@ The name does not end in ``.jsonl`` on purpose (see names.SessionPaths).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +27,7 @@ from omega_core.session.names import STATES_SUFFIX
 __all__ = ["StateStore", "is_state_ref", "read_state_ref", "load_state"]
 
 _sync = getattr(os, "fdatasync", os.fsync)
+_log = logging.getLogger("omega.session")
 
 
 def is_state_ref(value: Any) -> bool:
@@ -116,6 +118,7 @@ class StateStore:
         os.ftruncate(self._fd, keep)
         self.repair_warning = f"states file {self.path}: cut off a torn last line ({self._size - keep} bytes)"
         self._size = keep
+        _log.warning("%s", self.repair_warning)
 
     @property
     def size(self) -> int:

@@ -61,18 +61,30 @@ def _fold(who: str, args: tuple[Number, ...], op: Callable[[Any, Any], Any]) -> 
 @primitive("+", 0, None)
 def add(*args: Any) -> Number:
     """Sum; ``(+)`` is 0."""
+    if len(args) == 2:
+        a, b = args
+        if type(a) is int and type(b) is int:  # the common case, without the general checks
+            return a + b
     return _fold("+", _numbers("+", args), operator.add) if args else 0
 
 
 @primitive("*", 0, None)
 def multiply(*args: Any) -> Number:
     """Product; ``(*)`` is 1."""
+    if len(args) == 2:
+        a, b = args
+        if type(a) is int and type(b) is int:  # the common case, without the general checks
+            return a * b
     return _fold("*", _numbers("*", args), operator.mul) if args else 1
 
 
 @primitive("-", 1, None)
 def subtract(*args: Any) -> Number:
     """Difference left to right; ``(- x)`` negates."""
+    if len(args) == 2:
+        a, b = args
+        if type(a) is int and type(b) is int:  # the common case, without the general checks
+            return a - b
     _numbers("-", args)
     if len(args) == 1:
         return -args[0]
@@ -284,24 +296,44 @@ def _chain(who: str, args: tuple[Any, ...], test: Callable[[Any, Any], bool]) ->
 
 @primitive("=", 1, None)
 def num_eq(*args: Any) -> bool:
+    if len(args) == 2:
+        a, b = args
+        if type(a) is int and type(b) is int:
+            return a == b
     return _chain("=", args, operator.eq)
 
 
 @primitive("<", 1, None)
 def num_lt(*args: Any) -> bool:
+    if len(args) == 2:
+        a, b = args
+        if type(a) is int and type(b) is int:
+            return a < b
     return _chain("<", args, operator.lt)
 
 
 @primitive(">", 1, None)
 def num_gt(*args: Any) -> bool:
+    if len(args) == 2:
+        a, b = args
+        if type(a) is int and type(b) is int:
+            return a > b
     return _chain(">", args, operator.gt)
 
 
 @primitive("<=", 1, None)
 def num_le(*args: Any) -> bool:
+    if len(args) == 2:
+        a, b = args
+        if type(a) is int and type(b) is int:
+            return a <= b
     return _chain("<=", args, operator.le)
 
 
 @primitive(">=", 1, None)
 def num_ge(*args: Any) -> bool:
+    if len(args) == 2:
+        a, b = args
+        if type(a) is int and type(b) is int:
+            return a >= b
     return _chain(">=", args, operator.ge)

@@ -1,0 +1,305 @@
+"""A recorded session: a machine whose every input, step, checkpoint and oracle exchange is logged.
+
+Durability: an input's events are appended to the log with one write before ``execute`` returns
+(the caller acknowledges only then). Checkpoint states, the index and the meta sidecar are caches of
+the log, written by ``flush`` (throttled by the caller); everything in them can be rebuilt from the
+log. The index is rewritten only when the log has grown by ``INDEX_GROWTH`` since the last write
+(or on ``close``), so the cost of persisting one more input does not grow with the session.
+
+Time travel: ``goto(seq)`` restores the nearest checkpoint at or before ``seq`` whose state is
+stored and replays the log forward (oracle effects answered from the recorded answers, never by
+asking again) until the event ``seq`` is regenerated. The jump is then *recorded*: a checkpoint
+event with ``jumpTo`` is appended, so inputs after a goto continue the log and nothing past the
+jump point is lost (the timeline shows the branch).
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from omega_core.config import Config
+from omega_core.effects import EffectHost, EffectOutcome, OracleExchange
+from omega_core.errors import OmegaError
+from omega_core.evaluator import Evaluator, FormResult
+from omega_core.lang.machine import Machine
+from omega_core.session import events as ev
+from omega_core.session.checkpoint_states import CheckpointStates
+from omega_core.session.errors import SessionFileError
+from omega_core.session.index import load_index, make_receipt, new_index, rebuild_index_from_log, write_index
+from omega_core.session.listing import write_meta
+from omega_core.session.log import SessionLogWriter
+from omega_core.session.log_reader import SessionLogReader
+from omega_core.session.names import session_paths
+from omega_core.session.recorder import SessionRecorder
+from omega_core.session.replay import Replayer, StopAtSeq
+
+RECENT_EVENTS = 2000
+INDEX_GROWTH = 0.05
+INDEX_MIN_EVENTS = 256
+
+
+class RecordedSession:
+    def __init__(self, sessions_dir: Path, name: str, config: Config, effects: EffectHost | None = None) -> None:
+        self.config = config
+        self.paths = session_paths(sessions_dir, name)
+        self.name = name
+        self.effects = effects or EffectHost(config.oracle, config.effects, config.language.search_samples)
+        self.recorder = SessionRecorder(self, config.session.periodic_checkpoint_steps)
+        self.recorder.record_steps = config.session.record_steps
+        self.evaluator = Evaluator(Machine(), config.language, self.effects, observer=self.recorder)
+        self.session_id = name
+        self.created = ev.iso_now()
+        self.next_seq = 0
+        self.checkpoints: list[dict[str, Any]] = []
+        self.receipts: dict[str, Any] = {}
+        self.states = CheckpointStates(self.paths.states)
+        self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=RECENT_EVENTS)
+        self.foreign = False
+        self.warnings: list[str] = []
+        self.cursor: int | None = None
+        self.last_index_count = 0
+        self.dirty = False
+        self.last_flush = 0.0
+        self._writer: SessionLogWriter | None = None
+        self._batch: list[dict[str, Any]] | None = None
+        self._target: int | None = None
+        self._input_seq = 0
+
+    # --- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, sessions_dir: Path, name: str, config: Config, effects: EffectHost | None = None,
+             progress: Callable[[int, int], None] | None = None) -> "RecordedSession":
+        """Open (or create) session ``name``: last index, newer states, then replay of the log tail."""
+        session = cls(sessions_dir, name, config, effects)
+        sessions_dir.mkdir(parents=True, exist_ok=True)
+        if session.paths.log.exists() and session.paths.log.stat().st_size > 0:
+            session._load(progress)
+        else:
+            session._open_writer()
+        return session
+
+    def _load(self, progress: Callable[[int, int], None] | None) -> None:
+        reader = SessionLogReader(self.paths.log)
+        try:
+            header = reader.header()
+            self.session_id = str(header.get("id") or self.name)
+            self.created = str(header.get("created") or self.created)
+        finally:
+            reader.close()
+        self._open_writer()
+        if self._writer is not None and self._writer.repair_warning:
+            self.warnings.append(self._writer.repair_warning)
+        index: dict[str, Any] | None
+        try:
+            index = load_index(self.paths.index)
+        except OmegaError as problem:
+            self.warnings.append(f"session '{self.name}': index unreadable ({problem.message}); rebuilt from the log")
+            index = None
+        log_next = self._writer.next_seq if self._writer is not None else 0
+        if index is None or index.get("eventCount", 0) != log_next:
+            if index is None and self.paths.index.exists() is False:
+                pass
+            elif index is not None:
+                self.warnings.append(f"session '{self.name}': index lags the log; brought up to date from the log")
+            index = rebuild_index_from_log(self.paths.log, self.session_id, previous=index)
+        self.checkpoints = list(index.get("checkpoints", []))
+        self.receipts = dict(index.get("receipts", {}))
+        self.states = CheckpointStates(self.paths.states, index.get("states", {}))
+        self.states.scan_newer()
+        self.next_seq = index.get("eventCount", 0)
+        self.last_index_count = self.next_seq
+        self.foreign = not any(self.states.is_ours(cp["stateId"]) for cp in self.checkpoints[-1:]) and bool(self.checkpoints)
+        machine, cursor = Replayer(self).state_at(self.next_seq - 1, progress=progress)
+        self._install(machine)
+        for _, event in SessionLogReader(self.paths.log).tail(min(RECENT_EVENTS, 200)):
+            self.recent.append(event)
+
+    def _open_writer(self) -> None:
+        try:
+            self._writer = SessionLogWriter(
+                self.paths.log, str(self.config.server.fsync), session_id=self.session_id, created=self.created
+            )
+        except SessionFileError:
+            raise
+        self.next_seq = self._writer.next_seq
+
+    def _install(self, machine: Machine) -> None:
+        self.evaluator.machine = machine
+        self.states.machine_replaced()
+
+    @property
+    def machine(self) -> Machine:
+        return self.evaluator.machine
+
+    # --- recording -----------------------------------------------------------------------------
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Give ``event`` the next seq; keep it for the write (live) or check the replay target."""
+        event["seq"] = self.next_seq
+        self.next_seq += 1
+        if self._batch is not None:
+            self._batch.append(event)
+        if self._target is not None and event["seq"] >= self._target:
+            raise StopAtSeq(event["seq"])
+
+    def checkpoint(self, machine: Machine, reason: ev.CheckpointReason, depth: int = 0, **extra: Any) -> None:
+        seq = self.next_seq
+        state_id = f"state-{seq}"
+        if reason is not ev.CheckpointReason.MANUAL:  # inside an input: say where, for replay
+            extra.update(input=self._input_seq, form=self.evaluator.form_number,
+                         formSteps=self.recorder.form_steps(machine))
+        if self._batch is not None:
+            self.states.capture(machine, state_id, seq)
+        self.emit(ev.checkpoint_event(seq, depth, reason, state_id, **extra))
+
+    def add_receipt(self, exchange: OracleExchange) -> None:
+        if self._batch is None:
+            return
+        response = {"content": exchange.texts[0]} if exchange.op == "infer.op" else {"contents": list(exchange.texts)}
+        self.receipts[exchange.key] = make_receipt(
+            exchange.key, exchange.request, response, exchange.timestamp_ms, exchange.duration_ms, exchange.tokens
+        )
+
+    def execute(self, text: str) -> list[FormResult]:
+        """Run one input, record it, append its events with one write, return the form results."""
+        self._batch = []
+        results: list[FormResult] = []
+        self._input_seq = self.next_seq
+        try:
+            self.emit(ev.input_event(0, text, omega=1, **({} if self.recorder.record_steps else {"record": False})))
+            for result in self.evaluator.run_text(text):
+                results.append(result)
+                self._emit_result(result)
+            if results and all(result.ok for result in results):
+                self.checkpoint(self.machine, ev.CheckpointReason.MANUAL)
+            self._append(self._batch)
+        finally:
+            self._batch = None
+        self.cursor = None
+        return results
+
+    def _emit_result(self, result: FormResult) -> None:
+        extra: dict[str, Any] = {"steps": result.steps}
+        if result.output:
+            extra["output"] = result.output
+        if result.ok:
+            self.emit(ev.result_event(0, result.value or "", **extra))
+        else:
+            self.emit(ev.error_event(0, 0, result.error or "", code=result.error_code, **extra))
+
+    def _append(self, batch: list[dict[str, Any]]) -> None:
+        if not batch:
+            return
+        if self._writer is None:
+            self._open_writer()
+        assert self._writer is not None
+        first_seq = batch[0]["seq"]
+        if self._writer.next_seq != first_seq:  # pragma: no cover - a bug, never user input
+            raise RuntimeError(f"log at seq {self._writer.next_seq}, batch starts at {first_seq}")
+        try:
+            offsets = self._writer.append(batch)
+        except BaseException:
+            self._forget_batch(batch)
+            raise
+        for event, offset in zip(batch, offsets):
+            self.recent.append(event)
+            if event.get("type") == "checkpoint":
+                self.checkpoints.append(
+                    {"seq": event["seq"], "byteOffset": offset, "stateId": event["stateId"], "reason": event["reason"]}
+                )
+        self.dirty = True
+
+    def _forget_batch(self, batch: list[dict[str, Any]]) -> None:
+        """A failed write: the input is not recorded, so forget what it captured and seq it took."""
+        for event in batch:
+            if event.get("type") == "checkpoint":
+                self.states.pending.pop(event["stateId"], None)
+        self.next_seq = batch[0]["seq"]
+        self.states.machine_replaced()
+
+    # --- time travel ---------------------------------------------------------------------------
+
+    def goto(self, seq: int) -> str:
+        """Jump to the state at event ``seq`` and record the jump; return the report line."""
+        if not 0 <= seq < self.next_seq:
+            raise OmegaError(f"no event {seq} in session '{self.name}' (it has events 0 to {self.next_seq - 1})")
+        replayer = Replayer(self)
+        machine, cursor = replayer.state_at(seq)
+        self._install(machine)
+        self._batch = []
+        try:
+            self.checkpoint(machine, ev.CheckpointReason.MANUAL, jumpTo=seq)
+            self._append(self._batch)
+        finally:
+            self._batch = None
+        self.cursor = seq
+        report = f"Jumped to seq {seq} (replayed {replayer.inputs_run} input(s), {replayer.steps_run} step(s), " \
+                 f"{replayer.receipts_used} receipt(s) used)"
+        event = replayer.event_at(seq)
+        if event is not None and event.get("type") == "result":
+            report += f"\n=> {event.get('value')}"
+        return report
+
+    def state_at(self, seq: int) -> Machine:
+        """The machine as it was at event ``seq`` (without moving the session)."""
+        return Replayer(self).state_at(seq)[0]
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def iter_events(self, start_offset: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+        with SessionLogReader(self.paths.log) as reader:
+            yield from reader.iter_events(start_offset)
+
+    def tail_events(self, count: int) -> list[dict[str, Any]]:
+        if count <= len(self.recent) or len(self.recent) >= self.next_seq:
+            return list(self.recent)[-count:] if count else []
+        with SessionLogReader(self.paths.log) as reader:
+            return [event for _, event in reader.tail(count)]
+
+    # --- persistence of derived files ----------------------------------------------------------
+
+    def flush(self, force_index: bool = False) -> None:
+        """Write pending states; rewrite the index when it lags enough (or ``force_index``)."""
+        self.states.flush()
+        grown = self.next_seq - self.last_index_count
+        due = grown >= max(INDEX_MIN_EVENTS, int(self.next_seq * INDEX_GROWTH))
+        if (force_index and grown) or due or (force_index and not self.paths.index.exists()):
+            self.states.fsync()
+            if self._writer is not None:
+                self._writer.fsync()
+            index = new_index(self.session_id)
+            index["eventCount"] = self.next_seq
+            index["checkpoints"] = self.checkpoints
+            index["states"] = dict(self.states.refs)
+            index["receipts"] = self.receipts
+            index["omega"] = {"version": 1}
+            write_index(self.paths.index, index)
+            self.last_index_count = self.next_seq
+            self._write_meta()
+        self.dirty = False
+        self.last_flush = time.monotonic()
+
+    def _write_meta(self) -> None:
+        size = self._writer.size if self._writer is not None else self.paths.log.stat().st_size
+        write_meta(self.paths.meta, session_id=self.session_id, created=self.created,
+                   event_count=self.next_seq, checkpoint_count=len(self.checkpoints), log_size=size)
+
+    def close(self) -> None:
+        try:
+            self.flush(force_index=True)
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+            self.states.close()
+
+    @property
+    def log_size(self) -> int:
+        return self._writer.size if self._writer is not None else 0
+
+    def perform_live(self, op: str, args: list[Any]) -> EffectOutcome:
+        return self.effects.perform(op, args)
