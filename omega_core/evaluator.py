@@ -87,6 +87,7 @@ class Evaluator:
         text: str,
         form_step_limits: list[int | None] | None = None,
         resume_form: tuple[int, int] | None = None,
+        first_line: int = 1,
     ) -> Iterator[FormResult]:
         """Each form's result, lazily, so a front end can print as it goes.
 
@@ -106,7 +107,7 @@ class Evaluator:
             )
             return
         limits = form_step_limits or []
-        for number, item in enumerate(read_recovering(text, self.language.max_read_depth)):
+        for number, item in enumerate(read_recovering(text, self.language.max_read_depth, first_line)):
             limit = limits[number] if number < len(limits) else None
             if resume_form is not None and number < resume_form[0]:
                 continue
@@ -115,7 +116,7 @@ class Evaluator:
                 yield self._failure("", item.line, item.message, item.code)
                 continue
             datum, (start, end), positions = item
-            line = text.count("\n", 0, start) + 1
+            line = text.count("\n", 0, start) + first_line
             if resume_form is not None and number == resume_form[0]:
                 yield self.continue_form(text[start:end], line, limit, resume_form[1])
             else:

@@ -44,15 +44,23 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--batch", metavar="FILE", help="run every form of FILE ('-' reads stdin) and print each result")
     parser.add_argument("--json", action="store_true", help="with --batch: one JSON object per form")
     parser.add_argument("--embedded", action="store_true", help="with --batch: evaluate in this process (no server)")
+    parser.add_argument("--session", metavar="NAME", help="run inside the recorded session NAME (created if new)")
     return parser
 
 
-def _evaluator(config: Config):  # type: ignore[no-untyped-def]
-    from omega_core.effects import EffectHost
-    from omega_core.evaluator import Evaluator
+def _repl_state(config: Config, session: str | None, ephemeral_dir: Path | None = None):  # type: ignore[no-untyped-def]
+    """A REPL state on the named session, or on a throwaway one kept in ``ephemeral_dir``."""
+    from dataclasses import replace
 
-    effects = EffectHost(config.oracle, config.effects, config.language.search_samples)
-    return Evaluator(language=config.language, effects=effects)
+    from omega_core.repl.state import DEFAULT_SESSION, ReplState
+    from omega_core.session.names import validate_name
+
+    if session is not None:
+        validate_name(session)
+        return ReplState.open(config, session)
+    if ephemeral_dir is not None:
+        return ReplState.open(replace(config, session_dir=str(ephemeral_dir)), "batch")
+    return ReplState.open(config, DEFAULT_SESSION)
 
 
 def _read_source(path: str) -> str:
@@ -76,28 +84,35 @@ def run(argv: Sequence[str]) -> int:
         raise UsageError("--json only goes with --batch FILE")
     config = load_config(args.config)
     if args.batch:
+        import tempfile
+
         from omega_tui.batch import run_batch
 
         text = _read_source(args.batch)
-        return run_batch(text, _evaluator(config), sys.stdout, as_json=args.json)
-    return _run_plain(config)
+        with tempfile.TemporaryDirectory(prefix="omega-batch-") as scratch:
+            state = _repl_state(config, args.session, None if args.session else Path(scratch))
+            return run_batch(text, state, sys.stdout, as_json=args.json)
+    return _run_plain(config, args.session)
 
 
-def _run_plain(config: Config) -> int:
+def _run_plain(config: Config, session: str | None) -> int:
+    from omega_core.repl.processor import process
     from omega_tui.plain import default_history_file, repl_loop
 
-    evaluator = _evaluator(config)
+    state = _repl_state(config, session)
+    for warning in state.session.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    holder = [state]
 
-    def process(entry: str) -> tuple[str, bool]:
-        command = entry.strip()
-        if command in (":quit", ":q", ":exit"):
-            return "", True
-        if command.startswith(":"):
-            return f"unknown command {command.split()[0]} (commands arrive with sessions; :quit leaves)", False
-        return "\n".join(result.transcript() for result in evaluator.run_text(entry)), False
+    def handle(entry: str) -> tuple[str, bool]:
+        holder[0], output, should_exit = process(holder[0], entry)
+        return output, should_exit
 
-    print(f"Omega {__version__}: type an expression, :quit to leave.")
-    return repl_loop(process, history_file=default_history_file())
+    print(f"Omega {__version__}: session '{state.session.name}'. Type an expression, :help for commands, :quit to leave.")
+    try:
+        return repl_loop(handle, history_file=default_history_file())
+    finally:
+        holder[0].close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -55,6 +55,8 @@ class ReadFailure(ReadError):
         super().__init__(error.bare_message, error.line, error.column)
         self.partial = partial
         self.resume_offset = resume_offset
+        self.unclosed: bool = getattr(error, "unclosed", False)
+        """The text ended inside an open list: a REPL should read another line, not fail."""
 
 
 class _Frame:
@@ -90,9 +92,10 @@ def parse_atom(text: str) -> Any:
 
 
 class _Reader:
-    def __init__(self, text: str, max_depth: int) -> None:
+    def __init__(self, text: str, max_depth: int, first_line: int = 1) -> None:
         self.text = text
         self.max_depth = max_depth
+        self.line_base = first_line - 1
         self.line_starts = [0]
         for match in re.finditer("\n", text):
             self.line_starts.append(match.end())
@@ -105,7 +108,7 @@ class _Reader:
                 lo = mid
             else:
                 hi = mid - 1
-        return lo + 1, offset - self.line_starts[lo] + 1
+        return lo + 1 + self.line_base, offset - self.line_starts[lo] + 1
 
     def error(self, message: str, offset: int) -> ReadError:
         line, column = self.where(offset)
@@ -154,7 +157,8 @@ class _Reader:
 
     def resume_after(self, error: ReadError) -> int:
         """Where to go on after an error: the next line that starts with "(" past the bad form."""
-        error_offset = self.line_starts[error.line - 1] + error.column - 1 if error.line <= len(self.line_starts) else len(self.text)
+        line_index = error.line - 1 - self.line_base
+        error_offset = self.line_starts[line_index] + error.column - 1 if line_index < len(self.line_starts) else len(self.text)
         if getattr(error, "stray_close", False):
             return error_offset + 1
         anchor = self.top_start + 1 if getattr(error, "unclosed", False) else max(error_offset, self.top_start + 1)
@@ -296,14 +300,14 @@ def read_all(text: str, max_depth: int = 10_000) -> ReadResult:
     return _Reader(text, max_depth).read()
 
 
-def read_recovering(text: str, max_depth: int = 10_000) -> list[tuple[Any, tuple[int, int], dict[int, tuple[int, int]]] | ReadError]:
+def read_recovering(text: str, max_depth: int = 10_000, first_line: int = 1) -> list[tuple[Any, tuple[int, int], dict[int, tuple[int, int]]] | ReadError]:
     """Every form of ``text`` in order, with an error in place of each unreadable stretch.
 
     Items are ``(datum, (start, end) offsets, positions)`` or a ``ReadError``. After an error,
     reading resumes at the next line that starts with "(" (or after a stray ")"), so one typo in
     a file costs one form, not the rest of the file.
     """
-    reader = _Reader(text, max_depth)
+    reader = _Reader(text, max_depth, first_line)
     items: list[Any] = []
     offset = 0
     while offset < len(text):

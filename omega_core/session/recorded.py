@@ -60,6 +60,8 @@ class RecordedSession:
         self.foreign = False
         self.warnings: list[str] = []
         self.cursor: int | None = None
+        """After a goto: the seq jumped to (``:session resume`` goes on from there)."""
+        self.jump_record_seq: int | None = None
         self.last_index_count = 0
         self.dirty = False
         self.last_flush = 0.0
@@ -164,14 +166,14 @@ class RecordedSession:
             exchange.key, exchange.request, response, exchange.timestamp_ms, exchange.duration_ms, exchange.tokens
         )
 
-    def execute(self, text: str) -> list[FormResult]:
+    def execute(self, text: str, first_line: int = 1) -> list[FormResult]:
         """Run one input, record it, append its events with one write, return the form results."""
         self._batch = []
         results: list[FormResult] = []
         self._input_seq = self.next_seq
         try:
             self.emit(ev.input_event(0, text, omega=1, **({} if self.recorder.record_steps else {"record": False})))
-            for result in self.evaluator.run_text(text):
+            for result in self.evaluator.run_text(text, first_line=first_line):
                 results.append(result)
                 self._emit_result(result)
             if results and all(result.ok for result in results):
@@ -180,6 +182,7 @@ class RecordedSession:
         finally:
             self._batch = None
         self.cursor = None
+        self.jump_record_seq = None
         return results
 
     def _emit_result(self, result: FormResult) -> None:
@@ -232,6 +235,7 @@ class RecordedSession:
         self._install(machine)
         self._batch = []
         try:
+            self.jump_record_seq = self.next_seq
             self.checkpoint(machine, ev.CheckpointReason.MANUAL, jumpTo=seq)
             self._append(self._batch)
         finally:

@@ -1,0 +1,78 @@
+"""Copies of sessions: ``:session save NAME`` (the whole session) and ``fork NAME`` (up to a seq).
+
+A copy gets its own id (header ``id`` and index ``sessionId`` are the new name), its own states file
+(so deleting the original never breaks it) and an index rebuilt from its log, keeping the stored
+states of the checkpoints it still has. The source is flushed first, so its states are on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from omega_core.errors import OmegaError
+from omega_core.session.atomic import atomic_write_bytes
+from omega_core.session.events import header_event, iso_now
+from omega_core.session.index import rebuild_index_from_log, write_index
+from omega_core.session.log_reader import SessionLogReader
+from omega_core.session.names import session_paths
+from omega_core.session.states import is_state_ref
+
+if TYPE_CHECKING:  # pragma: no cover
+    from omega_core.session.recorded import RecordedSession
+
+
+class SessionExists(OmegaError):
+    code = "bad_request"
+
+
+def copy_session(source: "RecordedSession", new_name: str, upto_seq: int | None = None) -> int:
+    """Write session ``new_name`` holding ``source``'s events (through ``upto_seq``); return its count."""
+    sessions_dir = source.paths.log.parent
+    target = session_paths(sessions_dir, new_name)
+    if target.log.exists():
+        raise SessionExists(
+            f"a session named '{new_name}' already exists; pick another name or delete it first"
+        )
+    source.flush(force_index=True)
+    end = source.log_size or source.paths.log.stat().st_size
+    if upto_seq is not None and upto_seq + 1 < source.next_seq:
+        with SessionLogReader(source.paths.log) as reader:
+            for offset, event in reader.iter_events():
+                if isinstance(event.get("seq"), int) and event["seq"] > upto_seq:
+                    end = offset
+                    break
+    with open(source.paths.log, "rb") as handle:
+        handle.readline()  # the old header
+        body_start = handle.tell()
+        handle.seek(body_start)
+        body = handle.read(max(0, end - body_start))
+    header = header_event(new_name, iso_now(), forkedFrom=source.name)
+    data = (json.dumps(header, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8") + body
+    atomic_write_bytes(target.log, data)
+    if source.paths.states.exists():
+        shutil.copyfile(source.paths.states, target.states)
+        os.chmod(target.states, 0o600)
+    renamed: dict[str, Any] = {}
+    for state_id, ref in source.states.refs.items():
+        if is_state_ref(ref) and ref.get("file") == source.paths.states.name:
+            renamed[state_id] = {**ref, "file": target.states.name}
+    previous = {"states": renamed, "receipts": source.receipts}
+    index = rebuild_index_from_log(target.log, new_name, previous=previous)
+    index["omega"] = {"version": 1}
+    write_index(target.index, index)
+    return int(index["eventCount"])
+
+
+def delete_session_files(sessions_dir: Path, name: str) -> list[Path]:
+    """Remove every file of session ``name``; return what was removed."""
+    paths = session_paths(sessions_dir, name)
+    removed = []
+    for path in (paths.log, paths.index, paths.states, paths.meta):
+        if path.exists():
+            path.unlink()
+            removed.append(path)
+    return removed
