@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Generator, Iterator, Protocol
 
 from omega_core.config import LanguageConfig
 from omega_core.effects import EffectHost, EffectOutcome
@@ -60,6 +60,43 @@ class EvalObserver(Protocol):
     def effect_done(self, machine: Machine, op: str, args: list[Any], outcome: EffectOutcome) -> None: ...
 
 
+@dataclass(frozen=True)
+class Pause:
+    """Yielded by the cooperative drivers at each slice boundary: a host may serve others now."""
+
+
+@dataclass(frozen=True)
+class EffectCall:
+    """Yielded when the machine needs a host effect; send back an ``EffectOutcome`` or throw an
+    ``OmegaError`` into the generator. (A server performs it off its event loop.)"""
+
+    op: str
+    args: list[Any]
+
+
+PAUSE = Pause()
+Step = Pause | EffectCall | FormResult
+
+
+def drive(steps: Generator[Step, Any, Any], perform: Callable[[str, list[Any]], EffectOutcome]) -> Iterator[FormResult]:
+    """Run a cooperative generator to its end synchronously, performing effects in this thread."""
+    to_send: Any = None
+    to_throw: OmegaError | None = None
+    while True:
+        try:
+            item = steps.throw(to_throw) if to_throw is not None else steps.send(to_send)
+        except StopIteration:
+            return
+        to_send = to_throw = None
+        if isinstance(item, EffectCall):
+            try:
+                to_send = perform(item.op, item.args)
+            except OmegaError as error:
+                to_throw = error
+        elif isinstance(item, FormResult):
+            yield item
+
+
 class Evaluator:
     def __init__(
         self,
@@ -96,6 +133,16 @@ class Evaluator:
         machine's current form as form ``number`` (forms before it already ran, it had run
         ``steps_done`` steps) instead of starting afresh.
         """
+        return drive(self.text_steps(text, form_step_limits, resume_form, first_line), self.perform)
+
+    def text_steps(
+        self,
+        text: str,
+        form_step_limits: list[int | None] | None = None,
+        resume_form: tuple[int, int] | None = None,
+        first_line: int = 1,
+    ) -> Generator[Step, Any, None]:
+        """The cooperative form of ``run_text``: yields pauses, effect calls and form results."""
         self._interrupt.clear()
         if len(text) > self.language.max_input_chars:
             yield self._failure(
@@ -118,10 +165,11 @@ class Evaluator:
             datum, (start, end), positions = item
             line = text.count("\n", 0, start) + first_line
             if resume_form is not None and number == resume_form[0]:
-                yield self.continue_form(text[start:end], line, limit, resume_form[1])
+                result = yield from self._form_steps(None, text[start:end], line, None, limit, resume_form[1])
             else:
-                yield self.run_form(datum, text[start:end], line, positions, limit)
-            if self._interrupt.is_set():
+                result = yield from self._form_steps(datum, text[start:end], line, positions, limit, 0)
+            yield result
+            if self._interrupt.is_set() or result.error_code == "interrupted":
                 return
 
     def run_form(
@@ -133,27 +181,41 @@ class Evaluator:
         stop_after_steps: int | None = None,
     ) -> FormResult:
         """Run one form. ``stop_after_steps`` replays an interrupted form: it stops exactly there."""
-        machine = self.machine
-        started = time.perf_counter()
-        steps_before = machine.steps
-        try:
-            unit = machine.compile(datum, positions)
-        except OmegaError as error:
-            return self._failure(source, line, error.message, error.code)
-        machine.start(unit.root)
-        if self.observer is not None:
-            self.observer.form_started(machine, source)
-        return self._finish(machine, source, line, started, steps_before, stop_after_steps)
+        return _only(drive(self._result_steps(self._form_steps(datum, source, line, positions, stop_after_steps, 0)), self.perform))
 
     def continue_form(self, source: str, line: int, stop_after_steps: int | None = None, steps_done: int = 0) -> FormResult:
         """Drive the machine's current (restored, unfinished) form to its end."""
-        machine = self.machine
-        return self._finish(machine, source, line, time.perf_counter(), machine.steps - steps_done, stop_after_steps)
+        return _only(drive(self._result_steps(self._form_steps(None, source, line, None, stop_after_steps, steps_done)), self.perform))
 
-    def _finish(
-        self, machine: Machine, source: str, line: int, started: float, steps_before: int, stop_after_steps: int | None
-    ) -> FormResult:
-        error = self._drive(machine, steps_before, stop_after_steps)
+    @staticmethod
+    def _result_steps(steps: Generator[Step, Any, FormResult]) -> Generator[Step, Any, None]:
+        result = yield from steps
+        yield result
+
+    def _form_steps(
+        self,
+        datum: Any,
+        source: str,
+        line: int,
+        positions: dict[int, tuple[int, int]] | None,
+        stop_after_steps: int | None,
+        steps_done: int,
+    ) -> Generator[Step, Any, FormResult]:
+        """One form (``datum`` None: continue the machine's current form), cooperatively."""
+        machine = self.machine
+        started = time.perf_counter()
+        if datum is not None:
+            steps_before = machine.steps
+            try:
+                unit = machine.compile(datum, positions)
+            except OmegaError as error:
+                return self._failure(source, line, error.message, error.code)
+            machine.start(unit.root)
+            if self.observer is not None:
+                self.observer.form_started(machine, source)
+        else:
+            steps_before = machine.steps - steps_done
+        error = yield from self._drive(machine, steps_before, stop_after_steps)
         output = truncate_output(machine.take_output(), self.language.max_output_chars)
         elapsed = (time.perf_counter() - started) * 1000
         steps = machine.steps - steps_before
@@ -164,8 +226,8 @@ class Evaluator:
         value = truncate_output(write_string(machine.value), self.language.max_output_chars)
         return FormResult(source, line, value, output, None, None, steps, elapsed)
 
-    def _drive(self, machine: Machine, steps_before: int, stop_after_steps: int | None = None) -> OmegaError | None:
-        """Run slices until the form is done; answer host effects; enforce budget and interrupts."""
+    def _drive(self, machine: Machine, steps_before: int, stop_after_steps: int | None = None) -> Generator[Step, Any, OmegaError | None]:
+        """Run slices until the form is done; effects go out as ``EffectCall``; budget, interrupts."""
         budget = self.language.step_budget if stop_after_steps is None else stop_after_steps
         slice_steps = self.language.slice_steps
         while True:
@@ -179,8 +241,7 @@ class Evaluator:
                 error = machine.error or EvalError("unknown error")
                 location = machine.error_location()
                 if location is not None and error.code == "eval_error":
-                    located = EvalError(f"{error.message} ({location})")
-                    return located
+                    return EvalError(f"{error.message} ({location})")
                 return error
             if status is Status.EFFECT:
                 op = machine.effect_op or ""
@@ -188,7 +249,7 @@ class Evaluator:
                 if self.observer is not None:
                     self.observer.effect_started(machine, op, args)
                 try:
-                    outcome = self.perform(op, args)
+                    outcome = yield EffectCall(op, args)
                 except OmegaError as error:
                     machine.fail_effect(f"{op}: {error.message}" if not error.message.startswith(op) else error.message)
                     return machine.error
@@ -204,7 +265,12 @@ class Evaluator:
                     f"step budget exceeded: the command took more than {budget:,} steps and was stopped "
                     "(raise [language] step_budget if it is meant to run longer)"
                 )
+            yield PAUSE
 
     @staticmethod
     def _failure(source: str, line: int, message: str, code: str) -> FormResult:
         return FormResult(source, line, None, "", message, code, 0, 0.0)
+
+
+def _only(results: Iterator[FormResult]) -> FormResult:
+    return next(iter(results))

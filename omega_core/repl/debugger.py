@@ -164,7 +164,7 @@ class Debugger:
                 self._track(self._m)
             try:
                 limit = max(timeline.furthest, self._m.steps) + self._budget
-                self._advance(min(target, limit), breaks=False)
+                self._advance(min(target, limit), breaks=False, quiet=True)
             finally:
                 if reload:
                     self._use(self._m)
@@ -312,11 +312,12 @@ class Debugger:
             self._track(machine)
         self._m = machine
 
-    def _advance(self, target: int, breaks: bool) -> tuple[list[Breakpoint], bool]:
+    def _advance(self, target: int, breaks: bool, quiet: bool = False) -> tuple[list[Breakpoint], bool]:
         """Step until ``target`` (or done, error, breakpoint, interrupt); return (hits, interrupted).
 
-        Steps not reached before are taken one at a time and recorded; a re-run of recorded steps
-        (time travel, never with breakpoints) goes in one slice up to the recorded end.
+        Steps not reached before are taken one at a time and recorded; recorded steps are re-run in
+        one slice up to the recorded end when no breakpoint needs a look after each step. ``quiet``
+        (``:goto``) drops ``display`` output: a jump shows where it lands, not what it passed.
         """
         machine, timeline = self._require()
         matcher = self._breaks.matcher() if breaks else None
@@ -335,12 +336,11 @@ class Debugger:
                     return [], True
             if matcher is None and machine.steps < timeline.furthest:
                 machine.run(min(target, timeline.furthest) - machine.steps)
-                machine.output.clear()
-                continue
-            machine.run(1)
-            if machine.steps > timeline.furthest:
-                timeline.record(machine)
-            elif machine.output:
+            else:
+                machine.run(1)
+                if machine.steps > timeline.furthest:
+                    timeline.record(machine)
+            if quiet and machine.output:
                 machine.output.clear()
             if matcher is not None:
                 hits = matcher.match(machine)

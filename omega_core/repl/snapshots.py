@@ -33,6 +33,8 @@ class SavedSnapshot:
     control: str
     state: dict[str, Any]
     answers: dict[int, EffectAnswer]
+    """The timeline's answers dict itself, not a copy: effects answered after the save belong to the
+    same computation, so a new timeline started from this snapshot reuses them too."""
     written: frozenset[str]
     saved_at_ms: int
 
@@ -46,7 +48,7 @@ class SnapshotStore:
         replaced = name in self._saved
         self._saved[name] = SavedSnapshot(
             name, timeline.ident, timeline.source, machine.steps, machine.status.value, control_text(machine, 80),
-            dump_state(machine), dict(timeline.answers), frozenset(timeline.written), int(time.time() * 1000),
+            dump_state(machine), timeline.answers, frozenset(timeline.written), int(time.time() * 1000),
         )
         return f"Saved snapshot '{name}' at step {machine.steps}{' (replacing the old one)' if replaced else ''}"
 

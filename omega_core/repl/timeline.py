@@ -6,14 +6,18 @@ JSON-able), the answer of every host effect by the step at which the machine ask
 bounded ring of per-step trace entries. Going to step S = loading the nearest checkpoint <= S and
 re-running to S, answering effects from the record: the host (the oracle) is never asked twice.
 
-Memory stays bounded on long runs: when there are more than ``max_checkpoints`` checkpoints, every
-other one is dropped and the interval doubles (a re-run then costs at most twice as many steps).
+Memory and time stay bounded: when there are more than ``max_checkpoints`` checkpoints, or they hold
+more than ``max_records`` heap records in all (big data in the globals makes every checkpoint big),
+every other one is dropped and the interval doubles (a re-run then costs at most twice as many
+steps). The interval also doubles while one dump costs more than a quarter of the time the steps
+between two checkpoints take, so a huge global does not make stepping crawl.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -24,6 +28,9 @@ from omega_core.lang.serialize import dump_state
 from omega_core.repl.views import DepthCounter, control_text, node_text, value_text
 
 _IDENTS = itertools.count(1)
+_STEP_SECONDS = 3e-6
+"""About what one recorded debugger step costs; only used to weigh the cost of a dump against."""
+_DUMP_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -67,13 +74,16 @@ class Timeline:
         trace_size: int = 10_000,
         state: dict[str, Any] | None = None,
         ident: int | None = None,
+        max_records: int = 2_000_000,
     ) -> None:
         self.ident = ident if ident is not None else next(_IDENTS)
         self.source = source
         self.base = machine.steps
         self.every = max(1, every)
         self.max_checkpoints = max(2, max_checkpoints)
+        self.max_records = max_records
         self.checkpoints: dict[int, dict[str, Any]] = {self.base: state if state is not None else dump_state(machine)}
+        self.records: dict[int, int] = {self.base: len(self.checkpoints[self.base].get("heap", ()))}
         self.answers: dict[int, EffectAnswer] = {}
         self.trace: deque[TraceEntry] = deque(maxlen=max(1, trace_size))
         self.written: set[str] = set()
@@ -91,21 +101,32 @@ class Timeline:
         detail = None if machine.status is Status.RUNNING else control_text(machine)
         self.trace.append((step, self.depth(machine.k), machine.node, machine.value, detail))
         if step % self.every == 0 and step not in self.checkpoints:
-            self.checkpoints[step] = dump_state(machine)
-            if len(self.checkpoints) > self.max_checkpoints:
+            started = time.perf_counter()
+            state = dump_state(machine)
+            cost = time.perf_counter() - started
+            self.checkpoints[step] = state
+            self.records[step] = len(state.get("heap", ()))
+            while cost > _DUMP_SHARE * self.every * _STEP_SECONDS:
+                self.every *= 2
+            while len(self.checkpoints) > 2 and (
+                len(self.checkpoints) > self.max_checkpoints or sum(self.records.values()) > self.max_records
+            ):
                 self._thin()
 
     def _thin(self) -> None:
         self.every *= 2
-        self.checkpoints = {
-            step: state for step, state in self.checkpoints.items() if step == self.base or step % self.every == 0
-        }
+        keep = [step for step in self.checkpoints if step == self.base or step % self.every == 0]
+        if len(keep) == len(self.checkpoints):  # all on the new grid: drop the oldest but the base
+            keep.remove(min(step for step in keep if step != self.base))
+        self.checkpoints = {step: self.checkpoints[step] for step in keep}
+        self.records = {step: self.records[step] for step in keep}
 
     def truncate(self, step: int) -> None:
         """The evaluation went another way at ``step`` (globals changed under it): forget the
         recorded future, which no longer describes what the machine will do."""
         self.furthest = min(self.furthest, step)
         self.checkpoints = {s: state for s, state in self.checkpoints.items() if s <= step}
+        self.records = {s: count for s, count in self.records.items() if s <= step}
         self.answers = {s: answer for s, answer in self.answers.items() if s < step}
         while self.trace and self.trace[-1][0] > step:
             self.trace.pop()

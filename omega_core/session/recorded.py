@@ -18,12 +18,12 @@ from __future__ import annotations
 import collections
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator, Iterator
 
 from omega_core.config import Config
 from omega_core.effects import EffectHost, EffectOutcome, OracleExchange
 from omega_core.errors import OmegaError
-from omega_core.evaluator import Evaluator, FormResult
+from omega_core.evaluator import Evaluator, FormResult, Step, drive
 from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.checkpoint_states import CheckpointStates
@@ -148,13 +148,15 @@ class RecordedSession:
         if self._target is not None and event["seq"] >= self._target:
             raise StopAtSeq(event["seq"])
 
-    def checkpoint(self, machine: Machine, reason: ev.CheckpointReason, depth: int = 0, **extra: Any) -> None:
+    def checkpoint(
+        self, machine: Machine, reason: ev.CheckpointReason, depth: int = 0, capture: bool = True, **extra: Any
+    ) -> None:
         seq = self.next_seq
         state_id = f"state-{seq}"
         if reason is not ev.CheckpointReason.MANUAL:  # inside an input: say where, for replay
             extra.update(input=self._input_seq, form=self.evaluator.form_number,
                          formSteps=self.recorder.form_steps(machine))
-        if self._batch is not None:
+        if self._batch is not None and capture:
             self.states.capture(machine, state_id, seq)
         self.emit(ev.checkpoint_event(seq, depth, reason, state_id, **extra))
 
@@ -168,14 +170,43 @@ class RecordedSession:
 
     def execute(self, text: str, first_line: int = 1) -> list[FormResult]:
         """Run one input, record it, append its events with one write, return the form results."""
+        return list(drive(self.execute_steps(text, first_line), self.effects.perform))
+
+    def execute_steps(self, text: str, first_line: int = 1, request_id: str | None = None) -> Generator[Step, Any, None]:
+        """The cooperative form of ``execute`` (a server interleaves it with other work).
+
+        Yields pauses, effect calls and form results; the input's events are appended to the log
+        (one write) before the generator finishes, so a caller acknowledges only after that.
+        ``request_id`` is recorded on the input event so a retried request is answered from the log.
+        """
         self._batch = []
         results: list[FormResult] = []
         self._input_seq = self.next_seq
+        extra: dict[str, Any] = {"omega": 1}
+        if not self.recorder.record_steps:
+            extra["record"] = False
+        if request_id is not None:
+            extra["rid"] = request_id
         try:
-            self.emit(ev.input_event(0, text, omega=1, **({} if self.recorder.record_steps else {"record": False})))
-            for result in self.evaluator.run_text(text, first_line=first_line):
-                results.append(result)
-                self._emit_result(result)
+            self.emit(ev.input_event(0, text, **extra))
+            inner = self.evaluator.text_steps(text, first_line=first_line)
+            to_send: Any = None
+            to_throw: OmegaError | None = None
+            while True:  # forward pauses and effect calls (and their answers) to the evaluator
+                try:
+                    item = inner.throw(to_throw) if to_throw is not None else inner.send(to_send)
+                except StopIteration:
+                    break
+                to_send = to_throw = None
+                if isinstance(item, FormResult):
+                    results.append(item)
+                    self._emit_result(item)
+                    yield item
+                    continue
+                try:
+                    to_send = yield item
+                except OmegaError as error:
+                    to_throw = error
             if results and all(result.ok for result in results):
                 self.checkpoint(self.machine, ev.CheckpointReason.MANUAL)
             self._append(self._batch)
@@ -183,7 +214,6 @@ class RecordedSession:
             self._batch = None
         self.cursor = None
         self.jump_record_seq = None
-        return results
 
     def _emit_result(self, result: FormResult) -> None:
         extra: dict[str, Any] = {"steps": result.steps}
@@ -236,7 +266,7 @@ class RecordedSession:
         self._batch = []
         try:
             self.jump_record_seq = self.next_seq
-            self.checkpoint(machine, ev.CheckpointReason.MANUAL, jumpTo=seq)
+            self.checkpoint(machine, ev.CheckpointReason.MANUAL, capture=False, jumpTo=seq)
             self._append(self._batch)
         finally:
             self._batch = None

@@ -1,0 +1,130 @@
+"""Shared helpers of the bench scripts: timing, medians and the result table.
+
+The table is plain text (aligned columns, no colour), so it reads the same on a terminal, piped
+into a file or pasted into an issue::
+
+    name                  median     p99      target    ratio
+    (fib 20)              53.1 ms    —        500 ms    0.11x ok
+
+``ratio`` is median / target (for a single-value row: value / target); above 1 it says SLOW.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, TextIO
+
+__all__ = ["Row", "measure", "median", "p99", "fmt_seconds", "fmt_bytes", "print_table", "HEADER"]
+
+HEADER = ("name", "median", "p99", "target", "ratio")
+DASH = "—"
+
+
+def measure(fn: Callable[[], Any], repeat: int) -> list[float]:
+    """Wall-clock seconds of ``repeat`` calls of ``fn`` (time.perf_counter), in call order."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def median(samples: Iterable[float]) -> float:
+    return statistics.median(list(samples))
+
+
+def p99(samples: Iterable[float]) -> float:
+    """The 99th percentile (nearest rank): with fewer than 100 samples, the largest is it."""
+    ordered = sorted(samples)
+    if not ordered:
+        raise ValueError("p99 of no samples")
+    rank = max(1, math.ceil(0.99 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def fmt_seconds(value: float) -> str:
+    if value >= 1:
+        return f"{value:.2f} s"
+    if value >= 1e-3:
+        ms = value * 1e3
+        return f"{ms:.1f} ms" if ms < 100 else f"{ms:.0f} ms"
+    return f"{value * 1e6:.0f} µs"
+
+
+def fmt_bytes(value: float) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
+@dataclass
+class Row:
+    """One line of the table.
+
+    Either ``samples`` (seconds of repeated runs: median, and p99 when ``show_p99``) or ``value``
+    (one measurement, e.g. a total time or a size). ``target`` None prints ``—`` (report only).
+    ``unit`` is ``"s"`` (seconds) or ``"B"`` (bytes).
+    """
+
+    name: str
+    samples: list[float] | None = None
+    value: float | None = None
+    target: float | None = None
+    unit: str = "s"
+    show_p99: bool = False
+    note: str = ""
+
+    @property
+    def central(self) -> float:
+        if self.samples:
+            return median(self.samples)
+        if self.value is None:
+            raise ValueError(f"row {self.name!r} has neither samples nor value")
+        return self.value
+
+    @property
+    def ratio(self) -> float | None:
+        return None if not self.target else self.central / self.target
+
+    @property
+    def slow(self) -> bool:
+        ratio = self.ratio
+        return ratio is not None and ratio > 1
+
+    def cells(self) -> list[str]:
+        fmt = fmt_bytes if self.unit == "B" else fmt_seconds
+        tail = f" (n={len(self.samples)})" if self.samples and len(self.samples) > 1 else ""
+        central = fmt(self.central)
+        spread = fmt(p99(self.samples)) if self.show_p99 and self.samples else DASH
+        target = fmt(self.target) if self.target else DASH
+        ratio = self.ratio
+        verdict = DASH if ratio is None else f"{ratio:.2f}x {'SLOW' if ratio > 1 else 'ok'}"
+        name = self.name + tail
+        return [name, central, spread, target, verdict + (f"  {self.note}" if self.note else "")]
+
+
+def print_table(rows: Iterable[Row | dict[str, Any]], title: str | None = None, file: TextIO | None = None) -> None:
+    """Print ``rows`` as aligned columns: name | median | p99 | target | ratio."""
+    out = file or sys.stdout
+    lines = [list(HEADER)] + [(row if isinstance(row, Row) else Row(**row)).cells() for row in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER) - 1)]
+
+    def render(cells: list[str]) -> str:
+        left = cells[0].ljust(widths[0])
+        middle = [cells[i].rjust(widths[i]) for i in range(1, len(HEADER) - 1)]
+        return "  ".join([left, *middle, cells[-1]]).rstrip()
+
+    rendered = [render(cells) for cells in lines]
+    if title:
+        print(title, file=out)
+    print(rendered[0], file=out)
+    print("-" * max(len(line) for line in rendered), file=out)
+    for line in rendered[1:]:
+        print(line, file=out)
+    out.flush()
