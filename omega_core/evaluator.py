@@ -57,6 +57,10 @@ class EvalObserver(Protocol):
 
     def effect_started(self, machine: Machine, op: str, args: list[Any]) -> None: ...
 
+    def steps_until_checkpoint(self, machine: Machine) -> int | None:
+        """Steps until the observer wants a slice to end (a periodic checkpoint), or None."""
+        ...
+
     def effect_done(self, machine: Machine, op: str, args: list[Any], outcome: EffectOutcome) -> None: ...
 
 
@@ -220,8 +224,9 @@ class Evaluator:
         elapsed = (time.perf_counter() - started) * 1000
         steps = machine.steps - steps_before
         if error is not None:
-            machine.status = Status.ERROR
-            machine.error = error
+            if machine.status is not Status.ERROR:  # budget or interrupt: the machine did not fail itself
+                machine.status = Status.ERROR
+                machine.error = error
             return FormResult(source, line, None, output, error.message, error.code, steps, elapsed)
         value = truncate_output(write_string(machine.value), self.language.max_output_chars)
         return FormResult(source, line, value, output, None, None, steps, elapsed)
@@ -232,7 +237,12 @@ class Evaluator:
         slice_steps = self.language.slice_steps
         while True:
             remaining = budget - (machine.steps - steps_before)
-            status = machine.run(min(slice_steps, max(remaining, 1)))
+            this_slice = min(slice_steps, max(remaining, 1))
+            if self.observer is not None:
+                until = self.observer.steps_until_checkpoint(machine)
+                if until is not None:  # checkpoints at exact step counts, whatever the slice size
+                    this_slice = max(1, min(this_slice, until))
+            status = machine.run(this_slice)
             if self.observer is not None:
                 self.observer.slice_done(machine)
             if status is Status.DONE:

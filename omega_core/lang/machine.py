@@ -12,6 +12,7 @@ Evaluation never recurses in Python: nested calls grow the frame chain, not the 
 from __future__ import annotations
 
 import enum
+import secrets
 from typing import Any
 
 from omega_core.errors import EvalError, OmegaError
@@ -71,12 +72,15 @@ class Machine:
         self.steps = 0
         self.gensym_counter = 0
         self.unit_counter = 0
+        self.unit_prefix = f"u{secrets.token_hex(4)}-"
+        """Unit ids must be unique among all machines whose code can meet (a debugger shares the
+        session's globals), so each machine instance numbers its units under a random prefix."""
 
     # --- loading and running -------------------------------------------------------------------
 
     def compile(self, datum: Any, positions: dict[int, tuple[int, int]] | None = None) -> Unit:
         self.unit_counter += 1
-        return compile_unit(datum, f"u{self.unit_counter}", positions)
+        return compile_unit(datum, f"{self.unit_prefix}{self.unit_counter}", positions)
 
     def start(self, node: Any) -> None:
         """Begin evaluating ``node`` at top level; choice points of earlier forms are dropped."""

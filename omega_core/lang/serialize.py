@@ -232,7 +232,8 @@ class DeltaEncoder:
 
     def __init__(self) -> None:
         self.ids = StableIds()
-        self.last_records: dict[str, str] = {}
+        self.last_records: dict[str, int] = {}
+        """Record name -> hash of its JSON text at the last encoding (texts would double memory)."""
         self.known_units: set[str] = set()
 
     def encode(self, machine: Any, full: bool = False) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -242,11 +243,11 @@ class DeltaEncoder:
         encoder = _Encoder(self.ids, self.known_units)
         root = encode_machine(encoder, machine)
         changed: dict[str, Any] = {}
-        current: dict[str, str] = {}
+        current: dict[str, int] = {}
         for name, record in encoder.heap.items():
-            text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
-            current[name] = text
-            if self.last_records.get(name) != text:
+            digest = hash(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
+            current[name] = digest
+            if self.last_records.get(name) != digest:
                 changed[name] = record
         self.last_records = current
         self.ids.retain_only(encoder.reached)

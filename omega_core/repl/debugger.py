@@ -62,6 +62,9 @@ def _command(method: Callable[..., str]) -> Callable[..., str]:
 
 
 class Debugger:
+    """One per REPL. Breakpoints and named snapshots outlive a debugging session (``:stop`` then
+    ``:debug`` keeps them, as in most debuggers); the machine and its timeline do not."""
+
     def __init__(
         self,
         globals_table: dict[str, Any],
@@ -258,7 +261,7 @@ class Debugger:
         machine = load_state(snap.state)
         machine.output.clear()
         timeline = self._tl
-        if timeline is None or timeline.ident != snap.timeline or snap.step < timeline.base:
+        if timeline is None or timeline.ident != snap.timeline or not timeline.base <= snap.step <= timeline.furthest:
             timeline = Timeline(snap.source, machine, self._every, self._max_checkpoints, self._trace_size,
                                 state=snap.state, ident=snap.timeline)
             timeline.answers = {s: a for s, a in snap.answers.items() if s >= snap.step}

@@ -54,14 +54,7 @@ def session_load(state: ReplState, args: list[str]) -> Result:
     name = validate_name(args[0])
     if not (state.sessions_dir / f"{name}.jsonl").exists():
         raise CommandError(f"no session named '{name}' (see :session list)")
-    if name == state.session.name:
-        state.session.close()
-        from omega_core.session.recorded import RecordedSession
-
-        state.session = RecordedSession.open(state.sessions_dir, name, state.config, state.effects)
-        new_state = state
-    else:
-        new_state = state.switch_to(name)
+    new_state = state.switch_to(name)
     lines = [*new_state.session.warnings, f"Loaded session '{name}' ({new_state.session.next_seq} events)"]
     return new_state, "\n".join(lines), False
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from omega_core.config import Config
 from omega_core.effects import EffectHost
@@ -25,6 +25,9 @@ class ReplState:
     debugger: Any = None
     """The active ``:debug`` session (``omega_core.repl.debugger.Debugger``), if any."""
     extra: dict[str, Any] = field(default_factory=dict)
+    provider: Callable[[str], RecordedSession] | None = None
+    """Where other sessions come from. None: opened here and owned by this REPL (closed when
+    left). A server passes its pool, which owns the sessions (other clients may share them)."""
 
     @property
     def sessions_dir(self) -> Path:
@@ -38,10 +41,16 @@ class ReplState:
         return cls(config=config, session=session, effects=host)
 
     def switch_to(self, name: str) -> "ReplState":
-        """A REPL on another session; the current one is flushed and closed first."""
+        """A REPL on another session (this REPL's own session is flushed and closed)."""
+        if self.provider is not None:
+            return ReplState(config=self.config, session=self.provider(name), effects=self.effects, provider=self.provider)
+        if name == self.session.name:
+            self.session.close()
+            return ReplState.open(self.config, name, self.effects)
         session = RecordedSession.open(self.config.sessions_dir, name, self.config, self.effects)
         self.session.close()
         return ReplState(config=self.config, session=session, effects=self.effects)
 
     def close(self) -> None:
-        self.session.close()
+        if self.provider is None:
+            self.session.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from omega_core.lang.machine import Status
-from omega_core.lang.printer import short_string, write_string
+from omega_core.lang.printer import short_string
 
 
 class Misuse(Exception):
@@ -69,10 +69,6 @@ def control_text(machine: Any, limit: int = 60) -> str:
     if machine.node is not None:
         return node_text(machine.node, limit)
     return "value " + value_text(machine.value, limit)
-
-
-def full_value(value: Any) -> str:
-    return write_string(value)
 
 
 def chain_length(frame: Any) -> int:

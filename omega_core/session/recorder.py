@@ -47,6 +47,9 @@ class SessionRecorder:
         if self.record_steps:
             self.session.emit(ev.step_event(0, 0, ev.preview(source)))
 
+    def steps_until_checkpoint(self, machine: Machine) -> int | None:
+        return self.next_periodic - (machine.steps - self.form_start_steps)
+
     def slice_done(self, machine: Machine) -> None:
         if machine.status is not Status.RUNNING:
             return

@@ -1,0 +1,1 @@
+"""The session server: supervisor, backend (pool, persistence, protocol) and client."""

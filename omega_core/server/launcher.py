@@ -1,0 +1,129 @@
+"""Starting a server in the background, and finding the one that runs.
+
+The first front end that finds no server starts one with ``start_detached``: a supervisor process in
+its own session (``start_new_session``), so it outlives the front end and a Ctrl-C in the terminal
+never reaches it. Its stdout/stderr are appended to the server log, which is where a user looks
+when it does not come up (every "cannot connect" message names that file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from omega_core.config import Config
+from omega_core.server.paths import ServerPaths
+
+SUPERVISOR_MODULE = "omega_core.server.supervisor"
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""The directory holding ``omega_core``: put on the child's PYTHONPATH so ``-m`` finds the package
+even when it runs from a checkout that is not installed."""
+
+
+def supervisor_command(config: Config, config_path: str | None = None) -> list[str]:
+    """The argument vector of a supervisor for ``config`` (absolute directories)."""
+    session_dir = str(Path(config.session_dir).resolve())
+    runtime_dir = str(Path(config.runtime_dir).resolve())
+    command = [sys.executable, "-m", SUPERVISOR_MODULE, "--session-dir", session_dir, "--runtime-dir", runtime_dir]
+    if config_path:
+        command += ["--config", str(Path(config_path).resolve())]
+    return command
+
+
+def start_detached(config: Config, config_path: str | None = None) -> int:
+    """Start a supervisor for ``config`` in the background and return its pid (it is not waited for)."""
+    paths = ServerPaths.for_config(config)
+    paths.ensure_runtime_dir()
+    command = supervisor_command(config, config_path)
+    env = dict(os.environ)
+    env["OMEGA_SESSION_DIR"] = command[command.index("--session-dir") + 1]
+    env["OMEGA_RUNTIME_DIR"] = command[command.index("--runtime-dir") + 1]
+    python_path = [str(_PROJECT_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(python_path))
+    log_fd = os.open(paths.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=log_fd,
+            env=env,
+            close_fds=True,
+            start_new_session=True,
+        )
+    finally:
+        os.close(log_fd)
+    return process.pid
+
+
+def wait_until_ready(paths: ServerPaths, timeout_s: float) -> bool:
+    """Poll until the server's socket and key files exist (True) or ``timeout_s`` passes (False)."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.01
+    while True:
+        if paths.socket.exists() and paths.key.exists():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 0.1)
+
+
+def _pid_alive(pid: int) -> bool:
+    """True if ``pid`` runs. A child of ours that exited is reaped here, so a zombie counts as dead."""
+    try:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: only os.kill can tell
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def server_pid(paths: ServerPaths) -> int | None:
+    """The supervisor's pid from the pid file, if that process is alive."""
+    try:
+        text = paths.pid.read_text(encoding="ascii").strip()
+        pid = int(text.split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if pid <= 0:
+        return None
+    return pid if _pid_alive(pid) else None
+
+
+def pid_alive(pid: int) -> bool:
+    return _pid_alive(pid)
+
+
+@contextlib.contextmanager
+def start_lock(paths: ServerPaths) -> Iterator[None]:
+    """Serialise "is a server there? if not, start one" across front ends of one session dir.
+
+    Two front ends started at once would otherwise both start a supervisor. The lock is an
+    ``flock`` on a file next to the pid file, released when the block ends (or the process dies).
+    """
+    paths.ensure_runtime_dir()
+    lock_path = paths.pid.with_suffix(".startlock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -1,0 +1,127 @@
+"""The wire protocol (ARCHITECTURE.md section 2): one UTF-8 JSON object per frame, version 1.
+
+Request ``{"v":1,"id":ID,"op":OP,"session":NAME|null,"args":{...}}``; reply
+``{"v":1,"id":ID,"ok":true,"result":...}`` or ``{"v":1,"id":ID,"ok":false,"error":{"code":C,"message":M}}``;
+push ``{"v":1,"push":KIND,...}``. Frames go with ``send_bytes``/``recv_bytes`` only: never
+``send``/``recv``, which unpickle and would let any connected peer run code.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+VERSION = 1
+
+
+class ErrorCode(enum.StrEnum):
+    """The closed set of error codes a reply can carry."""
+
+    BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    LOCKED = "locked"
+    READ_ONLY = "read_only"
+    INVALID_NAME = "invalid_name"
+    PARSE_ERROR = "parse_error"
+    EVAL_ERROR = "eval_error"
+    BUDGET_EXCEEDED = "budget_exceeded"
+    INTERRUPTED = "interrupted"
+    TOO_LARGE = "too_large"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
+
+
+class Op(enum.StrEnum):
+    """Operations a client may ask for. ``execute`` reaches every REPL command; the rest are the
+    structured operations panes use so they never parse text."""
+
+    HELLO = "hello"
+    EXECUTE = "execute"
+    LIST_SESSIONS = "list_sessions"
+    CHECKPOINTS = "checkpoints"
+    TRACE = "trace"
+    GOTO = "goto"
+    INTERRUPT = "interrupt"
+    STATUS = "status"
+    SHUTDOWN = "shutdown"
+    RESTART = "restart"
+    OPEN = "open"
+    CLOSE = "close"
+    DELETE = "delete"
+    RENAME = "rename"
+    TRANSCRIPT = "transcript"
+    SUBSCRIBE = "subscribe"
+    UNSUBSCRIBE = "unsubscribe"
+    PING = "ping"
+
+
+class ProtocolError(Exception):
+    """A request that cannot be served; ``code`` is an ``ErrorCode`` value."""
+
+    def __init__(self, code: ErrorCode, message: str, request_id: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+@dataclass(frozen=True)
+class Request:
+    id: Any
+    op: str
+    session: str | None
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def decode_request(data: bytes, max_bytes: int) -> Request:
+    """Parse and validate one request frame, or raise ``ProtocolError`` saying what is wrong."""
+    if len(data) > max_bytes:
+        raise ProtocolError(ErrorCode.TOO_LARGE, f"frame of {len(data)} bytes is over the limit of {max_bytes} bytes")
+    try:
+        message = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "frame is not UTF-8 text") from None
+    except ValueError as problem:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"frame is not JSON ({problem})") from None
+    if not isinstance(message, dict):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "frame must be a JSON object")
+    request_id = message.get("id")
+    if message.get("v") != VERSION:
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, f"unsupported protocol version {message.get('v')!r} (this server speaks v{VERSION})",
+            request_id,
+        )
+    if not isinstance(request_id, (str, int)) or isinstance(request_id, bool):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "request needs an id (a string or an integer)")
+    op = message.get("op")
+    if not isinstance(op, str) or op not in Op.__members__.values():
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"unknown op {op!r}", request_id)
+    session = message.get("session")
+    if session is not None and not isinstance(session, str):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "session must be a name or null", request_id)
+    args = message.get("args", {})
+    if not isinstance(args, dict):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "args must be a JSON object", request_id)
+    return Request(request_id, op, session, args)
+
+
+def ok_reply(request_id: Any, result: Any) -> dict[str, Any]:
+    return {"v": VERSION, "id": request_id, "ok": True, "result": result}
+
+
+def error_reply(request_id: Any, code: str, message: str) -> dict[str, Any]:
+    return {"v": VERSION, "id": request_id, "ok": False, "error": {"code": str(code), "message": message}}
+
+
+def push(kind: str, **fields: Any) -> dict[str, Any]:
+    return {"v": VERSION, "push": kind, **fields}
+
+
+def request(request_id: Any, op: str, session: str | None = None, **args: Any) -> dict[str, Any]:
+    return {"v": VERSION, "id": request_id, "op": op, "session": session, "args": args}
