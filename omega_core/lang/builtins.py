@@ -18,6 +18,7 @@ from omega_core.lang.values import (
     NIL,
     UNSPECIFIED,
     Closure,
+    GlobalTable,
     MachinePrimitive,
     Pair,
     Primitive,
@@ -114,6 +115,15 @@ def _unspecified() -> Any:
     return UNSPECIFIED
 
 
+def _hash_set(m: Any, table: Any, key: Any, value: Any) -> Any:
+    """``hash-set!`` with the machine's write barrier (incremental state capture needs it)."""
+    from omega_core.lang.primitives.hashes import hash_set
+
+    result = hash_set(table, key, value)
+    m.mark_dirty(table)
+    return result
+
+
 _HOST_PRIMITIVES = (
     Primitive("display", _display, 1, 1, needs_machine=True),
     Primitive("newline", _newline, 0, 0, needs_machine=True),
@@ -127,6 +137,7 @@ _HOST_PRIMITIVES = (
     Primitive("%cdrs", _cdrs, 1, 1),
     Primitive("%stream-error", _stream_error, 2, 2),
     Primitive("%unspecified", _unspecified, 0, 0),
+    Primitive("hash-set!", _hash_set, 3, 3, needs_machine=True),
 )
 
 PRELUDE_UNITS: dict[str, Unit] = {}
@@ -166,25 +177,26 @@ def _build_base() -> dict[str, Any]:
     return table
 
 
-def fresh_globals() -> dict[str, Any]:
-    """A new global table for a new machine (builtins shared, user definitions separate)."""
+def base_globals() -> dict[str, Any]:
+    """The shared table of builtins (do not mutate: copy it with ``fresh_globals``)."""
     global _BASE
     if _BASE is None:
         _BASE = _build_base()
-    return dict(_BASE)
+    return _BASE
+
+
+def fresh_globals() -> dict[str, Any]:
+    """A new global table for a new machine (builtins shared, user definitions separate)."""
+    return GlobalTable(base_globals())
 
 
 def builtin_value(name: str) -> Any:
     """The initial value of global ``name`` (used by the serializer to restore builtins)."""
-    fresh_globals()
-    assert _BASE is not None
-    return _BASE[name]
+    return base_globals()[name]
 
 
 def is_builtin_value(name: str, value: Any) -> bool:
-    fresh_globals()
-    assert _BASE is not None
-    return _BASE.get(name) is value
+    return (_BASE if _BASE is not None else base_globals()).get(name) is value
 
 
 __all__ = ["fresh_globals", "builtin_value", "is_builtin_value", "primitive_table", "PRELUDE_UNITS",

@@ -286,6 +286,7 @@ class ForceK(Frame):
             promise.forced = True
             promise.value = value
             promise.node = promise.env = promise.thunk = None
+            m.mark_dirty(promise)
         m.value = promise.value
         m.node = None
 

@@ -25,6 +25,7 @@ from omega_core.lang.values import (
     UNSPECIFIED,
     Closure,
     Continuation,
+    GlobalTable,
     MachinePrimitive,
     OracleProc,
     Pair,
@@ -57,7 +58,11 @@ class Machine:
     def __init__(self, globals_table: dict[str, Any] | None = None) -> None:
         from omega_core.lang.builtins import fresh_globals
 
-        self.globals: dict[str, Any] = globals_table if globals_table is not None else fresh_globals()
+        if globals_table is None:
+            globals_table = fresh_globals()
+        elif type(globals_table) is not GlobalTable:
+            globals_table = GlobalTable(globals_table)
+        self.globals: GlobalTable = globals_table
         self.node: Any = None
         self.env: Any = None
         self.value: Any = UNSPECIFIED
@@ -225,6 +230,11 @@ class Machine:
 
     def define_global(self, name: str, value: Any) -> None:
         self.globals[name] = value
+        self.globals.dirty.add(name)
+
+    def mark_dirty(self, obj: Any) -> None:
+        """Write barrier: ``obj`` (a frame, hash table or promise) was changed in place."""
+        self.globals.dirty_objects[id(obj)] = obj
 
     # --- machine-level primitives (see builtins.MACHINE_PRIMITIVES) ----------------------------
 

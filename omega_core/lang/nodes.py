@@ -349,6 +349,7 @@ class SetVar(Node):
         if not self.is_define and env[self.index] is UNASSIGNED:
             raise EvalError(f"set!: {self.name} used before its definition")
         env[self.index] = value
+        m.globals.dirty_objects[id(env)] = env  # write barrier for incremental state capture
 
     def ev(self, m: Any) -> None:
         value = self.value.val(m, m.env)

@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from omega_core.lang import frames as fr
-from omega_core.lang.builtins import PRELUDE_UNITS, fresh_globals, is_builtin_value, primitive_table
+from omega_core.lang.builtins import PRELUDE_UNITS, base_globals, fresh_globals, is_builtin_value, primitive_table
 from omega_core.lang.compiler import compile_unit
 from omega_core.lang.nodes import Node, Unit
 from omega_core.lang.printer import write_string
@@ -61,8 +61,16 @@ class _Encoder:
     """Encodes reachable objects once each. ``object_ids`` names objects: by default a fresh
     counter per dump; ``StableIds`` keeps names across dumps so unchanged records can be skipped."""
 
-    def __init__(self, object_ids: "StableIds | None" = None, known_units: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        object_ids: "StableIds | None" = None,
+        known_units: set[str] | None = None,
+        skip_clean_known: bool = False,
+    ) -> None:
         self.object_ids = object_ids
+        self.skip_clean_known = skip_clean_known
+        """Incremental mode: an object named by an earlier capture and not mutated since is
+        referenced, not encoded again (mutations are reported through the write barriers)."""
         self.seen: dict[int, int] = {}
         self.reached: dict[int, tuple[int, Any]] = {}
         self.heap: dict[str, Any] = {}
@@ -75,11 +83,26 @@ class _Encoder:
         key = id(obj)
         index = self.seen.get(key)
         if index is None:
+            if self.skip_clean_known:
+                known = self.object_ids.known(obj)  # type: ignore[union-attr]
+                if known is not None:
+                    self.seen[key] = known
+                    return ["r", known]
             index = self.object_ids.id_of(obj) if self.object_ids is not None else len(self.seen)
             self.seen[key] = index
             self.reached[key] = (index, obj)
             self.pending.append((index, obj))
         return ["r", index]
+
+    def force(self, obj: Any) -> None:
+        """Encode ``obj`` again even if it is known (it was mutated in place)."""
+        key = id(obj)
+        if key in self.seen and key in self.reached:
+            return
+        index = self.object_ids.id_of(obj) if self.object_ids is not None else len(self.seen)
+        self.seen[key] = index
+        self.reached[key] = (index, obj)
+        self.pending.append((index, obj))
 
     def enc(self, value: Any) -> Any:
         kind = type(value)
@@ -170,16 +193,27 @@ def _readable(datum: Any) -> bool:
     return True
 
 
-def encode_machine(encoder: _Encoder, machine: Any) -> dict[str, Any]:
-    """The root record of a machine (registers, user globals, counters); fills ``encoder``."""
+DELETED = ["x"]
+"""In an incremental root's globals: this global no longer exists."""
+
+
+def encode_machine(encoder: _Encoder, machine: Any, global_names: Any = None) -> dict[str, Any]:
+    """The root record of a machine (registers, user globals, counters); fills ``encoder``.
+
+    ``global_names``: encode only these globals (an incremental capture); None: all of them.
+    """
     root: dict[str, Any] = {name: encoder.enc(getattr(machine, name)) for name in _REGISTERS}
     root["effect_args"] = encoder.enc(tuple(machine.effect_args))
-    root["globals"] = {
-        name: encoder.enc(value)
-        for name, value in machine.globals.items()
-        if not is_builtin_value(name, value)
-    }
-    root["removed_builtins"] = [name for name in fresh_globals() if name not in machine.globals]
+    table = machine.globals
+    if global_names is None:
+        root["globals"] = {name: encoder.enc(value) for name, value in table.items() if not is_builtin_value(name, value)}
+    else:
+        root["globals"] = {
+            name: encoder.enc(table[name]) if name in table else DELETED
+            for name in sorted(global_names)
+            if not (name in table and is_builtin_value(name, table[name]))
+        }
+    root["removed_builtins"] = [name for name in base_globals() if name not in table]
     root["status"] = machine.status.value
     root["effect_op"] = machine.effect_op
     root["error"] = (
@@ -219,44 +253,74 @@ class StableIds:
         self.names[id(obj)] = (name, obj)
         return name
 
+    def known(self, obj: Any) -> int | None:
+        entry = self.names.get(id(obj))
+        return entry[0] if entry is not None and entry[1] is obj else None
+
     def retain_only(self, reached: dict[int, tuple[int, Any]]) -> None:
         self.names = dict(reached)
 
 
 class DeltaEncoder:
-    """Encodes successive states of one machine, each as the records changed since the last.
+    """Encodes successive states of one machine, each as what changed since the previous capture.
 
-    ``encode`` returns ``(root, changed_records, new_units)``. A state is rebuilt by merging the
-    records of every delta since the last full encoding (``full=True``) in order, newest winning.
+    A full capture encodes everything reachable. An incremental one encodes the registers, the
+    globals defined or set since the last capture, the objects mutated in place (both reported by
+    the machine's write barriers on its ``GlobalTable``) and any object not named before; objects
+    named earlier and untouched are only referenced. So its cost follows the change, not the size
+    of the state. ``encode`` returns ``(root, records, new_units)``; a state is rebuilt by merging
+    the captures since the last full one, oldest first (``merge_chain``).
     """
 
     def __init__(self) -> None:
         self.ids = StableIds()
-        self.last_records: dict[str, int] = {}
-        """Record name -> hash of its JSON text at the last encoding (texts would double memory)."""
         self.known_units: set[str] = set()
+        self.last_records: dict[str, int] = {}
+        """Kept for the memory estimate: names of the records captured so far."""
 
     def encode(self, machine: Any, full: bool = False) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        table = machine.globals
         if full:
-            self.last_records = {}
             self.known_units = set()
-        encoder = _Encoder(self.ids, self.known_units)
-        root = encode_machine(encoder, machine)
-        changed: dict[str, Any] = {}
-        current: dict[str, int] = {}
-        for name, record in encoder.heap.items():
-            digest = hash(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
-            current[name] = digest
-            if self.last_records.get(name) != digest:
-                changed[name] = record
-        self.last_records = current
-        self.ids.retain_only(encoder.reached)
+            encoder = _Encoder(self.ids, self.known_units)
+            root = encode_machine(encoder, machine)
+            self.ids.retain_only(encoder.reached)
+            self.last_records = {name: 0 for name in encoder.heap}
+        else:
+            encoder = _Encoder(self.ids, self.known_units, skip_clean_known=True)
+            for obj in list(table.dirty_objects.values()):
+                if self.ids.known(obj) is not None:
+                    encoder.force(obj)
+            root = encode_machine(encoder, machine, set(table.dirty))
+            for name in encoder.heap:
+                self.last_records[name] = 0
+        root["full"] = full
+        table.dirty.clear()
+        table.dirty_objects.clear()
         self.known_units.update(encoder.units)
-        return root, changed, encoder.units
+        return root, encoder.heap, encoder.units
 
 
-def dumps_state(machine: Any) -> str:
-    return json.dumps(dump_state(machine), separators=(",", ":"), ensure_ascii=False)
+def merge_chain(bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    """One ``dump_state``-shaped state from captures ordered oldest (a full one) to newest."""
+    heap: dict[str, Any] = {}
+    units: dict[str, Any] = {}
+    global_values: dict[str, Any] = {}
+    for body in bodies:
+        heap.update(body["records"])
+        units.update(body["units"])
+        root = body["root"]
+        if root.get("full", True):
+            global_values = dict(root["globals"])
+        else:
+            for name, value in root["globals"].items():
+                if value == DELETED:
+                    global_values.pop(name, None)
+                else:
+                    global_values[name] = value
+    newest = dict(bodies[-1]["root"])
+    newest["globals"] = global_values
+    return {"format": FORMAT, "root": newest, "heap": heap, "units": units}
 
 
 # --- decoding --------------------------------------------------------------------------------

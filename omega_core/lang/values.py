@@ -213,6 +213,22 @@ class OracleProc:
         self.env = env
 
 
+class GlobalTable(dict):  # type: ignore[type-arg]
+    """The global environment, plus what changed since the last state capture.
+
+    ``dirty`` holds global names defined or set; ``dirty_objects`` the mutable objects (frames,
+    hash tables, promises) mutated in place. Every machine sharing this table (a debugger shares
+    the session's) shares the tracking too, so incremental capture never misses a change.
+    """
+
+    __slots__ = ("dirty", "dirty_objects")
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.dirty: set[str] = set()
+        self.dirty_objects: dict[int, Any] = {}
+
+
 PROCEDURE_TYPES = (Closure, Primitive, MachinePrimitive, Continuation, OracleProc)
 
 

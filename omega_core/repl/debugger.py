@@ -304,12 +304,15 @@ class Debugger:
         assert timeline is not None
         if machine.globals is not self._globals:
             loaded, shared = machine.globals, self._globals
+            changed = getattr(shared, "dirty", set())  # write barrier: tell the session's capture
             for name in timeline.written:
                 if name not in loaded:
                     shared.pop(name, None)
+                    changed.add(name)
             for name, value in loaded.items():
                 if name in timeline.written or not is_builtin_value(name, value):
                     shared[name] = value
+                    changed.add(name)
             machine.globals = shared
         if "define_global" not in vars(machine):
             self._track(machine)

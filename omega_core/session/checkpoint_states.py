@@ -1,9 +1,10 @@
 """Machine states of checkpoints: captured as deltas, kept in memory until flushed, then appended.
 
-Each captured state is stored as the records that changed since the previous capture plus a
-``base`` pointer to that capture (``omega-delta/1``); every ``FULL_EVERY``-th capture, and the first
-after the machine was replaced (load, goto), is full. So consecutive checkpoints never repeat
-unchanged data, while rebuilding any state reads a bounded chain (at most ``FULL_EVERY`` lines).
+Each captured state is stored as what changed since the previous capture plus a ``base`` pointer to
+that capture (``omega-delta/2``, see ``serialize.DeltaEncoder``). A capture is full when the machine
+was replaced (load, goto), when ``MAX_CHAIN`` captures followed the last full one, or when the
+deltas since it add up to more than its size: so consecutive checkpoints never repeat unchanged
+data, the disk used stays within about twice the changes, and a restore reads a bounded chain.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omega_core.lang.serialize import FORMAT, DeltaEncoder, StateFormatError, load_state
+from omega_core.lang.serialize import DeltaEncoder, StateFormatError, load_state, merge_chain
 from omega_core.session.states import StateStore, is_state_ref, read_state_ref
 
-DELTA_FORMAT = "omega-delta/1"
-FULL_EVERY = 32
+DELTA_FORMAT = "omega-delta/2"
+MAX_CHAIN = 256
+"""At most this many captures since a full one: bounds what a restore must read."""
 
 
 @dataclass
@@ -36,6 +38,8 @@ class CheckpointStates:
         self.encoder = DeltaEncoder()
         self.last_state_id: str | None = None
         self.chain_length = 0
+        self.full_bytes = 0
+        self.delta_bytes = 0
         self._store: StateStore | None = None
 
     # --- capture and flush ---------------------------------------------------------------------
@@ -45,8 +49,13 @@ class CheckpointStates:
         self.last_state_id = None
 
     def capture(self, machine: Any, state_id: str, seq: int) -> None:
-        full = self.last_state_id is None or self.chain_length >= FULL_EVERY
+        full = self.last_state_id is None or self.chain_length >= MAX_CHAIN or self.delta_bytes > self.full_bytes
         root, records, units = self.encoder.encode(machine, full=full)
+        size = len(records) * 64 + len(root["globals"]) * 32 + 256  # cheap size estimate
+        if full:
+            self.full_bytes, self.delta_bytes = size, 0
+        else:
+            self.delta_bytes += size
         self.pending[state_id] = {
             "format": DELTA_FORMAT,
             "seq": seq,
@@ -144,11 +153,6 @@ class CheckpointStates:
                 raise StateFormatError(f"state {current!r} is not an Omega state")
             chain.append(body)
             current = body.get("base")
-            if len(chain) > FULL_EVERY * 4:
+            if len(chain) > MAX_CHAIN + 1:
                 raise StateFormatError(f"state {state_id!r}: delta chain too long (corrupt base links)")
-        heap: dict[str, Any] = {}
-        units: dict[str, Any] = {}
-        for body in reversed(chain):
-            heap.update(body["records"])
-            units.update(body["units"])
-        return load_state({"format": FORMAT, "root": chain[0]["root"], "heap": heap, "units": units})
+        return load_state(merge_chain(list(reversed(chain))))

@@ -1,0 +1,350 @@
+"""The backend process: one anyio event loop serving every connection.
+
+Threads only do blocking socket work: one accepts, one per connection does the key handshake (with
+a timeout, so a silent peer cannot stall anyone) and then reads frames, handing each to the loop
+through a portal. Everything else (sessions, evaluation, persistence) runs on the loop: evaluation
+in bounded slices (``run_cooperative``), oracle calls in worker threads, so a busy session never
+delays another client's request. Exit status tells the supervisor what to do next: 0 stop, 75
+restart now; anything else is a crash (restart with backoff).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import replace
+from typing import Any, Generator
+
+import anyio
+from anyio.from_thread import BlockingPortal
+from multiprocess.connection import AuthenticationError, answer_challenge, deliver_challenge
+
+from omega_core.config import Config
+from omega_core.errors import OmegaError
+from omega_core.evaluator import EffectCall, FormResult
+from omega_core.server import protocol as proto
+from omega_core.server.manager import SessionInstance, SessionManager
+
+log = logging.getLogger("omega.backend")
+
+EXIT_STOP = 0
+EXIT_RESTART = 75
+HANDSHAKE_TIMEOUT_S = 5.0
+SERVER_SLICE_STEPS = 2000
+"""Steps per slice in the server: about a millisecond, so others wait at most that long."""
+REPLY_CACHE = 256
+
+
+class Connection:
+    """One connected client. ``send`` may be called from the loop; a lock keeps frames whole."""
+
+    def __init__(self, conn: Any, number: int) -> None:
+        self.conn = conn
+        self.number = number
+        self.client_id = f"anonymous-{number}"
+        self.name = "client"
+        self.connected_at = time.time()
+        self.alive = True
+        self._lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> bool:
+        data = proto.encode(message)
+        with self._lock:
+            if not self.alive:
+                return False
+            try:
+                self.conn.send_bytes(data)
+                return True
+            except (OSError, EOFError, ValueError):
+                self.alive = False
+                return False
+
+    def close(self) -> None:
+        self.alive = False
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+
+
+class Backend:
+    def __init__(self, config: Config, listener: Any, key: bytes, restarts: int = 0, supervisor_pid: int | None = None) -> None:
+        language = replace(config.language, slice_steps=min(config.language.slice_steps, SERVER_SLICE_STEPS))
+        self.config = replace(config, language=language)
+        self.listener = listener
+        self.key = key
+        self.restarts = restarts
+        self.supervisor_pid = supervisor_pid or os.getppid()
+        self.manager = SessionManager(self.config)
+        self.connections: dict[int, Connection] = {}
+        self.replies: dict[str, dict[Any, dict[str, Any]]] = {}
+        self.inflight: dict[tuple[str, Any], anyio.Event] = {}
+        self.session_locks: dict[str, anyio.Lock] = {}
+        self.loading: dict[str, anyio.Lock] = {}
+        self.started = time.time()
+        self.last_client_seen = time.monotonic()
+        self.exit_code = EXIT_STOP
+        self.portal: BlockingPortal | None = None
+        self._stop = anyio.Event()
+        self._numbers = 0
+        self.bytes_written_at_start = 0
+        self.last_flush: float | None = None
+
+    # --- life cycle ----------------------------------------------------------------------------
+
+    async def serve(self) -> int:
+        async with BlockingPortal() as portal:
+            self.portal = portal
+            threading.Thread(target=self._accept_loop, name="omega-accept", daemon=True).start()
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._persistence_loop)
+                group.start_soon(self._fsync_loop)
+                group.start_soon(self._idle_loop)
+                group.start_soon(self._signal_loop)
+                await self._stop.wait()
+                group.cancel_scope.cancel()
+        self.manager.close_all()
+        return self.exit_code
+
+    def stop(self, code: int = EXIT_STOP) -> None:
+        self.exit_code = code
+        self._stop.set()
+
+    async def _signal_loop(self) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for received in signals:
+                log.info("signal %s: flushing and stopping", received)
+                self.stop(EXIT_STOP)
+                return
+
+    async def _persistence_loop(self) -> None:
+        interval = max(self.config.server.save_interval_ms, 10) / 1000
+        while True:
+            await anyio.sleep(interval)
+            self.flush(force_index=False)
+
+    def flush(self, force_index: bool) -> None:
+        for instance in list(self.manager.pool.values()):
+            if instance.busy == 0 and (instance.session.dirty or force_index):
+                try:
+                    instance.session.flush(force_index=force_index)
+                except OmegaError as problem:
+                    log.error("flush of session %s failed: %s", instance.name, problem.message)
+        self.last_flush = time.time()
+
+    async def _fsync_loop(self) -> None:
+        if str(self.config.server.fsync) != "interval":
+            return
+        interval = max(self.config.server.fsync_interval_ms, 10) / 1000
+        while True:
+            await anyio.sleep(interval)
+            for instance in list(self.manager.pool.values()):
+                writer = instance.session._writer
+                if writer is not None and writer.needs_fsync:
+                    try:
+                        writer.fsync()
+                    except OmegaError as problem:
+                        log.error("fsync of session %s failed: %s", instance.name, problem.message)
+
+    async def _idle_loop(self) -> None:
+        idle_after = self.config.server.idle_shutdown_s
+        if idle_after <= 0:
+            return
+        while True:
+            await anyio.sleep(min(1.0, idle_after / 4))
+            if self.connections:
+                self.last_client_seen = time.monotonic()
+            elif time.monotonic() - self.last_client_seen >= idle_after:
+                log.info("no clients for %.0f s: stopping", idle_after)
+                self.stop(EXIT_STOP)
+                return
+
+    # --- connections (threads) -----------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn = self.listener.accept()
+            except OSError as problem:
+                log.error("accept failed: %s", problem)
+                time.sleep(0.05)
+                continue
+            self._numbers += 1
+            threading.Thread(target=self._serve_connection, args=(conn, self._numbers), daemon=True).start()
+
+    def _serve_connection(self, conn: Any, number: int) -> None:
+        timer = threading.Timer(HANDSHAKE_TIMEOUT_S, conn.close)
+        timer.start()
+        try:
+            deliver_challenge(conn, self.key)
+            answer_challenge(conn, self.key)
+        except (AuthenticationError, EOFError, OSError, ValueError) as problem:
+            log.warning("refused a connection: %s", problem or type(problem).__name__)
+            conn.close()
+            return
+        finally:
+            timer.cancel()
+        connection = Connection(conn, number)
+        assert self.portal is not None
+        self.portal.call(self._register, connection)
+        limit = self.config.server.max_frame_bytes
+        try:
+            while connection.alive:
+                try:
+                    data = conn.recv_bytes(limit)
+                except (EOFError, ConnectionResetError):
+                    break
+                except OSError:
+                    connection.send(proto.error_reply(None, proto.ErrorCode.TOO_LARGE,
+                                                      f"frame over the limit of {limit} bytes ([server] max_frame_bytes); connection closed"))
+                    break
+                self.portal.start_task_soon(self.handle, connection, data)
+        except RuntimeError:  # the portal is gone: the backend is stopping
+            pass
+        finally:
+            connection.close()
+            try:
+                self.portal.call(self._unregister, connection)
+            except RuntimeError:
+                pass
+
+    def _register(self, connection: Connection) -> None:
+        self.connections[connection.number] = connection
+        self.last_client_seen = time.monotonic()
+
+    def _unregister(self, connection: Connection) -> None:
+        self.connections.pop(connection.number, None)
+        self.last_client_seen = time.monotonic()
+
+    # --- requests (loop) -----------------------------------------------------------------------
+
+    async def handle(self, connection: Connection, data: bytes) -> None:
+        from omega_core.server.ops import dispatch
+
+        try:
+            request = proto.decode_request(data, self.config.server.max_frame_bytes)
+        except proto.ProtocolError as problem:
+            connection.send(proto.error_reply(problem.request_id, problem.code, problem.message))
+            return
+        client = connection.client_id
+        cache = self.replies.setdefault(client, {})
+        if request.id in cache:  # a retried request: answer from the record, do not run it twice
+            connection.send(cache[request.id])
+            return
+        key = (client, request.id)
+        running = self.inflight.get(key)
+        if running is not None:
+            await running.wait()
+            if request.id in cache:
+                connection.send(cache[request.id])
+            return
+        self.inflight[key] = done = anyio.Event()
+        try:
+            try:
+                result = await dispatch(self, connection, request)
+                reply = proto.ok_reply(request.id, result)
+            except proto.ProtocolError as problem:
+                reply = proto.error_reply(request.id, problem.code, problem.message)
+            except OmegaError as problem:
+                reply = proto.error_reply(request.id, getattr(problem, "code", "internal"), problem.message)
+            except Exception as problem:  # noqa: BLE001 - a bug must not kill the backend
+                log.exception("internal error in %s", request.op)
+                reply = proto.error_reply(request.id, proto.ErrorCode.INTERNAL,
+                                          f"internal error in {request.op}: {type(problem).__name__}: {problem}")
+            if request.op != proto.Op.HELLO:
+                cache[request.id] = reply
+                while len(cache) > REPLY_CACHE:
+                    cache.pop(next(iter(cache)))
+            connection.send(reply)
+        finally:
+            done.set()
+            self.inflight.pop(key, None)
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    async def instance(self, name: str, create: bool = True) -> SessionInstance:
+        """The loaded session ``name``; loading (replay) happens in a worker thread."""
+        loaded = self.manager.pool.get(name)
+        if loaded is not None:
+            return self.manager.get(name)
+        lock = self.loading.setdefault(name, anyio.Lock())
+        async with lock:
+            if name not in self.manager.pool:
+                await anyio.to_thread.run_sync(self.manager.preload, name, create)
+            return self.manager.get(name, create)
+
+    def session_lock(self, name: str) -> anyio.Lock:
+        return self.session_locks.setdefault(name, anyio.Lock())
+
+    async def run_cooperative(self, instance: SessionInstance, steps: Generator[Any, Any, None],
+                              on_result: Any = None) -> list[FormResult]:
+        """Drive a session's execution: yield to other tasks at every slice, effects off the loop."""
+        results: list[FormResult] = []
+        to_send: Any = None
+        to_throw: OmegaError | None = None
+        while True:
+            try:
+                item = steps.throw(to_throw) if to_throw is not None else steps.send(to_send)
+            except StopIteration:
+                return results
+            to_send = to_throw = None
+            if isinstance(item, EffectCall):
+                try:
+                    to_send = await anyio.to_thread.run_sync(instance.session.effects.perform, item.op, item.args)
+                except OmegaError as problem:
+                    to_throw = problem
+            elif isinstance(item, FormResult):
+                results.append(item)
+                if on_result is not None:
+                    on_result(item)
+            else:
+                await anyio.sleep(0)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "supervisor_pid": self.supervisor_pid,
+            "backend_pid": os.getpid(),
+            "uptime_s": round(time.time() - self.started, 3),
+            "clients": len(self.connections),
+            "sessions_in_pool": len(self.manager.pool),
+            "rss_bytes": rss_bytes(),
+            "restarts": self.restarts,
+            "pool": {
+                "hits": self.manager.stats.hits,
+                "misses": self.manager.stats.misses,
+                "evictions": self.manager.stats.evictions,
+                "memory_estimate_bytes": self.manager.memory_estimate(),
+                "max_memory_bytes": self.manager.max_bytes,
+                "max_sessions": self.manager.max_sessions,
+            },
+            "last_flush": self.last_flush,
+            "session_dir": str(self.config.session_dir),
+        }
+
+
+def rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def backend_main(listener: Any, config: Config, key: bytes, restarts: int, supervisor_pid: int) -> None:
+    """Entry point of the forked backend process (never returns)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s backend[%(process)d] %(levelname)s %(message)s")
+    code = EXIT_STOP
+    try:
+        backend = Backend(config, listener, key, restarts, supervisor_pid)
+        code = anyio.run(backend.serve)
+    except BaseException:  # noqa: BLE001 - report and let the supervisor decide
+        log.exception("backend crashed")
+        code = 1
+    finally:
+        logging.shutdown()
+    os._exit(code)

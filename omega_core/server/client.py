@@ -1,0 +1,783 @@
+"""``OmegaClient``: the one way a front end talks to the session server (ARCHITECTURE.md sections 1, 2).
+
+What it promises a front end:
+
+* **Connecting.** It reads the key the server wrote (0600, in the runtime dir) and connects to the
+  AF_UNIX socket with ``multiprocess.connection``'s mutual challenge handshake, then says ``hello``
+  with a client id that stays the same for the life of this object. If no server answers and
+  ``autostart`` is on, it starts one (detached, see ``launcher``) and retries until
+  ``connect_timeout_s``. Failing that it raises ``ServerUnavailable`` naming the socket, the log and
+  what to run.
+* **Framing.** Only ``send_bytes``/``recv_bytes`` of UTF-8 JSON, never ``send``/``recv`` (they
+  unpickle: any peer could run code in the front end).
+* **No lost, no doubled command.** If the connection breaks while a request is being sent or
+  waited for, it reconnects (backoff 50 ms doubling to 1 s, within ``connect_timeout_s``), says
+  ``hello`` with the same client id, restores the sessions it had opened and subscribed to, and
+  resends every request still waiting *with its original id*; the backend answers a repeat from its
+  record instead of running it twice. ``reconnects`` counts these; ``on_reconnect`` is called so a
+  front end can show a notice.
+* **Threads.** Any number of threads may call at once: requests are pipelined on the one
+  connection and replies are matched by id, so ``interrupt`` (or a pane's ``list_sessions``) can go
+  out while another thread waits for a long ``execute``. One waiting thread at a time reads frames
+  and hands the others their replies; server pushes go to ``on_push`` or wait for ``poll_pushes``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import itertools
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from multiprocess.connection import AuthenticationError, Connection, answer_challenge, deliver_challenge
+
+from omega_core.config import Config
+from omega_core.errors import OmegaError
+from omega_core.server import protocol
+from omega_core.server.protocol import ErrorCode, Op
+from omega_core.server.paths import ServerPaths
+
+__all__ = ["ExecuteReply", "OmegaClient", "ServerError", "ServerUnavailable"]
+
+BREAK_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError)
+"""A broken connection: EOFError from recv, OSError covers BrokenPipeError and ConnectionResetError."""
+
+BACKOFF_INITIAL_S = 0.05
+BACKOFF_MAX_S = 1.0
+MAX_QUEUED_PUSHES = 10_000
+KEY_REFUSED_GRACE_S = 0.5
+
+
+class ServerUnavailable(OmegaError):
+    """No server could be reached (or it refused us); the message says where and what to do."""
+
+    code = "unavailable"
+
+
+class ServerError(OmegaError):
+    """The server answered a request with an error; ``code`` is an ``ErrorCode`` value."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        try:
+            self.code = ErrorCode(code)
+        except ValueError:
+            self.code = code  # an unknown code from a newer server: kept as text
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class ExecuteReply:
+    """What one ``execute`` did: the REPL's text, one dict per evaluated form, and where it ran."""
+
+    output: str
+    results: list[dict[str, Any]]
+    should_exit: bool
+    session: str
+    ok: bool
+
+
+class _NoServer(Exception):
+    """Nothing listens (socket or key file missing, connection refused)."""
+
+
+class _KeyRefused(Exception):
+    """The handshake failed: the server and we hold different keys."""
+
+
+class _Lost(Exception):
+    """The connection broke while waiting for a request that must not be sent twice."""
+
+
+_LOST = object()
+"""Reply placeholder for a non-resendable request whose connection broke."""
+
+
+class _Pending:
+    __slots__ = ("frame", "sent_gen", "resend")
+
+    def __init__(self, frame: bytes, resend: bool) -> None:
+        self.frame = frame
+        self.sent_gen = -1  # generation of the connection it was last written to
+        self.resend = resend
+
+
+def _shutdown_socket(conn: Connection) -> None:
+    """Wake any thread blocked on ``conn`` (it sees EOF) without closing the descriptor.
+
+    Closing would let the number be reused by the next connection while another thread still
+    reads or writes through the old number, mixing frames of two connections.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        dup = socket.socket(fileno=os.dup(conn.fileno()))
+        with contextlib.suppress(OSError):
+            dup.shutdown(socket.SHUT_RDWR)
+        dup.close()
+
+
+class OmegaClient:
+    """A connection to the Omega server of ``config``'s session dir (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: Config,
+        name: str = "omega",
+        autostart: bool = True,
+        connect_timeout_s: float = 10.0,
+        *,
+        config_path: str | None = None,
+        on_push: Callable[[dict[str, Any]], None] | None = None,
+        on_reconnect: Callable[[], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.name = name
+        self.autostart = autostart
+        self.connect_timeout_s = connect_timeout_s
+        self.config_path = config_path
+        self.on_push = on_push
+        self.on_reconnect = on_reconnect
+        self.paths = ServerPaths.for_config(config)
+        self.client_id = uuid.uuid4().hex
+        self.reconnects = 0
+        self.server_info: Any = None
+        """The ``result`` of the last ``hello``."""
+        self.restore_errors: list[str] = []
+        """Sessions that could not be re-opened or re-subscribed after a reconnect (with why)."""
+        self.started_pid: int | None = None
+        """Pid of the supervisor this client started, if it started one."""
+        self.pushes_dropped = 0
+
+        self._ids = itertools.count(1)
+        self._cond = threading.Condition()  # guards everything below, held only briefly
+        self._send_lock = threading.Lock()  # one writer at a time on the connection
+        self._connect_lock = threading.Lock()  # one (re)connection at a time
+        self._conn: Connection | None = None
+        self._gen = 0  # bumped for every new connection
+        self._ever_connected = False
+        self._closed = False
+        self._no_reconnect = False  # after shutdown: a broken connection is the expected end
+        self._failure: ServerUnavailable | None = None
+        self._pending: dict[str, _Pending] = {}
+        self._replies: dict[str, Any] = {}
+        self._reading: Connection | None = None  # the connection a thread is reading, if any
+        self._retired: list[Connection] = []
+        self._pushes: collections.deque[dict[str, Any]] = collections.deque()
+        self._opened: dict[str, dict[str, Any]] = {}  # session -> args of its open
+        self._subscribed: set[str] = set()
+        self._greet_pushes: list[dict[str, Any]] = []  # pushes read during hello, delivered after
+
+    # ------------------------------------------------------------------------------------------
+    # Life cycle
+
+    def connect(self) -> "OmegaClient":
+        """Connect now (``call`` also connects on first use). Raises ``ServerUnavailable``."""
+        self._ensure_connected()
+        return self
+
+    @property
+    def connected(self) -> bool:
+        with self._cond:
+            return self._conn is not None
+
+    def close(self) -> None:
+        """Drop the connection; waiting calls raise ``ServerUnavailable``. Safe to call twice."""
+        with self._cond:
+            self._closed = True
+            if self._conn is not None:
+                self._retire(self._conn)
+                self._conn = None
+            self._cond.notify_all()
+        self._reap()
+
+    def __enter__(self) -> "OmegaClient":
+        return self.connect()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------------
+    # Requests
+
+    def call(self, op: str, session: str | None = None, **args: Any) -> Any:
+        """Send one request and return its ``result``; an error reply raises ``ServerError``."""
+        return self._request(str(op), session, args)
+
+    def _request(self, op: str, session: str | None, args: dict[str, Any], resend: bool = True) -> Any:
+        rid = str(next(self._ids))
+        frame = protocol.encode(protocol.request(rid, op, session, **args))
+        limit = self.config.server.max_frame_bytes
+        if len(frame) > limit:
+            raise ServerError(
+                ErrorCode.TOO_LARGE,
+                f"request of {len(frame)} bytes is over the frame limit of {limit} bytes ([server] max_frame_bytes)",
+            )
+        with self._cond:
+            if self._closed:
+                raise self._closed_error()
+            self._pending[rid] = _Pending(frame, resend)
+        try:
+            self._send(rid)
+            reply = self._wait(rid)
+        finally:
+            with self._cond:
+                self._pending.pop(rid, None)
+                self._replies.pop(rid, None)
+        if reply is _LOST:
+            if not resend:
+                raise _Lost(op)
+            raise ServerUnavailable(f"the connection to the Omega server closed before it answered {op} (the server is shutting down)")
+        if not isinstance(reply, dict):
+            raise ServerError(ErrorCode.INTERNAL, f"malformed reply to {op}: {reply!r}")
+        if reply.get("ok") is True:
+            return reply.get("result")
+        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+        raise ServerError(str(error.get("code", ErrorCode.INTERNAL)), str(error.get("message", f"{op} failed")))
+
+    def _send(self, rid: str) -> None:
+        while True:
+            self._ensure_connected()
+            with self._send_lock:
+                with self._cond:
+                    conn, gen = self._conn, self._gen
+                    pending = self._pending.get(rid)
+                if pending is None or (conn is not None and pending.sent_gen == gen):
+                    return  # answered already, or resent by a reconnect
+                if conn is None:
+                    continue
+                try:
+                    conn.send_bytes(pending.frame)
+                    pending.sent_gen = gen
+                    return
+                except BREAK_ERRORS:
+                    pass
+            self._connection_broke(gen)
+            return  # the reconnect resent it (or failed, which _wait reports)
+
+    def _wait(self, rid: str) -> Any:
+        while True:
+            with self._cond:
+                while True:
+                    if rid in self._replies:
+                        return self._replies.pop(rid)
+                    if self._closed:
+                        raise self._closed_error()
+                    if self._conn is None:
+                        if self._failure is not None:
+                            raise self._failure
+                        if self._no_reconnect:
+                            return _LOST
+                        action = "connect"
+                        break
+                    if self._reading is None:
+                        conn, gen = self._conn, self._gen
+                        self._reading = conn
+                        action = "read"
+                        break
+                    self._cond.wait()
+            if action == "connect":
+                self._ensure_connected()
+                continue
+            self._read_one(conn, gen, None)
+
+    def _read_one(self, conn: Connection, gen: int, timeout: float | None) -> bool:
+        """As the reading thread: read one frame (waiting ``timeout``; None = no limit) and hand it
+        out. Returns False if none came in time. Releases the reader role before returning."""
+        pushes: list[dict[str, Any]] = []
+        try:
+            if timeout is not None and not conn.poll(timeout):
+                self._release_reader()
+                return False
+            data = conn.recv_bytes()
+        except BREAK_ERRORS:
+            self._release_reader()
+            self._connection_broke(gen)
+            return True
+        except BaseException:
+            # Interrupted mid-frame (KeyboardInterrupt): the framing is lost, so is the connection.
+            self._release_reader(drop_gen=gen)
+            raise
+        with self._cond:
+            self._reading = None
+            pushes = self._dispatch(data)
+            self._cond.notify_all()
+        self._deliver(pushes)
+        return True
+
+    def _release_reader(self, drop_gen: int | None = None) -> None:
+        with self._cond:
+            self._reading = None
+            if drop_gen is not None and self._gen == drop_gen and self._conn is not None:
+                self._retire(self._conn)
+                self._conn = None
+            self._cond.notify_all()
+
+    def _dispatch(self, data: bytes) -> list[dict[str, Any]]:
+        """One frame from the server (under ``_cond``): a reply for a waiting request, or a push."""
+        try:
+            message = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return []  # not ours to crash on; the request it answered times out via reconnect
+        if not isinstance(message, dict):
+            return []
+        if "push" in message:
+            if self.on_push is not None:
+                return [message]
+            if len(self._pushes) >= MAX_QUEUED_PUSHES:
+                self._pushes.popleft()
+                self.pushes_dropped += 1
+            self._pushes.append(message)
+            return []
+        rid = message.get("id")
+        if isinstance(rid, int) and not isinstance(rid, bool):
+            rid = str(rid)
+        if isinstance(rid, str) and rid in self._pending:
+            self._replies[rid] = message
+        return []  # a reply nobody waits for (a duplicate after a retry): dropped
+
+    def _deliver(self, pushes: list[dict[str, Any]]) -> None:
+        callback = self.on_push
+        for message in pushes:
+            if callback is not None:
+                callback(message)
+
+    def poll_pushes(self, timeout: float = 0.0) -> list[dict[str, Any]]:
+        """Pushes received so far; first reads what the server has sent (waiting up to ``timeout``
+        for something if nothing is there). With ``on_push`` set, pushes go there and this returns []."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._cond:
+            idle = self._conn is not None and self._reading is None and not self._closed
+            if idle:
+                conn, gen = self._conn, self._gen
+                self._reading = conn
+        if idle:
+            while self._read_one(conn, gen, max(0.0, deadline - time.monotonic())):
+                deadline = time.monotonic()  # then only what is already there
+                with self._cond:
+                    if self._conn is not conn or self._reading is not None or self._closed:
+                        break
+                    self._reading = conn
+        with self._cond:
+            pushes = list(self._pushes)
+            self._pushes.clear()
+        return pushes
+
+    # ------------------------------------------------------------------------------------------
+    # Connection
+
+    def _closed_error(self) -> ServerUnavailable:
+        return ServerUnavailable("the Omega client is closed (this front end already disconnected)")
+
+    def _retire(self, conn: Connection) -> None:
+        """(Under ``_cond``.) Put ``conn`` out of use; its descriptor is closed by ``_reap``."""
+        _shutdown_socket(conn)
+        self._retired.append(conn)
+
+    def _reap(self) -> None:
+        with self._send_lock:
+            self._reap_locked()
+
+    def _reap_locked(self) -> None:
+        """(Holding ``_send_lock``.) Close retired connections no thread is reading."""
+        with self._cond:
+            keep = [c for c in self._retired if c is self._reading]
+            done = [c for c in self._retired if c is not self._reading]
+            self._retired = keep
+        for conn in done:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def _connection_broke(self, gen: int) -> None:
+        """Connection ``gen`` failed: reconnect (unless someone already did) and resend."""
+        with self._cond:
+            if self._gen == gen and self._conn is not None:
+                self._retire(self._conn)
+                self._conn = None
+            if self._no_reconnect:
+                for rid, pending in self._pending.items():
+                    self._replies.setdefault(rid, _LOST)
+                self._cond.notify_all()
+                return
+        self._reap()
+        self._ensure_connected()
+
+    def _ensure_connected(self) -> None:
+        """Make sure there is a live connection; after a break, redo hello, restore and resend."""
+        with self._connect_lock:
+            with self._cond:
+                if self._closed:
+                    raise self._closed_error()
+                if self._conn is not None:
+                    return
+                if self._no_reconnect:
+                    raise ServerUnavailable("the Omega server was shut down by this client")
+                reconnecting = self._ever_connected
+            try:
+                conn = self._establish(reconnecting)
+            except ServerUnavailable as problem:
+                with self._cond:
+                    self._failure = problem
+                    self._cond.notify_all()
+                raise
+            with self._send_lock:
+                with self._cond:
+                    self._conn = conn
+                    self._gen += 1
+                    gen = self._gen
+                    self._failure = None
+                    self._ever_connected = True
+                    if reconnecting:
+                        self.reconnects += 1
+                    resend = []
+                    for rid, pending in self._pending.items():
+                        if pending.sent_gen == -1 or pending.resend:
+                            resend.append(pending)
+                        else:
+                            self._replies.setdefault(rid, _LOST)  # must not run twice
+                    self._cond.notify_all()
+                try:
+                    for pending in resend:
+                        conn.send_bytes(pending.frame)
+                        pending.sent_gen = gen
+                except BREAK_ERRORS:
+                    pass  # the reading thread sees the break and reconnects again
+                self._reap_locked()
+        with self._cond:
+            early, self._greet_pushes = self._greet_pushes, []
+        self._deliver(early)
+        if reconnecting and self.on_reconnect is not None:
+            self.on_reconnect()
+
+    def _establish(self, reconnecting: bool) -> Connection:
+        """Dial, handshake and ``hello`` (and restore after a reconnect), retrying with backoff."""
+        deadline = time.monotonic() + self.connect_timeout_s
+        delay = BACKOFF_INITIAL_S
+        tried_start = False
+        started: int | None = None
+        last: BaseException | None = None
+        refused_since: float | None = None
+        while True:
+            try:
+                conn = self._dial(deadline)
+                try:
+                    self._greet(conn, deadline, reconnecting)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        conn.close()
+                    raise
+                return conn
+            except _KeyRefused as problem:
+                # A server that is just starting may bind before its new key is in the file: retry
+                # briefly (at once if the file changed), then it is a real mismatch.
+                now = time.monotonic()
+                refused_since = now if refused_since is None else refused_since
+                if self.paths.read_key() == problem.args[0] and now - refused_since >= KEY_REFUSED_GRACE_S:
+                    raise ServerUnavailable(self._key_refused_message()) from None
+                last = problem
+                if self.paths.read_key() != problem.args[0]:
+                    continue
+            except _NoServer as problem:
+                last = problem
+                if self.autostart and not tried_start:
+                    tried_start = True
+                    started = self._autostart(deadline)
+                    continue
+                if not self.autostart and not reconnecting:
+                    raise ServerUnavailable(self._no_server_message(str(problem))) from None
+            except (TimeoutError, *BREAK_ERRORS) as problem:
+                last = problem
+            except AssertionError:  # multiprocess's handshake asserts on a foreign greeting
+                last = _NoServer("something else listens on the socket (not an Omega server handshake)")
+            if started is not None and not _alive(started):
+                raise ServerUnavailable(self._died_at_start_message(started)) from None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ServerUnavailable(self._timeout_message(last)) from None
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def _dial(self, deadline: float) -> Connection:
+        """Connect and run multiprocess's mutual challenge handshake (what
+        ``multiprocess.connection.Client(path, "AF_UNIX", authkey=key)`` does) with a time limit, so
+        a server that accepts but never greets cannot hang the front end."""
+        key = self.paths.read_key()
+        if key is None:
+            raise _NoServer(f"no key file {self.paths.key}")
+        if not self.paths.socket.exists():
+            raise _NoServer(f"no socket {self.paths.socket}")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            sock.connect(str(self.paths.socket))
+            sock.setblocking(True)
+        except (FileNotFoundError, ConnectionRefusedError) as problem:
+            sock.close()
+            raise _NoServer(f"connection refused ({problem.strerror})") from None
+        except socket.timeout:
+            sock.close()
+            raise TimeoutError("the server did not accept the connection") from None
+        except OSError:
+            sock.close()
+            raise
+        conn = Connection(sock.detach())
+        try:
+            if not conn.poll(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError("the server accepted the connection but did not start the handshake")
+            answer_challenge(conn, key)
+            deliver_challenge(conn, key)
+        except AuthenticationError:
+            conn.close()
+            raise _KeyRefused(key) from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _greet(self, conn: Connection, deadline: float, reconnecting: bool) -> None:
+        """``hello`` on a new connection, then (after a reconnect) re-open and re-subscribe."""
+        try:
+            self.server_info = self._direct_call(conn, Op.HELLO, None, {"client_id": self.client_id, "name": self.name}, deadline)
+        except ServerError as problem:
+            if problem.code != ErrorCode.UNAVAILABLE:
+                raise ServerUnavailable(
+                    f"the Omega server at {self.paths.socket} refused hello: {problem.message}"
+                ) from None
+            # The supervisor answers but its backend is down (gave up restarting): stay connected so
+            # requests get that cause, and `restart` can still be sent.
+            self.server_info = {"unavailable": problem.message}
+            return
+        if not reconnecting:
+            return
+        self.restore_errors = []
+        with self._cond:
+            opened = dict(self._opened)
+            subscribed = set(self._subscribed)
+        for name, args in opened.items():
+            try:
+                self._direct_call(conn, Op.OPEN, name, args, deadline)
+            except ServerError as problem:
+                self.restore_errors.append(f"open {name}: {problem.message}")
+        for name in sorted(subscribed):
+            try:
+                self._direct_call(conn, Op.SUBSCRIBE, name, {}, deadline)
+            except ServerError as problem:
+                self.restore_errors.append(f"subscribe {name}: {problem.message}")
+
+    def _direct_call(self, conn: Connection, op: str, session: str | None, args: dict[str, Any], deadline: float) -> Any:
+        """A request on a connection not yet handed out (only this thread uses it)."""
+        rid = str(next(self._ids))
+        conn.send_bytes(protocol.encode(protocol.request(rid, str(op), session, **args)))
+        while True:
+            if not conn.poll(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError(f"no answer to {op} from the server")
+            message = _loads(conn.recv_bytes())
+            if message is None:
+                continue
+            if "push" in message:
+                with self._cond:  # delivered once the connection is in use (no callback under locks)
+                    if self.on_push is not None:
+                        self._greet_pushes.append(message)
+                    else:
+                        self._pushes.append(message)
+                continue
+            if str(message.get("id")) != rid:
+                continue
+            if message.get("ok") is True:
+                return message.get("result")
+            error = message.get("error") if isinstance(message.get("error"), dict) else {}
+            raise ServerError(str(error.get("code", ErrorCode.INTERNAL)), str(error.get("message", f"{op} failed")))
+
+    def _autostart(self, deadline: float) -> int | None:
+        """Start a server unless one is (being) started; the pid if this client started it."""
+        from omega_core.server import launcher
+
+        with launcher.start_lock(self.paths):
+            with contextlib.suppress(_NoServer, _KeyRefused, TimeoutError, AssertionError, *BREAK_ERRORS):
+                self._dial(min(deadline, time.monotonic() + 0.5)).close()
+                return None  # another front end started one meanwhile
+            started = None
+            if launcher.server_pid(self.paths) is None:
+                started = self.started_pid = launcher.start_detached(self.config, self.config_path)
+            launcher.wait_until_ready(self.paths, max(0.0, deadline - time.monotonic()))
+            return started
+
+    # ------------------------------------------------------------------------------------------
+    # Messages (what happened, where, how to fix)
+
+    def _where(self) -> str:
+        return f"session dir {self.paths.session_dir}, socket {self.paths.socket}"
+
+    def _no_server_message(self, detail: str) -> str:
+        return (
+            f"no Omega server is running ({self._where()}: {detail}). Start one with "
+            f"`omega server start` or check `omega server status`; server log: {self.paths.log}"
+        )
+
+    def _timeout_message(self, last: BaseException | None) -> str:
+        from omega_core.server import launcher
+
+        pid = launcher.server_pid(self.paths)
+        running = f"; a server process (pid {pid}) exists but does not answer" if pid else ""
+        detail = f" ({last})" if last is not None and str(last) else ""
+        return (
+            f"could not connect to the Omega server within {self.connect_timeout_s:g} s "
+            f"({self._where()}){detail}{running}. Check `omega server status` and the server log "
+            f"{self.paths.log}"
+        )
+
+    def _died_at_start_message(self, pid: int) -> str:
+        tail = _log_tail(self.paths.log)
+        return (
+            f"the Omega server (pid {pid}) exited while starting ({self._where()}). "
+            f"Server log {self.paths.log}" + (f", last lines:\n{tail}" if tail else "")
+        )
+
+    def _key_refused_message(self) -> str:
+        from omega_core.server import launcher
+
+        pid = launcher.server_pid(self.paths)
+        hint = f" (or stop it: kill {pid})" if pid else ""
+        return (
+            f"the server refused our key: was the key file replaced? try omega server restart{hint} "
+            f"(key file {self.paths.key}, socket {self.paths.socket}, server log {self.paths.log})"
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # Typed API
+
+    def execute(self, line: str, session: str | None = None) -> ExecuteReply:
+        """Run one REPL line (code or ``:command``) in ``session`` (None: the server's choice)."""
+        result = self.call(Op.EXECUTE, session, line=line)
+        if not isinstance(result, dict):
+            raise ServerError(ErrorCode.INTERNAL, f"malformed execute result: {result!r}")
+        output = str(result.get("output") or "")
+        results = [r for r in (result.get("results") or []) if isinstance(r, dict)]
+        if isinstance(result.get("ok"), bool):
+            ok = result["ok"]
+        elif results:
+            ok = all(r.get("error") is None for r in results)
+        else:
+            ok = not output.startswith(("error: ", "usage: "))
+        return ExecuteReply(output, results, bool(result.get("exit")), str(result.get("session") or session or ""), ok)
+
+    def list_sessions(self) -> list[dict[str, Any]]:
+        result = self.call(Op.LIST_SESSIONS)
+        if isinstance(result, dict) and "sessions" in result:
+            result = result["sessions"]
+        return list(result or [])
+
+    def checkpoints(self, session: str, limit: int | None = None) -> Any:
+        return self.call(Op.CHECKPOINTS, session, **({} if limit is None else {"limit": limit}))
+
+    def trace(self, session: str, count: int = 50) -> Any:
+        return self.call(Op.TRACE, session, count=count)
+
+    def goto(self, session: str, seq: int) -> Any:
+        return self.call(Op.GOTO, session, seq=seq)
+
+    def interrupt(self, session: str) -> Any:
+        return self.call(Op.INTERRUPT, session)
+
+    def status(self) -> dict[str, Any]:
+        result = self.call(Op.STATUS)
+        return result if isinstance(result, dict) else {"status": result}
+
+    def open_session(self, session: str, read_only: bool = False) -> Any:
+        """Open (creating if new) ``session`` for this client; re-opened by itself after a reconnect."""
+        args: dict[str, Any] = {"read_only": True} if read_only else {}
+        result = self.call(Op.OPEN, session, **args)
+        with self._cond:
+            self._opened[session] = args
+        return result
+
+    def close_session(self, session: str) -> Any:
+        with self._cond:
+            self._opened.pop(session, None)
+        return self.call(Op.CLOSE, session)
+
+    def delete_session(self, session: str) -> Any:
+        with self._cond:
+            self._opened.pop(session, None)
+            self._subscribed.discard(session)
+        return self.call(Op.DELETE, session, confirm=session)
+
+    def rename_session(self, session: str, to: str) -> Any:
+        result = self.call(Op.RENAME, session, to=to)
+        with self._cond:
+            if session in self._opened:
+                self._opened[to] = self._opened.pop(session)
+            if session in self._subscribed:
+                self._subscribed.discard(session)
+                self._subscribed.add(to)
+        return result
+
+    def transcript(self, session: str, limit: int = 200) -> Any:
+        return self.call(Op.TRANSCRIPT, session, limit=limit)
+
+    def subscribe(self, session: str) -> Any:
+        result = self.call(Op.SUBSCRIBE, session)
+        with self._cond:
+            self._subscribed.add(session)
+        return result
+
+    def unsubscribe(self, session: str) -> Any:
+        with self._cond:
+            self._subscribed.discard(session)
+        return self.call(Op.UNSUBSCRIBE, session)
+
+    def ping(self) -> Any:
+        return self.call(Op.PING)
+
+    def shutdown(self) -> Any:
+        """Ask the server to flush everything and stop. The connection ending is the expected
+        outcome, so it is neither retried nor followed by a reconnect (or an autostart)."""
+        self.autostart = False  # never start a server just to stop it
+        self._ensure_connected()
+        with self._cond:
+            self._no_reconnect = True
+        try:
+            return self._request(Op.SHUTDOWN, None, {}, resend=False)
+        except _Lost:
+            return None
+
+    def restart(self) -> Any:
+        """Restart the backend (also clears a supervisor that gave up). Never sent twice; the client
+        reconnects to the new backend by itself on its next request."""
+        try:
+            return self._request(Op.RESTART, None, {}, resend=False)
+        except _Lost:
+            return None
+
+
+def _loads(data: bytes) -> dict[str, Any] | None:
+    try:
+        message = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return message if isinstance(message, dict) else None
+
+
+def _alive(pid: int) -> bool:
+    from omega_core.server import launcher
+
+    return launcher.pid_alive(pid)
+
+
+def _log_tail(path: os.PathLike[str] | str, lines: int = 5) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 4096))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])

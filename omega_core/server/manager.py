@@ -1,0 +1,242 @@
+"""Sessions inside the backend: instances, the LRU pool and the catalog of what is on disk.
+
+``SessionManager.get`` finds a session in the pool, else loads it from disk, else creates it.
+The pool is bounded by count and by estimated memory; evicting a session flushes it first, and
+a session in use (a command running) is never evicted. The catalog keeps one summary per session
+on disk in memory, refreshed from the directory only when its contents change (the directory's
+mtime), so ``list`` is a memory walk, never a parse of indexes.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omega_core.config import Config
+from omega_core.effects import EffectHost
+from omega_core.errors import OmegaError
+from omega_core.repl.state import ReplState
+from omega_core.session.copying import delete_session_files
+from omega_core.session.listing import SessionSummary, list_sessions
+from omega_core.session.names import session_paths, validate_name
+from omega_core.session.recorded import RecordedSession
+
+BASE_SESSION_BYTES = 64 * 1024
+BYTES_PER_RECORD = 160
+BYTES_PER_CHECKPOINT = 120
+BYTES_PER_EVENT = 300
+
+
+class NotFound(OmegaError):
+    code = "not_found"
+
+
+class BadRequest(OmegaError):
+    code = "bad_request"
+
+
+@dataclass
+class SessionInstance:
+    """One loaded session: its recorded session, its REPL state (debugger), and bookkeeping."""
+
+    session: RecordedSession
+    repl: ReplState
+    last_access: float = field(default_factory=time.time)
+    busy: int = 0
+    """Commands running on it now (a busy session is never evicted)."""
+    peak_memory: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.session.name
+
+    def estimated_memory(self) -> int:
+        """A cheap estimate of this session's resident size (exact sizing would cost more than it saves)."""
+        session = self.session
+        estimate = (
+            BASE_SESSION_BYTES
+            + len(session.states.encoder.last_records) * BYTES_PER_RECORD
+            + len(session.checkpoints) * BYTES_PER_CHECKPOINT
+            + len(session.recent) * BYTES_PER_EVENT
+            + len(session.machine.globals) * 64
+        )
+        self.peak_memory = max(self.peak_memory, estimate)
+        return estimate
+
+    def touch(self) -> None:
+        self.last_access = time.time()
+
+
+@dataclass
+class PoolStats:
+    hits: int = 0
+    misses: int = 0
+    evictions: int = 0
+
+
+class SessionManager:
+    def __init__(self, config: Config, effects: EffectHost | None = None) -> None:
+        self.config = config
+        self.sessions_dir = config.sessions_dir
+        self.sessions_dir.mkdir(parents=True, exist_ok=True)
+        self.effects = effects or EffectHost(config.oracle, config.effects, config.language.search_samples)
+        self.pool: collections.OrderedDict[str, SessionInstance] = collections.OrderedDict()
+        self.stats = PoolStats()
+        self.max_sessions = config.server.max_cached_sessions
+        self.max_bytes = config.server.max_memory_mb * 1024 * 1024
+        self._preloaded: dict[str, RecordedSession] = {}
+        self._catalog: dict[str, SessionSummary] = {}
+        self._catalog_mtime: float = -1.0
+
+    # --- pool ----------------------------------------------------------------------------------
+
+    def get(self, name: str, create: bool = True) -> SessionInstance:
+        validate_name(name)
+        instance = self.pool.get(name)
+        if instance is not None:
+            self.pool.move_to_end(name)
+            self.stats.hits += 1
+            instance.touch()
+            return instance
+        self.stats.misses += 1
+        session = self._preloaded.pop(name, None)
+        if session is None:
+            session = self._open(name, create)
+        repl = ReplState(config=self.config, session=session, effects=self.effects, provider=self._provide)
+        instance = SessionInstance(session, repl)
+        self.pool[name] = instance
+        self.evict_if_needed(keep=name)
+        return instance
+
+    def _open(self, name: str, create: bool) -> RecordedSession:
+        if not create and not session_paths(self.sessions_dir, name).log.exists():
+            raise NotFound(f"no session named '{name}' (see :session list)")
+        return RecordedSession.open(self.sessions_dir, name, self.config, self.effects)
+
+    def preload(self, name: str, create: bool = True) -> None:
+        """Open ``name`` (replaying its log) off the event loop; ``get`` adopts it into the pool."""
+        validate_name(name)
+        if name not in self.pool and name not in self._preloaded:
+            self._preloaded[name] = self._open(name, create)
+
+    def _provide(self, name: str) -> RecordedSession:
+        """The processor's way to other sessions (``:session load/fork``) in the server."""
+        return self.get(name).session
+
+    def evict_if_needed(self, keep: str | None = None) -> list[str]:
+        evicted: list[str] = []
+        while len(self.pool) > self.max_sessions or (len(self.pool) > 1 and self.memory_estimate() > self.max_bytes):
+            victim = next((name for name, inst in self.pool.items() if name != keep and inst.busy == 0), None)
+            if victim is None:
+                break
+            self.unload(victim)
+            self.stats.evictions += 1
+            evicted.append(victim)
+        return evicted
+
+    def memory_estimate(self) -> int:
+        return sum(instance.estimated_memory() for instance in self.pool.values())
+
+    def unload(self, name: str) -> bool:
+        """Flush and close a loaded session (it stays on disk)."""
+        instance = self.pool.pop(name, None)
+        if instance is None:
+            return False
+        instance.session.close()
+        self._catalog[name] = self._summary_of(instance)
+        return True
+
+    def flush_all(self, force_index: bool = False) -> None:
+        for instance in list(self.pool.values()):
+            instance.session.flush(force_index=force_index)
+
+    def close_all(self) -> None:
+        for name in list(self.pool):
+            self.unload(name)
+
+    # --- catalog -------------------------------------------------------------------------------
+
+    def _refresh_catalog(self) -> None:
+        try:
+            mtime = os.stat(self.sessions_dir).st_mtime_ns
+        except OSError:
+            mtime = -1
+        if mtime != self._catalog_mtime:
+            self._catalog = {summary.name: summary for summary in list_sessions(self.sessions_dir)}
+            self._catalog_mtime = mtime
+
+    def _summary_of(self, instance: SessionInstance) -> SessionSummary:
+        session = instance.session
+        return SessionSummary(
+            name=session.name,
+            session_id=session.session_id,
+            created=session.created,
+            event_count=session.next_seq,
+            checkpoint_count=len(session.checkpoints),
+            size_bytes=session.log_size,
+            modified=instance.last_access,
+        )
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every session on disk or loaded, with its real counts, sorted by name."""
+        self._refresh_catalog()
+        merged = dict(self._catalog)
+        for name, instance in self.pool.items():
+            merged[name] = self._summary_of(instance)
+        rows = []
+        for name in sorted(merged):
+            summary = merged[name]
+            rows.append({
+                "name": name,
+                "events": summary.event_count,
+                "checkpoints": summary.checkpoint_count,
+                "size": summary.size_bytes,
+                "last_access": summary.modified,
+                "loaded": name in self.pool,
+            })
+        return rows
+
+    # --- renaming and deleting -----------------------------------------------------------------
+
+    def delete(self, name: str, confirm: str | None) -> None:
+        validate_name(name)
+        if confirm != name:
+            raise BadRequest(f"deleting '{name}' needs confirmation: pass confirm={name!r}")
+        if name in self.pool and self.pool[name].busy:
+            raise BadRequest(f"session '{name}' is running a command; interrupt it first")
+        instance = self.pool.pop(name, None)
+        if instance is not None:
+            instance.session.close()
+        if not delete_session_files(self.sessions_dir, name):
+            raise NotFound(f"no session named '{name}'")
+        self._catalog.pop(name, None)
+
+    def rename(self, name: str, new_name: str) -> None:
+        validate_name(name)
+        validate_name(new_name)
+        source = session_paths(self.sessions_dir, name)
+        target = session_paths(self.sessions_dir, new_name)
+        if not source.log.exists():
+            raise NotFound(f"no session named '{name}'")
+        if target.log.exists():
+            raise BadRequest(f"a session named '{new_name}' already exists")
+        if name in self.pool:
+            if self.pool[name].busy:
+                raise BadRequest(f"session '{name}' is running a command; interrupt it first")
+            self.unload(name)
+        from omega_core.session.copying import copy_session
+
+        session = RecordedSession.open(self.sessions_dir, name, self.config, self.effects)
+        try:
+            copy_session(session, new_name)
+        finally:
+            session.close()
+        delete_session_files(self.sessions_dir, name)
+        self._catalog.pop(name, None)
+
+    def sessions_dir_path(self) -> Path:
+        return self.sessions_dir

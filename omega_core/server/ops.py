@@ -1,0 +1,242 @@
+"""What each protocol op does in the backend. ``dispatch`` is the one entry point.
+
+``execute`` reaches every REPL command and runs code cooperatively; a retried ``execute`` whose
+input is already in the session log (after a backend crash) is answered from the log, so a
+command runs exactly once. The structured ops (list_sessions, checkpoints, trace ...) read the
+in-memory session and never parse text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from omega_core.repl.processor import process
+from omega_core.repl.state import DEFAULT_SESSION
+from omega_core.server import protocol as proto
+from omega_core.server.protocol import ErrorCode, Op, ProtocolError, Request
+from omega_core.session.names import validate_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    from omega_core.server.backend import Backend, Connection
+
+SERVER_VERSION = 1
+
+
+def _session_name(request: Request) -> str:
+    return validate_name(request.session or DEFAULT_SESSION)
+
+
+def _int_arg(request: Request, name: str, default: int | None = None, minimum: int = 0) -> int:
+    value = request.args.get(name, default)
+    if value is None:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"{request.op} needs args.{name}", request.id)
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"args.{name} must be an integer >= {minimum}", request.id)
+    return value
+
+
+def result_dict(result: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(result)
+    data["input"] = data.pop("source")
+    data["ms"] = round(data["ms"], 3)
+    return data
+
+
+def recorded_reply(session: Any, request_id: str) -> dict[str, Any] | None:
+    """The reply of an input already in the log under ``request_id`` (a retry after a crash)."""
+    events = list(session.recent)
+    for position, event in enumerate(events):
+        if event.get("type") == "input" and event.get("rid") == request_id:
+            results = []
+            for later in events[position + 1:]:
+                kind = later.get("type")
+                if kind == "input":
+                    break
+                if kind == "result":
+                    results.append({"input": "", "line": 0, "value": later.get("value"), "output": later.get("output", ""),
+                                    "error": None, "error_code": None, "steps": later.get("steps", 0), "ms": 0.0})
+                elif kind == "error":
+                    results.append({"input": "", "line": 0, "value": None, "output": later.get("output", ""),
+                                    "error": later.get("message"), "error_code": later.get("code"),
+                                    "steps": later.get("steps", 0), "ms": 0.0})
+            lines = []
+            for item in results:
+                text = item["output"]
+                if text and not text.endswith("\n"):
+                    text += "\n"
+                lines.append(text + (f"error: {item['error']}" if item["error"] is not None else f"=> {item['value']}"))
+            return {"output": "\n".join(lines), "results": results, "exit": False, "session": session.name,
+                    "replayed_from_log": True}
+    return None
+
+
+async def op_execute(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    line = request.args.get("line")
+    if not isinstance(line, str):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "execute needs args.line (a string)", request.id)
+    limit = backend.config.language.max_input_chars
+    if len(line) > limit:
+        raise ProtocolError(ErrorCode.TOO_LARGE, f"input of {len(line)} characters is over the limit of {limit} "
+                            "([language] max_input_chars)", request.id)
+    name = _session_name(request)
+    instance = await backend.instance(name)
+    rid = f"{connection.client_id}:{request.id}"
+    async with backend.session_lock(name):
+        earlier = recorded_reply(instance.session, rid)
+        if earlier is not None:
+            return earlier
+        instance.busy += 1
+        try:
+            if line.strip().startswith(":"):
+                repl, output, should_exit = process(instance.repl, line)
+                return {"output": output, "results": [], "exit": should_exit, "session": repl.session.name}
+            steps = instance.session.execute_steps(line, request_id=rid)
+            results = await backend.run_cooperative(instance, steps)
+            output = "\n".join(result.transcript() for result in results)
+            return {"output": output, "results": [result_dict(r) for r in results], "exit": False, "session": name}
+        finally:
+            instance.busy -= 1
+            instance.touch()
+            backend.manager.evict_if_needed(keep=name)
+
+
+async def op_hello(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    client_id = request.args.get("client_id")
+    if isinstance(client_id, str) and 0 < len(client_id) <= 128:
+        connection.client_id = client_id
+    name = request.args.get("name")
+    if isinstance(name, str):
+        connection.name = name[:64]
+    return {"server_version": SERVER_VERSION, "backend_pid": backend.status()["backend_pid"],
+            "supervisor_pid": backend.supervisor_pid, "restarts": backend.restarts, "client_id": connection.client_id}
+
+
+async def op_list_sessions(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    return backend.manager.list()
+
+
+async def op_checkpoints(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    instance = await backend.instance(_session_name(request), create=False)
+    checkpoints = instance.session.checkpoints
+    limit = request.args.get("limit")
+    if limit is not None:
+        checkpoints = checkpoints[-_int_arg(request, "limit"):]
+    return [dict(cp) for cp in checkpoints]
+
+
+async def op_trace(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    instance = await backend.instance(_session_name(request), create=False)
+    count = _int_arg(request, "count", 50)
+    return instance.session.tail_events(count)
+
+
+async def op_goto(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    name = _session_name(request)
+    seq = _int_arg(request, "seq")
+    instance = await backend.instance(name, create=False)
+    async with backend.session_lock(name):
+        return {"report": instance.session.goto(seq), "seq": seq}
+
+
+async def op_interrupt(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    name = _session_name(request)
+    instance = backend.manager.pool.get(name)
+    if instance is None or instance.busy == 0:
+        return {"interrupted": False}
+    instance.session.evaluator.interrupt()
+    if instance.repl.debugger is not None:
+        instance.repl.debugger.interrupt()
+    return {"interrupted": True}
+
+
+async def op_status(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    return backend.status()
+
+
+async def op_shutdown(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    from omega_core.server.backend import EXIT_STOP
+
+    backend.stop(EXIT_STOP)
+    return {"stopping": True}
+
+
+async def op_restart(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    from omega_core.server.backend import EXIT_RESTART
+
+    backend.stop(EXIT_RESTART)
+    return {"restarting": True}
+
+
+async def op_open(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    instance = await backend.instance(_session_name(request), create=bool(request.args.get("create", True)))
+    session = instance.session
+    return {"session": session.name, "events": session.next_seq, "checkpoints": len(session.checkpoints),
+            "warnings": list(session.warnings)}
+
+
+async def op_close(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    name = _session_name(request)
+    async with backend.session_lock(name):
+        return {"unloaded": backend.manager.unload(name)}
+
+
+async def op_delete(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    name = _session_name(request)
+    async with backend.session_lock(name):
+        backend.manager.delete(name, request.args.get("confirm"))
+    return {"deleted": name}
+
+
+async def op_rename(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    name = _session_name(request)
+    target = request.args.get("to")
+    if not isinstance(target, str):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "rename needs args.to (the new name)", request.id)
+    async with backend.session_lock(name):
+        backend.manager.rename(name, target)
+    return {"renamed": name, "to": target}
+
+
+async def op_transcript(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    instance = await backend.instance(_session_name(request), create=False)
+    limit = _int_arg(request, "limit", 200)
+    return [event for event in instance.session.tail_events(limit * 6)
+            if event.get("type") in ("input", "result", "error")][-limit * 3:]
+
+
+async def op_ping(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    return "pong"
+
+
+async def op_unsupported(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    raise ProtocolError(ErrorCode.BAD_REQUEST, f"{request.op} is not available yet on this server", request.id)
+
+
+HANDLERS = {
+    Op.HELLO: op_hello,
+    Op.EXECUTE: op_execute,
+    Op.LIST_SESSIONS: op_list_sessions,
+    Op.CHECKPOINTS: op_checkpoints,
+    Op.TRACE: op_trace,
+    Op.GOTO: op_goto,
+    Op.INTERRUPT: op_interrupt,
+    Op.STATUS: op_status,
+    Op.SHUTDOWN: op_shutdown,
+    Op.RESTART: op_restart,
+    Op.OPEN: op_open,
+    Op.CLOSE: op_close,
+    Op.DELETE: op_delete,
+    Op.RENAME: op_rename,
+    Op.TRANSCRIPT: op_transcript,
+    Op.PING: op_ping,
+    Op.SUBSCRIBE: op_unsupported,
+    Op.UNSUBSCRIBE: op_unsupported,
+}
+
+
+async def dispatch(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    return await HANDLERS[Op(request.op)](backend, connection, request)
+
+
+__all__ = ["dispatch", "proto"]

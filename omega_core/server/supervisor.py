@@ -1,0 +1,193 @@
+"""The supervisor process: holds the listening socket and the key, forks and watches the backend.
+
+Because the supervisor owns the socket, connections made while a backend restarts wait in the
+listen queue and are served by the next backend; clients reconnect by themselves. Past the
+restart limit the supervisor stays up and answers every request with ``unavailable`` and the
+cause, until ``restart`` (``omega server restart``) or ``shutdown``.
+
+Run as ``python -m omega_core.server.supervisor --session-dir D --runtime-dir R [--config P]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import select
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import multiprocess
+from multiprocess.connection import AuthenticationError, Listener, answer_challenge, deliver_challenge
+
+from omega_core.config import Config, load_config
+from omega_core.server import protocol as proto
+from omega_core.server.backend import EXIT_RESTART, EXIT_STOP, backend_main
+from omega_core.server.paths import ServerPaths
+from omega_core.server.restart_policy import RestartPolicy
+
+log = logging.getLogger("omega.supervisor")
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "unknown exit"
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+class Supervisor:
+    def __init__(self, config: Config, paths: ServerPaths, listener: Listener, key: bytes) -> None:
+        self.config = config
+        self.paths = paths
+        self.listener = listener
+        self.key = key
+        server = config.server
+        self.policy = RestartPolicy(server.restart_backoff_initial_s, server.restart_backoff_max_s,
+                                    server.restart_limit, server.restart_window_s, server.stable_start_s)
+        self.restarts = 0
+        self.backend: Any = None
+        self.stopping = False
+        self.context = multiprocess.get_context("fork")
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        while not self.stopping:
+            started = time.monotonic()
+            self.backend = self.context.Process(
+                target=backend_main, args=(self.listener, self.config, self.key, self.restarts, os.getpid()),
+                name="omega-backend",
+            )
+            self.backend.start()
+            log.info("backend started (pid %s, restarts %s)", self.backend.pid, self.restarts)
+            self.backend.join()
+            code = self.backend.exitcode
+            if self.stopping or code == EXIT_STOP:
+                log.info("backend stopped (%s)", describe_exit(code))
+                break
+            self.restarts += 1
+            if code == EXIT_RESTART:
+                log.info("backend restart requested")
+                continue
+            cause = describe_exit(code)
+            delay = self.policy.on_crash(time.monotonic() - started, time.monotonic())
+            if delay is None:
+                message = (f"the backend crashed {len(self.policy.crashes)} times within "
+                           f"{self.config.server.restart_window_s:g} s and was not restarted (last: {cause}); "
+                           f"see the log {self.paths.log}, fix the cause, then run: omega server restart")
+                log.error(message)
+                if not self.serve_unavailable(message):
+                    break
+                self.policy.reset()
+                continue
+            log.warning("backend %s; restarting in %.2f s", cause, delay)
+            time.sleep(delay)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.stopping = True
+        if self.backend is not None and self.backend.is_alive():
+            os.kill(self.backend.pid, signal.SIGTERM)
+
+    # --- the given-up state --------------------------------------------------------------------
+
+    def serve_unavailable(self, message: str) -> bool:
+        """Answer every request with ``unavailable``; True when told to restart, False to stop."""
+        decision: list[bool] = []
+        sock = self.listener._listener._socket  # the listening socket: select() before accept()
+        while not decision and not self.stopping:
+            readable, _, _ = select.select([sock], [], [], 0.2)
+            if not readable:
+                continue
+            try:
+                conn = self.listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._answer_unavailable, args=(conn, message, decision), daemon=True).start()
+            # serve one connection at a time until it ends or decides
+            deadline = time.monotonic() + 0.05
+            while time.monotonic() < deadline and not decision:
+                time.sleep(0.005)
+        return bool(decision and decision[0])
+
+    def _answer_unavailable(self, conn: Any, message: str, decision: list[bool]) -> None:
+        timer = threading.Timer(5.0, conn.close)
+        timer.start()
+        try:
+            deliver_challenge(conn, self.key)
+            answer_challenge(conn, self.key)
+        except (AuthenticationError, EOFError, OSError, ValueError):
+            conn.close()
+            return
+        finally:
+            timer.cancel()
+        try:
+            while not decision:
+                data = conn.recv_bytes(self.config.server.max_frame_bytes)
+                try:
+                    request = proto.decode_request(data, self.config.server.max_frame_bytes)
+                except proto.ProtocolError as problem:
+                    conn.send_bytes(proto.encode(proto.error_reply(problem.request_id, problem.code, problem.message)))
+                    continue
+                if request.op == proto.Op.RESTART:
+                    conn.send_bytes(proto.encode(proto.ok_reply(request.id, {"restarting": True})))
+                    decision.append(True)
+                elif request.op == proto.Op.SHUTDOWN:
+                    conn.send_bytes(proto.encode(proto.ok_reply(request.id, {"stopping": True})))
+                    decision.append(False)
+                else:
+                    conn.send_bytes(proto.encode(proto.error_reply(request.id, proto.ErrorCode.UNAVAILABLE, message)))
+        except (EOFError, OSError):
+            pass
+        finally:
+            conn.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="omega-supervisor")
+    parser.add_argument("--session-dir", required=True)
+    parser.add_argument("--runtime-dir", required=True)
+    parser.add_argument("--config")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s supervisor[%(process)d] %(levelname)s %(message)s")
+    environ = dict(os.environ, OMEGA_SESSION_DIR=args.session_dir, OMEGA_RUNTIME_DIR=args.runtime_dir)
+    config = load_config(args.config, environ=environ)
+    paths = ServerPaths.for_config(config)
+    paths.ensure_runtime_dir()
+    if paths.socket.exists():
+        from omega_core.server.launcher import server_pid
+
+        if server_pid(paths) is not None:
+            log.info("a server is already running for %s", paths.session_dir)
+            return 0
+        paths.socket.unlink()
+    key = paths.create_key()
+    listener = Listener(str(paths.socket), family="AF_UNIX", backlog=128)
+    os.chmod(paths.socket, 0o600)
+    paths.pid.write_text(str(os.getpid()), encoding="ascii")
+    log.info("listening on %s for %s", paths.socket, paths.session_dir)
+    try:
+        Supervisor(config, paths, listener, key).run()
+    finally:
+        for path in (paths.socket, paths.pid):
+            try:
+                if path == paths.pid and path.read_text(encoding="ascii").strip() != str(os.getpid()):
+                    continue
+                path.unlink()
+            except OSError:
+                pass
+        listener.close()
+        log.info("supervisor stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
