@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="omega",
         description="Omega Lisp: a REPL whose LLM calls are effects that leave receipts.",
+        epilog="Manage the session server with: omega server start|stop|status|restart [--json]",
     )
     parser.add_argument("--version", action="version", version=f"omega {__version__}")
     parser.add_argument("--config", metavar="PATH", help="configuration file (default: $OMEGA_CONFIG, ./omega.toml, ~/.config/omega/config.toml)")
@@ -43,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--plain", action="store_true", help="line-mode REPL (no full-screen app)")
     mode.add_argument("--batch", metavar="FILE", help="run every form of FILE ('-' reads stdin) and print each result")
     parser.add_argument("--json", action="store_true", help="with --batch: one JSON object per form")
-    parser.add_argument("--embedded", action="store_true", help="with --batch: evaluate in this process (no server)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--embedded", action="store_true", help="with --batch: evaluate in this process, no server (the default for now)")
+    where.add_argument("--server", action="store_true", help="with --batch: run through the session server (started if none runs)")
     parser.add_argument("--session", metavar="NAME", help="run inside the recorded session NAME (created if new)")
     return parser
 
@@ -79,10 +82,22 @@ def _read_source(path: str) -> str:
 
 
 def run(argv: Sequence[str]) -> int:
+    from omega_tui.server_cli import run_server_command, split_server_argv
+
+    server_argv = split_server_argv(list(argv))
+    if server_argv is not None:
+        return run_server_command(server_argv)
     args = build_parser().parse_args(list(argv))
     if args.json and not args.batch:
         raise UsageError("--json only goes with --batch FILE")
+    if (args.server or args.embedded) and not args.batch:
+        raise UsageError(f"--{'server' if args.server else 'embedded'} only goes with --batch FILE")
     config = load_config(args.config)
+    if args.batch and args.server:
+        from omega_tui.remote_batch import run_batch_via_server
+
+        text = _read_source(args.batch)
+        return run_batch_via_server(text, config, args.session, sys.stdout, args.json, config_path=args.config)
     if args.batch:
         import tempfile
 

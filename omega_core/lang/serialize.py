@@ -323,6 +323,10 @@ def merge_chain(bodies: list[dict[str, Any]]) -> dict[str, Any]:
     return {"format": FORMAT, "root": newest, "heap": heap, "units": units}
 
 
+def dumps_state(machine: Any) -> str:
+    return json.dumps(dump_state(machine), separators=(",", ":"), ensure_ascii=False)
+
+
 # --- decoding --------------------------------------------------------------------------------
 
 

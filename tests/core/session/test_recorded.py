@@ -560,6 +560,7 @@ def test_two_hundred_inputs_stay_small_and_fast(tmp_path: Path) -> None:
 def test_delta_size_does_not_grow_with_unchanged_globals(tmp_path: Path) -> None:
     sizes = {}
     for count in (50, 500):
+        (tmp_path / str(count)).mkdir()
         config = make_config(tmp_path / str(count))
         session = open_session(config)
         for n in range(count):
