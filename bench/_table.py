@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, TextIO
 
-__all__ = ["Row", "measure", "median", "p99", "fmt_seconds", "fmt_bytes", "print_table", "HEADER"]
+__all__ = ["Row", "measure", "median", "p99", "fmt_seconds", "fmt_bytes", "fmt_ratio", "print_table", "HEADER"]
 
 HEADER = ("name", "median", "p99", "target", "ratio")
 DASH = "—"
@@ -63,6 +63,11 @@ def fmt_bytes(value: float) -> str:
     return f"{value:.0f} B"
 
 
+def fmt_ratio(ratio: float) -> str:
+    """``0.75x``; small ratios keep two significant digits (``0.0042x``) instead of ``0.00x``."""
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.2g}x"
+
+
 @dataclass
 class Row:
     """One line of the table.
@@ -104,7 +109,7 @@ class Row:
         spread = fmt(p99(self.samples)) if self.show_p99 and self.samples else DASH
         target = fmt(self.target) if self.target else DASH
         ratio = self.ratio
-        verdict = DASH if ratio is None else f"{ratio:.2f}x {'SLOW' if ratio > 1 else 'ok'}"
+        verdict = DASH if ratio is None else f"{fmt_ratio(ratio)} {'SLOW' if ratio > 1 else 'ok'}"
         name = self.name + tail
         return [name, central, spread, target, verdict + (f"  {self.note}" if self.note else "")]
 

@@ -33,7 +33,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _table import Row, fmt_bytes, fmt_seconds, measure, print_table  # noqa: E402
+from _table import Row, fmt_bytes, fmt_seconds, measure, median, print_table  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 
@@ -117,19 +117,22 @@ def big_input(k: int, define_every: int) -> tuple[str, str]:
     return f"(+ {k} 1)", str(k + 1)
 
 
-def build_big_session(config: Config, name: str, events: int, define_every: int) -> tuple[float, int]:
-    """Record inputs until the log holds ``events`` events; return (seconds, inputs)."""
+def build_big_session(config: Config, name: str, events: int, define_every: int) -> tuple[float, list[float]]:
+    """Record inputs until the log holds ``events`` events; (seconds, each input's ``execute`` time)."""
     flusher = Flusher(config)
     started = time.perf_counter()
     session = RecordedSession.open(config.sessions_dir, name, config)
     k = 0
+    per_input: list[float] = []
     try:
         with progress_bar() as bar:
             task = bar.add_task(f"building the {events:,}-event session", total=events)
             while session.next_seq < events:
                 before = session.next_seq
                 code, expected = big_input(k, define_every)
+                t0 = time.perf_counter()
                 results = session.execute(code)
+                per_input.append(time.perf_counter() - t0)
                 if len(results) != 1 or results[0].value != expected:
                     raise WrongResult(f"big session: {code} gave {[r.transcript() for r in results]}")
                 if session.next_seq - before != EVENTS_PER_INPUT:
@@ -140,7 +143,7 @@ def build_big_session(config: Config, name: str, events: int, define_every: int)
                 bar.update(task, completed=session.next_seq)
     finally:
         session.close()
-    return time.perf_counter() - started, k
+    return time.perf_counter() - started, per_input
 
 
 def files_size(sessions_dir: Path, name: str) -> int:
@@ -267,10 +270,17 @@ def main(argv: list[str] | None = None) -> int:
             # -- build ----------------------------------------------------------------------
             seconds = build_small_sessions(many, sizes.sessions, sizes.inputs_per_session)
             rows.append(Row(f"build: {sizes.sessions:,} sessions x {sizes.inputs_per_session} inputs", value=seconds))
-            seconds, inputs = build_big_session(big, "big", sizes.events, args.define_every)
+            seconds, per_input = build_big_session(big, "big", sizes.events, args.define_every)
+            inputs = len(per_input)
             big_bytes = files_size(big.sessions_dir, "big")
             rows.append(Row(f"build: big session, {inputs:,} inputs", value=seconds,
-                            note=f"({fmt_seconds(seconds / inputs)} per input)"))
+                            note=f"({fmt_seconds(seconds / inputs)} per input, flushes included)"))
+            # ARCHITECTURE.md section 7: one more command on a long session costs <= 2x an empty one
+            edge = max(1, min(500, inputs // 10))
+            early = median(per_input[:edge])
+            rows.append(Row(f"record 1 input (execute), first {edge} inputs", per_input[:edge]))
+            rows.append(Row(f"record 1 input (execute), last {edge} inputs", per_input[-edge:],
+                            target=target(2 * early), note="(target: 2x the first ones)"))
             rows.append(Row("big session files on disk", value=big_bytes, unit="B",
                             note="(" + ", ".join(f"{p.name.split('.', 1)[1]} {fmt_bytes(p.stat().st_size)}"
                                                  for p in sorted(big.sessions_dir.iterdir())) + ")"))

@@ -15,6 +15,7 @@ from typing import Sequence
 from omega_core import __version__
 from omega_core.config import Config, load_config
 from omega_core.errors import OmegaError
+from omega_tui.usage import UsageError
 
 EXIT_OK = 0
 EXIT_FORM_FAILED = 1
@@ -22,8 +23,6 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 
 
-class UsageError(Exception):
-    """Bad command-line use: exit status 2 with the message."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -18,6 +18,9 @@ from omega_core.server.protocol import ErrorCode
 from omega_tui.batch import Entry, command_json, iter_entries
 
 
+RESULT_KEYS = ("input", "line", "value", "output", "error", "error_code", "steps", "ms")
+
+
 def throwaway_session_name() -> str:
     return f"batch-{os.getpid()}-{int(time.time() * 1000)}"
 
@@ -26,7 +29,8 @@ def _code_results(entry: Entry, reply: ExecuteReply) -> list[dict[str, Any]]:
     """The reply's form results with line numbers of the file (the server counts from the entry)."""
     results = []
     for result in reply.results:
-        row = dict(result)
+        row = {key: result.get(key) for key in RESULT_KEYS}  # the in-process batch's order
+        row.update(result)
         line = row.get("line")
         if isinstance(line, int) and not isinstance(line, bool) and line >= 1:
             row["line"] = entry.line + line - 1

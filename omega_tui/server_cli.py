@@ -17,6 +17,7 @@ from omega_core.server import launcher
 from omega_core.server.client import OmegaClient, ServerError, ServerUnavailable
 from omega_core.server.paths import ServerPaths
 from omega_core.server.protocol import ErrorCode
+from omega_tui.usage import UsageError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -29,8 +30,6 @@ CLIENT_NAME = "omega server"
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        from omega_tui.cli import UsageError
-
         raise UsageError(f"{message} (see omega server --help)")
 
 
@@ -67,8 +66,6 @@ def run_server_command(argv: Sequence[str], out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     args = build_parser().parse_args(list(argv))
     if args.json and args.action != "status":
-        from omega_tui.cli import UsageError
-
         raise UsageError("--json only goes with omega server status")
     config = load_config(args.config)
     action = {"start": start, "stop": stop, "status": status, "restart": restart}[args.action]

@@ -163,7 +163,7 @@ def _build_base() -> dict[str, Any]:
     from omega_core.lang.machine import Machine, Status
     from omega_core.lang.reader import read_all
 
-    table = primitive_table()
+    table = GlobalTable(primitive_table())
     machine = Machine(table)
     for position, datum in enumerate(read_all(prelude_source()).forms):
         unit = compile_unit(datum, f"prelude:{position}")

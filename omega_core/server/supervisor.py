@@ -177,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         Supervisor(config, paths, listener, key).run()
     finally:
+        try:
+            listener.close()  # also removes the socket file
+        except OSError:
+            pass
         for path in (paths.socket, paths.pid):
             try:
                 if path == paths.pid and path.read_text(encoding="ascii").strip() != str(os.getpid()):
@@ -184,7 +188,6 @@ def main(argv: list[str] | None = None) -> int:
                 path.unlink()
             except OSError:
                 pass
-        listener.close()
         log.info("supervisor stopped")
     return 0
 
