@@ -7,6 +7,7 @@ into a file or pasted into an issue::
     (fib 20)              53.1 ms    —        500 ms    0.11x ok
 
 ``ratio`` is median / target (for a single-value row: value / target); above 1 it says SLOW.
+A row that shows a p99 above its target says so in a note after the ratio.
 """
 
 from __future__ import annotations
@@ -110,8 +111,11 @@ class Row:
         target = fmt(self.target) if self.target else DASH
         ratio = self.ratio
         verdict = DASH if ratio is None else f"{fmt_ratio(ratio)} {'SLOW' if ratio > 1 else 'ok'}"
+        notes = [self.note] if self.note else []
+        if self.show_p99 and self.samples and self.target and p99(self.samples) > self.target:
+            notes.append(f"(p99 is {fmt_ratio(p99(self.samples) / self.target)} the target)")
         name = self.name + tail
-        return [name, central, spread, target, verdict + (f"  {self.note}" if self.note else "")]
+        return [name, central, spread, target, "  ".join([verdict, *notes])]
 
 
 def print_table(rows: Iterable[Row | dict[str, Any]], title: str | None = None, file: TextIO | None = None) -> None:

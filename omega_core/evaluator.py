@@ -145,8 +145,12 @@ class Evaluator:
         form_step_limits: list[int | None] | None = None,
         resume_form: tuple[int, int] | None = None,
         first_line: int = 1,
+        form_count: int | None = None,
     ) -> Generator[Step, Any, None]:
-        """The cooperative form of ``run_text``: yields pauses, effect calls and form results."""
+        """The cooperative form of ``run_text``: yields pauses, effect calls and form results.
+
+        ``form_count`` stops after that many forms (replaying an input a fork cut in the middle).
+        """
         self._interrupt.clear()
         if len(text) > self.language.max_input_chars:
             yield self._failure(
@@ -162,6 +166,8 @@ class Evaluator:
             limit = limits[number] if number < len(limits) else None
             if resume_form is not None and number < resume_form[0]:
                 continue
+            if form_count is not None and number >= form_count:
+                return
             self.form_number = number
             if isinstance(item, ReadError):
                 yield self._failure("", item.line, item.message, item.code)

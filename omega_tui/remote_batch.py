@@ -78,7 +78,7 @@ def run_batch_via_server(
         opened = True
         for entry in iter_entries(text):
             try:
-                reply = client.execute(entry.text, current)
+                reply = client.execute(entry.text, current, first_line=entry.line)
             except ServerError as problem:
                 if problem.code == ErrorCode.UNAVAILABLE:
                     raise

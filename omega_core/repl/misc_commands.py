@@ -18,14 +18,15 @@ DUMP_SEPARATOR = ";; ---- omega input ----"
 """Separates inputs in a ``:dump`` file, so ``:replay`` can run them exactly as they were typed."""
 
 
-def recent_inputs(state: ReplState, count: int) -> list[dict[str, Any]]:
-    """The last ``count`` input events, read backwards from the end of the log."""
+def recent_inputs(state: ReplState, count: int, before: int | None = None) -> list[dict[str, Any]]:
+    """The last ``count`` input events (those before seq ``before``, if given), read backwards."""
     session = state.session
     window = max(count * 8, 64)
     with SessionLogReader(session.paths.log) as reader:
         while True:
             events = reader.tail(window)
-            inputs = [event for _, event in events if event.get("type") == "input"]
+            inputs = [event for _, event in events if event.get("type") == "input"
+                      and (before is None or event["seq"] < before)]
             if len(inputs) >= count or len(events) < window:
                 return inputs[-count:] if count else []
             window *= 4
@@ -51,7 +52,7 @@ def back(state: ReplState, args: list[str]) -> Result:
     count = parse_seq(args[0], "N") if args else 1
     if count == 0:
         raise CommandError("N must be at least 1")
-    inputs = recent_inputs(state, count)
+    inputs = recent_inputs(state, count, before=state.session.cursor)
     if len(inputs) < count:
         raise CommandError(f"there are only {len(inputs)} input(s) to go back over")
     return state, state.session.goto(inputs[0]["seq"]), False
@@ -66,6 +67,8 @@ def record(state: ReplState, args: list[str]) -> Result:
 
 
 def _read_text(path_text: str, what: str) -> str:
+    if "\x00" in path_text:
+        raise CommandError(f"{what}: the path contains a NUL character")
     path = Path(path_text).expanduser()
     try:
         return path.read_text(encoding="utf-8")
@@ -77,10 +80,14 @@ def _read_text(path_text: str, what: str) -> str:
         raise CommandError(f"{what}: {path} is not UTF-8 text") from None
     except OSError as problem:
         raise CommandError(f"{what}: cannot read {path}: {problem.strerror}") from None
+    except ValueError:
+        raise CommandError(f"{what}: the path contains a NUL character") from None
 
 
 @command(":dump", ":dump FILE", "write every input of this session to FILE (for :replay)", GROUP_HISTORY, 1, 1)
 def dump(state: ReplState, args: list[str]) -> Result:
+    if "\x00" in args[0]:
+        raise CommandError(":dump: the path contains a NUL character")
     inputs = all_inputs(state)
     text = "".join(f"{DUMP_SEPARATOR}\n{code}\n" for code in inputs)
     try:

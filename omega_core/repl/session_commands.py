@@ -72,7 +72,7 @@ def session_resume(state: ReplState, args: list[str]) -> Result:
     following = [cp["seq"] for cp in session.checkpoints if session.cursor < cp["seq"] < session.jump_record_seq]
     if not following:
         raise CommandError(f"no checkpoint after seq {session.cursor} in this timeline")
-    return state, session.goto(following[0]), False
+    return state, session.goto(following[0], resuming=True), False
 
 
 @command(":session checkpoints", ":session checkpoints [all|N]", "list checkpoints (last 50 by default)", GROUP, 0, 1)

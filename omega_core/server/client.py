@@ -562,7 +562,7 @@ class OmegaClient:
             subscribed = set(self._subscribed)
         for name, args in opened.items():
             try:
-                self._direct_call(conn, Op.OPEN, name, args, deadline)
+                self._direct_call(conn, Op.OPEN, name, {**args, "create": False}, deadline)  # never revive a deleted one
             except ServerError as problem:
                 self.restore_errors.append(f"open {name}: {problem.message}")
         for name in sorted(subscribed):
@@ -653,9 +653,15 @@ class OmegaClient:
     # ------------------------------------------------------------------------------------------
     # Typed API
 
-    def execute(self, line: str, session: str | None = None) -> ExecuteReply:
-        """Run one REPL line (code or ``:command``) in ``session`` (None: the server's choice)."""
-        result = self.call(Op.EXECUTE, session, line=line)
+    def execute(self, line: str, session: str | None = None, first_line: int = 1) -> ExecuteReply:
+        """Run one REPL line (code or ``:command``) in ``session`` (None: the server's choice).
+
+        ``first_line``: the line of a file where ``line`` starts, so errors name the file's line.
+        """
+        if first_line != 1:
+            result = self.call(Op.EXECUTE, session, line=line, first_line=first_line)
+        else:
+            result = self.call(Op.EXECUTE, session, line=line)
         if not isinstance(result, dict):
             raise ServerError(ErrorCode.INTERNAL, f"malformed execute result: {result!r}")
         output = str(result.get("output") or "")

@@ -53,11 +53,12 @@ def recorded_reply(session: Any, request_id: str) -> dict[str, Any] | None:
                 kind = later.get("type")
                 if kind == "input":
                     break
+                code = str(event.get("code", ""))
                 if kind == "result":
-                    results.append({"input": "", "line": 0, "value": later.get("value"), "output": later.get("output", ""),
+                    results.append({"input": code, "line": 1, "value": later.get("value"), "output": later.get("output", ""),
                                     "error": None, "error_code": None, "steps": later.get("steps", 0), "ms": 0.0})
                 elif kind == "error":
-                    results.append({"input": "", "line": 0, "value": None, "output": later.get("output", ""),
+                    results.append({"input": code, "line": 1, "value": None, "output": later.get("output", ""),
                                     "error": later.get("message"), "error_code": later.get("code"),
                                     "steps": later.get("steps", 0), "ms": 0.0})
             lines = []
@@ -91,7 +92,10 @@ async def op_execute(backend: "Backend", connection: "Connection", request: Requ
             if line.strip().startswith(":"):
                 repl, output, should_exit = process(instance.repl, line)
                 return {"output": output, "results": [], "exit": should_exit, "session": repl.session.name}
-            steps = instance.session.execute_steps(line, request_id=rid)
+            first_line = request.args.get("first_line", 1)
+            if not isinstance(first_line, int) or isinstance(first_line, bool) or first_line < 1:
+                first_line = 1
+            steps = instance.session.execute_steps(line, first_line, request_id=rid)
             results = await backend.run_cooperative(instance, steps)
             output = "\n".join(result.transcript() for result in results)
             return {"output": output, "results": [result_dict(r) for r in results], "exit": False, "session": name}

@@ -92,9 +92,10 @@ def decode_request(data: bytes, max_bytes: int) -> Request:
     if not isinstance(message, dict):
         raise ProtocolError(ErrorCode.BAD_REQUEST, "frame must be a JSON object")
     request_id = message.get("id")
-    if message.get("v") != VERSION:
+    version = message.get("v")
+    if type(version) is not int or version != VERSION:
         raise ProtocolError(
-            ErrorCode.BAD_REQUEST, f"unsupported protocol version {message.get('v')!r} (this server speaks v{VERSION})",
+            ErrorCode.BAD_REQUEST, f"unsupported protocol version {version!r} (this server speaks v{VERSION})",
             request_id,
         )
     if not isinstance(request_id, (str, int)) or isinstance(request_id, bool):

@@ -132,9 +132,10 @@ class CheckpointStates:
         if ref is None:
             raise StateFormatError(f"no stored state {state_id!r}")
         if is_state_ref(ref):
-            if self._store is not None and ref.get("file") == self.path.name:
-                return self._store.read(ref)
-            return read_state_ref(self.path.parent, ref)[1]
+            stored_id, body = read_state_ref(self.path.parent, ref)
+            if stored_id != state_id:  # the states file was replaced: this reference is stale
+                raise StateFormatError(f"state {state_id!r} not found where the index says (found {stored_id!r})")
+            return body
         return ref  # stored inline (only OmegaLLM does that; such states are not ours)
 
     def is_ours(self, state_id: str) -> bool:

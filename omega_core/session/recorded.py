@@ -35,6 +35,7 @@ from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.names import session_paths
 from omega_core.session.recorder import SessionRecorder
 from omega_core.session.replay import Replayer, StopAtSeq
+from omega_core.session.states import is_state_ref
 
 RECENT_EVENTS = 2000
 INDEX_GROWTH = 0.05
@@ -103,14 +104,17 @@ class RecordedSession:
             index = None
         log_next = self._writer.next_seq if self._writer is not None else 0
         if index is None or index.get("eventCount", 0) != log_next:
-            if index is None and self.paths.index.exists() is False:
-                pass
+            if index is None and not self.paths.index.exists() and log_next > 0:
+                self.warnings.append(f"session '{self.name}': index missing; rebuilt from the log")
             elif index is not None:
                 self.warnings.append(f"session '{self.name}': index lags the log; brought up to date from the log")
             index = rebuild_index_from_log(self.paths.log, self.session_id, previous=index)
         self.checkpoints = list(index.get("checkpoints", []))
         self.receipts = dict(index.get("receipts", {}))
-        self.states = CheckpointStates(self.paths.states, index.get("states", {}))
+        refs = index.get("states", {})
+        if not self.paths.states.exists():
+            refs = {state_id: ref for state_id, ref in refs.items() if not is_state_ref(ref)}
+        self.states = CheckpointStates(self.paths.states, refs)
         self.states.scan_newer()
         self.next_seq = index.get("eventCount", 0)
         self.last_index_count = self.next_seq
@@ -256,8 +260,12 @@ class RecordedSession:
 
     # --- time travel ---------------------------------------------------------------------------
 
-    def goto(self, seq: int) -> str:
-        """Jump to the state at event ``seq`` and record the jump; return the report line."""
+    def goto(self, seq: int, resuming: bool = False) -> str:
+        """Jump to the state at event ``seq`` and record the jump; return the report line.
+
+        ``resuming`` (``:session resume``) keeps the end of the timeline being walked, so repeated
+        resumes move through the original timeline and never onto the jump records themselves.
+        """
         if not 0 <= seq < self.next_seq:
             raise OmegaError(f"no event {seq} in session '{self.name}' (it has events 0 to {self.next_seq - 1})")
         replayer = Replayer(self)
@@ -265,7 +273,8 @@ class RecordedSession:
         self._install(machine)
         self._batch = []
         try:
-            self.jump_record_seq = self.next_seq
+            if not resuming or self.jump_record_seq is None:
+                self.jump_record_seq = self.next_seq
             self.checkpoint(machine, ev.CheckpointReason.MANUAL, capture=False, jumpTo=seq)
             self._append(self._batch)
         finally:

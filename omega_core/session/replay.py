@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from omega_core.effects import ORACLE_OPS, EffectOutcome, OracleExchange, value_of_exchange
 from omega_core.errors import EvalError, OmegaError
-from omega_core.evaluator import Evaluator
+from omega_core.evaluator import Evaluator, drive
 from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.log_reader import SessionLogReader
@@ -158,7 +158,9 @@ class Replayer:
                 else:
                     self.next_seq = item.seq
                     self.emit(ev.input_event(item.seq, item.code))
-                for result in evaluator.run_text(item.code, item.step_limits, item.resume):
+                form_count = len(item.step_limits) if item.exact and not item.checkpointed else None
+                steps = evaluator.text_steps(item.code, item.step_limits, item.resume, form_count=form_count)
+                for result in drive(steps, self.answer):
                     if result.ok:
                         self.emit(ev.result_event(0, result.value or ""))
                     else:

@@ -65,6 +65,7 @@ def test_table_helpers() -> None:
     table.print_table([
         table.Row("fast", [0.001, 0.002, 0.003], target=0.010, show_p99=True),
         table.Row("slow", value=3.0, target=2.0),
+        table.Row("tail", [0.001] * 98 + [0.05] * 2, target=0.010, show_p99=True),
         table.Row("size", value=2_500_000, unit="B", target=5e6),
         {"name": "report only", "value": 0.5},
     ], title="T", file=out)
@@ -73,7 +74,9 @@ def test_table_helpers() -> None:
     assert header_line(out.getvalue()) == lines[1]
     body = {line.split("  ")[0].strip(): line for line in lines[3:]}
     assert body["fast (n=3)"].endswith("0.20x ok")
+    assert "p99 is" not in body["fast (n=3)"]
     assert "3.0 ms" in body["fast (n=3)"]
     assert body["slow"].endswith("1.50x SLOW")
+    assert body["tail (n=100)"].endswith("0.10x ok  (p99 is 5.00x the target)")
     assert "2.5 MB" in body["size"] and body["size"].endswith("0.50x ok")
     assert body["report only"].endswith("—")

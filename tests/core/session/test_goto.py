@@ -290,9 +290,6 @@ def test_resume_goes_to_the_next_checkpoint(tmp_path: Path) -> None:
     state.close()
 
 
-@pytest.mark.xfail(reason="BUG: :session resume past the last checkpoint of the timeline lands on the jump "
-                          "record of an earlier goto (its state is the old jump target), so state is lost",
-                   strict=True)
 def test_resume_stops_at_the_end_of_the_timeline(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     state = ReplState.open(config, "r")
@@ -386,8 +383,8 @@ def test_goto_matches_a_fresh_evaluator(program: list[tuple[str, bool]], data: s
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def test_goto_from_a_fork_at_a_mid_input_seq_is_not_affected_by_forms_after_the_cut(tmp_path: Path) -> None:
-    """Checked separately from the bug below: the fork's own end state is right."""
+def test_fork_at_a_mid_input_seq_ends_at_the_cut(tmp_path: Path) -> None:
+    """The fork's own end state is right (the bug below is about goto inside it)."""
     config = make_config(tmp_path)
     state = ReplState.open(config, "A")
     process(state, "(define a 1)")  # 0..3
@@ -399,9 +396,6 @@ def test_goto_from_a_fork_at_a_mid_input_seq_is_not_affected_by_forms_after_the_
     state.close()
 
 
-@pytest.mark.xfail(reason="BUG: a fork cut between two forms of one input keeps the whole input code; replaying "
-                          "that input (goto before the next stored state) runs the forms after the cut too",
-                   strict=True)
 def test_goto_in_a_fork_cut_mid_input(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     state = ReplState.open(config, "A")
