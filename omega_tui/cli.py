@@ -10,7 +10,7 @@ import argparse
 import sys
 import traceback
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from omega_core import __version__
 from omega_core.config import Config, load_config
@@ -44,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--batch", metavar="FILE", help="run every form of FILE ('-' reads stdin) and print each result")
     parser.add_argument("--json", action="store_true", help="with --batch: one JSON object per form")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--embedded", action="store_true", help="with --batch: evaluate in this process, no server (the default for now)")
-    where.add_argument("--server", action="store_true", help="with --batch: run through the session server (started if none runs)")
+    where.add_argument("--embedded", action="store_true", help="evaluate in this process, no server (with --batch or --plain)")
+    where.add_argument("--server", action="store_true", help="run through the session server, started if none runs (the default)")
     parser.add_argument("--session", metavar="NAME", help="run inside the recorded session NAME (created if new)")
     return parser
 
@@ -89,10 +89,8 @@ def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
     if args.json and not args.batch:
         raise UsageError("--json only goes with --batch FILE")
-    if (args.server or args.embedded) and not args.batch:
-        raise UsageError(f"--{'server' if args.server else 'embedded'} only goes with --batch FILE")
     config = load_config(args.config)
-    if args.batch and args.server:
+    if args.batch and not args.embedded:
         from omega_tui.remote_batch import run_batch_via_server
 
         text = _read_source(args.batch)
@@ -106,7 +104,54 @@ def run(argv: Sequence[str]) -> int:
         with tempfile.TemporaryDirectory(prefix="omega-batch-") as scratch:
             state = _repl_state(config, args.session, None if args.session else Path(scratch))
             return run_batch(text, state, sys.stdout, as_json=args.json)
+    if not args.embedded:
+        return _run_plain_via_server(config, args.session, args.config)
     return _run_plain(config, args.session)
+
+
+def _run_plain_via_server(config: Config, session: str | None, config_path: str | None) -> int:
+    """The line-mode REPL as a client of the server; Ctrl+C interrupts the running command."""
+    import threading
+
+    from omega_core.repl.state import DEFAULT_SESSION
+    from omega_core.server.client import OmegaClient
+    from omega_tui.plain import default_history_file, repl_loop
+
+    client = OmegaClient(config, name="omega --plain", config_path=config_path,
+                         on_reconnect=lambda: print("\n[the server restarted; reconnected]", file=sys.stderr))
+    client.connect()
+    current = [session or DEFAULT_SESSION]
+    opened = client.open_session(current[0])
+    for warning in opened.get("warnings", []) if isinstance(opened, dict) else []:
+        print(f"warning: {warning}", file=sys.stderr)
+
+    def handle(entry: str) -> tuple[str, bool]:
+        outcome: list[Any] = []
+
+        def work() -> None:
+            try:
+                outcome.append(client.execute(entry, current[0]))
+            except OmegaError as problem:
+                outcome.append(problem)
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        while worker.is_alive():
+            try:
+                worker.join(0.1)
+            except KeyboardInterrupt:
+                client.interrupt(current[0])
+        reply = outcome[0]
+        if isinstance(reply, OmegaError):
+            return f"error: {reply.message}", False
+        current[0] = reply.session or current[0]
+        return reply.output, reply.should_exit
+
+    print(f"Omega {__version__}: session '{current[0]}' on the server. Type an expression, :help for commands, :quit to leave.")
+    try:
+        return repl_loop(handle, history_file=default_history_file())
+    finally:
+        client.close()
 
 
 def _run_plain(config: Config, session: str | None) -> int:

@@ -14,6 +14,8 @@ import pytest
 def omega(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)  # OMEGA_SESSION_DIR / OMEGA_RUNTIME_DIR point at tmp dirs (tests/conftest.py)
     env["OMEGA_SESSION_DIR"] = str(tmp_path / "sd")
+    if "--batch" in args:  # these tests are about the in-process path (no server to clean up)
+        args = (*args, "--embedded")
     return subprocess.run(
         [sys.executable, "-m", "omega_tui.cli", *args], input=stdin, capture_output=True, text=True,
         env=env, cwd=tmp_path, timeout=60,
