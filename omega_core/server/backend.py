@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from dataclasses import replace
@@ -26,6 +27,7 @@ from omega_core.config import Config
 from omega_core.errors import OmegaError
 from omega_core.evaluator import EffectCall, FormResult
 from omega_core.server import protocol as proto
+from omega_core.server.access import AccessTable
 from omega_core.server.manager import SessionInstance, SessionManager
 
 log = logging.getLogger("omega.backend")
@@ -36,6 +38,20 @@ HANDSHAKE_TIMEOUT_S = 5.0
 SERVER_SLICE_STEPS = 2000
 """Steps per slice in the server: about a millisecond, so others wait at most that long."""
 REPLY_CACHE = 256
+
+
+def abort_connection(conn: Any) -> None:
+    """Wake a thread blocked reading ``conn`` (closing an fd from another thread does not)."""
+    try:
+        duplicate = socket.fromfd(conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM)
+    except (OSError, ValueError):
+        return
+    try:
+        duplicate.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        duplicate.close()
 
 
 class Connection:
@@ -90,8 +106,10 @@ class Backend:
         self.portal: BlockingPortal | None = None
         self._stop = anyio.Event()
         self._numbers = 0
-        self.bytes_written_at_start = 0
         self.last_flush: float | None = None
+        self.access = AccessTable()
+        self.subscribers: dict[str, set[int]] = {}
+        self.bytes_written_evicted = 0
 
     # --- life cycle ----------------------------------------------------------------------------
 
@@ -176,7 +194,7 @@ class Backend:
             threading.Thread(target=self._serve_connection, args=(conn, self._numbers), daemon=True).start()
 
     def _serve_connection(self, conn: Any, number: int) -> None:
-        timer = threading.Timer(HANDSHAKE_TIMEOUT_S, conn.close)
+        timer = threading.Timer(HANDSHAKE_TIMEOUT_S, abort_connection, args=(conn,))
         timer.start()
         try:
             deliver_challenge(conn, self.key)
@@ -216,8 +234,31 @@ class Backend:
         self.last_client_seen = time.monotonic()
 
     def _unregister(self, connection: Connection) -> None:
+        """A client left (or died): it releases everything it held and stops following."""
         self.connections.pop(connection.number, None)
+        self.access.release_all(connection.number)
+        for followers in self.subscribers.values():
+            followers.discard(connection.number)
         self.last_client_seen = time.monotonic()
+
+    # --- live following ------------------------------------------------------------------------
+
+    def subscribe(self, connection: Connection, name: str) -> None:
+        self.subscribers.setdefault(name, set()).add(connection.number)
+
+    def push_to(self, number: int, kind: str, **fields: Any) -> None:
+        connection = self.connections.get(number)
+        if connection is not None:
+            connection.send(proto.push(kind, **fields))
+
+    def _push_events(self, name: str, events: list[dict[str, Any]]) -> None:
+        """Called on the loop right after a session's events are appended: followers see them now."""
+        for number in list(self.subscribers.get(name, ())):
+            self.push_to(number, "events", session=name, events=events)
+
+    def notify_timeline(self, name: str) -> None:
+        for number in list(self.subscribers.get(name, ())):
+            self.push_to(number, "timeline", session=name)
 
     # --- requests (loop) -----------------------------------------------------------------------
 
@@ -267,14 +308,36 @@ class Backend:
 
     async def instance(self, name: str, create: bool = True) -> SessionInstance:
         """The loaded session ``name``; loading (replay) happens in a worker thread."""
-        loaded = self.manager.pool.get(name)
-        if loaded is not None:
-            return self.manager.get(name)
-        lock = self.loading.setdefault(name, anyio.Lock())
-        async with lock:
-            if name not in self.manager.pool:
-                await anyio.to_thread.run_sync(self.manager.preload, name, create)
-            return self.manager.get(name, create)
+        if name not in self.manager.pool:
+            lock = self.loading.setdefault(name, anyio.Lock())
+            async with lock:
+                if name not in self.manager.pool:
+                    await anyio.to_thread.run_sync(self.manager.preload, name, create)
+        instance = self.manager.get(name, create)
+        if not instance.session.listeners:
+            instance.session.listeners.append(lambda events, name=name: self._push_events(name, events))
+        return instance
+
+    def server_metrics(self) -> dict[str, Any]:
+        pool = self.manager.pool
+        return {
+            "uptime_s": round(time.time() - self.started, 3),
+            "clients": len(self.connections),
+            "restarts": self.restarts,
+            "pool": {
+                "sessions": len(pool),
+                "hits": self.manager.stats.hits,
+                "misses": self.manager.stats.misses,
+                "evictions": self.manager.stats.evictions,
+                "memory_estimate_bytes": self.manager.memory_estimate(),
+                "max_memory_bytes": self.manager.max_bytes,
+            },
+            "persistence": {
+                "queue": sum(1 for inst in pool.values() if inst.session.dirty or inst.session.states.pending),
+                "last_flush": self.last_flush,
+                "bytes_written": self.manager.bytes_written_evicted + sum(inst.session.bytes_written for inst in pool.values()),
+            },
+        }
 
     def session_lock(self, name: str) -> anyio.Lock:
         return self.session_locks.setdefault(name, anyio.Lock())

@@ -25,10 +25,6 @@ from omega_core.session.listing import SessionSummary, list_sessions
 from omega_core.session.names import session_paths, validate_name
 from omega_core.session.recorded import RecordedSession
 
-BASE_SESSION_BYTES = 64 * 1024
-BYTES_PER_RECORD = 160
-BYTES_PER_CHECKPOINT = 120
-BYTES_PER_EVENT = 300
 
 
 class NotFound(OmegaError):
@@ -48,24 +44,13 @@ class SessionInstance:
     last_access: float = field(default_factory=time.time)
     busy: int = 0
     """Commands running on it now (a busy session is never evicted)."""
-    peak_memory: int = 0
 
     @property
     def name(self) -> str:
         return self.session.name
 
     def estimated_memory(self) -> int:
-        """A cheap estimate of this session's resident size (exact sizing would cost more than it saves)."""
-        session = self.session
-        estimate = (
-            BASE_SESSION_BYTES
-            + len(session.states.encoder.last_records) * BYTES_PER_RECORD
-            + len(session.checkpoints) * BYTES_PER_CHECKPOINT
-            + len(session.recent) * BYTES_PER_EVENT
-            + len(session.machine.globals) * 64
-        )
-        self.peak_memory = max(self.peak_memory, estimate)
-        return estimate
+        return self.session.estimated_memory()
 
     def touch(self) -> None:
         self.last_access = time.time()
@@ -89,6 +74,7 @@ class SessionManager:
         self.max_sessions = config.server.max_cached_sessions
         self.max_bytes = config.server.max_memory_mb * 1024 * 1024
         self._preloaded: dict[str, RecordedSession] = {}
+        self.bytes_written_evicted = 0
         self._catalog: dict[str, SessionSummary] = {}
         self._catalog_mtime: float = -1.0
 
@@ -147,6 +133,7 @@ class SessionManager:
         if instance is None:
             return False
         instance.session.close()
+        self.bytes_written_evicted += instance.session.bytes_written
         self._catalog[name] = self._summary_of(instance)
         return True
 

@@ -15,12 +15,35 @@ from omega_core.repl.processor import process
 from omega_core.repl.state import DEFAULT_SESSION
 from omega_core.server import protocol as proto
 from omega_core.server.protocol import ErrorCode, Op, ProtocolError, Request
+from omega_core.errors import OmegaError
+from omega_core.server import ops_multi as multi
+from omega_core.server.ops_multi import attach, clients_text, require_write
 from omega_core.session.names import validate_name
+
+
+def format_server_metrics(data: dict[str, Any]) -> str:
+    pool = data["pool"]
+    persistence = data["persistence"]
+    return "\n".join([
+        "Server",
+        f"  uptime        {data['uptime_s']:.0f} s, {data['restarts']} backend restart(s)",
+        f"  clients       {data['clients']}",
+        f"  pool          {pool['sessions']} sessions, {pool['hits']} hits, {pool['misses']} misses, "
+        f"{pool['evictions']} evictions, about {pool['memory_estimate_bytes']:,} of {pool['max_memory_bytes']:,} bytes",
+        f"  persistence   {persistence['queue']} session(s) waiting, {persistence['bytes_written']:,} bytes written, "
+        f"last flush {persistence['last_flush'] or 'never'}",
+    ])
 
 if TYPE_CHECKING:  # pragma: no cover
     from omega_core.server.backend import Backend, Connection
 
 SERVER_VERSION = 1
+READ_COMMANDS = frozenset({
+    ":session list", ":session checkpoints", ":session trace", ":session timeline", ":session snapshots",
+    ":session metrics", ":server metrics", ":session clients", ":session attach", ":session release", ":history",
+    ":help", ":quit", ":env", ":defs", ":stack", ":frame", ":control", ":breaks", ":snapshots",
+})
+"""Commands a read-only client may run; every other command and all code need write access."""
 
 
 def _session_name(request: Request) -> str:
@@ -83,14 +106,26 @@ async def op_execute(backend: "Backend", connection: "Connection", request: Requ
     name = _session_name(request)
     instance = await backend.instance(name)
     rid = f"{connection.client_id}:{request.id}"
+    is_command = line.strip().startswith(":")
+    if is_command:
+        answered = await server_command(backend, connection, name, line)
+        if answered is not None:
+            return answered
+    command_name = command_of(line) if is_command else None
+    if command_name not in READ_COMMANDS:
+        require_write(backend, connection, name)
     async with backend.session_lock(name):
         earlier = recorded_reply(instance.session, rid)
         if earlier is not None:
             return earlier
         instance.busy += 1
         try:
-            if line.strip().startswith(":"):
+            if is_command:
                 repl, output, should_exit = process(instance.repl, line)
+                if repl.session.name != name:  # :session load/fork/restore --as moved this client
+                    backend.access.release(name, connection.number)
+                    require_write(backend, connection, repl.session.name)
+                backend.notify_timeline(name)
                 return {"output": output, "results": [], "exit": should_exit, "session": repl.session.name}
             first_line = request.args.get("first_line", 1)
             if not isinstance(first_line, int) or isinstance(first_line, bool) or first_line < 1:
@@ -103,6 +138,45 @@ async def op_execute(backend: "Backend", connection: "Connection", request: Requ
             instance.busy -= 1
             instance.touch()
             backend.manager.evict_if_needed(keep=name)
+
+
+def command_of(line: str) -> str | None:
+    from omega_core.repl.processor import find_command, split_arguments
+
+    found, _ = find_command(split_arguments(line.strip()))
+    return found.name if found is not None else None
+
+
+async def server_command(backend: "Backend", connection: "Connection", name: str, line: str) -> dict[str, Any] | None:
+    """Commands whose answer depends on connections: the server answers them, not the processor."""
+    from omega_core.repl.processor import split_arguments
+
+    words = split_arguments(line.strip())
+    command = " ".join(words[:2])
+
+    def reply(output: str, session: str = name) -> dict[str, Any]:
+        return {"output": output, "results": [], "exit": False, "session": session}
+
+    try:
+        if command == ":session attach":
+            targets = [word for word in words[2:] if not word.startswith("--")]
+            if len(targets) != 1:
+                return reply("usage: :session attach NAME [--read-only] [--steal]")
+            target = validate_name(targets[0])
+            await backend.instance(target)
+            if target != name:
+                backend.access.release(name, connection.number)
+            return reply(attach(backend, connection, target, "--read-only" in words, "--steal" in words), target)
+        if command == ":session release":
+            released = backend.access.release(name, connection.number)
+            return reply(f"Released '{name}'" if released else f"this client held nothing on '{name}'")
+        if command == ":session clients":
+            return reply(clients_text(backend, name))
+        if command == ":server metrics":
+            return reply(format_server_metrics(backend.server_metrics()))
+    except OmegaError as problem:
+        return reply(f"error: {problem.message}")
+    return None
 
 
 async def op_hello(backend: "Backend", connection: "Connection", request: Request) -> Any:
@@ -213,10 +287,6 @@ async def op_ping(backend: "Backend", connection: "Connection", request: Request
     return "pong"
 
 
-async def op_unsupported(backend: "Backend", connection: "Connection", request: Request) -> Any:
-    raise ProtocolError(ErrorCode.BAD_REQUEST, f"{request.op} is not available yet on this server", request.id)
-
-
 HANDLERS = {
     Op.HELLO: op_hello,
     Op.EXECUTE: op_execute,
@@ -234,8 +304,19 @@ HANDLERS = {
     Op.RENAME: op_rename,
     Op.TRANSCRIPT: op_transcript,
     Op.PING: op_ping,
-    Op.SUBSCRIBE: op_unsupported,
-    Op.UNSUBSCRIBE: op_unsupported,
+    Op.SUBSCRIBE: multi.op_subscribe,
+    Op.UNSUBSCRIBE: multi.op_unsubscribe,
+    Op.ACCESS: multi.op_access,
+    Op.RELEASE: multi.op_release,
+    Op.CLIENTS: multi.op_clients,
+    Op.METRICS: multi.op_metrics,
+    Op.SNAPSHOT: multi.op_snapshot,
+    Op.SNAPSHOTS: multi.op_snapshots,
+    Op.RESTORE: multi.op_restore,
+    Op.SNAPSHOT_DELETE: multi.op_snapshot_delete,
+    Op.TIMELINE: multi.op_timeline,
+    Op.ANNOTATE: multi.op_annotate,
+    Op.UNANNOTATE: multi.op_unannotate,
 }
 
 

@@ -55,6 +55,17 @@ class Op(enum.StrEnum):
     SUBSCRIBE = "subscribe"
     UNSUBSCRIBE = "unsubscribe"
     PING = "ping"
+    ACCESS = "access"
+    RELEASE = "release"
+    CLIENTS = "clients"
+    METRICS = "metrics"
+    SNAPSHOT = "snapshot"
+    SNAPSHOTS = "snapshots"
+    RESTORE = "restore"
+    SNAPSHOT_DELETE = "snapshot_delete"
+    TIMELINE = "timeline"
+    ANNOTATE = "annotate"
+    UNANNOTATE = "unannotate"
 
 
 class ProtocolError(Exception):

@@ -26,7 +26,7 @@ from multiprocess.connection import AuthenticationError, Listener, answer_challe
 
 from omega_core.config import Config, load_config
 from omega_core.server import protocol as proto
-from omega_core.server.backend import EXIT_RESTART, EXIT_STOP, backend_main
+from omega_core.server.backend import EXIT_RESTART, EXIT_STOP, abort_connection, backend_main
 from omega_core.server.paths import ServerPaths
 from omega_core.server.restart_policy import RestartPolicy
 
@@ -119,7 +119,7 @@ class Supervisor:
         return bool(decision and decision[0])
 
     def _answer_unavailable(self, conn: Any, message: str, decision: list[bool]) -> None:
-        timer = threading.Timer(5.0, conn.close)
+        timer = threading.Timer(5.0, abort_connection, args=(conn,))
         timer.start()
         try:
             deliver_challenge(conn, self.key)

@@ -20,6 +20,7 @@ from omega_core.session.index import rebuild_index_from_log, write_index
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.names import session_paths
 from omega_core.session.states import is_state_ref
+from omega_core.session.timeline import timeline_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from omega_core.session.recorded import RecordedSession
@@ -64,6 +65,9 @@ def copy_session(source: "RecordedSession", new_name: str, upto_seq: int | None 
     index = rebuild_index_from_log(target.log, new_name, previous=previous)
     index["omega"] = {"version": 1}
     write_index(target.index, index)
+    source.timeline.copy_to(timeline_path(sessions_dir, new_name), upto_seq)
+    if upto_seq is not None:
+        source.timeline.record_fork(new_name, upto_seq)
     return int(index["eventCount"])
 
 
@@ -71,7 +75,7 @@ def delete_session_files(sessions_dir: Path, name: str) -> list[Path]:
     """Remove every file of session ``name``; return what was removed."""
     paths = session_paths(sessions_dir, name)
     removed = []
-    for path in (paths.log, paths.index, paths.states, paths.meta):
+    for path in (paths.log, paths.index, paths.states, paths.meta, timeline_path(sessions_dir, name)):
         if path.exists():
             path.unlink()
             removed.append(path)

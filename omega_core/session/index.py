@@ -174,8 +174,10 @@ def rebuild_index_from_log(log_path: Path, session_id: str,
                 last_seq = seq
             kind = event.get("type")
             if kind == EventType.CHECKPOINT.value:
-                checkpoints.append({"seq": seq, "byteOffset": offset, "stateId": event.get("stateId"),
-                                    "reason": event.get("reason")})
+                entry = {"seq": seq, "byteOffset": offset, "stateId": event.get("stateId"), "reason": event.get("reason")}
+                if isinstance(event.get("jumpTo"), int):
+                    entry["jumpTo"] = event["jumpTo"]  # ours: a recorded time-travel jump
+                checkpoints.append(entry)
             elif kind == EventType.LLM_REQ.value:
                 key = event.get("receiptKey")
                 if isinstance(key, str):

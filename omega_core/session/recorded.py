@@ -33,9 +33,11 @@ from omega_core.session.listing import write_meta
 from omega_core.session.log import SessionLogWriter
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.names import session_paths
+from omega_core.session.metrics import SessionMetrics
 from omega_core.session.recorder import SessionRecorder
 from omega_core.session.replay import Replayer, StopAtSeq
 from omega_core.session.states import is_state_ref
+from omega_core.session.timeline import Timeline, timeline_path
 
 RECENT_EVENTS = 2000
 INDEX_GROWTH = 0.05
@@ -70,6 +72,13 @@ class RecordedSession:
         self._batch: list[dict[str, Any]] | None = None
         self._target: int | None = None
         self._input_seq = 0
+        self.metrics = SessionMetrics()
+        self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+        """Called with each appended batch of events (the server pushes them to subscribers)."""
+        self.bytes_written = 0
+        self._timeline: Timeline | None = None
+        self._checkpoint_seqs: list[int] = []
+        self.peak_memory = 0
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -141,6 +150,25 @@ class RecordedSession:
     def machine(self) -> Machine:
         return self.evaluator.machine
 
+    @property
+    def timeline(self) -> Timeline:
+        """Annotations, snapshots and forks (a sidecar file, read on first use)."""
+        if self._timeline is None:
+            self._timeline = Timeline.load(timeline_path(self.paths.log.parent, self.name))
+        return self._timeline
+
+    @property
+    def position(self) -> int:
+        """The seq of the current point: where a goto landed, else the last event."""
+        return self.cursor if self.cursor is not None else self.next_seq - 1
+
+    @property
+    def checkpoint_seqs(self) -> list[int]:
+        """Seqs of the checkpoints, ascending (cached: goto and the timeline search it)."""
+        if len(self._checkpoint_seqs) != len(self.checkpoints):
+            self._checkpoint_seqs = [cp["seq"] for cp in self.checkpoints]
+        return self._checkpoint_seqs
+
     # --- recording -----------------------------------------------------------------------------
 
     def emit(self, event: dict[str, Any]) -> None:
@@ -167,6 +195,7 @@ class RecordedSession:
     def add_receipt(self, exchange: OracleExchange) -> None:
         if self._batch is None:
             return
+        self.metrics.record_oracle(exchange.tokens, exchange.duration_ms)
         response = {"content": exchange.texts[0]} if exchange.op == "infer.op" else {"contents": list(exchange.texts)}
         self.receipts[exchange.key] = make_receipt(
             exchange.key, exchange.request, response, exchange.timestamp_ms, exchange.duration_ms, exchange.tokens
@@ -186,6 +215,7 @@ class RecordedSession:
         self._batch = []
         results: list[FormResult] = []
         self._input_seq = self.next_seq
+        started = time.perf_counter()
         extra: dict[str, Any] = {"omega": 1}
         if not self.recorder.record_steps:
             extra["record"] = False
@@ -218,6 +248,8 @@ class RecordedSession:
             self._batch = None
         self.cursor = None
         self.jump_record_seq = None
+        self.metrics.record_input((time.perf_counter() - started) * 1000, sum(r.steps for r in results),
+                                  sum(1 for r in results if not r.ok))
 
     def _emit_result(self, result: FormResult) -> None:
         extra: dict[str, Any] = {"steps": result.steps}
@@ -242,13 +274,17 @@ class RecordedSession:
         except BaseException:
             self._forget_batch(batch)
             raise
+        self.bytes_written += self._writer.size - offsets[0]
         for event, offset in zip(batch, offsets):
             self.recent.append(event)
             if event.get("type") == "checkpoint":
                 self.checkpoints.append(
-                    {"seq": event["seq"], "byteOffset": offset, "stateId": event["stateId"], "reason": event["reason"]}
+                    {"seq": event["seq"], "byteOffset": offset, "stateId": event["stateId"], "reason": event["reason"],
+                     **({"jumpTo": event["jumpTo"]} if "jumpTo" in event else {})}
                 )
         self.dirty = True
+        for listener in list(self.listeners):
+            listener(batch)
 
     def _forget_batch(self, batch: list[dict[str, Any]]) -> None:
         """A failed write: the input is not recorded, so forget what it captured and seq it took."""
@@ -305,9 +341,26 @@ class RecordedSession:
 
     # --- persistence of derived files ----------------------------------------------------------
 
+    def estimated_memory(self) -> int:
+        """A cheap estimate of this session's resident size (exact sizing would cost more than it
+        saves): per captured record, checkpoint, recent event and global, plus a base."""
+        estimate = (64 * 1024 + len(self.states.encoder.last_records) * 160 + len(self.checkpoints) * 120
+                    + len(self.recent) * 300 + len(self.machine.globals) * 64)
+        self.peak_memory = max(self.peak_memory, estimate)
+        return estimate
+
+    def disk_bytes(self) -> int:
+        total = 0
+        for path in (self.paths.log, self.paths.index, self.paths.states, self.paths.meta):
+            try:
+                total += path.stat().st_size
+            except OSError:
+                pass
+        return total
+
     def flush(self, force_index: bool = False) -> None:
         """Write pending states; rewrite the index when it lags enough (or ``force_index``)."""
-        self.states.flush()
+        self.bytes_written += self.states.flush()
         grown = self.next_seq - self.last_index_count
         due = grown >= max(INDEX_MIN_EVENTS, int(self.next_seq * INDEX_GROWTH))
         if (force_index and grown) or due or (force_index and not self.paths.index.exists()):

@@ -113,7 +113,7 @@ class Replayer:
         """The machine at the nearest stored checkpoint at or before ``target`` (or a fresh one)."""
         session = self.session
         checkpoints = session.checkpoints
-        position = bisect.bisect_right([cp["seq"] for cp in checkpoints], target)
+        position = bisect.bisect_right(session.checkpoint_seqs, target)
         states = session.states
         while position > 0:
             position -= 1

@@ -20,12 +20,12 @@ BENCH = REPO / "bench"
 HEADER_WORDS = ("name", "median", "p99", "target", "ratio")
 
 
-def run_bench(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_bench(script: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["OMEGA_SESSION_DIR"] = str(tmp_path / "sessions")
     env["TMPDIR"] = str(tmp_path)  # the benches' own temp dirs land here too
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
-    return subprocess.run([sys.executable, str(BENCH / script), "--quick"], cwd=REPO, env=env,
+    return subprocess.run([sys.executable, str(BENCH / script), "--quick", *extra], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -42,6 +42,17 @@ def test_bench_runs_quick(script: str, tmp_path: Path) -> None:
     assert done.returncode == 0, f"{script} --quick exited {done.returncode}\n{done.stdout}\n{done.stderr}"
     assert header_line(done.stdout) is not None, f"no table header in:\n{done.stdout}"
     assert "FAIL" not in done.stdout + done.stderr
+
+
+def test_server_bench_runs_quick(tmp_path: Path) -> None:
+    """bench/server.py starts servers of its own (temp session and runtime dirs) and stops them."""
+    done = run_bench("server.py", tmp_path, "--no-cache")  # no data set cache left in /tmp
+    assert done.returncode == 0, f"server.py --quick exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+    assert header_line(done.stdout) is not None, f"no table header in:\n{done.stdout}"
+    assert "FAIL" not in done.stdout + done.stderr
+    for name in ("ping", "goto", "kill -9", "memory: pool estimate"):
+        assert name in done.stdout, f"no {name!r} row in:\n{done.stdout}"
+    assert "outlived" not in done.stderr and "did not stop" not in done.stderr, done.stderr
 
 
 def load_table_module():
@@ -80,3 +91,15 @@ def test_table_helpers() -> None:
     assert body["tail (n=100)"].endswith("0.10x ok  (p99 is 5.00x the target)")
     assert "2.5 MB" in body["size"] and body["size"].endswith("0.50x ok")
     assert body["report only"].endswith("—")
+
+    out = io.StringIO()
+    table.print_table([
+        table.Row("split", [0.0005] * 98 + [0.003] * 2, target=0.001, p99_target=0.005),
+        table.Row("split slow", [0.0005] * 98 + [0.008] * 2, target=0.001, p99_target=0.005),
+        table.Row("p99 only", [0.010] * 100, p99_target=0.020),
+    ], file=out)
+    body = {line.split("  ")[0].strip(): line for line in out.getvalue().splitlines()[2:]}
+    assert body["split (n=100)"].endswith("0.50x ok  (p99 target 5.0 ms: 0.60x ok)")
+    assert body["split slow (n=100)"].endswith("0.50x ok  (p99 target 5.0 ms: 1.60x SLOW)")
+    assert "10.0 ms" in body["p99 only (n=100)"] and body["p99 only (n=100)"].endswith("—  (p99 target 20.0 ms: 0.50x ok)")
+    assert table.Row("s", [0.0005] * 98 + [0.008] * 2, target=0.001, p99_target=0.005).slow

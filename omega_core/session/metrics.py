@@ -1,0 +1,84 @@
+"""Per-session figures: commands, errors, latency over a sliding window, steps, oracle use.
+
+Kept on the recorded session (so ``:session metrics`` works in-process and on the server alike)
+and updated once per input; reading them is a few arithmetic operations, never a scan.
+"""
+
+from __future__ import annotations
+
+import collections
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+LATENCY_WINDOW = 60
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+@dataclass
+class SessionMetrics:
+    commands: int = 0
+    errors: int = 0
+    steps: int = 0
+    oracle_calls: int = 0
+    oracle_tokens: int = 0
+    oracle_ms: float = 0.0
+    latencies_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=LATENCY_WINDOW))
+    last_access: float = field(default_factory=time.time)
+
+    def record_input(self, elapsed_ms: float, steps: int, failed_forms: int) -> None:
+        self.commands += 1
+        self.errors += failed_forms
+        self.steps += steps
+        self.latencies_ms.append(elapsed_ms)
+        self.last_access = time.time()
+
+    def record_oracle(self, tokens: int | None, duration_ms: float) -> None:
+        self.oracle_calls += 1
+        self.oracle_tokens += tokens or 0
+        self.oracle_ms += duration_ms
+
+    def latency(self) -> dict[str, Any]:
+        window = list(self.latencies_ms)
+        return {
+            "avg": round(statistics.fmean(window), 3) if window else 0.0,
+            "p50": round(percentile(window, 0.5), 3),
+            "p99": round(percentile(window, 0.99), 3),
+            "window": [round(value, 3) for value in window],
+        }
+
+    def as_dict(self, memory_current: int, memory_peak: int, disk_bytes: int) -> dict[str, Any]:
+        return {
+            "commands": self.commands,
+            "errors": self.errors,
+            "latency_ms": self.latency(),
+            "steps": self.steps,
+            "oracle": {"calls": self.oracle_calls, "tokens": self.oracle_tokens, "ms": round(self.oracle_ms, 3)},
+            "memory": {"current": memory_current, "peak": memory_peak},
+            "disk_bytes": disk_bytes,
+            "last_access": self.last_access,
+        }
+
+
+def format_session_metrics(name: str, data: dict[str, Any]) -> str:
+    latency = data["latency_ms"]
+    oracle = data["oracle"]
+    return "\n".join([
+        f"Session '{name}'",
+        f"  commands      {data['commands']} ({data['errors']} errors)",
+        f"  latency       avg {latency['avg']} ms, p50 {latency['p50']} ms, p99 {latency['p99']} ms "
+        f"(last {len(latency['window'])})",
+        f"  steps         {data['steps']:,}",
+        f"  oracle        {oracle['calls']} calls, {oracle['tokens']} tokens, {oracle['ms']} ms",
+        f"  memory        {data['memory']['current']:,} bytes (peak {data['memory']['peak']:,})",
+        f"  disk          {data['disk_bytes']:,} bytes",
+        f"  last access   {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(data['last_access']))}",
+    ])

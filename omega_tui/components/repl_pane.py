@@ -1,0 +1,290 @@
+"""The REPL pane: an output log above a Lisp input with history and multi-line entry.
+
+The input continues over several lines while a parenthesis or string is open (Enter then inserts a
+newline, as ``omega --plain`` does); up/down walk the history when the cursor is on the first/last
+line. The log shows inputs (highlighted), results, errors, ``display`` output and command output
+each in its own style, and marks what other clients did.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.color import Color
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import RichLog, Static, TextArea
+from textual.widgets.text_area import TextAreaTheme
+
+from omega_tui.components.lisp_highlight import DEFAULT_STYLES, highlight, line_highlights
+from omega_tui.keys import bindings_for
+
+PROMPT = "Ω> "
+CONTINUATION = ".. "
+
+
+def needs_more_input(text: str) -> bool:
+    """True while an entry has an open parenthesis or string (REPL commands never continue)."""
+    if text.lstrip().startswith(":"):
+        return False
+    from omega_tui.plain import needs_more_input as plain_needs_more
+
+    return plain_needs_more(text)
+
+
+def theme_styles(variables: dict[str, str]) -> dict[str, Style]:
+    """Syntax and log styles from the app theme's variables (readable on light and dark themes)."""
+
+    def color(name: str, fallback: str) -> str:
+        try:
+            return Color.parse(variables.get(name, fallback)).hex
+        except Exception:  # noqa: BLE001 - "auto 60%" and the like: use the plain fallback
+            return fallback
+
+    return {
+        "keyword": Style(color=color("text-accent", "magenta"), bold=True),
+        "string": Style(color=color("text-success", "green")),
+        "comment": Style(color=color("foreground-darken-3", "bright_black"), italic=True),
+        "number": Style(color=color("text-warning", "yellow")),
+        "boolean": Style(color=color("text-secondary", "cyan")),
+        "punctuation.bracket": Style(dim=True),
+        "operator": Style(color=color("text-secondary", "cyan")),
+        "command": Style(color=color("text-primary", "blue"), bold=True),
+        "function": Style(color=color("text-primary", "blue")),
+        # log styles
+        "log.prompt": Style(color=color("text-primary", "blue"), bold=True),
+        "log.result": Style(color=color("text-success", "green")),
+        "log.error": Style(color=color("text-error", "red"), bold=True),
+        "log.output": Style(color=color("text-warning", "yellow"), italic=True),
+        "log.command": Style(),
+        "log.notice": Style(color=color("foreground-darken-3", "bright_black"), italic=True),
+        "log.other": Style(color=color("text-secondary", "cyan"), italic=True),
+    }
+
+
+class ReplInput(TextArea):
+    """The input: Lisp highlighting, Enter runs a complete entry, history on up/down."""
+
+    BINDINGS = bindings_for("repl")
+
+    class Submitted(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class ScrollLog(Message):
+        def __init__(self, direction: int) -> None:
+            super().__init__()
+            self.direction = direction
+
+    class ClearLog(Message):
+        pass
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("", soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
+                         highlight_cursor_line=False, **kwargs)
+        self.history: list[str] = []
+        self._history_index: int | None = None  # None: editing the draft
+        self._draft = ""
+        self.styles_map: dict[str, Style] = dict(DEFAULT_STYLES)
+
+    # --- highlighting ----------------------------------------------------------------------------
+
+    def apply_styles(self, styles: dict[str, Style]) -> None:
+        self.styles_map = styles
+        self.register_theme(TextAreaTheme(name="omega", syntax_styles={k: v for k, v in styles.items() if not k.startswith("log.")}))
+        self.theme = "omega"
+        self._build_highlight_map()
+        self.refresh()
+
+    def _build_highlight_map(self) -> None:
+        self._line_cache.clear()
+        self._highlights.clear()
+        for row, spans in line_highlights(self.text).items():
+            self._highlights[row].extend(spans)
+
+    # --- entering --------------------------------------------------------------------------------
+
+    def _submit_keys(self) -> set[str]:
+        keymap = getattr(self.app, "_keymap", {}) or {}
+        return {key.strip() for key in keymap.get("repl.submit", "enter").split(",")}
+
+    async def _on_key(self, event: Any) -> None:
+        # TextArea inserts a newline for Enter before bindings are looked at; decide here instead.
+        if event.key in self._submit_keys():
+            event.stop()
+            event.prevent_default()
+            self.action_submit()
+            return
+        await super()._on_key(event)
+
+    def action_submit(self) -> None:
+        text = self.text
+        if not text.strip():
+            return
+        if needs_more_input(text) and self.cursor_location == self.document.end:
+            self.insert("\n" + self._indent_for(text))
+            return
+        if needs_more_input(text):
+            self.insert("\n")
+            return
+        self.post_message(self.Submitted(text))
+
+    def _indent_for(self, text: str) -> str:
+        depth = 0
+        in_string = False
+        escaped = False
+        for char in text:
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif char == "\\":
+                    escaped = True
+                elif char == '"':
+                    in_string = False
+            elif char == '"':
+                in_string = True
+            elif char in "([":
+                depth += 1
+            elif char in ")]":
+                depth = max(0, depth - 1)
+        return "" if in_string else "  " * depth
+
+    def action_newline(self) -> None:
+        self.insert("\n")
+
+    def remember(self, text: str) -> None:
+        if text.strip() and (not self.history or self.history[-1] != text):
+            self.history.append(text)
+        self._history_index = None
+        self._draft = ""
+
+    def action_history_previous(self) -> None:
+        if self.cursor_location[0] > 0:
+            self.action_cursor_up()
+            return
+        if not self.history:
+            return
+        if self._history_index is None:
+            self._draft = self.text
+            self._history_index = len(self.history) - 1
+        elif self._history_index > 0:
+            self._history_index -= 1
+        else:
+            return
+        self._show(self.history[self._history_index], at_end=False)
+
+    def action_history_next(self) -> None:
+        if self.cursor_location[0] < self.document.line_count - 1:
+            self.action_cursor_down()
+            return
+        if self._history_index is None:
+            return
+        if self._history_index < len(self.history) - 1:
+            self._history_index += 1
+            self._show(self.history[self._history_index], at_end=True)
+        else:
+            self._history_index = None
+            self._show(self._draft, at_end=True)
+
+    def _show(self, text: str, at_end: bool) -> None:
+        self.load_text(text)
+        if at_end:
+            self.move_cursor(self.document.end)
+        else:
+            self.move_cursor((0, len(self.document.get_line(0))))
+
+    def action_clear_log(self) -> None:
+        self.post_message(self.ClearLog())
+
+    def action_scroll_log(self, direction: int) -> None:
+        self.post_message(self.ScrollLog(direction))
+
+
+class ReplPane(Vertical):
+    """Log + input + a status line (session, access, what is running)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.border_title = "REPL"
+        self.styles_map: dict[str, Style] = dict(DEFAULT_STYLES)
+
+    def compose(self) -> ComposeResult:
+        yield RichLog(id="repl-log", wrap=True, markup=False, highlight=False, auto_scroll=True)
+        yield ReplInput(id="repl-input")
+        yield Static("", id="repl-status")
+
+    @property
+    def log_view(self) -> RichLog:
+        return self.query_one("#repl-log", RichLog)
+
+    @property
+    def input(self) -> ReplInput:
+        return self.query_one("#repl-input", ReplInput)
+
+    def apply_styles(self, styles: dict[str, Style]) -> None:
+        self.styles_map = styles
+        self.input.apply_styles(styles)
+
+    def set_status(self, text: str | Text) -> None:
+        self.query_one("#repl-status", Static).update(text)
+
+    # --- writing the log ---------------------------------------------------------------------------
+
+    def _write(self, text: Text) -> None:
+        self.log_view.write(text)
+
+    def show_input(self, code: str, who: str | None = None) -> None:
+        styles = self.styles_map
+        text = Text()
+        if who:
+            text.append(f"[{who}] ", styles["log.other"])
+        for index, line in enumerate(code.split("\n")):
+            if index:
+                text.append("\n")
+            text.append(PROMPT if index == 0 else CONTINUATION, styles["log.prompt"])
+            text.append_text(highlight(line, styles))
+        self._write(text)
+
+    def show_output(self, output: str) -> None:
+        if output:
+            self._write(Text(output.rstrip("\n"), style=self.styles_map["log.output"]))
+
+    def show_result(self, value: Any, output: str = "") -> None:
+        self.show_output(output)
+        self._write(Text(f"=> {value}", style=self.styles_map["log.result"]))
+
+    def show_error(self, message: str, output: str = "") -> None:
+        self.show_output(output)
+        self._write(Text(f"error: {message}", style=self.styles_map["log.error"]))
+
+    def show_command_output(self, text: str, ok: bool = True) -> None:
+        if text:
+            style = self.styles_map["log.command"] if ok else self.styles_map["log.error"]
+            self._write(Text(text.rstrip("\n"), style=style))
+
+    def show_notice(self, text: str) -> None:
+        self._write(Text(text, style=self.styles_map["log.notice"]))
+
+    def show_results(self, results: list[dict[str, Any]]) -> None:
+        for item in results:
+            if item.get("error") is not None:
+                self.show_error(str(item["error"]), str(item.get("output") or ""))
+            else:
+                self.show_result(item.get("value"), str(item.get("output") or ""))
+
+    def show_event(self, event: dict[str, Any], who: str | None = None) -> None:
+        """One recorded event (from the transcript or a push): input, result or error."""
+        kind = event.get("type")
+        if kind == "input":
+            self.show_input(str(event.get("code", "")), who)
+        elif kind == "result":
+            self.show_result(event.get("value"), str(event.get("output") or ""))
+        elif kind == "error":
+            self.show_error(str(event.get("message", "")), str(event.get("output") or ""))
+
+    def clear(self) -> None:
+        self.log_view.clear()

@@ -1,0 +1,123 @@
+"""Every key binding of the app in one table: id, default key, action, description, where it lives.
+
+The id is what a user writes in the config file's ``[keymap]`` table to move a binding to another
+key (``timeline.goto = "ctrl+g"``); the app hands that table to ``App.set_keymap``. The panes build
+their ``BINDINGS`` from here and the command palette lists every row, so the footer, the palette
+and the keymap can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+__all__ = ["KEYS", "KeySpec", "bindings_for", "by_id", "check_keymap", "current_key"]
+
+SCOPES = {
+    "app": "App",
+    "screen": "Panes",
+    "repl": "REPL",
+    "sessions": "Sessions",
+    "timeline": "Timeline",
+    "metrics": "Metrics",
+    "dialog": "Dialog",
+}
+
+PANES_GROUP = Binding.Group("Pane", compact=True)
+HISTORY_GROUP = Binding.Group("History", compact=True)
+MOVE_GROUP = Binding.Group("Move", compact=True)
+CHECKPOINT_GROUP = Binding.Group("Prev/next ckpt", compact=True)
+ENDS_GROUP = Binding.Group("First/last", compact=True)
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    id: str
+    key: str
+    action: str
+    description: str
+    scope: str
+    show: bool = True
+    priority: bool = False
+    key_display: str | None = None
+    group: Binding.Group | None = None
+
+    def binding(self) -> Binding:
+        return Binding(self.key, self.action, self.description, show=self.show, priority=self.priority,
+                       key_display=self.key_display, id=self.id, group=self.group)
+
+
+KEYS: tuple[KeySpec, ...] = (
+    # Whole app (priority: they work wherever the focus is).
+    KeySpec("app.quit", "ctrl+q", "quit", "Quit", "app", priority=True),
+    KeySpec("app.interrupt", "ctrl+c", "interrupt", "Interrupt", "app", priority=True),
+    # Moving between panes (on the main screen, so dialogs keep tab for their own fields).
+    KeySpec("pane.next", "tab", "next_pane", "Next pane", "screen"),
+    KeySpec("pane.previous", "shift+tab", "previous_pane", "Previous pane", "screen", show=False),
+    KeySpec("pane.repl", "1", "focus_pane('repl')", "REPL", "screen", group=PANES_GROUP),
+    KeySpec("pane.sessions", "2", "focus_pane('sessions')", "Sessions", "screen", group=PANES_GROUP),
+    KeySpec("pane.timeline", "3", "focus_pane('timeline')", "Timeline", "screen", group=PANES_GROUP),
+    KeySpec("pane.metrics", "4", "focus_pane('metrics')", "Metrics", "screen", group=PANES_GROUP),
+    # REPL input.
+    KeySpec("repl.submit", "enter", "submit", "Run", "repl"),
+    KeySpec("repl.newline", "ctrl+j", "newline", "Newline", "repl", key_display="^j"),
+    KeySpec("repl.history_previous", "up", "history_previous", "History", "repl", group=HISTORY_GROUP),
+    KeySpec("repl.history_next", "down", "history_next", "History", "repl", group=HISTORY_GROUP),
+    KeySpec("repl.clear", "ctrl+l", "clear_log", "Clear log", "repl"),
+    KeySpec("repl.scroll_up", "pageup", "scroll_log(-1)", "Scroll log up", "repl", show=False),
+    KeySpec("repl.scroll_down", "pagedown", "scroll_log(1)", "Scroll log down", "repl", show=False),
+    # Sessions table.
+    KeySpec("sessions.open", "enter", "open_session", "Open", "sessions"),
+    KeySpec("sessions.new", "n", "new_session", "New", "sessions"),
+    KeySpec("sessions.fork", "f", "fork_session", "Fork", "sessions"),
+    KeySpec("sessions.rename", "r", "rename_session", "Rename", "sessions"),
+    KeySpec("sessions.delete", "d", "delete_session", "Delete", "sessions"),
+    KeySpec("sessions.refresh", "ctrl+r", "refresh", "Refresh", "sessions", show=False),
+    # Timeline.
+    KeySpec("timeline.up", "up,k", "cursor_up", "Up", "timeline", group=MOVE_GROUP),
+    KeySpec("timeline.down", "down,j", "cursor_down", "Down", "timeline", group=MOVE_GROUP),
+    KeySpec("timeline.goto", "enter", "goto", "Go to", "timeline"),
+    KeySpec("timeline.previous_checkpoint", "left_square_bracket", "step_checkpoint(-1)", "Prev ckpt", "timeline",
+            key_display="[", group=CHECKPOINT_GROUP),
+    KeySpec("timeline.next_checkpoint", "right_square_bracket", "step_checkpoint(1)", "Next ckpt", "timeline",
+            key_display="]", group=CHECKPOINT_GROUP),
+    KeySpec("timeline.first", "g", "first", "First", "timeline", group=ENDS_GROUP),
+    KeySpec("timeline.last", "G", "last", "Last", "timeline", group=ENDS_GROUP),
+    KeySpec("timeline.annotate", "a", "annotate", "Annotate", "timeline"),
+    KeySpec("timeline.filter_tag", "t", "filter_tag", "Tag filter", "timeline"),
+    KeySpec("timeline.snapshot", "s", "snapshot", "Snapshot", "timeline"),
+    KeySpec("timeline.restore", "r", "restore", "Restore", "timeline"),
+    KeySpec("timeline.page_up", "pageup", "page(-1)", "Page up", "timeline", show=False),
+    KeySpec("timeline.page_down", "pagedown", "page(1)", "Page down", "timeline", show=False),
+    # Metrics.
+    KeySpec("metrics.refresh", "r", "refresh", "Refresh", "metrics"),
+    # Dialogs.
+    KeySpec("dialog.yes", "y", "answer(True)", "Yes", "dialog"),
+    KeySpec("dialog.no", "n", "answer(False)", "No", "dialog"),
+    KeySpec("dialog.cancel", "escape", "cancel", "Cancel", "dialog"),
+)
+
+by_id: dict[str, KeySpec] = {spec.id: spec for spec in KEYS}
+
+
+def bindings_for(scope: str, ids: tuple[str, ...] | None = None) -> list[Binding]:
+    return [spec.binding() for spec in KEYS if spec.scope == scope and (ids is None or spec.id in ids)]
+
+
+def current_key(spec: KeySpec, keymap: Mapping[str, str]) -> str:
+    """The key(s) ``spec`` is on after the user's keymap."""
+    return keymap.get(spec.id, spec.key)
+
+
+def check_keymap(keymap: Mapping[str, str]) -> list[str]:
+    """Warnings for keymap entries that name no binding (a typo would otherwise do nothing)."""
+    import difflib
+
+    problems = []
+    for binding_id in keymap:
+        if binding_id not in by_id:
+            close = difflib.get_close_matches(binding_id, list(by_id), n=1)
+            problems.append(f"[keymap] {binding_id}: no such binding" + (f" (did you mean {close[0]}?)" if close else ""))
+    return problems
