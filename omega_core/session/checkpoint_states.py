@@ -124,13 +124,20 @@ class CheckpointStates:
 
     # --- restore -------------------------------------------------------------------------------
 
-    def body(self, state_id: str) -> dict[str, Any]:
+    def body(self, state_id: str, handle: Any = None) -> dict[str, Any]:
+        """The stored body of ``state_id``; ``handle``: an open states file to read it from."""
         pending = self.pending.get(state_id)
         if pending is not None:
             return pending
         ref = self.refs.get(state_id)
         if ref is None:
             raise StateFormatError(f"no stored state {state_id!r}")
+        if handle is not None and is_state_ref(ref) and ref.get("file") == self.path.name:
+            handle.seek(ref["offset"])
+            entry = json.loads(handle.readline())
+            if entry.get("stateId") != state_id:
+                raise StateFormatError(f"state {state_id!r} not found where the index says (found {entry.get('stateId')!r})")
+            return entry["state"]
         if is_state_ref(ref):
             stored_id, body = read_state_ref(self.path.parent, ref)
             if stored_id != state_id:  # the states file was replaced: this reference is stale
@@ -148,12 +155,22 @@ class CheckpointStates:
         """A new machine in the captured state (merging the delta chain, oldest first)."""
         chain: list[dict[str, Any]] = []
         current: str | None = state_id
-        while current is not None:
-            body = self.body(current)
-            if body.get("format") != DELTA_FORMAT:
-                raise StateFormatError(f"state {current!r} is not an Omega state")
-            chain.append(body)
-            current = body.get("base")
-            if len(chain) > MAX_CHAIN + 1:
-                raise StateFormatError(f"state {state_id!r}: delta chain too long (corrupt base links)")
+        try:
+            handle: Any = open(self.path, "rb")
+        except OSError:
+            handle = None
+        try:
+            while current is not None:
+                body = self.body(current, handle)
+                if body.get("format") != DELTA_FORMAT:
+                    raise StateFormatError(f"state {current!r} is not an Omega state")
+                chain.append(body)
+                current = body.get("base")
+                if len(chain) > MAX_CHAIN + 1:
+                    raise StateFormatError(f"state {state_id!r}: delta chain too long (corrupt base links)")
+        except ValueError as problem:  # a damaged line
+            raise StateFormatError(f"state {state_id!r} unreadable: {problem}") from None
+        finally:
+            if handle is not None:
+                handle.close()
         return load_state(merge_chain(list(reversed(chain))))

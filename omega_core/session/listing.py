@@ -187,32 +187,61 @@ def summarize_session(sessions_dir: Path, name: str, present: frozenset[str] | N
     return SessionSummary(name, session_id, created, next_seq, checkpoint_count, size_bytes, st.st_mtime)
 
 
+_WARM: dict[str, tuple[tuple[int, ...], SessionSummary]] = {}
+"""log path -> (log size and mtime, sidecar and index mtimes; summary): a listing that finds a
+session's files as they were last time reuses its summary without reading anything."""
+
+
 def list_sessions(sessions_dir: Path) -> list[SessionSummary]:
     """Summaries of the sessions in ``sessions_dir`` (every valid ``NAME.jsonl``), sorted by name.
 
     Files whose name is not a valid session name are left out (no command could address them).
-    A missing directory has no sessions.
+    A missing directory has no sessions. One ``scandir`` pass gives every file's size; a session
+    whose log is unchanged since the last listing in this process costs no further I/O.
     """
-    sessions_dir = Path(sessions_dir)
+    directory = os.fspath(sessions_dir)
     try:
-        entries = list(os.scandir(sessions_dir))
+        entries = list(os.scandir(directory))
     except FileNotFoundError:
         return []
     present = frozenset(entry.name for entry in entries)
-    names = []
+    sizes: dict[str, int] = {}
+    mtimes: dict[str, int] = {}
+    logs: dict[str, os.stat_result] = {}
     for entry in entries:
-        if entry.name.endswith(LOG_SUFFIX) and entry.is_file():
-            name = entry.name[: -len(LOG_SUFFIX)]
-            try:
-                names.append(validate_name(name))
-            except InvalidName:
-                continue
-    summaries = []
-    for name in sorted(names):
         try:
-            summaries.append(summarize_session(sessions_dir, name, present))
-        except FileNotFoundError:
-            continue  # deleted while we were listing
+            info = entry.stat()
+        except OSError:
+            continue
+        sizes[entry.name] = info.st_size
+        mtimes[entry.name] = info.st_mtime_ns
+        if entry.name.endswith(LOG_SUFFIX) and entry.is_file():
+            logs[entry.name[: -len(LOG_SUFFIX)]] = info
+    summaries = []
+    for name in sorted(logs):
+        try:
+            validate_name(name)
+        except InvalidName:
+            continue
+        info = logs[name]
+        key = os.path.join(directory, name + LOG_SUFFIX)
+        stamp = (info.st_size, info.st_mtime_ns, mtimes.get(name + META_SUFFIX, -1), mtimes.get(name + INDEX_SUFFIX, -1))
+        warm = _WARM.get(key)
+        if warm is not None and warm[0] == stamp:
+            cached = warm[1]
+        else:
+            try:
+                cached = summarize_session(Path(directory), name, present)
+            except FileNotFoundError:
+                continue  # deleted while we were listing
+            try:  # the listing may have just written the sidecar: stamp what is there now
+                meta_mtime = os.stat(os.path.join(directory, name + META_SUFFIX)).st_mtime_ns
+            except OSError:
+                meta_mtime = -1
+            _WARM[key] = ((info.st_size, info.st_mtime_ns, meta_mtime, stamp[3]), cached)
+        size = info.st_size + sizes.get(name + INDEX_SUFFIX, 0) + sizes.get(name + STATES_SUFFIX, 0)
+        summaries.append(SessionSummary(name, cached.session_id, cached.created, cached.event_count,
+                                        cached.checkpoint_count, size, info.st_mtime))
     return summaries
 
 
