@@ -30,6 +30,9 @@ HISTORY_GROUP = Binding.Group("History", compact=True)
 MOVE_GROUP = Binding.Group("Move", compact=True)
 CHECKPOINT_GROUP = Binding.Group("Prev/next ckpt", compact=True)
 ENDS_GROUP = Binding.Group("First/last", compact=True)
+CYCLE_GROUP = Binding.Group("Next/prev pane", compact=True)
+SCROLL_GROUP = Binding.Group("Scroll log", compact=True)
+PAGE_GROUP = Binding.Group("Page", compact=True)
 
 
 @dataclass(frozen=True)
@@ -54,27 +57,27 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("app.quit", "ctrl+q", "quit", "Quit", "app", priority=True),
     KeySpec("app.interrupt", "ctrl+c", "interrupt", "Interrupt", "app", priority=True),
     # Moving between panes (on the main screen, so dialogs keep tab for their own fields).
-    KeySpec("pane.next", "tab", "next_pane", "Next pane", "screen"),
-    KeySpec("pane.previous", "shift+tab", "previous_pane", "Previous pane", "screen", show=False),
-    KeySpec("pane.repl", "1", "focus_pane('repl')", "REPL", "screen", group=PANES_GROUP),
-    KeySpec("pane.sessions", "2", "focus_pane('sessions')", "Sessions", "screen", group=PANES_GROUP),
-    KeySpec("pane.timeline", "3", "focus_pane('timeline')", "Timeline", "screen", group=PANES_GROUP),
-    KeySpec("pane.metrics", "4", "focus_pane('metrics')", "Metrics", "screen", group=PANES_GROUP),
+    KeySpec("pane.next", "tab", "next_pane", "Next pane", "screen", group=CYCLE_GROUP),
+    KeySpec("pane.previous", "shift+tab", "previous_pane", "Previous pane", "screen", group=CYCLE_GROUP),
+    KeySpec("pane.repl", "1,alt+1", "focus_pane('repl')", "REPL", "screen", group=PANES_GROUP),
+    KeySpec("pane.sessions", "2,alt+2", "focus_pane('sessions')", "Sessions", "screen", group=PANES_GROUP),
+    KeySpec("pane.timeline", "3,alt+3", "focus_pane('timeline')", "Timeline", "screen", group=PANES_GROUP),
+    KeySpec("pane.metrics", "4,alt+4", "focus_pane('metrics')", "Metrics", "screen", group=PANES_GROUP),
     # REPL input.
     KeySpec("repl.submit", "enter", "submit", "Run", "repl"),
     KeySpec("repl.newline", "ctrl+j", "newline", "Newline", "repl", key_display="^j"),
     KeySpec("repl.history_previous", "up", "history_previous", "History", "repl", group=HISTORY_GROUP),
     KeySpec("repl.history_next", "down", "history_next", "History", "repl", group=HISTORY_GROUP),
     KeySpec("repl.clear", "ctrl+l", "clear_log", "Clear log", "repl"),
-    KeySpec("repl.scroll_up", "pageup", "scroll_log(-1)", "Scroll log up", "repl", show=False),
-    KeySpec("repl.scroll_down", "pagedown", "scroll_log(1)", "Scroll log down", "repl", show=False),
+    KeySpec("repl.scroll_up", "pageup", "scroll_log(-1)", "Scroll log up", "repl", group=SCROLL_GROUP),
+    KeySpec("repl.scroll_down", "pagedown", "scroll_log(1)", "Scroll log down", "repl", group=SCROLL_GROUP),
     # Sessions table.
     KeySpec("sessions.open", "enter", "open_session", "Open", "sessions"),
     KeySpec("sessions.new", "n", "new_session", "New", "sessions"),
     KeySpec("sessions.fork", "f", "fork_session", "Fork", "sessions"),
     KeySpec("sessions.rename", "r", "rename_session", "Rename", "sessions"),
     KeySpec("sessions.delete", "d", "delete_session", "Delete", "sessions"),
-    KeySpec("sessions.refresh", "ctrl+r", "refresh", "Refresh", "sessions", show=False),
+    KeySpec("sessions.refresh", "ctrl+r", "refresh", "Refresh", "sessions"),
     # Timeline.
     KeySpec("timeline.up", "up,k", "cursor_up", "Up", "timeline", group=MOVE_GROUP),
     KeySpec("timeline.down", "down,j", "cursor_down", "Down", "timeline", group=MOVE_GROUP),
@@ -89,8 +92,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("timeline.filter_tag", "t", "filter_tag", "Tag filter", "timeline"),
     KeySpec("timeline.snapshot", "s", "snapshot", "Snapshot", "timeline"),
     KeySpec("timeline.restore", "r", "restore", "Restore", "timeline"),
-    KeySpec("timeline.page_up", "pageup", "page(-1)", "Page up", "timeline", show=False),
-    KeySpec("timeline.page_down", "pagedown", "page(1)", "Page down", "timeline", show=False),
+    KeySpec("timeline.page_up", "pageup", "page(-1)", "Page up", "timeline", group=PAGE_GROUP),
+    KeySpec("timeline.page_down", "pagedown", "page(1)", "Page down", "timeline", group=PAGE_GROUP),
     # Metrics.
     KeySpec("metrics.refresh", "r", "refresh", "Refresh", "metrics"),
     # Dialogs.

@@ -125,7 +125,7 @@ class Machine:
         except OmegaError as error:
             self.status = Status.ERROR
             self.error = error
-            self.error_node = node if node is not None else getattr(k, "node", None)
+            self.error_node = getattr(error, "node", None) or (node if node is not None else getattr(k, "node", None))
         except RecursionError:  # pragma: no cover - evaluation does not recurse; printing might
             self.status = Status.ERROR
             self.error = EvalError("value too deeply nested to process")

@@ -244,20 +244,25 @@ class Call(Node):
         """Inline only a primitive applied to pure operands: no steps, no double evaluation."""
         if not self.inline_ok:
             return NOT_INLINE
-        f = self.fn.val(m, env)
-        if type(f) is not Primitive:
-            return NOT_INLINE
-        operands = self.args
-        count = len(operands)
-        if count < f.min_args or (f.max_args is not None and count > f.max_args):
-            m.arity_error(f.name, f.min_args, f.max_args, count)
-        if f.needs_machine:
-            return f.fn(m, *[arg.val(m, env) for arg in operands])
-        if count == 2:
-            return f.fn(operands[0].val(m, env), operands[1].val(m, env))
-        if count == 1:
-            return f.fn(operands[0].val(m, env))
-        return f.fn(*[arg.val(m, env) for arg in operands])
+        try:
+            f = self.fn.val(m, env)
+            if type(f) is not Primitive:
+                return NOT_INLINE
+            operands = self.args
+            count = len(operands)
+            if count < f.min_args or (f.max_args is not None and count > f.max_args):
+                m.arity_error(f.name, f.min_args, f.max_args, count)
+            if f.needs_machine:
+                return f.fn(m, *[arg.val(m, env) for arg in operands])
+            if count == 2:
+                return f.fn(operands[0].val(m, env), operands[1].val(m, env))
+            if count == 1:
+                return f.fn(operands[0].val(m, env))
+            return f.fn(*[arg.val(m, env) for arg in operands])
+        except EvalError as error:
+            if getattr(error, "node", None) is None:  # the innermost failing call names the place
+                error.node = self  # type: ignore[attr-defined]
+            raise
 
     def ev(self, m: Any) -> None:
         env = m.env

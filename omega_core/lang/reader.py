@@ -32,7 +32,8 @@ _TOKEN = re.compile(
 )
 _INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 _DECIMAL = re.compile(r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][+-]?[0-9]+)?\Z")
-_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "r": "\r", "0": "\0"}
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "r": "\r", "0": "\0", "b": "\b", "f": "\f", "/": "/"}
+_HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _CLOSER = {"(": ")", "[": "]"}
 
 QUOTE = sym("quote")
@@ -131,13 +132,22 @@ class _Reader:
             if backslash + 1 >= len(text):
                 raise self.error("unterminated string (missing closing \")", start)
             escaped = text[backslash + 1]
-            if escaped == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", text[backslash + 2 : backslash + 6]):
-                parts.append(chr(int(text[backslash + 2 : backslash + 6], 16)))
+            if escaped == "u" and _HEX4.fullmatch(text, backslash + 2, backslash + 6):
+                code = int(text[backslash + 2 : backslash + 6], 16)
                 index = backslash + 6
+                if 0xD800 <= code <= 0xDBFF and text.startswith("\\u", index) and _HEX4.fullmatch(text, index + 2, index + 6):
+                    low = int(text[index + 2 : index + 6], 16)
+                    if 0xDC00 <= low <= 0xDFFF:  # a surrogate pair, as JSON writes non-BMP characters
+                        parts.append(chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
+                        index += 6
+                        continue
+                if 0xD800 <= code <= 0xDFFF:
+                    raise self.error("\\u escape of a lone surrogate (not a character; write the character itself)", backslash)
+                parts.append(chr(code))
                 continue
             if escaped not in _ESCAPES:
                 raise self.error(
-                    f'unknown escape "\\{escaped}" in string (use \\n \\t \\\\ or \\")', backslash
+                    f'unknown escape "\\{escaped}" in string (use \\n \\t \\\\ \\" or \\uXXXX)', backslash
                 )
             parts.append(_ESCAPES[escaped])
             index = backslash + 2

@@ -419,8 +419,12 @@ class _Decoder:
 
     def fill(self) -> None:
         dec = self.dec
+        tables = []
         for obj, record in zip(self.objects, self.heap_data):
             tag = record[0]
+            if tag == "hash":  # keys are hashed by content: fill them once every pair is filled
+                tables.append((obj, record))
+                continue
             if tag == "pair":
                 obj.car = dec(record[1])
                 obj.cdr = dec(record[2])
@@ -431,11 +435,6 @@ class _Decoder:
             elif tag == "prom":
                 obj.node, obj.env, obj.thunk = dec(record[1]), dec(record[2]), dec(record[3])
                 obj.forced, obj.value = record[4], dec(record[5])
-            elif tag == "hash":
-                for key_data, value_data in record[1]:
-                    key = dec(key_data)
-                    obj.table[hash_key(key)] = dec(value_data)
-                    obj.keys[hash_key(key)] = key
             elif tag == "cont":
                 obj.frames, obj.delimited = dec(record[1]), record[2]
             elif tag == "oracle":
@@ -447,6 +446,11 @@ class _Decoder:
                 obj.next = dec(record[2])
                 for name, item in zip(type(obj).FIELDS, record[3:]):
                     setattr(obj, name, dec(item))
+        for obj, record in tables:
+            for key_data, value_data in record[1]:
+                key = dec(key_data)
+                obj.table[hash_key(key)] = dec(value_data)
+                obj.keys[hash_key(key)] = key
 
 
 def load_state(data: dict[str, Any]) -> Any:
@@ -454,8 +458,8 @@ def load_state(data: dict[str, Any]) -> Any:
     from omega_core.errors import OmegaError
     from omega_core.lang.machine import Machine, Status
 
-    decoder = _Decoder(data)
     try:
+        decoder = _Decoder(data)
         decoder.allocate()
         decoder.fill()
         root = data["root"]
@@ -477,10 +481,16 @@ def load_state(data: dict[str, Any]) -> Any:
         machine.output = [root["output"]] if root.get("output") else []
         for name in _COUNTERS:
             setattr(machine, name, root[name])
-    except (KeyError, IndexError, TypeError, AttributeError) as problem:
+    except StateFormatError:
+        raise
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError, OmegaError) as problem:
         raise StateFormatError(f"malformed machine state: {problem!r}") from None
     return machine
 
 
 def loads_state(text: str) -> Any:
-    return load_state(json.loads(text))
+    try:
+        data = json.loads(text)
+    except ValueError as problem:
+        raise StateFormatError(f"machine state is not JSON ({problem})") from None
+    return load_state(data)

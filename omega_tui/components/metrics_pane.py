@@ -43,8 +43,8 @@ def _duration(seconds: Any) -> str:
 
 def _grid(rows: list[tuple[str, str]]) -> Table:
     table = Table.grid(padding=(0, 1))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
+    table.add_column(style="bold", no_wrap=True, min_width=7)
+    table.add_column(no_wrap=True, overflow="ellipsis")
     for key, value in rows:
         table.add_row(key, value)
     return table
@@ -55,7 +55,7 @@ def session_rows(metrics: dict[str, Any] | None) -> list[tuple[str, str]]:
         return [("", "no session figures yet")]
     latency = metrics.get("latency_ms") or {}
     rows = [
-        ("commands", f"{_count(metrics.get('commands'))}  errors {_count(metrics.get('errors'))}  steps {_count(metrics.get('steps'))}"),
+        ("cmds", f"{_count(metrics.get('commands'))}  errors {_count(metrics.get('errors'))}  steps {_count(metrics.get('steps'))}"),
         ("latency", f"avg {_ms(latency.get('avg'))}  p50 {_ms(latency.get('p50'))}  p99 {_ms(latency.get('p99'))} ms"),
     ]
     oracle = metrics.get("oracle")

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import RichLog, Static, TextArea
+from textual.widgets import LoadingIndicator, RichLog, Static, TextArea
 from textual.widgets.text_area import TextAreaTheme
 
 from omega_tui.components.lisp_highlight import DEFAULT_STYLES, highlight, line_highlights
@@ -86,7 +86,7 @@ class ReplInput(TextArea):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("", soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
                          highlight_cursor_line=False, **kwargs)
-        self.history: list[str] = []
+        self.past: list[str] = []
         self._history_index: int | None = None  # None: editing the draft
         self._draft = ""
         self.styles_map: dict[str, Style] = dict(DEFAULT_STYLES)
@@ -157,8 +157,8 @@ class ReplInput(TextArea):
         self.insert("\n")
 
     def remember(self, text: str) -> None:
-        if text.strip() and (not self.history or self.history[-1] != text):
-            self.history.append(text)
+        if text.strip() and (not self.past or self.past[-1] != text):
+            self.past.append(text)
         self._history_index = None
         self._draft = ""
 
@@ -166,16 +166,16 @@ class ReplInput(TextArea):
         if self.cursor_location[0] > 0:
             self.action_cursor_up()
             return
-        if not self.history:
+        if not self.past:
             return
         if self._history_index is None:
             self._draft = self.text
-            self._history_index = len(self.history) - 1
+            self._history_index = len(self.past) - 1
         elif self._history_index > 0:
             self._history_index -= 1
         else:
             return
-        self._show(self.history[self._history_index], at_end=False)
+        self._show(self.past[self._history_index], at_end=False)
 
     def action_history_next(self) -> None:
         if self.cursor_location[0] < self.document.line_count - 1:
@@ -183,9 +183,9 @@ class ReplInput(TextArea):
             return
         if self._history_index is None:
             return
-        if self._history_index < len(self.history) - 1:
+        if self._history_index < len(self.past) - 1:
             self._history_index += 1
-            self._show(self.history[self._history_index], at_end=True)
+            self._show(self.past[self._history_index], at_end=True)
         else:
             self._history_index = None
             self._show(self._draft, at_end=True)
@@ -211,9 +211,12 @@ class ReplPane(Vertical):
         super().__init__(**kwargs)
         self.border_title = "REPL"
         self.styles_map: dict[str, Style] = dict(DEFAULT_STYLES)
+        self.entries: list[tuple[str, str]] = []
+        """What the log shows, as (kind, plain text): input, result, error, output, command, notice."""
 
     def compose(self) -> ComposeResult:
-        yield RichLog(id="repl-log", wrap=True, markup=False, highlight=False, auto_scroll=True)
+        yield LoadingIndicator(id="repl-loading")
+        yield RichLog(id="repl-log", wrap=True, markup=False, highlight=False, auto_scroll=True, min_width=20)
         yield ReplInput(id="repl-input")
         yield Static("", id="repl-status")
 
@@ -229,12 +232,17 @@ class ReplPane(Vertical):
         self.styles_map = styles
         self.input.apply_styles(styles)
 
+    def set_loading(self, loading: bool) -> None:
+        """Show the progress indicator above the log (opening a session, replaying)."""
+        self.query_one("#repl-loading", LoadingIndicator).display = loading
+
     def set_status(self, text: str | Text) -> None:
         self.query_one("#repl-status", Static).update(text)
 
     # --- writing the log ---------------------------------------------------------------------------
 
-    def _write(self, text: Text) -> None:
+    def _write(self, text: Text, kind: str) -> None:
+        self.entries.append((kind, text.plain))
         self.log_view.write(text)
 
     def show_input(self, code: str, who: str | None = None) -> None:
@@ -247,27 +255,27 @@ class ReplPane(Vertical):
                 text.append("\n")
             text.append(PROMPT if index == 0 else CONTINUATION, styles["log.prompt"])
             text.append_text(highlight(line, styles))
-        self._write(text)
+        self._write(text, "input")
 
     def show_output(self, output: str) -> None:
         if output:
-            self._write(Text(output.rstrip("\n"), style=self.styles_map["log.output"]))
+            self._write(Text(output.rstrip("\n"), style=self.styles_map["log.output"]), "output")
 
     def show_result(self, value: Any, output: str = "") -> None:
         self.show_output(output)
-        self._write(Text(f"=> {value}", style=self.styles_map["log.result"]))
+        self._write(Text(f"=> {value}", style=self.styles_map["log.result"]), "result")
 
     def show_error(self, message: str, output: str = "") -> None:
         self.show_output(output)
-        self._write(Text(f"error: {message}", style=self.styles_map["log.error"]))
+        self._write(Text(f"error: {message}", style=self.styles_map["log.error"]), "error")
 
     def show_command_output(self, text: str, ok: bool = True) -> None:
         if text:
             style = self.styles_map["log.command"] if ok else self.styles_map["log.error"]
-            self._write(Text(text.rstrip("\n"), style=style))
+            self._write(Text(text.rstrip("\n"), style=style), "command")
 
     def show_notice(self, text: str) -> None:
-        self._write(Text(text, style=self.styles_map["log.notice"]))
+        self._write(Text(text, style=self.styles_map["log.notice"]), "notice")
 
     def show_results(self, results: list[dict[str, Any]]) -> None:
         for item in results:
@@ -287,4 +295,16 @@ class ReplPane(Vertical):
             self.show_error(str(event.get("message", "")), str(event.get("output") or ""))
 
     def clear(self) -> None:
+        self.entries.clear()
         self.log_view.clear()
+
+    def on_repl_input_clear_log(self, message: ReplInput.ClearLog) -> None:
+        message.stop()
+        self.clear()
+
+    def on_repl_input_scroll_log(self, message: ReplInput.ScrollLog) -> None:
+        message.stop()
+        if message.direction < 0:
+            self.log_view.scroll_page_up(animate=False)
+        else:
+            self.log_view.scroll_page_down(animate=False)

@@ -51,22 +51,32 @@ class MemorySource:
 
 
 def describe(item: dict[str, Any]) -> str:
-    """One item as text (without the markers): seq, kind/reason, label, tags, snapshot."""
+    """One item as text (without the markers), after the server's item shapes:
+    checkpoint (reason), jump (label "jump to N"), annotation (label, note, tags),
+    snapshot (snapshot_id, label = description, tags), fork (label = the fork's name)."""
     kind = str(item.get("kind") or "checkpoint")
-    parts = [f"{item.get('seq', '?'):>6}"]
-    reason = item.get("reason")
-    parts.append(kind if kind != "checkpoint" else str(reason or "checkpoint"))
-    if kind != "checkpoint" and reason:
-        parts.append(f"({reason})")
-    if item.get("label"):
-        parts.append(f"★ {item['label']}")
-    if item.get("snapshot_id"):
-        parts.append(f"◆ {item['snapshot_id']}")
+    seq = item.get("seq", "?")
+    parts = [f"{seq:>6}"]
+    label = item.get("label")
+    if kind == "checkpoint":
+        parts.append(str(item.get("reason") or "checkpoint"))
+    elif kind == "jump":
+        parts.append(str(label or "jump"))
+    elif kind == "annotation":
+        parts.append(f"★ {label}" if label else "★")
+        if item.get("note"):
+            parts.append(f"— {item['note']}")
+    elif kind == "snapshot":
+        parts.append(str(item.get("snapshot_id") or "snapshot"))
+        if label:
+            parts.append(str(label))
+    elif kind == "fork":
+        parts.append(f"fork → {label}" if label else "fork")
+    else:
+        parts.append(kind + (f" {label}" if label else ""))
     tags = item.get("tags") or []
     if tags:
         parts.append(" ".join(f"#{tag}" for tag in tags))
-    if item.get("note"):
-        parts.append(f"— {item['note']}")
     return " ".join(parts)
 
 
@@ -84,7 +94,7 @@ class TimelineView(ScrollView, can_focus=True):
     }
 
     DEFAULT_CSS = """
-    TimelineView { height: 1fr; }
+    TimelineView { height: 1fr; overflow-x: hidden; scrollbar-size-vertical: 1; }
     TimelineView > .timeline--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
     TimelineView > .timeline--cursor-blurred { background: $block-cursor-blurred-background; }
     TimelineView > .timeline--position { color: $text-success; text-style: bold; }
@@ -178,7 +188,8 @@ class TimelineView(ScrollView, can_focus=True):
         self._set_total(total)
         if first_load or (self.follow_end and total):
             target = self._position_index() if first_load else None
-            self.move_to(total - 1 if target is None else target, follow=True)
+            self.move_to(total - 1 if target is None else target, follow=target is None)
+            self.call_after_refresh(self.scroll_to_cursor)
         self.post_message(self.Changed())
         self.refresh()
         if self._search is not None and self._search[0] == generation:
@@ -189,17 +200,35 @@ class TimelineView(ScrollView, can_focus=True):
     def _set_total(self, total: int) -> None:
         if total != self.total or self.virtual_size.height != total:
             self.total = total
-            self.virtual_size = Size(max(1, self.size.width), total)
+            self.virtual_size = Size(1, total)
         if self.total and self.cursor >= self.total:
             self.cursor = self.total - 1
+
+    def _is_position(self, index: int, item: dict[str, Any]) -> bool:
+        """The current point is the last item whose seq is at or before the session's position."""
+        position = self.position
+        seq = item.get("seq")
+        if position is None or not isinstance(seq, int) or seq > position:
+            return False
+        if index + 1 >= self.total:
+            return True
+        following = self.pages.get((index + 1) // PAGE)
+        if following is None:
+            return False
+        offset = index + 1 - (index + 1) // PAGE * PAGE
+        if offset >= len(following):
+            return False
+        after = following[offset].get("seq")
+        return isinstance(after, int) and after > position
 
     def _position_index(self) -> int | None:
         if self.position is None:
             return None
-        for page, items in self.pages.items():
-            for index, item in enumerate(items):
-                if item.get("seq") == self.position:
-                    return page * PAGE + index
+        for page in sorted(self.pages):
+            for offset, item in enumerate(self.pages[page]):
+                index = page * PAGE + offset
+                if self._is_position(index, item):
+                    return index
         return None
 
     def item(self, index: int) -> dict[str, Any] | None:
@@ -222,10 +251,10 @@ class TimelineView(ScrollView, can_focus=True):
     # --- drawing ---------------------------------------------------------------------------------
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(max(1, self.size.width), self.total)
+        self.virtual_size = Size(1, self.total)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width
         index = self.scroll_offset.y + y
         if self.total == 0:
             if y == 0:
@@ -247,7 +276,7 @@ class TimelineView(ScrollView, can_focus=True):
         if item is None:
             style = base + self.get_component_rich_style("timeline--loading")
             return Strip([Segment(f"  {index + 1:>6} …".ljust(width)[:width], style)], width)
-        at_position = self.position is not None and item.get("seq") == self.position
+        at_position = self._is_position(index, item)
         marker = "▶" if at_position else " "
         icon = ICONS.get(str(item.get("kind")), "·")
         body = describe(item)
@@ -281,14 +310,28 @@ class TimelineView(ScrollView, can_focus=True):
         height = max(1, self.scrollable_content_region.height)
         top = self.scroll_offset.y
         if index < top:
-            self.scroll_to(y=index, animate=False, immediate=True)
+            self._scroll_y_to(index)
         elif index >= top + height:
-            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
+            self._scroll_y_to(index - height + 1)
         else:
             self._refresh_row(previous)
             self._refresh_row(index)
             return
         self.refresh()
+
+    def scroll_to_cursor(self) -> None:
+        """Bring the cursor row into view (after a layout, when the height is known)."""
+        height = max(1, self.scrollable_content_region.height)
+        top = self.scroll_offset.y
+        if self.cursor < top:
+            self._scroll_y_to(self.cursor)
+        elif self.cursor >= top + height:
+            self._scroll_y_to(self.cursor - height + 1)
+
+    def _scroll_y_to(self, y: int) -> None:
+        y = max(0, min(y, self.total - max(1, self.scrollable_content_region.height)))
+        self.scroll_target_y = y
+        self.scroll_y = y
 
     def _refresh_row(self, index: int) -> None:
         y = index - self.scroll_offset.y
@@ -342,7 +385,7 @@ class TimelineView(ScrollView, can_focus=True):
                 pages_left -= 1
                 continue
             item = self.item(index)
-            if item is not None and item.get("kind", "checkpoint") in ("checkpoint", "jump", "fork"):
+            if item is not None and item.get("kind", "checkpoint") == "checkpoint":
                 self.move_to(index)
                 self.post_message(self.Goto(item))
                 return

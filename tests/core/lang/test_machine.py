@@ -315,11 +315,6 @@ def test_error_place_for_a_form_on_a_later_line() -> None:
     assert "line 4, column 4" in (result.error or "")
 
 
-@pytest.mark.xfail(
-    reason="BUG: the error place names the enclosing expression that evaluated the failing primitive "
-    "call inline (e.g. (if (car x) 1 2)), not the failing call (car x) itself",
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("src", "place"),
     [

@@ -205,11 +205,6 @@ def test_hash_tables() -> None:
     assert reference[6][1] == "100"
 
 
-@pytest.mark.xfail(
-    reason="BUG: a hash table whose keys are lists loses those keys' lookups after load_state "
-    "(the key's hash is computed before the key's pairs are filled in)",
-    strict=True,
-)
 def test_hash_table_with_list_keys_survives_reload() -> None:
     machine = Machine()
     _, machine = run_sliced("(define h (make-hash)) (hash-set! h '(1 2) 'pair-key) (hash-set! h \"s\" 'str)", None, machine)
@@ -529,45 +524,24 @@ def test_sample_state_loads_unmodified() -> None:
     assert machine.value == 12
 
 
-_MALFORMED_BUGS = {
-    "no_heap": "KeyError('heap') escapes (the heap is read before the guarded block)",
-    "bad_status": "ValueError from Status('sleeping') escapes",
-    "unit_text_unreadable": "the reader's ReadFailure for a unit's source text escapes",
-}
 
-
-def _with_known_bugs(params: list[Any]) -> list[Any]:
-    marked = []
-    for param in params:
-        reason = _MALFORMED_BUGS.get(param.id)
-        if reason is not None:
-            param = pytest.param(*param.values, id=param.id, marks=pytest.mark.xfail(
-                reason=f"BUG: load_state on malformed data: {reason}", strict=True))
-        marked.append(param)
-    return marked
-
-
-@pytest.mark.parametrize("mutate", _with_known_bugs(_mutations()))
+@pytest.mark.parametrize("mutate", _mutations())
 def test_malformed_data_raises_state_format_error(mutate: Any) -> None:
     data = mutate(_sample_state())
     with pytest.raises(serialize.StateFormatError):
         serialize.load_state(data)
 
 
-_NOT_JSON = pytest.mark.xfail(reason="BUG: loads_state lets json.JSONDecodeError escape for text that is not JSON", strict=True)
-_NO_HEAP = pytest.mark.xfail(reason="BUG: loads_state lets KeyError('heap') escape", strict=True)
-
-
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param("", marks=_NOT_JSON),
-        pytest.param("{not json", marks=_NOT_JSON),
+        "",
+        "{not json",
         "[]",
         "42",
         '"text"',
         "null",
-        pytest.param('{"format": "omega-state/1"}', marks=_NO_HEAP),
+        '{"format": "omega-state/1"}',
     ],
 )
 def test_malformed_text_raises_state_format_error(text: str) -> None:
@@ -579,11 +553,6 @@ def test_state_format_error_is_a_value_error() -> None:
     assert issubclass(serialize.StateFormatError, ValueError)
 
 
-@pytest.mark.xfail(
-    reason="BUG: code holding a string with U+0008/U+000C is saved as text with JSON \\b/\\f escapes "
-    "that the reader refuses, so the state cannot be loaded",
-    strict=True,
-)
 def test_code_with_backspace_string_round_trips() -> None:
     machine = Machine()
     _, machine = run_sliced('(define (f) (string-append "a\\u0008b" "\\u000c"))', None, machine)

@@ -1,0 +1,127 @@
+"""Fixtures of the TUI tests: a real server in a temp dir, apps driven by Pilot, snapshots in snapshots/.
+
+Behaviour tests run ``OmegaApp`` against a real server (supervisor + backend) started by the first
+client, on the temp session and runtime dirs of ``tests/conftest.py``, and stopped afterwards (the
+same way ``tests/core/server/test_client_live.py`` does). Snapshot tests use the canned client so
+their SVGs are the same on every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_textual_snapshot
+
+from omega_core.config import Config, load_config
+from omega_core.server import launcher
+from omega_core.server.client import OmegaClient, ServerError, ServerUnavailable
+from omega_core.server.paths import ServerPaths
+
+REPO = Path(__file__).resolve().parents[2]
+SNAPSHOT_DIR = REPO / "snapshots"
+
+
+class TopLevelSVGExtension(pytest_textual_snapshot.SVGImageExtension):
+    """pytest-textual-snapshot's SVG extension, storing files in the repo's top-level ``snapshots/``."""
+
+    @classmethod
+    def dirname(cls, *, test_location: Any) -> str:
+        return str(SNAPSHOT_DIR)
+
+
+@pytest.fixture(autouse=True)
+def _snapshots_at_top_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    # snap_compare looks the extension up by this module-level name each time it runs.
+    monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", TopLevelSVGExtension)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class LiveServer:
+    """A server on this test's temp dirs; ``client()`` makes clients, ``factory()`` one per app."""
+
+    def __init__(self, config: Config, config_path: str) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.paths = ServerPaths.for_config(config)
+        self.clients: list[OmegaClient] = []
+
+    def client(self, name: str = "test", **kwargs: Any) -> OmegaClient:
+        kwargs.setdefault("connect_timeout_s", 15.0)
+        client = OmegaClient(self.config, name=name, config_path=self.config_path, **kwargs)
+        self.clients.append(client)
+        return client
+
+    def factory(self, name: str = "omega tui") -> Callable[[], OmegaClient]:
+        return lambda: self.client(name)
+
+    def backend_pid(self) -> int:
+        with OmegaClient(self.config, autostart=False, connect_timeout_s=5) as client:
+            return int(client.status()["backend_pid"])
+
+
+def stop_server(paths: ServerPaths, config: Config) -> None:
+    pid = launcher.server_pid(paths)
+    if pid is None:
+        return
+    try:
+        with OmegaClient(config, autostart=False, connect_timeout_s=3) as client:
+            client.shutdown()
+    except (ServerUnavailable, ServerError):
+        pass
+    for sig in (None, signal.SIGTERM, signal.SIGKILL):
+        if sig is not None:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                return
+        deadline = time.monotonic() + 5
+        while launcher.pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not launcher.pid_alive(pid):
+            return
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LiveServer]:
+    config_path = tmp_path / "omega.toml"
+    config_path.write_text("[server]\nidle_shutdown_s = 20\nrestart_backoff_initial_s = 0.05\n", encoding="utf-8")
+    config = load_config(config_path)
+    server = LiveServer(config, str(config_path))
+    try:
+        yield server
+    finally:
+        for client in server.clients:
+            client.close()
+        stop_server(server.paths, config)
+        assert launcher.server_pid(server.paths) is None
+
+
+async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Let the app run until ``condition()`` is true (workers post their results meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.02)
+
+
+async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a blocking call (a second client, a kill) without stopping the app's loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+
+Waiter = Callable[..., Awaitable[Any]]
