@@ -21,6 +21,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -31,7 +32,7 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Footer, Header, Static
 
 from omega_core.config import Config
 from omega_tui.commands import OmegaCommands, spec_scope_pane
@@ -121,13 +122,9 @@ class MainScreen(Screen):
     def action_focus_pane(self, name: str) -> None:
         self.app.focus_pane(name)  # type: ignore[attr-defined]
 
-    @on(Button.Pressed, "#banner-restart")
-    def _restart(self) -> None:
-        self.app.action_restart_server()  # type: ignore[attr-defined]
-
 
 class OmegaApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere find it too
     TITLE = "Omega"
     BINDINGS = bindings_for("app")
     COMMANDS = App.COMMANDS | {OmegaCommands}
@@ -179,7 +176,6 @@ class OmegaApp(App[int]):
         self._sessions_token = 0
         self._poll_busy = False
         self._metrics_busy = False
-        self.latency_notes: list[str] = []
 
     # --- start and stop --------------------------------------------------------------------------
 
@@ -346,8 +342,10 @@ class OmegaApp(App[int]):
         self._show_status()
 
     def action_restart_server(self) -> None:
-        if self.client is None:
-            self.notify("Not connected to a server yet", severity="warning")
+        if self.client is None:  # never connected (no server could be started or reached): try again
+            self.notify("Connecting to the server again…")
+            self.clear_server_down()
+            self.background(self._connect, done=self._connected, group="connect", description="connecting to the server")
             return
         self.notify("Restarting the server's backend…")
 
@@ -780,7 +778,7 @@ class OmegaApp(App[int]):
             if item is None:
                 self.notify("No checkpoint highlighted", severity="warning")
                 return
-            if not link.has("annotate"):
+            if not link.has("annotate") or not link.has("timeline"):  # no annotated timeline: none of its ops
                 self.tell_missing("annotate")
                 return
             seq = item.get("seq")
@@ -801,7 +799,7 @@ class OmegaApp(App[int]):
                 Field("tags", "Tags (space separated)", value=" ".join(item.get("tags") or [])),
             ], ok="Save", note="Leave everything empty to remove the annotation."), annotate)
         elif message.action == "snapshot":
-            if not link.has("snapshot"):
+            if not link.has("snapshot") or not link.has("timeline"):  # no annotated timeline: none of its ops
                 self.tell_missing("snapshot")
                 return
 
@@ -820,7 +818,7 @@ class OmegaApp(App[int]):
                 Field("description", "Description"), Field("tags", "Tags (space separated)"),
             ], ok="Take snapshot"), snapshot)
         elif message.action == "restore":
-            if not link.has("restore"):
+            if not link.has("restore") or not link.has("timeline"):  # no annotated timeline: none of its ops
                 self.tell_missing("restore")
                 return
             self.background(link.snapshots, session, done=lambda snaps: self._choose_snapshot(session, snaps, item),

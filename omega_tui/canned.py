@@ -96,7 +96,7 @@ class CannedClient:
     """Answers like ``OmegaClient`` from the data above; ``read_only`` makes the session held by another."""
 
     def __init__(self, read_only: bool = False, timeline: list[dict[str, Any]] | None = None,
-                 position: int | None = POSITION) -> None:
+                 position: int | None = POSITION, missing: frozenset[str] | set[str] = frozenset()) -> None:
         self.client_id = "canned"
         self.server_info = {"server_version": 1}
         self.on_push: Any = None
@@ -107,6 +107,8 @@ class CannedClient:
         self.timeline_items = TIMELINE if timeline is None else timeline
         self.position = position
         self.calls: list[tuple[str, str | None, dict[str, Any]]] = []
+        self.missing = set(missing)
+        """Ops to answer as an older server does ("not available yet"), to exercise the fallbacks."""
 
     def connect(self) -> "CannedClient":
         return self
@@ -123,7 +125,7 @@ class CannedClient:
     def call(self, op: str, session: str | None = None, **args: Any) -> Any:
         self.calls.append((op, session, args))
         handler = getattr(self, f"_op_{op}", None)
-        if handler is None:
+        if handler is None or op in self.missing:
             raise ServerError("bad_request", f"{op} is not available yet on this server")
         return handler(session, **args)
 
@@ -143,6 +145,9 @@ class CannedClient:
         return {"session": session, "events": row["events"], "checkpoints": row["checkpoints"], "warnings": []}
 
     def subscribe(self, session: str) -> Any:
+        return self.call("subscribe", session)
+
+    def _op_subscribe(self, session: str | None) -> Any:
         return {"subscribed": True}
 
     def unsubscribe(self, session: str) -> Any:

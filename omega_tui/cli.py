@@ -1,4 +1,8 @@
-"""The ``omega`` command: picks the front end (line-mode REPL, batch) from the arguments.
+"""The ``omega`` command: picks the front end from the arguments.
+
+Plain ``omega`` opens the full-screen app (``omega_tui.app``) attached to the server (started if
+none runs); ``--plain`` (or a stdin/stdout that is not a terminal) gives the line-mode REPL, and
+``--batch FILE`` runs a file.
 
 Every failure a user can cause ends in one clear line on stderr and a non-zero exit status; a
 Python traceback is shown only with ``--debug`` (it is a bug report, not a message).
@@ -40,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PATH", help="configuration file (default: $OMEGA_CONFIG, ./omega.toml, ~/.config/omega/config.toml)")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks for internal errors")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--plain", action="store_true", help="line-mode REPL (no full-screen app)")
+    mode.add_argument("--plain", action="store_true",
+                      help="line-mode REPL instead of the full-screen app (the default when stdin or stdout is not a terminal)")
     mode.add_argument("--batch", metavar="FILE", help="run every form of FILE ('-' reads stdin) and print each result")
     parser.add_argument("--json", action="store_true", help="with --batch: one JSON object per form")
     where = parser.add_mutually_exclusive_group()
@@ -104,9 +109,32 @@ def run(argv: Sequence[str]) -> int:
         with tempfile.TemporaryDirectory(prefix="omega-batch-") as scratch:
             state = _repl_state(config, args.session, None if args.session else Path(scratch))
             return run_batch(text, state, sys.stdout, as_json=args.json)
-    if not args.embedded:
-        return _run_plain_via_server(config, args.session, args.config)
-    return _run_plain(config, args.session)
+    if args.plain or not _interactive():
+        if not args.embedded:
+            return _run_plain_via_server(config, args.session, args.config)
+        return _run_plain(config, args.session)
+    if args.embedded:
+        raise UsageError("the full-screen app always runs through the server: --embedded goes with --batch or --plain")
+    return _run_app(config, args.session, args.config)
+
+
+def _interactive() -> bool:
+    """A full-screen app needs a terminal on both ends; otherwise the line-mode REPL serves."""
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _run_app(config: Config, session: str | None, config_path: str | None) -> int:
+    """The full-screen app (Textual); it starts the server if none runs and connects in a worker."""
+    if session is not None:
+        from omega_core.session.names import validate_name
+
+        validate_name(session)
+    from omega_tui.app import run_app
+
+    return run_app(config, session=session, config_path=config_path)
 
 
 def _run_plain_via_server(config: Config, session: str | None, config_path: str | None) -> int:

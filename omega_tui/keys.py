@@ -30,9 +30,9 @@ HISTORY_GROUP = Binding.Group("History", compact=True)
 MOVE_GROUP = Binding.Group("Move", compact=True)
 CHECKPOINT_GROUP = Binding.Group("Prev/next ckpt", compact=True)
 ENDS_GROUP = Binding.Group("First/last", compact=True)
-CYCLE_GROUP = Binding.Group("Next/prev pane", compact=True)
-SCROLL_GROUP = Binding.Group("Scroll log", compact=True)
-PAGE_GROUP = Binding.Group("Page", compact=True)
+CYCLE_GROUP = Binding.Group("Pane", compact=False)
+SCROLL_GROUP = Binding.Group("Scroll log", compact=False)
+PAGE_GROUP = Binding.Group("Page", compact=False)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("app.interrupt", "ctrl+c", "interrupt", "Interrupt", "app", priority=True),
     # Moving between panes (on the main screen, so dialogs keep tab for their own fields).
     KeySpec("pane.next", "tab", "next_pane", "Next pane", "screen", group=CYCLE_GROUP),
-    KeySpec("pane.previous", "shift+tab", "previous_pane", "Previous pane", "screen", group=CYCLE_GROUP),
+    KeySpec("pane.previous", "shift+tab", "previous_pane", "Previous pane", "screen", key_display="⇧tab", group=CYCLE_GROUP),
     KeySpec("pane.repl", "1,alt+1", "focus_pane('repl')", "REPL", "screen", group=PANES_GROUP),
     KeySpec("pane.sessions", "2,alt+2", "focus_pane('sessions')", "Sessions", "screen", group=PANES_GROUP),
     KeySpec("pane.timeline", "3,alt+3", "focus_pane('timeline')", "Timeline", "screen", group=PANES_GROUP),
@@ -78,20 +78,20 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("sessions.rename", "r", "rename_session", "Rename", "sessions"),
     KeySpec("sessions.delete", "d", "delete_session", "Delete", "sessions"),
     KeySpec("sessions.refresh", "ctrl+r", "refresh", "Refresh", "sessions"),
-    # Timeline.
-    KeySpec("timeline.up", "up,k", "cursor_up", "Up", "timeline", group=MOVE_GROUP),
-    KeySpec("timeline.down", "down,j", "cursor_down", "Down", "timeline", group=MOVE_GROUP),
+    # Timeline (the footer shows them in this order).
     KeySpec("timeline.goto", "enter", "goto", "Go to", "timeline"),
     KeySpec("timeline.previous_checkpoint", "left_square_bracket", "step_checkpoint(-1)", "Prev ckpt", "timeline",
             key_display="[", group=CHECKPOINT_GROUP),
     KeySpec("timeline.next_checkpoint", "right_square_bracket", "step_checkpoint(1)", "Next ckpt", "timeline",
             key_display="]", group=CHECKPOINT_GROUP),
-    KeySpec("timeline.first", "g", "first", "First", "timeline", group=ENDS_GROUP),
-    KeySpec("timeline.last", "G", "last", "Last", "timeline", group=ENDS_GROUP),
     KeySpec("timeline.annotate", "a", "annotate", "Annotate", "timeline"),
     KeySpec("timeline.filter_tag", "t", "filter_tag", "Tag filter", "timeline"),
     KeySpec("timeline.snapshot", "s", "snapshot", "Snapshot", "timeline"),
     KeySpec("timeline.restore", "r", "restore", "Restore", "timeline"),
+    KeySpec("timeline.up", "up,k", "cursor_up", "Up", "timeline", group=MOVE_GROUP),
+    KeySpec("timeline.down", "down,j", "cursor_down", "Down", "timeline", group=MOVE_GROUP),
+    KeySpec("timeline.first", "g", "first", "First", "timeline", group=ENDS_GROUP),
+    KeySpec("timeline.last", "G", "last", "Last", "timeline", group=ENDS_GROUP),
     KeySpec("timeline.page_up", "pageup", "page(-1)", "Page up", "timeline", group=PAGE_GROUP),
     KeySpec("timeline.page_down", "pagedown", "page(1)", "Page down", "timeline", group=PAGE_GROUP),
     # Metrics.

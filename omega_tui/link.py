@@ -105,7 +105,9 @@ class ServerLink:
         """``list_sessions`` rows, each with ``clients`` (count or None) and ``lock`` (holder text)."""
         rows = [dict(row) for row in self.client.list_sessions()]
         for row in rows:
-            row.setdefault("clients", None)
+            if row.get("clients") is not None:  # a server that lists them itself: one request in all
+                continue
+            row["clients"] = None
             row.setdefault("lock", None)
             if not row.get("loaded") or "clients" in self.missing:
                 continue

@@ -28,6 +28,8 @@ def parse_seq(text: str, what: str = "SEQ") -> int:
 
 @command(":session list", ":session list", "list the sessions on disk", GROUP)
 def session_list(state: ReplState, args: list[str]) -> Result:
+    if state.lister is not None:
+        return state, "\n".join(format_session_list(state.lister())), False
     state.session.flush()
     return state, "\n".join(format_session_list(list_sessions(state.sessions_dir))), False
 

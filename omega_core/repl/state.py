@@ -28,6 +28,8 @@ class ReplState:
     provider: Callable[[str], RecordedSession] | None = None
     """Where other sessions come from. None: opened here and owned by this REPL (closed when
     left). A server passes its pool, which owns the sessions (other clients may share them)."""
+    lister: Callable[[], list[Any]] | None = None
+    """Summaries of every session; None: read the directory (a server passes its catalog)."""
 
     @property
     def sessions_dir(self) -> Path:
@@ -43,7 +45,8 @@ class ReplState:
     def switch_to(self, name: str) -> "ReplState":
         """A REPL on another session (this REPL's own session is flushed and closed)."""
         if self.provider is not None:
-            return ReplState(config=self.config, session=self.provider(name), effects=self.effects, provider=self.provider)
+            return ReplState(config=self.config, session=self.provider(name), effects=self.effects,
+                             provider=self.provider, lister=self.lister)
         if name == self.session.name:
             self.session.close()
             return ReplState.open(self.config, name, self.effects)

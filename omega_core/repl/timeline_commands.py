@@ -44,6 +44,8 @@ def split_flags(args: list[str], flags: dict[str, bool]) -> tuple[list[str], dic
 
 def take_snapshot(state: ReplState, description: str, tags: list[str], auto: bool = False) -> dict[str, Any]:
     session = state.session
+    if session.position < 0:
+        raise CommandError("nothing to snapshot yet: the session has no events")
     return session.timeline.add_snapshot(session.position, description, tags, auto=auto)
 
 
@@ -82,6 +84,8 @@ def restore_snapshot(state: ReplState, snapshot_id: str, as_name: str | None) ->
         name = validate_name(as_name)
         count = copy_session(session, name, upto_seq=snap["seq"])
         return state.switch_to(name), f"Restored {snap['id']} as new session '{name}' ({count} events); now in '{name}'"
+    if not 0 <= snap["seq"] < session.next_seq:
+        raise CommandError(f"snapshot {snap['id']} points at seq {snap['seq']}, which this session does not have")
     undo = take_snapshot(state, f"before restoring {snap['id']}", ["auto"], auto=True)
     report = session.goto(snap["seq"])
     return state, f"{report}\nRestored {snap['id']} (what it replaced is snapshot {undo['id']}: :session restore {undo['id']} undoes this)"
@@ -124,6 +128,8 @@ def timeline(state: ReplState, args: list[str]) -> Result:
     offset = max(0, total - count)
     _, items = page(session.checkpoints, session.checkpoint_seqs, session.timeline, offset, count, tag)
     if not items:
+        if total:
+            return state, f"  ({total} items on the timeline; ask for some: :session timeline N)", False
         return state, "  (nothing on the timeline" + (f" tagged {tag})" if tag else ")"), False
     lines = [f"  ({offset} earlier items; :session timeline all)"] if offset else []
     lines += format_items(items, session.position)
@@ -135,7 +141,9 @@ def session_metrics(state: ReplState, name: str | None) -> dict[str, Any]:
     if name is not None and name != session.name:
         if state.provider is None:
             raise CommandError(f"metrics are kept for the session in use; :session load {name} first")
-        session = state.provider(validate_name(name))
+        if not (state.sessions_dir / f"{validate_name(name)}.jsonl").exists():
+            raise CommandError(f"no session named '{name}' (see :session list)")
+        session = state.provider(name)
     estimate = session.estimated_memory()
     return session.metrics.as_dict(estimate, session.peak_memory, session.disk_bytes())
 

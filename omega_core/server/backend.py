@@ -38,6 +38,12 @@ HANDSHAKE_TIMEOUT_S = 5.0
 SERVER_SLICE_STEPS = 2000
 """Steps per slice in the server: about a millisecond, so others wait at most that long."""
 REPLY_CACHE = 256
+BREATHE_EVERY_S = 0.002
+BREATHE_S = 0.0002
+"""Between slices the loop yields with ``sleep(0)``, which releases and retakes the GIL so quickly
+that a connection thread waiting for it never gets it (the wait restarts each time: GIL convoy
+starvation, seen as 10 s pings during a busy loop). Every ``BREATHE_EVERY_S`` of computation the loop
+therefore blocks in ``select`` for ``BREATHE_S``, which lets waiting threads in (about 10% cost)."""
 
 
 def abort_connection(conn: Any) -> None:
@@ -139,10 +145,23 @@ class Backend:
                 return
 
     async def _persistence_loop(self) -> None:
+        """Background persistence: pending states appended on the loop (small), index rewrites
+        (the part that grows with a session) serialized and written in a worker thread."""
         interval = max(self.config.server.save_interval_ms, 10) / 1000
         while True:
             await anyio.sleep(interval)
-            self.flush(force_index=False)
+            for instance in list(self.manager.pool.values()):
+                session = instance.session
+                if instance.busy or session.closed or not (session.dirty or session.states.pending):
+                    continue
+                try:
+                    session.flush_states()
+                    job = session.index_job()
+                    if job is not None:
+                        await anyio.to_thread.run_sync(job)
+                except OmegaError as problem:
+                    log.error("flush of session %s failed: %s", instance.name, problem.message)
+            self.last_flush = time.time()
 
     def flush(self, force_index: bool) -> None:
         for instance in list(self.manager.pool.values()):
@@ -163,16 +182,22 @@ class Backend:
                 writer = instance.session._writer
                 if writer is not None and writer.needs_fsync:
                     try:
-                        writer.fsync()
+                        await anyio.to_thread.run_sync(writer.fsync)  # fsync blocks: not on the loop
                     except OmegaError as problem:
                         log.error("fsync of session %s failed: %s", instance.name, problem.message)
 
     async def _idle_loop(self) -> None:
+        """Stop after the idle period with no clients, and at once if the supervisor died (an
+        orphaned backend would keep the logs locked from a new server)."""
         idle_after = self.config.server.idle_shutdown_s
-        if idle_after <= 0:
-            return
         while True:
-            await anyio.sleep(min(1.0, idle_after / 4))
+            await anyio.sleep(min(1.0, idle_after / 4) if idle_after > 0 else 1.0)
+            if os.getppid() != self.supervisor_pid:
+                log.error("the supervisor (pid %s) is gone: stopping", self.supervisor_pid)
+                self.stop(EXIT_STOP)
+                return
+            if idle_after <= 0:
+                continue
             if self.connections:
                 self.last_client_seen = time.monotonic()
             elif time.monotonic() - self.last_client_seen >= idle_after:
@@ -348,6 +373,7 @@ class Backend:
         results: list[FormResult] = []
         to_send: Any = None
         to_throw: OmegaError | None = None
+        last_breath = time.perf_counter()
         while True:
             try:
                 item = steps.throw(to_throw) if to_throw is not None else steps.send(to_send)
@@ -363,6 +389,9 @@ class Backend:
                 results.append(item)
                 if on_result is not None:
                     on_result(item)
+            elif time.perf_counter() - last_breath > BREATHE_EVERY_S:
+                await anyio.sleep(BREATHE_S)
+                last_breath = time.perf_counter()
             else:
                 await anyio.sleep(0)
 
@@ -405,9 +434,15 @@ def backend_main(listener: Any, config: Config, key: bytes, restarts: int, super
     try:
         backend = Backend(config, listener, key, restarts, supervisor_pid)
         code = anyio.run(backend.serve)
-    except BaseException:  # noqa: BLE001 - report and let the supervisor decide
+    except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide
         log.exception("backend crashed")
         code = 1
+        try:
+            from omega_core.server.paths import ServerPaths
+
+            ServerPaths.for_config(config).cause.write_text(f"{type(problem).__name__}: {problem}", encoding="utf-8")
+        except Exception:  # noqa: BLE001 - the cause is a courtesy
+            pass
     finally:
         logging.shutdown()
     os._exit(code)

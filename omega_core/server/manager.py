@@ -92,7 +92,8 @@ class SessionManager:
         session = self._preloaded.pop(name, None)
         if session is None:
             session = self._open(name, create)
-        repl = ReplState(config=self.config, session=session, effects=self.effects, provider=self._provide)
+        repl = ReplState(config=self.config, session=session, effects=self.effects, provider=self._provide,
+                         lister=self.summaries)
         instance = SessionInstance(session, repl)
         self.pool[name] = instance
         self.evict_if_needed(keep=name)
@@ -148,13 +149,45 @@ class SessionManager:
     # --- catalog -------------------------------------------------------------------------------
 
     def _refresh_catalog(self) -> None:
+        """Pick up sessions that appeared or vanished on disk (the directory's mtime changed).
+
+        Only new names are summarized: the server is the only writer of the sessions it knows,
+        so their summaries stay right (loaded ones come from memory, unloaded ones were updated
+        when they were unloaded). An atomic index or meta write changes the mtime too, so this
+        must stay cheap: one listdir plus the new names.
+        """
         try:
             mtime = os.stat(self.sessions_dir).st_mtime_ns
         except OSError:
             mtime = -1
-        if mtime != self._catalog_mtime:
+        if mtime == self._catalog_mtime:
+            return
+        self._catalog_mtime = mtime
+        if not self._catalog:
             self._catalog = {summary.name: summary for summary in list_sessions(self.sessions_dir)}
-            self._catalog_mtime = mtime
+            return
+        try:
+            names = {entry[: -len(".jsonl")] for entry in os.listdir(self.sessions_dir) if entry.endswith(".jsonl")}
+        except OSError:
+            return
+        for gone in set(self._catalog) - names:
+            del self._catalog[gone]
+        for name in names - set(self._catalog) - set(self.pool):
+            try:
+                validate_name(name)
+                from omega_core.session.listing import summarize_session
+
+                self._catalog[name] = summarize_session(self.sessions_dir, name)
+            except (OmegaError, OSError):
+                continue
+
+    def summaries(self) -> list[SessionSummary]:
+        """Every session, loaded or not, sorted by name (for ``:session list``)."""
+        self._refresh_catalog()
+        merged = dict(self._catalog)
+        for name, instance in self.pool.items():
+            merged[name] = self._summary_of(instance)
+        return [merged[name] for name in sorted(merged)]
 
     def _summary_of(self, instance: SessionInstance) -> SessionSummary:
         session = instance.session
@@ -170,22 +203,11 @@ class SessionManager:
 
     def list(self) -> list[dict[str, Any]]:
         """Every session on disk or loaded, with its real counts, sorted by name."""
-        self._refresh_catalog()
-        merged = dict(self._catalog)
-        for name, instance in self.pool.items():
-            merged[name] = self._summary_of(instance)
-        rows = []
-        for name in sorted(merged):
-            summary = merged[name]
-            rows.append({
-                "name": name,
-                "events": summary.event_count,
-                "checkpoints": summary.checkpoint_count,
-                "size": summary.size_bytes,
-                "last_access": summary.modified,
-                "loaded": name in self.pool,
-            })
-        return rows
+        return [
+            {"name": summary.name, "events": summary.event_count, "checkpoints": summary.checkpoint_count,
+             "size": summary.size_bytes, "last_access": summary.modified, "loaded": summary.name in self.pool}
+            for summary in self.summaries()
+        ]
 
     # --- renaming and deleting -----------------------------------------------------------------
 

@@ -47,7 +47,7 @@ READ_COMMANDS = frozenset({
 
 
 def _session_name(request: Request) -> str:
-    return validate_name(request.session or DEFAULT_SESSION)
+    return validate_name(DEFAULT_SESSION if request.session is None else request.session)
 
 
 def _int_arg(request: Request, name: str, default: int | None = None, minimum: int = 0) -> int:
@@ -68,6 +68,8 @@ def result_dict(result: Any) -> dict[str, Any]:
 
 def recorded_reply(session: Any, request_id: str) -> dict[str, Any] | None:
     """The reply of an input already in the log under ``request_id`` (a retry after a crash)."""
+    if request_id not in session.recent_rids:
+        return None
     events = list(session.recent)
     for position, event in enumerate(events):
         if event.get("type") == "input" and event.get("rid") == request_id:
@@ -105,6 +107,17 @@ async def op_execute(backend: "Backend", connection: "Connection", request: Requ
                             "([language] max_input_chars)", request.id)
     name = _session_name(request)
     instance = await backend.instance(name)
+    instance.busy += 1  # leased at once (no await before this): the pool cannot evict it now
+    try:
+        return await _execute(backend, connection, request, line, name, instance)
+    finally:
+        instance.busy -= 1
+        instance.touch()
+        backend.manager.evict_if_needed(keep=name)
+
+
+async def _execute(backend: "Backend", connection: "Connection", request: Request, line: str, name: str,
+                   instance: Any) -> Any:
     rid = f"{connection.client_id}:{request.id}"
     is_command = line.strip().startswith(":")
     if is_command:
@@ -118,8 +131,7 @@ async def op_execute(backend: "Backend", connection: "Connection", request: Requ
         earlier = recorded_reply(instance.session, rid)
         if earlier is not None:
             return earlier
-        instance.busy += 1
-        try:
+        if True:  # the lease is held by the caller
             if is_command:
                 repl, output, should_exit = process(instance.repl, line)
                 if repl.session.name != name:  # :session load/fork/restore --as moved this client
@@ -134,10 +146,6 @@ async def op_execute(backend: "Backend", connection: "Connection", request: Requ
             results = await backend.run_cooperative(instance, steps)
             output = "\n".join(result.transcript() for result in results)
             return {"output": output, "results": [result_dict(r) for r in results], "exit": False, "session": name}
-        finally:
-            instance.busy -= 1
-            instance.touch()
-            backend.manager.evict_if_needed(keep=name)
 
 
 def command_of(line: str) -> str | None:
@@ -163,7 +171,7 @@ async def server_command(backend: "Backend", connection: "Connection", name: str
             if len(targets) != 1:
                 return reply("usage: :session attach NAME [--read-only] [--steal]")
             target = validate_name(targets[0])
-            await backend.instance(target)
+            await backend.instance(target, create="--read-only" not in words)
             if target != name:
                 backend.access.release(name, connection.number)
             return reply(attach(backend, connection, target, "--read-only" in words, "--steal" in words), target)
@@ -213,8 +221,13 @@ async def op_goto(backend: "Backend", connection: "Connection", request: Request
     name = _session_name(request)
     seq = _int_arg(request, "seq")
     instance = await backend.instance(name, create=False)
-    async with backend.session_lock(name):
-        return {"report": instance.session.goto(seq), "seq": seq}
+    require_write(backend, connection, name)
+    instance.busy += 1
+    try:
+        async with backend.session_lock(name):
+            return {"report": instance.session.goto(seq), "seq": seq}
+    finally:
+        instance.busy -= 1
 
 
 async def op_interrupt(backend: "Backend", connection: "Connection", request: Request) -> Any:
@@ -261,8 +274,14 @@ async def op_close(backend: "Backend", connection: "Connection", request: Reques
 
 async def op_delete(backend: "Backend", connection: "Connection", request: Request) -> Any:
     name = _session_name(request)
+    holder = backend.access.writer(name)
+    if holder is not None and holder.connection != connection.number:
+        require_write(backend, connection, name)  # raises locked: someone else writes to it
+    if backend.access.mode_of(name, connection.number) is not None:
+        require_write(backend, connection, name)  # a read-only follower may not delete it
     async with backend.session_lock(name):
         backend.manager.delete(name, request.args.get("confirm"))
+    backend.access.sessions.pop(name, None)
     return {"deleted": name}
 
 
@@ -271,8 +290,12 @@ async def op_rename(backend: "Backend", connection: "Connection", request: Reque
     target = request.args.get("to")
     if not isinstance(target, str):
         raise ProtocolError(ErrorCode.BAD_REQUEST, "rename needs args.to (the new name)", request.id)
+    holder = backend.access.writer(name)
+    if (holder is not None and holder.connection != connection.number) or backend.access.mode_of(name, connection.number):
+        require_write(backend, connection, name)
     async with backend.session_lock(name):
         backend.manager.rename(name, target)
+    backend.access.sessions.pop(name, None)
     return {"renamed": name, "to": target}
 
 

@@ -24,6 +24,7 @@ def session_name(request: Request) -> str:
 
 
 def require_write(backend: "Backend", connection: "Connection", name: str) -> None:
+    """Check (or implicitly take) write access before a change."""
     backend.access.require_write(name, connection.number, connection.client_id, connection.name)
 
 
@@ -44,7 +45,9 @@ def _tags(request: Request) -> list[str]:
 def attach(backend: "Backend", connection: "Connection", name: str, read_only: bool, steal: bool) -> str:
     mode = Mode.READ_ONLY if read_only else Mode.READ_WRITE
     displaced = backend.access.attach(name, connection.number, connection.client_id, connection.name, mode, steal)
-    if displaced is not None:
+    if displaced is not None:  # it now follows the new holder: subscribe it, then tell it
+        followers = backend.subscribers.setdefault(name, set())
+        followers.add(displaced.connection)
         backend.push_to(displaced.connection, "access_lost", session=name, by=connection.name,
                         message=f"{connection.name} took write access to '{name}'; you now follow it read-only")
     backend.subscribe(connection, name)
@@ -64,7 +67,7 @@ async def op_access(backend: "Backend", connection: "Connection", request: Reque
     mode = request.args.get("mode", "read-write")
     if mode not in (Mode.READ_WRITE.value, Mode.READ_ONLY.value):
         raise ProtocolError(ErrorCode.BAD_REQUEST, "args.mode must be read-write or read-only", request.id)
-    await backend.instance(name)
+    await backend.instance(name, create=mode == Mode.READ_WRITE.value)
     message = attach(backend, connection, name, mode == Mode.READ_ONLY.value, bool(request.args.get("steal")))
     return {"session": name, "mode": mode, "message": message}
 

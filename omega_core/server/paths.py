@@ -34,6 +34,8 @@ class ServerPaths:
     log: Path
     pid: Path
     session_dir: Path
+    cause: Path
+    """Where a backend that failed at start writes why (the supervisor's give-up message shows it)."""
 
     @classmethod
     def for_config(cls, config: Config) -> "ServerPaths":
@@ -47,7 +49,7 @@ class ServerPaths:
                 "runtime_dir (or OMEGA_RUNTIME_DIR) to a shorter directory such as /tmp/omega"
             )
         return cls(runtime, socket_path, runtime / f"omega-{tag}.key", runtime / f"omega-{tag}.log",
-                   runtime / f"omega-{tag}.pid", session_dir)
+                   runtime / f"omega-{tag}.pid", session_dir, runtime / f"omega-{tag}.cause")
 
     def ensure_runtime_dir(self) -> None:
         """Create the runtime dir 0700 (and refuse one that others could use)."""

@@ -79,6 +79,11 @@ class Supervisor:
                 log.info("backend restart requested")
                 continue
             cause = describe_exit(code)
+            try:
+                cause += ": " + self.paths.cause.read_text(encoding="utf-8").strip()[:300]
+                self.paths.cause.unlink()
+            except OSError:
+                pass
             delay = self.policy.on_crash(time.monotonic() - started, time.monotonic())
             if delay is None:
                 message = (f"the backend crashed {len(self.policy.crashes)} times within "
@@ -102,6 +107,7 @@ class Supervisor:
     def serve_unavailable(self, message: str) -> bool:
         """Answer every request with ``unavailable``; True when told to restart, False to stop."""
         decision: list[bool] = []
+        accepted: list[Any] = []
         sock = self.listener._listener._socket  # the listening socket: select() before accept()
         while not decision and not self.stopping:
             readable, _, _ = select.select([sock], [], [], 0.2)
@@ -111,11 +117,12 @@ class Supervisor:
                 conn = self.listener.accept()
             except OSError:
                 continue
+            accepted.append(conn)
             threading.Thread(target=self._answer_unavailable, args=(conn, message, decision), daemon=True).start()
-            # serve one connection at a time until it ends or decides
-            deadline = time.monotonic() + 0.05
-            while time.monotonic() < deadline and not decision:
-                time.sleep(0.005)
+        # a forked backend would inherit these connections and keep them open without serving
+        # them: end them now, so their clients reconnect to the next backend
+        for conn in accepted:
+            abort_connection(conn)
         return bool(decision and decision[0])
 
     def _answer_unavailable(self, conn: Any, message: str, decision: list[bool]) -> None:
@@ -132,6 +139,8 @@ class Supervisor:
         try:
             while not decision:
                 data = conn.recv_bytes(self.config.server.max_frame_bytes)
+                if decision:  # restarted meanwhile: let the client retry with the new backend
+                    break
                 try:
                     request = proto.decode_request(data, self.config.server.max_frame_bytes)
                 except proto.ProtocolError as problem:

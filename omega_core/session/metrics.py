@@ -46,6 +46,28 @@ class SessionMetrics:
         self.oracle_tokens += tokens or 0
         self.oracle_ms += duration_ms
 
+    def to_json(self) -> dict[str, Any]:
+        """What the index keeps, so figures survive eviction and restarts."""
+        return {"commands": self.commands, "errors": self.errors, "steps": self.steps,
+                "oracleCalls": self.oracle_calls, "oracleTokens": self.oracle_tokens,
+                "oracleMs": self.oracle_ms, "latenciesMs": list(self.latencies_ms), "lastAccess": self.last_access}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "SessionMetrics":
+        metrics = cls()
+        try:
+            metrics.commands = int(data.get("commands", 0))
+            metrics.errors = int(data.get("errors", 0))
+            metrics.steps = int(data.get("steps", 0))
+            metrics.oracle_calls = int(data.get("oracleCalls", 0))
+            metrics.oracle_tokens = int(data.get("oracleTokens", 0))
+            metrics.oracle_ms = float(data.get("oracleMs", 0.0))
+            metrics.latencies_ms.extend(float(v) for v in data.get("latenciesMs", [])[-LATENCY_WINDOW:])
+            metrics.last_access = float(data.get("lastAccess", metrics.last_access))
+        except (TypeError, ValueError):
+            return cls()
+        return metrics
+
     def latency(self) -> dict[str, Any]:
         window = list(self.latencies_ms)
         return {

@@ -41,7 +41,6 @@ from omega_core.session.timeline import Timeline, timeline_path
 
 RECENT_EVENTS = 2000
 INDEX_GROWTH = 0.05
-INDEX_MIN_EVENTS = 256
 
 
 class RecordedSession:
@@ -79,6 +78,9 @@ class RecordedSession:
         self._timeline: Timeline | None = None
         self._checkpoint_seqs: list[int] = []
         self.peak_memory = 0
+        self.closed = False
+        self.recent_rids: dict[str, int] = {}
+        """Request id -> seq of its input, for recent inputs: a retried request is found in O(1)."""
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -119,6 +121,9 @@ class RecordedSession:
                 self.warnings.append(f"session '{self.name}': index lags the log; brought up to date from the log")
             index = rebuild_index_from_log(self.paths.log, self.session_id, previous=index)
         self.checkpoints = list(index.get("checkpoints", []))
+        saved = (index.get("omega") or {}).get("metrics") if isinstance(index.get("omega"), dict) else None
+        if isinstance(saved, dict):
+            self.metrics = SessionMetrics.from_json(saved)
         self.receipts = dict(index.get("receipts", {}))
         refs = index.get("states", {})
         if not self.paths.states.exists():
@@ -263,6 +268,8 @@ class RecordedSession:
     def _append(self, batch: list[dict[str, Any]]) -> None:
         if not batch:
             return
+        if self.closed:
+            raise OmegaError(f"session '{self.name}' was closed (unloaded); nothing was recorded")
         if self._writer is None:
             self._open_writer()
         assert self._writer is not None
@@ -277,6 +284,10 @@ class RecordedSession:
         self.bytes_written += self._writer.size - offsets[0]
         for event, offset in zip(batch, offsets):
             self.recent.append(event)
+            if "rid" in event:
+                self.recent_rids[event["rid"]] = event["seq"]
+                if len(self.recent_rids) > RECENT_EVENTS:
+                    self.recent_rids.pop(next(iter(self.recent_rids)))
             if event.get("type") == "checkpoint":
                 self.checkpoints.append(
                     {"seq": event["seq"], "byteOffset": offset, "stateId": event["stateId"], "reason": event["reason"],
@@ -287,12 +298,18 @@ class RecordedSession:
             listener(batch)
 
     def _forget_batch(self, batch: list[dict[str, Any]]) -> None:
-        """A failed write: the input is not recorded, so forget what it captured and seq it took."""
+        """A failed write: the input is not recorded, so it must leave no trace: forget what it
+        captured and the seqs it took, and put the machine back as the log says it is."""
         for event in batch:
             if event.get("type") == "checkpoint":
                 self.states.pending.pop(event["stateId"], None)
         self.next_seq = batch[0]["seq"]
-        self.states.machine_replaced()
+        try:
+            machine, _ = Replayer(self).state_at(self.next_seq - 1)
+        except OmegaError as problem:  # pragma: no cover - the log itself is unreadable
+            self.warnings.append(f"could not restore the state after a failed write: {problem.message}")
+            return
+        self._install(machine)
 
     # --- time travel ---------------------------------------------------------------------------
 
@@ -351,7 +368,8 @@ class RecordedSession:
 
     def disk_bytes(self) -> int:
         total = 0
-        for path in (self.paths.log, self.paths.index, self.paths.states, self.paths.meta):
+        for path in (self.paths.log, self.paths.index, self.paths.states, self.paths.meta,
+                     timeline_path(self.paths.log.parent, self.name)):
             try:
                 total += path.stat().st_size
             except OSError:
@@ -360,31 +378,52 @@ class RecordedSession:
 
     def flush(self, force_index: bool = False) -> None:
         """Write pending states; rewrite the index when it lags enough (or ``force_index``)."""
+        self.flush_states()
+        job = self.index_job(force_index)
+        if job is not None:
+            job()
+
+    def flush_states(self) -> None:
         self.bytes_written += self.states.flush()
-        grown = self.next_seq - self.last_index_count
-        due = grown >= max(INDEX_MIN_EVENTS, int(self.next_seq * INDEX_GROWTH))
-        if (force_index and grown) or due or (force_index and not self.paths.index.exists()):
-            self.states.fsync()
-            if self._writer is not None:
-                self._writer.fsync()
-            index = new_index(self.session_id)
-            index["eventCount"] = self.next_seq
-            index["checkpoints"] = self.checkpoints
-            index["states"] = dict(self.states.refs)
-            index["receipts"] = self.receipts
-            index["omega"] = {"version": 1}
-            write_index(self.paths.index, index)
-            self.last_index_count = self.next_seq
-            self._write_meta()
         self.dirty = False
         self.last_flush = time.monotonic()
 
-    def _write_meta(self) -> None:
-        size = self._writer.size if self._writer is not None else self.paths.log.stat().st_size
-        write_meta(self.paths.meta, session_id=self.session_id, created=self.created,
-                   event_count=self.next_seq, checkpoint_count=len(self.checkpoints), log_size=size)
+    def index_job(self, force: bool = False) -> Callable[[], None] | None:
+        """The index (and meta) rewrite, if due, as a function a server can run off its loop.
+
+        Due when the log grew by ``INDEX_GROWTH`` of its length since the last one (so the
+        amortized cost per event stays constant) or when forced. The data is copied now, so the
+        job does not race with later commands. Not fsynced: the index is a cache of the log.
+        """
+        grown = self.next_seq - self.last_index_count
+        due = grown >= max(1, int(self.next_seq * INDEX_GROWTH))
+        if not (due or (force and (grown or not self.paths.index.exists()))):
+            return None
+        index = new_index(self.session_id)
+        index["eventCount"] = self.next_seq
+        index["checkpoints"] = list(self.checkpoints)
+        index["states"] = dict(self.states.refs)
+        index["receipts"] = dict(self.receipts)
+        index["omega"] = {"version": 1, "metrics": self.metrics.to_json()}
+        self.last_index_count = self.next_seq
+        meta = dict(session_id=self.session_id, created=self.created, event_count=self.next_seq,
+                    checkpoint_count=len(self.checkpoints),
+                    log_size=self._writer.size if self._writer is not None else self.paths.log.stat().st_size)
+        index_path, meta_path = self.paths.index, self.paths.meta
+
+        def write() -> None:
+            write_index(index_path, index, fsync=False)
+            try:
+                write_meta(meta_path, **meta)
+            except (OmegaError, OSError):
+                pass  # a sidecar only speeds listings up
+
+        return write
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         try:
             self.flush(force_index=True)
         finally:

@@ -69,8 +69,7 @@ class SessionsTable(DataTable):
         self.deterministic = False
 
     def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        self._columns([])
 
     @property
     def highlighted_name(self) -> str | None:
@@ -82,25 +81,34 @@ class SessionsTable(DataTable):
         keep = self.highlighted_name
         self.rows_data = list(rows)
         self.current = current
-        self.clear()
+        cells = []
         for row in rows:
             name = str(row.get("name"))
             marker = "● " if name == current else "  "
             clients = row.get("clients")
-            self.add_row(
+            cells.append((name, [
                 Text(marker + name, style="bold" if name == current else ""),
                 Text(str(row.get("events", "-")), justify="right"),
                 Text(str(row.get("checkpoints", "-")), justify="right"),
                 Text(human_bytes(row.get("size")), justify="right"),
-                human_time(row.get("last_access"), self.deterministic),
+                Text(human_time(row.get("last_access"), self.deterministic)),
                 Text("-" if clients is None else str(clients), justify="right"),
-                str(row.get("lock") or "-"),
-                key=name,
-            )
+                Text(str(row.get("lock") or "-")),
+            ]))
+        self.clear(columns=True)
+        self._columns([row for _, row in cells])
+        for name, row in cells:
+            self.add_row(*row, key=name)
         target = keep if keep is not None else current
         names = [str(r.get("name")) for r in rows]
         if target in names:
             self.move_cursor(row=names.index(target), animate=False)
+
+    def _columns(self, rows: list[list[Text]]) -> None:
+        """Columns as wide as their widest cell (fixed widths: the layout never depends on timing)."""
+        for index, (key, label) in enumerate(COLUMNS):
+            width = max([len(label)] + [row[index].cell_len for row in rows])
+            self.add_column(label, key=key, width=width)
 
     def _command(self, action: str) -> None:
         self.post_message(self.Command(action, self.highlighted_name))

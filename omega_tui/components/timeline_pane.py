@@ -80,7 +80,7 @@ def describe(item: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-class TimelineView(ScrollView, can_focus=True):
+class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     BINDINGS = bindings_for("timeline")
 
     COMPONENT_CLASSES = {

@@ -55,6 +55,16 @@ def test_server_bench_runs_quick(tmp_path: Path) -> None:
     assert "outlived" not in done.stderr and "did not stop" not in done.stderr, done.stderr
 
 
+def test_tui_bench_runs_quick(tmp_path: Path) -> None:
+    """bench/tui.py starts a server of its own (temp dirs), runs the app headless, stops the server."""
+    done = run_bench("tui.py", tmp_path)
+    assert done.returncode == 0, f"tui.py --quick exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+    assert header_line(done.stdout) is not None, f"no table header in:\n{done.stdout}"
+    assert "FAIL" not in done.stdout + done.stderr
+    for name in ("cold start to first paint", "key to repaint"):
+        assert name in done.stdout, f"no {name!r} row in:\n{done.stdout}"
+
+
 def load_table_module():
     spec = importlib.util.spec_from_file_location("bench_table", BENCH / "_table.py")
     assert spec is not None and spec.loader is not None

@@ -33,7 +33,7 @@ class TopLevelSVGExtension(pytest_textual_snapshot.SVGImageExtension):
 
     @classmethod
     def dirname(cls, *, test_location: Any) -> str:
-        return str(SNAPSHOT_DIR)
+        return str(SNAPSHOT_DIR / Path(test_location.filepath).stem)
 
 
 @pytest.fixture(autouse=True)
@@ -62,8 +62,8 @@ class LiveServer:
         self.clients.append(client)
         return client
 
-    def factory(self, name: str = "omega tui") -> Callable[[], OmegaClient]:
-        return lambda: self.client(name)
+    def factory(self, name: str = "omega tui", **kwargs: Any) -> Callable[[], OmegaClient]:
+        return lambda: self.client(name, **kwargs)
 
     def backend_pid(self) -> int:
         with OmegaClient(self.config, autostart=False, connect_timeout_s=5) as client:
@@ -117,6 +117,15 @@ async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 10
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await pilot.pause(0.02)
+
+
+def screen_text(app: Any) -> str:
+    """What the screen shows, as plain text (the words of a screenshot)."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    return html.unescape(" ".join(re.findall(r">([^<>]*)</text>", svg))).replace("\xa0", " ")
 
 
 async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:

@@ -11,22 +11,13 @@ from omega_tui.components.repl_pane import ReplInput, ReplPane
 from omega_tui.components.sessions_pane import SessionsTable
 from omega_tui.components.timeline_pane import TimelineView
 
-from .conftest import LiveServer, in_thread, wait_for
+from .conftest import LiveServer, in_thread, screen_text, wait_for
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 def entries(app: OmegaApp) -> list[tuple[str, str]]:
     return list(app.query_one(ReplPane).entries)
-
-
-def screen_text(app: OmegaApp) -> str:
-    """What the screen shows, as plain text (rendered like a screenshot)."""
-    import html
-    import re
-
-    svg = app.export_screenshot()
-    return html.unescape(" ".join(re.findall(r">([^<>]*)</text>", svg))).replace("\xa0", " ")
 
 
 def names(app: OmegaApp) -> list[str]:

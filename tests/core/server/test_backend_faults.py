@@ -131,9 +131,6 @@ def test_an_invalid_session_name_is_refused_before_any_file_is_touched(srv: Live
     srv.assert_healthy()
 
 
-@pytest.mark.xfail(reason="BUG: an empty session name \"\" is taken as null (the default session 'current') "
-                   "instead of being refused with invalid_name (ops._session_name uses `request.session or DEFAULT`)",
-                   strict=True)
 @pytest.mark.parametrize("op, args", [("execute", {"line": "(define leaked 1)"}), ("open", {})])
 def test_an_empty_session_name_is_invalid_not_the_default_session(srv: LiveServer, op: str,
                                                                   args: dict[str, Any]) -> None:

@@ -179,10 +179,6 @@ def test_metrics_op_on_a_missing_or_bad_session(srv: LiveServer) -> None:
     assert not (srv.sessions_dir / "no-such-session.jsonl").exists()
 
 
-@pytest.mark.xfail(reason="BUG: `:session metrics NAME` through execute on the server CREATES session NAME when it "
-                   "does not exist (and reports zeros) instead of saying there is no such session "
-                   "(timeline_commands.session_metrics -> state.provider -> SessionManager.get(create=True))",
-                   strict=True)
 def test_session_metrics_command_for_a_missing_session_is_an_error_and_creates_nothing(srv: LiveServer) -> None:
     with srv.client(name="asker") as client:
         client.execute("(+ 1 1)", "asker-home")
@@ -202,9 +198,6 @@ def test_a_read_only_follower_reads_the_writers_metrics(srv: LiveServer) -> None
         assert "commands      2 (1 errors)" in reader.execute(":session metrics", "shared-metrics").output
 
 
-@pytest.mark.xfail(reason="BUG: per-session metrics live only on the loaded RecordedSession: when the pool evicts "
-                   "a session its commands/errors/latency/steps/oracle figures start again from 0 (eviction "
-                   "should be invisible; the same happens after a backend restart)", strict=True)
 def test_session_metrics_survive_eviction_from_the_pool(make_server: Callable[..., LiveServer]) -> None:
     srv = make_server(server={"max_cached_sessions": 1})
     with srv.client(name="evictor") as client:
@@ -371,9 +364,6 @@ def test_in_process_peak_memory_stays_at_its_high_point(repl: Repl) -> None:
     assert grown["peak"] >= grown["current"] and grown["peak"] >= first["peak"]
 
 
-@pytest.mark.xfail(reason="BUG: disk_bytes leaves out the session's timeline sidecar (<name>.timeline.json, "
-                   "annotations and snapshots): RecordedSession.disk_bytes sums log, index, states and meta only",
-                   strict=True)
 def test_disk_bytes_counts_every_file_of_the_session(repl: Repl) -> None:
     repl("(define a 1)")
     seq = repl.state.session.checkpoint_seqs[-1]

@@ -119,9 +119,6 @@ def test_states_and_index_are_written_in_the_background(make_server: Callable[..
         assert client.status()["last_flush"] is not None
 
 
-@pytest.mark.xfail(reason="BUG?: a session with fewer than INDEX_MIN_EVENTS (256) new events never gets its "
-                          ".index.json from the background flush (only on close/evict), so OmegaLLM's tools and a "
-                          "crash recovery see no index for a short live session", strict=True)
 def test_a_short_session_gets_its_index_in_the_background(make_server: Callable[..., LiveServer]) -> None:
     srv = make_server(server={"save_interval_ms": 100})
     with srv.client() as client:
@@ -295,10 +292,6 @@ def test_a_full_disk_during_a_flush_keeps_the_old_index_and_the_session_usable(
     assert read_index(session.paths.index)["eventCount"] == session.next_seq
 
 
-@pytest.mark.xfail(reason="BUG: a command whose log write fails (ENOSPC) is not recorded, but its effect stays in "
-                          "the live machine (kept = 99, lost defined); the next checkpoint state then bakes it in, so "
-                          "the states file is no longer a cache of the log (a rebuild from the log gives kept = 1)",
-                   strict=True)
 def test_a_command_that_could_not_be_recorded_leaves_no_effect_in_memory(
         full_disk_session: RecordedSession, monkeypatch: pytest.MonkeyPatch) -> None:
     session = full_disk_session

@@ -179,11 +179,6 @@ def test_list_sessions_includes_sessions_on_disk_not_loaded_with_right_counts_so
         assert after["loaded"] and after["events"] == before["events"]
 
 
-@pytest.mark.xfail(reason="BUG: op_execute takes the instance, then awaits the session lock with busy == 0; another "
-                          "session's load evicts (closes) it meanwhile, the command then runs on the closed instance, "
-                          "whose _append silently reopens a writer: that orphan holds the log's flock forever and every "
-                          "later request on the session fails with 'locked ... already open for writing elsewhere'",
-                   strict=True)
 @pytest.mark.slow
 def test_clients_alternating_over_more_sessions_than_the_pool_holds_lose_nothing(
         make_server: Callable[..., LiveServer]) -> None:

@@ -160,10 +160,6 @@ def test_a_backend_that_dies_at_start_is_given_up_on_and_restart_brings_it_back(
     srv.assert_healthy()
 
 
-@pytest.mark.xfail(reason="BUG: a client that connected while the supervisor had given up gets one stale "
-                          "`unavailable` (\"...run: omega server restart\") for its first request after a successful "
-                          "restart: _answer_unavailable is blocked in recv when the decision is made, then answers "
-                          "the next frame before it checks the decision", strict=True)
 @pytest.mark.slow
 def test_a_client_connected_while_given_up_is_served_right_after_a_restart(
         make_server: Callable[..., LiveServer], tmp_path: Path) -> None:
@@ -181,9 +177,6 @@ def test_a_client_connected_while_given_up_is_served_right_after_a_restart(
         assert waiting.ping() == "pong"
 
 
-@pytest.mark.xfail(reason="BUG: the unavailable message names only the exit status ('exited with status 1'), not "
-                          "the backend's error (NotADirectoryError on <session_dir>/sessions): a user must dig in "
-                          "the log", strict=True)
 @pytest.mark.slow
 def test_the_unavailable_message_names_the_real_cause(make_server: Callable[..., LiveServer], tmp_path: Path) -> None:
     srv = broken_server(make_server, tmp_path)
@@ -310,9 +303,6 @@ def test_status_json_has_the_documented_fields(make_server: Callable[..., LiveSe
     assert info["running"] is True and info["answering"] is True
 
 
-@pytest.mark.xfail(reason="BUG: when the supervisor is SIGKILLed its backend lives on as an orphan (still holding "
-                          "the session logs' flocks and serving the old socket) until idle shutdown; it should notice "
-                          "its parent is gone and flush and exit", strict=True)
 @pytest.mark.slow
 def test_a_backend_whose_supervisor_is_killed_flushes_and_exits(make_server: Callable[..., LiveServer]) -> None:
     srv = make_server(server={"save_interval_ms": 600_000})

@@ -439,7 +439,7 @@ CRASHING_WRITER = textwrap.dedent(
     session = RecordedSession.open(config.sessions_dir, "t", config)
     for code in sys.argv[3:]:
         session.execute(code)
-    session.flush()  # states appended, index NOT rewritten (it lags by design)
+    session.flush_states()  # states appended, index NOT rewritten (it lags by design)
     os._exit(0)  # dies without close: no final index, no meta update
     """
 )

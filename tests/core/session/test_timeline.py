@@ -241,9 +241,6 @@ def test_snapshots_survive_close_and_reopen(repl: Repl) -> None:
     assert repl.user_globals() == expected
 
 
-@pytest.mark.xfail(reason="BUG: a snapshot of an empty session is taken at seq -1 and cannot be restored; the "
-                   "failed restore still leaves its automatic 'before restoring' snapshot behind "
-                   "(restore_snapshot takes the undo snapshot before goto can fail)", strict=True)
 def test_snapshot_of_an_empty_session_restores_or_fails_without_leaving_anything(repl: Repl) -> None:
     made = repl(":session snapshot empty")
     if made.startswith("error"):

@@ -1,0 +1,204 @@
+"""Speed of the terminal app (ARCHITECTURE.md section 7): cold start to first paint, and key press to
+repaint in a timeline of 100,000 checkpoints.
+
+* Cold start: a fresh ``python`` process imports the app and runs it headless at 120x40, attached
+  to a real server this script starts on temporary dirs (as ``omega`` attaches to a running one).
+  Measured from just before the process is spawned to the app's first frame (Textual's ``Ready``);
+  "session shown" is when the session's transcript, timeline and panes are filled from the server.
+* Key press to repaint: the app (canned client: no server) with 100,000 checkpoints in the
+  Timeline pane; each key (j/k, up/down, page up/down, g/G) is sent to the app, handled, and the
+  screen is composited and rendered; the time to the frame being handed to the terminal driver is
+  measured. The pane is fed from memory for this (``MemorySource``) so the figure is the pane's own
+  cost; Textual then paces frames at up to 60 per second (``TEXTUAL_FPS``), which this leaves out.
+  "G then data shown" fetches the last page through a worker the way the server-backed pane does.
+
+    python bench/tui.py            # 10 cold starts, 400 key presses
+    python bench/tui.py --quick    # 2 cold starts, 60 key presses (the smoke test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _table import Row, print_table  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+CHECKPOINTS = 100_000
+SIZE = (120, 40)
+
+CHILD = r"""
+import sys, time
+began = float(sys.argv[1])
+from omega_tui.app import OmegaApp
+
+class BenchApp(OmegaApp):
+    def on_ready(self):
+        super().on_ready()
+        print("PAINT", time.time() - began, flush=True)
+        self.set_interval(0.005, self._check)
+
+    def _check(self):
+        if self.ready.is_set():
+            print("SHOWN", time.time() - began, flush=True)
+            self.exit(0)
+
+BenchApp().run(headless=True, size=(%d, %d))
+""" % SIZE
+
+
+class Failed(Exception):
+    pass
+
+
+def cold_starts(runs: int) -> tuple[list[float], list[float]]:
+    """Seconds to first paint and to the session shown, of ``runs`` fresh processes."""
+    from omega_core.config import load_config
+    from omega_core.server.client import OmegaClient
+
+    base = Path(tempfile.mkdtemp(prefix="obt-", dir="/tmp"))  # short: the socket path lives here
+    env = dict(os.environ)
+    env.update(OMEGA_SESSION_DIR=str(base / "s"), OMEGA_RUNTIME_DIR=str(base / "r"),
+               OMEGA_CONFIG=str(base / "omega.toml"), PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
+    (base / "omega.toml").write_text("[server]\nidle_shutdown_s = 30\n", encoding="utf-8")
+    saved = {key: os.environ.get(key) for key in ("OMEGA_SESSION_DIR", "OMEGA_RUNTIME_DIR", "OMEGA_CONFIG")}
+    os.environ.update({key: env[key] for key in saved})
+    config = load_config()
+    client = OmegaClient(config, name="bench", config_path=env["OMEGA_CONFIG"])
+    paint: list[float] = []
+    shown: list[float] = []
+    try:
+        client.connect()
+        client.execute('(define (f n) (* n 2)) (f 21) (display "hi")', "current")  # a transcript to show
+        for _ in range(runs):
+            began = time.time()
+            done = subprocess.run([sys.executable, "-c", CHILD, repr(began)], env=env, cwd=base,
+                                  capture_output=True, text=True, timeout=60)
+            lines = dict(line.split() for line in done.stdout.splitlines() if line.startswith(("PAINT", "SHOWN")))
+            if done.returncode != 0 or "PAINT" not in lines or "SHOWN" not in lines:
+                raise Failed(f"the app did not start: exit {done.returncode}\n{done.stdout}\n{done.stderr[-2000:]}")
+            paint.append(float(lines["PAINT"]))
+            shown.append(float(lines["SHOWN"]))
+    finally:
+        try:
+            client.shutdown()
+        except Exception:  # noqa: BLE001 - the server may be gone already
+            pass
+        client.close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        time.sleep(0.2)
+        shutil.rmtree(base, ignore_errors=True)
+    return paint, shown
+
+
+def timeline_items(count: int) -> list[dict]:
+    reasons = ("manual", "periodic", "llm_boundary", "effect")
+    return [{"seq": 3 + i * 7, "kind": "checkpoint", "reason": reasons[i % 4], "state_id": f"state-{3 + i * 7}", "tags": []}
+            for i in range(count)]
+
+
+async def key_repaints(presses: int) -> tuple[list[float], float]:
+    """Seconds from key to frame for ``presses`` keys; and G-to-last-page-shown via a worker."""
+    from textual import events
+    from textual._wait import wait_for_idle
+
+    from omega_core.config import Config
+    from omega_tui.app import OmegaApp
+    from omega_tui.canned import CannedClient
+    from omega_tui.components.timeline_pane import MemorySource, TimelineView
+
+    items = timeline_items(CHECKPOINTS)
+    position = items[CHECKPOINTS // 2]["seq"]
+    app = OmegaApp(Config(), client_factory=lambda: CannedClient(timeline=items, position=position), deterministic=True)
+    frames: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        deadline = time.monotonic() + 20
+        view = app.main.query_one(TimelineView)
+        while not (app.ready.is_set() and view.total == CHECKPOINTS):
+            if time.monotonic() > deadline:
+                raise Failed("the app never showed the 100,000-checkpoint timeline")
+            await pilot.pause(0.02)
+        await app.workers.wait_for_complete()
+        view.focus()
+        await pilot.pause()
+        # G through the worker path (the way pages come from the server)
+        began = time.perf_counter()
+        await pilot.press("G")
+        while view.item(CHECKPOINTS - 1) is None:
+            if time.perf_counter() - began > 10:
+                raise Failed("the last page never arrived")
+            await pilot.pause(0.001)
+        fetched = time.perf_counter() - began
+        if view.cursor != CHECKPOINTS - 1:
+            raise Failed(f"G left the cursor at {view.cursor}, not {CHECKPOINTS - 1}")
+
+        view.set_source(MemorySource(items, position))
+        await pilot.pause()
+        original = app._display
+
+        def display(screen, renderable):  # type: ignore[no-untyped-def]
+            frames.append(time.perf_counter())
+            return original(screen, renderable)
+
+        app._display = display  # type: ignore[method-assign]
+        pattern = ["g", "j", "j", "down", "k", "up", "pagedown", "pagedown", "pageup", "G", "k", "k", "pageup"]
+        samples: list[float] = []
+        driver = app._driver
+        assert driver is not None
+        for index in range(presses):
+            key = pattern[index % len(pattern)]
+            frames.clear()
+            before = view.cursor
+            started = time.perf_counter()
+            event = events.Key(key, key if len(key) == 1 else None)
+            event.set_sender(app)
+            driver.send_message(event)
+            await wait_for_idle(0)
+            app.screen._on_timer_update()  # composite and render now (what the frame timer would do)
+            ended = frames[-1] if frames else time.perf_counter()
+            samples.append(ended - started)
+            if view.cursor == before:
+                raise Failed(f"key {key!r} did not move the cursor (at {before})")
+            if view.item(view.cursor) is None:
+                raise Failed(f"row {view.cursor} was not drawn from memory")
+        app._display = original  # type: ignore[method-assign]
+    return samples, fetched
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few repetitions (smoke test)")
+    args = parser.parse_args(argv)
+    starts = 2 if args.quick else 10
+    presses = 60 if args.quick else 400
+    try:
+        paint, shown = cold_starts(starts)
+        keys, fetched = asyncio.run(key_repaints(presses))
+    except Failed as problem:
+        print(f"FAIL: {problem}", file=sys.stderr)
+        return 1
+    print_table([
+        Row("cold start to first paint (120x40, server attached)", paint, target=1.0, show_p99=True),
+        Row("cold start to session shown (transcript, panes)", shown),
+        Row(f"key to repaint, {CHECKPOINTS:,}-checkpoint timeline", keys, target=0.016, show_p99=True),
+        Row("G then last page shown (fetched in a worker)", value=fetched),
+    ], title="TUI (bench/tui.py" + (" --quick" if args.quick else "") + ")")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
