@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.core.server.live_server import stop_server
 import pytest_textual_snapshot
 
 from omega_core.config import Config, load_config
@@ -68,28 +70,6 @@ class LiveServer:
     def backend_pid(self) -> int:
         with OmegaClient(self.config, autostart=False, connect_timeout_s=5) as client:
             return int(client.status()["backend_pid"])
-
-
-def stop_server(paths: ServerPaths, config: Config) -> None:
-    pid = launcher.server_pid(paths)
-    if pid is None:
-        return
-    try:
-        with OmegaClient(config, autostart=False, connect_timeout_s=3) as client:
-            client.shutdown()
-    except (ServerUnavailable, ServerError):
-        pass
-    for sig in (None, signal.SIGTERM, signal.SIGKILL):
-        if sig is not None:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                return
-        deadline = time.monotonic() + 5
-        while launcher.pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not launcher.pid_alive(pid):
-            return
 
 
 @pytest.fixture

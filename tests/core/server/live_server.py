@@ -275,3 +275,26 @@ def servers(base: Path) -> Iterator[Any]:
             except AssertionError as problem:
                 problems.append(str(problem))
         assert not problems, problems
+
+
+def stop_server(paths: ServerPaths, config: Config) -> None:
+    """Stop the server of ``paths``: shutdown, then SIGTERM, then SIGKILL of the supervisor."""
+    pid = launcher.server_pid(paths)
+    if pid is None:
+        return
+    try:
+        with OmegaClient(config, autostart=False, connect_timeout_s=3) as client:
+            client.shutdown()
+    except (ServerUnavailable, ServerError):
+        pass
+    for sig in (None, signal.SIGTERM, signal.SIGKILL):
+        if sig is not None:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                return
+        deadline = time.monotonic() + 5
+        while launcher.pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not launcher.pid_alive(pid):
+            return

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.server.live_server import stop_server
+
 from omega_core.config import Config, load_config
 from omega_core.server import launcher
 from omega_core.server.client import OmegaClient, ServerError, ServerUnavailable
@@ -44,28 +46,6 @@ class Live:
             return int(client.status()["backend_pid"])
 
 
-def _stop(paths: ServerPaths, config: Config) -> None:
-    pid = launcher.server_pid(paths)
-    if pid is None:
-        return
-    try:
-        with OmegaClient(config, autostart=False, connect_timeout_s=3) as client:
-            client.shutdown()
-    except (ServerUnavailable, ServerError):
-        pass
-    for sig in (None, signal.SIGTERM, signal.SIGKILL):
-        if sig is not None:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                return
-        deadline = time.monotonic() + 5
-        while launcher.pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not launcher.pid_alive(pid):
-            return
-
-
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
     config_path = tmp_path / "omega.toml"
@@ -75,7 +55,7 @@ def live(tmp_path: Path) -> Iterator[Live]:
     try:
         yield live
     finally:
-        _stop(live.paths, config)
+        stop_server(live.paths, config)
         assert launcher.server_pid(live.paths) is None
 
 
@@ -156,7 +136,7 @@ def test_batch_via_server_matches_the_in_process_batch_and_cleans_up(live: Live)
         assert not [row for row in client.list_sessions() if row["name"].startswith("batch-")]
 
 
-def test_cli_server_start_status_stop(live: Live, tmp_path: Path) -> None:
+def test_cli_server_start_statusstop_server(live: Live, tmp_path: Path) -> None:
     def omega(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         env = dict(os.environ, OMEGA_SESSION_DIR=live.config.session_dir, OMEGA_RUNTIME_DIR=live.config.runtime_dir)
         return subprocess.run([sys.executable, "-m", "omega_tui.cli", "--config", live.config_path, *args],
