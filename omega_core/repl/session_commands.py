@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from omega_core.repl.processor import CommandError, Result, UsageError, command
@@ -30,8 +31,13 @@ def parse_seq(text: str, what: str = "SEQ") -> int:
 def session_list(state: ReplState, args: list[str]) -> Result:
     if state.lister is not None:
         return state, "\n".join(format_session_list(state.lister())), False
-    state.session.flush()
-    return state, "\n".join(format_session_list(list_sessions(state.sessions_dir))), False
+    session = state.session  # its counts come from memory: no flush, no re-read of its files
+    summaries = [
+        replace(summary, event_count=session.next_seq, checkpoint_count=len(session.checkpoints))
+        if summary.name == session.name else summary
+        for summary in list_sessions(state.sessions_dir)
+    ]
+    return state, "\n".join(format_session_list(summaries)), False
 
 
 @command(":session save", ":session save NAME", "save a copy of this session as NAME", GROUP, 1, 1)

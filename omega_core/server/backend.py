@@ -73,7 +73,7 @@ class Connection:
         self._lock = threading.Lock()
 
     def send(self, message: dict[str, Any]) -> bool:
-        data = proto.encode(message)
+        data = proto.encode_reply(message) if "result" in message else proto.encode(message)
         with self._lock:
             if not self.alive:
                 return False

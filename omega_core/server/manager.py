@@ -10,6 +10,7 @@ mtime), so ``list`` is a memory walk, never a parse of indexes.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -74,6 +75,8 @@ class SessionManager:
         self.max_sessions = config.server.max_cached_sessions
         self.max_bytes = config.server.max_memory_mb * 1024 * 1024
         self._preloaded: dict[str, RecordedSession] = {}
+        self._list_key: Any = None
+        self._list_bytes = b"[]"
         self.bytes_written_evicted = 0
         self._catalog: dict[str, SessionSummary] = {}
         self._catalog_mtime: float = -1.0
@@ -200,6 +203,16 @@ class SessionManager:
             size_bytes=session.log_size,
             modified=instance.last_access,
         )
+
+    def list_json(self) -> bytes:
+        """``list()`` as JSON, encoded again only when a session changed (it is a big reply)."""
+        self._refresh_catalog()
+        key = (self._catalog_mtime, len(self._catalog),
+               tuple((name, inst.session.next_seq, len(inst.session.checkpoints)) for name, inst in self.pool.items()))
+        if key != self._list_key:
+            self._list_bytes = json.dumps(self.list(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            self._list_key = key
+        return self._list_bytes
 
     def list(self) -> list[dict[str, Any]]:
         """Every session on disk or loaded, with its real counts, sorted by name."""

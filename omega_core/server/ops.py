@@ -199,7 +199,7 @@ async def op_hello(backend: "Backend", connection: "Connection", request: Reques
 
 
 async def op_list_sessions(backend: "Backend", connection: "Connection", request: Request) -> Any:
-    return backend.manager.list()
+    return proto.RawJSON(backend.manager.list_json())
 
 
 async def op_checkpoints(backend: "Backend", connection: "Connection", request: Request) -> Any:
