@@ -35,7 +35,7 @@ def session_list(state: ReplState, args: list[str]) -> Result:
     summaries = [
         replace(summary, event_count=session.next_seq, checkpoint_count=len(session.checkpoints))
         if summary.name == session.name else summary
-        for summary in list_sessions(state.sessions_dir)
+        for summary in list_sessions(state.sessions_dir, with_sizes=False)
     ]
     return state, "\n".join(format_session_list(summaries)), False
 

@@ -192,12 +192,13 @@ _WARM: dict[str, tuple[tuple[int, ...], SessionSummary]] = {}
 session's files as they were last time reuses its summary without reading anything."""
 
 
-def list_sessions(sessions_dir: Path) -> list[SessionSummary]:
+def list_sessions(sessions_dir: Path, with_sizes: bool = True) -> list[SessionSummary]:
     """Summaries of the sessions in ``sessions_dir`` (every valid ``NAME.jsonl``), sorted by name.
 
     Files whose name is not a valid session name are left out (no command could address them).
     A missing directory has no sessions. One ``scandir`` pass gives every file's size; a session
     whose log is unchanged since the last listing in this process costs no further I/O.
+    ``with_sizes=False`` (``:session list`` prints counts only) skips the index and states files.
     """
     directory = os.fspath(sessions_dir)
     try:
@@ -208,7 +209,10 @@ def list_sessions(sessions_dir: Path) -> list[SessionSummary]:
     sizes: dict[str, int] = {}
     mtimes: dict[str, int] = {}
     logs: dict[str, os.stat_result] = {}
+    wanted = (LOG_SUFFIX, META_SUFFIX, INDEX_SUFFIX, STATES_SUFFIX) if with_sizes else (LOG_SUFFIX, META_SUFFIX)
     for entry in entries:
+        if not entry.name.endswith(wanted):
+            continue
         try:
             info = entry.stat()
         except OSError:
@@ -225,7 +229,7 @@ def list_sessions(sessions_dir: Path) -> list[SessionSummary]:
             continue
         info = logs[name]
         key = os.path.join(directory, name + LOG_SUFFIX)
-        stamp = (info.st_size, info.st_mtime_ns, mtimes.get(name + META_SUFFIX, -1), mtimes.get(name + INDEX_SUFFIX, -1))
+        stamp = (info.st_size, info.st_mtime_ns, mtimes.get(name + META_SUFFIX, -1))
         warm = _WARM.get(key)
         if warm is not None and warm[0] == stamp:
             cached = warm[1]
@@ -238,7 +242,7 @@ def list_sessions(sessions_dir: Path) -> list[SessionSummary]:
                 meta_mtime = os.stat(os.path.join(directory, name + META_SUFFIX)).st_mtime_ns
             except OSError:
                 meta_mtime = -1
-            _WARM[key] = ((info.st_size, info.st_mtime_ns, meta_mtime, stamp[3]), cached)
+            _WARM[key] = ((info.st_size, info.st_mtime_ns, meta_mtime), cached)
         size = info.st_size + sizes.get(name + INDEX_SUFFIX, 0) + sizes.get(name + STATES_SUFFIX, 0)
         summaries.append(SessionSummary(name, cached.session_id, cached.created, cached.event_count,
                                         cached.checkpoint_count, size, info.st_mtime))
