@@ -675,7 +675,11 @@ class OmegaClient:
         return ExecuteReply(output, results, bool(result.get("exit")), str(result.get("session") or session or ""), ok)
 
     def list_sessions(self) -> list[dict[str, Any]]:
+        """One dict per session (the server sends columns and rows, to keep the reply small)."""
         result = self.call(Op.LIST_SESSIONS)
+        if isinstance(result, dict) and "columns" in result:
+            columns = result["columns"]
+            return [dict(zip(columns, row)) for row in result.get("rows", [])]
         if isinstance(result, dict) and "sessions" in result:
             result = result["sessions"]
         return list(result or [])

@@ -28,6 +28,11 @@ from omega_core.session.recorded import RecordedSession
 
 
 
+LIST_COLUMNS = ("name", "events", "checkpoints", "size", "last_access", "loaded")
+"""``list_sessions`` goes on the wire as columns and rows (half the bytes of one object per row:
+with 1,000 sessions it is the biggest reply); ``OmegaClient.list_sessions`` turns it back into rows."""
+
+
 class NotFound(OmegaError):
     code = "not_found"
 
@@ -210,7 +215,9 @@ class SessionManager:
         key = (self._catalog_mtime, len(self._catalog),
                tuple((name, inst.session.next_seq, len(inst.session.checkpoints)) for name, inst in self.pool.items()))
         if key != self._list_key:
-            self._list_bytes = json.dumps(self.list(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            rows = [[row[column] for column in LIST_COLUMNS] for row in self.list()]
+            self._list_bytes = json.dumps({"columns": list(LIST_COLUMNS), "rows": rows},
+                                          separators=(",", ":"), ensure_ascii=False).encode("utf-8")
             self._list_key = key
         return self._list_bytes
 
