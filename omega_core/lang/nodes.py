@@ -19,6 +19,7 @@ from omega_core.errors import EvalError
 from omega_core.lang.frames import (
     NOT_INLINE,
     AndOrK,
+    CallK,
     ConsStreamK,
     DefineK,
     HandlerK,
@@ -275,8 +276,6 @@ class Call(Node):
 
 
 def _call_operator_frame(next_frame: Any, node: Call, env: Any) -> Any:
-    from omega_core.lang.frames import CallK
-
     return CallK(next_frame, node, env, -1, None, ())
 
 

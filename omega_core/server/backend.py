@@ -163,15 +163,6 @@ class Backend:
                     log.error("flush of session %s failed: %s", instance.name, problem.message)
             self.last_flush = time.time()
 
-    def flush(self, force_index: bool) -> None:
-        for instance in list(self.manager.pool.values()):
-            if instance.busy == 0 and (instance.session.dirty or force_index):
-                try:
-                    instance.session.flush(force_index=force_index)
-                except OmegaError as problem:
-                    log.error("flush of session %s failed: %s", instance.name, problem.message)
-        self.last_flush = time.time()
-
     async def _fsync_loop(self) -> None:
         if str(self.config.server.fsync) != "interval":
             return

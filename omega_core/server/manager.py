@@ -14,7 +14,6 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from omega_core.config import Config
@@ -146,10 +145,6 @@ class SessionManager:
         self._catalog[name] = self._summary_of(instance)
         return True
 
-    def flush_all(self, force_index: bool = False) -> None:
-        for instance in list(self.pool.values()):
-            instance.session.flush(force_index=force_index)
-
     def close_all(self) -> None:
         for name in list(self.pool):
             self.unload(name)
@@ -266,6 +261,3 @@ class SessionManager:
             session.close()
         delete_session_files(self.sessions_dir, name)
         self._catalog.pop(name, None)
-
-    def sessions_dir_path(self) -> Path:
-        return self.sessions_dir

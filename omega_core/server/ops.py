@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from omega_core.evaluator import FormResult
 from omega_core.repl.processor import process
 from omega_core.repl.state import DEFAULT_SESSION
 from omega_core.server import protocol as proto
 from omega_core.server.protocol import ErrorCode, Op, ProtocolError, Request
 from omega_core.errors import OmegaError
 from omega_core.server import ops_multi as multi
-from omega_core.server.ops_multi import attach, clients_text, require_write
+from omega_core.server.ops_multi import attach, clients_text, require_not_held_elsewhere, require_write
 from omega_core.session.names import validate_name
 
 
@@ -73,27 +74,20 @@ def recorded_reply(session: Any, request_id: str) -> dict[str, Any] | None:
     events = list(session.recent)
     for position, event in enumerate(events):
         if event.get("type") == "input" and event.get("rid") == request_id:
+            code = str(event.get("code", ""))
             results = []
             for later in events[position + 1:]:
                 kind = later.get("type")
                 if kind == "input":
                     break
-                code = str(event.get("code", ""))
-                if kind == "result":
-                    results.append({"input": code, "line": 1, "value": later.get("value"), "output": later.get("output", ""),
-                                    "error": None, "error_code": None, "steps": later.get("steps", 0), "ms": 0.0})
-                elif kind == "error":
-                    results.append({"input": code, "line": 1, "value": None, "output": later.get("output", ""),
-                                    "error": later.get("message"), "error_code": later.get("code"),
-                                    "steps": later.get("steps", 0), "ms": 0.0})
-            lines = []
-            for item in results:
-                text = item["output"]
-                if text and not text.endswith("\n"):
-                    text += "\n"
-                lines.append(text + (f"error: {item['error']}" if item["error"] is not None else f"=> {item['value']}"))
-            return {"output": "\n".join(lines), "results": results, "exit": False, "session": session.name,
-                    "replayed_from_log": True}
+                if kind in ("result", "error"):
+                    failed = kind == "error"
+                    results.append(FormResult(code, 1, None if failed else later.get("value"), later.get("output", ""),
+                                              later.get("message") if failed else None,
+                                              later.get("code") if failed else None, later.get("steps", 0), 0.0))
+            return {"output": "\n".join(result.transcript() for result in results),
+                    "results": [result_dict(result) for result in results], "exit": False,
+                    "session": session.name, "replayed_from_log": True}
     return None
 
 
@@ -131,21 +125,20 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
         earlier = recorded_reply(instance.session, rid)
         if earlier is not None:
             return earlier
-        if True:  # the lease is held by the caller
-            if is_command:
-                repl, output, should_exit = process(instance.repl, line)
-                if repl.session.name != name:  # :session load/fork/restore --as moved this client
-                    backend.access.release(name, connection.number)
-                    require_write(backend, connection, repl.session.name)
-                backend.notify_timeline(name)
-                return {"output": output, "results": [], "exit": should_exit, "session": repl.session.name}
-            first_line = request.args.get("first_line", 1)
-            if not isinstance(first_line, int) or isinstance(first_line, bool) or first_line < 1:
-                first_line = 1
-            steps = instance.session.execute_steps(line, first_line, request_id=rid)
-            results = await backend.run_cooperative(instance, steps)
-            output = "\n".join(result.transcript() for result in results)
-            return {"output": output, "results": [result_dict(r) for r in results], "exit": False, "session": name}
+        if is_command:
+            repl, output, should_exit = process(instance.repl, line)
+            if repl.session.name != name:  # :session load/fork/restore --as moved this client
+                backend.access.release(name, connection.number)
+                require_write(backend, connection, repl.session.name)
+            backend.notify_timeline(name)
+            return {"output": output, "results": [], "exit": should_exit, "session": repl.session.name}
+        first_line = request.args.get("first_line", 1)
+        if not isinstance(first_line, int) or isinstance(first_line, bool) or first_line < 1:
+            first_line = 1
+        steps = instance.session.execute_steps(line, first_line, request_id=rid)
+        results = await backend.run_cooperative(instance, steps)
+        output = "\n".join(result.transcript() for result in results)
+        return {"output": output, "results": [result_dict(r) for r in results], "exit": False, "session": name}
 
 
 def command_of(line: str) -> str | None:
@@ -274,11 +267,7 @@ async def op_close(backend: "Backend", connection: "Connection", request: Reques
 
 async def op_delete(backend: "Backend", connection: "Connection", request: Request) -> Any:
     name = _session_name(request)
-    holder = backend.access.writer(name)
-    if holder is not None and holder.connection != connection.number:
-        require_write(backend, connection, name)  # raises locked: someone else writes to it
-    if backend.access.mode_of(name, connection.number) is not None:
-        require_write(backend, connection, name)  # a read-only follower may not delete it
+    require_not_held_elsewhere(backend, connection, name)
     async with backend.session_lock(name):
         backend.manager.delete(name, request.args.get("confirm"))
     backend.access.sessions.pop(name, None)
@@ -290,9 +279,7 @@ async def op_rename(backend: "Backend", connection: "Connection", request: Reque
     target = request.args.get("to")
     if not isinstance(target, str):
         raise ProtocolError(ErrorCode.BAD_REQUEST, "rename needs args.to (the new name)", request.id)
-    holder = backend.access.writer(name)
-    if (holder is not None and holder.connection != connection.number) or backend.access.mode_of(name, connection.number):
-        require_write(backend, connection, name)
+    require_not_held_elsewhere(backend, connection, name)
     async with backend.session_lock(name):
         backend.manager.rename(name, target)
     backend.access.sessions.pop(name, None)
@@ -347,4 +334,4 @@ async def dispatch(backend: "Backend", connection: "Connection", request: Reques
     return await HANDLERS[Op(request.op)](backend, connection, request)
 
 
-__all__ = ["dispatch", "proto"]
+__all__ = ["dispatch"]

@@ -28,6 +28,14 @@ def require_write(backend: "Backend", connection: "Connection", name: str) -> No
     backend.access.require_write(name, connection.number, connection.client_id, connection.name)
 
 
+def require_not_held_elsewhere(backend: "Backend", connection: "Connection", name: str) -> None:
+    """For deleting or renaming a whole session: refused (``locked``) when another client writes to
+    it and (``read_only``) when this client follows it read-only; nobody holding it is fine."""
+    holder = backend.access.writer(name)
+    if (holder is not None and holder.connection != connection.number) or backend.access.mode_of(name, connection.number):
+        require_write(backend, connection, name)
+
+
 def _int(request: Request, key: str, default: int | None = None, minimum: int = 0) -> int:
     value = request.args.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:

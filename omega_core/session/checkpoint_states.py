@@ -145,12 +145,6 @@ class CheckpointStates:
             return body
         return ref  # stored inline (only OmegaLLM does that; such states are not ours)
 
-    def is_ours(self, state_id: str) -> bool:
-        try:
-            return self.body(state_id).get("format") == DELTA_FORMAT
-        except (StateFormatError, OSError, AttributeError, Exception):  # noqa: BLE001 - any unreadable state is unusable
-            return False
-
     def restore(self, state_id: str) -> Any:
         """A new machine in the captured state (merging the delta chain, oldest first)."""
         chain: list[dict[str, Any]] = []

@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any, Callable, Generator, Iterator
 
 from omega_core.config import Config
-from omega_core.effects import EffectHost, EffectOutcome, OracleExchange
+from omega_core.effects import EffectHost, OracleExchange
 from omega_core.errors import OmegaError
 from omega_core.evaluator import Evaluator, FormResult, Step, drive
 from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.checkpoint_states import CheckpointStates
-from omega_core.session.errors import SessionFileError
 from omega_core.session.index import load_index, make_receipt, new_index, rebuild_index_from_log, write_index
 from omega_core.session.listing import write_meta
 from omega_core.session.log import SessionLogWriter
@@ -59,7 +58,6 @@ class RecordedSession:
         self.receipts: dict[str, Any] = {}
         self.states = CheckpointStates(self.paths.states)
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=RECENT_EVENTS)
-        self.foreign = False
         self.warnings: list[str] = []
         self.cursor: int | None = None
         """After a goto: the seq jumped to (``:session resume`` goes on from there)."""
@@ -132,19 +130,15 @@ class RecordedSession:
         self.states.scan_newer()
         self.next_seq = index.get("eventCount", 0)
         self.last_index_count = self.next_seq
-        self.foreign = not any(self.states.is_ours(cp["stateId"]) for cp in self.checkpoints[-1:]) and bool(self.checkpoints)
         machine, cursor = Replayer(self).state_at(self.next_seq - 1, progress=progress)
         self._install(machine)
         for _, event in SessionLogReader(self.paths.log).tail(min(RECENT_EVENTS, 200)):
             self.recent.append(event)
 
     def _open_writer(self) -> None:
-        try:
-            self._writer = SessionLogWriter(
-                self.paths.log, str(self.config.server.fsync), session_id=self.session_id, created=self.created
-            )
-        except SessionFileError:
-            raise
+        self._writer = SessionLogWriter(
+            self.paths.log, str(self.config.server.fsync), session_id=self.session_id, created=self.created
+        )
         self.next_seq = self._writer.next_seq
 
     def _install(self, machine: Machine) -> None:
@@ -435,6 +429,3 @@ class RecordedSession:
     @property
     def log_size(self) -> int:
         return self._writer.size if self._writer is not None else 0
-
-    def perform_live(self, op: str, args: list[Any]) -> EffectOutcome:
-        return self.effects.perform(op, args)

@@ -61,6 +61,8 @@ class Replayer:
         self.receipts_used = 0
         self.events: dict[int, dict[str, Any]] = {}
         self._answers: list[dict[str, Any]] = []
+        self._exact = False
+        """Whether the input being replayed regenerates the logged events seq for seq (ours)."""
 
     # --- the event sink ------------------------------------------------------------------------
 
@@ -176,8 +178,6 @@ class Replayer:
             if progress is not None:
                 progress(number + 1, total)
         return evaluator.machine, target
-
-    _exact = False
 
     def _resumed_input(self, start: dict[str, Any], offset: int) -> _Input | None:
         """The input a mid-input checkpoint belongs to, set up to continue where it stopped."""
