@@ -132,8 +132,11 @@ class RecordedSession:
         self.last_index_count = self.next_seq
         machine, cursor = Replayer(self).state_at(self.next_seq - 1, progress=progress)
         self._install(machine)
-        for _, event in SessionLogReader(self.paths.log).tail(min(RECENT_EVENTS, 200)):
-            self.recent.append(event)
+        with SessionLogReader(self.paths.log) as reader:
+            for _, event in reader.tail(RECENT_EVENTS):
+                self.recent.append(event)
+                if "rid" in event:  # a client may retry a request whose input is already logged
+                    self.recent_rids[event["rid"]] = event["seq"]
 
     def _open_writer(self) -> None:
         self._writer = SessionLogWriter(
