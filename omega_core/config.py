@@ -143,6 +143,7 @@ class ServerConfig:
     max_cached_sessions: int = _positive(64)
     max_memory_mb: int = _positive(256)
     save_interval_ms: int = _non_negative(200)
+    index_interval_ms: int = _non_negative(1000)
     fsync: FsyncPolicy = FsyncPolicy.INTERVAL
     fsync_interval_ms: int = _positive(1000)
     idle_shutdown_s: float = _non_negative(600.0)

@@ -43,6 +43,7 @@ from omega_core.errors import OmegaError
 from omega_core.server import protocol
 from omega_core.server.protocol import ErrorCode, Op
 from omega_core.server.paths import ServerPaths
+from omega_core.server.list_reply import rows_from_reply
 
 __all__ = ["ExecuteReply", "OmegaClient", "ServerError", "ServerUnavailable"]
 
@@ -675,14 +676,8 @@ class OmegaClient:
         return ExecuteReply(output, results, bool(result.get("exit")), str(result.get("session") or session or ""), ok)
 
     def list_sessions(self) -> list[dict[str, Any]]:
-        """One dict per session (the server sends columns and rows, to keep the reply small)."""
-        result = self.call(Op.LIST_SESSIONS)
-        if isinstance(result, dict) and "columns" in result:
-            columns = result["columns"]
-            return [dict(zip(columns, row)) for row in result.get("rows", [])]
-        if isinstance(result, dict) and "sessions" in result:
-            result = result["sessions"]
-        return list(result or [])
+        """One dict per session (name, events, checkpoints, size, last_access, loaded), by name."""
+        return rows_from_reply(self.call(Op.LIST_SESSIONS))
 
     def checkpoints(self, session: str, limit: int | None = None) -> Any:
         return self.call(Op.CHECKPOINTS, session, **({} if limit is None else {"limit": limit}))

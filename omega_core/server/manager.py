@@ -10,7 +10,6 @@ mtime), so ``list`` is a memory walk, never a parse of indexes.
 from __future__ import annotations
 
 import collections
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -25,11 +24,7 @@ from omega_core.session.listing import SessionSummary, list_sessions
 from omega_core.session.names import session_paths, validate_name
 from omega_core.session.recorded import RecordedSession
 
-
-
-LIST_COLUMNS = ("name", "events", "checkpoints", "size", "last_access", "loaded")
-"""``list_sessions`` goes on the wire as columns and rows (half the bytes of one object per row:
-with 1,000 sessions it is the biggest reply); ``OmegaClient.list_sessions`` turns it back into rows."""
+from omega_core.server.list_reply import LIST_COLUMNS, ListReplyEncoder, ListRow
 
 
 class NotFound(OmegaError):
@@ -80,9 +75,12 @@ class SessionManager:
         self.max_bytes = config.server.max_memory_mb * 1024 * 1024
         self._preloaded: dict[str, RecordedSession] = {}
         self._list_key: Any = None
-        self._list_bytes = b"[]"
+        self._list_bytes = b""
+        self._list_encoder = ListReplyEncoder()
         self.bytes_written_evicted = 0
         self._catalog: dict[str, SessionSummary] = {}
+        self._catalog_version = 0
+        """Bumped on every change of ``_catalog`` (part of the cached listing's key)."""
         self._catalog_mtime: float = -1.0
 
     # --- pool ----------------------------------------------------------------------------------
@@ -143,6 +141,7 @@ class SessionManager:
         instance.session.close()
         self.bytes_written_evicted += instance.session.bytes_written
         self._catalog[name] = self._summary_of(instance)
+        self._catalog_version += 1
         return True
 
     def close_all(self) -> None:
@@ -166,6 +165,7 @@ class SessionManager:
         if mtime == self._catalog_mtime:
             return
         self._catalog_mtime = mtime
+        self._catalog_version += 1
         if not self._catalog:
             self._catalog = {summary.name: summary for summary in list_sessions(self.sessions_dir)}
             return
@@ -205,24 +205,37 @@ class SessionManager:
         )
 
     def list_json(self) -> bytes:
-        """``list()`` as JSON, encoded again only when a session changed (it is a big reply)."""
+        """``list()`` as JSON (see ``list_reply``): the last reply again if nothing changed, else
+        re-encoded where rows changed. Called on the event loop, so it must stay well under a ms."""
         self._refresh_catalog()
-        key = (self._catalog_mtime, len(self._catalog),
-               tuple((name, inst.session.next_seq, len(inst.session.checkpoints)) for name, inst in self.pool.items()))
+        pool_rows = tuple(self._pool_row(instance) for instance in self.pool.values())
+        key = (self._catalog_mtime, self._catalog_version, pool_rows)
         if key != self._list_key:
-            rows = [[row[column] for column in LIST_COLUMNS] for row in self.list()]
-            self._list_bytes = json.dumps({"columns": list(LIST_COLUMNS), "rows": rows},
-                                          separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            self._list_bytes = self._list_encoder.encode(self._rows(pool_rows))
             self._list_key = key
         return self._list_bytes
 
+    def _rows(self, pool_rows: tuple[ListRow, ...]) -> list[ListRow]:
+        loaded = {row[0]: row for row in pool_rows}
+        rows = []
+        for name in sorted(self._catalog.keys() | loaded.keys()):
+            row = loaded.get(name)
+            if row is None:
+                summary = self._catalog[name]
+                row = (name, summary.event_count, summary.checkpoint_count, summary.size_bytes, summary.modified, False)
+            rows.append(row)
+        return rows
+
+    @staticmethod
+    def _pool_row(instance: SessionInstance) -> ListRow:
+        session = instance.session
+        return (session.name, session.next_seq, len(session.checkpoints), session.log_size, instance.last_access, True)
+
     def list(self) -> list[dict[str, Any]]:
         """Every session on disk or loaded, with its real counts, sorted by name."""
-        return [
-            {"name": summary.name, "events": summary.event_count, "checkpoints": summary.checkpoint_count,
-             "size": summary.size_bytes, "last_access": summary.modified, "loaded": summary.name in self.pool}
-            for summary in self.summaries()
-        ]
+        pool_rows = tuple(self._pool_row(instance) for instance in self.pool.values())
+        self._refresh_catalog()
+        return [dict(zip(LIST_COLUMNS, row)) for row in self._rows(pool_rows)]
 
     # --- renaming and deleting -----------------------------------------------------------------
 
@@ -238,6 +251,7 @@ class SessionManager:
         if not delete_session_files(self.sessions_dir, name):
             raise NotFound(f"no session named '{name}'")
         self._catalog.pop(name, None)
+        self._catalog_version += 1
 
     def rename(self, name: str, new_name: str) -> None:
         validate_name(name)
@@ -261,3 +275,4 @@ class SessionManager:
             session.close()
         delete_session_files(self.sessions_dir, name)
         self._catalog.pop(name, None)
+        self._catalog_version += 1

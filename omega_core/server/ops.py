@@ -60,11 +60,10 @@ def _int_arg(request: Request, name: str, default: int | None = None, minimum: i
     return value
 
 
-def result_dict(result: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(result)
-    data["input"] = data.pop("source")
-    data["ms"] = round(data["ms"], 3)
-    return data
+def result_dict(result: FormResult) -> dict[str, Any]:
+    """A form's result on the wire (built by hand: ``dataclasses.asdict`` deep-copies, 10x slower)."""
+    return {"line": result.line, "value": result.value, "output": result.output, "error": result.error,
+            "error_code": result.error_code, "steps": result.steps, "ms": round(result.ms, 3), "input": result.source}
 
 
 def recorded_reply(session: Any, request_id: str) -> dict[str, Any] | None:

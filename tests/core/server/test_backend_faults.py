@@ -33,6 +33,7 @@ from tests.core.server.live_server import (
     raw_call,
     servers,
     silent_socket,
+    wait_gone,
 )
 
 MAX_FRAME = 4096
@@ -299,6 +300,47 @@ def test_a_peer_that_stops_mid_frame_does_not_block_others(srv: LiveServer) -> N
     finally:
         conn.close()
     srv.assert_healthy()
+
+
+def test_frames_sent_in_one_write_or_a_byte_at_a_time_are_all_answered(srv: LiveServer) -> None:
+    """The backend takes frames apart itself (``framing``): any split of the byte stream works."""
+    conn = srv.raw()
+    try:
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+        frames = [json.dumps(request("ping", rid=f"p{k}")).encode() for k in range(5)]
+        sock.sendall(b"".join(len(frame).to_bytes(4, "big") + frame for frame in frames))
+        slow = json.dumps(request("ping", rid="slow")).encode()
+        for byte in len(slow).to_bytes(4, "big") + slow:
+            sock.sendall(bytes([byte]))
+        sock.close()
+        replies = []
+        for _ in range(6):
+            assert conn.poll(20), "a pipelined request was not answered"
+            replies.append(json.loads(conn.recv_bytes()))
+        assert sorted(reply["id"] for reply in replies) == sorted([f"p{k}" for k in range(5)] + ["slow"])
+        assert all(reply["ok"] and reply["result"] == "pong" for reply in replies)
+    finally:
+        conn.close()
+    srv.assert_healthy()
+
+
+def test_shutdown_while_a_command_runs_interrupts_it_answers_it_and_stops(make_server: Callable[..., LiveServer]) -> None:
+    srv = make_server()
+    with srv.client() as runner, srv.client() as stopper:
+        assert runner.execute("(define (spin) (spin))", "busy").ok
+        outcome: dict[str, Any] = {}
+        thread = threading.Thread(target=lambda: outcome.setdefault("reply", runner.execute("(spin)", "busy")))
+        thread.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+        stopper.shutdown()
+        thread.join(20)
+        assert not thread.is_alive()
+        reply = outcome["reply"]
+        assert not reply.ok and "interrupted" in reply.output  # answered, not cut off
+        assert wait_gone(srv.supervisor_pid or 0, 10), "the server did not stop"
+        assert time.monotonic() - started < 5.0
+    assert any(event.get("type") == "error" for event in log_events(srv.sessions_dir / "busy.jsonl"))
 
 
 def test_a_peer_that_vanishes_with_a_request_in_flight_harms_nothing(srv: LiveServer) -> None:

@@ -128,7 +128,7 @@ def test_a_short_session_gets_its_index_in_the_background(make_server: Callable[
 
 @pytest.mark.slow
 def test_the_index_is_never_seen_half_written(make_server: Callable[..., LiveServer]) -> None:
-    srv = make_server(server={"save_interval_ms": 10, "fsync": "never"})
+    srv = make_server(server={"save_interval_ms": 10, "index_interval_ms": 0, "fsync": "never"})
     index_path = srv.sessions_dir / "atomic.index.json"
     stop = threading.Event()
     seen: list[int] = []

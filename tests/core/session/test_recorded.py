@@ -516,6 +516,33 @@ def test_flush_writes_states_and_index_is_throttled(tmp_path: Path) -> None:
     session.close()
 
 
+def test_index_rewrites_are_limited_to_one_per_interval(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    config = dataclasses.replace(config, server=dataclasses.replace(config.server, index_interval_ms=60_000))
+    session = open_session(config)
+    run(session, "(define a 1)")
+    first = session.index_job()
+    assert first is not None  # the first one is not held back
+    first()
+    written = load_index(session.paths.index)["eventCount"]
+    for k in range(50):
+        run(session, f"(set! a {k})")
+    assert session.index_job() is None  # grown far past 5%, but the interval has not passed
+    assert session.needs_persisting  # so the server keeps coming back for it
+    assert load_index(session.paths.index)["eventCount"] == written
+    forced = session.index_job(force=True)  # closing or evicting does not wait
+    assert forced is not None
+    forced()
+    assert load_index(session.paths.index)["eventCount"] == session.next_seq
+    session.flush_states()
+    assert not session.needs_persisting
+    session.last_index_time -= 61.0  # the interval passed
+    for k in range(10):
+        run(session, f"(set! a {k})")  # and the log grew by 5% again
+    assert session.index_job() is not None
+    session.close()
+
+
 # --- size and speed of the states (the 200-input session) -------------------------------
 
 

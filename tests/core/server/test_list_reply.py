@@ -1,0 +1,87 @@
+"""The list_sessions reply: columnar JSON, re-encoded row by row, always current."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from omega_core.config import Config
+from omega_core.server.list_reply import LIST_COLUMNS, ListReplyEncoder, rows_from_reply
+from omega_core.server.manager import SessionManager
+from omega_core.session.recorded import RecordedSession
+
+
+def row(name: str, events: int = 3, loaded: bool = False) -> tuple[str, int, int, int, float, bool]:
+    return (name, events, 1, 100 + events, 1763700000.5, loaded)
+
+
+def test_the_reply_is_json_columns_that_turn_back_into_rows() -> None:
+    rows = [row("a"), row("b\u00e9", 7, loaded=True), row('q"uote')]
+    reply = json.loads(ListReplyEncoder().encode(rows))
+    assert reply["columns"] == list(LIST_COLUMNS)
+    assert reply["values"][0] == ["a", "b\u00e9", 'q"uote']
+    assert rows_from_reply(reply) == [dict(zip(LIST_COLUMNS, r)) for r in rows]
+
+
+def test_no_sessions_gives_empty_columns() -> None:
+    reply = json.loads(ListReplyEncoder().encode([]))
+    assert reply["values"] == [[] for _ in LIST_COLUMNS]
+    assert rows_from_reply(reply) == []
+
+
+def test_a_changed_row_is_encoded_again_and_a_gone_one_is_forgotten() -> None:
+    encoder = ListReplyEncoder()
+    encoder.encode([row("a"), row("b"), row("c")])
+    reply = json.loads(encoder.encode([row("a"), row("c", 9)]))
+    assert rows_from_reply(reply) == [dict(zip(LIST_COLUMNS, r)) for r in (row("a"), row("c", 9))]
+    assert set(encoder._rows) == {"a", "c"}
+
+
+def test_older_row_wise_replies_are_still_understood() -> None:
+    assert rows_from_reply({"columns": ["name", "events"], "rows": [["a", 1]]}) == [{"name": "a", "events": 1}]
+    assert rows_from_reply({"sessions": [{"name": "a"}]}) == [{"name": "a"}]
+    assert rows_from_reply(None) == []
+
+
+def make_manager(tmp_path: Path) -> SessionManager:
+    return SessionManager(dataclasses.replace(Config(), session_dir=str(tmp_path / "sd")))
+
+
+def listed(manager: SessionManager) -> dict[str, dict[str, object]]:
+    return {entry["name"]: entry for entry in rows_from_reply(json.loads(manager.list_json()))}
+
+
+def test_the_manager_listing_follows_every_kind_of_change(tmp_path: Path) -> None:
+    manager = make_manager(tmp_path)
+    on_disk = RecordedSession.open(manager.sessions_dir, "disk", manager.config)
+    on_disk.execute("(define x 1)")
+    on_disk.close()
+    loaded = manager.get("live")
+    first = listed(manager)
+    assert set(first) == {"disk", "live"}
+    assert first["disk"]["loaded"] is False and first["live"]["loaded"] is True
+    assert first["disk"]["events"] == on_disk.next_seq
+
+    loaded.session.execute("(define y 2)")  # a command: counts change
+    assert listed(manager)["live"]["events"] == loaded.session.next_seq
+
+    loaded.last_access += 5.0  # a read touched it: last access changes
+    assert listed(manager)["live"]["last_access"] == loaded.last_access
+
+    assert manager.unload("live")  # unloaded: still listed, from the catalog
+    after_unload = listed(manager)["live"]
+    assert after_unload["loaded"] is False and after_unload["events"] == loaded.session.next_seq
+
+    manager.delete("disk", confirm="disk")
+    assert set(listed(manager)) == {"live"}
+    assert manager.list() == rows_from_reply(json.loads(manager.list_json()))
+    manager.close_all()
+
+
+def test_an_unchanged_listing_is_the_same_bytes(tmp_path: Path) -> None:
+    manager = make_manager(tmp_path)
+    manager.get("a")
+    manager.list_json()  # the first listing may write sidecars (the directory changes once)
+    assert manager.list_json() is manager.list_json()
+    manager.close_all()
