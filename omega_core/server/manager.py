@@ -74,8 +74,6 @@ class SessionManager:
         self.max_sessions = config.server.max_cached_sessions
         self.max_bytes = config.server.max_memory_mb * 1024 * 1024
         self._preloaded: dict[str, RecordedSession] = {}
-        self._list_key: Any = None
-        self._list_bytes = b""
         self._list_encoder = ListReplyEncoder()
         self.bytes_written_evicted = 0
         self._catalog: dict[str, SessionSummary] = {}
@@ -165,9 +163,9 @@ class SessionManager:
         if mtime == self._catalog_mtime:
             return
         self._catalog_mtime = mtime
-        self._catalog_version += 1
         if not self._catalog:
             self._catalog = {summary.name: summary for summary in list_sessions(self.sessions_dir)}
+            self._catalog_version += 1
             return
         try:
             names = {entry[: -len(".jsonl")] for entry in os.listdir(self.sessions_dir) if entry.endswith(".jsonl")}
@@ -175,12 +173,14 @@ class SessionManager:
             return
         for gone in set(self._catalog) - names:
             del self._catalog[gone]
+            self._catalog_version += 1
         for name in names - set(self._catalog) - set(self.pool):
             try:
                 validate_name(name)
                 from omega_core.session.listing import summarize_session
 
                 self._catalog[name] = summarize_session(self.sessions_dir, name)
+                self._catalog_version += 1
             except (OmegaError, OSError):
                 continue
 
@@ -205,17 +205,14 @@ class SessionManager:
         )
 
     def list_json(self) -> bytes:
-        """``list()`` as JSON (see ``list_reply``): the last reply again if nothing changed, else
-        re-encoded where rows changed. Called on the event loop, so it must stay well under a ms."""
+        """``list()`` as JSON (see ``list_reply``). Called on the event loop for every listing, so
+        it patches the loaded sessions' rows into the last reply instead of encoding it all."""
         self._refresh_catalog()
-        pool_rows = tuple(self._pool_row(instance) for instance in self.pool.values())
-        key = (self._catalog_mtime, self._catalog_version, pool_rows)
-        if key != self._list_key:
-            self._list_bytes = self._list_encoder.encode(self._rows(pool_rows))
-            self._list_key = key
-        return self._list_bytes
+        pool_rows = [self._pool_row(instance) for instance in self.pool.values()]
+        layout = (self._catalog_version, frozenset(self.pool))
+        return self._list_encoder.encode(layout, lambda: self._rows(pool_rows), pool_rows)
 
-    def _rows(self, pool_rows: tuple[ListRow, ...]) -> list[ListRow]:
+    def _rows(self, pool_rows: list[ListRow]) -> list[ListRow]:
         loaded = {row[0]: row for row in pool_rows}
         rows = []
         for name in sorted(self._catalog.keys() | loaded.keys()):
@@ -233,7 +230,7 @@ class SessionManager:
 
     def list(self) -> list[dict[str, Any]]:
         """Every session on disk or loaded, with its real counts, sorted by name."""
-        pool_rows = tuple(self._pool_row(instance) for instance in self.pool.values())
+        pool_rows = [self._pool_row(instance) for instance in self.pool.values()]
         self._refresh_catalog()
         return [dict(zip(LIST_COLUMNS, row)) for row in self._rows(pool_rows)]
 

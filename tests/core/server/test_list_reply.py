@@ -16,26 +16,49 @@ def row(name: str, events: int = 3, loaded: bool = False) -> tuple[str, int, int
     return (name, events, 1, 100 + events, 1763700000.5, loaded)
 
 
+def as_dicts(rows: list[tuple[str, int, int, int, float, bool]]) -> list[dict[str, object]]:
+    return [dict(zip(LIST_COLUMNS, r)) for r in rows]
+
+
 def test_the_reply_is_json_columns_that_turn_back_into_rows() -> None:
     rows = [row("a"), row("b\u00e9", 7, loaded=True), row('q"uote')]
-    reply = json.loads(ListReplyEncoder().encode(rows))
+    reply = json.loads(ListReplyEncoder().encode(1, lambda: rows, []))
     assert reply["columns"] == list(LIST_COLUMNS)
     assert reply["values"][0] == ["a", "b\u00e9", 'q"uote']
-    assert rows_from_reply(reply) == [dict(zip(LIST_COLUMNS, r)) for r in rows]
+    assert rows_from_reply(reply) == as_dicts(rows)
 
 
 def test_no_sessions_gives_empty_columns() -> None:
-    reply = json.loads(ListReplyEncoder().encode([]))
+    reply = json.loads(ListReplyEncoder().encode(1, lambda: [], []))
     assert reply["values"] == [[] for _ in LIST_COLUMNS]
     assert rows_from_reply(reply) == []
 
 
-def test_a_changed_row_is_encoded_again_and_a_gone_one_is_forgotten() -> None:
+def test_live_rows_are_patched_in_without_asking_for_all_rows() -> None:
     encoder = ListReplyEncoder()
-    encoder.encode([row("a"), row("b"), row("c")])
-    reply = json.loads(encoder.encode([row("a"), row("c", 9)]))
-    assert rows_from_reply(reply) == [dict(zip(LIST_COLUMNS, r)) for r in (row("a"), row("c", 9))]
-    assert set(encoder._rows) == {"a", "c"}
+    encoder.encode("layout", lambda: [row("a"), row("b", loaded=True), row("c")], [row("b", loaded=True)])
+
+    def no_full_listing() -> list[tuple[str, int, int, int, float, bool]]:
+        raise AssertionError("the layout did not change: no full listing needed")
+
+    first = encoder.encode("layout", no_full_listing, [row("b", loaded=True)])
+    assert encoder.encode("layout", no_full_listing, [row("b", loaded=True)]) is first  # nothing changed
+    patched = encoder.encode("layout", no_full_listing, [row("b", 9, loaded=True)])
+    assert rows_from_reply(json.loads(patched)) == as_dicts([row("a"), row("b", 9, loaded=True), row("c")])
+
+
+def test_a_new_layout_lists_exactly_the_new_rows() -> None:
+    encoder = ListReplyEncoder()
+    encoder.encode(1, lambda: [row("a"), row("b"), row("c")], [])
+    reply = encoder.encode(2, lambda: [row("a"), row("c", 9), row("d")], [])
+    assert rows_from_reply(json.loads(reply)) == as_dicts([row("a"), row("c", 9), row("d")])
+    back = encoder.encode(3, lambda: [], [])
+    assert rows_from_reply(json.loads(back)) == []
+
+
+def test_columns_in_another_order_are_read_by_name() -> None:
+    reply = {"columns": ["loaded", "name"], "values": [[True, False], ["a", "b"]]}
+    assert rows_from_reply(reply) == [{"loaded": True, "name": "a"}, {"loaded": False, "name": "b"}]
 
 
 def test_older_row_wise_replies_are_still_understood() -> None:
