@@ -30,7 +30,7 @@ from omega_core.errors import OmegaError
 from omega_core.evaluator import EffectCall, FormResult
 from omega_core.server import protocol as proto
 from omega_core.server.access import AccessTable
-from omega_core.server.framing import FrameError, FrameReader
+from omega_core.server.framing import FrameError, FrameReader, frame
 from omega_core.server.manager import SessionInstance, SessionManager
 
 log = logging.getLogger("omega.backend")
@@ -71,10 +71,12 @@ def abort_connection(conn: Any) -> None:
 
 
 class Connection:
-    """One connected client. ``send`` may be called from the loop; a lock keeps frames whole."""
+    """One connected client, served on the loop. Replies go out as one write per frame."""
 
     def __init__(self, conn: Any, number: int) -> None:
         self.conn = conn
+        self.sock = socket.socket(fileno=os.dup(conn.fileno()))
+        """The same socket for the loop: read with ``MSG_DONTWAIT``, written with ``sendall``."""
         self.number = number
         self.client_id = f"anonymous-{number}"
         self.name = "client"
@@ -83,23 +85,24 @@ class Connection:
         self._lock = threading.Lock()
 
     def send(self, message: dict[str, Any]) -> bool:
-        data = proto.encode_reply(message) if "result" in message else proto.encode(message)
+        data = frame(proto.encode_reply(message) if "result" in message else proto.encode(message))
         with self._lock:
             if not self.alive:
                 return False
             try:
-                self.conn.send_bytes(data)
+                self.sock.sendall(data)
                 return True
-            except (OSError, EOFError, ValueError):
+            except OSError:
                 self.alive = False
                 return False
 
     def close(self) -> None:
         self.alive = False
-        try:
-            self.conn.close()
-        except OSError:
-            pass
+        for closable in (self.sock, self.conn):
+            try:
+                closable.close()
+            except OSError:
+                pass
 
 
 class Backend:
@@ -267,35 +270,34 @@ class Backend:
     async def _read_frames(self, connection: Connection) -> None:
         """Read ``connection``'s frames on the loop (see ``framing``) and start a task per request.
 
-        A duplicate of the socket's fd is watched and read with ``MSG_DONTWAIT``, so the
-        connection's own fd stays blocking for ``send_bytes``. On cancellation (the backend
-        stopping) the connection stays open, so requests under way can still be answered.
+        The socket stays blocking (for ``sendall``); reads use ``MSG_DONTWAIT``. On cancellation
+        (the backend stopping) the connection stays open, so requests under way are still answered.
         """
         assert self._requests is not None
-        sock = socket.socket(fileno=os.dup(connection.conn.fileno()))
+        sock = connection.sock
         reader = FrameReader(self.config.server.max_frame_bytes)
-        try:
-            while connection.alive:
+        while connection.alive:
+            try:
                 await anyio.wait_readable(sock)
-                try:
-                    data = sock.recv(READ_CHUNK_BYTES, socket.MSG_DONTWAIT)
-                except (BlockingIOError, InterruptedError):
-                    continue
-                except OSError:
-                    break
-                if not data:
-                    break
-                try:
-                    frames = reader.feed(data)
-                except FrameError as problem:
-                    code = proto.ErrorCode.TOO_LARGE if problem.too_large else proto.ErrorCode.BAD_REQUEST
-                    hint = " ([server] max_frame_bytes)" if problem.too_large else ""
-                    connection.send(proto.error_reply(None, code, f"{problem.message}{hint}; connection closed"))
-                    break
-                for frame in frames:
-                    self._requests.start_soon(self.handle, connection, frame)
-        finally:
-            sock.close()
+            except (anyio.ClosedResourceError, OSError, ValueError):
+                break  # closed under us (a failed send, or the backend stopping)
+            try:
+                data = sock.recv(READ_CHUNK_BYTES, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            try:
+                frames = reader.feed(data)
+            except FrameError as problem:
+                code = proto.ErrorCode.TOO_LARGE if problem.too_large else proto.ErrorCode.BAD_REQUEST
+                hint = " ([server] max_frame_bytes)" if problem.too_large else ""
+                connection.send(proto.error_reply(None, code, f"{problem.message}{hint}; connection closed"))
+                break
+            for request_frame in frames:
+                self._requests.start_soon(self.handle, connection, request_frame)
         connection.close()
         self._unregister(connection)
 

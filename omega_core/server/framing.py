@@ -5,7 +5,7 @@ reading thread must win the GIL back from the loop after every ``recv`` (twice p
 while a session computes cost 1-3 ms per request. Reading on the loop needs the framing done by
 hand, from whatever bytes a non-blocking ``recv`` returned: a 4-byte big-endian signed length
 (``-1`` then an 8-byte length for frames over 2 GiB), then the payload. Clients keep using
-``Connection.send_bytes``, so the wire is unchanged.
+``Connection.send_bytes``/``recv_bytes``, so the wire is unchanged.
 """
 
 from __future__ import annotations
@@ -14,6 +14,14 @@ import struct
 
 _SHORT = struct.Struct("!i")
 _LONG = struct.Struct("!Q")
+
+
+def frame(payload: bytes) -> bytes:
+    """``payload`` as one frame, header included, for a single write: ``send_bytes`` writes the
+    header and a payload over 16 KiB separately, which wakes the reader twice."""
+    if len(payload) > 0x7FFFFFFF:
+        return _SHORT.pack(-1) + _LONG.pack(len(payload)) + payload
+    return _SHORT.pack(len(payload)) + payload
 
 
 class FrameError(Exception):

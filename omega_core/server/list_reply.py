@@ -20,7 +20,8 @@ LIST_COLUMNS = ("name", "events", "checkpoints", "size", "last_access", "loaded"
 """The columns of a listing row, in wire order; ``OmegaClient.list_sessions`` turns them back into dicts."""
 
 ListRow = tuple[str, int, int, int, float, bool]
-"""One session's values in ``LIST_COLUMNS`` order."""
+"""One session's values in ``LIST_COLUMNS`` order. ``last_access`` is rounded to the millisecond:
+full-precision floats were half the client's time to decode a listing."""
 
 _HEAD = b'{"columns":' + json.dumps(list(LIST_COLUMNS), separators=(",", ":")).encode("utf-8") + b',"values":['
 

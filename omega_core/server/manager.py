@@ -219,14 +219,16 @@ class SessionManager:
             row = loaded.get(name)
             if row is None:
                 summary = self._catalog[name]
-                row = (name, summary.event_count, summary.checkpoint_count, summary.size_bytes, summary.modified, False)
+                row = (name, summary.event_count, summary.checkpoint_count, summary.size_bytes,
+                       round(summary.modified, 3), False)
             rows.append(row)
         return rows
 
     @staticmethod
     def _pool_row(instance: SessionInstance) -> ListRow:
         session = instance.session
-        return (session.name, session.next_seq, len(session.checkpoints), session.log_size, instance.last_access, True)
+        return (session.name, session.next_seq, len(session.checkpoints), session.log_size,
+                round(instance.last_access, 3), True)
 
     def list(self) -> list[dict[str, Any]]:
         """Every session on disk or loaded, with its real counts, sorted by name."""
