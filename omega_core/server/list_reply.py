@@ -14,7 +14,7 @@ made the client's full collections, and so its p99, several times slower).
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Hashable, Iterable
+from typing import Any, Callable, Hashable, Iterable, Sequence
 
 LIST_COLUMNS = ("name", "events", "checkpoints", "size", "last_access", "loaded")
 """The columns of a listing row, in wire order; ``OmegaClient.list_sessions`` turns them back into dicts."""
@@ -30,50 +30,68 @@ def _encode_value(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
-class ListReplyEncoder:
-    """Encodes listings, keeping each row's encoded values and the joined columns.
+def _encode_run(values: Sequence[Any]) -> bytes:
+    """Values as the comma-separated inside of a JSON array (one C-level ``dumps`` for the run)."""
+    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))[1:-1].encode("utf-8")
 
-    ``layout`` names the set of rows and the order (which sessions exist, which are loaded); while
-    it stays the same, only ``live_rows`` (the loaded sessions, which change with every command or
-    read) are compared and patched in place, so a listing costs O(loaded sessions) plus one join
-    per column. A new layout re-encodes only rows it has not seen.
+
+class ListReplyEncoder:
+    """Encodes listings, keeping what does not change between them as bytes.
+
+    ``layout`` names the set of rows and their order and which of them are live (loaded sessions,
+    whose rows change with every command or read). For a layout, each column is kept as encoded
+    runs of the other rows with gaps for the live ones; a listing compares the live rows,
+    re-encodes those that changed and joins: O(live rows), not O(all rows). A new layout is
+    encoded with one ``json.dumps`` per run. What is kept is about the size of the reply (10,000
+    sessions: 0.4 MB; one bytes object per value would be 3 MB).
     """
 
     def __init__(self) -> None:
         self._layout: Hashable = _NO_LAYOUT
-        self._position: dict[str, int] = {}
-        self._rows: list[ListRow] = []
-        self._columns: list[list[bytes]] = [[] for _ in LIST_COLUMNS]
+        self._runs: list[list[bytes]] = []
+        """Per column: the encoded runs before, between and after the live rows (len(live) + 1)."""
+        self._live_position: dict[str, int] = {}
+        self._live_rows: list[ListRow] = []
+        self._live_encoded: list[tuple[bytes, ...]] = []
         self._reply = b""
 
     def encode(self, layout: Hashable, all_rows: Callable[[], list[ListRow]], live_rows: Iterable[ListRow]) -> bytes:
-        """The reply; ``all_rows()`` (every row, in listing order) is called only for a new layout."""
+        """The reply. ``all_rows()`` (every row, live ones included, in listing order) is called
+        only for a new layout; ``live_rows`` must be the same names as in that listing."""
+        live_rows = list(live_rows)
         if layout != self._layout:
-            self._rebuild(all_rows())
+            self._rebuild(all_rows(), {row[0] for row in live_rows})
             self._layout = layout
             changed = True
         else:
             changed = False
             for row in live_rows:
-                position = self._position[row[0]]
-                if self._rows[position] != row:
-                    self._rows[position] = row
-                    for column, value in zip(self._columns, _encode_row(row)):
-                        column[position] = value
+                position = self._live_position[row[0]]
+                if self._live_rows[position] != row:
+                    self._live_rows[position] = row
+                    self._live_encoded[position] = _encode_row(row)
                     changed = True
         if changed or not self._reply:
-            self._reply = _HEAD + b",".join(b"[" + b",".join(column) + b"]" for column in self._columns) + b"]}"
+            self._reply = _HEAD + b",".join(self._column(number) for number in range(len(LIST_COLUMNS))) + b"]}"
         return self._reply
 
-    def _rebuild(self, rows: list[ListRow]) -> None:
-        known = dict(zip((row[0] for row in self._rows), zip(self._rows, zip(*self._columns))))
-        encoded: list[tuple[bytes, ...]] = []
-        for row in rows:
-            entry = known.get(row[0])
-            encoded.append(entry[1] if entry is not None and entry[0] == row else _encode_row(row))
-        self._rows = list(rows)
-        self._position = {row[0]: position for position, row in enumerate(rows)}
-        self._columns = [list(column) for column in zip(*encoded)] if encoded else [[] for _ in LIST_COLUMNS]
+    def _column(self, number: int) -> bytes:
+        runs = self._runs[number]
+        parts = [runs[0]] if runs[0] else []
+        for encoded, run in zip(self._live_encoded, runs[1:]):
+            parts.append(encoded[number])
+            if run:
+                parts.append(run)
+        return b"[" + b",".join(parts) + b"]"
+
+    def _rebuild(self, rows: list[ListRow], live_names: set[str]) -> None:
+        live_at = [position for position, row in enumerate(rows) if row[0] in live_names]
+        self._live_rows = [rows[position] for position in live_at]
+        self._live_encoded = [_encode_row(row) for row in self._live_rows]
+        self._live_position = {row[0]: index for index, row in enumerate(self._live_rows)}
+        columns = list(zip(*rows)) if rows else [() for _ in LIST_COLUMNS]
+        bounds = list(zip([-1] + live_at, live_at + [len(rows)]))
+        self._runs = [[_encode_run(column[before + 1:after]) for before, after in bounds] for column in columns]
 
 
 _NO_LAYOUT = object()

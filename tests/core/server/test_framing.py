@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from multiprocess.connection import Connection
 
-from omega_core.server.framing import FrameError, FrameReader
+from omega_core.server.framing import FrameError, FrameReader, frame
 
 
 def framed(payload: bytes) -> bytes:
@@ -89,3 +89,19 @@ def test_what_send_bytes_writes_is_read_back(size: int) -> None:
         sender.close()
         right.close()
     assert frames == [payload, b"next"]
+
+
+@pytest.mark.parametrize("size", [0, 10, 16_385, 200_000])
+def test_a_frame_written_in_one_piece_is_what_recv_bytes_reads(size: int) -> None:
+    left, right = socket.socketpair()
+    receiver = Connection(right.detach())
+    payload = b"y" * size
+    try:
+        thread = threading.Thread(target=lambda: left.sendall(frame(payload) + frame(b"after")))
+        thread.start()
+        assert receiver.recv_bytes() == payload
+        assert receiver.recv_bytes() == b"after"
+        thread.join(10)
+    finally:
+        left.close()
+        receiver.close()

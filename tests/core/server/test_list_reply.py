@@ -6,6 +6,9 @@ import dataclasses
 import json
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from omega_core.config import Config
 from omega_core.server.list_reply import LIST_COLUMNS, ListReplyEncoder, rows_from_reply
 from omega_core.server.manager import SessionManager
@@ -59,6 +62,22 @@ def test_a_new_layout_lists_exactly_the_new_rows() -> None:
 def test_columns_in_another_order_are_read_by_name() -> None:
     reply = {"columns": ["loaded", "name"], "values": [[True, False], ["a", "b"]]}
     assert rows_from_reply(reply) == [{"loaded": True, "name": "a"}, {"loaded": False, "name": "b"}]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(min_value=0, max_value=30), st.data())
+def test_any_live_rows_and_any_changes_give_the_right_listing(count: int, data: st.DataObject) -> None:
+    """Live rows at the ends, side by side or alone, changed in any order: always the full listing."""
+    names = [f"s{k:02d}" for k in range(count)]
+    live = set(data.draw(st.lists(st.sampled_from(names), unique=True)) if names else [])
+    rows = {name: row(name, loaded=name in live) for name in names}
+    encoder = ListReplyEncoder()
+    for _ in range(data.draw(st.integers(min_value=1, max_value=4))):
+        for name in data.draw(st.lists(st.sampled_from(sorted(live)), unique=True)) if live else []:
+            rows[name] = (name, data.draw(st.integers(0, 10**6)), 1, 2, data.draw(st.floats(0, 2e9)), True)
+        listing = [rows[name] for name in names]
+        reply = encoder.encode("one layout", lambda: listing, [rows[name] for name in sorted(live, reverse=True)])
+        assert rows_from_reply(json.loads(reply)) == as_dicts(listing)
 
 
 def test_older_row_wise_replies_are_still_understood() -> None:
