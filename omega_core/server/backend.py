@@ -194,6 +194,7 @@ class Backend:
                         await anyio.to_thread.run_sync(job)
                 except OmegaError as problem:
                     log.error("flush of session %s failed: %s", instance.name, problem.message)
+            self.forget_idle_locks()
             self.last_flush = time.time()
 
     async def _fsync_loop(self) -> None:
@@ -387,10 +388,12 @@ class Backend:
     async def instance(self, name: str, create: bool = True) -> SessionInstance:
         """The loaded session ``name``; loading (replay) happens in a worker thread."""
         if name not in self.manager.pool:
-            lock = self.loading.setdefault(name, anyio.Lock())
+            lock = self.loading.get(name) or self.loading.setdefault(name, anyio.Lock())
             async with lock:
                 if name not in self.manager.pool:
                     await anyio.to_thread.run_sync(self.manager.preload, name, create)
+            if self.loading.get(name) is lock and not lock.statistics().tasks_waiting:
+                del self.loading[name]  # one lock per session ever touched would add up
         instance = self.manager.get(name, create)
         if not instance.session.listeners:
             instance.session.listeners.append(lambda events, name=name: self._push_events(name, events))
@@ -418,7 +421,16 @@ class Backend:
         }
 
     def session_lock(self, name: str) -> anyio.Lock:
-        return self.session_locks.setdefault(name, anyio.Lock())
+        return self.session_locks.get(name) or self.session_locks.setdefault(name, anyio.Lock())
+
+    def forget_idle_locks(self) -> None:
+        """Drop the command locks of sessions no longer in the pool that nobody holds or waits for
+        (a server that touched 10,000 sessions would otherwise keep 10,000 locks)."""
+        pool = self.manager.pool
+        for name in [name for name in self.session_locks if name not in pool]:
+            statistics = self.session_locks[name].statistics()
+            if not statistics.locked and not statistics.tasks_waiting:
+                del self.session_locks[name]
 
     async def run_cooperative(self, instance: SessionInstance, steps: Generator[Any, Any, None],
                               on_result: Any = None) -> list[FormResult]:

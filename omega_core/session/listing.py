@@ -38,7 +38,7 @@ _SCAN_BLOCK = 1024 * 1024
 _HEADER_LIMIT = 64 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SessionSummary:
     """One line of ``:session list``. ``size_bytes`` adds log, index and states file; ``modified``
     is the log's mtime (the log changes whenever the session does)."""
