@@ -51,29 +51,6 @@ class Compiler:
     def __init__(self, unit: n.Unit, positions: dict[int, tuple[int, int]] | None) -> None:
         self.unit = unit
         self.positions = positions or {}
-        self.special: dict[str, Callable[[Any, Scope | None, str | None], n.Node]] = {
-            "quote": self.c_quote,
-            "if": self.c_if,
-            "define": self.c_define,
-            "set!": self.c_set,
-            "lambda": self.c_lambda,
-            "begin": self.c_begin,
-            "let": self.c_let,
-            "let*": self.c_let_star,
-            "letrec": self.c_letrec,
-            "letrec*": self.c_letrec,
-            "cond": self.c_cond,
-            "and": self.c_and,
-            "or": self.c_or,
-            "when": self.c_when,
-            "unless": self.c_unless,
-            "delay": self.c_delay,
-            "cons-stream": self.c_cons_stream,
-            "amb": self.c_amb,
-            "effect": self.c_effect,
-            "handle": self.c_handle,
-            "oracle-lambda": self.c_oracle_lambda,
-        }
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -97,9 +74,9 @@ class Compiler:
             return self.c_variable(x, scope)
         if kind is Pair:
             head = x.car
-            if type(head) is Symbol and head.name in self.special:
+            if type(head) is Symbol and head.name in SPECIAL_FORMS:
                 if scope is None or scope.lookup(head.name) is None:
-                    return self.special[head.name](x, scope, name)
+                    return SPECIAL_FORMS[head.name](self, x, scope, name)
             operator = self.compile(head, scope)
             operands = tuple(self.compile(arg, scope) for arg in self.items(x.cdr, "(PROCEDURE ARG ...)"))
             return n.Call(self.unit, x, operator, operands)
@@ -407,6 +384,32 @@ class Compiler:
         if len(parts) < 3:
             raise self.error(x, "oracle-lambda: expected (oracle-lambda (PARAM ...) PROMPT-EXPR ...)")
         return n.OracleLambda(self.unit, x, self.make_lambda(x, parts[1], parts[2:], scope, name))
+
+
+SPECIAL_FORMS: dict[str, Callable[[Compiler, Any, Scope | None, str | None], n.Node]] = {
+    "quote": Compiler.c_quote,
+    "if": Compiler.c_if,
+    "define": Compiler.c_define,
+    "set!": Compiler.c_set,
+    "lambda": Compiler.c_lambda,
+    "begin": Compiler.c_begin,
+    "let": Compiler.c_let,
+    "let*": Compiler.c_let_star,
+    "letrec": Compiler.c_letrec,
+    "letrec*": Compiler.c_letrec,
+    "cond": Compiler.c_cond,
+    "and": Compiler.c_and,
+    "or": Compiler.c_or,
+    "when": Compiler.c_when,
+    "unless": Compiler.c_unless,
+    "delay": Compiler.c_delay,
+    "cons-stream": Compiler.c_cons_stream,
+    "amb": Compiler.c_amb,
+    "effect": Compiler.c_effect,
+    "handle": Compiler.c_handle,
+    "oracle-lambda": Compiler.c_oracle_lambda,
+}
+"""Syntax keywords and their compilers (one table for all compilers: a compiler is made per input)."""
 
 
 def compile_unit(datum: Any, unit_id: str, positions: dict[int, tuple[int, int]] | None = None) -> n.Unit:

@@ -86,8 +86,12 @@ class Request:
     args: dict[str, Any] = field(default_factory=dict)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""Built once: ``json.dumps`` with options builds a new encoder for every frame."""
+
+
 def encode(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(message).encode("utf-8")
 
 
 def decode_request(data: bytes, max_bytes: int) -> Request:
