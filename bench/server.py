@@ -373,7 +373,7 @@ def run_main_server(root: Path, data_dir: Path, sizes: Sizes, args: argparse.Nam
         # -- first (cold) requests: catalog read, big session loaded (replay) ----------------
         started = time.perf_counter()
         listed = client.list_sessions()
-        rows.append(Row(f"list_sessions, first (catalog read from disk)", value=time.perf_counter() - started))
+        rows.append(Row("list_sessions, first (catalog read from disk)", value=time.perf_counter() - started))
         if len(listed) != sizes.sessions + 1:
             raise WrongResult(f"list_sessions: {len(listed)} sessions, expected {sizes.sessions + 1}")
         started = time.perf_counter()

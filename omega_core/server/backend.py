@@ -5,8 +5,9 @@ Threads only do blocking socket work: one accepts, one per new connection does t
 Everything else runs on the loop: reading frames (``framing``; a reading thread would wait for the
 GIL after every ``recv`` while a session computes), requests, sessions and persistence. Evaluation
 runs in bounded slices (``run_cooperative``), oracle calls and big file writes in worker threads, so
-a busy session never delays another client's request. Exit status tells the supervisor what to do next: 0 stop, 75
-restart now; anything else is a crash (restart with backoff).
+a busy session never delays another client's request. ``connection`` holds a client's socket,
+``persistence`` the background writes. Exit status tells the supervisor what to do next: 0 stop,
+75 restart now; anything else is a crash (restart with backoff).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 from dataclasses import replace
@@ -30,8 +30,9 @@ from omega_core.errors import OmegaError
 from omega_core.evaluator import EffectCall, FormResult
 from omega_core.server import protocol as proto
 from omega_core.server.access import AccessTable
-from omega_core.server.framing import FrameError, FrameReader, frame
+from omega_core.server.connection import Connection, abort_connection, read_frames
 from omega_core.server.manager import SessionInstance, SessionManager
+from omega_core.server.persistence import PersistenceManager
 
 log = logging.getLogger("omega.backend")
 
@@ -45,64 +46,14 @@ SLICE_YIELDS = 4
 (its socket seen ready, its frame read, its task started) to be answered before the next slice
 rather than three slices later; a turn with nothing to do costs a few microseconds."""
 REPLY_CACHE = 256
-READ_CHUNK_BYTES = 256 * 1024
 STOP_GRACE_S = 5.0
 """On stop, requests under way (interrupted if running code) get this long to finish and be answered."""
 BREATHE_EVERY_S = 0.002
 BREATHE_S = 0.0002
 """Between slices the loop yields with ``sleep(0)``, which releases and retakes the GIL so quickly
-that a connection thread waiting for it never gets it (the wait restarts each time: GIL convoy
-starvation, seen as 10 s pings during a busy loop). Every ``BREATHE_EVERY_S`` of computation the loop
+that a worker thread waiting for it (an oracle call, an index write) never gets it (the wait
+restarts each time: GIL convoy starvation, seen as 10 s pings when connections had threads). Every ``BREATHE_EVERY_S`` of computation the loop
 therefore blocks in ``select`` for ``BREATHE_S``, which lets waiting threads in (about 10% cost)."""
-
-
-def abort_connection(conn: Any) -> None:
-    """Wake a thread blocked reading ``conn`` (closing an fd from another thread does not)."""
-    try:
-        duplicate = socket.fromfd(conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM)
-    except (OSError, ValueError):
-        return
-    try:
-        duplicate.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    finally:
-        duplicate.close()
-
-
-class Connection:
-    """One connected client, served on the loop. Replies go out as one write per frame."""
-
-    def __init__(self, conn: Any, number: int) -> None:
-        self.conn = conn
-        self.sock = socket.socket(fileno=os.dup(conn.fileno()))
-        """The same socket for the loop: read with ``MSG_DONTWAIT``, written with ``sendall``."""
-        self.number = number
-        self.client_id = f"anonymous-{number}"
-        self.name = "client"
-        self.connected_at = time.time()
-        self.alive = True
-        self._lock = threading.Lock()
-
-    def send(self, message: dict[str, Any]) -> bool:
-        data = frame(proto.encode_reply(message) if "result" in message else proto.encode(message))
-        with self._lock:
-            if not self.alive:
-                return False
-            try:
-                self.sock.sendall(data)
-                return True
-            except OSError:
-                self.alive = False
-                return False
-
-    def close(self) -> None:
-        self.alive = False
-        for closable in (self.sock, self.conn):
-            try:
-                closable.close()
-            except OSError:
-                pass
 
 
 class Backend:
@@ -129,7 +80,7 @@ class Backend:
         """Connection readers and background loops: cancelled at once on stop."""
         self._stop = anyio.Event()
         self._numbers = 0
-        self.last_flush: float | None = None
+        self.persistence = PersistenceManager(self.config, self.manager, after_flush=self.forget_idle_locks)
         self.access = AccessTable()
         self.subscribers: dict[str, set[int]] = {}
         self.bytes_written_evicted = 0
@@ -144,8 +95,8 @@ class Backend:
                 async with anyio.create_task_group() as group:
                     self._readers = group
                     threading.Thread(target=self._accept_loop, name="omega-accept", daemon=True).start()
-                    group.start_soon(self._persistence_loop)
-                    group.start_soon(self._fsync_loop)
+                    group.start_soon(self.persistence.run_flush_loop)
+                    group.start_soon(self.persistence.run_fsync_loop)
                     group.start_soon(self._idle_loop)
                     group.start_soon(self._signal_loop)
                     await self._stop.wait()
@@ -176,40 +127,6 @@ class Backend:
                 log.info("signal %s: flushing and stopping", received)
                 self.stop(EXIT_STOP)
                 return
-
-    async def _persistence_loop(self) -> None:
-        """Background persistence: pending states appended on the loop (small), index rewrites
-        (the part that grows with a session) serialized and written in a worker thread."""
-        interval = max(self.config.server.save_interval_ms, 10) / 1000
-        while True:
-            await anyio.sleep(interval)
-            for instance in list(self.manager.pool.values()):
-                session = instance.session
-                if instance.busy or session.closed or not session.needs_persisting:
-                    continue
-                try:
-                    session.flush_states()
-                    job = session.index_job()
-                    if job is not None:
-                        await anyio.to_thread.run_sync(job)
-                except OmegaError as problem:
-                    log.error("flush of session %s failed: %s", instance.name, problem.message)
-            self.forget_idle_locks()
-            self.last_flush = time.time()
-
-    async def _fsync_loop(self) -> None:
-        if str(self.config.server.fsync) != "interval":
-            return
-        interval = max(self.config.server.fsync_interval_ms, 10) / 1000
-        while True:
-            await anyio.sleep(interval)
-            for instance in list(self.manager.pool.values()):
-                writer = instance.session._writer
-                if writer is not None and writer.needs_fsync:
-                    try:
-                        await anyio.to_thread.run_sync(writer.fsync)  # fsync blocks: not on the loop
-                    except OmegaError as problem:
-                        log.error("fsync of session %s failed: %s", instance.name, problem.message)
 
     async def _idle_loop(self) -> None:
         """Stop after the idle period with no clients, and at once if the supervisor died (an
@@ -269,36 +186,10 @@ class Backend:
         self._register(connection)
 
     async def _read_frames(self, connection: Connection) -> None:
-        """Read ``connection``'s frames on the loop (see ``framing``) and start a task per request.
-
-        The socket stays blocking (for ``sendall``); reads use ``MSG_DONTWAIT``. On cancellation
-        (the backend stopping) the connection stays open, so requests under way are still answered.
-        """
-        assert self._requests is not None
-        sock = connection.sock
-        reader = FrameReader(self.config.server.max_frame_bytes)
-        while connection.alive:
-            try:
-                await anyio.wait_readable(sock)
-            except (anyio.ClosedResourceError, OSError, ValueError):
-                break  # closed under us (a failed send, or the backend stopping)
-            try:
-                data = sock.recv(READ_CHUNK_BYTES, socket.MSG_DONTWAIT)
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:
-                break
-            if not data:
-                break
-            try:
-                frames = reader.feed(data)
-            except FrameError as problem:
-                code = proto.ErrorCode.TOO_LARGE if problem.too_large else proto.ErrorCode.BAD_REQUEST
-                hint = " ([server] max_frame_bytes)" if problem.too_large else ""
-                connection.send(proto.error_reply(None, code, f"{problem.message}{hint}; connection closed"))
-                break
-            for request_frame in frames:
-                self._requests.start_soon(self.handle, connection, request_frame)
+        requests = self._requests
+        assert requests is not None
+        await read_frames(connection, self.config.server.max_frame_bytes,
+                          lambda data: requests.start_soon(self.handle, connection, data))
         connection.close()
         self._unregister(connection)
 
@@ -414,14 +305,15 @@ class Backend:
                 "max_memory_bytes": self.manager.max_bytes,
             },
             "persistence": {
-                "queue": sum(1 for inst in pool.values() if inst.session.dirty or inst.session.states.pending),
-                "last_flush": self.last_flush,
-                "bytes_written": self.manager.bytes_written_evicted + sum(inst.session.bytes_written for inst in pool.values()),
+                "queue": self.persistence.queue_length(),
+                "last_flush": self.persistence.last_flush,
+                "bytes_written": self.persistence.bytes_written(),
             },
         }
 
     def session_lock(self, name: str) -> anyio.Lock:
-        return self.session_locks.get(name) or self.session_locks.setdefault(name, anyio.Lock())
+        # fast_acquire: a free lock is taken without a trip through the loop (one per command)
+        return self.session_locks.get(name) or self.session_locks.setdefault(name, anyio.Lock(fast_acquire=True))
 
     def forget_idle_locks(self) -> None:
         """Drop the command locks of sessions no longer in the pool that nobody holds or waits for
@@ -478,7 +370,7 @@ class Backend:
                 "max_memory_bytes": self.manager.max_bytes,
                 "max_sessions": self.manager.max_sessions,
             },
-            "last_flush": self.last_flush,
+            "last_flush": self.persistence.last_flush,
             "session_dir": str(self.config.session_dir),
         }
 

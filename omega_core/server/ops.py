@@ -8,7 +8,6 @@ in-memory session and never parse text.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from omega_core.evaluator import FormResult
@@ -36,7 +35,8 @@ def format_server_metrics(data: dict[str, Any]) -> str:
     ])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from omega_core.server.backend import Backend, Connection
+    from omega_core.server.backend import Backend
+    from omega_core.server.connection import Connection
 
 SERVER_VERSION = 1
 READ_COMMANDS = frozenset({

@@ -25,7 +25,8 @@ from multiprocess.connection import AuthenticationError, Listener, answer_challe
 
 from omega_core.config import Config, load_config
 from omega_core.server import protocol as proto
-from omega_core.server.backend import EXIT_RESTART, EXIT_STOP, abort_connection, backend_main
+from omega_core.server.backend import EXIT_RESTART, EXIT_STOP, backend_main
+from omega_core.server.connection import abort_connection
 from omega_core.server.paths import ServerPaths
 from omega_core.server.restart_policy import RestartPolicy
 

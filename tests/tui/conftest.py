@@ -9,8 +9,6 @@ their SVGs are the same on every run.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ import pytest_textual_snapshot
 
 from omega_core.config import Config, load_config
 from omega_core.server import launcher
-from omega_core.server.client import OmegaClient, ServerError, ServerUnavailable
+from omega_core.server.client import OmegaClient
 from omega_core.server.paths import ServerPaths
 
 REPO = Path(__file__).resolve().parents[2]

@@ -23,7 +23,7 @@ from tests.core.server.live_server import stop_server
 
 from omega_core.config import Config, load_config
 from omega_core.server import launcher
-from omega_core.server.client import OmegaClient, ServerError, ServerUnavailable
+from omega_core.server.client import OmegaClient, ServerError
 from omega_core.server.paths import ServerPaths
 from omega_core.server.protocol import ErrorCode
 from omega_tui.remote_batch import run_batch_via_server

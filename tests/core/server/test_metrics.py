@@ -355,7 +355,6 @@ def test_in_process_latency_window_slides(repl: Repl) -> None:
 
 
 def test_in_process_peak_memory_stays_at_its_high_point(repl: Repl) -> None:
-    session = repl.state.session
     first = session_metrics(repl.state, None)["memory"]
     for i in range(30):
         repl(f"(define g{i} (list {i} {i}))")

@@ -98,7 +98,7 @@ def test_states_and_index_are_written_in_the_background(make_server: Callable[..
         wait_for(lambda: (paths / "bg.states.ndjson").exists(), 3, "the states file")
         # enough inputs for the index to be due (it is rewritten when the log has grown enough)
         for k in range(80):
-            assert client.execute(f"(set! big (f big))", "bg").ok
+            assert client.execute("(set! big (f big))", "bg").ok
         count = log_next_seq(paths / "bg.jsonl")
 
         def index_caught_up() -> bool:
