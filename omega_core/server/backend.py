@@ -391,7 +391,7 @@ def backend_main(listener: Any, config: Config, key: bytes, restarts: int, super
     code = EXIT_STOP
     try:
         backend = Backend(config, listener, key, restarts, supervisor_pid)
-        code = anyio.run(backend.serve)
+        code = anyio.run(backend.serve, backend="asyncio")  # connection.read_frames uses its selector
     except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide
         log.exception("backend crashed")
         code = 1

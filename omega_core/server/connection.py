@@ -8,13 +8,12 @@ a session computes cost 1-3 ms per request. Replies go out as one write per fram
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
 import time
 from typing import Any, Callable
-
-import anyio
 
 from omega_core.server import protocol as proto
 from omega_core.server.framing import FrameError, FrameReader, frame
@@ -75,23 +74,32 @@ async def read_frames(connection: Connection, max_frame_bytes: int, on_frame: Ca
     """Hand each request frame of ``connection`` to ``on_frame`` until the peer goes away or sends
     something that is not a frame sequence (then it is told why and the reading stops).
 
-    The socket stays blocking (for ``sendall``); reads use ``MSG_DONTWAIT``. The caller closes the
-    connection afterwards; on cancellation it stays open, so requests under way can be answered.
+    The socket is watched by the asyncio loop for as long as the connection lives (the backend runs
+    anyio on asyncio): data is read in the loop's own callback, so a request costs no task wake-up
+    and no re-registration with the selector. The socket stays blocking (for ``sendall``); reads
+    use ``MSG_DONTWAIT``. The caller closes the connection afterwards; on cancellation it stays
+    open, so requests under way can be answered.
     """
+    loop = asyncio.get_running_loop()
     sock = connection.sock
+    fd = sock.fileno()
     reader = FrameReader(max_frame_bytes)
-    while connection.alive:
-        try:
-            await anyio.wait_readable(sock)
-        except (anyio.ClosedResourceError, OSError, ValueError):
-            return  # closed under us (a failed send, or the backend stopping)
+    ended = asyncio.Event()
+
+    def finish() -> None:
+        loop.remove_reader(fd)
+        ended.set()
+
+    def readable() -> None:
         try:
             data = sock.recv(READ_CHUNK_BYTES, socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
-            continue
+            return
         except OSError:
+            finish()
             return
         if not data:
+            finish()
             return
         try:
             frames = reader.feed(data)
@@ -99,6 +107,16 @@ async def read_frames(connection: Connection, max_frame_bytes: int, on_frame: Ca
             code = proto.ErrorCode.TOO_LARGE if problem.too_large else proto.ErrorCode.BAD_REQUEST
             hint = " ([server] max_frame_bytes)" if problem.too_large else ""
             connection.send(proto.error_reply(None, code, f"{problem.message}{hint}; connection closed"))
+            finish()
             return
-        for request_frame in frames:
-            on_frame(request_frame)
+        try:
+            for request_frame in frames:
+                on_frame(request_frame)
+        except RuntimeError:  # the request group is closed: the backend is stopping
+            finish()
+
+    loop.add_reader(fd, readable)
+    try:
+        await ended.wait()
+    finally:
+        loop.remove_reader(fd)
