@@ -127,3 +127,4 @@ def test_an_unchanged_listing_is_the_same_bytes(tmp_path: Path) -> None:
     manager.list_json()  # the first listing may write sidecars (the directory changes once)
     assert manager.list_json() is manager.list_json()
     manager.close_all()
+
