@@ -1,0 +1,535 @@
+"""The client's connection machinery: pipelined requests matched by id, one reading thread at a
+time, pushes, and reconnecting after a break (hello, restore, resend under the original ids)."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import itertools
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import Any, Callable, Self
+
+from multiprocess.connection import Connection
+
+from omega_core.config import Config
+from omega_core.errors import OmegaError
+from omega_core.server import launcher, protocol
+from omega_core.server.dialing import (
+    BREAK_ERRORS,
+    KeyRefused,
+    NoServer,
+    autostart,
+    dial,
+    died_at_start_message,
+    key_refused_message,
+    no_server_message,
+    timeout_message,
+)
+from omega_core.server.paths import ServerPaths
+from omega_core.server.protocol import ErrorCode, Op
+
+BACKOFF_INITIAL_S = 0.05
+BACKOFF_MAX_S = 1.0
+MAX_QUEUED_PUSHES = 10_000
+KEY_REFUSED_GRACE_S = 0.5
+
+
+class ServerUnavailable(OmegaError):
+    """No server could be reached (or it refused us); the message says where and what to do."""
+
+    code = "unavailable"
+
+
+class ServerError(OmegaError):
+    """The server answered a request with an error; ``code`` is an ``ErrorCode`` value."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        try:
+            self.code = ErrorCode(code)
+        except ValueError:
+            self.code = code  # an unknown code from a newer server: kept as text
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class _Lost(Exception):
+    """The connection broke while waiting for a request that must not be sent twice."""
+
+
+_LOST = object()
+"""Reply placeholder for a non-resendable request whose connection broke."""
+
+
+class _Pending:
+    __slots__ = ("frame", "sent_gen", "resend")
+
+    def __init__(self, frame: bytes, resend: bool) -> None:
+        self.frame = frame
+        self.sent_gen = -1  # generation of the connection it was last written to
+        self.resend = resend
+
+
+def _shutdown_socket(conn: Connection) -> None:
+    """Wake any thread blocked on ``conn`` (it sees EOF) without closing the descriptor.
+
+    Closing would let the number be reused by the next connection while another thread still
+    reads or writes through the old number, mixing frames of two connections.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        dup = socket.socket(fileno=os.dup(conn.fileno()))
+        with contextlib.suppress(OSError):
+            dup.shutdown(socket.SHUT_RDWR)
+        dup.close()
+
+
+class ClientTransport:
+    """One multiplexed connection to the server, kept alive across backend restarts (``OmegaClient``
+    adds the typed API; the promises are in ``client``'s docstring)."""
+
+    def __init__(
+        self,
+        config: Config,
+        name: str = "omega",
+        autostart: bool = True,
+        connect_timeout_s: float = 10.0,
+        *,
+        config_path: str | None = None,
+        on_push: Callable[[dict[str, Any]], None] | None = None,
+        on_reconnect: Callable[[], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.name = name
+        self.autostart = autostart
+        self.connect_timeout_s = connect_timeout_s
+        self.config_path = config_path
+        self.on_push = on_push
+        self.on_reconnect = on_reconnect
+        self.paths = ServerPaths.for_config(config)
+        self.client_id = uuid.uuid4().hex
+        self.reconnects = 0
+        self.server_info: Any = None
+        """The ``result`` of the last ``hello``."""
+        self.restore_errors: list[str] = []
+        """Sessions that could not be re-opened or re-subscribed after a reconnect (with why)."""
+        self.started_pid: int | None = None
+        """Pid of the supervisor this client started, if it started one."""
+        self.pushes_dropped = 0
+
+        self._ids = itertools.count(1)
+        self._cond = threading.Condition()  # guards everything below, held only briefly
+        self._send_lock = threading.Lock()  # one writer at a time on the connection
+        self._connect_lock = threading.Lock()  # one (re)connection at a time
+        self._conn: Connection | None = None
+        self._gen = 0  # bumped for every new connection
+        self._ever_connected = False
+        self._closed = False
+        self._no_reconnect = False  # after shutdown: a broken connection is the expected end
+        self._failure: ServerUnavailable | None = None
+        self._pending: dict[str, _Pending] = {}
+        self._replies: dict[str, Any] = {}
+        self._reading: Connection | None = None  # the connection a thread is reading, if any
+        self._retired: list[Connection] = []
+        self._pushes: collections.deque[dict[str, Any]] = collections.deque()
+        self._opened: dict[str, dict[str, Any]] = {}  # session -> args of its open
+        self._subscribed: set[str] = set()
+        self._greet_pushes: list[dict[str, Any]] = []  # pushes read during hello, delivered after
+
+    # ------------------------------------------------------------------------------------------
+    # Life cycle
+
+    def connect(self) -> Self:
+        """Connect now (``call`` also connects on first use). Raises ``ServerUnavailable``."""
+        self._ensure_connected()
+        return self
+
+    @property
+    def connected(self) -> bool:
+        with self._cond:
+            return self._conn is not None
+
+    def close(self) -> None:
+        """Drop the connection; waiting calls raise ``ServerUnavailable``. Safe to call twice."""
+        with self._cond:
+            self._closed = True
+            if self._conn is not None:
+                self._retire(self._conn)
+                self._conn = None
+            self._cond.notify_all()
+        self._reap()
+
+    def __enter__(self) -> Self:
+        return self.connect()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------------
+    # Requests
+
+    def call(self, op: str, session: str | None = None, **args: Any) -> Any:
+        """Send one request and return its ``result``; an error reply raises ``ServerError``."""
+        return self._request(str(op), session, args)
+
+    def _request(self, op: str, session: str | None, args: dict[str, Any], resend: bool = True) -> Any:
+        rid = str(next(self._ids))
+        frame = protocol.encode(protocol.request(rid, op, session, **args))
+        limit = self.config.server.max_frame_bytes
+        if len(frame) > limit:
+            raise ServerError(
+                ErrorCode.TOO_LARGE,
+                f"request of {len(frame)} bytes is over the frame limit of {limit} bytes ([server] max_frame_bytes)",
+            )
+        with self._cond:
+            if self._closed:
+                raise self._closed_error()
+            self._pending[rid] = _Pending(frame, resend)
+        try:
+            self._send(rid)
+            reply = self._wait(rid)
+        finally:
+            with self._cond:
+                self._pending.pop(rid, None)
+                self._replies.pop(rid, None)
+        if reply is _LOST:
+            if not resend:
+                raise _Lost(op)
+            raise ServerUnavailable(f"the connection to the Omega server closed before it answered {op} (the server is shutting down)")
+        if not isinstance(reply, dict):
+            raise ServerError(ErrorCode.INTERNAL, f"malformed reply to {op}: {reply!r}")
+        if reply.get("ok") is True:
+            return reply.get("result")
+        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+        raise ServerError(str(error.get("code", ErrorCode.INTERNAL)), str(error.get("message", f"{op} failed")))
+
+    def _send(self, rid: str) -> None:
+        while True:
+            self._ensure_connected()
+            with self._send_lock:
+                with self._cond:
+                    conn, gen = self._conn, self._gen
+                    pending = self._pending.get(rid)
+                if pending is None or (conn is not None and pending.sent_gen == gen):
+                    return  # answered already, or resent by a reconnect
+                if conn is None:
+                    continue
+                try:
+                    conn.send_bytes(pending.frame)
+                    pending.sent_gen = gen
+                    return
+                except BREAK_ERRORS:
+                    pass
+            self._connection_broke(gen)
+            return  # the reconnect resent it (or failed, which _wait reports)
+
+    def _wait(self, rid: str) -> Any:
+        while True:
+            with self._cond:
+                while True:
+                    if rid in self._replies:
+                        return self._replies.pop(rid)
+                    if self._closed:
+                        raise self._closed_error()
+                    if self._conn is None:
+                        if self._failure is not None:
+                            raise self._failure
+                        if self._no_reconnect:
+                            return _LOST
+                        action = "connect"
+                        break
+                    if self._reading is None:
+                        conn, gen = self._conn, self._gen
+                        self._reading = conn
+                        action = "read"
+                        break
+                    self._cond.wait()
+            if action == "connect":
+                self._ensure_connected()
+                continue
+            self._read_one(conn, gen, None)
+
+    def _read_one(self, conn: Connection, gen: int, timeout: float | None) -> bool:
+        """As the reading thread: read one frame (waiting ``timeout``; None = no limit) and hand it
+        out. Returns False if none came in time. Releases the reader role before returning."""
+        pushes: list[dict[str, Any]] = []
+        try:
+            if timeout is not None and not conn.poll(timeout):
+                self._release_reader()
+                return False
+            data = conn.recv_bytes()
+        except BREAK_ERRORS:
+            self._release_reader()
+            self._connection_broke(gen)
+            return True
+        except BaseException:
+            # Interrupted mid-frame (KeyboardInterrupt): the framing is lost, so is the connection.
+            self._release_reader(drop_gen=gen)
+            raise
+        with self._cond:
+            self._reading = None
+            pushes = self._dispatch(data)
+            self._cond.notify_all()
+        self._deliver(pushes)
+        return True
+
+    def _release_reader(self, drop_gen: int | None = None) -> None:
+        with self._cond:
+            self._reading = None
+            if drop_gen is not None and self._gen == drop_gen and self._conn is not None:
+                self._retire(self._conn)
+                self._conn = None
+            self._cond.notify_all()
+
+    def _dispatch(self, data: bytes) -> list[dict[str, Any]]:
+        """One frame from the server (under ``_cond``): a reply for a waiting request, or a push."""
+        try:
+            message = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return []  # not ours to crash on; the request it answered times out via reconnect
+        if not isinstance(message, dict):
+            return []
+        if "push" in message:
+            if self.on_push is not None:
+                return [message]
+            if len(self._pushes) >= MAX_QUEUED_PUSHES:
+                self._pushes.popleft()
+                self.pushes_dropped += 1
+            self._pushes.append(message)
+            return []
+        rid = message.get("id")
+        if isinstance(rid, int) and not isinstance(rid, bool):
+            rid = str(rid)
+        if isinstance(rid, str) and rid in self._pending:
+            self._replies[rid] = message
+        return []  # a reply nobody waits for (a duplicate after a retry): dropped
+
+    def _deliver(self, pushes: list[dict[str, Any]]) -> None:
+        callback = self.on_push
+        for message in pushes:
+            if callback is not None:
+                callback(message)
+
+    def poll_pushes(self, timeout: float = 0.0) -> list[dict[str, Any]]:
+        """Pushes received so far; first reads what the server has sent (waiting up to ``timeout``
+        for something if nothing is there). With ``on_push`` set, pushes go there and this returns []."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._cond:
+            idle = self._conn is not None and self._reading is None and not self._closed
+            if idle:
+                conn, gen = self._conn, self._gen
+                self._reading = conn
+        if idle:
+            while self._read_one(conn, gen, max(0.0, deadline - time.monotonic())):
+                deadline = time.monotonic()  # then only what is already there
+                with self._cond:
+                    if self._conn is not conn or self._reading is not None or self._closed:
+                        break
+                    self._reading = conn
+        with self._cond:
+            pushes = list(self._pushes)
+            self._pushes.clear()
+        return pushes
+
+    # ------------------------------------------------------------------------------------------
+    # Connection
+
+    def _closed_error(self) -> ServerUnavailable:
+        return ServerUnavailable("the Omega client is closed (this front end already disconnected)")
+
+    def _retire(self, conn: Connection) -> None:
+        """(Under ``_cond``.) Put ``conn`` out of use; its descriptor is closed by ``_reap``."""
+        _shutdown_socket(conn)
+        self._retired.append(conn)
+
+    def _reap(self) -> None:
+        with self._send_lock:
+            self._reap_locked()
+
+    def _reap_locked(self) -> None:
+        """(Holding ``_send_lock``.) Close retired connections no thread is reading."""
+        with self._cond:
+            keep = [c for c in self._retired if c is self._reading]
+            done = [c for c in self._retired if c is not self._reading]
+            self._retired = keep
+        for conn in done:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def _connection_broke(self, gen: int) -> None:
+        """Connection ``gen`` failed: reconnect (unless someone already did) and resend."""
+        with self._cond:
+            if self._gen == gen and self._conn is not None:
+                self._retire(self._conn)
+                self._conn = None
+            if self._no_reconnect:
+                for rid, pending in self._pending.items():
+                    self._replies.setdefault(rid, _LOST)
+                self._cond.notify_all()
+                return
+        self._reap()
+        self._ensure_connected()
+
+    def _ensure_connected(self) -> None:
+        """Make sure there is a live connection; after a break, redo hello, restore and resend."""
+        with self._connect_lock:
+            with self._cond:
+                if self._closed:
+                    raise self._closed_error()
+                if self._conn is not None:
+                    return
+                if self._no_reconnect:
+                    raise ServerUnavailable("the Omega server was shut down by this client")
+                reconnecting = self._ever_connected
+            try:
+                conn = self._establish(reconnecting)
+            except ServerUnavailable as problem:
+                with self._cond:
+                    self._failure = problem
+                    self._cond.notify_all()
+                raise
+            with self._send_lock:
+                with self._cond:
+                    self._conn = conn
+                    self._gen += 1
+                    gen = self._gen
+                    self._failure = None
+                    self._ever_connected = True
+                    if reconnecting:
+                        self.reconnects += 1
+                    resend = []
+                    for rid, pending in self._pending.items():
+                        if pending.sent_gen == -1 or pending.resend:
+                            resend.append(pending)
+                        else:
+                            self._replies.setdefault(rid, _LOST)  # must not run twice
+                    self._cond.notify_all()
+                try:
+                    for pending in resend:
+                        conn.send_bytes(pending.frame)
+                        pending.sent_gen = gen
+                except BREAK_ERRORS:
+                    pass  # the reading thread sees the break and reconnects again
+                self._reap_locked()
+        with self._cond:
+            early, self._greet_pushes = self._greet_pushes, []
+        self._deliver(early)
+        if reconnecting and self.on_reconnect is not None:
+            self.on_reconnect()
+
+    def _establish(self, reconnecting: bool) -> Connection:
+        """Dial, handshake and ``hello`` (and restore after a reconnect), retrying with backoff."""
+        deadline = time.monotonic() + self.connect_timeout_s
+        delay = BACKOFF_INITIAL_S
+        tried_start = False
+        started: int | None = None
+        last: BaseException | None = None
+        refused_since: float | None = None
+        while True:
+            try:
+                conn = dial(self.paths, deadline)
+                try:
+                    self._greet(conn, deadline, reconnecting)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        conn.close()
+                    raise
+                return conn
+            except KeyRefused as problem:
+                # A server that is just starting may bind before its new key is in the file: retry
+                # briefly (at once if the file changed), then it is a real mismatch.
+                now = time.monotonic()
+                refused_since = now if refused_since is None else refused_since
+                if self.paths.read_key() == problem.args[0] and now - refused_since >= KEY_REFUSED_GRACE_S:
+                    raise ServerUnavailable(key_refused_message(self.paths)) from None
+                last = problem
+                if self.paths.read_key() != problem.args[0]:
+                    continue
+            except NoServer as problem:
+                last = problem
+                if self.autostart and not tried_start:
+                    tried_start = True
+                    started = autostart(self.config, self.config_path, deadline)
+                    if started is not None:
+                        self.started_pid = started
+                    continue
+                if not self.autostart and not reconnecting:
+                    raise ServerUnavailable(no_server_message(self.paths, str(problem))) from None
+            except (TimeoutError, *BREAK_ERRORS) as problem:
+                last = problem
+            except AssertionError:  # multiprocess's handshake asserts on a foreign greeting
+                last = NoServer("something else listens on the socket (not an Omega server handshake)")
+            if started is not None and not launcher.pid_alive(started):
+                raise ServerUnavailable(died_at_start_message(self.paths, started)) from None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ServerUnavailable(timeout_message(self.paths, self.connect_timeout_s, last)) from None
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def _greet(self, conn: Connection, deadline: float, reconnecting: bool) -> None:
+        """``hello`` on a new connection, then (after a reconnect) re-open and re-subscribe."""
+        try:
+            self.server_info = self._direct_call(conn, Op.HELLO, None, {"client_id": self.client_id, "name": self.name}, deadline)
+        except ServerError as problem:
+            if problem.code != ErrorCode.UNAVAILABLE:
+                raise ServerUnavailable(
+                    f"the Omega server at {self.paths.socket} refused hello: {problem.message}"
+                ) from None
+            # The supervisor answers but its backend is down (gave up restarting): stay connected so
+            # requests get that cause, and `restart` can still be sent.
+            self.server_info = {"unavailable": problem.message}
+            return
+        if not reconnecting:
+            return
+        self.restore_errors = []
+        with self._cond:
+            opened = dict(self._opened)
+            subscribed = set(self._subscribed)
+        for name, args in opened.items():
+            try:
+                self._direct_call(conn, Op.OPEN, name, {**args, "create": False}, deadline)  # never revive a deleted one
+            except ServerError as problem:
+                self.restore_errors.append(f"open {name}: {problem.message}")
+        for name in sorted(subscribed):
+            try:
+                self._direct_call(conn, Op.SUBSCRIBE, name, {}, deadline)
+            except ServerError as problem:
+                self.restore_errors.append(f"subscribe {name}: {problem.message}")
+
+    def _direct_call(self, conn: Connection, op: str, session: str | None, args: dict[str, Any], deadline: float) -> Any:
+        """A request on a connection not yet handed out (only this thread uses it)."""
+        rid = str(next(self._ids))
+        conn.send_bytes(protocol.encode(protocol.request(rid, str(op), session, **args)))
+        while True:
+            if not conn.poll(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError(f"no answer to {op} from the server")
+            message = _loads(conn.recv_bytes())
+            if message is None:
+                continue
+            if "push" in message:
+                with self._cond:  # delivered once the connection is in use (no callback under locks)
+                    if self.on_push is not None:
+                        self._greet_pushes.append(message)
+                    else:
+                        self._pushes.append(message)
+                continue
+            if str(message.get("id")) != rid:
+                continue
+            if message.get("ok") is True:
+                return message.get("result")
+            error = message.get("error") if isinstance(message.get("error"), dict) else {}
+            raise ServerError(str(error.get("code", ErrorCode.INTERNAL)), str(error.get("message", f"{op} failed")))
+
+
+def _loads(data: bytes) -> dict[str, Any] | None:
+    try:
+        message = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return message if isinstance(message, dict) else None

@@ -1,0 +1,129 @@
+"""Reaching the server's socket: dialing with the key handshake, starting a server, and the
+messages that say what went wrong, where, and what to run. ``ClientTransport`` retries around these."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+
+from multiprocess.connection import AuthenticationError, Connection, answer_challenge, deliver_challenge
+
+from omega_core.config import Config
+from omega_core.server import launcher
+from omega_core.server.paths import ServerPaths
+
+BREAK_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError)
+"""A broken connection: EOFError from recv, OSError covers BrokenPipeError and ConnectionResetError."""
+
+
+class NoServer(Exception):
+    """Nothing listens (socket or key file missing, connection refused)."""
+
+
+class KeyRefused(Exception):
+    """The handshake failed: the server and we hold different keys."""
+
+
+def dial(paths: ServerPaths, deadline: float) -> Connection:
+    """Connect and run multiprocess's mutual challenge handshake (what
+    ``multiprocess.connection.Client(path, "AF_UNIX", authkey=key)`` does) with a time limit, so
+    a server that accepts but never greets cannot hang the front end."""
+    key = paths.read_key()
+    if key is None:
+        raise NoServer(f"no key file {paths.key}")
+    if not paths.socket.exists():
+        raise NoServer(f"no socket {paths.socket}")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        sock.connect(str(paths.socket))
+        sock.setblocking(True)
+    except (FileNotFoundError, ConnectionRefusedError) as problem:
+        sock.close()
+        raise NoServer(f"connection refused ({problem.strerror})") from None
+    except socket.timeout:
+        sock.close()
+        raise TimeoutError("the server did not accept the connection") from None
+    except OSError:
+        sock.close()
+        raise
+    conn = Connection(sock.detach())
+    try:
+        if not conn.poll(max(0.0, deadline - time.monotonic())):
+            raise TimeoutError("the server accepted the connection but did not start the handshake")
+        answer_challenge(conn, key)
+        deliver_challenge(conn, key)
+    except AuthenticationError:
+        conn.close()
+        raise KeyRefused(key) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def autostart(config: Config, config_path: str | None, deadline: float) -> int | None:
+    """Start a server unless one is (being) started; the pid if this call started it."""
+    paths = ServerPaths.for_config(config)
+    with launcher.start_lock(paths):
+        with contextlib.suppress(NoServer, KeyRefused, TimeoutError, AssertionError, *BREAK_ERRORS):
+            dial(paths, min(deadline, time.monotonic() + 0.5)).close()
+            return None  # another front end started one meanwhile
+        started = None
+        if launcher.server_pid(paths) is None:
+            started = launcher.start_detached(config, config_path)
+        launcher.wait_until_ready(paths, max(0.0, deadline - time.monotonic()))
+        return started
+
+
+def where(paths: ServerPaths) -> str:
+    return f"session dir {paths.session_dir}, socket {paths.socket}"
+
+
+def no_server_message(paths: ServerPaths, detail: str) -> str:
+    return (
+        f"no Omega server is running ({where(paths)}: {detail}). Start one with "
+        f"`omega server start` or check `omega server status`; server log: {paths.log}"
+    )
+
+
+def timeout_message(paths: ServerPaths, timeout_s: float, last: BaseException | None) -> str:
+    pid = launcher.server_pid(paths)
+    running = f"; a server process (pid {pid}) exists but does not answer" if pid else ""
+    detail = f" ({last})" if last is not None and str(last) else ""
+    return (
+        f"could not connect to the Omega server within {timeout_s:g} s "
+        f"({where(paths)}){detail}{running}. Check `omega server status` and the server log "
+        f"{paths.log}"
+    )
+
+
+def died_at_start_message(paths: ServerPaths, pid: int) -> str:
+    tail = log_tail(paths.log)
+    return (
+        f"the Omega server (pid {pid}) exited while starting ({where(paths)}). "
+        f"Server log {paths.log}" + (f", last lines:\n{tail}" if tail else "")
+    )
+
+
+def key_refused_message(paths: ServerPaths) -> str:
+    pid = launcher.server_pid(paths)
+    hint = f" (or stop it: kill {pid})" if pid else ""
+    return (
+        f"the server refused our key: was the key file replaced? try omega server restart{hint} "
+        f"(key file {paths.key}, socket {paths.socket}, server log {paths.log})"
+    )
+
+
+def log_tail(path: os.PathLike[str] | str, lines: int = 5) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 4096))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
