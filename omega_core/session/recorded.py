@@ -385,7 +385,7 @@ class RecordedSession:
 
     @property
     def needs_persisting(self) -> bool:
-        """States to write, or an index that lags the log (its rewrite may be throttled for now)."""
+        """States to write, or an index that lags the log (whose rewrite the interval may hold back)."""
         return self.dirty or bool(self.states.pending) or self.next_seq > self.last_index_count
 
     def flush_states(self) -> None:
