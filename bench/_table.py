@@ -127,6 +127,13 @@ class Row:
         return [name, central, spread, target, "  ".join([verdict, *notes])]
 
 
+def report_stopped(rows: list[Row], script_title: str, why: str, message: str) -> None:
+    """A run that stopped early: the rows measured so far, then why it stopped (on stderr)."""
+    if rows:
+        print_table(rows, title=f"{script_title} — partial, {why}")
+    print(f"\n{message}", file=sys.stderr)
+
+
 def print_table(rows: Iterable[Row | dict[str, Any]], title: str | None = None, file: TextIO | None = None) -> None:
     """Print ``rows`` as aligned columns: name | median | p99 | target | ratio."""
     out = file or sys.stdout

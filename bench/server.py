@@ -57,7 +57,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from _table import Row, fmt_bytes, fmt_seconds, median, p99, print_table  # noqa: E402
+from _table import Row, fmt_bytes, fmt_seconds, median, p99, print_table, report_stopped  # noqa: E402
 
 from omega_core.config import Config, load_config  # noqa: E402
 from omega_core.server import launcher  # noqa: E402
@@ -639,14 +639,10 @@ def main(argv: list[str] | None = None) -> int:
             if not args.skip_memory:
                 run_memory(root, sizes, rows, target)
     except WrongResult as problem:
-        if rows:
-            print_table(rows, title="Omega session server (bench/server.py) — partial, before the failure")
-        print(f"\nFAIL: {problem}", file=sys.stderr)
+        report_stopped(rows, "Omega session server (bench/server.py)", "before the failure", f"FAIL: {problem}")
         return 1
     except KeyboardInterrupt:
-        if rows:
-            print_table(rows, title="Omega session server (bench/server.py) — partial, interrupted")
-        print("\ninterrupted (servers stopped)", file=sys.stderr)
+        report_stopped(rows, "Omega session server (bench/server.py)", "interrupted", "interrupted (servers stopped)")
         return 130
 
     title = (f"Omega session server (bench/server.py{', --quick: reduced sizes, no targets' if quick else ''}; "

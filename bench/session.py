@@ -33,7 +33,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _table import Row, fmt_bytes, fmt_seconds, measure, median, print_table  # noqa: E402
+from _table import Row, fmt_bytes, fmt_seconds, measure, median, print_table, report_stopped  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 
@@ -340,9 +340,7 @@ def main(argv: list[str] | None = None) -> int:
                             note=f"({fmt_seconds(seconds / total)} per input)"))
             rows.append(Row(f"{total}-input session files on disk", value=size, unit="B", target=target(5e6)))
     except WrongResult as problem:
-        if rows:
-            print_table(rows, title="Omega recorded sessions (bench/session.py) — partial, before the failure")
-        print(f"\nFAIL: {problem}", file=sys.stderr)
+        report_stopped(rows, "Omega recorded sessions (bench/session.py)", "before the failure", f"FAIL: {problem}")
         return 1
 
     title = (f"Omega recorded sessions (bench/session.py{', --quick: reduced sizes, no targets' if quick else ''}; "

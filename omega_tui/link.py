@@ -277,15 +277,18 @@ class ServerLink:
 
     # --- metrics ----------------------------------------------------------------------------------
 
-    def session_metrics(self, session: str) -> dict[str, Any]:
+    def _server_metrics_of(self, session: str | None) -> dict[str, Any] | None:
+        """The server's ``metrics`` (of ``session``, or of the server), tagged; None if it has none."""
         try:
             result = self.optional("metrics", session)
-            if isinstance(result, dict):
-                result = dict(result)
-                result["source"] = "server"
-                return result
         except OpUnavailable:
-            pass
+            return None
+        return {**result, "source": "server"} if isinstance(result, dict) else None
+
+    def session_metrics(self, session: str) -> dict[str, Any]:
+        from_server = self._server_metrics_of(session)
+        if from_server is not None:
+            return from_server
         with self._lock:
             window = list(self._latencies.get(session, ()))
             commands, errors, steps = self._counts.get(session, [0, 0, 0])
@@ -305,14 +308,9 @@ class ServerLink:
         }
 
     def server_metrics(self) -> dict[str, Any]:
-        try:
-            result = self.optional("metrics", None)
-            if isinstance(result, dict):
-                result = dict(result)
-                result["source"] = "server"
-                return result
-        except OpUnavailable:
-            pass
+        from_server = self._server_metrics_of(None)
+        if from_server is not None:
+            return from_server
         status = self.client.call("status") or {}
         pool = dict(status.get("pool") or {})
         pool.setdefault("sessions", status.get("sessions_in_pool"))

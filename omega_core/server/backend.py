@@ -83,7 +83,6 @@ class Backend:
         self.persistence = PersistenceManager(self.config, self.manager, after_flush=self.forget_idle_locks)
         self.access = AccessTable()
         self.subscribers: dict[str, set[int]] = {}
-        self.bytes_written_evicted = 0
 
     # --- life cycle ----------------------------------------------------------------------------
 
@@ -290,20 +289,17 @@ class Backend:
             instance.session.listeners.append(lambda events, name=name: self._push_events(name, events))
         return instance
 
+    def _pool_figures(self) -> dict[str, Any]:
+        stats = self.manager.stats
+        return {"hits": stats.hits, "misses": stats.misses, "evictions": stats.evictions,
+                "memory_estimate_bytes": self.manager.memory_estimate(), "max_memory_bytes": self.manager.max_bytes}
+
     def server_metrics(self) -> dict[str, Any]:
-        pool = self.manager.pool
         return {
             "uptime_s": round(time.time() - self.started, 3),
             "clients": len(self.connections),
             "restarts": self.restarts,
-            "pool": {
-                "sessions": len(pool),
-                "hits": self.manager.stats.hits,
-                "misses": self.manager.stats.misses,
-                "evictions": self.manager.stats.evictions,
-                "memory_estimate_bytes": self.manager.memory_estimate(),
-                "max_memory_bytes": self.manager.max_bytes,
-            },
+            "pool": {"sessions": len(self.manager.pool), **self._pool_figures()},
             "persistence": {
                 "queue": self.persistence.queue_length(),
                 "last_flush": self.persistence.last_flush,
@@ -362,14 +358,7 @@ class Backend:
             "sessions_in_pool": len(self.manager.pool),
             "rss_bytes": rss_bytes(),
             "restarts": self.restarts,
-            "pool": {
-                "hits": self.manager.stats.hits,
-                "misses": self.manager.stats.misses,
-                "evictions": self.manager.stats.evictions,
-                "memory_estimate_bytes": self.manager.memory_estimate(),
-                "max_memory_bytes": self.manager.max_bytes,
-                "max_sessions": self.manager.max_sessions,
-            },
+            "pool": {**self._pool_figures(), "max_sessions": self.manager.max_sessions},
             "last_flush": self.persistence.last_flush,
             "session_dir": str(self.config.session_dir),
         }

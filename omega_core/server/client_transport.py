@@ -203,10 +203,7 @@ class ClientTransport:
             raise ServerUnavailable(f"the connection to the Omega server closed before it answered {op} (the server is shutting down)")
         if not isinstance(reply, dict):
             raise ServerError(ErrorCode.INTERNAL, f"malformed reply to {op}: {reply!r}")
-        if reply.get("ok") is True:
-            return reply.get("result")
-        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-        raise ServerError(str(error.get("code", ErrorCode.INTERNAL)), str(error.get("message", f"{op} failed")))
+        return _result_of(reply, op)
 
     def _send(self, rid: str) -> None:
         while True:
@@ -519,12 +516,16 @@ class ClientTransport:
                     else:
                         self._pushes.append(message)
                 continue
-            if str(message.get("id")) != rid:
-                continue
-            if message.get("ok") is True:
-                return message.get("result")
-            error = message.get("error") if isinstance(message.get("error"), dict) else {}
-            raise ServerError(str(error.get("code", ErrorCode.INTERNAL)), str(error.get("message", f"{op} failed")))
+            if str(message.get("id")) == rid:
+                return _result_of(message, op)
+
+
+def _result_of(reply: dict[str, Any], op: str) -> Any:
+    """A reply's ``result``, or its error raised as ``ServerError``."""
+    if reply.get("ok") is True:
+        return reply.get("result")
+    error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+    raise ServerError(str(error.get("code", ErrorCode.INTERNAL)), str(error.get("message", f"{op} failed")))
 
 
 def _loads(data: bytes) -> dict[str, Any] | None:

@@ -398,8 +398,9 @@ class RecordedSession:
 
         Due when the log grew by ``INDEX_GROWTH`` of its length since the last one (so the
         amortized cost per event stays constant) and ``index_interval_ms`` has passed, or when
-        forced (recovery reads the log past the index: at most 5% of it or one interval of commands). The data is copied now, so the job does not race with later commands. Not
-        fsynced: the index is a cache of the log.
+        forced. Recovery reads the log past the index: at most 5% of it or one interval of commands.
+        The data is copied now, so the job does not race with later commands. Not fsynced: the
+        index is a cache of the log.
         """
         grown = self.next_seq - self.last_index_count
         due = grown >= max(1, int(self.next_seq * INDEX_GROWTH)) and \
