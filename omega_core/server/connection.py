@@ -87,7 +87,15 @@ class Connection:
 
     def send(self, message: dict[str, Any]) -> bool:
         """Queue ``message`` (written as soon as the client reads). False if the client is gone."""
-        data = frame(proto.encode_reply(message) if "result" in message else proto.encode(message))
+        try:
+            data = frame(proto.encode_reply(message) if "result" in message else proto.encode(message))
+        except Exception as problem:  # noqa: BLE001 - a reply must still go out (exactly one per request)
+            if "push" in message:
+                raise  # the pusher marks the session degraded
+            log.exception("reply %r could not be encoded", message.get("id"))
+            message = proto.error_reply(message.get("id"), proto.ErrorCode.INTERNAL,
+                                        f"the reply could not be encoded: {type(problem).__name__}: {problem}")
+            data = frame(proto.encode(message))
         kind = message.get("push")
         session = message.get("session")
         item = OutFrame(data, kind if isinstance(kind, str) else None, session if isinstance(session, str) else None)
