@@ -41,6 +41,8 @@ log = logging.getLogger("omega.backend")
 EXIT_STOP = 0
 EXIT_RESTART = 75
 HANDSHAKE_TIMEOUT_S = 5.0
+ACCEPT_RETRY_S = 0.05
+"""After a failed accept (out of descriptors), wait this long before the next try."""
 SERVER_SLICE_STEPS = 2000
 """Steps per slice in the server: about a millisecond, so others wait at most that long."""
 SLICE_YIELDS = 4
@@ -156,17 +158,24 @@ class Backend:
     def _accept_loop(self) -> None:
         """Accept clients and hand each to a handshake thread. Nothing may end this loop: out of
         descriptors (EMFILE) or threads, it logs, waits a little and goes on."""
+        failing: str | None = None
         while not self._stop.is_set():
             conn = None
             try:
                 conn = self.listener.accept()
                 self._numbers += 1
                 threading.Thread(target=self._serve_connection, args=(conn, self._numbers), daemon=True).start()
+                if failing is not None:
+                    log.info("accepting connections again")
+                    failing = None
             except Exception as problem:  # noqa: BLE001 - the accept path must survive anything
-                log.error("accept failed: %s", problem or type(problem).__name__)
+                cause = str(problem) or type(problem).__name__
+                if cause != failing:  # once per streak: EMFILE would repeat 20 times a second
+                    log.error("accept failed (retrying every %.2f s): %s", ACCEPT_RETRY_S, cause)
+                    failing = cause
                 if conn is not None:
                     _close_quietly(conn)
-                time.sleep(0.05)
+                time.sleep(ACCEPT_RETRY_S)
 
     def _serve_connection(self, conn: Any, number: int) -> None:
         """The key handshake (blocking, with a timeout) in this thread; then the loop reads. Any
