@@ -32,14 +32,14 @@ from omega_core.evaluator import EffectCall, FormResult
 from omega_core.server import protocol as proto
 from omega_core.server.access import AccessTable
 from omega_core.server.connection import Connection, abort_connection, read_frames
+from omega_core.server.context import EXIT_RESTART, EXIT_STOP
 from omega_core.server.health import BackgroundJob
 from omega_core.server.manager import SessionInstance, SessionManager
+from omega_core.server.ops import dispatch
 from omega_core.server.persistence import PersistenceManager
 
 log = logging.getLogger("omega.backend")
 
-EXIT_STOP = 0
-EXIT_RESTART = 75
 HANDSHAKE_TIMEOUT_S = 5.0
 ACCEPT_RETRY_S = 0.05
 """After a failed accept (out of descriptors), wait this long before the next try."""
@@ -289,8 +289,6 @@ class Backend:
             log.exception("internal error while handling a request")
 
     async def _handle(self, connection: Connection, data: bytes) -> None:
-        from omega_core.server.ops import dispatch
-
         try:
             request = proto.decode_request(data, self.config.server.max_frame_bytes)
         except proto.ProtocolError as problem:

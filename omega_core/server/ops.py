@@ -14,6 +14,7 @@ from omega_core.evaluator import FormResult
 from omega_core.repl.processor import process
 from omega_core.repl.state import DEFAULT_SESSION
 from omega_core.server import protocol as proto
+from omega_core.server.context import EXIT_RESTART, EXIT_STOP
 from omega_core.server.protocol import ErrorCode, Op, ProtocolError, Request
 from omega_core.errors import OmegaError
 from omega_core.server import ops_multi as multi
@@ -36,8 +37,8 @@ def format_server_metrics(data: dict[str, Any]) -> str:
     ])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from omega_core.server.backend import Backend
     from omega_core.server.connection import Connection
+    from omega_core.server.context import OpsContext as Backend  # the ops' narrow view of the backend
 
 SERVER_VERSION = 1
 READ_COMMANDS = frozenset({
@@ -255,15 +256,11 @@ async def op_status(backend: "Backend", connection: "Connection", request: Reque
 
 
 async def op_shutdown(backend: "Backend", connection: "Connection", request: Request) -> Any:
-    from omega_core.server.backend import EXIT_STOP
-
     backend.stop(EXIT_STOP)
     return {"stopping": True}
 
 
 async def op_restart(backend: "Backend", connection: "Connection", request: Request) -> Any:
-    from omega_core.server.backend import EXIT_RESTART
-
     backend.stop(EXIT_RESTART)
     return {"restarting": True}
 
