@@ -285,8 +285,12 @@ class Backend:
     async def handle(self, connection: Connection, data: bytes) -> None:
         try:
             await self._handle(connection, data)
-        except Exception:  # noqa: BLE001 - a bug must not take the backend (and every client) down
+        except Exception as problem:  # noqa: BLE001 - a bug must not take the backend (and every client) down
             log.exception("internal error while handling a request")
+            # ``_handle`` sends its reply last, so a failure here means none went out: every
+            # request gets exactly one reply.
+            connection.send(proto.error_reply(proto.request_id_of(data), proto.ErrorCode.INTERNAL,
+                                              f"internal error: {type(problem).__name__}: {problem}"))
 
     async def _handle(self, connection: Connection, data: bytes) -> None:
         try:

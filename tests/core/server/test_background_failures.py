@@ -194,3 +194,25 @@ def test_a_failing_flush_at_eviction_degrades_the_session_and_still_closes_its_l
         assert healthy(backend)
 
     run(backend, main)
+
+
+def test_a_request_whose_handling_fails_unexpectedly_still_gets_exactly_one_reply(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from omega_core.server import backend as backend_module
+
+    backend = make_backend(tmp_path)
+    connection, peer = make_connection()
+
+    def failing_decode(*args: Any) -> Any:  # anything unexpected, before any reply went out
+        raise MemoryError()
+
+    async def main() -> None:
+        monkeypatch.setattr(backend_module.proto, "decode_request", failing_decode)
+        await backend.handle(connection, b'{"v":1,"id":"r9","op":"ping","session":null,"args":{}}')
+
+    run(backend, main)
+    peer.settimeout(5)
+    reader = MpConnection(peer.detach())
+    reply = json.loads(reader.recv_bytes())
+    assert reply["id"] == "r9" and reply["error"]["code"] == "internal" and "MemoryError" in reply["error"]["message"]
+    assert not reader.poll(0.2)
