@@ -228,6 +228,11 @@ async def read_frames(connection: Connection, max_frame_bytes: int, on_frame: Ca
         ended.set()
 
     def stalled() -> None:
+        nonlocal stall_timer
+        stall_timer = None
+        readable()  # bytes that arrived while the loop was busy count: then the frame gets more time
+        if ended.is_set() or stall_timer is not None or reader.pending_bytes == 0:
+            return
         pending = reader.pending_bytes
         reader.clear()  # the unfinished frame's memory is freed now, not when the peer goes
         connection.send(proto.error_reply(

@@ -61,8 +61,8 @@ class PersistenceManager:
                 session.flush_states()
             except Exception as problem:  # noqa: BLE001 - stays in its session (issue 10, item 1)
                 health.failed(name, BackgroundJob.FLUSH, problem)
-            else:
-                health.succeeded(name, BackgroundJob.FLUSH)
+                continue  # no index naming states that are not written
+            health.succeeded(name, BackgroundJob.FLUSH)
             try:
                 job = session.index_job()
                 if job is not None:
