@@ -5,8 +5,9 @@ Threads only do blocking socket work: one accepts, one per new connection does t
 Everything else runs on the loop: reading frames (``framing``; a reading thread would wait for the
 GIL after every ``recv`` while a session computes), requests, sessions and persistence. Evaluation
 runs in bounded slices (``run_cooperative``), oracle calls and big file writes in worker threads, so
-a busy session never delays another client's request. ``connection`` holds a client's socket,
-``persistence`` the background writes. Exit status tells the supervisor what to do next: 0 stop,
+a busy session never delays another client's request. ``connection`` holds a client's socket
+(written without blocking: a client that stops reading costs only its own bounded ``outbox``),
+``persistence`` the background writes (a failure there marks its session degraded, ``health``). Exit status tells the supervisor what to do next: 0 stop,
 75 restart now; anything else is a crash (restart with backoff).
 """
 
