@@ -3,8 +3,9 @@
 Request ``{"v":1,"id":ID,"op":OP,"session":NAME|null,"args":{...}}``; reply
 ``{"v":1,"id":ID,"ok":true,"result":...}`` or ``{"v":1,"id":ID,"ok":false,"error":{"code":C,"message":M}}``;
 push ``{"v":1,"push":KIND,...}`` (``{"push":"resync","session":NAME}``: the client missed pushes
-of that session while not reading, and should re-read it; see ``outbox``). Frames go with ``send_bytes``/``recv_bytes`` only: never
-``send``/``recv``, which unpickle and would let any connected peer run code.
+of that session while not reading, and should re-read it; see ``outbox``). Frames go with
+``send_bytes``/``recv_bytes`` only: never ``send``/``recv``, which unpickle and would let any
+connected peer run code.
 """
 
 from __future__ import annotations
