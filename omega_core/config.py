@@ -153,6 +153,10 @@ class ServerConfig:
     restart_limit: int = _positive(5)
     restart_window_s: float = _positive(60.0)
     stable_start_s: float = _non_negative(10.0)
+    max_client_backlog_mb: float = _positive(16.0)
+    frame_stall_timeout_s: float = _positive(30.0)
+    max_clients: int = _positive(256)
+    max_open_logs: int = _positive(256)
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,15 @@ Threads only do blocking socket work: one accepts, one per new connection does t
 Everything else runs on the loop: reading frames (``framing``; a reading thread would wait for the
 GIL after every ``recv`` while a session computes), requests, sessions and persistence. Evaluation
 runs in bounded slices (``run_cooperative``), oracle calls and big file writes in worker threads, so
-a busy session never delays another client's request. ``connection`` holds a client's socket,
-``persistence`` the background writes. Exit status tells the supervisor what to do next: 0 stop,
+a busy session never delays another client's request. ``connection`` holds a client's socket
+(written without blocking: a client that stops reading costs only its own bounded ``outbox``),
+``persistence`` the background writes (a failure there marks its session degraded, ``health``). Exit status tells the supervisor what to do next: 0 stop,
 75 restart now; anything else is a crash (restart with backoff).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -31,14 +33,17 @@ from omega_core.evaluator import EffectCall, FormResult
 from omega_core.server import protocol as proto
 from omega_core.server.access import AccessTable
 from omega_core.server.connection import Connection, abort_connection, read_frames
+from omega_core.server.context import EXIT_RESTART, EXIT_STOP
+from omega_core.server.health import BackgroundJob
 from omega_core.server.manager import SessionInstance, SessionManager
+from omega_core.server.ops import dispatch
 from omega_core.server.persistence import PersistenceManager
 
 log = logging.getLogger("omega.backend")
 
-EXIT_STOP = 0
-EXIT_RESTART = 75
 HANDSHAKE_TIMEOUT_S = 5.0
+ACCEPT_RETRY_S = 0.05
+"""After a failed accept (out of descriptors), wait this long before the next try."""
 SERVER_SLICE_STEPS = 2000
 """Steps per slice in the server: about a millisecond, so others wait at most that long."""
 SLICE_YIELDS = 4
@@ -47,6 +52,8 @@ SLICE_YIELDS = 4
 rather than three slices later; a turn with nothing to do costs a few microseconds."""
 REPLY_CACHE = 256
 STOP_GRACE_S = 5.0
+STOP_DRAIN_S = 0.5
+"""On stop, each client's unwritten replies get at most this long to go out."""
 """On stop, requests under way (interrupted if running code) get this long to finish and be answered."""
 BREATHE_EVERY_S = 0.002
 BREATHE_S = 0.0002
@@ -105,6 +112,7 @@ class Backend:
                 self._interrupt_all()
                 requests.cancel_scope.deadline = anyio.current_time() + STOP_GRACE_S
         for connection in list(self.connections.values()):
+            connection.drain(STOP_DRAIN_S)
             connection.close()
         self.manager.close_all()
         return self.exit_code
@@ -149,46 +157,83 @@ class Backend:
     # --- connections (threads) -----------------------------------------------------------------
 
     def _accept_loop(self) -> None:
+        """Accept clients and hand each to a handshake thread. Nothing may end this loop: out of
+        descriptors (EMFILE) or threads, it logs, waits a little and goes on."""
+        failing: str | None = None
         while not self._stop.is_set():
+            conn = None
             try:
                 conn = self.listener.accept()
-            except OSError as problem:
-                log.error("accept failed: %s", problem)
-                time.sleep(0.05)
-                continue
-            self._numbers += 1
-            threading.Thread(target=self._serve_connection, args=(conn, self._numbers), daemon=True).start()
+                self._numbers += 1
+                threading.Thread(target=self._serve_connection, args=(conn, self._numbers), daemon=True).start()
+                if failing is not None:
+                    log.info("accepting connections again")
+                    failing = None
+            except Exception as problem:  # noqa: BLE001 - the accept path must survive anything
+                cause = str(problem) or type(problem).__name__
+                if cause != failing:  # once per streak: EMFILE would repeat 20 times a second
+                    log.error("accept failed (retrying every %.2f s): %s", ACCEPT_RETRY_S, cause)
+                    failing = cause
+                if conn is not None:
+                    _close_quietly(conn)
+                time.sleep(ACCEPT_RETRY_S)
 
     def _serve_connection(self, conn: Any, number: int) -> None:
-        """The key handshake (blocking, with a timeout) in this thread; then the loop reads."""
-        timer = threading.Timer(HANDSHAKE_TIMEOUT_S, abort_connection, args=(conn,))
-        timer.start()
+        """The key handshake (blocking, with a timeout) in this thread; then the loop reads. Any
+        failure (a bad peer, no descriptor left for ``os.dup``) closes this connection only."""
+        connection: Connection | None = None
         try:
-            deliver_challenge(conn, self.key)
-            answer_challenge(conn, self.key)
+            timer = threading.Timer(HANDSHAKE_TIMEOUT_S, abort_connection, args=(conn,))
+            timer.start()
+            try:
+                deliver_challenge(conn, self.key)
+                answer_challenge(conn, self.key)
+            finally:
+                timer.cancel()
+            server = self.config.server
+            if len(self.connections) >= server.max_clients:
+                self._refuse(conn, f"too many clients: {len(self.connections)} connected; raise [server] max_clients "
+                                   f"(now {server.max_clients})")
+                return
+            connection = Connection(conn, number, int(server.max_client_backlog_mb * 1024 * 1024))
+            assert self.portal is not None
+            self.portal.call(self._adopt, connection)
         except (AuthenticationError, EOFError, OSError, ValueError) as problem:
             log.warning("refused a connection: %s", problem or type(problem).__name__)
-            conn.close()
-            return
-        finally:
-            timer.cancel()
-        connection = Connection(conn, number)
-        assert self.portal is not None
-        try:
-            self.portal.call(self._adopt, connection)
+            _close_quietly(connection if connection is not None else conn)
         except RuntimeError:  # the portal or the reader group is gone: the backend is stopping
-            connection.close()
+            _close_quietly(connection if connection is not None else conn)
+        except Exception:  # noqa: BLE001 - a handshake must never harm the accept path
+            log.exception("connection %d failed during its handshake", number)
+            _close_quietly(connection if connection is not None else conn)
+
+    def _refuse(self, conn: Any, message: str) -> None:
+        """Answer the client's first request (its ``hello``) with ``message`` and close: the client
+        shows the reason instead of a broken connection."""
+        log.warning("refused a connection: %s", message)
+        request_id = None
+        try:
+            if conn.poll(HANDSHAKE_TIMEOUT_S):
+                request_id = proto.request_id_of(conn.recv_bytes(self.config.server.max_frame_bytes))
+            conn.send_bytes(proto.encode(proto.error_reply(request_id, proto.ErrorCode.BAD_REQUEST, message)))
+        except (EOFError, OSError, ValueError):
+            pass
+        finally:
+            _close_quietly(conn)
 
     def _adopt(self, connection: Connection) -> None:
         assert self._readers is not None
+        connection.attach(asyncio.get_running_loop())
         self._readers.start_soon(self._read_frames, connection)
         self._register(connection)
 
     async def _read_frames(self, connection: Connection) -> None:
         requests = self._requests
         assert requests is not None
-        await read_frames(connection, self.config.server.max_frame_bytes,
-                          lambda data: requests.start_soon(self.handle, connection, data))
+        server = self.config.server
+        await read_frames(connection, server.max_frame_bytes,
+                          lambda data: requests.start_soon(self.handle, connection, data),
+                          stall_timeout_s=server.frame_stall_timeout_s)
         connection.close()
         self._unregister(connection)
 
@@ -210,9 +255,22 @@ class Backend:
         self.subscribers.setdefault(name, set()).add(connection.number)
 
     def push_to(self, number: int, kind: str, **fields: Any) -> None:
+        """Queue a push for one client (never blocks: see ``connection``); a failure to build or
+        queue it marks the session degraded, never the command or the backend."""
         connection = self.connections.get(number)
-        if connection is not None:
+        if connection is None:
+            return
+        name = fields.get("session")
+        try:
             connection.send(proto.push(kind, **fields))
+        except Exception as problem:  # noqa: BLE001 - a push is a background job (issue 10, item 1)
+            if isinstance(name, str):
+                self.manager.health.failed(name, BackgroundJob.PUSH, problem)
+            else:
+                log.exception("push %s to connection %d failed", kind, number)
+        else:
+            if isinstance(name, str) and self.manager.health.cause(name) is not None:
+                self.manager.health.succeeded(name, BackgroundJob.PUSH)
 
     def _push_events(self, name: str, events: list[dict[str, Any]]) -> None:
         """Called on the loop right after a session's events are appended: followers see them now."""
@@ -228,12 +286,14 @@ class Backend:
     async def handle(self, connection: Connection, data: bytes) -> None:
         try:
             await self._handle(connection, data)
-        except Exception:  # noqa: BLE001 - a bug must not take the backend (and every client) down
+        except Exception as problem:  # noqa: BLE001 - a bug must not take the backend (and every client) down
             log.exception("internal error while handling a request")
+            # ``_handle`` sends its reply last, so a failure here means none went out: every
+            # request gets exactly one reply.
+            connection.send(proto.error_reply(proto.request_id_of(data), proto.ErrorCode.INTERNAL,
+                                              f"internal error: {type(problem).__name__}: {problem}"))
 
     async def _handle(self, connection: Connection, data: bytes) -> None:
-        from omega_core.server.ops import dispatch
-
         try:
             request = proto.decode_request(data, self.config.server.max_frame_bytes)
         except proto.ProtocolError as problem:
@@ -300,6 +360,7 @@ class Backend:
             "clients": len(self.connections),
             "restarts": self.restarts,
             "pool": {"sessions": len(self.manager.pool), **self._pool_figures()},
+            "degraded": self.manager.health.degraded(),
             "persistence": {
                 "queue": self.persistence.queue_length(),
                 "last_flush": self.persistence.last_flush,
@@ -361,7 +422,29 @@ class Backend:
             "pool": {**self._pool_figures(), "max_sessions": self.manager.max_sessions},
             "last_flush": self.persistence.last_flush,
             "session_dir": str(self.config.session_dir),
+            "degraded": self.manager.health.degraded(),
         }
+
+
+def _close_quietly(closable: Any) -> None:
+    try:
+        closable.close()
+    except Exception:  # noqa: BLE001 - closing what failed must not fail
+        pass
+
+
+def raise_descriptor_limit() -> None:
+    """Raise the soft limit on open files to the hard one: each client and each loaded session
+    holds descriptors, and the common soft limit (1024) is far below what the server is set for."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or soft < hard:
+            target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ImportError, ValueError, OSError) as problem:
+        log.warning("could not raise the open-files limit: %s", problem)
 
 
 def rss_bytes() -> int:
@@ -378,6 +461,7 @@ def backend_main(listener: Any, config: Config, key: bytes, restarts: int, super
     """Entry point of the forked backend process (never returns)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s backend[%(process)d] %(levelname)s %(message)s")
     code = EXIT_STOP
+    raise_descriptor_limit()
     try:
         backend = Backend(config, listener, key, restarts, supervisor_pid)
         code = anyio.run(backend.serve, backend="asyncio")  # connection.read_frames uses its selector

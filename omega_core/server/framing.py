@@ -58,6 +58,12 @@ class FrameReader:
             self._size = None
             self._header = _SHORT.size
 
+    def clear(self) -> None:
+        """Forget an unfinished frame (it stalled): its memory is freed at once."""
+        self._buffer = bytearray()
+        self._size = None
+        self._header = _SHORT.size
+
     @property
     def pending_bytes(self) -> int:
         """Bytes of an incomplete frame held (0 between frames)."""

@@ -101,15 +101,32 @@ def _encode_row(row: ListRow) -> tuple[bytes, ...]:
     return tuple(_encode_value(value) for value in row)
 
 
+def with_health(reply: bytes, health: dict[str, dict[str, Any]]) -> bytes:
+    """``reply`` with a ``"health"`` member: the extra fields (``degraded``, ``damaged``) of the
+    few unhealthy sessions, by name. Kept apart from the columns so a healthy listing stays the
+    cached bytes; ``rows_from_reply`` merges them into the rows."""
+    if not health:
+        return reply
+    return reply[:-1] + b',"health":' + json.dumps(health, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"}"
+
+
 def rows_from_reply(result: Any) -> list[dict[str, Any]]:
     """A ``list_sessions`` result as one dict per session (also the older row-wise forms)."""
     if isinstance(result, dict) and "values" in result:
         columns = result["columns"]
         if tuple(columns) == LIST_COLUMNS:  # the usual case: a dict display is 2.5x faster than dict(zip())
-            return [{"name": name, "events": events, "checkpoints": checkpoints, "size": size,
+            rows = [{"name": name, "events": events, "checkpoints": checkpoints, "size": size,
                      "last_access": last_access, "loaded": loaded}
                     for name, events, checkpoints, size, last_access, loaded in zip(*result["values"])]
-        return [dict(zip(columns, values)) for values in zip(*result["values"])]
+        else:
+            rows = [dict(zip(columns, values)) for values in zip(*result["values"])]
+        health = result.get("health")
+        if isinstance(health, dict) and health:
+            for row in rows:
+                extra = health.get(row["name"])
+                if isinstance(extra, dict):
+                    row.update(extra)
+        return rows
     if isinstance(result, dict) and "rows" in result:
         columns = result["columns"]
         return [dict(zip(columns, row)) for row in result["rows"]]

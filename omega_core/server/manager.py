@@ -24,7 +24,8 @@ from omega_core.session.listing import SessionSummary, list_sessions
 from omega_core.session.names import session_paths, validate_name
 from omega_core.session.recorded import RecordedSession
 
-from omega_core.server.list_reply import LIST_COLUMNS, ListReplyEncoder, ListRow
+from omega_core.server.health import BackgroundJob, SessionHealth
+from omega_core.server.list_reply import LIST_COLUMNS, ListReplyEncoder, ListRow, with_health
 
 
 class NotFound(OmegaError):
@@ -80,6 +81,10 @@ class SessionManager:
         self._catalog_version = 0
         """Bumped on every change of ``_catalog`` (part of the cached listing's key)."""
         self._catalog_mtime: float = -1.0
+        self.health = SessionHealth()
+        """Sessions whose background jobs failed (shown in listings, status and metrics)."""
+        self.max_open_logs = config.server.max_open_logs
+        """Each loaded session keeps its log open (and locked): the pool never holds more."""
 
     # --- pool ----------------------------------------------------------------------------------
 
@@ -119,7 +124,8 @@ class SessionManager:
 
     def evict_if_needed(self, keep: str | None = None) -> list[str]:
         evicted: list[str] = []
-        while len(self.pool) > self.max_sessions or (len(self.pool) > 1 and self.memory_estimate() > self.max_bytes):
+        most = max(1, min(self.max_sessions, self.max_open_logs))
+        while len(self.pool) > most or (len(self.pool) > 1 and self.memory_estimate() > self.max_bytes):
             victim = next((name for name, inst in self.pool.items() if name != keep and inst.busy == 0), None)
             if victim is None:
                 break
@@ -132,11 +138,18 @@ class SessionManager:
         return sum(instance.estimated_memory() for instance in self.pool.values())
 
     def unload(self, name: str) -> bool:
-        """Flush and close a loaded session (it stays on disk)."""
+        """Flush and close a loaded session (it stays on disk). A failing flush marks the session
+        degraded (its log, written by each command, is intact) and never stops the unloading."""
         instance = self.pool.pop(name, None)
         if instance is None:
             return False
-        instance.session.close()
+        try:
+            instance.session.close()  # closes the log even when the final flush fails
+        except Exception as problem:  # noqa: BLE001 - a failure stays in its session (issue 10, item 1)
+            self.health.failed(name, BackgroundJob.EVICT, problem)
+        else:
+            for job in (BackgroundJob.EVICT, BackgroundJob.FLUSH, BackgroundJob.INDEX):
+                self.health.succeeded(name, job)  # the closing flush wrote states and index
         self.bytes_written_evicted += instance.session.bytes_written
         self._catalog[name] = self._summary_of(instance)
         self._catalog_version += 1
@@ -210,7 +223,12 @@ class SessionManager:
         self._refresh_catalog()
         pool_rows = [self._pool_row(instance) for instance in self.pool.values()]
         layout = (self._catalog_version, frozenset(self.pool))
-        return self._list_encoder.encode(layout, lambda: self._rows(pool_rows), pool_rows)
+        return with_health(self._list_encoder.encode(layout, lambda: self._rows(pool_rows), pool_rows),
+                           self.health_rows())
+
+    def health_rows(self) -> dict[str, dict[str, str]]:
+        """The extra fields of unhealthy sessions' listing rows, by name (usually empty)."""
+        return {name: {"degraded": cause} for name, cause in self.health.degraded().items()}
 
     def _rows(self, pool_rows: list[ListRow]) -> list[ListRow]:
         loaded = {row[0]: row for row in pool_rows}
@@ -234,7 +252,8 @@ class SessionManager:
         """Every session on disk or loaded, with its real counts, sorted by name."""
         pool_rows = [self._pool_row(instance) for instance in self.pool.values()]
         self._refresh_catalog()
-        return [dict(zip(LIST_COLUMNS, row)) for row in self._rows(pool_rows)]
+        extra = self.health_rows()
+        return [{**dict(zip(LIST_COLUMNS, row)), **extra.get(row[0], {})} for row in self._rows(pool_rows)]
 
     # --- renaming and deleting -----------------------------------------------------------------
 
@@ -251,6 +270,7 @@ class SessionManager:
             raise NotFound(f"no session named '{name}'")
         self._catalog.pop(name, None)
         self._catalog_version += 1
+        self.health.forget(name)
 
     def rename(self, name: str, new_name: str) -> None:
         validate_name(name)
@@ -275,3 +295,4 @@ class SessionManager:
         delete_session_files(self.sessions_dir, name)
         self._catalog.pop(name, None)
         self._catalog_version += 1
+        self.health.forget(name)

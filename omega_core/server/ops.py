@@ -14,6 +14,7 @@ from omega_core.evaluator import FormResult
 from omega_core.repl.processor import process
 from omega_core.repl.state import DEFAULT_SESSION
 from omega_core.server import protocol as proto
+from omega_core.server.context import EXIT_RESTART, EXIT_STOP
 from omega_core.server.protocol import ErrorCode, Op, ProtocolError, Request
 from omega_core.errors import OmegaError
 from omega_core.server import ops_multi as multi
@@ -32,11 +33,12 @@ def format_server_metrics(data: dict[str, Any]) -> str:
         f"{pool['evictions']} evictions, about {pool['memory_estimate_bytes']:,} of {pool['max_memory_bytes']:,} bytes",
         f"  persistence   {persistence['queue']} session(s) waiting, {persistence['bytes_written']:,} bytes written, "
         f"last flush {persistence['last_flush'] or 'never'}",
+        *[f"  degraded      {name}: {cause}" for name, cause in sorted(data.get("degraded", {}).items())],
     ])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from omega_core.server.backend import Backend
     from omega_core.server.connection import Connection
+    from omega_core.server.context import OpsContext as Backend  # the ops' narrow view of the backend
 
 SERVER_VERSION = 1
 READ_COMMANDS = frozenset({
@@ -174,9 +176,25 @@ async def server_command(backend: "Backend", connection: "Connection", name: str
             return reply(clients_text(backend, name))
         if command == ":server metrics":
             return reply(format_server_metrics(backend.server_metrics()))
+        if command == ":session list" and len(words) == 2:
+            return reply(session_list_text(backend))
     except OmegaError as problem:
         return reply(f"error: {problem.message}")
     return None
+
+
+def session_list_text(backend: "Backend") -> str:
+    """``:session list`` with the health of each session: ``[degraded: cause]`` after a session
+    whose background jobs failed (interfaces.md #2)."""
+    from omega_core.session.listing import format_session_list
+
+    summaries = backend.manager.summaries()
+    lines = format_session_list(summaries)
+    degraded = backend.manager.health.degraded()
+    if degraded and len(lines) == len(summaries):
+        lines = [f"{line} [degraded: {degraded[summary.name]}]" if summary.name in degraded else line
+                 for line, summary in zip(lines, summaries)]
+    return "\n".join(lines)
 
 
 async def op_hello(backend: "Backend", connection: "Connection", request: Request) -> Any:
@@ -238,15 +256,11 @@ async def op_status(backend: "Backend", connection: "Connection", request: Reque
 
 
 async def op_shutdown(backend: "Backend", connection: "Connection", request: Request) -> Any:
-    from omega_core.server.backend import EXIT_STOP
-
     backend.stop(EXIT_STOP)
     return {"stopping": True}
 
 
 async def op_restart(backend: "Backend", connection: "Connection", request: Request) -> Any:
-    from omega_core.server.backend import EXIT_RESTART
-
     backend.stop(EXIT_RESTART)
     return {"restarting": True}
 

@@ -12,8 +12,8 @@ from omega_core.session import timeline as tl
 from omega_core.session.names import validate_name
 
 if TYPE_CHECKING:  # pragma: no cover
-    from omega_core.server.backend import Backend
     from omega_core.server.connection import Connection
+    from omega_core.server.context import OpsContext as Backend  # the ops' narrow view of the backend
 
 PAGE_LIMIT = 1000
 

@@ -5,7 +5,8 @@ is here is what may lag behind: checkpoint states (appended on the loop: small),
 rewrites (serialized and written in a worker thread: they grow with a session, and are throttled
 by ``RecordedSession.index_job``), and with ``fsync = "interval"`` the periodic fsync of logs that
 were written to (a blocking call, so also in a worker thread). A session running a command is
-left alone until it is done. Eviction, close and shutdown flush through ``SessionManager.unload``.
+left alone until it is done. Eviction, close and shutdown flush through ``SessionManager.unload``. Every
+failure is caught here and marks its session degraded (``health``); none reaches the loop.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Callable
 import anyio
 
 from omega_core.config import Config
-from omega_core.errors import OmegaError
+from omega_core.server.health import BackgroundJob
 from omega_core.server.manager import SessionManager
 
 log = logging.getLogger("omega.backend")
@@ -47,19 +48,33 @@ class PersistenceManager:
             await self.flush_round()
 
     async def flush_round(self) -> None:
+        """Write what lags behind for each idle session. A failure (any exception: a value that
+        cannot be serialized, a full disk) marks that session degraded and never leaves here: it
+        would end the flush loop and with it the backend."""
+        health = self.manager.health
         for instance in list(self.manager.pool.values()):
             session = instance.session
+            name = instance.name
             if instance.busy or session.closed or not session.needs_persisting:
                 continue
             try:
                 session.flush_states()
+            except Exception as problem:  # noqa: BLE001 - stays in its session (issue 10, item 1)
+                health.failed(name, BackgroundJob.FLUSH, problem)
+                continue  # no index naming states that are not written
+            health.succeeded(name, BackgroundJob.FLUSH)
+            try:
                 job = session.index_job()
                 if job is not None:
                     await anyio.to_thread.run_sync(job)
-            except OmegaError as problem:
-                log.error("flush of session %s failed: %s", instance.name, problem.message)
+                    health.succeeded(name, BackgroundJob.INDEX)
+            except Exception as problem:  # noqa: BLE001 - stays in its session
+                health.failed(name, BackgroundJob.INDEX, problem)
         if self.after_flush is not None:
-            self.after_flush()
+            try:
+                self.after_flush()
+            except Exception:  # noqa: BLE001 - housekeeping must not end the flush loop
+                log.exception("after-flush housekeeping failed")
         self.last_flush = time.time()
 
     async def run_fsync_loop(self) -> None:
@@ -68,10 +83,18 @@ class PersistenceManager:
         interval = max(self.config.server.fsync_interval_ms, 10) / 1000
         while True:
             await anyio.sleep(interval)
-            for instance in list(self.manager.pool.values()):
-                writer = instance.session._writer
-                if writer is not None and writer.needs_fsync:
-                    try:
-                        await anyio.to_thread.run_sync(writer.fsync)  # fsync blocks: not on the loop
-                    except OmegaError as problem:
-                        log.error("fsync of session %s failed: %s", instance.name, problem.message)
+            await self.fsync_round()
+
+    async def fsync_round(self) -> None:
+        """fsync the logs written since the last round (off the loop: it blocks)."""
+        health = self.manager.health
+        for instance in list(self.manager.pool.values()):
+            writer = instance.session._writer
+            if writer is None or not writer.needs_fsync:
+                continue
+            try:
+                await anyio.to_thread.run_sync(writer.fsync)
+            except Exception as problem:  # noqa: BLE001 - stays in its session
+                health.failed(instance.name, BackgroundJob.FSYNC, problem)
+            else:
+                health.succeeded(instance.name, BackgroundJob.FSYNC)

@@ -2,14 +2,17 @@
 
 Request ``{"v":1,"id":ID,"op":OP,"session":NAME|null,"args":{...}}``; reply
 ``{"v":1,"id":ID,"ok":true,"result":...}`` or ``{"v":1,"id":ID,"ok":false,"error":{"code":C,"message":M}}``;
-push ``{"v":1,"push":KIND,...}``. Frames go with ``send_bytes``/``recv_bytes`` only: never
-``send``/``recv``, which unpickle and would let any connected peer run code.
+push ``{"v":1,"push":KIND,...}`` (``{"push":"resync","session":NAME}``: the client missed pushes
+of that session while not reading, and should re-read it; see ``outbox``). Frames go with
+``send_bytes``/``recv_bytes`` only: never ``send``/``recv``, which unpickle and would let any
+connected peer run code.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,14 +97,61 @@ def encode(message: dict[str, Any]) -> bytes:
     return _ENCODER.encode(message).encode("utf-8")
 
 
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects a request frame may have. Requests nest a few levels;
+Python's JSON parser recurses on the host stack, and 100,000 levels would end in a RecursionError
+with no reply at all."""
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_ONE_BRACKET_KIND = bytes.maketrans(b"{}", b"[]")
+_ID_FIELD = re.compile(rb'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
+
+
+def json_too_deep(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text ``data`` nests arrays/objects more than ``limit`` deep; checked
+    before parsing, at C speed. Brackets inside strings do not count. With only the brackets
+    left, each round removes the innermost pairs: a pair still there after ``limit`` rounds is
+    deeper than ``limit`` (as are more than ``limit`` unclosed openers). Ordinary frames stop
+    at the first check (a count of bracket bytes)."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    brackets = _STRING.sub(b"", data).translate(_ONE_BRACKET_KIND, _NOT_BRACKET)
+    if b"[" * (limit + 1) in brackets:  # the usual deep frame: a run of openers
+        return True
+    for _ in range(limit):
+        if b"[]" not in brackets:
+            break
+        brackets = brackets.replace(b"[]", b"")
+    return b"[]" in brackets or brackets.count(b"[") > limit
+
+
+def _id_near_start(data: bytes) -> Any:
+    """The request id of a frame that is not parsed (too deep), if an ``"id"`` field is found."""
+    found = _ID_FIELD.search(data)
+    if found is None:
+        return None
+    try:
+        value = json.loads(found.group(1))
+    except ValueError:
+        return None
+    return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
 def decode_request(data: bytes, max_bytes: int) -> Request:
     """Parse and validate one request frame, or raise ``ProtocolError`` saying what is wrong."""
     if len(data) > max_bytes:
         raise ProtocolError(ErrorCode.TOO_LARGE, f"frame of {len(data)} bytes is over the limit of {max_bytes} bytes")
+    if json_too_deep(data):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"frame nests arrays/objects more than {MAX_JSON_DEPTH} levels "
+                            "deep (the protocol's limit; requests need a few)", _id_near_start(data))
     try:
         message = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise ProtocolError(ErrorCode.BAD_REQUEST, "frame is not UTF-8 text") from None
+    except RecursionError:  # a belt to json_too_deep's braces
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"frame nests too deep (limit {MAX_JSON_DEPTH} levels)",
+                            _id_near_start(data)) from None
     except ValueError as problem:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"frame is not JSON ({problem})") from None
     if not isinstance(message, dict):
@@ -125,6 +175,16 @@ def decode_request(data: bytes, max_bytes: int) -> Request:
     if not isinstance(args, dict):
         raise ProtocolError(ErrorCode.BAD_REQUEST, "args must be a JSON object", request_id)
     return Request(request_id, op, session, args)
+
+
+def request_id_of(data: bytes) -> Any:
+    """The id of a request frame, for a reply to a frame that is not served (None if not found)."""
+    try:
+        message = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    request_id = message.get("id") if isinstance(message, dict) else None
+    return request_id if isinstance(request_id, (str, int)) and not isinstance(request_id, bool) else None
 
 
 class RawJSON(bytes):

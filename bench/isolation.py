@@ -1,0 +1,371 @@
+"""Isolation of the session server (issue "No session and no client can hurt another"): a probe
+client's ``ping`` and ``list_sessions`` latency while another session runs each "bomb".
+
+One real server (temp session and runtime dirs). A probe thread on its own connection sends
+``ping`` then ``list_sessions`` in a loop; for each bomb, in a session of its own:
+  * a stalled follower (a raw connection that subscribes and never reads) while a writer
+    produces output in the followed session;
+  * ``(fact 2000)`` stored in a global, a kill -9 of the backend after the background save, then
+    the session reloaded (the backend restart is the bomb's own doing: reported, not a failure);
+  * ``(deep 200000)``, a non-tail recursion (and ``(deep 100000)`` for the 2x ratio);
+  * an endless non-tail recursion (stopped by a budget, or interrupted at the case timeout);
+  * a string doubled with ``string-append``, a list doubled with ``append``, a bignum squared;
+  * a 16 MiB global followed by 600 small defines (the growth of the states file is reported);
+  * ``:session save`` of a big session.
+One table: per bomb, the probe's ping and list_sessions median, p99 and max, whether the backend
+restarted, and how the bomb ended (its value or error, or the case timeout). Bombs that depend on
+work in flight (budgets, structurally shared state capture) still run: each has a timeout after
+which its session is interrupted, and the row says so. Targets (full mode): p99 <= 5 ms.
+
+    python bench/isolation.py            # full sizes (needs the budgets to be safe: 2 GB strings)
+    python bench/isolation.py --quick    # small sizes, short timeouts, no targets (smoke test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from _table import Row, fmt_bytes, fmt_seconds, print_table, report_stopped  # noqa: E402
+
+from multiprocess.connection import Client  # noqa: E402
+
+from omega_core.server import protocol as proto  # noqa: E402
+from omega_core.server.client import OmegaClient  # noqa: E402
+
+
+def _load(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"omega_bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+server_bench = _load("server")
+BenchServer = server_bench.BenchServer
+TITLE = "Omega server isolation (bench/isolation.py)"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    fact: int
+    deep: int
+    doublings_string: int
+    doublings_list: int
+    squarings: int
+    big_global_bytes: int
+    small_defines: int
+    save_inputs: int
+    follower_commands: int
+    case_timeout_s: float
+    step_budget: int
+
+    @classmethod
+    def pick(cls, quick: bool) -> "Sizes":
+        if quick:
+            return cls(fact=2000, deep=20_000, doublings_string=20, doublings_list=14, squarings=16,
+                       big_global_bytes=1 << 20, small_defines=60, save_inputs=200, follower_commands=40,
+                       case_timeout_s=10.0, step_budget=100_000)
+        return cls(fact=2000, deep=200_000, doublings_string=31, doublings_list=27, squarings=26,
+                   big_global_bytes=16 << 20, small_defines=600, save_inputs=34_000, follower_commands=400,
+                   case_timeout_s=120.0, step_budget=20_000_000)
+
+
+@dataclass
+class Outcome:
+    ended: str
+    bomb_s: float | None = None
+    extra: str = ""
+
+
+@dataclass
+class Probe:
+    """Pings and lists sessions on its own connection; samples go to the current case."""
+
+    client: OmegaClient
+    ping: list[float] = field(default_factory=list)
+    listing: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                started = time.perf_counter()
+                self.client.ping()
+                middle = time.perf_counter()
+                self.client.list_sessions()
+                ended = time.perf_counter()
+            except Exception as problem:  # noqa: BLE001 - counted and reported
+                with self.lock:
+                    self.errors.append(f"{type(problem).__name__}: {problem}")
+                time.sleep(0.05)
+                continue
+            with self.lock:
+                self.ping.append(middle - started)
+                self.listing.append(ended - middle)
+            time.sleep(0.002)
+
+    def take(self) -> tuple[list[float], list[float], list[str]]:
+        with self.lock:
+            taken = (self.ping, self.listing, self.errors)
+            self.ping, self.listing, self.errors = [], [], []
+        return taken
+
+
+def first_result(reply: Any) -> str:
+    """How an execute ended: the last form's value or its error (short)."""
+    if not reply.results:
+        return reply.output.strip().splitlines()[-1][:90] if reply.output.strip() else "(no output)"
+    last = reply.results[-1]
+    if last.get("error"):
+        return f"{last.get('error_code') or 'error'}: {str(last['error']).splitlines()[0][:80]}"
+    return f"=> {str(last.get('value'))[:60]}"
+
+
+def timed(client: OmegaClient, line: str, session: str) -> tuple[Any, float]:
+    started = time.perf_counter()
+    reply = client.execute(line, session)
+    return reply, time.perf_counter() - started
+
+
+# --- the bombs ----------------------------------------------------------------------------------
+
+
+def bomb_follower(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    session = "follow"
+    client.execute("(define x 0)", session)
+    raw = Client(str(server.paths.socket), family="AF_UNIX", authkey=server.paths.read_key())
+    try:
+        raw.send_bytes(proto.encode(proto.request("sub", "subscribe", session)))
+        text = "y" * 20_000
+        started = time.perf_counter()
+        for _ in range(sizes.follower_commands):
+            client.execute(f'(display "{text}")', session)
+        elapsed = time.perf_counter() - started
+        kinds: dict[str, int] = {}
+        try:
+            while raw.poll(0.5):
+                message = json.loads(raw.recv_bytes())
+                kind = message.get("push") or "reply"
+                kinds[kind] = kinds.get(kind, 0) + 1
+        except (EOFError, OSError):
+            kinds["disconnected"] = 1
+        seen = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+        return Outcome(f"follower got: {seen}", elapsed)
+    finally:
+        raw.close()
+
+
+def bomb_fact_kill(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    session = "fact"
+    client.execute("(define (fact n) (if (= n 0) 1 (* n (fact (- n 1)))))", session)
+    reply, elapsed = timed(client, f"(define f (fact {sizes.fact}))", session)
+    time.sleep(1.0)  # a few background saves (save_interval_ms = 200)
+    old = server.status(client)["backend_pid"]
+    os.kill(old, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if server.status(client)["backend_pid"] != old:
+                break
+        time.sleep(0.05)
+    after = client.execute("(string-length (number->string f))", session)
+    return Outcome(f"{first_result(reply)}; after kill -9 + reload: {first_result(after)}", elapsed)
+
+
+def bomb_deep(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    session = "deep"
+    client.execute("(define (deep n) (if (= n 0) 0 (+ 1 (deep (- n 1)))))", session)
+    half, half_s = timed(client, f"(deep {sizes.deep // 2})", session)
+    reply, elapsed = timed(client, f"(deep {sizes.deep})", session)
+    ratio = elapsed / half_s if half_s > 0 else float("nan")
+    return Outcome(first_result(reply), elapsed,
+                   f"(deep {sizes.deep // 2}) {fmt_seconds(half_s)} {first_result(half)}; ratio {ratio:.2f}x")
+
+
+def bomb_endless(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    session = "endless"
+    client.execute("(define (down n) (+ 1 (down (+ n 1))))", session)
+    reply, elapsed = timed(client, "(down 0)", session)
+    return Outcome(first_result(reply), elapsed)
+
+
+def bomb_string(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    session = "strings"
+    client.execute("(define (grow s n) (if (= n 0) (string-length s) (grow (string-append s s) (- n 1))))", session)
+    reply, elapsed = timed(client, f'(grow "x" {sizes.doublings_string})', session)
+    return Outcome(first_result(reply), elapsed)
+
+
+def bomb_list(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    session = "lists"
+    client.execute("(define (grow l n) (if (= n 0) (length l) (grow (append l l) (- n 1))))", session)
+    reply, elapsed = timed(client, f"(grow (list 1) {sizes.doublings_list})", session)
+    return Outcome(first_result(reply), elapsed)
+
+
+def bomb_bignum(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    session = "bignum"
+    client.execute("(define (square-up x n) (if (= n 0) (> x 0) (square-up (* x x) (- n 1))))", session)
+    reply, elapsed = timed(client, f"(square-up 3 {sizes.squarings})", session)
+    return Outcome(first_result(reply), elapsed)
+
+
+def states_bytes(server: Any, session: str) -> int:
+    sessions = server.config.sessions_dir
+    return sum(path.stat().st_size for path in sessions.glob(f"{session}.*") if "states" in path.name)
+
+
+def bomb_big_global(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    session = "bigglobal"
+    doublings = max(0, sizes.big_global_bytes.bit_length() - 1)
+    started = time.perf_counter()
+    client.execute("(define (grow s n) (if (= n 0) s (grow (string-append s s) (- n 1))))", session)
+    first = client.execute(f'(define big (grow "x" {doublings}))', session)
+    time.sleep(1.0)
+    before = states_bytes(server, session)
+    for number in range(sizes.small_defines):
+        client.execute(f"(define v{number} {number})", session)
+    time.sleep(1.0)  # the background saves catch up
+    after = states_bytes(server, session)
+    return Outcome(first_result(first), time.perf_counter() - started,
+                   f"states {fmt_bytes(before)} -> {fmt_bytes(after)} (+{fmt_bytes(after - before)})")
+
+
+def bomb_save(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    session = "bigsave"
+    per_line = 100
+    for start in range(0, sizes.save_inputs, per_line):
+        client.execute(" ".join(f"(define k{n} {n})" for n in range(start, min(start + per_line, sizes.save_inputs))),
+                       session)
+    events = next((row["events"] for row in client.list_sessions() if row["name"] == session), 0)
+    reply, elapsed = timed(client, ":session save bigsave-copy", session)
+    return Outcome(f"{reply.output.strip()[:70]} (session of {events:,} events)", elapsed)
+
+
+BOMBS: list[tuple[str, Callable[[Any, OmegaClient, Sizes], Outcome]]] = [
+    ("stalled follower + writer", bomb_follower),
+    ("(fact 2000), kill -9, reload", bomb_fact_kill),
+    ("(deep N)", bomb_deep),
+    ("endless non-tail recursion", bomb_endless),
+    ("string doubling", bomb_string),
+    ("list doubling", bomb_list),
+    ("bignum squaring", bomb_bignum),
+    ("big global + small defines", bomb_big_global),
+    (":session save of a big session", bomb_save),
+]
+
+
+# --- running ------------------------------------------------------------------------------------
+
+
+def run_case(server: Any, probe: Probe, label: str, bomb: Callable[..., Outcome], sizes: Sizes,
+             watcher: OmegaClient) -> tuple[Outcome, bool, list[float], list[float], list[str]]:
+    """Run one bomb in a thread with the case timeout (then its sessions are interrupted)."""
+    before = server.status(watcher)["backend_pid"]
+    probe.take()
+    client = server.client(f"bomb-{label}")
+    result: list[Outcome] = []
+
+    def work() -> None:
+        try:
+            result.append(bomb(server, client, sizes))
+        except Exception as problem:  # noqa: BLE001 - reported in the row
+            result.append(Outcome(f"client error: {type(problem).__name__}: {str(problem)[:80]}"))
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(sizes.case_timeout_s)
+    if thread.is_alive():
+        for session in ("follow", "fact", "deep", "endless", "strings", "lists", "bignum", "bigglobal", "bigsave"):
+            with contextlib.suppress(Exception):
+                watcher.interrupt(session)
+        thread.join(30)
+        ended = result[0].ended if result else "still running"
+        outcome = Outcome(f"TIMEOUT after {sizes.case_timeout_s:g} s, interrupted ({ended})")
+    else:
+        outcome = result[0]
+    with contextlib.suppress(Exception):
+        client.close()
+    after = before
+    with contextlib.suppress(Exception):
+        after = server.status(watcher)["backend_pid"]
+    ping, listing, errors = probe.take()
+    return outcome, after != before, ping, listing, errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and timeouts (smoke test); no targets")
+    parser.add_argument("--only", metavar="TEXT", help="run only the bombs whose label contains TEXT")
+    parser.add_argument("--dir", metavar="PARENT", help="make the temp dir under PARENT")
+    args = parser.parse_args(argv)
+    sizes = Sizes.pick(args.quick)
+    signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
+    rows: list[Row] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="omega-bench-isolation-", dir=args.dir) as tmp:
+            root = Path(tmp)
+            toml = server_bench.server_toml(fsync="interval", stable_start_s=1.0, idle_shutdown_s=300.0)
+            toml += f"\n[language]\nstep_budget = {sizes.step_budget}\nmax_input_chars = 4000000\n"
+            with BenchServer(root / "sessions", root, toml, "isolation") as server:
+                watcher = server.client("watcher")
+                probe = Probe(server.client("probe"))
+                thread = threading.Thread(target=probe.run, daemon=True)
+                thread.start()
+                try:
+                    for label, bomb in BOMBS:
+                        if args.only and args.only not in label:
+                            continue
+                        outcome, restarted, ping, listing, errors = run_case(server, probe, label, bomb, sizes, watcher)
+                        rows.extend(case_rows(label, outcome, restarted, ping, listing, errors, args.quick))
+                finally:
+                    probe.stop.set()
+                    thread.join(10)
+    except KeyboardInterrupt:
+        report_stopped(rows, TITLE, "interrupted", "interrupted (server stopped)")
+        return 130
+    print_table(rows, title=f"{TITLE}{' --quick: small sizes, no targets' if args.quick else ''}; probe: ping, "
+                            "then list_sessions, on its own connection; p99 target 5 ms")
+    return 0
+
+
+def case_rows(label: str, outcome: Outcome, restarted: bool, ping: list[float], listing: list[float],
+              errors: list[str], quick: bool) -> list[Row]:
+    target = None if quick else 0.005
+    bomb = f"bomb {fmt_seconds(outcome.bomb_s)}; " if outcome.bomb_s is not None else ""
+    failed = f"; probe errors: {len(errors)} ({errors[0][:60]})" if errors else ""
+    notes = [f"max {fmt_seconds(max(ping))}" if ping else "no answers",
+             f"restarted: {'yes' if restarted else 'no'}", f"{bomb}ended: {outcome.ended}{failed}"]
+    if outcome.extra:
+        notes.append(outcome.extra)
+    rows = []
+    for name, samples, note in ((f"{label}: ping", ping, "; ".join(notes)),
+                                (f"{label}: list_sessions", listing, f"max {fmt_seconds(max(listing))}" if listing else "")):
+        if samples:
+            rows.append(Row(name, samples=samples, show_p99=True, p99_target=target, note=note))
+        else:
+            rows.append(Row(name, value=0.0, note=f"NO ANSWER during the bomb; {note}"))
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main())
