@@ -31,6 +31,7 @@ from omega_core.server.dialing import (
     timeout_message,
 )
 from omega_core.server.paths import ServerPaths
+from omega_core.server.trust import UntrustedPath
 from omega_core.server.protocol import ErrorCode, Op
 
 BACKOFF_INITIAL_S = 0.05
@@ -420,7 +421,14 @@ class ClientTransport:
             self.on_reconnect()
 
     def _establish(self, reconnecting: bool) -> Connection:
-        """Dial, handshake and ``hello`` (and restore after a reconnect), retrying with backoff."""
+        """Dial, handshake and ``hello`` (and restore after a reconnect), retrying with backoff.
+        A runtime dir, key or socket another user could control is refused at once (``trust``)."""
+        try:
+            return self._dial_with_retries(reconnecting)
+        except UntrustedPath as problem:
+            raise ServerUnavailable(problem.message) from None
+
+    def _dial_with_retries(self, reconnecting: bool) -> Connection:
         deadline = time.monotonic() + self.connect_timeout_s
         delay = BACKOFF_INITIAL_S
         tried_start = False

@@ -13,6 +13,7 @@ from multiprocess.connection import AuthenticationError, Connection, answer_chal
 from omega_core.config import Config
 from omega_core.server import launcher
 from omega_core.server.paths import ServerPaths
+from omega_core.server.trust import check_socket
 
 BREAK_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError)
 """A broken connection: EOFError from recv, OSError covers BrokenPipeError and ConnectionResetError."""
@@ -29,12 +30,21 @@ class KeyRefused(Exception):
 def dial(paths: ServerPaths, deadline: float) -> Connection:
     """Connect and run multiprocess's mutual challenge handshake (what
     ``multiprocess.connection.Client(path, "AF_UNIX", authkey=key)`` does) with a time limit, so
-    a server that accepts but never greets cannot hang the front end."""
+    a server that accepts but never greets cannot hang the front end.
+
+    Before anything is sent the runtime dir, the key file and the socket are checked (``trust``):
+    one that another user could control raises ``UntrustedPath`` and nothing is connected."""
+    try:
+        paths.check_trusted()
+    except (FileNotFoundError, NotADirectoryError):
+        raise NoServer(f"no runtime dir {paths.runtime_dir}") from None
     key = paths.read_key()
     if key is None:
         raise NoServer(f"no key file {paths.key}")
-    if not paths.socket.exists():
-        raise NoServer(f"no socket {paths.socket}")
+    try:
+        check_socket(paths.socket)
+    except (FileNotFoundError, NotADirectoryError):
+        raise NoServer(f"no socket {paths.socket}") from None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(max(0.01, deadline - time.monotonic()))

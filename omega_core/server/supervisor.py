@@ -179,9 +179,14 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         paths.socket.unlink()
     key = paths.create_key()
-    listener = Listener(str(paths.socket), family="AF_UNIX", backlog=128)
-    os.chmod(paths.socket, 0o600)
-    paths.pid.write_text(str(os.getpid()), encoding="ascii")
+    # The socket is born 0600 (umask while binding) instead of chmodded after: no path is followed
+    # and no window exists in which it is open to others.
+    previous_umask = os.umask(0o177)
+    try:
+        listener = Listener(str(paths.socket), family="AF_UNIX", backlog=128)
+    finally:
+        os.umask(previous_umask)
+    paths.write_pid(os.getpid())
     log.info("listening on %s for %s", paths.socket, paths.session_dir)
     try:
         Supervisor(config, paths, listener, key).run()
