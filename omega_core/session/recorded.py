@@ -91,11 +91,24 @@ class RecordedSession:
         """Open (or create) session ``name``: last index, newer states, then replay of the log tail."""
         session = cls(sessions_dir, name, config, effects)
         sessions_dir.mkdir(parents=True, exist_ok=True)
-        if session.paths.log.exists() and session.paths.log.stat().st_size > 0:
-            session._load(progress)
-        else:
-            session._open_writer()
+        try:
+            if session.paths.log.exists() and session.paths.log.stat().st_size > 0:
+                session._load(progress)
+            else:
+                session._open_writer()
+        except BaseException:
+            session.release_files()  # a failed open must not keep the log's flock (nor a descriptor)
+            raise
         return session
+
+    def release_files(self) -> None:
+        """Close the log writer (its flock) and the states file without writing anything: what a
+        failed open leaves behind, so the next open (after a repair) is not refused as locked."""
+        self.closed = True
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.states.close()
 
     def _load(self, progress: Callable[[int, int], None] | None) -> None:
         reader = SessionLogReader(self.paths.log)
