@@ -379,6 +379,9 @@ def backend_main(listener: Any, config: Config, key: bytes, restarts: int, super
     logging.basicConfig(level=logging.INFO, format="%(asctime)s backend[%(process)d] %(levelname)s %(message)s")
     code = EXIT_STOP
     try:
+        from omega_core.session.sweep import sweep_temp_files
+
+        sweep_temp_files(config.sessions_dir, started_before=time.time())  # left by a crashed process
         backend = Backend(config, listener, key, restarts, supervisor_pid)
         code = anyio.run(backend.serve, backend="asyncio")  # connection.read_frames uses its selector
     except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide
