@@ -457,11 +457,17 @@ class ClientTransport:
                     continue
             except NoServer as problem:
                 last = problem
-                if self.autostart and not tried_start:
+                if self.autostart and (not tried_start or launcher.server_pid(self.paths) is None):
+                    # again after a first start if no live supervisor is left (it was killed): keep
+                    # trying until connect_timeout_s
                     tried_start = True
                     started = autostart(self.config, self.config_path, deadline)
                     if started is not None:
                         self.started_pid = started
+                        if launcher.server_pid(self.paths) == started:
+                            started = None  # it came up: a later death is a kill, not a failed start
+                        elif not launcher.pid_alive(started):
+                            raise ServerUnavailable(died_at_start_message(self.paths, started)) from None
                     continue
                 if not self.autostart and not reconnecting:
                     raise ServerUnavailable(no_server_message(self.paths, str(problem))) from None

@@ -75,16 +75,20 @@ def dial(paths: ServerPaths, deadline: float) -> Connection:
 
 
 def autostart(config: Config, config_path: str | None, deadline: float) -> int | None:
-    """Start a server unless one is (being) started; the pid if this call started it."""
+    """Start a server unless one is (being) started; the pid if this call started it. Callers
+    retry (dial, then this again) until their ``connect_timeout_s``: a server killed meanwhile
+    is replaced by the next call."""
     paths = ServerPaths.for_config(config)
     with launcher.start_lock(paths):
         with contextlib.suppress(NoServer, KeyRefused, TimeoutError, AssertionError, *BREAK_ERRORS):
             dial(paths, min(deadline, time.monotonic() + 0.5)).close()
             return None  # another front end started one meanwhile
-        started = None
-        if launcher.server_pid(paths) is None:
-            started = launcher.start_detached(config, config_path)
-        launcher.wait_until_ready(paths, max(0.0, deadline - time.monotonic()))
+        if launcher.server_pid(paths) is not None:  # a live supervisor (its backend may be restarting)
+            launcher.wait_until_ready(paths, max(0.0, deadline - time.monotonic()))
+            return None
+        # none, or a stale pid file (dead, zombie, or another program's pid): start one
+        started = launcher.start_detached(config, config_path)
+        launcher.wait_until_serving(paths, started, max(0.0, deadline - time.monotonic()))
         return started
 
 

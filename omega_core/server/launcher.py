@@ -76,6 +76,21 @@ def wait_until_ready(paths: ServerPaths, timeout_s: float) -> bool:
         delay = min(delay * 2, 0.1)
 
 
+def wait_until_serving(paths: ServerPaths, pid: int, timeout_s: float) -> bool:
+    """Wait until the supervisor ``pid`` we started has written the pid file (it listens, and the
+    key is fresh, by then) (True), or it died or ``timeout_s`` passed (False). A socket and key
+    file left by a killed server exist at once, so waiting for them would not do."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.01
+    while True:
+        if server_pid(paths) == pid:
+            return True
+        if not _pid_alive(pid) or time.monotonic() >= deadline:
+            return False
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 0.05)
+
+
 def _pid_alive(pid: int) -> bool:
     """True if ``pid`` runs. A child of ours that exited is reaped here; any other zombie (state Z
     in /proc/PID/stat: dead, its parent has not reaped it yet) counts as dead too."""

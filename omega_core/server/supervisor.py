@@ -64,7 +64,7 @@ class Supervisor:
         while not self.stopping:
             started = time.monotonic()
             self.backend = self.context.Process(
-                target=backend_main, args=(self.listener, self.config, self.key, self.restarts, os.getpid()),
+                target=_backend_entry, args=(self.listener, self.config, self.key, self.restarts, os.getpid()),
                 name="omega-backend",
             )
             self.backend.start()
@@ -158,6 +158,25 @@ class Supervisor:
             pass
         finally:
             conn.close()
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _backend_entry(*args: Any) -> None:
+    """The backend asks the kernel for SIGTERM when the supervisor dies (Linux ``prctl``): a
+    supervisor killed with -9 must not leave an orphan backend serving the socket and holding the
+    session logs' locks while a new server starts. Elsewhere its idle loop notices within a second."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != args[-1]:  # the supervisor died before the request took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+    backend_main(*args)
 
 
 def main(argv: list[str] | None = None) -> int:
