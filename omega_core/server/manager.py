@@ -10,6 +10,8 @@ mtime), so ``list`` is a memory walk, never a parse of indexes.
 from __future__ import annotations
 
 import collections
+import dataclasses
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -20,11 +22,15 @@ from omega_core.effects import EffectHost
 from omega_core.errors import OmegaError
 from omega_core.repl.state import ReplState
 from omega_core.session.copying import delete_session_files
+from omega_core.session.errors import CorruptLog
 from omega_core.session.listing import SessionSummary, list_sessions
 from omega_core.session.names import session_paths, validate_name
 from omega_core.session.recorded import RecordedSession
 
 from omega_core.server.list_reply import LIST_COLUMNS, ListReplyEncoder, ListRow
+
+
+log = logging.getLogger("omega.sessions")
 
 
 class NotFound(OmegaError):
@@ -80,6 +86,8 @@ class SessionManager:
         self._catalog_version = 0
         """Bumped on every change of ``_catalog`` (part of the cached listing's key)."""
         self._catalog_mtime: float = -1.0
+        self.damaged: dict[str, str] = {}
+        """Sessions whose log failed validation when opened -> what, file, byte offset."""
 
     # --- pool ----------------------------------------------------------------------------------
 
@@ -105,7 +113,14 @@ class SessionManager:
     def _open(self, name: str, create: bool) -> RecordedSession:
         if not create and not session_paths(self.sessions_dir, name).log.exists():
             raise NotFound(f"no session named '{name}' (see :session list)")
-        return RecordedSession.open(self.sessions_dir, name, self.config, self.effects)
+        try:
+            session = RecordedSession.open(self.sessions_dir, name, self.config, self.effects)
+        except CorruptLog as problem:  # failed validation: listed as damaged until repaired
+            self.damaged[name] = problem.message
+            log.error("%s", problem.message)
+            raise
+        self.damaged.pop(name, None)
+        return session
 
     def preload(self, name: str, create: bool = True) -> None:
         """Open ``name`` (replaying its log) off the event loop; ``get`` adopts it into the pool."""
@@ -190,6 +205,9 @@ class SessionManager:
         merged = dict(self._catalog)
         for name, instance in self.pool.items():
             merged[name] = self._summary_of(instance)
+        for name, cause in self.damaged.items():
+            if name in merged:
+                merged[name] = dataclasses.replace(merged[name], damaged=cause)
         return [merged[name] for name in sorted(merged)]
 
     def _summary_of(self, instance: SessionInstance) -> SessionSummary:

@@ -33,6 +33,7 @@ from omega_core.session.index import load_index, make_receipt, new_index, rebuil
 from omega_core.session.listing import write_meta
 from omega_core.session.log import SessionLogWriter
 from omega_core.session.log_reader import SessionLogReader
+from omega_core.session.validation import check_log_covers_index, check_since_last_checkpoint
 from omega_core.session.names import session_paths
 from omega_core.session.metrics import SessionMetrics
 from omega_core.session.recorder import SessionRecorder
@@ -92,8 +93,8 @@ class RecordedSession:
         session = cls(sessions_dir, name, config, effects)
         sessions_dir.mkdir(parents=True, exist_ok=True)
         try:
-            if session.paths.log.exists() and session.paths.log.stat().st_size > 0:
-                session._load(progress)
+            if session.paths.log.exists() and (session.paths.log.stat().st_size > 0 or session.paths.index.exists()):
+                session._load(progress)  # an empty log beside an index was cut: _load reports it
             else:
                 session._open_writer()
         except BaseException:
@@ -128,6 +129,7 @@ class RecordedSession:
             self.warnings.append(f"session '{self.name}': index unreadable ({problem.message}); rebuilt from the log")
             index = None
         log_next = self._writer.next_seq if self._writer is not None else 0
+        check_log_covers_index(self.paths.log, self.name, index, log_next, self.log_size)
         if index is None or index.get("eventCount", 0) != log_next:
             if index is None and not self.paths.index.exists() and log_next > 0:
                 self.warnings.append(f"session '{self.name}': index missing; rebuilt from the log")
@@ -135,6 +137,7 @@ class RecordedSession:
                 self.warnings.append(f"session '{self.name}': index lags the log; brought up to date from the log")
             index = rebuild_index_from_log(self.paths.log, self.session_id, previous=index)
         self.checkpoints = list(index.get("checkpoints", []))
+        check_since_last_checkpoint(self.paths.log, self.name, self.checkpoints, log_next)
         saved = (index.get("omega") or {}).get("metrics") if isinstance(index.get("omega"), dict) else None
         if isinstance(saved, dict):
             self.metrics = SessionMetrics.from_json(saved)
