@@ -33,6 +33,7 @@ from omega_core.server.access import AccessTable
 from omega_core.server.connection import Connection, abort_connection, read_frames
 from omega_core.server.manager import SessionInstance, SessionManager
 from omega_core.server.persistence import PersistenceManager
+from omega_core.server.request_record import RequestRecord
 
 log = logging.getLogger("omega.backend")
 
@@ -83,6 +84,8 @@ class Backend:
         self.persistence = PersistenceManager(self.config, self.manager, after_flush=self.forget_idle_locks)
         self.access = AccessTable()
         self.subscribers: dict[str, set[int]] = {}
+        self.requests = RequestRecord(self.config.sessions_dir)
+        """The persisted request-id record: a resend is answered from it, before locks (exactly-once)."""
 
     # --- life cycle ----------------------------------------------------------------------------
 
@@ -107,6 +110,7 @@ class Backend:
         for connection in list(self.connections.values()):
             connection.close()
         self.manager.close_all()
+        self.requests.close()
         return self.exit_code
 
     def _interrupt_all(self) -> None:
@@ -244,6 +248,10 @@ class Backend:
         if request.id in cache:  # a retried request: answer from the record, do not run it twice
             connection.send(cache[request.id])
             return
+        earlier = self.requests.answer(client, request)  # done before a restart: before locks and access
+        if earlier is not None:
+            connection.send(earlier)
+            return
         key = (client, request.id)
         running = self.inflight.get(key)
         if running is not None:
@@ -264,6 +272,7 @@ class Backend:
                 log.exception("internal error in %s", request.op)
                 reply = proto.error_reply(request.id, proto.ErrorCode.INTERNAL,
                                           f"internal error in {request.op}: {type(problem).__name__}: {problem}")
+            self.requests.remember(client, request, reply)
             if request.op != proto.Op.HELLO:
                 cache[request.id] = reply
                 while len(cache) > REPLY_CACHE:
@@ -287,6 +296,8 @@ class Backend:
         instance = self.manager.get(name, create)
         if not instance.session.listeners:
             instance.session.listeners.append(lambda events, name=name: self._push_events(name, events))
+        if instance.session.request_logged is None:
+            instance.session.request_logged = lambda rid, offset, name=name: self.requests.input_logged(rid, name, offset)
         return instance
 
     def _pool_figures(self) -> dict[str, Any]:

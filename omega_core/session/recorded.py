@@ -83,6 +83,9 @@ class RecordedSession:
         self.closed = False
         self.recent_rids: dict[str, int] = {}
         """Request id -> seq of its input, for recent inputs: a retried request is found in O(1)."""
+        self.request_logged: Callable[[str, int], None] | None = None
+        """Called with (rid, byte offset) as soon as an input carrying a request id is in the log
+        (the server's persisted request record, ``server.request_record``)."""
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -302,6 +305,8 @@ class RecordedSession:
             self.recent.append(event)
             if "rid" in event:
                 self.recent_rids[event["rid"]] = event["seq"]
+                if self.request_logged is not None:
+                    self.request_logged(event["rid"], offset)
                 if len(self.recent_rids) > RECENT_EVENTS:
                     self.recent_rids.pop(next(iter(self.recent_rids)))
             if event.get("type") == "checkpoint":
