@@ -102,7 +102,16 @@ def _encode_row(row: ListRow) -> tuple[bytes, ...]:
 
 
 def rows_from_reply(result: Any) -> list[dict[str, Any]]:
-    """A ``list_sessions`` result as one dict per session (also the older row-wise forms)."""
+    """A ``list_sessions`` result as one dict per session (also the older row-wise forms). Sessions
+    whose log failed validation come as ``"damaged": {NAME: cause}`` beside the columns and get a
+    ``"damaged"`` key in their row."""
+    if isinstance(result, dict) and isinstance(result.get("damaged"), dict) and result["damaged"]:
+        damaged = result["damaged"]
+        rows = rows_from_reply({key: value for key, value in result.items() if key != "damaged"})
+        for row in rows:
+            if row.get("name") in damaged:
+                row["damaged"] = damaged[row["name"]]
+        return rows
     if isinstance(result, dict) and "values" in result:
         columns = result["columns"]
         if tuple(columns) == LIST_COLUMNS:  # the usual case: a dict display is 2.5x faster than dict(zip())

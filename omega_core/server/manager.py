@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import json
 import logging
 import os
 import time
@@ -228,7 +229,11 @@ class SessionManager:
         self._refresh_catalog()
         pool_rows = [self._pool_row(instance) for instance in self.pool.values()]
         layout = (self._catalog_version, frozenset(self.pool))
-        return self._list_encoder.encode(layout, lambda: self._rows(pool_rows), pool_rows)
+        reply = self._list_encoder.encode(layout, lambda: self._rows(pool_rows), pool_rows)
+        damaged = {name: cause for name, cause in self.damaged.items() if name not in self.pool}
+        if damaged:  # rare: a key beside the columns, so the cached columns stay as they are
+            reply = reply[:-1] + b',"damaged":' + json.dumps(damaged, ensure_ascii=False).encode("utf-8") + b"}"
+        return reply
 
     def _rows(self, pool_rows: list[ListRow]) -> list[ListRow]:
         loaded = {row[0]: row for row in pool_rows}
@@ -252,7 +257,11 @@ class SessionManager:
         """Every session on disk or loaded, with its real counts, sorted by name."""
         pool_rows = [self._pool_row(instance) for instance in self.pool.values()]
         self._refresh_catalog()
-        return [dict(zip(LIST_COLUMNS, row)) for row in self._rows(pool_rows)]
+        rows = [dict(zip(LIST_COLUMNS, row)) for row in self._rows(pool_rows)]
+        for row in rows:
+            if row["name"] in self.damaged and not row["loaded"]:
+                row["damaged"] = self.damaged[row["name"]]
+        return rows
 
     # --- renaming and deleting -----------------------------------------------------------------
 
@@ -267,6 +276,7 @@ class SessionManager:
             instance.session.close()
         if not delete_session_files(self.sessions_dir, name):
             raise NotFound(f"no session named '{name}'")
+        self.damaged.pop(name, None)
         self._catalog.pop(name, None)
         self._catalog_version += 1
 
@@ -291,5 +301,6 @@ class SessionManager:
         finally:
             session.close()
         delete_session_files(self.sessions_dir, name)
+        self.damaged.pop(name, None)
         self._catalog.pop(name, None)
         self._catalog_version += 1

@@ -9,6 +9,7 @@ import pytest
 
 from omega_core.config import Config
 from omega_core.repl.processor import process
+from omega_core.server.list_reply import rows_from_reply
 from omega_core.server.manager import SessionManager
 from omega_core.session.errors import CorruptLog
 from omega_core.session.recorded import RecordedSession
@@ -86,6 +87,9 @@ def test_the_session_list_marks_a_damaged_session_and_repair_fixes_it(tmp_path: 
     _, listing, _ = process(repl, ":session list")
     marked = [line for line in listing.splitlines() if line.startswith("  s ")]
     assert marked and "[damaged: session log" in marked[0] and "seq gap" in marked[0], listing
+    rows = {row["name"]: row for row in rows_from_reply(json.loads(manager.list_json()))}
+    assert "seq gap" in rows["s"]["damaged"] and "damaged" not in rows["main"]
+    assert "seq gap" in {row["name"]: row for row in manager.list()}["s"]["damaged"]
     _, report, _ = process(repl, ":session repair s")
     assert report.startswith("Repaired session 's': kept "), report
     assert ".damaged-" in report and "index rebuilt" in report
@@ -93,6 +97,7 @@ def test_the_session_list_marks_a_damaged_session_and_repair_fixes_it(tmp_path: 
     assert backups and backups[0].read_bytes() == b"\n".join(lines)
     _, listing, _ = process(repl, ":session list")
     assert "damaged" not in listing, listing
+    assert "damaged" not in json.loads(manager.list_json())
     state, output, _ = process(repl, ":session load s")
     assert state.session.name == "s" and "damaged" not in output
     kept = state.session.next_seq
