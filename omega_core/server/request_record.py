@@ -47,9 +47,19 @@ RECORDED_OPS = frozenset({Op.GOTO, Op.DELETE, Op.RENAME, Op.SNAPSHOT, Op.RESTORE
 """Structured ops whose success changes something: their replies are recorded."""
 
 
+ANONYMOUS_PREFIX = "anonymous-"
+"""Client ids the server makes up for a connection that never said hello (``connection``): they are
+numbered per backend, so the next backend reuses them for other clients. Such a client cannot resend
+under its id anyway; its requests are never recorded nor answered from the record."""
+
+
 def request_key(client_id: str, request_id: Any) -> str:
     """The rid as the session log stores it on an input line (``ops._execute``)."""
     return f"{client_id}:{request_id}"
+
+
+def is_anonymous(rid_or_client: str) -> bool:
+    return rid_or_client.startswith(ANONYMOUS_PREFIX)
 
 
 class RequestRecord:
@@ -122,11 +132,13 @@ class RequestRecord:
 
     def input_logged(self, rid: str, session: str, offset: int) -> None:
         """An input carrying ``rid`` is in ``session``'s log at ``offset`` (called right after the append)."""
+        if is_anonymous(rid):
+            return
         self._append({"rid": rid, "session": session, "offset": offset})
 
     def remember(self, client_id: str, request: Request, reply: dict[str, Any]) -> None:
         """Record the reply of a successful ``:`` command or mutating op (see the module docstring)."""
-        if not reply.get("ok") or not self.is_recorded(request):
+        if not reply.get("ok") or is_anonymous(client_id) or not self.is_recorded(request):
             return
         rid = request_key(client_id, request.id)
         if rid in self.entries:  # code: recorded with its offset when its input was logged
@@ -148,7 +160,7 @@ class RequestRecord:
 
     def answer(self, client_id: str, request: Request) -> dict[str, Any] | None:
         """The original reply of a request already done (a resend), or None: run it."""
-        if request.op != Op.EXECUTE and request.op not in RECORDED_OPS:
+        if (request.op != Op.EXECUTE and request.op not in RECORDED_OPS) or is_anonymous(client_id):
             return None
         entry = self.entries.get(request_key(client_id, request.id))
         if entry is None:

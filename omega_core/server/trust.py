@@ -65,8 +65,17 @@ def _link_target(path: Path) -> str:
 def check_ancestors(directory: Path) -> None:
     """Every directory above ``directory`` must be owned by root or us, and sticky if others can
     write to it: otherwise its owner could swap our runtime dir for theirs after we checked it."""
+    absolute = Path(os.path.abspath(directory))
+    for prefix in absolute.parents:  # a link on the way is followed at every use: it must be trusted too
+        try:
+            info = os.lstat(prefix)
+        except OSError:
+            continue
+        if stat.S_ISLNK(info.st_mode) and info.st_uid not in (0, os.getuid()):
+            raise UntrustedPath(prefix, f"(on the way to the runtime dir {directory}) is a symbolic link owned by "
+                                f"uid {info.st_uid}, not {_you()} or root", DIR_FIX)
     try:
-        here = Path(os.path.realpath(directory.parent))
+        here = Path(os.path.realpath(absolute.parent))
     except OSError:
         return
     for ancestor in (here, *here.parents):

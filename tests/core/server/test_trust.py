@@ -244,3 +244,17 @@ def test_an_untrusted_dir_is_a_runtime_dir_error_for_callers_that_catch_those(sh
     os.chmod(runtime, 0o750)
     with pytest.raises(RuntimeDirError):
         ServerPaths.for_config(Config(session_dir=str(short_dir / "sd"), runtime_dir=str(runtime))).ensure_runtime_dir()
+
+
+def test_a_link_on_the_way_owned_by_another_user_is_refused(short_dir: Path, tmp_path: Path) -> None:
+    real = short_dir / "real"
+    (real / "omega").mkdir(parents=True, mode=0o700)
+    os.chmod(real / "omega", 0o700)
+    link = short_dir / "link"
+    link.symlink_to(real)
+    paths = ServerPaths.for_config(config_for(link / "omega", tmp_path))
+    paths.ensure_runtime_dir()  # our own link: fine
+    give_to_nobody(link)
+    with pytest.raises(UntrustedPath) as caught:
+        paths.ensure_runtime_dir()
+    assert caught.value.message.startswith(f"refusing {link}: (on the way to the runtime dir")
