@@ -87,6 +87,14 @@ def last_consistent_offset(data: bytes) -> tuple[int, int, str | None, str | Non
     return pos, expected, None, header_id
 
 
+def _index_count(index_path: Path) -> int | None:
+    try:
+        count = load_index(index_path).get("eventCount") if index_path.exists() else None
+    except OmegaError:
+        return None
+    return count if isinstance(count, int) else None
+
+
 def repair_session(sessions_dir: Path, name: str) -> RepairReport:
     """Back up, cut and re-index session ``name`` (module docstring). Reads the whole log once:
     repair is a rare, explicit command, so it may cost what the log's size costs."""
@@ -106,6 +114,9 @@ def repair_session(sessions_dir: Path, name: str) -> RepairReport:
         size = os.fstat(fd).st_size
         data = os.pread(fd, size, 0)
         cut_at, kept, reason, header_id = last_consistent_offset(data)
+        if cut_at == size and _index_count(paths.index) == kept:
+            raise NothingToRepair(f"session '{name}' is consistent ({kept} events, and its index agrees): "
+                                  "nothing to repair")
         stamp = time.strftime("%Y%m%dT%H%M%S")
         backups = []
         for source in (paths.log, paths.index):

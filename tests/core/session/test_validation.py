@@ -135,3 +135,13 @@ def test_repair_without_a_server_and_of_a_healthy_open_session(tmp_path: Path) -
     _, output, _ = process(repl, ":session repair main")
     assert "nothing to repair" in output
     repl.close()
+
+
+def test_repair_of_a_consistent_session_changes_nothing(tmp_path: Path) -> None:
+    from omega_core.session.repair import NothingToRepair, repair_session
+
+    config, log, good = make_session(tmp_path)
+    with pytest.raises(NothingToRepair) as caught:
+        repair_session(config.sessions_dir, "s")
+    assert "nothing to repair" in caught.value.message
+    assert log.read_bytes() == good and not list(config.sessions_dir.glob("*.bak"))
