@@ -73,9 +73,13 @@ def session_load(state: ReplState, args: list[str]) -> Result:
          "fix a damaged session: back up its files, cut the log after its last consistent event, rebuild the index", GROUP, 1, 1)
 def session_repair(state: ReplState, args: list[str]) -> Result:
     name = validate_name(args[0])
-    if name == state.session.name and not state.session.closed:
+    current = state.session
+    if name == current.name and current.damaged is None and not current.closed:
         raise CommandError(f"session '{name}' is the one open here, so it is not damaged; nothing to repair")
     report = repair_session(state.sessions_dir, name)
+    if name == current.name:
+        current.close()  # the damaged, read-only view: a server's pool then opens the repaired files
+        return state.switch_to(name), report.text(), False
     if state.provider is not None:
         state.provider(name)  # opens it (the server's pool then lists it as healthy)
     else:

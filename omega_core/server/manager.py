@@ -24,6 +24,7 @@ from omega_core.errors import OmegaError
 from omega_core.repl.state import ReplState
 from omega_core.session.copying import delete_session_files
 from omega_core.session.errors import CorruptLog
+from omega_core.session.validation import damaged_signature
 from omega_core.session.listing import SessionSummary, list_sessions
 from omega_core.session.names import session_paths, validate_name
 from omega_core.session.recorded import RecordedSession
@@ -95,6 +96,10 @@ class SessionManager:
     def get(self, name: str, create: bool = True) -> SessionInstance:
         validate_name(name)
         instance = self.pool.get(name)
+        if instance is not None and not instance.busy and self._stale(instance):
+            self.pool.pop(name)
+            instance.session.close()
+            instance = None
         if instance is not None:
             self.pool.move_to_end(name)
             self.stats.hits += 1
@@ -116,12 +121,21 @@ class SessionManager:
             raise NotFound(f"no session named '{name}' (see :session list)")
         try:
             session = RecordedSession.open(self.sessions_dir, name, self.config, self.effects)
-        except CorruptLog as problem:  # failed validation: listed as damaged until repaired
+        except CorruptLog as problem:  # failed validation: read-only and listed as damaged until repaired
             self.damaged[name] = problem.message
             log.error("%s", problem.message)
-            raise
+            return RecordedSession.open_damaged(self.sessions_dir, name, self.config, self.effects, problem.message)
         self.damaged.pop(name, None)
         return session
+
+    def _stale(self, instance: SessionInstance) -> bool:
+        """A pooled session to open again: closed (``:session repair`` closes a damaged one), or
+        damaged and its files changed since (repaired, or restored from a backup by hand)."""
+        session = instance.session
+        if session.closed:
+            return True
+        return session.damaged is not None and session.damaged_signature != damaged_signature(
+            session.paths.log, session.paths.index)
 
     def preload(self, name: str, create: bool = True) -> None:
         """Open ``name`` (replaying its log) off the event loop; ``get`` adopts it into the pool."""
@@ -230,7 +244,7 @@ class SessionManager:
         pool_rows = [self._pool_row(instance) for instance in self.pool.values()]
         layout = (self._catalog_version, frozenset(self.pool))
         reply = self._list_encoder.encode(layout, lambda: self._rows(pool_rows), pool_rows)
-        damaged = {name: cause for name, cause in self.damaged.items() if name not in self.pool}
+        damaged = self.damaged
         if damaged:  # rare: a key beside the columns, so the cached columns stay as they are
             reply = reply[:-1] + b',"damaged":' + json.dumps(damaged, ensure_ascii=False).encode("utf-8") + b"}"
         return reply
@@ -259,7 +273,7 @@ class SessionManager:
         self._refresh_catalog()
         rows = [dict(zip(LIST_COLUMNS, row)) for row in self._rows(pool_rows)]
         for row in rows:
-            if row["name"] in self.damaged and not row["loaded"]:
+            if row["name"] in self.damaged:
                 row["damaged"] = self.damaged[row["name"]]
         return rows
 

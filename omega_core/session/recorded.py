@@ -33,7 +33,7 @@ from omega_core.session.index import load_index, make_receipt, new_index, rebuil
 from omega_core.session.listing import write_meta
 from omega_core.session.log import SessionLogWriter
 from omega_core.session.log_reader import SessionLogReader
-from omega_core.session.validation import check_log_covers_index, check_since_last_checkpoint
+from omega_core.session.validation import SessionDamaged, check_log_covers_index, check_since_last_checkpoint, damaged_signature
 from omega_core.session.names import session_paths
 from omega_core.session.metrics import SessionMetrics
 from omega_core.session.recorder import SessionRecorder
@@ -83,6 +83,10 @@ class RecordedSession:
         self.closed = False
         self.recent_rids: dict[str, int] = {}
         """Request id -> seq of its input, for recent inputs: a retried request is found in O(1)."""
+        self.damaged: str | None = None
+        """Why the log failed validation (what, file, byte offset): the session is read-only, and
+        its files are never written, until ``:session repair`` (``open_damaged``)."""
+        self.damaged_signature: tuple[int, ...] = ()
         self.request_logged: Callable[[str, int], None] | None = None
         """Called with (rid, byte offset) as soon as an input carrying a request id is in the log
         (the server's persisted request record, ``server.request_record``)."""
@@ -104,6 +108,38 @@ class RecordedSession:
             session.release_files()  # a failed open must not keep the log's flock (nor a descriptor)
             raise
         return session
+
+    @classmethod
+    def open_damaged(cls, sessions_dir: Path, name: str, config: Config, effects: EffectHost | None,
+                     cause: str) -> "RecordedSession":
+        """A read-only view of a session whose log failed validation (``cause``): what its index and
+        the end of its log say (checkpoints, trace), no machine state, no lock, nothing written."""
+        session = cls(sessions_dir, name, config, effects)
+        session.damaged = cause
+        session.warnings.append(f"session '{name}' is read-only until :session repair {name}: {cause}")
+        session.damaged_signature = damaged_signature(session.paths.log, session.paths.index)
+        try:
+            index = load_index(session.paths.index) if session.paths.index.exists() else None
+        except OmegaError:
+            index = None
+        if index:
+            session.checkpoints = list(index.get("checkpoints", []))
+            session.receipts = dict(index.get("receipts", {}))
+            session.next_seq = int(index.get("eventCount", 0) or 0)
+        try:
+            with SessionLogReader(session.paths.log) as reader:
+                session.recent.extend(event for _, event in reader.tail(RECENT_EVENTS))
+        except OmegaError:
+            pass
+        if not index and session.recent and isinstance(session.recent[-1].get("seq"), int):
+            session.next_seq = session.recent[-1]["seq"] + 1
+        session.last_index_count = session.next_seq
+        return session
+
+    def require_intact(self) -> None:
+        """Refuse any change to a damaged session (read-only until ``:session repair NAME``)."""
+        if self.damaged is not None:
+            raise SessionDamaged(f"session '{self.name}' is read-only because its log is damaged: {self.damaged}")
 
     def release_files(self) -> None:
         """Close the log writer (its flock) and the states file without writing anything: what a
@@ -236,6 +272,7 @@ class RecordedSession:
         (one write) before the generator finishes, so a caller acknowledges only after that.
         ``request_id`` is recorded on the input event so a retried request is answered from the log.
         """
+        self.require_intact()
         self._batch = []
         results: list[FormResult] = []
         self._input_seq = self.next_seq
@@ -289,6 +326,7 @@ class RecordedSession:
             return
         if self.closed:
             raise OmegaError(f"session '{self.name}' was closed (unloaded); nothing was recorded")
+        self.require_intact()
         if self._writer is None:
             self._open_writer()
         assert self._writer is not None
@@ -340,6 +378,7 @@ class RecordedSession:
         ``resuming`` (``:session resume``) keeps the end of the timeline being walked, so repeated
         resumes move through the original timeline and never onto the jump records themselves.
         """
+        self.require_intact()
         if not 0 <= seq < self.next_seq:
             raise OmegaError(f"no event {seq} in session '{self.name}' (it has events 0 to {self.next_seq - 1})")
         replayer = Replayer(self)
@@ -423,6 +462,8 @@ class RecordedSession:
         The data is copied now, so the job does not race with later commands. Not fsynced: the
         index is a cache of the log.
         """
+        if self.damaged is not None:
+            return None  # the index of a damaged log is evidence: only :session repair replaces it
         grown = self.next_seq - self.last_index_count
         due = grown >= max(1, int(self.next_seq * INDEX_GROWTH)) and \
             (time.monotonic() - self.last_index_time) * 1000 >= self.config.server.index_interval_ms

@@ -4,8 +4,9 @@ Seqs that do not count up by one (lines lost or duplicated mid-log) are found by
 (``SessionLogReader.iter_events``) on the lines it reads. Here: a log shorter than its index
 claims (cut by a disk problem, a bad copy, or a hand edit). Opening such a session must not
 "recover" it into an empty or shorter one and then overwrite the index that still says what was
-there: it is refused as damaged, naming the file and the byte offset, and left untouched until the
-user runs ``:session repair NAME`` (which keeps a backup).
+there: opening fails with ``CorruptLog`` naming the file and the byte offset; a server then opens it
+read-only (``RecordedSession.open_damaged``, changes raise ``SessionDamaged``) and its files stay
+untouched until the user runs ``:session repair NAME`` (which keeps a backup).
 """
 
 from __future__ import annotations
@@ -13,8 +14,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from omega_core.errors import OmegaError
 from omega_core.session.errors import BadOffset, CorruptLog
 from omega_core.session.log_reader import SessionLogReader
+
+
+class SessionDamaged(OmegaError):
+    """A change asked of a session opened read-only because its log is damaged."""
+
+    code = "read_only"
+
+
+def damaged_signature(*paths: Path) -> tuple[int, ...]:
+    """Size and mtime of the files: a damaged session whose files changed (restored from a backup,
+    repaired) is opened again instead of being served from memory."""
+    signature: list[int] = []
+    for path in paths:
+        try:
+            info = path.stat()
+            signature += [info.st_size, info.st_mtime_ns]
+        except OSError:
+            signature += [-1, -1]
+    return tuple(signature)
 
 
 def check_log_covers_index(log: Path, name: str, index: dict[str, Any] | None, log_next_seq: int,

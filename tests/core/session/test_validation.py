@@ -145,3 +145,32 @@ def test_repair_of_a_consistent_session_changes_nothing(tmp_path: Path) -> None:
         repair_session(config.sessions_dir, "s")
     assert "nothing to repair" in caught.value.message
     assert log.read_bytes() == good and not list(config.sessions_dir.glob("*.bak"))
+
+
+def test_in_a_server_a_damaged_session_opens_read_only_until_repaired_from_inside(tmp_path: Path) -> None:
+    from omega_core.session.validation import SessionDamaged
+
+    config, log, good = make_session(tmp_path)
+    index_path = config.sessions_dir / "s.index.json"
+    lines = lines_of(good)
+    del lines[len(lines) // 2]
+    log.write_bytes(b"\n".join(lines))
+    index_before = index_path.read_bytes()
+    manager = SessionManager(config)
+    instance = manager.get("s", create=False)
+    session = instance.session
+    assert session.damaged is not None and str(log) in session.damaged
+    assert session.checkpoints and session.tail_events(5)  # what the panes show still works
+    with pytest.raises(SessionDamaged) as caught:
+        session.execute("(define y 1)")
+    assert caught.value.code == "read_only" and ":session repair s" in caught.value.message
+    with pytest.raises(SessionDamaged):
+        session.goto(1)
+    manager.close_all()  # eviction/shutdown flushes: the index of a damaged log is not touched
+    assert index_path.read_bytes() == index_before and log.read_bytes() == b"\n".join(lines)
+    state, output, _ = process(manager.get("s", create=False).repl, ":session repair s")
+    assert output.startswith("Repaired session 's'"), output
+    assert state.session.damaged is None and state.session.name == "s"
+    _, output, _ = process(state, "(+ 40 2)")
+    assert output == "=> 42"
+    manager.close_all()
