@@ -457,9 +457,7 @@ class ClientTransport:
                     continue
             except NoServer as problem:
                 last = problem
-                if self.autostart and (not tried_start or launcher.server_pid(self.paths) is None):
-                    # again after a first start if no live supervisor is left (it was killed): keep
-                    # trying until connect_timeout_s
+                if self.autostart and (not tried_start or self._start_again(deadline)):
                     tried_start = True
                     started = autostart(self.config, self.config_path, deadline)
                     if started is not None:
@@ -482,6 +480,13 @@ class ClientTransport:
                 raise ServerUnavailable(timeout_message(self.paths, self.connect_timeout_s, last)) from None
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def _start_again(self, deadline: float) -> bool:
+        """After a first autostart: start another only if no live supervisor is left (it was
+        killed, or is a zombie) and none we started is still on its way up, until the deadline."""
+        if time.monotonic() >= deadline or launcher.server_pid(self.paths) is not None:
+            return False
+        return self.started_pid is None or not launcher.pid_alive(self.started_pid)
 
     def _greet(self, conn: Connection, deadline: float, reconnecting: bool) -> None:
         """``hello`` on a new connection, then (after a reconnect) re-open and re-subscribe."""
