@@ -23,6 +23,7 @@ from omega_core.effects import EffectHost
 from omega_core.errors import OmegaError
 from omega_core.repl.state import ReplState
 from omega_core.session.copying import delete_session_files
+from omega_core.session.damaged import open_damaged
 from omega_core.session.errors import CorruptLog
 from omega_core.session.validation import damaged_signature
 from omega_core.session.listing import SessionSummary, list_sessions
@@ -124,7 +125,7 @@ class SessionManager:
         except CorruptLog as problem:  # failed validation: read-only and listed as damaged until repaired
             self.damaged[name] = problem.message
             log.error("%s", problem.message)
-            return RecordedSession.open_damaged(self.sessions_dir, name, self.config, self.effects, problem.message)
+            return open_damaged(self.sessions_dir, name, self.config, self.effects, problem.message)
         self.damaged.pop(name, None)
         return session
 

@@ -33,13 +33,13 @@ from omega_core.session.index import load_index, make_receipt, new_index, rebuil
 from omega_core.session.listing import write_meta
 from omega_core.session.log import SessionLogWriter
 from omega_core.session.log_reader import SessionLogReader
-from omega_core.session.validation import SessionDamaged, check_log_covers_index, check_since_last_checkpoint, damaged_signature
 from omega_core.session.names import session_paths
 from omega_core.session.metrics import SessionMetrics
 from omega_core.session.recorder import SessionRecorder
 from omega_core.session.replay import Replayer, StopAtSeq
 from omega_core.session.states import is_state_ref
 from omega_core.session.timeline import Timeline, timeline_path
+from omega_core.session.validation import SessionDamaged, check_log_covers_index, check_since_last_checkpoint
 
 RECENT_EVENTS = 2000
 INDEX_GROWTH = 0.05
@@ -85,7 +85,7 @@ class RecordedSession:
         """Request id -> seq of its input, for recent inputs: a retried request is found in O(1)."""
         self.damaged: str | None = None
         """Why the log failed validation (what, file, byte offset): the session is read-only, and
-        its files are never written, until ``:session repair`` (``open_damaged``)."""
+        its files are never written, until ``:session repair`` (``damaged.open_damaged``)."""
         self.damaged_signature: tuple[int, ...] = ()
         self.request_logged: Callable[[str, int], None] | None = None
         """Called with (rid, byte offset) as soon as an input carrying a request id is in the log
@@ -107,33 +107,6 @@ class RecordedSession:
         except BaseException:
             session.release_files()  # a failed open must not keep the log's flock (nor a descriptor)
             raise
-        return session
-
-    @classmethod
-    def open_damaged(cls, sessions_dir: Path, name: str, config: Config, effects: EffectHost | None,
-                     cause: str) -> "RecordedSession":
-        """A read-only view of a session whose log failed validation (``cause``): what its index and
-        the end of its log say (checkpoints, trace), no machine state, no lock, nothing written."""
-        session = cls(sessions_dir, name, config, effects)
-        session.damaged = cause
-        session.warnings.append(f"session '{name}' is read-only until :session repair {name}: {cause}")
-        session.damaged_signature = damaged_signature(session.paths.log, session.paths.index)
-        try:
-            index = load_index(session.paths.index) if session.paths.index.exists() else None
-        except OmegaError:
-            index = None
-        if index:
-            session.checkpoints = list(index.get("checkpoints", []))
-            session.receipts = dict(index.get("receipts", {}))
-            session.next_seq = int(index.get("eventCount", 0) or 0)
-        try:
-            with SessionLogReader(session.paths.log) as reader:
-                session.recent.extend(event for _, event in reader.tail(RECENT_EVENTS))
-        except OmegaError:
-            pass
-        if not index and session.recent and isinstance(session.recent[-1].get("seq"), int):
-            session.next_seq = session.recent[-1]["seq"] + 1
-        session.last_index_count = session.next_seq
         return session
 
     def require_intact(self) -> None:

@@ -5,7 +5,7 @@ Seqs that do not count up by one (lines lost or duplicated mid-log) are found by
 claims (cut by a disk problem, a bad copy, or a hand edit). Opening such a session must not
 "recover" it into an empty or shorter one and then overwrite the index that still says what was
 there: opening fails with ``CorruptLog`` naming the file and the byte offset; a server then opens it
-read-only (``RecordedSession.open_damaged``, changes raise ``SessionDamaged``) and its files stay
+read-only (``damaged.open_damaged``, changes raise ``SessionDamaged``) and its files stay
 untouched until the user runs ``:session repair NAME`` (which keeps a backup).
 """
 
