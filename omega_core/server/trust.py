@@ -29,6 +29,8 @@ class RuntimeDirError(OmegaError):
     code = "unavailable"
 
 DIR_FIX = "remove it or set OMEGA_RUNTIME_DIR to a directory you own with mode 0700"
+PARENT_FIX = ("set OMEGA_RUNTIME_DIR to a directory you own with mode 0700 whose parents only you or root "
+              "can change")
 NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
@@ -73,7 +75,7 @@ def check_ancestors(directory: Path) -> None:
             continue
         if stat.S_ISLNK(info.st_mode) and info.st_uid not in (0, os.getuid()):
             raise UntrustedPath(prefix, f"(on the way to the runtime dir {directory}) is a symbolic link owned by "
-                                f"uid {info.st_uid}, not {_you()} or root", DIR_FIX)
+                                f"uid {info.st_uid}, not {_you()} or root", PARENT_FIX)
     try:
         here = Path(os.path.realpath(absolute.parent))
     except OSError:
@@ -85,10 +87,11 @@ def check_ancestors(directory: Path) -> None:
             continue  # not there yet: the server creates it
         if info.st_uid not in (0, os.getuid()):
             raise UntrustedPath(ancestor, f"(a parent of the runtime dir {directory}) is owned by uid "
-                                f"{info.st_uid}, not {_you()} or root", DIR_FIX)
+                                f"{info.st_uid}, not {_you()} or root", PARENT_FIX)
         if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
             raise UntrustedPath(ancestor, f"(a parent of the runtime dir {directory}) is writable by group or "
-                                f"others (mode {stat.S_IMODE(info.st_mode):04o}) without the sticky bit", DIR_FIX)
+                                f"others (mode {stat.S_IMODE(info.st_mode):04o}) without the sticky bit",
+                                f"run chmod go-w {ancestor}, or {PARENT_FIX}")
 
 
 def check_runtime_dir(directory: Path) -> None:

@@ -220,6 +220,7 @@ def test_a_parent_writable_by_others_without_the_sticky_bit_is_refused(short_dir
     with pytest.raises(UntrustedPath) as caught:
         ServerPaths.for_config(config_for(runtime, tmp_path)).ensure_runtime_dir()
     assert caught.value.message.startswith(f"refusing {parent}: (a parent of the runtime dir {runtime})")
+    assert f"run chmod go-w {parent}" in caught.value.message
     os.chmod(parent, 0o1777)  # sticky, as /tmp: others cannot rename our dir away
     ServerPaths.for_config(config_for(runtime, tmp_path)).ensure_runtime_dir()
 
