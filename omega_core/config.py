@@ -166,12 +166,27 @@ class TuiConfig:
     theme: str = _text("textual-dark")
 
 
+SOCKET_NAME_BYTES = len("/omega-123456789abc.sock")
+"""What ``ServerPaths`` appends to the runtime dir for the socket (AF_UNIX paths stop near 100 bytes)."""
+
+
 def default_runtime_dir(environ: Mapping[str, str] | None = None) -> str:
-    """Where the socket and key live: a per-user directory, short enough for AF_UNIX paths."""
+    """Where the socket and key live: a per-user directory no other user can create first.
+
+    ``$XDG_RUNTIME_DIR/omega`` (a 0700 dir the system makes per login), else ``omega/run`` under the
+    user's cache dir (``$XDG_CACHE_HOME`` or ``~/.cache``): inside the home, so another user cannot
+    pre-empt it as they could a fixed name in /tmp. A home so long that the socket path would pass
+    ~100 bytes falls back to ``/tmp/omega-<uid>``; there the client's checks (owner, no link, 0700)
+    turn a dir planted by someone else into a refusal that names it, never into a connection.
+    """
     env = os.environ if environ is None else environ
     xdg = env.get("XDG_RUNTIME_DIR", "")
     if xdg:
         return str(Path(xdg) / "omega")
+    cache = env.get("XDG_CACHE_HOME", "")
+    candidate = (Path(cache) if cache and Path(cache).is_absolute() else _home(env) / ".cache") / "omega" / "run"
+    if len(str(candidate).encode()) + SOCKET_NAME_BYTES <= 100:
+        return str(candidate)
     return f"/tmp/omega-{os.getuid()}"
 
 

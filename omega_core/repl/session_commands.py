@@ -1,4 +1,4 @@
-"""``:session ...`` commands: list, save, fork, load, goto, checkpoints, trace, resume."""
+"""``:session ...`` commands: list, save, fork, load, repair, goto, checkpoints, trace, resume."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from omega_core.repl.state import ReplState
 from omega_core.session.copying import copy_session
 from omega_core.session.listing import format_session_list, list_sessions
 from omega_core.session.names import validate_name
+from omega_core.session.recorded import RecordedSession
+from omega_core.session.repair import repair_session
 
 GROUP = "Sessions"
 TRACE_DEFAULT = 50
@@ -65,6 +67,24 @@ def session_load(state: ReplState, args: list[str]) -> Result:
     new_state = state.switch_to(name)
     lines = [*new_state.session.warnings, f"Loaded session '{name}' ({new_state.session.next_seq} events)"]
     return new_state, "\n".join(lines), False
+
+
+@command(":session repair", ":session repair NAME",
+         "fix a damaged session: back up its files, cut the log after its last consistent event, rebuild the index", GROUP, 1, 1)
+def session_repair(state: ReplState, args: list[str]) -> Result:
+    name = validate_name(args[0])
+    current = state.session
+    if name == current.name and current.damaged is None and not current.closed:
+        raise CommandError(f"session '{name}' is the one open here, so it is not damaged; nothing to repair")
+    report = repair_session(state.sessions_dir, name)
+    if name == current.name:
+        current.close()  # the damaged, read-only view: a server's pool then opens the repaired files
+        return state.switch_to(name), report.text(), False
+    if state.provider is not None:
+        state.provider(name)  # opens it (the server's pool then lists it as healthy)
+    else:
+        RecordedSession.open(state.sessions_dir, name, state.config, state.effects).close()
+    return state, report.text(), False
 
 
 @command(":session goto", ":session goto SEQ", "jump to the state at event SEQ (any event, replayed from receipts)", GROUP, 1, 1)

@@ -38,6 +38,7 @@ from omega_core.server.health import BackgroundJob
 from omega_core.server.manager import SessionInstance, SessionManager
 from omega_core.server.ops import dispatch
 from omega_core.server.persistence import PersistenceManager
+from omega_core.server.request_record import RequestRecord
 
 log = logging.getLogger("omega.backend")
 
@@ -90,6 +91,8 @@ class Backend:
         self.persistence = PersistenceManager(self.config, self.manager, after_flush=self.forget_idle_locks)
         self.access = AccessTable()
         self.subscribers: dict[str, set[int]] = {}
+        self.requests = RequestRecord(self.config.sessions_dir)
+        """The persisted request-id record: a resend is answered from it, before locks (exactly-once)."""
 
     # --- life cycle ----------------------------------------------------------------------------
 
@@ -115,6 +118,7 @@ class Backend:
             connection.drain(STOP_DRAIN_S)
             connection.close()
         self.manager.close_all()
+        self.requests.close()
         return self.exit_code
 
     def _interrupt_all(self) -> None:
@@ -304,6 +308,10 @@ class Backend:
         if request.id in cache:  # a retried request: answer from the record, do not run it twice
             connection.send(cache[request.id])
             return
+        earlier = self.requests.answer(client, request)  # done before a restart: before locks and access
+        if earlier is not None:
+            connection.send(earlier)
+            return
         key = (client, request.id)
         running = self.inflight.get(key)
         if running is not None:
@@ -324,6 +332,7 @@ class Backend:
                 log.exception("internal error in %s", request.op)
                 reply = proto.error_reply(request.id, proto.ErrorCode.INTERNAL,
                                           f"internal error in {request.op}: {type(problem).__name__}: {problem}")
+            self.requests.remember(client, request, reply)
             if request.op != proto.Op.HELLO:
                 cache[request.id] = reply
                 while len(cache) > REPLY_CACHE:
@@ -347,6 +356,8 @@ class Backend:
         instance = self.manager.get(name, create)
         if not instance.session.listeners:
             instance.session.listeners.append(lambda events, name=name: self._push_events(name, events))
+        if instance.session.request_logged is None:
+            instance.session.request_logged = lambda rid, offset, name=name: self.requests.input_logged(rid, name, offset)
         return instance
 
     def _pool_figures(self) -> dict[str, Any]:
@@ -463,6 +474,9 @@ def backend_main(listener: Any, config: Config, key: bytes, restarts: int, super
     code = EXIT_STOP
     raise_descriptor_limit()
     try:
+        from omega_core.session.sweep import sweep_temp_files
+
+        sweep_temp_files(config.sessions_dir, started_before=time.time())  # left by a crashed process
         backend = Backend(config, listener, key, restarts, supervisor_pid)
         code = anyio.run(backend.serve, backend="asyncio")  # connection.read_frames uses its selector
     except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide

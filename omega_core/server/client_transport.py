@@ -31,6 +31,7 @@ from omega_core.server.dialing import (
     timeout_message,
 )
 from omega_core.server.paths import ServerPaths
+from omega_core.server.trust import UntrustedPath
 from omega_core.server.protocol import ErrorCode, Op
 
 BACKOFF_INITIAL_S = 0.05
@@ -420,7 +421,14 @@ class ClientTransport:
             self.on_reconnect()
 
     def _establish(self, reconnecting: bool) -> Connection:
-        """Dial, handshake and ``hello`` (and restore after a reconnect), retrying with backoff."""
+        """Dial, handshake and ``hello`` (and restore after a reconnect), retrying with backoff.
+        A runtime dir, key or socket another user could control is refused at once (``trust``)."""
+        try:
+            return self._dial_with_retries(reconnecting)
+        except UntrustedPath as problem:
+            raise ServerUnavailable(problem.message) from None
+
+    def _dial_with_retries(self, reconnecting: bool) -> Connection:
         deadline = time.monotonic() + self.connect_timeout_s
         delay = BACKOFF_INITIAL_S
         tried_start = False
@@ -449,11 +457,15 @@ class ClientTransport:
                     continue
             except NoServer as problem:
                 last = problem
-                if self.autostart and not tried_start:
+                if self.autostart and (not tried_start or self._start_again(deadline)):
                     tried_start = True
                     started = autostart(self.config, self.config_path, deadline)
                     if started is not None:
                         self.started_pid = started
+                        if launcher.server_pid(self.paths) == started:
+                            started = None  # it came up: a later death is a kill, not a failed start
+                        elif not launcher.pid_alive(started):
+                            raise ServerUnavailable(died_at_start_message(self.paths, started)) from None
                     continue
                 if not self.autostart and not reconnecting:
                     raise ServerUnavailable(no_server_message(self.paths, str(problem))) from None
@@ -468,6 +480,13 @@ class ClientTransport:
                 raise ServerUnavailable(timeout_message(self.paths, self.connect_timeout_s, last)) from None
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def _start_again(self, deadline: float) -> bool:
+        """After a first autostart: start another only if no live supervisor is left (it was
+        killed, or is a zombie) and none we started is still on its way up, until the deadline."""
+        if time.monotonic() >= deadline or launcher.server_pid(self.paths) is not None:
+            return False
+        return self.started_pid is None or not launcher.pid_alive(self.started_pid)
 
     def _greet(self, conn: Connection, deadline: float, reconnecting: bool) -> None:
         """``hello`` on a new connection, then (after a reconnect) re-open and re-subscribe."""

@@ -13,6 +13,7 @@ from multiprocess.connection import AuthenticationError, Connection, answer_chal
 from omega_core.config import Config
 from omega_core.server import launcher
 from omega_core.server.paths import ServerPaths
+from omega_core.server.trust import check_socket
 
 BREAK_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError)
 """A broken connection: EOFError from recv, OSError covers BrokenPipeError and ConnectionResetError."""
@@ -29,12 +30,21 @@ class KeyRefused(Exception):
 def dial(paths: ServerPaths, deadline: float) -> Connection:
     """Connect and run multiprocess's mutual challenge handshake (what
     ``multiprocess.connection.Client(path, "AF_UNIX", authkey=key)`` does) with a time limit, so
-    a server that accepts but never greets cannot hang the front end."""
+    a server that accepts but never greets cannot hang the front end.
+
+    Before anything is sent the runtime dir, the key file and the socket are checked (``trust``):
+    one that another user could control raises ``UntrustedPath`` and nothing is connected."""
+    try:
+        paths.check_trusted()
+    except (FileNotFoundError, NotADirectoryError):
+        raise NoServer(f"no runtime dir {paths.runtime_dir}") from None
     key = paths.read_key()
     if key is None:
         raise NoServer(f"no key file {paths.key}")
-    if not paths.socket.exists():
-        raise NoServer(f"no socket {paths.socket}")
+    try:
+        check_socket(paths.socket)
+    except (FileNotFoundError, NotADirectoryError):
+        raise NoServer(f"no socket {paths.socket}") from None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(max(0.01, deadline - time.monotonic()))
@@ -65,16 +75,20 @@ def dial(paths: ServerPaths, deadline: float) -> Connection:
 
 
 def autostart(config: Config, config_path: str | None, deadline: float) -> int | None:
-    """Start a server unless one is (being) started; the pid if this call started it."""
+    """Start a server unless one is (being) started; the pid if this call started it. Callers
+    retry (dial, then this again) until their ``connect_timeout_s``: a server killed meanwhile
+    is replaced by the next call."""
     paths = ServerPaths.for_config(config)
     with launcher.start_lock(paths):
         with contextlib.suppress(NoServer, KeyRefused, TimeoutError, AssertionError, *BREAK_ERRORS):
             dial(paths, min(deadline, time.monotonic() + 0.5)).close()
             return None  # another front end started one meanwhile
-        started = None
-        if launcher.server_pid(paths) is None:
-            started = launcher.start_detached(config, config_path)
-        launcher.wait_until_ready(paths, max(0.0, deadline - time.monotonic()))
+        if launcher.server_pid(paths) is not None:  # a live supervisor (its backend may be restarting)
+            launcher.wait_until_ready(paths, max(0.0, deadline - time.monotonic()))
+            return None
+        # none, or a stale pid file (dead, zombie, or another program's pid): start one
+        started = launcher.start_detached(config, config_path)
+        launcher.wait_until_serving(paths, started, max(0.0, deadline - time.monotonic()))
         return started
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from omega_core.config import Config
 from omega_core.server.paths import ServerPaths
+from omega_core.server.trust import CLOEXEC, NO_FOLLOW
 
 SUPERVISOR_MODULE = "omega_core.server.supervisor"
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,7 @@ even when it runs from a checkout that is not installed."""
 def supervisor_command(config: Config, config_path: str | None = None) -> list[str]:
     """The argument vector of a supervisor for ``config`` (absolute directories)."""
     session_dir = str(Path(config.session_dir).resolve())
-    runtime_dir = str(Path(config.runtime_dir).resolve())
+    runtime_dir = os.path.abspath(config.runtime_dir)  # not resolve(): a link there must be seen (and refused)
     command = [sys.executable, "-m", SUPERVISOR_MODULE, "--session-dir", session_dir, "--runtime-dir", runtime_dir]
     if config_path:
         command += ["--config", str(Path(config_path).resolve())]
@@ -46,7 +47,7 @@ def start_detached(config: Config, config_path: str | None = None) -> int:
     env["OMEGA_RUNTIME_DIR"] = command[command.index("--runtime-dir") + 1]
     python_path = [str(_PROJECT_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(python_path))
-    log_fd = os.open(paths.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    log_fd = os.open(paths.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NO_FOLLOW | CLOEXEC, 0o600)
     try:
         process = subprocess.Popen(
             command,
@@ -75,8 +76,24 @@ def wait_until_ready(paths: ServerPaths, timeout_s: float) -> bool:
         delay = min(delay * 2, 0.1)
 
 
+def wait_until_serving(paths: ServerPaths, pid: int, timeout_s: float) -> bool:
+    """Wait until the supervisor ``pid`` we started has written the pid file (it listens, and the
+    key is fresh, by then) (True), or it died or ``timeout_s`` passed (False). A socket and key
+    file left by a killed server exist at once, so waiting for them would not do."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.01
+    while True:
+        if server_pid(paths) == pid:
+            return True
+        if not _pid_alive(pid) or time.monotonic() >= deadline:
+            return False
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 0.05)
+
+
 def _pid_alive(pid: int) -> bool:
-    """True if ``pid`` runs. A child of ours that exited is reaped here, so a zombie counts as dead."""
+    """True if ``pid`` runs. A child of ours that exited is reaped here; any other zombie (state Z
+    in /proc/PID/stat: dead, its parent has not reaped it yet) counts as dead too."""
     try:
         done, _status = os.waitpid(pid, os.WNOHANG)
         if done == pid:
@@ -90,12 +107,39 @@ def _pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # exists, owned by someone else
-    return True
+        pass  # exists, owned by someone else
+    return process_state(pid) not in ("Z", "X", None)
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of ``pid`` from /proc (R, S, Z ...), None if it is gone; "?" without /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            text = handle.read().decode("ascii", "replace")
+    except FileNotFoundError:
+        return None if os.path.isdir("/proc/self") else "?"
+    except OSError:
+        return "?"
+    fields = text.rpartition(")")[2].split()  # the command name in (...) may hold spaces
+    return fields[0] if fields else "?"
+
+
+def is_supervisor(pid: int) -> bool:
+    """True if ``pid``'s command line is an Omega supervisor's (or its forked backend's): a pid file
+    naming a pid since reused by another program is stale. True when /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            words = handle.read().split(b"\0")
+    except FileNotFoundError:
+        return not os.path.isdir("/proc/self")
+    except OSError:
+        return True
+    return SUPERVISOR_MODULE.encode() in words
 
 
 def server_pid(paths: ServerPaths) -> int | None:
-    """The supervisor's pid from the pid file, if that process is alive."""
+    """The supervisor's pid from the pid file if that process is alive (not a zombie) and is an
+    Omega supervisor; None for a missing or stale pid file."""
     try:
         text = paths.pid.read_text(encoding="ascii").strip()
         pid = int(text.split()[0])
@@ -103,7 +147,7 @@ def server_pid(paths: ServerPaths) -> int | None:
         return None
     if pid <= 0:
         return None
-    return pid if _pid_alive(pid) else None
+    return pid if _pid_alive(pid) and is_supervisor(pid) else None
 
 
 def pid_alive(pid: int) -> bool:
@@ -119,7 +163,7 @@ def start_lock(paths: ServerPaths) -> Iterator[None]:
     """
     paths.ensure_runtime_dir()
     lock_path = paths.pid.with_suffix(".startlock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | NO_FOLLOW | CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -111,7 +111,8 @@ def with_health(reply: bytes, health: dict[str, dict[str, Any]]) -> bytes:
 
 
 def rows_from_reply(result: Any) -> list[dict[str, Any]]:
-    """A ``list_sessions`` result as one dict per session (also the older row-wise forms)."""
+    """A ``list_sessions`` result as one dict per session (also the older row-wise forms); unhealthy
+    sessions' ``degraded``/``damaged`` fields (the reply's ``health`` member) are merged into their rows."""
     if isinstance(result, dict) and "values" in result:
         columns = result["columns"]
         if tuple(columns) == LIST_COLUMNS:  # the usual case: a dict display is 2.5x faster than dict(zip())

@@ -10,6 +10,9 @@ mtime), so ``list`` is a memory walk, never a parse of indexes.
 from __future__ import annotations
 
 import collections
+import dataclasses
+import json
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -20,12 +23,18 @@ from omega_core.effects import EffectHost
 from omega_core.errors import OmegaError
 from omega_core.repl.state import ReplState
 from omega_core.session.copying import delete_session_files
+from omega_core.session.damaged import open_damaged
+from omega_core.session.errors import CorruptLog
+from omega_core.session.validation import damaged_signature
 from omega_core.session.listing import SessionSummary, list_sessions
 from omega_core.session.names import session_paths, validate_name
 from omega_core.session.recorded import RecordedSession
 
 from omega_core.server.health import BackgroundJob, SessionHealth
 from omega_core.server.list_reply import LIST_COLUMNS, ListReplyEncoder, ListRow, with_health
+
+
+log = logging.getLogger("omega.sessions")
 
 
 class NotFound(OmegaError):
@@ -85,12 +94,18 @@ class SessionManager:
         """Sessions whose background jobs failed (shown in listings, status and metrics)."""
         self.max_open_logs = config.server.max_open_logs
         """Each loaded session keeps its log open (and locked): the pool never holds more."""
+        self.damaged: dict[str, str] = {}
+        """Sessions whose log failed validation when opened -> what, file, byte offset."""
 
     # --- pool ----------------------------------------------------------------------------------
 
     def get(self, name: str, create: bool = True) -> SessionInstance:
         validate_name(name)
         instance = self.pool.get(name)
+        if instance is not None and not instance.busy and self._stale(instance):
+            self.pool.pop(name)
+            instance.session.close()
+            instance = None
         if instance is not None:
             self.pool.move_to_end(name)
             self.stats.hits += 1
@@ -110,7 +125,23 @@ class SessionManager:
     def _open(self, name: str, create: bool) -> RecordedSession:
         if not create and not session_paths(self.sessions_dir, name).log.exists():
             raise NotFound(f"no session named '{name}' (see :session list)")
-        return RecordedSession.open(self.sessions_dir, name, self.config, self.effects)
+        try:
+            session = RecordedSession.open(self.sessions_dir, name, self.config, self.effects)
+        except CorruptLog as problem:  # failed validation: read-only and listed as damaged until repaired
+            self.damaged[name] = problem.message
+            log.error("%s", problem.message)
+            return open_damaged(self.sessions_dir, name, self.config, self.effects, problem.message)
+        self.damaged.pop(name, None)
+        return session
+
+    def _stale(self, instance: SessionInstance) -> bool:
+        """A pooled session to open again: closed (``:session repair`` closes a damaged one), or
+        damaged and its files changed since (repaired, or restored from a backup by hand)."""
+        session = instance.session
+        if session.closed:
+            return True
+        return session.damaged is not None and session.damaged_signature != damaged_signature(
+            session.paths.log, session.paths.index)
 
     def preload(self, name: str, create: bool = True) -> None:
         """Open ``name`` (replaying its log) off the event loop; ``get`` adopts it into the pool."""
@@ -203,6 +234,9 @@ class SessionManager:
         merged = dict(self._catalog)
         for name, instance in self.pool.items():
             merged[name] = self._summary_of(instance)
+        for name, cause in self.damaged.items():
+            if name in merged:
+                merged[name] = dataclasses.replace(merged[name], damaged=cause)
         return [merged[name] for name in sorted(merged)]
 
     def _summary_of(self, instance: SessionInstance) -> SessionSummary:
@@ -227,8 +261,12 @@ class SessionManager:
                            self.health_rows())
 
     def health_rows(self) -> dict[str, dict[str, str]]:
-        """The extra fields of unhealthy sessions' listing rows, by name (usually empty)."""
-        return {name: {"degraded": cause} for name, cause in self.health.degraded().items()}
+        """The extra fields of unhealthy sessions' listing rows, by name (usually empty): ``degraded``
+        (a background job failed) and ``damaged`` (the log failed validation when opened)."""
+        rows: dict[str, dict[str, str]] = {name: {"degraded": cause} for name, cause in self.health.degraded().items()}
+        for name, cause in self.damaged.items():
+            rows.setdefault(name, {})["damaged"] = cause
+        return rows
 
     def _rows(self, pool_rows: list[ListRow]) -> list[ListRow]:
         loaded = {row[0]: row for row in pool_rows}
@@ -268,6 +306,7 @@ class SessionManager:
             instance.session.close()
         if not delete_session_files(self.sessions_dir, name):
             raise NotFound(f"no session named '{name}'")
+        self.damaged.pop(name, None)
         self._catalog.pop(name, None)
         self._catalog_version += 1
         self.health.forget(name)
@@ -293,6 +332,7 @@ class SessionManager:
         finally:
             session.close()
         delete_session_files(self.sessions_dir, name)
+        self.damaged.pop(name, None)
         self._catalog.pop(name, None)
         self._catalog_version += 1
         self.health.forget(name)

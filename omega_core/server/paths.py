@@ -3,7 +3,8 @@
 One server per session directory: the socket name is derived from a hash of the (absolute)
 session dir, so two projects get two servers and the path stays far below the ~100-byte limit of
 AF_UNIX socket paths. The runtime dir is 0700 and the key file 0600: only the owning user can
-connect, and a peer without the key is refused at the handshake.
+connect, and a peer without the key is refused at the handshake. What the client trusts (and what
+it refuses) is in ``trust``.
 """
 
 from __future__ import annotations
@@ -11,19 +12,16 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from omega_core.config import Config
-from omega_core.errors import OmegaError
+from omega_core.server.trust import CLOEXEC, NO_FOLLOW, check_runtime_dir, make_private_dirs, read_private_file
+from omega_core.server.trust import RuntimeDirError, UntrustedPath
 
 KEY_BYTES = 32
 MAX_SOCKET_PATH = 100
-
-
-class RuntimeDirError(OmegaError):
-    code = "unavailable"
+__all__ = ["KEY_BYTES", "MAX_SOCKET_PATH", "RuntimeDirError", "ServerPaths", "UntrustedPath"]
 
 
 @dataclass(frozen=True)
@@ -52,23 +50,25 @@ class ServerPaths:
                    runtime / f"omega-{tag}.pid", session_dir, runtime / f"omega-{tag}.cause")
 
     def ensure_runtime_dir(self) -> None:
-        """Create the runtime dir 0700 (and refuse one that others could use)."""
+        """Create the runtime dir 0700 if absent (no link followed) and refuse one that is not ours,
+        is a link, or is open to others. An existing dir is never chmodded: its owner decides."""
         try:
-            self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            info = self.runtime_dir.stat()
+            make_private_dirs(self.runtime_dir)
         except OSError as problem:
             raise RuntimeDirError(f"cannot create runtime dir {self.runtime_dir}: {problem.strerror}") from None
-        if info.st_uid != os.getuid():
-            raise RuntimeDirError(f"runtime dir {self.runtime_dir} belongs to another user; set OMEGA_RUNTIME_DIR")
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            os.chmod(self.runtime_dir, 0o700)
+
+    def check_trusted(self) -> None:
+        """The client's check before it uses anything here (``trust`` module docstring).
+        FileNotFoundError if the runtime dir does not exist (no server ever ran here)."""
+        check_runtime_dir(self.runtime_dir)
 
     def create_key(self) -> bytes:
-        """A fresh random key in a 0600 file (the server does this once per start)."""
+        """A fresh random key in a 0600 file (the server does this once per start). The temporary
+        file is created with O_EXCL | O_NOFOLLOW, so nothing planted at its name is followed."""
         self.ensure_runtime_dir()
         key = secrets.token_bytes(KEY_BYTES)
-        temp = self.key.with_suffix(".key.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        temp = self.runtime_dir / f".{self.key.name}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NO_FOLLOW | CLOEXEC, 0o600)
         try:
             os.write(fd, key.hex().encode("ascii"))
             os.fsync(fd)
@@ -78,8 +78,19 @@ class ServerPaths:
         return key
 
     def read_key(self) -> bytes | None:
+        """The key, or None if there is none (or it is not a key). Raises ``UntrustedPath`` if the
+        runtime dir or the key file could be someone else's (checked before reading)."""
         try:
-            text = self.key.read_text(encoding="ascii").strip()
+            check_runtime_dir(self.runtime_dir)
+            text = read_private_file(self.key).decode("ascii").strip()
             return bytes.fromhex(text)
-        except (OSError, ValueError):
+        except (FileNotFoundError, NotADirectoryError, ValueError):
             return None
+
+    def write_pid(self, pid: int) -> None:
+        """Write the pid file (no link followed: a planted link cannot redirect the write)."""
+        fd = os.open(self.pid, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NO_FOLLOW | CLOEXEC, 0o600)
+        try:
+            os.write(fd, str(pid).encode("ascii"))
+        finally:
+            os.close(fd)

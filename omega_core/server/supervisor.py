@@ -64,7 +64,7 @@ class Supervisor:
         while not self.stopping:
             started = time.monotonic()
             self.backend = self.context.Process(
-                target=backend_main, args=(self.listener, self.config, self.key, self.restarts, os.getpid()),
+                target=_backend_entry, args=(self.listener, self.config, self.key, self.restarts, os.getpid()),
                 name="omega-backend",
             )
             self.backend.start()
@@ -160,6 +160,25 @@ class Supervisor:
             conn.close()
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _backend_entry(*args: Any) -> None:
+    """The backend asks the kernel for SIGTERM when the supervisor dies (Linux ``prctl``): a
+    supervisor killed with -9 must not leave an orphan backend serving the socket and holding the
+    session logs' locks while a new server starts. Elsewhere its idle loop notices within a second."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != args[-1]:  # the supervisor died before the request took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+    backend_main(*args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="omega-supervisor")
     parser.add_argument("--session-dir", required=True)
@@ -179,9 +198,14 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         paths.socket.unlink()
     key = paths.create_key()
-    listener = Listener(str(paths.socket), family="AF_UNIX", backlog=128)
-    os.chmod(paths.socket, 0o600)
-    paths.pid.write_text(str(os.getpid()), encoding="ascii")
+    # The socket is born 0600 (umask while binding) instead of chmodded after: no path is followed
+    # and no window exists in which it is open to others.
+    previous_umask = os.umask(0o177)
+    try:
+        listener = Listener(str(paths.socket), family="AF_UNIX", backlog=128)
+    finally:
+        os.umask(previous_umask)
+    paths.write_pid(os.getpid())
     log.info("listening on %s for %s", paths.socket, paths.session_dir)
     try:
         Supervisor(config, paths, listener, key).run()

@@ -5,8 +5,9 @@ system), fsync it, rename it over the target, fsync the directory (so the rename
 power cut). On any failure the target is untouched and the temporary file is removed; an OSError
 becomes a StorageError naming the path and the OS's reason (disk full, read-only, permissions).
 
-Temporary files are named ``.<target>.<random>.tmp``: they start with "." and end in ".tmp", so they
-can never be mistaken for a session's files by a listing (ours or OmegaLLM's).
+Temporary files are named ``.<target>.<pid>-<random>.tmp``: they start with "." and end in ".tmp", so
+they can never be mistaken for a session's files by a listing (ours or OmegaLLM's), and they name the
+process writing them, so the start-up sweep (``sweep``) removes only those whose writer is dead.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
     Raises StorageError if the OS refuses; the old file then stays as it was.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     fd = -1
     created = False
     try:

@@ -50,6 +50,8 @@ class SessionSummary:
     checkpoint_count: int
     size_bytes: int
     modified: float
+    damaged: str | None = None
+    """Why the log failed validation when last opened (what, file, byte offset); None if healthy."""
 
 
 @dataclass(frozen=True)
@@ -253,4 +255,5 @@ def format_session_list(summaries: list[SessionSummary]) -> list[str]:
     """The lines ``:session list`` prints: ``  NAME (N events, M checkpoints)``."""
     if not summaries:
         return ["  (no sessions)"]
-    return [f"  {s.name} ({s.event_count} events, {s.checkpoint_count} checkpoints)" for s in summaries]
+    return [f"  {s.name} ({s.event_count} events, {s.checkpoint_count} checkpoints)"
+            + (f" [damaged: {s.damaged}]" if s.damaged else "") for s in summaries]

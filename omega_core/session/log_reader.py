@@ -98,7 +98,8 @@ class SessionLogReader:
     def _corrupt(self, what: str, offset: int, line: int | None) -> CorruptLog:
         where = f"line {line} (byte {offset})" if line is not None else f"the line at byte {offset}"
         return CorruptLog(f"session log {self.path} is damaged: {what} at {where}; the lines after it "
-                          "cannot be trusted (restore the file from a backup, or cut it before that line)",
+                          f"cannot be trusted (run :session repair {self.name} to keep a backup and cut the "
+                          "log before that line, or restore the file from a backup)",
                           self.path, line, offset)
 
     def header(self) -> dict[str, Any]:
@@ -141,7 +142,8 @@ class SessionLogReader:
 
         The header is not yielded (read it with header()). A torn last line is skipped silently;
         a broken line before the last raises CorruptLog naming the file and the line number (line
-        numbers are known when starting at 0; otherwise the byte offset is named).
+        numbers are known when starting at 0; otherwise the byte offset is named). So do seqs that
+        do not count up by one (lines lost or duplicated mid-log): checked on the lines read anyway.
         """
         if start_offset > 0:
             self._f.seek(start_offset - 1)
@@ -149,6 +151,7 @@ class SessionLogReader:
                 raise BadOffset(f"byte {start_offset} of {self.path} is not the start of a line "
                                 "(the index may be stale; rebuild it from the log)", self.path)
         line_no: int | None = 1 if start_offset == 0 else None
+        expected: int | None = 0 if start_offset == 0 else None  # from a checkpoint: its own seq
         for offset, raw, complete, is_last in self._forward_lines(start_offset):
             if not complete:
                 return  # torn or still being written
@@ -159,6 +162,12 @@ class SessionLogReader:
                         return
                     raise self._corrupt("invalid JSON", offset, line_no)
                 if not (offset == 0 and event.get("type") == "session"):
+                    seq = event.get("seq")
+                    if isinstance(seq, int) and not isinstance(seq, bool):
+                        if expected is not None and seq != expected:  # one compare: reads nothing more
+                            what = f"duplicate seq {seq}" if seq < expected else f"seq gap (seq {expected} to {seq - 1} missing)"
+                            raise self._corrupt(what, offset, line_no)
+                        expected = seq + 1
                     yield offset, event
             if line_no is not None:
                 line_no += 1

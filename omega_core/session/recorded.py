@@ -39,6 +39,7 @@ from omega_core.session.recorder import SessionRecorder
 from omega_core.session.replay import Replayer, StopAtSeq
 from omega_core.session.states import is_state_ref
 from omega_core.session.timeline import Timeline, timeline_path
+from omega_core.session.validation import SessionDamaged, check_log_covers_index, check_since_last_checkpoint
 
 RECENT_EVENTS = 2000
 INDEX_GROWTH = 0.05
@@ -82,6 +83,13 @@ class RecordedSession:
         self.closed = False
         self.recent_rids: dict[str, int] = {}
         """Request id -> seq of its input, for recent inputs: a retried request is found in O(1)."""
+        self.damaged: str | None = None
+        """Why the log failed validation (what, file, byte offset): the session is read-only, and
+        its files are never written, until ``:session repair`` (``damaged.open_damaged``)."""
+        self.damaged_signature: tuple[int, ...] = ()
+        self.request_logged: Callable[[str, int], None] | None = None
+        """Called with (rid, byte offset) as soon as an input carrying a request id is in the log
+        (the server's persisted request record, ``server.request_record``)."""
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -91,11 +99,29 @@ class RecordedSession:
         """Open (or create) session ``name``: last index, newer states, then replay of the log tail."""
         session = cls(sessions_dir, name, config, effects)
         sessions_dir.mkdir(parents=True, exist_ok=True)
-        if session.paths.log.exists() and session.paths.log.stat().st_size > 0:
-            session._load(progress)
-        else:
-            session._open_writer()
+        try:
+            if session.paths.log.exists() and (session.paths.log.stat().st_size > 0 or session.paths.index.exists()):
+                session._load(progress)  # an empty log beside an index was cut: _load reports it
+            else:
+                session._open_writer()
+        except BaseException:
+            session.release_files()  # a failed open must not keep the log's flock (nor a descriptor)
+            raise
         return session
+
+    def require_intact(self) -> None:
+        """Refuse any change to a damaged session (read-only until ``:session repair NAME``)."""
+        if self.damaged is not None:
+            raise SessionDamaged(f"session '{self.name}' is read-only because its log is damaged: {self.damaged}")
+
+    def release_files(self) -> None:
+        """Close the log writer (its flock) and the states file without writing anything: what a
+        failed open leaves behind, so the next open (after a repair) is not refused as locked."""
+        self.closed = True
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.states.close()
 
     def _load(self, progress: Callable[[int, int], None] | None) -> None:
         reader = SessionLogReader(self.paths.log)
@@ -115,6 +141,7 @@ class RecordedSession:
             self.warnings.append(f"session '{self.name}': index unreadable ({problem.message}); rebuilt from the log")
             index = None
         log_next = self._writer.next_seq if self._writer is not None else 0
+        check_log_covers_index(self.paths.log, self.name, index, log_next, self.log_size)
         if index is None or index.get("eventCount", 0) != log_next:
             if index is None and not self.paths.index.exists() and log_next > 0:
                 self.warnings.append(f"session '{self.name}': index missing; rebuilt from the log")
@@ -122,6 +149,7 @@ class RecordedSession:
                 self.warnings.append(f"session '{self.name}': index lags the log; brought up to date from the log")
             index = rebuild_index_from_log(self.paths.log, self.session_id, previous=index)
         self.checkpoints = list(index.get("checkpoints", []))
+        check_since_last_checkpoint(self.paths.log, self.name, self.checkpoints, log_next)
         saved = (index.get("omega") or {}).get("metrics") if isinstance(index.get("omega"), dict) else None
         if isinstance(saved, dict):
             self.metrics = SessionMetrics.from_json(saved)
@@ -217,6 +245,7 @@ class RecordedSession:
         (one write) before the generator finishes, so a caller acknowledges only after that.
         ``request_id`` is recorded on the input event so a retried request is answered from the log.
         """
+        self.require_intact()
         self._batch = []
         results: list[FormResult] = []
         self._input_seq = self.next_seq
@@ -270,6 +299,7 @@ class RecordedSession:
             return
         if self.closed:
             raise OmegaError(f"session '{self.name}' was closed (unloaded); nothing was recorded")
+        self.require_intact()
         if self._writer is None:
             self._open_writer()
         assert self._writer is not None
@@ -286,6 +316,8 @@ class RecordedSession:
             self.recent.append(event)
             if "rid" in event:
                 self.recent_rids[event["rid"]] = event["seq"]
+                if self.request_logged is not None:
+                    self.request_logged(event["rid"], offset)
                 if len(self.recent_rids) > RECENT_EVENTS:
                     self.recent_rids.pop(next(iter(self.recent_rids)))
             if event.get("type") == "checkpoint":
@@ -319,6 +351,7 @@ class RecordedSession:
         ``resuming`` (``:session resume``) keeps the end of the timeline being walked, so repeated
         resumes move through the original timeline and never onto the jump records themselves.
         """
+        self.require_intact()
         if not 0 <= seq < self.next_seq:
             raise OmegaError(f"no event {seq} in session '{self.name}' (it has events 0 to {self.next_seq - 1})")
         replayer = Replayer(self)
@@ -402,6 +435,8 @@ class RecordedSession:
         The data is copied now, so the job does not race with later commands. Not fsynced: the
         index is a cache of the log.
         """
+        if self.damaged is not None:
+            return None  # the index of a damaged log is evidence: only :session repair replaces it
         grown = self.next_seq - self.last_index_count
         due = grown >= max(1, int(self.next_seq * INDEX_GROWTH)) and \
             (time.monotonic() - self.last_index_time) * 1000 >= self.config.server.index_interval_ms

@@ -80,7 +80,9 @@ def test_defaults_without_any_file(env: dict[str, str], cwd: Path) -> None:
 
 def test_default_runtime_dir(tmp_path: Path) -> None:
     assert default_runtime_dir({"XDG_RUNTIME_DIR": "/run/user/7"}) == "/run/user/7/omega"
-    assert re.fullmatch(r"/tmp/omega-\d+", default_runtime_dir({}))
+    assert default_runtime_dir({"HOME": "/home/ann"}) == "/home/ann/.cache/omega/run"
+    assert default_runtime_dir({"HOME": "/home/ann", "XDG_CACHE_HOME": "/c"}) == "/c/omega/run"
+    assert re.fullmatch(r"/tmp/omega-\d+", default_runtime_dir({"HOME": "/h" + "x" * 100}))
     cfg = load_config(environ={"XDG_RUNTIME_DIR": str(tmp_path)}, cwd=tmp_path)
     assert cfg.runtime_dir == str(tmp_path / "omega")
 

@@ -57,12 +57,14 @@ def test_the_runtime_dir_is_created_0700(short_dir: Path) -> None:
     assert stat.S_IMODE(paths.runtime_dir.stat().st_mode) == 0o700
 
 
-def test_an_existing_runtime_dir_open_to_others_is_closed(short_dir: Path) -> None:
+def test_an_existing_runtime_dir_open_to_others_is_refused_not_chmodded(short_dir: Path) -> None:
     runtime = short_dir / "rt"
     runtime.mkdir(mode=0o755)
     os.chmod(runtime, 0o755)
-    paths_for(runtime).ensure_runtime_dir()
-    assert stat.S_IMODE(runtime.stat().st_mode) == 0o700
+    with pytest.raises(RuntimeDirError) as caught:
+        paths_for(runtime).ensure_runtime_dir()
+    assert "mode 0755" in caught.value.message and str(runtime) in caught.value.message
+    assert stat.S_IMODE(runtime.stat().st_mode) == 0o755  # never chmodded: not ours to change
 
 
 def test_a_runtime_dir_owned_by_someone_else_is_refused(short_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,7 +73,7 @@ def test_a_runtime_dir_owned_by_someone_else_is_refused(short_dir: Path, monkeyp
     monkeypatch.setattr(os, "getuid", lambda: real_uid + 1)
     with pytest.raises(RuntimeDirError) as caught:
         paths.ensure_runtime_dir()
-    assert "another user" in caught.value.message
+    assert f"owned by uid {real_uid}" in caught.value.message
     with pytest.raises(RuntimeDirError):
         paths.create_key()  # and no key is written there
     assert not paths.key.exists()
@@ -92,4 +94,5 @@ def test_a_missing_or_damaged_key_reads_as_none(short_dir: Path) -> None:
     paths = paths_for(short_dir)
     assert paths.read_key() is None
     paths.key.write_text("not hex at all")
+    os.chmod(paths.key, 0o600)
     assert paths.read_key() is None

@@ -1,0 +1,26 @@
+"""The Jepsen-style run in its short CI size (``bench/jepsen.py`` runs the issue's full size): every
+acknowledged command applied exactly once across kill -9s of the backend and of the supervisor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.core.server.jepsen import run_jepsen
+from tests.core.server.live_server import servers as _servers
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
+    yield from _servers(tmp_path)
+
+
+@pytest.mark.slow
+def test_every_acknowledged_command_is_applied_exactly_once_across_kills(servers) -> None:  # type: ignore[no-untyped-def]
+    server = servers()
+    report = run_jepsen(server, clients=4, inputs=10, backend_kills=3, supervisor_kills=1, max_forms=5, seed=7)
+    assert not report.problems, report.problems
+    assert report.acknowledged + report.refused_locked == report.inputs
+    assert report.acknowledged > 0 and report.backend_kills + report.supervisor_kills > 0
