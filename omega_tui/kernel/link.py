@@ -15,7 +15,9 @@ the notebook takes ``NAME-2``, ``NAME-3`` ... and says so in its next cell.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import os
 import shlex
 import threading
 import time
@@ -75,6 +77,7 @@ class KernelLink:
         self._notices: list[str] = []
         self._lock = threading.Lock()
         self._attach_lock = threading.Lock()
+        self._reaped: set[int] = set()
 
     # --- life cycle -----------------------------------------------------------------------------
 
@@ -87,6 +90,7 @@ class KernelLink:
             if self.attached:
                 return self.session
             self.client.connect()
+            self._reap_started_server()
             held_by = ""
             for number in range(1, MAX_NUMBERED + 1):
                 candidate = self.wanted_session if number == 1 else numbered_name(self.wanted_session, number)
@@ -192,7 +196,26 @@ class KernelLink:
             notices, self._notices = self._notices, []
         return notices
 
+    def _reap_started_server(self) -> None:
+        """Collect the exit status of a server this kernel started, as soon as it stops.
+
+        The supervisor started by a front end is that front end's child; a kernel lives for hours,
+        and without this a stopped server would linger as a zombie that other processes (``omega
+        server status``, the next front end's autostart) take for a running server.
+        """
+        pid = self.client.started_pid
+        if pid is None or pid in self._reaped:
+            return
+        self._reaped.add(pid)
+
+        def reap() -> None:
+            with contextlib.suppress(OSError):  # ChildProcessError: someone else collected it
+                os.waitpid(pid, 0)
+
+        threading.Thread(target=reap, name=f"omega-reap-{pid}", daemon=True).start()
+
     def _on_reconnect(self) -> None:
+        self._reap_started_server()
         problems = "; ".join(self.client.restore_errors)
         self.notice("the connection to the Omega server broke; reconnected" + (f" ({problems})" if problems else ""))
 

@@ -29,6 +29,14 @@ from tests.core.server.live_server import stop_server
 
 REPO = Path(__file__).resolve().parents[3]
 TIMEOUT_S = 30.0
+SERVER_CONFIG = """\
+[server]
+idle_shutdown_s = 120
+restart_backoff_initial_s = 0.05
+restart_backoff_max_s = 0.1
+restart_limit = 2
+"""
+"""Quick backend restarts, and a supervisor that gives up soon (for the unreachable-server test)."""
 
 
 @dataclass
@@ -67,6 +75,8 @@ class KernelLab:
         self.session_dir = base / "sessions"
         self.runtime_dir = Path(tempfile.mkdtemp(prefix="omk-", dir="/tmp"))  # short: it holds a socket
         self.config_home = base / "xdg"
+        self.config_path = base / "omega.toml"
+        self.config_path.write_text(SERVER_CONFIG, encoding="utf-8")
         self.config: Config = load_config(environ=self.env())
         self.paths = ServerPaths.for_config(self.config)
         self.started: list[tuple[KernelManager, BlockingKernelClient]] = []
@@ -76,8 +86,8 @@ class KernelLab:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
         env.update(OMEGA_SESSION_DIR=str(self.session_dir), OMEGA_RUNTIME_DIR=str(self.runtime_dir),
                    XDG_CONFIG_HOME=str(self.config_home))
-        for name in ("JPY_SESSION_NAME", "OMEGA_CONFIG"):
-            env.pop(name, None)
+        env["OMEGA_CONFIG"] = str(self.config_path)
+        env.pop("JPY_SESSION_NAME", None)
         env.update(extra)
         return env
 
@@ -128,14 +138,20 @@ def collect_outputs(client: BlockingKernelClient, msg_id: str, timeout: float = 
             message = client.get_iopub_msg(timeout=remaining)
         except queue.Empty:
             continue
-        if message["parent_header"].get("msg_id") != msg_id:
-            continue
+        if message["parent_header"].get("msg_id") != msg_id or message["parent_header"].get("msg_type") != "execute_request":
+            continue  # (a KernelManager's own requests may reuse a client's msg_id: its counter is separate)
         kind = message["msg_type"]
         if kind == "status":
             if message["content"]["execution_state"] == "idle":
                 return outputs
             continue
         outputs.append((kind, message["content"]))
+
+
+def send_interrupt(client: BlockingKernelClient) -> None:
+    """Jupyter's interrupt button: an ``interrupt_request`` on the control channel (sent with the
+    client's session, whose message ids never collide with this client's execute requests)."""
+    client.control_channel.send(client.session.msg("interrupt_request", {}))
 
 
 def shell_request(client: BlockingKernelClient, method: str, *args: Any, timeout: float = TIMEOUT_S, **kwargs: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from jupyter_client.blocking.client import BlockingKernelClient
 
-from tests.tui.kernel.kernel_lab import TIMEOUT_S, KernelLab, collect_outputs, run_cell, shell_request
+from tests.tui.kernel.kernel_lab import TIMEOUT_S, KernelLab, collect_outputs, run_cell, send_interrupt, shell_request
 
 Shared = tuple[KernelLab, BlockingKernelClient]
 
@@ -183,10 +183,9 @@ def _interrupt_until_replied(client: BlockingKernelClient, msg_id: str, interrup
 
 
 def test_interrupt_request_stops_a_running_cell_and_the_kernel_goes_on(shared: Shared) -> None:
-    lab, client = shared
-    manager = lab.started[0][0]
+    _, client = shared
     msg_id = client.execute("(define (spin n) (spin (+ n 1)))\n(spin 0)")
-    reply = _interrupt_until_replied(client, msg_id, manager.interrupt_kernel)
+    reply = _interrupt_until_replied(client, msg_id, lambda: send_interrupt(client))
     collect_outputs(client, msg_id)
     assert reply["content"]["status"] == "error"
     assert reply["content"]["ename"] == "Interrupted", reply["content"]
