@@ -125,6 +125,17 @@ def test_session_load_switches_like_the_repl(shared: Shared) -> None:
     assert run_cell(client, ":session load shared").status == "ok"
 
 
+def test_session_attach_gives_a_fresh_session(shared: Shared) -> None:
+    _, client = shared
+    assert run_cell(client, "(define only-before 1)").status == "ok"
+    attached = run_cell(client, ":session attach fresh-start")
+    assert attached.status == "ok" and "fresh-start" in (attached.result() or "")
+    empty = run_cell(client, "only-before")
+    assert empty.status == "error" and "only-before" in empty.reply["content"]["evalue"]
+    assert run_cell(client, ":session load shared").status == "ok"
+    assert run_cell(client, "only-before").result() == "1"
+
+
 def test_completion_offers_definitions_primitives_special_forms_and_commands(shared: Shared) -> None:
     _, client = shared
     assert run_cell(client, "(define (complete-me alpha beta) (+ alpha beta))").status == "ok"
