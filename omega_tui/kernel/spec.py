@@ -131,9 +131,22 @@ def uninstall(location: tuple[bool, bool, str | None] | None = None) -> Path:
     return directory
 
 
+KERNEL_USAGE = "omega kernel install|uninstall [--user | --sys-prefix | --prefix DIR] [--config FILE]"
+KERNEL_EXAMPLE = "omega kernel install --user"
+
+
+def usage_error(message: str) -> UsageError:
+    """A ``UsageError`` with this subcommand's usage line and example where ``UsageError`` takes them."""
+    import inspect
+
+    if "example" in inspect.signature(UsageError.__init__).parameters:
+        return UsageError(message, KERNEL_EXAMPLE, KERNEL_USAGE)  # type: ignore[call-arg]
+    return UsageError(f"{message} (usage: {KERNEL_USAGE})")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message} (see omega kernel --help)")
+        raise usage_error(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,7 +170,7 @@ def run_kernel_command(argv: Sequence[str], out: TextIO | None = None, err: Text
     try:
         if args.action == "install":
             if args.config is not None and not Path(args.config).is_file():
-                raise UsageError(f"--config {args.config}: no such file")
+                raise usage_error(f"--config {args.config}: no such file")
             where = install(user=not (args.sys_prefix or args.prefix), sys_prefix=args.sys_prefix, prefix=args.prefix,
                             config_path=args.config)
             print(f"Installed the {DISPLAY_NAME} kernel ({KERNEL_NAME}) in {where}", file=out)
@@ -165,7 +178,7 @@ def run_kernel_command(argv: Sequence[str], out: TextIO | None = None, err: Text
                   file=out)
         else:
             if args.config is not None:
-                raise UsageError("--config only goes with omega kernel install")
+                raise usage_error("--config only goes with omega kernel install")
             chosen = args.user or args.sys_prefix or args.prefix is not None
             where = uninstall((args.user, args.sys_prefix, args.prefix) if chosen else None)
             print(f"Removed the {DISPLAY_NAME} kernel ({KERNEL_NAME}) from {where}", file=out)
