@@ -105,8 +105,8 @@ class OmegaKernel(Kernel):
         """(Worker thread.) Run every entry of the cell, sending its outputs as they come."""
 
         def send(kind: str, content: dict[str, Any]) -> None:
-            if not silent and self.session is not None:
-                self.session.send(self.iopub_socket, kind, content, parent, ident=self._topic(kind))
+            if not silent:
+                self._publish(kind, content, parent)
 
         def stream(name: str, text: str) -> None:
             if text:
@@ -141,6 +141,11 @@ class OmegaKernel(Kernel):
             send("error", error.content())
             return {"status": "error", "execution_count": self.execution_count, **error.content()}
         return {"status": "ok", "execution_count": self.execution_count, "payload": [], "user_expressions": {}}
+
+    def _publish(self, kind: str, content: dict[str, Any], parent: dict[str, Any]) -> None:
+        """One iopub message for request ``parent`` (thread-safe: ipykernel's iopub socket queues it)."""
+        if self.session is not None:
+            self.session.send(self.iopub_socket, kind, content, parent, ident=self._topic(kind))
 
     def _run_entry(self, text: str, line: int, is_command: bool, on_output: Callable[[str], None]) -> CellOutcome:
         """One ``execute``; every failure becomes an outcome with a clear error, never an exception."""
