@@ -4,6 +4,8 @@
   to the kernel, through the session server and back, until the ``execute_reply`` is in; target
   <= 20 ms median. The same line sent straight through ``OmegaClient`` is shown for comparison (what
   the server costs; the rest is the kernel and ZeroMQ).
+* Interrupt: Jupyter's interrupt (``interrupt_request``) of a cell in an endless loop, to that
+  cell's reply; target: within 1 s.
 * Kernel start to first reply: from ``KernelManager.start_kernel`` (a fresh ``python -m
   omega_tui.kernel`` process from the kernelspec) to the ``execute_reply`` of the first ``(+ 1 2)``,
   with the server already running; target <= 1.5 s. "to kernel_info" is when Jupyter sees it ready.
@@ -146,6 +148,39 @@ def round_trips(lab: Lab, count: int) -> tuple[list[float], list[float]]:
     return through_kernel, direct
 
 
+def interrupts(lab: Lab, count: int) -> list[float]:
+    """Seconds from Jupyter's interrupt (an ``interrupt_request``) to the reply of a cell in an
+    endless loop. The loop is given 0.3 s to be running on the server first."""
+    import queue
+
+    _, client = lab.start_kernel("interrupts.ipynb")
+    client.wait_for_ready(timeout=TIMEOUT_S)
+    execute(client, "(define (spin n) (spin (+ n 1)))")
+    times = []
+    for _ in range(count):
+        msg_id = client.execute("(spin 0)")
+        time.sleep(0.3)
+        began = time.perf_counter()
+        reply = None
+        while reply is None:
+            client.control_channel.send(client.session.msg("interrupt_request", {}))
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline:
+                try:
+                    message = client.get_shell_msg(timeout=0.05)
+                except queue.Empty:
+                    continue
+                if message["parent_header"].get("msg_id") == msg_id:
+                    reply = message
+                    break
+            if time.perf_counter() - began > TIMEOUT_S:
+                raise Failed("a running cell was not interrupted")
+        if reply["content"].get("ename") != "Interrupted":
+            raise Failed(f"the interrupted cell replied {reply['content']}")
+        times.append(time.perf_counter() - began)
+    return times
+
+
 def kernel_starts(lab: Lab, count: int) -> tuple[list[float], list[float]]:
     """Seconds from start_kernel to kernel_info (ready) and to the first cell's reply."""
     ready, first = [], []
@@ -159,6 +194,38 @@ def kernel_starts(lab: Lab, count: int) -> tuple[list[float], list[float]]:
         client.stop_channels()
         manager.shutdown_kernel(now=False)
     return ready, first
+
+
+def python_kernel_floor(trips: int) -> tuple[list[float], float] | None:
+    """ipykernel's own Python kernel on this machine: ``1+2`` round trips and start to first reply
+    (what any kernel built on ipykernel costs here), or None if its kernelspec is not installed."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from jupyter_client.manager import KernelManager
+
+    try:
+        KernelSpecManager().get_kernel_spec("python3")
+    except NoSuchKernel:
+        return None
+    manager = KernelManager(kernel_name="python3")
+    began = time.perf_counter()
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=TIMEOUT_S)
+        execute(client, "1+2")
+        start = time.perf_counter() - began
+        for _ in range(5):
+            execute(client, "1+2")
+        times = []
+        for _ in range(trips):
+            began = time.perf_counter()
+            execute(client, "1+2")
+            times.append(time.perf_counter() - began)
+        return times, start
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=False)
 
 
 def bare_python_starts(count: int) -> list[float]:
@@ -180,20 +247,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lab.start_server()
         through_kernel, direct = round_trips(lab, trips)
+        stopped = interrupts(lab, 3 if args.quick else 10)
         ready, first = kernel_starts(lab, starts)
         bare = bare_python_starts(starts)
+        floor = python_kernel_floor(trips)
     except Failed as problem:
         print(f"FAIL: {problem}", file=sys.stderr)
         return 1
     finally:
         lab.stop()
-    print_table([
+    rows = [
         Row(f"cell round trip {LINE} through the kernel", through_kernel, target=0.020, show_p99=True),
-        Row(f"  the same line straight to the server (OmegaClient)", direct, show_p99=True),
+        Row("  the same line straight to the server (OmegaClient)", direct, show_p99=True),
+        Row("interrupt to the running cell's reply", stopped, target=1.0, show_p99=True),
         Row("kernel start to first reply (server running)", first, target=1.5, show_p99=True),
         Row("  kernel start to kernel_info (ready)", ready),
         Row("  python -c pass (this machine's floor)", bare),
-    ], title="Jupyter kernel (bench/kernel.py" + (" --quick" if args.quick else "") + ")")
+    ]
+    if floor is not None:
+        rows.insert(2, Row("  ipykernel's python3 kernel, 1+2 (the Jupyter floor)", floor[0], show_p99=True))
+        rows.append(Row("  ipykernel's python3 kernel, start to first reply", value=floor[1]))
+    print_table(rows, title="Jupyter kernel (bench/kernel.py" + (" --quick" if args.quick else "") + ")")
     return 0
 
 
