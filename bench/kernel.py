@@ -125,12 +125,10 @@ def execute(client: Any, code: str) -> dict[str, Any]:
     return reply
 
 
-def round_trips(lab: Lab, count: int) -> tuple[list[float], list[float]]:
+def round_trips(lab: Lab, client: Any, count: int) -> tuple[list[float], list[float]]:
     """Seconds of ``count`` cells through the kernel, and of the same line straight to the server."""
     from omega_core.server.client import OmegaClient
 
-    _, client = lab.start_kernel("round-trips.ipynb")
-    client.wait_for_ready(timeout=TIMEOUT_S)
     for _ in range(5):
         execute(client, LINE)  # warm up: the session is open, the paths are hot
     through_kernel = []
@@ -148,13 +146,11 @@ def round_trips(lab: Lab, count: int) -> tuple[list[float], list[float]]:
     return through_kernel, direct
 
 
-def interrupts(lab: Lab, count: int) -> list[float]:
+def interrupts(client: Any, count: int) -> list[float]:
     """Seconds from Jupyter's interrupt (an ``interrupt_request``) to the reply of a cell in an
     endless loop. The loop is given 0.3 s to be running on the server first."""
     import queue
 
-    _, client = lab.start_kernel("interrupts.ipynb")
-    client.wait_for_ready(timeout=TIMEOUT_S)
     execute(client, "(define (spin n) (spin (+ n 1)))")
     times = []
     for _ in range(count):
@@ -246,8 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     lab = Lab()
     try:
         lab.start_server()
-        through_kernel, direct = round_trips(lab, trips)
-        stopped = interrupts(lab, 2 if args.quick else 10)
+        _, client = lab.start_kernel("bench.ipynb")
+        client.wait_for_ready(timeout=TIMEOUT_S)
+        through_kernel, direct = round_trips(lab, client, trips)
+        stopped = interrupts(client, 2 if args.quick else 10)
         ready, first = kernel_starts(lab, starts)
         bare = bare_python_starts(starts)
         floor = None if args.quick else python_kernel_floor(trips)
