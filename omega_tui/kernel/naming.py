@@ -18,12 +18,21 @@ import unicodedata
 from datetime import date
 from pathlib import PurePosixPath, PureWindowsPath
 
-from omega_core.session.names import MAX_NAME_LENGTH, validate_name
-
-__all__ = ["clean_session_name", "notebook_session_name", "numbered_name"]
+__all__ = ["clean_session_name", "notebook_session_name", "numbered_name", "MAX_NAME_LENGTH"]
 
 NOTEBOOK_SUFFIXES = (".ipynb", ".omega")
+MAX_NAME_LENGTH = 64
 _OUTSIDE_RULE = re.compile(r"[^A-Za-z0-9._-]+")
+_NAME_RULE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}", re.ASCII)
+"""The rule of ``omega_core.session.names`` (a test keeps them equal), repeated here because
+importing that package loads the whole session file layer, a cost on every kernel start that the
+kernel, a client of the server, has no other use for."""
+
+
+def validate_name(name: str) -> str:
+    if _NAME_RULE.fullmatch(name) is None:  # pragma: no cover - the cleaning above makes this impossible
+        raise ValueError(f"not a valid session name: {name!r}")
+    return name
 
 
 def clean_session_name(text: str) -> str | None:

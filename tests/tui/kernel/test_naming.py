@@ -37,6 +37,14 @@ def test_cleaned_names_always_pass_the_rule(text: str) -> None:
     assert cleaned is None or validate_name(cleaned) == cleaned
 
 
+def test_the_rule_is_the_session_layers() -> None:
+    from omega_core.session import names
+    from omega_tui.kernel import naming
+
+    assert naming.MAX_NAME_LENGTH == names.MAX_NAME_LENGTH
+    assert naming._NAME_RULE.pattern == names._NAME_RE.pattern
+
+
 def test_numbered_names_stay_within_the_limit() -> None:
     assert numbered_name("notes", 2) == "notes-2"
     long = numbered_name("n" * 64, 9)
