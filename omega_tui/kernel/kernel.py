@@ -76,8 +76,11 @@ class OmegaKernel(Kernel):
             config = load_config()
             wanted = notebook_session_name(os.environ.get("JPY_SESSION_NAME"), date.today())
             self._link = KernelLink(config, wanted, config_path=os.environ.get("OMEGA_CONFIG") or None)
-        except OmegaError as problem:
+        except OmegaError as problem:  # a bad config file, a runtime dir that cannot be used
             self._setup_problem = problem.message
+        except Exception as problem:  # noqa: BLE001 - the kernel must start to say what is wrong
+            self.log.exception("the Omega kernel could not set up its server connection")
+            self._setup_problem = f"internal error: {type(problem).__name__}: {problem}"
         if self._link is not None:
             # Connecting (and starting a server) overlaps with Jupyter's start-up; the first cell waits.
             threading.Thread(target=self._attach_quietly, name="omega-attach", daemon=True).start()

@@ -82,3 +82,15 @@ def test_a_silent_cell_publishes_nothing() -> None:
     kernel = kernel_with(StreamingLink(["x"], "1"))
     assert kernel._run_cell("(f)", True, {})["status"] == "ok"
     assert kernel.published == []
+
+
+def test_a_kernel_that_could_not_set_up_says_why_in_every_cell() -> None:
+    kernel = RecordingKernel.__new__(RecordingKernel)
+    kernel.published = []
+    kernel._link = None
+    kernel._setup_problem = "/x/omega.toml: [server] idle_shutdown_s: expected a number, got \"x\""
+    kernel._user_names = None
+    reply = kernel._run_cell("(+ 1 2)", False, {})
+    assert reply["status"] == "error" and reply["ename"] == "ConfigError"
+    assert "idle_shutdown_s" in reply["evalue"] and "could not start" in reply["evalue"]
+    assert [kind for kind, _ in kernel.published] == ["error"]
