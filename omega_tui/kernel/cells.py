@@ -44,6 +44,8 @@ class CellOutcome:
     result: str | None
     error: CellError | None
     session: str
+    should_exit: bool = False
+    """``:quit`` was run: the front end is asked to leave."""
 
 
 def error_name(code: str | None, fallback: str = "Error") -> str:

@@ -26,6 +26,7 @@ import html
 import os
 import signal
 import threading
+from dataclasses import replace
 from datetime import date
 from typing import Any, Callable
 
@@ -64,6 +65,18 @@ class OmegaKernel(Kernel):
     language_info = LANGUAGE_INFO
     banner = (f"Omega Lisp {__version__}: every cell runs in a recorded session on the Omega server.\n"
               "Type :help for the REPL commands (:session list, :session timeline, :session goto SEQ ...).")
+
+    @property
+    def kernel_info(self) -> dict[str, Any]:
+        """ipykernel's, minus the Python debugger: it cannot step Omega code (``:debug`` does), and
+        asking whether it is installed imports debugpy, which costs start-up time and prints
+        warnings into ``jupyter console``."""
+        from ipykernel._version import kernel_protocol_version
+
+        features = ["kernel subshells"] if getattr(self, "_supports_kernel_subshells", False) else []
+        return {"protocol_version": kernel_protocol_version, "implementation": self.implementation,
+                "implementation_version": self.implementation_version, "language_info": self.language_info,
+                "banner": self.banner, "help_links": self.help_links, "supported_features": features}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -116,6 +129,7 @@ class OmegaKernel(Kernel):
                 send("stream", {"name": name, "text": text})
 
         errors: list[CellError] = []
+        wants_exit = False
         last: CellOutcome | None = None
         last_is_session_list = False
         entries = cell_entries(code)
@@ -123,6 +137,7 @@ class OmegaKernel(Kernel):
             self._show_notices(stream)
             outcome = self._run_entry(entry.text, entry.line, entry.is_command, lambda chunk: stream("stdout", chunk))
             self._show_notices(stream)
+            wants_exit = wants_exit or outcome.should_exit
             stream("stdout", outcome.stdout)
             if outcome.error is not None:
                 errors.append(outcome.error)
@@ -143,7 +158,9 @@ class OmegaKernel(Kernel):
             error = _combined(errors)
             send("error", error.content())
             return {"status": "error", "execution_count": self.execution_count, **error.content()}
-        return {"status": "ok", "execution_count": self.execution_count, "payload": [], "user_expressions": {}}
+        # :quit asks the front end to leave (jupyter console does; a notebook ignores it)
+        payload = [{"source": "ask_exit", "keepkernel": False}] if wants_exit else []
+        return {"status": "ok", "execution_count": self.execution_count, "payload": payload, "user_expressions": {}}
 
     def _publish(self, kind: str, content: dict[str, Any], parent: dict[str, Any]) -> None:
         """One iopub message for request ``parent`` (thread-safe: ipykernel's iopub socket queues it)."""
@@ -174,7 +191,8 @@ class OmegaKernel(Kernel):
             self.log.exception("the Omega kernel failed on a cell")
             return outcome_of_failure("internal", f"internal error in the Omega kernel: {type(problem).__name__}: "
                                       f"{problem} (the kernel's log has the details)", link.session)
-        return outcome_of_reply(text, reply.output, reply.results, reply.session, is_command, "".join(streamed))
+        outcome = outcome_of_reply(text, reply.output, reply.results, reply.session, is_command, "".join(streamed))
+        return replace(outcome, should_exit=reply.should_exit) if reply.should_exit else outcome
 
     def _show_notices(self, stream: Callable[[str, str], None]) -> None:
         if self._link is not None:

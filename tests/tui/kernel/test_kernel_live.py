@@ -31,6 +31,14 @@ def test_kernel_info_names_the_language(shared: Shared) -> None:
     assert info["name"] == "omega" and info["file_extension"] == ".omega"
     assert info["codemirror_mode"] == "scheme" and info["pygments_lexer"] == "scheme"
     assert info["mimetype"] == "text/x-omega"
+    assert "debugger" not in content.get("supported_features", [])  # debugpy cannot step Omega
+
+
+def test_quit_asks_the_front_end_to_leave(shared: Shared) -> None:
+    run = run_cell(shared[1], ":quit")
+    assert run.status == "ok"
+    assert run.reply["content"]["payload"] == [{"source": "ask_exit", "keepkernel": False}]
+    assert run_cell(shared[1], "(+ 2 2)").result() == "4"  # a notebook ignores it: the kernel goes on
 
 
 def test_value_comes_back_as_execute_result(shared: Shared) -> None:
