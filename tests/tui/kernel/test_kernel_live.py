@@ -6,6 +6,7 @@ These tests share one kernel (starting one costs seconds); each uses names of it
 
 from __future__ import annotations
 
+import json
 import queue
 import signal
 import time
@@ -100,6 +101,18 @@ def test_time_travel_commands_work_in_cells(shared: Shared) -> None:
     assert timeline.status == "ok" and timeline.result()
     goto = run_cell(client, ":session goto 1")
     assert goto.status == "ok" and "Jumped to seq 1" in (goto.result() or ""), goto.outputs
+
+
+def test_oracle_calls_in_cells_leave_receipts(shared: Shared) -> None:
+    lab, client = shared
+    run = run_cell(client, '(effect infer.op "Name a colour")')
+    assert run.status == "ok" and run.result() and run.result().startswith('"')
+    log = lab.session_dir / "sessions" / "shared.jsonl"
+    events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    requests = [e for e in events if e.get("type") == "llm_req" and "Name a colour" in e.get("promptPreview", "")]
+    assert requests, "no llm_req event for the cell's oracle call"
+    responses = [e for e in events if e.get("type") == "llm_resp" and e.get("receiptKey") == requests[-1]["receiptKey"]]
+    assert responses, "no llm_resp with the request's receipt key"
 
 
 def test_session_list_has_a_table_too(shared: Shared) -> None:
