@@ -114,14 +114,20 @@ class KernelLink:
             try:
                 self.client.call(Op.ACCESS, name, mode="read-write")
             except ServerError as problem:
-                if problem.code != ErrorCode.LOCKED:
+                if problem.code in (ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL):
                     raise
+                if problem.code != ErrorCode.LOCKED:
+                    # e.g. a damaged session that is read-only until repaired: the notebook still
+                    # attaches, so cells can run `:session repair NAME` or `:session load OTHER`.
+                    self.notice(f"session '{name}': {problem.message}")
+                    break
                 if time.monotonic() >= deadline:
                     return problem.message
                 time.sleep(LOCK_POLL_S)
                 continue
-            self.client.open_session(name)  # re-opened by the client after a reconnect
-            return None
+            break
+        self.client.open_session(name)  # re-opened by the client after a reconnect
+        return None
 
     def close(self) -> None:
         """Give back the session's write access and disconnect (kernel shutdown and restart).

@@ -17,8 +17,9 @@ from omega_tui.kernel.link import KernelLink
 class StubClient:
     """Records calls; ``held`` sessions answer ``locked`` to write access."""
 
-    def __init__(self, held: set[str] | None = None) -> None:
+    def __init__(self, held: set[str] | None = None, refused: dict[str, ServerError] | None = None) -> None:
         self.held = held or set()
+        self.refused = refused or {}
         self.calls: list[tuple[Any, ...]] = []
         self.started_pid: int | None = None
         self.connected = True
@@ -34,6 +35,8 @@ class StubClient:
         self.calls.append((str(op), session, args))
         if op == Op.ACCESS and session in self.held:
             raise ServerError(ErrorCode.LOCKED, f"'{session}' is held read-write by terminal app since 10:00")
+        if op == Op.ACCESS and session in self.refused:
+            raise self.refused[session]
         return {}
 
     def open_session(self, session: str, read_only: bool = False) -> Any:
@@ -93,6 +96,17 @@ def test_a_held_session_gives_way_to_a_numbered_one(monkeypatch: pytest.MonkeyPa
     with pytest.raises(ServerError) as caught:
         everything_held.attach()
     assert caught.value.code == ErrorCode.LOCKED and ":session load" in caught.value.message
+
+
+def test_a_session_refusing_write_access_for_another_reason_is_still_attached() -> None:
+    damaged = ServerError(ErrorCode.READ_ONLY, "session 'nb' is damaged (nb.jsonl, byte 120): :session repair nb")
+    link = make(StubClient(refused={"nb": damaged}))
+    assert link.attach() == "nb"  # so a cell can run :session repair nb
+    assert link.take_notices() == ["session 'nb': session 'nb' is damaged (nb.jsonl, byte 120): :session repair nb"]
+    unavailable = make(StubClient(refused={"nb": ServerError(ErrorCode.UNAVAILABLE, "backend down")}))
+    with pytest.raises(ServerError):
+        unavailable.attach()
+    assert unavailable.attached is False  # the next cell tries again
 
 
 def test_close_releases_without_waiting_for_a_server_that_went_away() -> None:
