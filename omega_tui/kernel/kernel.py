@@ -51,6 +51,8 @@ LANGUAGE_INFO: dict[str, Any] = {
     "codemirror_mode": "scheme",
     "pygments_lexer": "scheme",
 }
+MAX_TABLE_ROWS = 500
+"""Rows of the ``:session list`` table; a browser slows down on thousands (the text has them all)."""
 SOURCE_SEARCH_INPUTS = 500
 """How many recent inputs inspection searches for a definition's source."""
 
@@ -209,13 +211,16 @@ class OmegaKernel(Kernel):
         current = self._link.session
         head = "<tr><th>session</th><th>events</th><th>checkpoints</th><th>last access</th><th>state</th></tr>"
         body = []
-        for row in rows:
+        for row in rows[:MAX_TABLE_ROWS]:
             name = str(row.get("name", ""))
             shown = f"<b>{html.escape(name)}</b>" if name == current else html.escape(name)
             state = "; ".join(f"{key}: {row[key]}" for key in ("degraded", "damaged") if row.get(key))
             body.append(f"<tr><td>{shown}</td><td>{html.escape(str(row.get('events', '')))}</td>"
                         f"<td>{html.escape(str(row.get('checkpoints', '')))}</td>"
                         f"<td>{html.escape(_when(row.get('last_access')))}</td><td>{html.escape(state)}</td></tr>")
+        if len(rows) > MAX_TABLE_ROWS:
+            body.append(f"<tr><td colspan=\"5\">... and {len(rows) - MAX_TABLE_ROWS} more (the text form lists them all)"
+                        "</td></tr>")
         return f"<table>{head}{''.join(body)}</table>"
 
     # --- interrupt, shutdown --------------------------------------------------------------------
