@@ -88,6 +88,10 @@ def _read_source(path: str) -> str:
 def run(argv: Sequence[str]) -> int:
     from omega_tui.server_cli import run_server_command, split_server_argv
 
+    if list(argv)[:1] == ["kernel"]:  # omega kernel install|uninstall: the Jupyter kernelspec
+        from omega_tui.kernel.spec import run_kernel_command
+
+        return run_kernel_command(list(argv)[1:])
     server_argv = split_server_argv(list(argv))
     if server_argv is not None:
         return run_server_command(server_argv)
