@@ -425,3 +425,14 @@ def load_config(
         kwargs["oracle"] = replace(oracle, script=str(_resolve(oracle.script, env, here)))
     return Config(**kwargs)
 
+
+
+def find_config_file(
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Path | None:
+    """The file ``load_config`` with the same arguments reads (None: defaults), so a server can
+    say which file it runs with and a front end can name the file a restart would apply."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    return _find_config_file(path, env, Path.cwd() if cwd is None else Path(cwd))

@@ -30,6 +30,7 @@ from omega_core.errors import OmegaError
 from omega_core.evaluator import EffectCall, FormResult
 from omega_core.server import protocol as proto
 from omega_core.server.access import AccessTable
+from omega_core.server.config_report import effective_config
 from omega_core.server.connection import Connection, abort_connection, read_frames
 from omega_core.server.manager import SessionInstance, SessionManager
 from omega_core.server.persistence import PersistenceManager
@@ -361,6 +362,7 @@ class Backend:
             "pool": {**self._pool_figures(), "max_sessions": self.manager.max_sessions},
             "last_flush": self.persistence.last_flush,
             "session_dir": str(self.config.session_dir),
+            "config": effective_config(self.config),  # front ends compare theirs (config_report.py)
         }
 
 

@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Any, Callable, Self
 
-from multiprocess.connection import Connection
+from multiprocessing.connection import Connection  # what dialing.dial returns (stdlib: no dill)
 
 from omega_core.config import Config
 from omega_core.errors import OmegaError

@@ -8,7 +8,9 @@ import os
 import socket
 import time
 
-from multiprocess.connection import AuthenticationError, Connection, answer_challenge, deliver_challenge
+# The standard library's copy of multiprocess.connection: the same handshake and framing on the wire
+# (multiprocess is a fork of it), without importing dill, so a thin client starts fast.
+from multiprocessing.connection import AuthenticationError, Connection, answer_challenge, deliver_challenge
 
 from omega_core.config import Config
 from omega_core.server import launcher
