@@ -177,6 +177,23 @@ class Entry:
     is_command: bool
 
 
+def strip_command_comment(line: str) -> str:
+    """A command line without a trailing ``; comment`` (a ``;`` after a space, outside quotes), so
+    ``:session goto 30   ; back in time`` in a file runs ``:session goto 30``."""
+    quote = ""
+    previous = " "
+    for index, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == ";" and previous.isspace():
+            return line[:index].strip()
+        previous = char
+    return line.strip()
+
+
 def iter_entries(text: str) -> Iterator[Entry]:
     """The inputs of a file in order, each with the line (from 1) where it starts."""
     buffer: list[str] = []
@@ -184,7 +201,7 @@ def iter_entries(text: str) -> Iterator[Entry]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not buffer:
             if line.strip().startswith(":"):
-                yield Entry(line.strip(), number, True)
+                yield Entry(strip_command_comment(line), number, True)
                 continue
             if not line.strip() or line.strip().startswith(";"):
                 continue

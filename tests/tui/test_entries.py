@@ -61,3 +61,13 @@ def test_entries_keep_their_first_line() -> None:
 @pytest.mark.parametrize("text", ["(a", '"open', "(a ; (", '("x" (b'])
 def test_open_entries(text: str) -> None:
     assert needs_more_input(text)
+
+
+@pytest.mark.parametrize(("line", "command"), [
+    (":session goto 30      ; back in time", ":session goto 30"),
+    (':session annotate 5 "a; b" ; note', ':session annotate 5 "a; b"'),
+    (":help;x", ":help;x"),
+    ("  :history  ", ":history"),
+])
+def test_commands_lose_their_trailing_comment(line: str, command: str) -> None:
+    assert list(iter_entries(line + "\n")) == [Entry(command, 1, True)]
