@@ -76,7 +76,10 @@ def repl_loop(
             leave_armed = False
             if not entry.strip():
                 continue
-            output, should_exit = process(entry)
+            try:
+                output, should_exit = process(entry)
+            except KeyboardInterrupt:  # ctrl+c just before ``process`` took the key over
+                output, should_exit = "interrupted", False
             if output:
                 out.write(output if output.endswith("\n") else output + "\n")
                 out.flush()
