@@ -104,7 +104,7 @@ def run_plain_via_server(config: Config, session: str | None, config_path: str |
     # ... a new one is created by its first input
 
     def handle(entry: str) -> tuple[str, bool]:
-        if not opened[0] and _is_quit(entry):
+        if _is_quit(entry):
             return "", True
         if launcher.server_pid(client.paths) is None:
             return ("error: the Omega server was stopped (omega server stop, or it exited); nothing was sent. "
