@@ -14,12 +14,10 @@ Why this shape:
 
 from __future__ import annotations
 
-import difflib
 import enum
 import math
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
@@ -265,6 +263,8 @@ def _show(value: Any) -> str:
 
 
 def _suggest(key: str, known: list[str], fmt: str = "{}") -> str:
+    import difflib  # only on a typo: kept out of every start-up
+
     close = difflib.get_close_matches(key, known, n=1)
     return f" (did you mean {fmt.format(close[0])}?)" if close else ""
 
@@ -368,6 +368,8 @@ def _build_config(data: dict[str, Any], where: str) -> dict[str, Any]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     """Parse one file; syntax errors keep tomllib's text and add file and line up front."""
+    import tomllib  # only when there is a file to read
+
     try:
         raw = path.read_bytes()
     except OSError as exc:

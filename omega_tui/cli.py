@@ -17,6 +17,7 @@ Imports are lazy on purpose: ``omega --batch FILE`` through a running server loa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -37,6 +38,21 @@ USAGE_CODES = frozenset({"bad_request", "invalid_name"})
 """``OmegaError`` codes that mean the user asked wrongly (a bad config, a bad name): status 2."""
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, sized without ``shutil`` (which argparse imports, with bz2 and lzma, for
+    every ``add_argument``): a cost paid by each start of the thin batch client otherwise."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:
+            try:
+                columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(sys.stdout.fileno()).columns
+            except (ValueError, OSError, AttributeError):
+                columns = 80
+            width = max(40, columns - 2)
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         example = BATCH_EXAMPLE
@@ -48,6 +64,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="omega",
+        formatter_class=_Formatter,
         usage=OMEGA_USAGE,
         description="Omega Lisp: a REPL whose LLM calls are effects that leave receipts.",
         epilog="Examples: omega --batch program.omega; omega --batch --json - < program.omega; "

@@ -49,13 +49,18 @@ class _Stop(Exception):
         self.incomplete = incomplete
 
 
-@dataclass
 class _Frame:
-    opener: str
-    quotes: int = 0
-    items: int = 0
-    dotted: bool = False
-    has_tail: bool = False
+    """An open list while scanning (mutable working state; a plain class, as a dataclass would cost
+    the thin client's start-up more than this whole module)."""
+
+    __slots__ = ("opener", "quotes", "items", "dotted", "has_tail")
+
+    def __init__(self, opener: str) -> None:
+        self.opener = opener
+        self.quotes = 0  # quotes waiting for their datum
+        self.items = 0
+        self.dotted = False
+        self.has_tail = False
 
 
 def _string_end(text: str, start: int) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +64,8 @@ class ServerPaths:
 
     def create_key(self) -> bytes:
         """A fresh random key in a 0600 file (the server does this once per start)."""
+        import secrets  # server side only: a client never loads random/secrets for this
+
         self.ensure_runtime_dir()
         key = secrets.token_bytes(KEY_BYTES)
         temp = self.key.with_suffix(".key.tmp")
