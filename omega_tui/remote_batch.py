@@ -116,6 +116,14 @@ def run_batch_via_server(
             if reply is not None and reply.should_exit:
                 break
             entry = next(entries, None)
+    except KeyboardInterrupt:  # ctrl+c: stop the form running in the server too, then leave (130)
+        if opened:
+            try:
+                client.interrupt(current)
+                err.write("omega: interrupted; the running form was stopped in the server\n")
+            except (ServerError, ServerUnavailable):
+                pass
+        raise
     finally:
         try:
             if throwaway is not None and opened:
