@@ -14,12 +14,10 @@ Why this shape:
 
 from __future__ import annotations
 
-import difflib
 import enum
 import math
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
@@ -284,6 +282,8 @@ def _show(value: Any) -> str:
 
 
 def _suggest(key: str, known: list[str], fmt: str = "{}") -> str:
+    import difflib  # only on a typo: kept out of every start-up
+
     close = difflib.get_close_matches(key, known, n=1)
     return f" (did you mean {fmt.format(close[0])}?)" if close else ""
 
@@ -387,6 +387,8 @@ def _build_config(data: dict[str, Any], where: str) -> dict[str, Any]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     """Parse one file; syntax errors keep tomllib's text and add file and line up front."""
+    import tomllib  # only when there is a file to read
+
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -444,3 +446,14 @@ def load_config(
         kwargs["oracle"] = replace(oracle, script=str(_resolve(oracle.script, env, here)))
     return Config(**kwargs)
 
+
+
+def find_config_file(
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Path | None:
+    """The file ``load_config`` with the same arguments reads (None: defaults), so a server can
+    say which file it runs with and a front end can name the file a restart would apply."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    return _find_config_file(path, env, Path.cwd() if cwd is None else Path(cwd))

@@ -9,7 +9,6 @@ user pastes should not be able to touch their machine by default.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,6 +142,8 @@ class EffectHost:
             raise self._refuse("shell.op", "allow_shell")
         if len(args) != 1 or type(args[0]) is not str:
             raise EvalError('shell.op: expected one string, the command, as in (effect shell.op "ls")')
+        import subprocess  # only when a shell effect runs (allowed): not a cost of every start
+
         try:
             done = subprocess.run(args[0], shell=True, capture_output=True, text=True, timeout=SHELL_TIMEOUT_S)
         except subprocess.TimeoutExpired:

@@ -645,10 +645,11 @@ class OmegaApp(App[int]):
 
     def _execute_failed(self, problem: BaseException) -> None:
         self.busy_since = None
+        from omega_core.error_words import for_people
         from omega_core.server.client import ServerError
 
-        code = f" ({problem.code})" if isinstance(problem, ServerError) else ""
-        self.main.query_one(ReplPane).show_error(f"{problem}{code}")
+        text = for_people(problem.code, problem.message) if isinstance(problem, ServerError) else str(problem)
+        self.main.query_one(ReplPane).show_error(text)  # the code in words ("read-only: ..."), not "(read_only)"
         self._show_status()
 
     def action_interrupt(self) -> None:

@@ -11,45 +11,18 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
-from typing import Iterator, TextIO
+from typing import TextIO
 
+from omega_core.config import Config
 from omega_core.evaluator import FormResult
 from omega_core.repl.processor import process
 from omega_core.repl.state import ReplState
-from omega_tui.plain import needs_more_input
+from omega_tui.entries import Entry, command_json, iter_entries
+
+__all__ = ["Entry", "command_json", "iter_entries", "result_json", "run_batch", "run_batch_embedded"]
 
 PROGRESS_MIN_LINES = 200
 """Files shorter than this finish too fast for a progress bar to help."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One input of a batch file: code (``is_command`` false) or a REPL command line."""
-
-    text: str
-    line: int
-    is_command: bool
-
-
-def iter_entries(text: str) -> Iterator[Entry]:
-    buffer: list[str] = []
-    start_line = 1
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not buffer:
-            if line.strip().startswith(":"):
-                yield Entry(line.strip(), number, True)
-                continue
-            if not line.strip() or line.strip().startswith(";"):
-                continue
-            start_line = number
-        buffer.append(line)
-        chunk = "\n".join(buffer)
-        if not needs_more_input(chunk):
-            yield Entry(chunk, start_line, False)
-            buffer = []
-    if buffer:
-        yield Entry("\n".join(buffer), start_line, False)
 
 
 def result_json(result: FormResult) -> str:
@@ -66,11 +39,6 @@ def result_json(result: FormResult) -> str:
         },
         ensure_ascii=False,
     )
-
-
-def command_json(entry: Entry, output: str) -> str:
-    error = output[len("error: "):] if output.startswith("error: ") else None
-    return json.dumps({"command": entry.text, "line": entry.line, "output": output, "error": error}, ensure_ascii=False)
 
 
 class _Progress:
@@ -124,3 +92,22 @@ def run_batch(text: str, state: ReplState, out: TextIO, as_json: bool = False, e
         progress.stop()
         state.close()
     return 1 if failed else 0
+
+
+def run_batch_embedded(text: str, config: Config, session: str | None, out: TextIO, as_json: bool = False) -> int:
+    """``omega --batch --embedded``: run ``text`` in this process.
+
+    With ``session`` the inputs are recorded in that session (created with the first input: a file
+    with nothing to run creates nothing); without, in a throwaway session in a temporary directory
+    that is removed at the end, as the server path deletes its throwaway session.
+    """
+    if not any(True for _ in iter_entries(text)):
+        return 0
+    if session is not None:
+        return run_batch(text, ReplState.open(config, session), out, as_json=as_json)
+    import tempfile
+    from dataclasses import replace
+
+    with tempfile.TemporaryDirectory(prefix="omega-batch-") as scratch:
+        state = ReplState.open(replace(config, session_dir=scratch), "batch")
+        return run_batch(text, state, out, as_json=as_json)

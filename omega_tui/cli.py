@@ -2,72 +2,108 @@
 
 Plain ``omega`` opens the full-screen app (``omega_tui.app``) attached to the server (started if
 none runs); ``--plain`` (or a stdin/stdout that is not a terminal) gives the line-mode REPL, and
-``--batch FILE`` runs a file.
+``--batch FILE`` runs a file. Flags go in any order: ``--batch`` is a mode and the file is the
+positional argument (``-`` reads standard input).
 
-Every failure a user can cause ends in one clear line on stderr and a non-zero exit status; a
-Python traceback is shown only with ``--debug`` (it is a bug report, not a message).
+Exit status: 0 all went well, 1 a form or command failed (or the server could not be reached),
+2 bad usage (flags, a file that cannot be read, a bad config or session name). Every failure a user
+can cause ends in clear lines on stderr; a Python traceback is shown only with ``--debug`` for an
+internal error (status 70: a bug, never a user's mistake).
+
+Imports are lazy on purpose: ``omega --batch FILE`` through a running server loads only the client
+(no evaluator, no Textual, no language package), so a one-line run starts about as fast as Python.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-import traceback
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from omega_core import __version__
-from omega_core.config import Config, load_config
-from omega_core.errors import OmegaError
-from omega_tui.usage import UsageError
+from omega_tui.usage import BATCH_EXAMPLE, OMEGA_USAGE, UsageError, check_session_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    from omega_core.config import Config
 
 EXIT_OK = 0
 EXIT_FORM_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70
 
+USAGE_CODES = frozenset({"bad_request", "invalid_name"})
+"""``OmegaError`` codes that mean the user asked wrongly (a bad config, a bad name): status 2."""
 
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, sized without ``shutil`` (which argparse imports, with bz2 and lzma, for
+    every ``add_argument``): a cost paid by each start of the thin batch client otherwise."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:
+            try:
+                columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(sys.stdout.fileno()).columns
+            except (ValueError, OSError, AttributeError):
+                columns = 80
+            width = max(40, columns - 2)
+        super().__init__(prog, indent_increment, max_help_position, width)
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message} (see omega --help)")
+        example = BATCH_EXAMPLE
+        if "--plain" in message:
+            example = "omega --plain --session work"
+        raise UsageError(message, example)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="omega",
+        formatter_class=_Formatter,
+        usage=OMEGA_USAGE,
         description="Omega Lisp: a REPL whose LLM calls are effects that leave receipts.",
-        epilog="Manage the session server with: omega server start|stop|status|restart [--json]",
+        epilog="Examples: omega --batch program.omega; omega --batch --json - < program.omega; "
+               "omega --plain --session work. Manage the session server with: "
+               "omega server start|stop|status|restart [--json]",
     )
     parser.add_argument("--version", action="version", version=f"omega {__version__}")
-    parser.add_argument("--config", metavar="PATH", help="configuration file (default: $OMEGA_CONFIG, ./omega.toml, ~/.config/omega/config.toml)")
+    parser.add_argument("--config", metavar="FILE", help="configuration file (default: $OMEGA_CONFIG, ./omega.toml, ~/.config/omega/config.toml)")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks for internal errors")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--plain", action="store_true",
                       help="line-mode REPL instead of the full-screen app (the default when stdin or stdout is not a terminal)")
-    mode.add_argument("--batch", metavar="FILE", help="run every form of FILE ('-' reads stdin) and print each result")
+    mode.add_argument("--batch", action="store_true", help="run every form of FILE ('-' reads stdin) and print each result")
     parser.add_argument("--json", action="store_true", help="with --batch: one JSON object per form")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--embedded", action="store_true", help="evaluate in this process, no server (with --batch or --plain)")
     where.add_argument("--server", action="store_true", help="run through the session server, started if none runs (the default)")
-    parser.add_argument("--session", metavar="NAME", help="run inside the recorded session NAME (created if new)")
+    parser.add_argument("--session", metavar="NAME", help="run inside the recorded session NAME (created with its first input)")
+    parser.add_argument("file", nargs="?", metavar="FILE", help="with --batch: the program to run ('-' reads standard input)")
     return parser
 
 
-def _repl_state(config: Config, session: str | None, ephemeral_dir: Path | None = None):  # type: ignore[no-untyped-def]
-    """A REPL state on the named session, or on a throwaway one kept in ``ephemeral_dir``."""
-    from dataclasses import replace
-
-    from omega_core.repl.state import DEFAULT_SESSION, ReplState
-    from omega_core.session.names import validate_name
-
-    if session is not None:
-        validate_name(session)
-        return ReplState.open(config, session)
-    if ephemeral_dir is not None:
-        return ReplState.open(replace(config, session_dir=str(ephemeral_dir)), "batch")
-    return ReplState.open(config, DEFAULT_SESSION)
+def split_server_argv(argv: Sequence[str]) -> list[str] | None:
+    """``argv`` of the server subcommand if this is ``omega [--config P] [--debug] server ...``."""
+    collected: list[str] = []
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        if word == "server":
+            return list(argv[index + 1:]) + collected
+        if word == "--debug" or word.startswith("--config="):
+            collected.append(word)
+        elif word == "--config" and index + 1 < len(argv):
+            collected += [word, argv[index + 1]]
+            index += 1
+        else:
+            return None
+        index += 1
+    return None
 
 
 def _read_source(path: str) -> str:
@@ -85,40 +121,51 @@ def _read_source(path: str) -> str:
         raise UsageError(f"cannot read {path}: {problem.strerror}") from None
 
 
-def run(argv: Sequence[str]) -> int:
-    from omega_tui.server_cli import run_server_command, split_server_argv
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Combinations argparse cannot express, each refused with the form that works."""
+    if args.file is not None and not args.batch:
+        raise UsageError(f"a file ({args.file}) is only read with --batch", f"omega --batch {args.file}")
+    if args.batch and args.file is None:
+        raise UsageError("--batch needs a FILE to run (or - to read standard input)", "omega --batch - < program.omega")
+    if args.json and not args.batch:
+        raise UsageError("--json only goes with --batch FILE", "omega --batch --json program.omega")
+    if args.session is not None:
+        check_session_name(args.session)
 
+
+def run(argv: Sequence[str]) -> int:
     if list(argv)[:1] == ["kernel"]:  # omega kernel install|uninstall: the Jupyter kernelspec
         from omega_tui.kernel.spec import run_kernel_command
-
         return run_kernel_command(list(argv)[1:])
+
     server_argv = split_server_argv(list(argv))
     if server_argv is not None:
+        from omega_tui.server_cli import run_server_command
+
         return run_server_command(server_argv)
     args = build_parser().parse_args(list(argv))
-    if args.json and not args.batch:
-        raise UsageError("--json only goes with --batch FILE")
+    _check_arguments(args)
+    from omega_core.config import load_config
+
     config = load_config(args.config)
-    if args.batch and not args.embedded:
+    if args.batch:
+        text = _read_source(args.file)
+        if args.embedded:
+            from omega_tui.batch import run_batch_embedded
+
+            return run_batch_embedded(text, config, args.session, sys.stdout, as_json=args.json)
         from omega_tui.remote_batch import run_batch_via_server
 
-        text = _read_source(args.batch)
         return run_batch_via_server(text, config, args.session, sys.stdout, args.json, config_path=args.config)
-    if args.batch:
-        import tempfile
-
-        from omega_tui.batch import run_batch
-
-        text = _read_source(args.batch)
-        with tempfile.TemporaryDirectory(prefix="omega-batch-") as scratch:
-            state = _repl_state(config, args.session, None if args.session else Path(scratch))
-            return run_batch(text, state, sys.stdout, as_json=args.json)
     if args.plain or not _interactive():
-        if not args.embedded:
-            return _run_plain_via_server(config, args.session, args.config)
-        return _run_plain(config, args.session)
+        from omega_tui.plain_runners import run_plain_embedded, run_plain_via_server
+
+        if args.embedded:
+            return run_plain_embedded(config, args.session)
+        return run_plain_via_server(config, args.session, args.config)
     if args.embedded:
-        raise UsageError("the full-screen app always runs through the server: --embedded goes with --batch or --plain")
+        raise UsageError("the full-screen app always runs through the server: --embedded goes with --batch or --plain",
+                         "omega --plain --embedded")
     return _run_app(config, args.session, args.config)
 
 
@@ -130,80 +177,11 @@ def _interactive() -> bool:
         return False
 
 
-def _run_app(config: Config, session: str | None, config_path: str | None) -> int:
+def _run_app(config: "Config", session: str | None, config_path: str | None) -> int:
     """The full-screen app (Textual); it starts the server if none runs and connects in a worker."""
-    if session is not None:
-        from omega_core.session.names import validate_name
-
-        validate_name(session)
     from omega_tui.app import run_app
 
     return run_app(config, session=session, config_path=config_path)
-
-
-def _run_plain_via_server(config: Config, session: str | None, config_path: str | None) -> int:
-    """The line-mode REPL as a client of the server; Ctrl+C interrupts the running command."""
-    import threading
-
-    from omega_core.repl.state import DEFAULT_SESSION
-    from omega_core.server.client import OmegaClient
-    from omega_tui.plain import default_history_file, repl_loop
-
-    client = OmegaClient(config, name="omega --plain", config_path=config_path,
-                         on_reconnect=lambda: print("\n[the server restarted; reconnected]", file=sys.stderr))
-    client.connect()
-    current = [session or DEFAULT_SESSION]
-    opened = client.open_session(current[0])
-    for warning in opened.get("warnings", []) if isinstance(opened, dict) else []:
-        print(f"warning: {warning}", file=sys.stderr)
-
-    def handle(entry: str) -> tuple[str, bool]:
-        outcome: list[Any] = []
-
-        def work() -> None:
-            try:
-                outcome.append(client.execute(entry, current[0]))
-            except OmegaError as problem:
-                outcome.append(problem)
-
-        worker = threading.Thread(target=work, daemon=True)
-        worker.start()
-        while worker.is_alive():
-            try:
-                worker.join(0.1)
-            except KeyboardInterrupt:
-                client.interrupt(current[0])
-        reply = outcome[0]
-        if isinstance(reply, OmegaError):
-            return f"error: {reply.message}", False
-        current[0] = reply.session or current[0]
-        return reply.output, reply.should_exit
-
-    print(f"Omega {__version__}: session '{current[0]}' on the server. Type an expression, :help for commands, :quit to leave.")
-    try:
-        return repl_loop(handle, history_file=default_history_file())
-    finally:
-        client.close()
-
-
-def _run_plain(config: Config, session: str | None) -> int:
-    from omega_core.repl.processor import process
-    from omega_tui.plain import default_history_file, repl_loop
-
-    state = _repl_state(config, session)
-    for warning in state.session.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    holder = [state]
-
-    def handle(entry: str) -> tuple[str, bool]:
-        holder[0], output, should_exit = process(holder[0], entry)
-        return output, should_exit
-
-    print(f"Omega {__version__}: session '{state.session.name}'. Type an expression, :help for commands, :quit to leave.")
-    try:
-        return repl_loop(handle, history_file=default_history_file())
-    finally:
-        holder[0].close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -212,17 +190,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(argv)
     except UsageError as problem:
-        print(f"omega: {problem}", file=sys.stderr)
-        return EXIT_USAGE
-    except OmegaError as problem:
-        print(f"omega: {problem.message}", file=sys.stderr)
+        print("\n".join(problem.lines()), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except Exception as problem:  # noqa: BLE001 - the last line of defence for the user
+        from omega_core.errors import OmegaError
+
+        if isinstance(problem, OmegaError):
+            print(f"omega: {problem.message}", file=sys.stderr)
+            return EXIT_USAGE if str(getattr(problem, "code", "")) in USAGE_CODES else EXIT_FORM_FAILED
         if debug:
+            import traceback
+
             traceback.print_exc()
         else:
             print(

@@ -11,21 +11,15 @@ import sys
 from pathlib import Path
 from typing import Callable, TextIO
 
-from omega_core.lang.reader import ReadFailure, read_all
+from omega_tui.entries import needs_more_input
+
+__all__ = ["CONTINUATION_PROMPT", "PROMPT", "default_history_file", "needs_more_input", "repl_loop"]
 
 PROMPT = "Ω> "
 CONTINUATION_PROMPT = ".. "
-
-
-def needs_more_input(text: str) -> bool:
-    """True while ``text`` has an unclosed parenthesis or string (so Enter continues the entry)."""
-    try:
-        read_all(text)
-    except ReadFailure as failure:
-        return getattr(failure, "unclosed", False) or failure.bare_message.startswith("unterminated string")
-    except Exception:
-        return False
-    return False
+LEAVE_HINT = "(ctrl+c again or ctrl+d leaves; :quit too)"
+QUIT_COMMANDS = frozenset({":quit", ":q", ":exit"})
+"""Lines that leave the REPL (``omega_core.repl.misc_commands`` registers the same three)."""
 
 
 def _setup_readline(history_file: Path) -> Callable[[], None]:
@@ -55,8 +49,13 @@ def repl_loop(
     out: TextIO = sys.stdout,
     history_file: Path | None = None,
 ) -> int:
-    """Read entries, hand each to ``process`` (returns output and whether to quit), print output."""
+    """Read entries, hand each to ``process`` (returns output and whether to quit), print output.
+
+    Ctrl+C at the prompt drops what was typed; pressed again right away (nothing entered between)
+    it leaves, as Ctrl+D does. Ctrl+C while an entry runs is the caller's: ``process`` interrupts.
+    """
     save_history = _setup_readline(history_file) if history_file is not None and read_line is input else (lambda: None)
+    leave_armed = False  # the last key at the prompt was ctrl+c: one more leaves
     try:
         while True:
             try:
@@ -68,10 +67,19 @@ def repl_loop(
                 return 0
             except KeyboardInterrupt:
                 out.write("\n")
+                if leave_armed:
+                    return 0
+                leave_armed = True
+                out.write(LEAVE_HINT + "\n")
+                out.flush()
                 continue
+            leave_armed = False
             if not entry.strip():
                 continue
-            output, should_exit = process(entry)
+            try:
+                output, should_exit = process(entry)
+            except KeyboardInterrupt:  # ctrl+c just before ``process`` took the key over
+                output, should_exit = "interrupted", False
             if output:
                 out.write(output if output.endswith("\n") else output + "\n")
                 out.flush()

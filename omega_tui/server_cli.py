@@ -10,14 +10,16 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from omega_core.config import Config, load_config
 from omega_core.server import launcher
 from omega_core.server.client import OmegaClient, ServerError, ServerUnavailable
+from omega_core.server.config_report import config_differences
 from omega_core.server.paths import ServerPaths
 from omega_core.server.protocol import ErrorCode
-from omega_tui.usage import UsageError
+from omega_tui.usage import SERVER_USAGE, UsageError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -30,11 +32,11 @@ CLIENT_NAME = "omega server"
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message} (see omega server --help)")
+        raise UsageError(message, "omega server status", SERVER_USAGE)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="omega server", description="Start, stop, inspect or restart the Omega session server "
+    parser = _Parser(prog="omega server", usage=SERVER_USAGE, description="Start, stop, inspect or restart the Omega session server "
                      "of this session dir (one server per session dir).")
     parser.add_argument("action", choices=("start", "stop", "status", "restart"))
     parser.add_argument("--json", action="store_true", help="with status: one JSON object")
@@ -43,30 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def split_server_argv(argv: Sequence[str]) -> list[str] | None:
-    """``argv`` of the server subcommand if this is ``omega [--config P] [--debug] server ...``."""
-    collected: list[str] = []
-    index = 0
-    while index < len(argv):
-        word = argv[index]
-        if word == "server":
-            return argv[index + 1:] + collected  # type: ignore[operator]
-        if word == "--debug" or word.startswith("--config="):
-            collected.append(word)
-        elif word == "--config" and index + 1 < len(argv):
-            collected += [word, argv[index + 1]]
-            index += 1
-        else:
-            return None
-        index += 1
-    return None
-
-
 def run_server_command(argv: Sequence[str], out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     args = build_parser().parse_args(list(argv))
     if args.json and args.action != "status":
-        raise UsageError("--json only goes with omega server status")
+        raise UsageError("--json only goes with omega server status", "omega server status --json", SERVER_USAGE)
     config = load_config(args.config)
     action = {"start": start, "stop": stop, "status": status, "restart": restart}[args.action]
     return action(config, out, args)
@@ -119,13 +102,36 @@ def start(config: Config, out: TextIO, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def process_gone(pid: int) -> bool:
+    """True once ``pid`` no longer runs. A zombie counts as gone: a supervisor started by a front end
+    that is still open stays a zombie of it until reaped, yet it has stopped serving."""
+    if not launcher.pid_alive(pid):
+        return True
+    try:
+        stat_text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False  # no /proc here: trust kill(0)
+    return stat_text.rsplit(")", 1)[-1].split()[:1] == ["Z"]
+
+
 def _wait_for_exit(pid: int, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
-    while launcher.pid_alive(pid):
+    while not process_gone(pid):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.05)
     return True
+
+
+def _shut_down(client: OmegaClient, paths: ServerPaths) -> tuple[int | None, bool]:
+    """Ask the server of ``client`` to stop and wait until its supervisor is gone: (pid, gone)."""
+    with client:
+        info = _status_or_none(client) or {}
+        pid = info.get("supervisor_pid") or launcher.server_pid(paths)
+        client.shutdown()
+    if pid is None:
+        return None, True
+    return int(pid), _wait_for_exit(int(pid), STOP_TIMEOUT_S)
 
 
 def stop(config: Config, out: TextIO, args: argparse.Namespace) -> int:
@@ -139,14 +145,11 @@ def stop(config: Config, out: TextIO, args: argparse.Namespace) -> int:
         print(f"omega: the server (pid {pid}) does not answer; see its log {paths.log}, or stop it with: kill {pid}",
               file=sys.stderr)
         return EXIT_FAILED
-    with client:
-        info = _status_or_none(client) or {}
-        pid = info.get("supervisor_pid") or launcher.server_pid(paths)
-        client.shutdown()
+    pid, gone = _shut_down(client, paths)
     if pid is None:
         out.write("Omega server stopped\n")
         return EXIT_OK
-    if not _wait_for_exit(int(pid), STOP_TIMEOUT_S):
+    if not gone:
         print(f"omega: the server (pid {pid}) was asked to stop but is still running after {STOP_TIMEOUT_S:g} s; "
               f"see its log {paths.log}, or stop it with: kill {pid}", file=sys.stderr)
         return EXIT_FAILED
@@ -167,6 +170,12 @@ def _duration(seconds: float) -> str:
 
 def _megabytes(count: Any) -> str:
     return f"{count / (1024 * 1024):.1f} MiB" if isinstance(count, (int, float)) else "?"
+
+
+def _config_file_text(info: dict[str, Any]) -> str:
+    report = info.get("config") if isinstance(info.get("config"), dict) else {}
+    found = report.get("config_file")
+    return "unknown (an older server)" if found is None else (found or "none (the defaults)")
 
 
 def status(config: Config, out: TextIO, args: argparse.Namespace) -> int:
@@ -218,6 +227,7 @@ def status(config: Config, out: TextIO, args: argparse.Namespace) -> int:
         + (f", about {_megabytes(pool.get('memory_estimate_bytes'))} of {_megabytes(pool.get('max_memory_bytes'))}"
            if pool.get("max_memory_bytes") else ""),
         f"  memory (rss): {_megabytes(info.get('rss_bytes'))}",
+        f"  config:       {_config_file_text(info)}",
         f"  log:          {paths.log}",
     ]
     out.write("\n".join(lines) + "\n")
@@ -238,6 +248,21 @@ def restart(config: Config, out: TextIO, args: argparse.Namespace) -> int:
             info = _status_or_none(client) or {}
         out.write(f"no server was running; Omega server started (pid {info.get('supervisor_pid')}, "
                   f"socket {paths.socket})\n")
+        return EXIT_OK
+    before_report = (_status_or_none(client) or {}).get("config")
+    changes = config_differences(config, before_report) if isinstance(before_report, dict) else []
+    if changes:  # the supervisor holds its config: applying another one takes a new server
+        pid, gone = _shut_down(client, paths)
+        if not gone:
+            print(f"omega: the server (pid {pid}) was asked to stop but is still running after {STOP_TIMEOUT_S:g} s; "
+                  f"see its log {paths.log}, or stop it with: kill {pid}", file=sys.stderr)
+            return EXIT_FAILED
+        client, _started = _start(config, args)
+        with client:
+            info = _status_or_none(client) or {}
+        changed = "; ".join(f"{d.key}: {d.server!r} -> {d.here!r}" for d in changes)
+        out.write(f"Omega server restarted with new settings (pid {info.get('supervisor_pid')}, "
+                  f"was {pid}): {changed}\n")
         return EXIT_OK
     client.connect_timeout_s = START_TIMEOUT_S  # the new backend may take a moment to come up
     with client:

@@ -9,7 +9,6 @@ from omega_core.oracle.base import (
     receipt_key,
 )
 from omega_core.oracle.factory import ORACLE_KINDS, make_oracle
-from omega_core.oracle.openai_compat import OpenAICompatibleOracle
 from omega_core.oracle.scripted import DEFAULT_FALLBACK_ANSWER, ScriptedOracle
 
 __all__ = [
@@ -25,3 +24,12 @@ __all__ = [
     "oracle_request",
     "receipt_key",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``OpenAICompatibleOracle`` on first use only: its HTTP stack is heavy to import."""
+    if name == "OpenAICompatibleOracle":
+        from omega_core.oracle.openai_compat import OpenAICompatibleOracle
+
+        return OpenAICompatibleOracle
+    raise AttributeError(f"module 'omega_core.oracle' has no attribute {name!r}")

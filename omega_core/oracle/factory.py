@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from omega_core.oracle.base import Oracle, OracleError
-from omega_core.oracle.openai_compat import OpenAICompatibleOracle
 from omega_core.oracle.scripted import ScriptedOracle
 
 ORACLE_KINDS = ("scripted", "openai")
@@ -38,6 +37,9 @@ def make_oracle(
         script_path = Path(script).expanduser() if script else None
         return ScriptedOracle(script_path, fallback_answer)
     if kind == "openai":
+        # Imported here: http.client, ssl and email cost a start-up that the scripted oracle never needs.
+        from omega_core.oracle.openai_compat import OpenAICompatibleOracle
+
         return OpenAICompatibleOracle(
             base_url=base_url,
             model=model,

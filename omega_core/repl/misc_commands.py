@@ -1,12 +1,13 @@
 """History and general commands: ``:history``, ``:back``, ``:record``, ``:dump``, ``:replay``,
-``:loadfile``, ``:help``, ``:quit``."""
+``:loadfile``, ``:help``, ``:quit`` (also ``:q`` and ``:exit``), and ``:session`` alone (the usage of
+the session commands)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from omega_core.repl.processor import CommandError, Result, command, help_text, run_code
+from omega_core.repl.processor import COMMANDS, CommandError, Result, command, help_text, run_code
 from omega_core.repl.session_commands import parse_seq
 from omega_core.repl.state import ReplState
 from omega_core.session.atomic import atomic_write_bytes
@@ -125,3 +126,27 @@ def help_command(state: ReplState, args: list[str]) -> Result:
 @command(":quit", ":quit", "leave the REPL", GROUP_OTHER)
 def quit_command(state: ReplState, args: list[str]) -> Result:
     return state, "", True
+
+
+@command(":q", ":q", "leave the REPL (same as :quit)", GROUP_OTHER)
+def quit_short(state: ReplState, args: list[str]) -> Result:
+    return quit_command(state, args)
+
+
+@command(":exit", ":exit", "leave the REPL (same as :quit)", GROUP_OTHER)
+def exit_command(state: ReplState, args: list[str]) -> Result:
+    return quit_command(state, args)
+
+
+def session_usage() -> str:
+    """The usage lines of every ``:session ...`` command (what ``:session`` alone prints)."""
+    lines = [f"  {cmd.usage:<44} {cmd.summary}" for name, cmd in COMMANDS.items() if name.startswith(":session ")]
+    return "usage: :session COMMAND ...; the session commands are:\n" + "\n".join(lines)
+
+
+@command(":session", ":session COMMAND ...", "the session commands (list, load, goto ...) and their usage",
+         "Sessions", 0, None)
+def session_alone(state: ReplState, args: list[str]) -> Result:
+    if args:  # ":session nope": find_command fell back to this entry for an unknown subcommand
+        return state, f"error: unknown command :session {args[0]} (type :help for the list)", False
+    return state, session_usage(), False

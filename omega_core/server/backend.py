@@ -32,6 +32,7 @@ from omega_core.errors import OmegaError
 from omega_core.evaluator import EffectCall, FormResult
 from omega_core.server import protocol as proto
 from omega_core.server.access import AccessTable
+from omega_core.server.config_report import effective_config
 from omega_core.server.connection import Connection, abort_connection, read_frames
 from omega_core.server.context import EXIT_RESTART, EXIT_STOP
 from omega_core.server.health import BackgroundJob
@@ -434,6 +435,7 @@ class Backend:
             "last_flush": self.persistence.last_flush,
             "session_dir": str(self.config.session_dir),
             "degraded": self.manager.health.degraded(),
+            "config": effective_config(self.config),  # front ends compare theirs (config_report.py)
         }
 
 

@@ -11,10 +11,9 @@ import os
 import socket
 import threading
 import time
-import uuid
 from typing import Any, Callable, Self
 
-from multiprocess.connection import Connection
+from omega_core.server.wire import SocketConnection as Connection  # what dialing.dial returns
 
 from omega_core.config import Config
 from omega_core.errors import OmegaError
@@ -113,7 +112,7 @@ class ClientTransport:
         self.on_push = on_push
         self.on_reconnect = on_reconnect
         self.paths = ServerPaths.for_config(config)
-        self.client_id = uuid.uuid4().hex
+        self.client_id = os.urandom(16).hex()  # as random as uuid4, without importing uuid (platform)
         self.reconnects = 0
         self.server_info: Any = None
         """The ``result`` of the last ``hello``."""

@@ -8,7 +8,9 @@ import os
 import socket
 import time
 
-from multiprocess.connection import AuthenticationError, Connection, answer_challenge, deliver_challenge
+# The client's end of multiprocess.connection in plain standard library (same frames and handshake
+# on the wire, see wire.py): a thin client starts without importing multiprocess and dill.
+from omega_core.server.wire import AuthenticationError, SocketConnection, answer_challenge, deliver_challenge
 
 from omega_core.config import Config
 from omega_core.server import launcher
@@ -27,7 +29,7 @@ class KeyRefused(Exception):
     """The handshake failed: the server and we hold different keys."""
 
 
-def dial(paths: ServerPaths, deadline: float) -> Connection:
+def dial(paths: ServerPaths, deadline: float) -> SocketConnection:
     """Connect and run multiprocess's mutual challenge handshake (what
     ``multiprocess.connection.Client(path, "AF_UNIX", authkey=key)`` does) with a time limit, so
     a server that accepts but never greets cannot hang the front end.
@@ -59,7 +61,7 @@ def dial(paths: ServerPaths, deadline: float) -> Connection:
     except OSError:
         sock.close()
         raise
-    conn = Connection(sock.detach())
+    conn = SocketConnection(sock)
     try:
         if not conn.poll(max(0.0, deadline - time.monotonic())):
             raise TimeoutError("the server accepted the connection but did not start the handshake")

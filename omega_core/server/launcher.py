@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -39,6 +38,8 @@ def supervisor_command(config: Config, config_path: str | None = None) -> list[s
 
 def start_detached(config: Config, config_path: str | None = None) -> int:
     """Start a supervisor for ``config`` in the background and return its pid (it is not waited for)."""
+    import subprocess  # here, not at the top: a client that finds a server running never needs it
+
     paths = ServerPaths.for_config(config)
     paths.ensure_runtime_dir()
     command = supervisor_command(config, config_path)

@@ -44,7 +44,7 @@ SERVER_VERSION = 1
 READ_COMMANDS = frozenset({
     ":session list", ":session checkpoints", ":session trace", ":session timeline", ":session snapshots",
     ":session metrics", ":server metrics", ":session clients", ":session attach", ":session release", ":history",
-    ":help", ":quit", ":env", ":defs", ":stack", ":frame", ":control", ":breaks", ":snapshots",
+    ":help", ":quit", ":q", ":exit", ":session", ":env", ":defs", ":stack", ":frame", ":control", ":breaks", ":snapshots",
 })
 """Commands a read-only client may run; every other command and all code need write access."""
 

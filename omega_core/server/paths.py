@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +65,8 @@ class ServerPaths:
     def create_key(self) -> bytes:
         """A fresh random key in a 0600 file (the server does this once per start). The temporary
         file is created with O_EXCL | O_NOFOLLOW, so nothing planted at its name is followed."""
+        import secrets  # server side only: a client never loads random/secrets for this
+
         self.ensure_runtime_dir()
         key = secrets.token_bytes(KEY_BYTES)
         temp = self.runtime_dir / f".{self.key.name}.{secrets.token_hex(4)}.tmp"

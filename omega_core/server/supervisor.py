@@ -23,9 +23,10 @@ from typing import Any
 import multiprocess
 from multiprocess.connection import AuthenticationError, Listener, answer_challenge, deliver_challenge
 
-from omega_core.config import Config, load_config
+from omega_core.config import Config, find_config_file, load_config
 from omega_core.server import protocol as proto
 from omega_core.server.backend import EXIT_RESTART, EXIT_STOP, backend_main
+from omega_core.server.config_report import CONFIG_FILE_ENV
 from omega_core.server.connection import abort_connection
 from omega_core.server.paths import ServerPaths
 from omega_core.server.restart_policy import RestartPolicy
@@ -188,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s supervisor[%(process)d] %(levelname)s %(message)s")
     environ = dict(os.environ, OMEGA_SESSION_DIR=args.session_dir, OMEGA_RUNTIME_DIR=args.runtime_dir)
     config = load_config(args.config, environ=environ)
+    found = find_config_file(args.config, environ=environ)  # reported by the backend's status
+    os.environ[CONFIG_FILE_ENV] = str(found) if found is not None else ""
     paths = ServerPaths.for_config(config)
     paths.ensure_runtime_dir()
     if paths.socket.exists():

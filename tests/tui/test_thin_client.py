@@ -1,0 +1,47 @@
+"""The thin client (issue 13, item 5): ``omega --batch`` through a running server loads only what a
+client needs. A subprocess runs the CLI in-process and reports ``sys.modules`` at exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from omega_core.config import load_config
+from omega_core.server.paths import ServerPaths
+from tests.core.server.live_server import stop_server
+
+REPO = Path(__file__).resolve().parents[2]
+FORBIDDEN = ("omega_core.lang", "omega_core.evaluator", "omega_core.repl", "omega_core.session", "textual",
+             "multiprocess", "dill", "omega_tui.app")
+PROBE = """
+import atexit, json, sys
+from omega_tui import cli
+code = cli.main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def test_batch_through_a_running_server_imports_no_language_and_no_textual(tmp_path: Path) -> None:
+    config_path = tmp_path / "omega.toml"
+    config_path.write_text("[server]\nidle_shutdown_s = 20\n", encoding="utf-8")
+    program = tmp_path / "one.omega"
+    program.write_text("(+ 1 2)\n:session list\n", encoding="utf-8")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        started = subprocess.run([sys.executable, "-m", "omega_tui.cli", "--config", str(config_path), "server", "start"],
+                                 capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+        assert started.returncode == 0, started.stderr
+        done = subprocess.run([sys.executable, "-c", PROBE, "--config", str(config_path), "--batch", "--json", str(program)],
+                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+        report = json.loads(done.stderr.splitlines()[-1])
+        assert report["code"] == 0, done.stdout + done.stderr
+        assert json.loads(done.stdout.splitlines()[0])["value"] == "3"
+        loaded = [name for name in report["modules"] if name.startswith(FORBIDDEN)]
+        assert loaded == [], f"the thin client imported {loaded}"
+    finally:
+        config = load_config(config_path)
+        stop_server(ServerPaths.for_config(config), config)
