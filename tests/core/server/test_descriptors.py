@@ -8,7 +8,6 @@ import resource
 import socket
 import subprocess
 import time
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -62,10 +61,13 @@ def test_running_out_of_descriptors_never_wedges_the_accept_path(
     they are gone a new client connects and runs code."""
     server = make_server(start=False)
 
-    def limited_popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(*args, **kwargs, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)))
+    real_popen = subprocess.Popen
 
-    monkeypatch.setattr(launcher, "subprocess", types.SimpleNamespace(Popen=limited_popen, DEVNULL=subprocess.DEVNULL))
+    def limited_popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        return real_popen(*args, **kwargs, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)))
+
+    # The launcher imports subprocess when it starts a server: patch the module's Popen for that start.
+    monkeypatch.setattr(subprocess, "Popen", limited_popen)
     server.start()
     monkeypatch.undo()
     flood = []
