@@ -1,7 +1,8 @@
 """The backend process: one anyio event loop serving every connection.
 
-Threads only do blocking socket work: one accepts, one per new connection does the key handshake
-(with a timeout, so a silent peer cannot stall anyone) and then hands the connection to the loop.
+Threads only do blocking socket work (``accepting``): one accepts, one per new connection does the
+key handshake (with a timeout, so a silent peer cannot stall anyone) and then hands the connection
+to the loop.
 Everything else runs on the loop: reading frames (``framing``; a reading thread would wait for the
 GIL after every ``recv`` while a session computes), requests, sessions and persistence. Evaluation
 runs in bounded slices (``run_cooperative``), oracle calls and big file writes in worker threads, so
@@ -25,15 +26,15 @@ from typing import Any, Generator
 import anyio
 from anyio.abc import TaskGroup
 from anyio.from_thread import BlockingPortal
-from multiprocess.connection import AuthenticationError, answer_challenge, deliver_challenge
 
 from omega_core.config import Config
 from omega_core.errors import OmegaError
 from omega_core.evaluator import EffectCall, FormResult
 from omega_core.server import protocol as proto
+from omega_core.server.accepting import Acceptor, raise_descriptor_limit
 from omega_core.server.access import AccessTable
 from omega_core.server.config_report import effective_config
-from omega_core.server.connection import Connection, abort_connection, read_frames
+from omega_core.server.connection import Connection, read_frames
 from omega_core.server.context import EXIT_RESTART, EXIT_STOP
 from omega_core.server.health import BackgroundJob
 from omega_core.server.manager import SessionInstance, SessionManager
@@ -43,9 +44,6 @@ from omega_core.server.request_record import RequestRecord
 
 log = logging.getLogger("omega.backend")
 
-HANDSHAKE_TIMEOUT_S = 5.0
-ACCEPT_RETRY_S = 0.05
-"""After a failed accept (out of descriptors), wait this long before the next try."""
 SERVER_SLICE_STEPS = 2000
 """Steps per slice in the server: about a millisecond, so others wait at most that long."""
 SLICE_YIELDS = 4
@@ -88,12 +86,13 @@ class Backend:
         self._readers: TaskGroup | None = None
         """Connection readers and background loops: cancelled at once on stop."""
         self._stop = anyio.Event()
-        self._numbers = 0
         self.persistence = PersistenceManager(self.config, self.manager, after_flush=self.forget_idle_locks)
         self.access = AccessTable()
         self.subscribers: dict[str, set[int]] = {}
         self.requests = RequestRecord(self.config.sessions_dir)
         """The persisted request-id record: a resend is answered from it, before locks (exactly-once)."""
+        self.acceptor = Acceptor(listener, key, self.config.server, stopping=self._stop.is_set,
+                                 client_count=lambda: len(self.connections), adopt=self._adopt_from_thread)
 
     # --- life cycle ----------------------------------------------------------------------------
 
@@ -104,7 +103,7 @@ class Backend:
                 self._requests = requests
                 async with anyio.create_task_group() as group:
                     self._readers = group
-                    threading.Thread(target=self._accept_loop, name="omega-accept", daemon=True).start()
+                    threading.Thread(target=self.acceptor.run, name="omega-accept", daemon=True).start()
                     group.start_soon(self.persistence.run_flush_loop)
                     group.start_soon(self.persistence.run_fsync_loop)
                     group.start_soon(self._idle_loop)
@@ -161,70 +160,11 @@ class Backend:
 
     # --- connections (threads) -----------------------------------------------------------------
 
-    def _accept_loop(self) -> None:
-        """Accept clients and hand each to a handshake thread. Nothing may end this loop: out of
-        descriptors (EMFILE) or threads, it logs, waits a little and goes on."""
-        failing: str | None = None
-        while not self._stop.is_set():
-            conn = None
-            try:
-                conn = self.listener.accept()
-                self._numbers += 1
-                threading.Thread(target=self._serve_connection, args=(conn, self._numbers), daemon=True).start()
-                if failing is not None:
-                    log.info("accepting connections again")
-                    failing = None
-            except Exception as problem:  # noqa: BLE001 - the accept path must survive anything
-                cause = str(problem) or type(problem).__name__
-                if cause != failing:  # once per streak: EMFILE would repeat 20 times a second
-                    log.error("accept failed (retrying every %.2f s): %s", ACCEPT_RETRY_S, cause)
-                    failing = cause
-                if conn is not None:
-                    _close_quietly(conn)
-                time.sleep(ACCEPT_RETRY_S)
-
-    def _serve_connection(self, conn: Any, number: int) -> None:
-        """The key handshake (blocking, with a timeout) in this thread; then the loop reads. Any
-        failure (a bad peer, no descriptor left for ``os.dup``) closes this connection only."""
-        connection: Connection | None = None
-        try:
-            timer = threading.Timer(HANDSHAKE_TIMEOUT_S, abort_connection, args=(conn,))
-            timer.start()
-            try:
-                deliver_challenge(conn, self.key)
-                answer_challenge(conn, self.key)
-            finally:
-                timer.cancel()
-            server = self.config.server
-            if len(self.connections) >= server.max_clients:
-                self._refuse(conn, f"too many clients: {len(self.connections)} connected; raise [server] max_clients "
-                                   f"(now {server.max_clients})")
-                return
-            connection = Connection(conn, number, int(server.max_client_backlog_mb * 1024 * 1024))
-            assert self.portal is not None
-            self.portal.call(self._adopt, connection)
-        except (AuthenticationError, EOFError, OSError, ValueError) as problem:
-            log.warning("refused a connection: %s", problem or type(problem).__name__)
-            _close_quietly(connection if connection is not None else conn)
-        except RuntimeError:  # the portal or the reader group is gone: the backend is stopping
-            _close_quietly(connection if connection is not None else conn)
-        except Exception:  # noqa: BLE001 - a handshake must never harm the accept path
-            log.exception("connection %d failed during its handshake", number)
-            _close_quietly(connection if connection is not None else conn)
-
-    def _refuse(self, conn: Any, message: str) -> None:
-        """Answer the client's first request (its ``hello``) with ``message`` and close: the client
-        shows the reason instead of a broken connection."""
-        log.warning("refused a connection: %s", message)
-        request_id = None
-        try:
-            if conn.poll(HANDSHAKE_TIMEOUT_S):
-                request_id = proto.request_id_of(conn.recv_bytes(self.config.server.max_frame_bytes))
-            conn.send_bytes(proto.encode(proto.error_reply(request_id, proto.ErrorCode.BAD_REQUEST, message)))
-        except (EOFError, OSError, ValueError):
-            pass
-        finally:
-            _close_quietly(conn)
+    def _adopt_from_thread(self, connection: Connection) -> None:
+        """Hand a connection whose handshake passed to the loop (raises RuntimeError when stopping)."""
+        if self.portal is None:
+            raise RuntimeError("the backend is not serving")
+        self.portal.call(self._adopt, connection)
 
     def _adopt(self, connection: Connection) -> None:
         assert self._readers is not None
@@ -437,27 +377,6 @@ class Backend:
             "degraded": self.manager.health.degraded(),
             "config": effective_config(self.config),  # front ends compare theirs (config_report.py)
         }
-
-
-def _close_quietly(closable: Any) -> None:
-    try:
-        closable.close()
-    except Exception:  # noqa: BLE001 - closing what failed must not fail
-        pass
-
-
-def raise_descriptor_limit() -> None:
-    """Raise the soft limit on open files to the hard one: each client and each loaded session
-    holds descriptors, and the common soft limit (1024) is far below what the server is set for."""
-    try:
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if hard == resource.RLIM_INFINITY or soft < hard:
-            target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    except (ImportError, ValueError, OSError) as problem:
-        log.warning("could not raise the open-files limit: %s", problem)
 
 
 def rss_bytes() -> int:

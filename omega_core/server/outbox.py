@@ -61,12 +61,14 @@ class Outbox:
         self.pending_bytes = 0
         self.coalesced = 0
         """Pushes dropped for a resync (for tests and metrics)."""
+        self._resync_queued: set[str] = set()
+        """Sessions with a resync push waiting: their later pushes are dropped at once (O(1))."""
 
     def __bool__(self) -> bool:
         return bool(self._frames)
 
     def add(self, item: OutFrame) -> Added:
-        if item.coalescible and self.pending_bytes > self.behind_bytes:
+        if item.coalescible and (item.session in self._resync_queued or self.pending_bytes > self.behind_bytes):
             self._coalesce(item.session or "")
             return Added.COALESCED
         if self.pending_bytes and self.pending_bytes + len(item.data) > self.limit_bytes:
@@ -86,13 +88,16 @@ class Outbox:
                 self._offset += count
                 self.pending_bytes -= count
                 return
-            self._frames.popleft()
+            done = self._frames.popleft()
+            if done.push_kind == RESYNC_PUSH and done.session is not None:
+                self._resync_queued.discard(done.session)
             self._offset = 0
             self.pending_bytes -= rest
             count -= rest
 
     def clear(self) -> None:
         self._frames.clear()
+        self._resync_queued.clear()
         self._offset = 0
         self.pending_bytes = 0
 
@@ -102,7 +107,10 @@ class Outbox:
 
     def _coalesce(self, session: str) -> None:
         """Drop the session's queued coalescible pushes (not the one half written) and make sure
-        one resync push for it is queued."""
+        one resync push for it is queued. Once it is, nothing of the session is left to drop."""
+        self.coalesced += 1
+        if session in self._resync_queued:
+            return
         kept: collections.deque[OutFrame] = collections.deque()
         has_resync = False
         for position, queued in enumerate(self._frames):
@@ -115,7 +123,7 @@ class Outbox:
                 has_resync = True
             kept.append(queued)
         self._frames = kept
-        self.coalesced += 1
+        self._resync_queued.add(session)
         if not has_resync:
             message = proto.push(RESYNC_PUSH, session=session,
                                  message=f"missed events of '{session}' while not reading; re-read the session")

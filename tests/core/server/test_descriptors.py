@@ -122,29 +122,29 @@ class FakeConn:
 
 def test_a_handshake_thread_that_cannot_dup_its_socket_closes_it_and_nothing_else(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from omega_core.server import backend as backend_module
+    from omega_core.server import accepting
     from omega_core.server import connection as connection_module
 
-    config = dataclasses.replace(Config(), session_dir=str(tmp_path / "sd"))
-    backend = backend_module.Backend(config, listener=None, key=b"k", supervisor_pid=1)
-    monkeypatch.setattr(backend_module, "deliver_challenge", lambda conn, key: None)
-    monkeypatch.setattr(backend_module, "answer_challenge", lambda conn, key: None)
+    adopted: list[Any] = []
+    acceptor = accepting.Acceptor(None, b"k", Config().server, stopping=lambda: False, client_count=lambda: 0,
+                                  adopt=adopted.append)
+    monkeypatch.setattr(accepting, "deliver_challenge", lambda conn, key: None)
+    monkeypatch.setattr(accepting, "answer_challenge", lambda conn, key: None)
 
     def no_descriptor(fd: int) -> int:
         raise OSError(24, "Too many open files")
 
     monkeypatch.setattr(connection_module.os, "dup", no_descriptor)
     conn = FakeConn()
-    backend._serve_connection(conn, 1)  # used to raise (and leak the connection)
-    assert conn.closed
-    backend.manager.close_all()
+    acceptor.serve(conn, 1)  # used to raise (and leak the connection)
+    assert conn.closed and not adopted
 
 
 def test_the_accept_loop_survives_any_exception_from_accept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from omega_core.server import backend as backend_module
+    from omega_core.server import accepting
 
-    config = dataclasses.replace(Config(), session_dir=str(tmp_path / "sd"))
     calls = []
+    stopped: list[bool] = []
 
     class Listener:
         def accept(self) -> Any:
@@ -153,11 +153,11 @@ def test_the_accept_loop_survives_any_exception_from_accept(tmp_path: Path, monk
                 raise OSError(24, "Too many open files")
             if len(calls) == 2:
                 raise RuntimeError("can't start new thread")
-            backend.stop()
+            stopped.append(True)
             raise OSError(24, "Too many open files")
 
-    backend = backend_module.Backend(config, listener=Listener(), key=b"k", supervisor_pid=1)
-    monkeypatch.setattr(backend_module, "ACCEPT_RETRY_S", 0.001)
-    backend._accept_loop()
+    acceptor = accepting.Acceptor(Listener(), b"k", Config().server, stopping=lambda: bool(stopped),
+                                  client_count=lambda: 0, adopt=lambda connection: None)
+    monkeypatch.setattr(accepting, "ACCEPT_RETRY_S", 0.001)
+    acceptor.run()
     assert len(calls) == 3
-    backend.manager.close_all()

@@ -62,3 +62,13 @@ def test_passing_the_limit_is_refused_but_one_big_reply_to_an_empty_outbox_is_no
     outbox.clear()
     assert outbox.add(reply(3, size=500)) is Added.QUEUED
     assert outbox.add(reply(4, size=600)) is Added.OVER_LIMIT
+
+
+def test_once_a_resync_is_queued_later_pushes_of_its_session_wait_for_it_and_then_flow_again() -> None:
+    outbox = Outbox(limit_bytes=1_000_000, behind_bytes=1000)
+    for _ in range(20):
+        outbox.add(push("events", "s"))
+    assert outbox.add(push("events", "s")) is Added.COALESCED
+    messages = decoded(outbox)  # the client reads everything: the resync among it
+    assert [m["push"] for m in messages].count("resync") == 1
+    assert outbox.add(push("events", "s")) is Added.QUEUED  # caught up: pushes flow again
