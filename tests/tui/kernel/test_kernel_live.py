@@ -12,7 +12,11 @@ import signal
 import time
 from typing import Any
 
+import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
+
+from omega_core.server.client import OmegaClient
+from omega_tui.kernel.link import accepts_on_output
 
 from tests.tui.kernel.kernel_lab import TIMEOUT_S, KernelLab, collect_outputs, run_cell, send_interrupt, shell_request
 
@@ -56,6 +60,27 @@ def test_display_output_is_a_stdout_stream_before_the_value(shared: Shared) -> N
     kinds = [kind for kind, _ in run.outputs]
     assert kinds.index("execute_result") > max(i for i, kind in enumerate(kinds) if kind == "stream")
     assert run.result() == "42"
+
+
+@pytest.mark.skipif(not accepts_on_output(OmegaClient.execute),
+                    reason="this OmegaClient.execute does not stream output (interfaces.md #1 on_output)")
+def test_display_output_arrives_while_the_cell_still_runs(shared: Shared) -> None:
+    _, client = shared
+    msg_id = client.execute('(display "started")\n(let wait () (wait))')
+    deadline = time.monotonic() + TIMEOUT_S
+    shown = ""
+    while "started" not in shown:  # the loop never ends: only streaming can show this now
+        assert time.monotonic() < deadline, "display output did not reach the notebook while the cell ran"
+        try:
+            message = client.get_iopub_msg(timeout=0.5)
+        except queue.Empty:
+            continue
+        if message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "stream":
+            shown += message["content"]["text"]
+    reply = _interrupt_until_replied(client, msg_id, lambda: send_interrupt(client))
+    rest = collect_outputs(client, msg_id)
+    assert reply["content"]["ename"] == "Interrupted"
+    assert not [c for kind, c in rest if kind == "stream" and "started" in c.get("text", "")]  # not repeated
 
 
 def test_an_error_names_its_kind_and_the_line_and_column_in_the_cell(shared: Shared) -> None:
