@@ -11,7 +11,7 @@ can cause ends in clear lines on stderr; a Python traceback is shown only with `
 internal error (status 70: a bug, never a user's mistake).
 
 Imports are lazy on purpose: ``omega --batch FILE`` through a running server loads only the client
-(no evaluator, no Textual, no language package), so a one-line run starts about as fast as Python.
+(no evaluator, no Textual, no language package); ``bench/cli.py`` measures what a one-line run costs.
 """
 
 from __future__ import annotations

@@ -13,8 +13,6 @@ import threading
 import time
 from typing import Any, Callable, Self
 
-from omega_core.server.wire import SocketConnection as Connection  # what dialing.dial returns
-
 from omega_core.config import Config
 from omega_core.errors import OmegaError
 from omega_core.server import launcher, protocol
@@ -32,6 +30,7 @@ from omega_core.server.dialing import (
 from omega_core.server.paths import ServerPaths
 from omega_core.server.trust import UntrustedPath
 from omega_core.server.protocol import ErrorCode, Op
+from omega_core.server.wire import SocketConnection as Connection  # what dialing.dial returns
 
 BACKOFF_INITIAL_S = 0.05
 BACKOFF_MAX_S = 1.0

@@ -8,14 +8,14 @@ import os
 import socket
 import time
 
-# The client's end of multiprocess.connection in plain standard library (same frames and handshake
-# on the wire, see wire.py): a thin client starts without importing multiprocess and dill.
-from omega_core.server.wire import AuthenticationError, SocketConnection, answer_challenge, deliver_challenge
-
 from omega_core.config import Config
 from omega_core.server import launcher
 from omega_core.server.paths import ServerPaths
 from omega_core.server.trust import check_socket
+
+# The client's end of multiprocess.connection in plain standard library (same frames and handshake
+# on the wire, see wire.py): a thin client starts without importing multiprocess and dill.
+from omega_core.server.wire import AuthenticationError, SocketConnection, answer_challenge, deliver_challenge
 
 BREAK_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError)
 """A broken connection: EOFError from recv, OSError covers BrokenPipeError and ConnectionResetError."""

@@ -106,10 +106,11 @@ def _digest_and_payload(message: bytes) -> tuple[str, bytes]:
 
 
 def _response(key: bytes, message: bytes) -> bytes:
-    digest_name, payload = _digest_and_payload(message)
-    response = hmac.new(key, payload, digest_name).digest()
-    return response if digest_name == DEFAULT_DIGEST and not message.startswith(b"{") else \
-        b"{" + digest_name.encode("ascii") + b"}" + response
+    """The HMAC answering a challenge, in the form the challenge came in (bare, or ``{digest}``-led)."""
+    if message.startswith(b"{"):
+        digest_name, payload = _digest_and_payload(message)
+        return b"{" + digest_name.encode("ascii") + b"}" + hmac.new(key, payload, digest_name).digest()
+    return hmac.new(key, message, DEFAULT_DIGEST).digest()
 
 
 def answer_challenge(conn: SocketConnection, key: bytes) -> None:

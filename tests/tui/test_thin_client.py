@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 FORBIDDEN = ("omega_core.lang", "omega_core.evaluator", "omega_core.repl", "omega_core.session", "textual",
              "multiprocess", "dill", "omega_tui.app")
 PROBE = """
-import atexit, json, sys
+import json, sys
 from omega_tui import cli
 code = cli.main(sys.argv[1:])
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
@@ -45,3 +45,19 @@ def test_batch_through_a_running_server_imports_no_language_and_no_textual(tmp_p
     finally:
         config = load_config(config_path)
         stop_server(ServerPaths.for_config(config), config)
+
+
+def test_embedded_batch_imports_no_http_stack_no_textual_no_server(tmp_path: Path) -> None:
+    """The in-process run needs the evaluator, not the OpenAI oracle's HTTP stack nor the server."""
+    program = tmp_path / "one.omega"
+    program.write_text("(+ 1 2)\n", encoding="utf-8")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    done = subprocess.run([sys.executable, "-c", PROBE, "--embedded", "--batch", str(program)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    report = json.loads(done.stderr.splitlines()[-1])
+    assert report["code"] == 0 and done.stdout == "=> 3\n", done.stdout + done.stderr
+    heavy = ("http.client", "ssl", "email", "textual", "multiprocess", "dill", "omega_core.oracle.openai_compat",
+             "omega_core.server.backend", "subprocess")
+    loaded = [name for name in report["modules"] if name.startswith(heavy)]
+    assert loaded == [], f"the embedded batch imported {loaded}"
