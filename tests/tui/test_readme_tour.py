@@ -36,14 +36,24 @@ def code_blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", tour_text(), re.S)
 
 
+OTHER_PROGRAMS = {"pip", "jupyter"}
+"""Programs the tour names besides omega: installing the Jupyter extra needs the network and
+``jupyter lab`` a browser, so they are not run here (tests/tui/kernel drives the kernel with
+jupyter_client, nbclient and jupyter console)."""
+
+
 def tour_commands() -> list[list[str]]:
-    """Every command line of the tour's ``sh`` blocks, split as a shell would (comments removed)."""
+    """Every ``omega`` command of the tour's ``sh`` blocks, split as a shell would (comments removed,
+    ``&&`` chains split into their commands)."""
     commands = []
     for block in code_blocks("sh"):
         for line in block.splitlines():
             words = shlex.split(line, comments=True)
-            if words:
-                commands.append(words)
+            while words:
+                end = words.index("&&") if "&&" in words else len(words)
+                command, words = words[:end], words[end + 1:]
+                if command and command[0] not in OTHER_PROGRAMS:
+                    commands.append(command)
     return commands
 
 
@@ -61,6 +71,7 @@ def run(tmp_path: Path, words: list[str]) -> subprocess.CompletedProcess[str]:
         stdin = (tmp_path / words[at + 1]).read_text(encoding="utf-8")
         words = words[:at] + words[at + 2:]
     env = dict(os.environ)  # session, runtime and config dirs are temp dirs (tests/conftest.py)
+    env["JUPYTER_DATA_DIR"] = str(tmp_path / "jupyter")  # `omega kernel install` (--user) writes here
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     done = subprocess.run([sys.executable, "-m", "omega_tui.cli", *words[1:]], input=stdin, capture_output=True,
                           text=True, env=env, cwd=tmp_path, timeout=60)
@@ -93,6 +104,9 @@ def check(tmp_path: Path, words: list[str], done: subprocess.CompletedProcess[st
         expected = {"start": "Omega server ", "status": "Omega server running", "restart": "Omega server restarted",
                     "stop": "Omega server stopped"}[words[2]]
         assert done.stdout.startswith(expected), f"{shown}: {done.stdout}"
+    elif words[1:3] == ["kernel", "install"]:
+        spec = json.loads((tmp_path / "jupyter" / "kernels" / "omega" / "kernel.json").read_text(encoding="utf-8"))
+        assert spec["display_name"] == "Omega Lisp" and spec["language"] == "omega", shown
     else:
         pytest.fail(f"README command of an unknown shape (teach test_readme_tour.check): {shown}")
 
