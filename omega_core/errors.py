@@ -39,7 +39,8 @@ class EvalError(OmegaError):
 
 
 class BudgetExceeded(OmegaError):
-    """A command ran past its step budget."""
+    """A command ran past one of its budgets (steps, memory, integer size, output): see
+    ``omega_core/lang/budgets.py``. The command's changes are undone."""
 
     code = "budget_exceeded"
 

@@ -15,7 +15,8 @@ from typing import Any, Callable, Generator, Iterator, Protocol
 
 from omega_core.config import LanguageConfig
 from omega_core.effects import EffectHost, EffectOutcome
-from omega_core.errors import BudgetExceeded, EvalError, Interrupted, OmegaError, ReadError
+from omega_core.errors import EvalError, Interrupted, OmegaError, ReadError
+from omega_core.lang import budgets
 from omega_core.lang.machine import Machine, Status
 from omega_core.lang.printer import truncate_output, write_string
 from omega_core.lang.reader import read_recovering
@@ -79,6 +80,9 @@ class EffectCall:
 
 
 PAUSE = Pause()
+
+STOPPED_CODES = frozenset({"budget_exceeded", "interrupted"})
+"""Error codes of commands stopped from outside: their changes are undone (``undo.py``)."""
 Step = Pause | EffectCall | FormResult
 
 
@@ -109,9 +113,13 @@ class Evaluator:
         effects: EffectHost | None = None,
         perform: Callable[[str, list[Any]], EffectOutcome] | None = None,
         observer: EvalObserver | None = None,
+        measure_memory: bool = True,
     ) -> None:
+        """``measure_memory=False`` (replay): the memory budget is not measured, because a replay
+        must redo exactly what was recorded; commands that were stopped stop at their recorded step."""
         self.machine = machine or Machine()
         self.language = language or LanguageConfig()
+        self.measure_memory = measure_memory
         self.effects = effects or EffectHost(search_samples=self.language.search_samples)
         self.perform = perform or self.effects.perform
         self.observer = observer
@@ -214,6 +222,7 @@ class Evaluator:
         """One form (``datum`` None: continue the machine's current form), cooperatively."""
         machine = self.machine
         started = time.perf_counter()
+        self._apply_limits(machine)
         if datum is not None:
             steps_before = machine.steps
             try:
@@ -226,10 +235,14 @@ class Evaluator:
         else:
             steps_before = machine.steps - steps_done
         error = yield from self._drive(machine, steps_before, stop_after_steps)
-        output = truncate_output(machine.take_output(), self.language.max_output_chars)
+        output = machine.take_output()
+        if machine.output_chars <= self.language.max_output_chars:  # else the machine cut it already
+            output = truncate_output(output, self.language.max_output_chars)
         elapsed = (time.perf_counter() - started) * 1000
         steps = machine.steps - steps_before
         if error is not None:
+            if error.code in STOPPED_CODES:  # stopped from outside: leave the session as it was
+                machine.roll_back()
             if machine.status is not Status.ERROR:  # budget or interrupt: the machine did not fail itself
                 machine.status = Status.ERROR
                 machine.error = error
@@ -248,7 +261,12 @@ class Evaluator:
                 until = self.observer.steps_until_checkpoint(machine)
                 if until is not None:  # checkpoints at exact step counts, whatever the slice size
                     this_slice = max(1, min(this_slice, until))
-            status = machine.run(this_slice)
+            if self.measure_memory:
+                machine.memory.slice_started()
+                status = machine.run(this_slice)
+                machine.memory.slice_ended()
+            else:
+                status = machine.run(this_slice)
             if self.observer is not None:
                 self.observer.slice_done(machine)
             if status is Status.DONE:
@@ -277,11 +295,19 @@ class Evaluator:
                 self._interrupt.clear()
                 return Interrupted("interrupted: the command was stopped (the session goes on)")
             if machine.steps - steps_before >= budget:
-                return BudgetExceeded(
-                    f"step budget exceeded: the command took more than {budget:,} steps and was stopped "
-                    "(raise [language] step_budget if it is meant to run longer)"
+                return budgets.steps_exceeded(machine.steps - steps_before, budget)
+            if machine.memory.grown > machine.memory_limit:
+                return budgets.memory_exceeded(
+                    machine.memory.grown, machine.memory_limit, "the command's values and continuation", "reached"
                 )
             yield PAUSE
+
+    def _apply_limits(self, machine: Machine) -> None:
+        """The machine's budgets from the config (on every form: goto and restore replace machines)."""
+        language = self.language
+        machine.memory_limit = language.max_memory_mb * budgets.MIB
+        machine.max_integer_bits = language.max_integer_bits
+        machine.max_output_chars = language.max_output_chars
 
     @staticmethod
     def _failure(source: str, line: int, message: str, code: str) -> FormResult:
