@@ -123,7 +123,7 @@ def _hash_set(m: Any, table: Any, key: Any, value: Any) -> Any:
 
     h = table_of("hash-set!", table)
     k = hash_key(key)
-    m.undo.note_entry(h, k)
+    m.undo.note_entry(h, k, key)
     set_entry(h, k, key, value)
     m.mark_dirty(h)
     return UNSPECIFIED

@@ -225,6 +225,7 @@ def encode_machine(encoder: _Encoder, machine: Any, global_names: Any = None) ->
     root["output"] = "".join(machine.output)
     for name in _COUNTERS:
         root[name] = getattr(machine, name)
+    root["undo"] = machine.undo.encode(encoder.enc)  # what the running command would undo (undo.py)
     encoder.drain()
     return root
 
@@ -486,6 +487,7 @@ def load_state(data: dict[str, Any]) -> Any:
         machine.output = [root["output"]] if root.get("output") else []
         for name in _COUNTERS:
             setattr(machine, name, root[name])
+        machine.undo.decode(root.get("undo"), decoder.dec)
     except StateFormatError:
         raise
     except (KeyError, IndexError, TypeError, AttributeError, ValueError, OmegaError) as problem:
