@@ -45,6 +45,13 @@ class BudgetExceeded(OmegaError):
     code = "budget_exceeded"
 
 
+class InternalError(OmegaError):
+    """The host failed under a command (a Python limit such as its recursion depth or memory, or a
+    bug): the command is stopped and undone, the session goes on. Never a traceback to the user."""
+
+    code = "internal"
+
+
 class Interrupted(OmegaError):
     """A command was stopped by the user."""
 

@@ -81,8 +81,10 @@ class EffectCall:
 
 PAUSE = Pause()
 
-STOPPED_CODES = frozenset({"budget_exceeded", "interrupted"})
-"""Error codes of commands stopped from outside: their changes are undone (``undo.py``)."""
+STOPPED_CODES = frozenset({"budget_exceeded", "interrupted", "internal"})
+"""Error codes of commands stopped from outside the program's own logic (a budget, an interrupt, a
+host failure): their changes are undone (``undo.py``) and replay stops them at their recorded step,
+so a failure that depends on the host (its stack, its memory) cannot make replay diverge."""
 Step = Pause | EffectCall | FormResult
 
 
@@ -170,7 +172,12 @@ class Evaluator:
             )
             return
         limits = form_step_limits or []
-        for number, item in enumerate(read_recovering(text, self.language.max_read_depth, first_line)):
+        try:
+            forms = read_recovering(text, self.language.max_read_depth, first_line)
+        except (RecursionError, MemoryError) as problem:  # the reader's own limit should come first
+            yield self._failure(text[:40], first_line, _host_failure("reading the input", problem), "internal")
+            return
+        for number, item in enumerate(forms):
             limit = limits[number] if number < len(limits) else None
             if resume_form is not None and number < resume_form[0]:
                 continue
@@ -229,6 +236,8 @@ class Evaluator:
                 unit = machine.compile(datum, positions)
             except OmegaError as error:
                 return self._failure(source, line, error.message, error.code)
+            except (RecursionError, MemoryError) as problem:  # nothing ran: nothing to undo
+                return self._failure(source, line, _host_failure("compiling the form", problem), "internal")
             machine.start(unit.root)
             if self.observer is not None:
                 self.observer.form_started(machine, source)
@@ -247,7 +256,11 @@ class Evaluator:
                 machine.status = Status.ERROR
                 machine.error = error
             return FormResult(source, line, None, output, error.message, error.code, steps, elapsed)
-        value = truncate_output(write_string(machine.value), self.language.max_output_chars)
+        try:
+            value = truncate_output(write_string(machine.value), self.language.max_output_chars)
+        except (RecursionError, MemoryError) as problem:  # the form ran: its effects stay, only the echo fails
+            message = _host_failure("printing the value", problem) + " (the form itself ran)"
+            return FormResult(source, line, None, output, message, "internal", steps, elapsed)
         return FormResult(source, line, value, output, None, None, steps, elapsed)
 
     def _drive(self, machine: Machine, steps_before: int, stop_after_steps: int | None = None) -> Generator[Step, Any, OmegaError | None]:
@@ -255,6 +268,8 @@ class Evaluator:
         budget = self.language.step_budget if stop_after_steps is None else stop_after_steps
         slice_steps = self.language.slice_steps
         while True:
+            if stop_after_steps is not None and machine.steps - steps_before >= budget:  # replay of a form
+                return Interrupted("interrupted: the command was stopped (the session goes on)")  # stopped at 0
             remaining = budget - (machine.steps - steps_before)
             this_slice = min(slice_steps, max(remaining, 1))
             if self.observer is not None:
@@ -312,6 +327,12 @@ class Evaluator:
     @staticmethod
     def _failure(source: str, line: int, message: str, code: str) -> FormResult:
         return FormResult(source, line, None, "", message, code, 0, 0.0)
+
+
+def _host_failure(stage: str, problem: BaseException) -> str:
+    """The message of an ``internal`` error: which stage failed and why, never a traceback."""
+    why = "the data is too deeply nested" if isinstance(problem, RecursionError) else "out of memory"
+    return f"internal error while {stage}: {why} ({type(problem).__name__}); the session goes on"
 
 
 def _only(results: Iterator[FormResult]) -> FormResult:

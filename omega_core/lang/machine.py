@@ -15,7 +15,7 @@ import enum
 import secrets
 from typing import Any
 
-from omega_core.errors import EvalError, OmegaError
+from omega_core.errors import EvalError, InternalError, OmegaError
 from omega_core.lang import budgets
 from omega_core.lang import frames as fr
 from omega_core.lang.compiler import compile_unit
@@ -147,12 +147,19 @@ class Machine:
             self.status = Status.ERROR
             self.error = error
             self.error_node = getattr(error, "node", None) or (node if node is not None else getattr(k, "node", None))
-        except RecursionError:  # pragma: no cover - evaluation does not recurse; printing might
+        except RecursionError:  # evaluation does not recurse; a primitive walking nested data might
             self.status = Status.ERROR
-            self.error = EvalError("value too deeply nested to process")
-        except MemoryError:  # pragma: no cover - depends on the machine
+            self.error = InternalError("internal error: a value is too deeply nested to process; the command was "
+                                       "stopped and undone (the session goes on)")
+        except MemoryError:  # depends on the machine
             self.status = Status.ERROR
-            self.error = EvalError("out of memory")
+            self.error = InternalError("internal error: out of memory; the command was stopped and undone "
+                                       "(lower [language] max_memory_mb so budgets stop such commands first)")
+        except Exception as bug:  # noqa: BLE001 - a bug in a primitive must not end the session
+            self.status = Status.ERROR
+            self.error = InternalError(f"internal error: {type(bug).__name__}: {bug}; the command was stopped and "
+                                       "undone (the session goes on)")
+            self.error_node = node if node is not None else getattr(k, "node", None)
         self.steps += steps
         if self.status is Status.RUNNING and self.node is None and self.k is None:
             self.status = Status.DONE
