@@ -12,7 +12,8 @@ One place for every budget rule, so a reader finds them together:
   ``Machine.reserve`` BEFORE building it, so no single step allocates past the budget.
 - **Integer size** (bits): ``*`` and ``expt`` estimate the size of their result before computing it,
   so multiplication and the int<->text conversions (``numtext``) of any allowed integer stay in the
-  millisecond range.
+  millisecond range. ``+`` and ``-`` are not checked (one bit per step at most: passing the budget by
+  much would take as many steps as bits), nor literals the reader accepts (its input limit bounds them).
 - **Output** per command: ``display`` output past the limit ends the command, the shown output
   is cut there with a note.
 
