@@ -99,6 +99,8 @@ class LanguageConfig:
     max_output_chars: int = _positive(100_000)
     search_samples: int = _positive(3)
     slice_steps: int = _positive(20_000)
+    max_memory_mb: int = _positive(512)
+    max_integer_bits: int = _positive(65_536)
 
 
 @dataclass(frozen=True)

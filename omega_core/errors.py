@@ -39,9 +39,17 @@ class EvalError(OmegaError):
 
 
 class BudgetExceeded(OmegaError):
-    """A command ran past its step budget."""
+    """A command ran past one of its budgets (steps, memory, integer size, output): see
+    ``omega_core/lang/budgets.py``. The command's changes are undone."""
 
     code = "budget_exceeded"
+
+
+class InternalError(OmegaError):
+    """The host failed under a command (a Python limit such as its recursion depth or memory, or a
+    bug): the command is stopped and undone, the session goes on. Never a traceback to the user."""
+
+    code = "internal"
 
 
 class Interrupted(OmegaError):

@@ -15,7 +15,8 @@ from typing import Any, Callable, Generator, Iterator, Protocol
 
 from omega_core.config import LanguageConfig
 from omega_core.effects import EffectHost, EffectOutcome
-from omega_core.errors import BudgetExceeded, EvalError, Interrupted, OmegaError, ReadError
+from omega_core.errors import EvalError, Interrupted, OmegaError, ReadError
+from omega_core.lang import budgets
 from omega_core.lang.machine import Machine, Status
 from omega_core.lang.printer import truncate_output, write_string
 from omega_core.lang.reader import read_recovering
@@ -79,6 +80,11 @@ class EffectCall:
 
 
 PAUSE = Pause()
+
+STOPPED_CODES = frozenset({"budget_exceeded", "interrupted", "internal"})
+"""Error codes of commands stopped from outside the program's own logic (a budget, an interrupt, a
+host failure): their changes are undone (``undo.py``) and replay stops them at their recorded step,
+so a failure that depends on the host (its stack, its memory) cannot make replay diverge."""
 Step = Pause | EffectCall | FormResult
 
 
@@ -109,9 +115,13 @@ class Evaluator:
         effects: EffectHost | None = None,
         perform: Callable[[str, list[Any]], EffectOutcome] | None = None,
         observer: EvalObserver | None = None,
+        measure_memory: bool = True,
     ) -> None:
+        """``measure_memory=False`` (replay): the memory budget is not measured, because a replay
+        must redo exactly what was recorded; commands that were stopped stop at their recorded step."""
         self.machine = machine or Machine()
         self.language = language or LanguageConfig()
+        self.measure_memory = measure_memory
         self.effects = effects or EffectHost(search_samples=self.language.search_samples)
         self.perform = perform or self.effects.perform
         self.observer = observer
@@ -162,7 +172,12 @@ class Evaluator:
             )
             return
         limits = form_step_limits or []
-        for number, item in enumerate(read_recovering(text, self.language.max_read_depth, first_line)):
+        try:
+            forms = read_recovering(text, self.language.max_read_depth, first_line)
+        except (RecursionError, MemoryError) as problem:  # the reader's own limit should come first
+            yield self._failure(text[:40], first_line, _host_failure("reading the input", problem), "internal")
+            return
+        for number, item in enumerate(forms):
             limit = limits[number] if number < len(limits) else None
             if resume_form is not None and number < resume_form[0]:
                 continue
@@ -214,27 +229,38 @@ class Evaluator:
         """One form (``datum`` None: continue the machine's current form), cooperatively."""
         machine = self.machine
         started = time.perf_counter()
+        self._apply_limits(machine)
         if datum is not None:
             steps_before = machine.steps
             try:
                 unit = machine.compile(datum, positions)
             except OmegaError as error:
                 return self._failure(source, line, error.message, error.code)
+            except (RecursionError, MemoryError) as problem:  # nothing ran: nothing to undo
+                return self._failure(source, line, _host_failure("compiling the form", problem), "internal")
             machine.start(unit.root)
             if self.observer is not None:
                 self.observer.form_started(machine, source)
         else:
             steps_before = machine.steps - steps_done
         error = yield from self._drive(machine, steps_before, stop_after_steps)
-        output = truncate_output(machine.take_output(), self.language.max_output_chars)
+        output = machine.take_output()
+        if machine.output_chars <= self.language.max_output_chars:  # else the machine cut it already
+            output = truncate_output(output, self.language.max_output_chars)
         elapsed = (time.perf_counter() - started) * 1000
         steps = machine.steps - steps_before
         if error is not None:
+            if error.code in STOPPED_CODES:  # stopped from outside: leave the session as it was
+                machine.roll_back()
             if machine.status is not Status.ERROR:  # budget or interrupt: the machine did not fail itself
                 machine.status = Status.ERROR
                 machine.error = error
             return FormResult(source, line, None, output, error.message, error.code, steps, elapsed)
-        value = truncate_output(write_string(machine.value), self.language.max_output_chars)
+        try:
+            value = truncate_output(write_string(machine.value), self.language.max_output_chars)
+        except (RecursionError, MemoryError) as problem:  # the form ran: its effects stay, only the echo fails
+            message = _host_failure("printing the value", problem) + " (the form itself ran)"
+            return FormResult(source, line, None, output, message, "internal", steps, elapsed)
         return FormResult(source, line, value, output, None, None, steps, elapsed)
 
     def _drive(self, machine: Machine, steps_before: int, stop_after_steps: int | None = None) -> Generator[Step, Any, OmegaError | None]:
@@ -242,13 +268,20 @@ class Evaluator:
         budget = self.language.step_budget if stop_after_steps is None else stop_after_steps
         slice_steps = self.language.slice_steps
         while True:
+            if stop_after_steps is not None and machine.steps - steps_before >= budget:  # replay of a form
+                return Interrupted("interrupted: the command was stopped (the session goes on)")  # stopped at 0
             remaining = budget - (machine.steps - steps_before)
             this_slice = min(slice_steps, max(remaining, 1))
             if self.observer is not None:
                 until = self.observer.steps_until_checkpoint(machine)
                 if until is not None:  # checkpoints at exact step counts, whatever the slice size
                     this_slice = max(1, min(this_slice, until))
-            status = machine.run(this_slice)
+            if self.measure_memory:
+                machine.memory.slice_started()
+                status = machine.run(this_slice)
+                machine.memory.slice_ended()
+            else:
+                status = machine.run(this_slice)
             if self.observer is not None:
                 self.observer.slice_done(machine)
             if status is Status.DONE:
@@ -277,15 +310,29 @@ class Evaluator:
                 self._interrupt.clear()
                 return Interrupted("interrupted: the command was stopped (the session goes on)")
             if machine.steps - steps_before >= budget:
-                return BudgetExceeded(
-                    f"step budget exceeded: the command took more than {budget:,} steps and was stopped "
-                    "(raise [language] step_budget if it is meant to run longer)"
+                return budgets.steps_exceeded(machine.steps - steps_before, budget)
+            if machine.memory.grown > machine.memory_limit:
+                return budgets.memory_exceeded(
+                    machine.memory.grown, machine.memory_limit, "the command's values and continuation", "reached"
                 )
             yield PAUSE
+
+    def _apply_limits(self, machine: Machine) -> None:
+        """The machine's budgets from the config (on every form: goto and restore replace machines)."""
+        language = self.language
+        machine.memory_limit = language.max_memory_mb * budgets.MIB
+        machine.max_integer_bits = language.max_integer_bits
+        machine.max_output_chars = language.max_output_chars
 
     @staticmethod
     def _failure(source: str, line: int, message: str, code: str) -> FormResult:
         return FormResult(source, line, None, "", message, code, 0, 0.0)
+
+
+def _host_failure(stage: str, problem: BaseException) -> str:
+    """The message of an ``internal`` error: which stage failed and why, never a traceback."""
+    why = "the data is too deeply nested" if isinstance(problem, RecursionError) else "out of memory"
+    return f"internal error while {stage}: {why} ({type(problem).__name__}); the session goes on"
 
 
 def _only(results: Iterator[FormResult]) -> FormResult:

@@ -24,6 +24,7 @@ from omega_core.lang.values import (
     Primitive,
     Promise,
     Symbol,
+    hash_key,
     is_procedure,
     iter_list,
     list_to_python,
@@ -116,12 +117,16 @@ def _unspecified() -> Any:
 
 
 def _hash_set(m: Any, table: Any, key: Any, value: Any) -> Any:
-    """``hash-set!`` with the machine's write barrier (incremental state capture needs it)."""
-    from omega_core.lang.primitives.hashes import hash_set
+    """``hash-set!`` with the machine's write barrier (incremental state capture needs it) and its
+    undo record (a stopped command leaves the table as it was)."""
+    from omega_core.lang.primitives.hashes import set_entry, table_of
 
-    result = hash_set(table, key, value)
-    m.mark_dirty(table)
-    return result
+    h = table_of("hash-set!", table)
+    k = hash_key(key)
+    m.undo.note_entry(h, k, key)
+    set_entry(h, k, key, value)
+    m.mark_dirty(h)
+    return UNSPECIFIED
 
 
 _HOST_PRIMITIVES = (

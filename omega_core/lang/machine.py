@@ -15,11 +15,13 @@ import enum
 import secrets
 from typing import Any
 
-from omega_core.errors import EvalError, OmegaError
+from omega_core.errors import EvalError, InternalError, OmegaError
+from omega_core.lang import budgets
 from omega_core.lang import frames as fr
 from omega_core.lang.compiler import compile_unit
 from omega_core.lang.nodes import Amb, Unit
 from omega_core.lang.printer import display_string, short_string, write_string
+from omega_core.lang.undo import ABSENT, UndoJournal
 from omega_core.lang.values import (
     NIL,
     UNSPECIFIED,
@@ -80,6 +82,14 @@ class Machine:
         self.unit_prefix = f"u{secrets.token_hex(4)}-"
         """Unit ids must be unique among all machines whose code can meet (a debugger shares the
         session's globals), so each machine instance numbers its units under a random prefix."""
+        # Budgets of one command (see budgets.py); the evaluator sets the limits from the config.
+        self.memory_limit = 512 * budgets.MIB
+        self.max_integer_bits = 65_536
+        self.max_output_chars = 100_000
+        self.output_chars = 0
+        self.memory = budgets.MemoryMeter()
+        self.undo = UndoJournal()
+        """First old value of each global / hash entry the running command changed (undo.py)."""
 
     # --- loading and running -------------------------------------------------------------------
 
@@ -99,6 +109,17 @@ class Machine:
         self.effect_op = None
         self.effect_args = []
         self.status = Status.RUNNING
+        self.output_chars = 0
+        self.memory.reset()
+        self.undo.clear()
+
+    def roll_back(self) -> None:
+        """The command was stopped from outside (budget, interrupt): undo its changes to globals and
+        hash tables and drop its registers (the continuation may be what filled the memory)."""
+        self.undo.undo(self.globals)
+        self.node = self.env = self.k = self.choices = None
+        self.value = UNSPECIFIED
+        self.effect_args = []
 
     def run(self, max_steps: int) -> Status:
         """Take at most ``max_steps`` steps; return why it stopped (RUNNING: slice used up)."""
@@ -126,12 +147,19 @@ class Machine:
             self.status = Status.ERROR
             self.error = error
             self.error_node = getattr(error, "node", None) or (node if node is not None else getattr(k, "node", None))
-        except RecursionError:  # pragma: no cover - evaluation does not recurse; printing might
+        except RecursionError:  # evaluation does not recurse; a primitive walking nested data might
             self.status = Status.ERROR
-            self.error = EvalError("value too deeply nested to process")
-        except MemoryError:  # pragma: no cover - depends on the machine
+            self.error = InternalError("internal error: a value is too deeply nested to process; the command was "
+                                       "stopped and undone (the session goes on)")
+        except MemoryError:  # depends on the machine
             self.status = Status.ERROR
-            self.error = EvalError("out of memory")
+            self.error = InternalError("internal error: out of memory; the command was stopped and undone "
+                                       "(lower [language] max_memory_mb so budgets stop such commands first)")
+        except Exception as bug:  # noqa: BLE001 - a bug in a primitive must not end the session
+            self.status = Status.ERROR
+            self.error = InternalError(f"internal error: {type(bug).__name__}: {bug}; the command was stopped and "
+                                       "undone (the session goes on)")
+            self.error_node = node if node is not None else getattr(k, "node", None)
         self.steps += steps
         if self.status is Status.RUNNING and self.node is None and self.k is None:
             self.status = Status.DONE
@@ -229,8 +257,30 @@ class Machine:
             raise EvalError(f"not a procedure: {short_string(f)} ({type_name(f)}) cannot be called")
 
     def define_global(self, name: str, value: Any) -> None:
-        self.globals[name] = value
-        self.globals.dirty.add(name)
+        table = self.globals
+        undo = self.undo.globals
+        if name not in undo:
+            undo[name] = table.get(name, ABSENT)
+        table[name] = value
+        table.dirty.add(name)
+
+    # --- budgets (checked by primitives BEFORE they build something big) -----------------------
+
+    def reserve(self, nbytes: int, who: str) -> None:
+        """``who`` is about to build an object of about ``nbytes``: refuse if the command's memory
+        would pass its budget. Small objects are left to the per-slice measurement."""
+        if nbytes < budgets.RESERVE_CHECK_BYTES:
+            return
+        reached = self.memory.growth_now() + nbytes
+        if reached > self.memory_limit:
+            raise budgets.memory_exceeded(reached, self.memory_limit, f"the result of {who}")
+
+    def check_integer_bits(self, bits: int, who: str) -> None:
+        """``who`` is about to build an integer of about ``bits`` bits."""
+        if bits > self.max_integer_bits:
+            raise budgets.integer_exceeded(who, bits, self.max_integer_bits)
+        if bits > 8 * budgets.RESERVE_CHECK_BYTES:
+            self.reserve(bits // 8, who)
 
     def mark_dirty(self, obj: Any) -> None:
         """Write barrier: ``obj`` (a frame, hash table or promise) was changed in place."""
@@ -355,7 +405,16 @@ class Machine:
     # --- output -------------------------------------------------------------------------------
 
     def write_output(self, text: str) -> None:
+        """Collect ``display`` output; past the output budget the command stops, its output cut."""
+        total = self.output_chars + len(text)
+        if total > self.max_output_chars:
+            fits = self.max_output_chars - self.output_chars
+            self.output.append(text[: max(fits, 0)])
+            self.output.append(f"\n... [output cut at {self.max_output_chars:,} characters]")
+            self.output_chars = total
+            raise budgets.output_exceeded(self.max_output_chars)
+        self.output_chars = total
         self.output.append(text)
 
     def display(self, value: Any) -> None:
-        self.output.append(display_string(value))
+        self.write_output(display_string(value))

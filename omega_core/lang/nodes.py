@@ -253,7 +253,9 @@ class Call(Node):
             count = len(operands)
             if count < f.min_args or (f.max_args is not None and count > f.max_args):
                 m.arity_error(f.name, f.min_args, f.max_args, count)
-            if f.needs_machine:
+            if f.needs_machine:  # ``*``, ``append`` ... check their budgets on the machine
+                if count == 2:
+                    return f.fn(m, operands[0].val(m, env), operands[1].val(m, env))
                 return f.fn(m, *[arg.val(m, env) for arg in operands])
             if count == 2:
                 return f.fn(operands[0].val(m, env), operands[1].val(m, env))

@@ -18,6 +18,11 @@ import re
 _SMALL_BITS = 12_000  # about 3,600 decimal digits, under the 4,300-digit guard
 _SMALL_DIGITS = 3_000
 
+JSON_INT_BITS = _SMALL_BITS
+"""Largest integer (in bits) written to JSON as a plain number. ``json.dumps``/``json.loads`` go
+through ``str``/``int`` and so hit the 4,300-digit guard: larger integers are stored as digit text
+(the state serializer tags them ``["i", digits]``) and converted with the functions below."""
+
 # What ``string->number`` accepts: the reader's number syntax plus the printer's special decimals.
 _INTEGER_RE = re.compile(r"[+-]?[0-9]+")
 _DECIMAL_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")

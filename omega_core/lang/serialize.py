@@ -26,6 +26,7 @@ from omega_core.lang import frames as fr
 from omega_core.lang.builtins import PRELUDE_UNITS, base_globals, fresh_globals, is_builtin_value, primitive_table
 from omega_core.lang.compiler import compile_unit
 from omega_core.lang.nodes import Node, Unit
+from omega_core.lang.numtext import JSON_INT_BITS, int_to_text, text_to_int
 from omega_core.lang.printer import write_string
 from omega_core.lang.reader import read_all
 from omega_core.lang.values import (
@@ -106,6 +107,8 @@ class _Encoder:
 
     def enc(self, value: Any) -> Any:
         kind = type(value)
+        if kind is int and value.bit_length() > JSON_INT_BITS:  # JSON readers cap integer digits
+            return ["i", int_to_text(value)]
         if kind is int or kind is str or kind is bool or value is None:
             return value
         if kind is float:
@@ -222,6 +225,7 @@ def encode_machine(encoder: _Encoder, machine: Any, global_names: Any = None) ->
     root["output"] = "".join(machine.output)
     for name in _COUNTERS:
         root[name] = getattr(machine, name)
+    root["undo"] = machine.undo.encode(encoder.enc)  # what the running command would undo (undo.py)
     encoder.drain()
     return root
 
@@ -378,6 +382,8 @@ class _Decoder:
             return UNASSIGNED
         if tag == "f":
             return float(value[1])
+        if tag == "i":
+            return text_to_int(value[1])
         if tag == "p":
             return self.primitives[value[1]]
         if tag == "b":
@@ -481,6 +487,7 @@ def load_state(data: dict[str, Any]) -> Any:
         machine.output = [root["output"]] if root.get("output") else []
         for name in _COUNTERS:
             setattr(machine, name, root[name])
+        machine.undo.decode(root.get("undo"), decoder.dec)
     except StateFormatError:
         raise
     except (KeyError, IndexError, TypeError, AttributeError, ValueError, OmegaError) as problem:

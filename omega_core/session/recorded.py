@@ -25,7 +25,7 @@ from typing import Any, Callable, Generator, Iterator
 from omega_core.config import Config
 from omega_core.effects import EffectHost, OracleExchange
 from omega_core.errors import OmegaError
-from omega_core.evaluator import Evaluator, FormResult, Step, drive
+from omega_core.evaluator import STOPPED_CODES, Evaluator, FormResult, Step, drive
 from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.checkpoint_states import CheckpointStates
@@ -275,7 +275,7 @@ class RecordedSession:
                     to_send = yield item
                 except OmegaError as error:
                     to_throw = error
-            if results and all(result.ok for result in results):
+            if results and (all(r.ok for r in results) or any(r.error_code in STOPPED_CODES for r in results)):
                 self.checkpoint(self.machine, ev.CheckpointReason.MANUAL)
             self._append(self._batch)
         finally:

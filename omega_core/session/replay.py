@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from omega_core.effects import ORACLE_OPS, EffectOutcome, OracleExchange, value_of_exchange
 from omega_core.errors import EvalError, OmegaError
-from omega_core.evaluator import Evaluator, drive
+from omega_core.evaluator import STOPPED_CODES, Evaluator, drive
 from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.log_reader import SessionLogReader
@@ -138,7 +138,8 @@ class Replayer:
         self.target = target
         language = self.session.config.language
         recorder = SessionRecorder(self, self.session.config.session.periodic_checkpoint_steps)  # type: ignore[arg-type]
-        evaluator = Evaluator(machine, language, self.session.effects, perform=self.answer, observer=recorder)
+        evaluator = Evaluator(machine, language, self.session.effects, perform=self.answer, observer=recorder,
+                              measure_memory=False)
         total = len(inputs)
         for number, item in enumerate(inputs):
             if item.seq > target:
@@ -238,7 +239,7 @@ class Replayer:
                         current.answers.append({**event, "model": request.get("model", ""),
                                                 "prompt": request.get("fullPrompt", request.get("promptPreview", ""))})
                     elif kind in ("result", "error"):
-                        limit = event.get("steps") if event.get("code") == "interrupted" else None
+                        limit = event.get("steps") if event.get("code") in STOPPED_CODES else None
                         current.step_limits.append(limit if isinstance(limit, int) else None)
                     elif kind == "checkpoint" and event.get("reason") == "manual":
                         current.checkpointed = True

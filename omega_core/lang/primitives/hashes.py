@@ -18,10 +18,19 @@ from omega_core.lang.values import UNSPECIFIED, HashTable, hash_key, make_list
 _MISSING = object()
 
 
-def _table(who: str, value: Any) -> HashTable:
+def table_of(who: str, value: Any) -> HashTable:
     if type(value) is HashTable:
         return value
     raise check.type_error(who, "a hash table", value)
+
+
+_table = table_of
+
+
+def set_entry(h: HashTable, k: Any, key: Any, value: Any) -> None:
+    """Store ``value`` under hash key ``k`` (``key`` is kept as the entry's key value if new)."""
+    h.table[k] = value
+    h.keys.setdefault(k, key)
 
 
 @primitive("make-hash", 0)
@@ -45,10 +54,7 @@ def hash_ref(table: Any, key: Any, default: Any = _MISSING) -> Any:
 
 @primitive("hash-set!", 3)
 def hash_set(table: Any, key: Any, value: Any) -> Any:
-    h = _table("hash-set!", table)
-    k = hash_key(key)
-    h.table[k] = value
-    h.keys.setdefault(k, key)
+    set_entry(_table("hash-set!", table), hash_key(key), key, value)
     return UNSPECIFIED
 
 

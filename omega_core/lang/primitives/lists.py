@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from omega_core.errors import EvalError
+from omega_core.lang.budgets import list_bytes
 from omega_core.lang.primitives import _checks as check
 from omega_core.lang.primitives._registry import primitive
 from omega_core.lang.values import NIL, Pair, is_equal, make_list
@@ -77,14 +78,16 @@ def length(lst: Any) -> int:
     return count
 
 
-@primitive("append", 0, None)
-def append(*lists: Any) -> Any:
-    """Copies every argument but the last, which becomes the shared (possibly improper) tail."""
+@primitive("append", 0, None, needs_machine=True)
+def append(m: Any, *lists: Any) -> Any:
+    """Copies every argument but the last, which becomes the shared (possibly improper) tail.
+    The copies are counted against the memory budget before they are made."""
     if not lists:
         return NIL
     items: list[Any] = []
     for lst in lists[:-1]:
         items.extend(check.proper_list("append", lst))
+        m.reserve(list_bytes(len(items)) * 2, "append")  # the Python list and the pairs
     return make_list(items, lists[-1])
 
 

@@ -14,15 +14,12 @@ import operator
 from typing import Any, Callable
 
 from omega_core.errors import EvalError
+from omega_core.lang.budgets import integer_bits_of_product
 from omega_core.lang.primitives import _checks as check
 from omega_core.lang.printer import write_string
 from omega_core.lang.primitives._registry import primitive
 
 Number = int | float
-
-MAX_EXACT_BITS = 3_400_000
-"""Largest exact ``expt`` result, in bits (about a million decimal digits): a typo such as
-``(expt 10 (expt 10 10))`` must fail fast instead of eating the server's memory."""
 
 
 def _numbers(who: str, args: tuple[Any, ...]) -> tuple[Number, ...]:
@@ -68,14 +65,32 @@ def add(*args: Any) -> Number:
     return _fold("+", _numbers("+", args), operator.add) if args else 0
 
 
-@primitive("*", 0, None)
-def multiply(*args: Any) -> Number:
-    """Product; ``(*)`` is 1."""
+@primitive("*", 0, None, needs_machine=True)
+def multiply(m: Any, *args: Any) -> Number:
+    """Product; ``(*)`` is 1. The size of an integer product is checked against the integer budget
+    before multiplying (repeated squaring must stop at the budget, not after minutes)."""
     if len(args) == 2:
         a, b = args
         if type(a) is int and type(b) is int:  # the common case, without the general checks
+            if a.bit_length() + b.bit_length() > m.max_integer_bits:
+                return _budgeted_product(m, (a, b))
             return a * b
-    return _fold("*", _numbers("*", args), operator.mul) if args else 1
+    _numbers("*", args)
+    integers = tuple(arg for arg in args if type(arg) is int)
+    if len(integers) > 1 and integer_bits_of_product(integers) > m.max_integer_bits:
+        _budgeted_product(m, integers)
+    return _fold("*", args, operator.mul) if args else 1
+
+
+def _budgeted_product(m: Any, factors: tuple[int, ...]) -> int:
+    """A product whose size bound passes the integer budget: refused before multiplying when even
+    its smallest possible size does; computed and measured when it might just fit."""
+    bound = integer_bits_of_product(factors)
+    if bound - (len(factors) - 1) > m.max_integer_bits:
+        m.check_integer_bits(bound, "*")
+    result = math.prod(factors)
+    m.check_integer_bits(result.bit_length(), "*")
+    return result
 
 
 @primitive("-", 1, None)
@@ -188,27 +203,27 @@ def maximum(*args: Any) -> Number:
     return _extremum("max", args, max)
 
 
-@primitive("expt", 2)
-def expt(base: Any, exponent: Any) -> Number:
+@primitive("expt", 2, needs_machine=True)
+def expt(m: Any, base: Any, exponent: Any) -> Number:
     """Exact for an integer to a non-negative integer power; a decimal otherwise."""
     check.number("expt", base)
     check.number("expt", exponent)
     if type(base) is int and type(exponent) is int:
-        return _int_power(base, exponent)
+        return _int_power(m, base, exponent)
     return _float_power(_to_float("expt", base), _to_float("expt", exponent))
 
 
-def _int_power(base: int, exponent: int) -> Number:
+def _int_power(m: Any, base: int, exponent: int) -> Number:
     if exponent < 0 and base == 0:
         raise _zero_division("expt")
     magnitude = abs(base)
-    if magnitude > 1 and (magnitude.bit_length() - 1) * abs(exponent) > MAX_EXACT_BITS:
-        if exponent > 0:
-            raise EvalError(
-                f"expt: the result would have more than {MAX_EXACT_BITS * 3 // 10} digits"
-            )
-        # 1 / (a number with millions of digits) is zero in a decimal; keep the sign.
-        return -0.0 if base < 0 and exponent % 2 == 1 else 0.0
+    if magnitude > 1:
+        bits = int(abs(exponent) * math.log2(magnitude)) + 1  # size of |base|**|exponent|
+        if bits > m.max_integer_bits:
+            if exponent > 0:
+                m.check_integer_bits(bits, "expt")
+            # 1 / (a number past the integer budget) is zero in a decimal; keep the sign.
+            return -0.0 if base < 0 and exponent % 2 == 1 else 0.0
     if exponent >= 0:
         return base**exponent
     return 1 / base ** (-exponent)  # int/int true division: correctly rounded

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from omega_core.errors import EvalError
+from omega_core.lang.budgets import list_bytes, string_bytes
 from omega_core.lang.numtext import parse_number
 from omega_core.lang.primitives import _checks as check
 from omega_core.lang.primitives._registry import primitive
@@ -23,9 +24,13 @@ def _strings(who: str, args: tuple[Any, ...]) -> tuple[str, ...]:
     return args
 
 
-@primitive("string-append", 0, None)
-def string_append(*args: Any) -> str:
-    return "".join(_strings("string-append", args))
+@primitive("string-append", 0, None, needs_machine=True)
+def string_append(m: Any, *args: Any) -> str:
+    """Concatenation; its size is checked against the memory budget before it is built."""
+    strings = _strings("string-append", args)
+    if len(strings) > 1:
+        m.reserve(string_bytes(sum(map(len, strings)), all(s.isascii() for s in strings)), "string-append")
+    return "".join(strings)
 
 
 @primitive("string-length", 1)
@@ -63,18 +68,20 @@ def string_trim(s: Any) -> str:
     return check.string("string-trim", s).strip()
 
 
-@primitive("string-split", 2)
-def string_split(s: Any, sep: Any) -> Any:
+@primitive("string-split", 2, needs_machine=True)
+def string_split(m: Any, s: Any, sep: Any) -> Any:
     """List of the pieces between occurrences of ``sep``; an empty ``sep`` gives the characters."""
     text = check.string("string-split", s)
     separator = check.string("string-split", sep)
     if separator == "":
+        m.reserve(list_bytes(len(text)), "string-split")
         return make_list(list(text))
+    m.reserve(list_bytes(text.count(separator) + 1) + string_bytes(len(text), text.isascii()), "string-split")
     return make_list(text.split(separator))
 
 
-@primitive("string-join", 2)
-def string_join(lst: Any, sep: Any) -> str:
+@primitive("string-join", 2, needs_machine=True)
+def string_join(m: Any, lst: Any, sep: Any) -> str:
     """``(string-join list-of-strings separator)``."""
     items = check.proper_list("string-join", lst)
     separator = check.string("string-join", sep)
@@ -84,6 +91,8 @@ def string_join(lst: Any, sep: Any) -> str:
                 f"string-join: expected a list of strings, but an element is "
                 f"{check.describe(item)}"
             )
+    length = sum(map(len, items)) + len(separator) * max(len(items) - 1, 0)
+    m.reserve(string_bytes(length, separator.isascii() and all(item.isascii() for item in items)), "string-join")
     return separator.join(items)
 
 
@@ -93,14 +102,17 @@ def string_contains(s: Any, part: Any) -> bool:
     return check.string("string-contains?", part) in check.string("string-contains?", s)
 
 
-@primitive("string-replace-all", 3)
-def string_replace_all(s: Any, old: Any, new: Any) -> str:
+@primitive("string-replace-all", 3, needs_machine=True)
+def string_replace_all(m: Any, s: Any, old: Any, new: Any) -> str:
     """``(string-replace-all s old new)``; an empty ``old`` is an error (it would match everywhere)."""
     text = check.string("string-replace-all", s)
     pattern = check.string("string-replace-all", old)
     replacement = check.string("string-replace-all", new)
     if pattern == "":
         raise check.type_error("string-replace-all", "a non-empty string to replace", pattern)
+    if len(replacement) > len(pattern):  # the result can be much longer than the text
+        grown = len(text) + text.count(pattern) * (len(replacement) - len(pattern))
+        m.reserve(string_bytes(grown, text.isascii() and replacement.isascii()), "string-replace-all")
     return text.replace(pattern, replacement)
 
 
@@ -122,13 +134,17 @@ def number_to_string(n: Any) -> str:
     return write_string(check.number("number->string", n))
 
 
-@primitive("string->number", 1)
-def string_to_number(s: Any) -> Any:
+@primitive("string->number", 1, needs_machine=True)
+def string_to_number(m: Any, s: Any) -> Any:
     """The number the string spells (``-3``, ``2.5``, ``1e3``, ``+inf.0``), or ``#f``.
 
-    Surrounding whitespace is ignored: oracle answers usually end in a newline.
+    Surrounding whitespace is ignored: oracle answers usually end in a newline. A run of digits
+    longer than the integer budget allows is refused before it is converted.
     """
-    result = parse_number(check.string("string->number", s).strip())
+    text = check.string("string->number", s).strip()
+    if len(text) * 10 // 3 > m.max_integer_bits and text.lstrip("+-").isdigit():
+        m.check_integer_bits(len(text.lstrip("+-")) * 10 // 3, "string->number")
+    result = parse_number(text)
     return False if result is None else result
 
 

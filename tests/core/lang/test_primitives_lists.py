@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from omega_core.errors import EvalError
+from omega_core.lang.machine import Machine
 from omega_core.lang.primitives import all_primitives
 from omega_core.lang.printer import write_string
 from omega_core.lang.values import NIL, Pair, list_to_python, make_list, sym
@@ -15,7 +16,8 @@ PRIMS = all_primitives()
 
 
 def call(name: str, *args: Any) -> Any:
-    return PRIMS[name].fn(*args)
+    prim = PRIMS[name]
+    return prim.fn(Machine(), *args) if prim.needs_machine else prim.fn(*args)
 
 
 def show(name: str, *args: Any) -> str:

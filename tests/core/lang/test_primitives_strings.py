@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from omega_core.errors import EvalError
 from omega_core.lang.numtext import int_to_text, parse_number, text_to_int
+from omega_core.lang.machine import Machine
 from omega_core.lang.primitives import all_primitives
 from omega_core.lang.printer import write_string
 from omega_core.lang.values import NIL, Symbol, list_to_python, make_list, sym
@@ -20,7 +21,8 @@ PRIMS = all_primitives()
 
 
 def call(name: str, *args: Any) -> Any:
-    return PRIMS[name].fn(*args)
+    prim = PRIMS[name]
+    return prim.fn(Machine(), *args) if prim.needs_machine else prim.fn(*args)
 
 
 def fails(name: str, *args: Any) -> str:

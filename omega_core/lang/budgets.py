@@ -1,0 +1,164 @@
+"""The per-command budgets of a machine: memory, integer size and output (steps live in the evaluator).
+
+One place for every budget rule, so a reader finds them together:
+
+- **Memory** of what a command builds (its values and its continuation). It is counted as values
+  are built, never by walking the heap: the evaluator measures how much the process's resident
+  memory grew during each of the command's own slices (``MemoryMeter``: one ``pread`` of
+  ``/proc/self/statm`` before and after a slice, a few microseconds per 20,000 steps, nothing per
+  step), so frames, closures and pairs built by the machine itself are counted without any cost on
+  the hot path, and memory other sessions build between our slices is not. Primitives that can build
+  a large object in one step (``string-append``, ``append``, ``*`` ...) estimate its size and call
+  ``Machine.reserve`` BEFORE building it, so no single step allocates past the budget.
+- **Integer size** (bits): ``*`` and ``expt`` estimate the size of their result before computing it,
+  so multiplication and the int<->text conversions (``numtext``) of any allowed integer stay in the
+  millisecond range. ``+`` and ``-`` are not checked (one bit per step at most: passing the budget by
+  much would take as many steps as bits), nor literals the reader accepts (its input limit bounds them).
+- **Output** per command: ``display`` output past the limit ends the command, the shown output
+  is cut there with a note.
+
+Each failure is a ``BudgetExceeded`` (code ``budget_exceeded``) whose message names the budget, the
+value reached, the limit and the config key.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from omega_core.errors import BudgetExceeded
+
+MIB = 1024 * 1024
+
+PAIR_BYTES = 56
+"""Estimated size of one pair (object header, two slots, the cyclic GC's header)."""
+
+STRING_HEADER_BYTES = 49
+"""``sys.getsizeof("")``: what a Python string costs before its characters."""
+
+RESERVE_CHECK_BYTES = 256 * 1024
+"""Objects smaller than this are left to the per-slice measurement: a slice cannot build many of
+them between two measurements, and checking is then not worth its cost."""
+
+
+# --- estimates -----------------------------------------------------------------------------------
+
+
+def string_bytes(length: int, all_ascii: bool) -> int:
+    """Bytes of a new string of ``length`` characters (4 per character unless it is all ASCII:
+    an upper bound, Python uses 1, 2 or 4 by the widest character)."""
+    return STRING_HEADER_BYTES + length * (1 if all_ascii else 4)
+
+
+def list_bytes(count: int) -> int:
+    """Bytes of ``count`` new pairs."""
+    return count * PAIR_BYTES
+
+
+def integer_bits_of_product(factors: tuple[int, ...]) -> int:
+    """Upper bound of the bits of the product of ``factors`` (sum of their sizes), exact enough to
+    refuse before multiplying: the true size is that sum or one less."""
+    return sum(factor.bit_length() for factor in factors)
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+
+def _mb(nbytes: int) -> str:
+    return f"{nbytes / MIB:,.0f} MB" if nbytes >= 10 * MIB else f"{nbytes / MIB:,.1f} MB"
+
+
+def memory_exceeded(reached: int, limit: int, what: str, verb: str = "would reach") -> BudgetExceeded:
+    """``what`` says which values: ``the command's values and continuation`` or a primitive's result."""
+    return BudgetExceeded(
+        f"memory budget exceeded: {what} {verb} {_mb(reached)} "
+        f"(limit {limit // MIB:,} MB, [language] max_memory_mb)"
+    )
+
+
+def integer_exceeded(who: str, bits: int, limit: int) -> BudgetExceeded:
+    return BudgetExceeded(
+        f"integer size budget exceeded: {who} would build an integer of about {bits:,} bits "
+        f"(~{bits * 3 // 10:,} digits; limit {limit:,} bits, [language] max_integer_bits)"
+    )
+
+
+def output_exceeded(limit: int) -> BudgetExceeded:
+    return BudgetExceeded(
+        f"output budget exceeded: the command printed more than {limit:,} characters and was stopped; "
+        f"its output is cut there (limit {limit:,} characters, [language] max_output_chars)"
+    )
+
+
+def steps_exceeded(steps: int, limit: int) -> BudgetExceeded:
+    return BudgetExceeded(
+        f"step budget exceeded: the command took {steps:,} steps and was stopped "
+        f"(limit {limit:,} steps, [language] step_budget)"
+    )
+
+
+# --- measuring memory ----------------------------------------------------------------------------
+
+
+class _ResidentMemory:
+    """The process's resident set size, read cheaply (an open ``/proc/self/statm`` read with
+    ``pread``; reopened after a fork, where ``self`` would still name the parent)."""
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+        self._pid = -1
+        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+        self._available = sys.platform.startswith("linux")
+
+    def bytes(self) -> int:
+        if self._available:
+            try:
+                if self._pid != os.getpid() or self._fd is None:
+                    self._fd = os.open("/proc/self/statm", os.O_RDONLY)
+                    self._pid = os.getpid()
+                return int(os.pread(self._fd, 128, 0).split()[1]) * self._page
+            except (OSError, ValueError, IndexError):
+                self._available = False
+        return _peak_resident_bytes()
+
+
+def _peak_resident_bytes() -> int:
+    """Elsewhere: the peak resident size (it only grows, so growth is still bounded)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - no way to measure: memory is bounded per primitive only
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+RESIDENT = _ResidentMemory()
+
+
+class MemoryMeter:
+    """How much memory the running command has built: the sum, over its own slices, of how much
+    the process grew during the slice. Started fresh for every command."""
+
+    __slots__ = ("grown", "_slice_start")
+
+    def __init__(self) -> None:
+        self.grown = 0
+        self._slice_start: int | None = None
+
+    def reset(self) -> None:
+        self.grown = 0
+        self._slice_start = None
+
+    def slice_started(self) -> None:
+        self._slice_start = RESIDENT.bytes()
+
+    def slice_ended(self) -> None:
+        if self._slice_start is not None:
+            self.grown += RESIDENT.bytes() - self._slice_start
+            self._slice_start = None
+
+    def growth_now(self) -> int:
+        """Growth so far, including the part of the slice being run (for a primitive's check)."""
+        if self._slice_start is None:
+            return max(self.grown, 0)
+        return max(self.grown + RESIDENT.bytes() - self._slice_start, 0)

@@ -1,0 +1,47 @@
+"""Budgets on a LIVE server (issue 10, item 4): a command past its memory or integer budget ends
+with ``budget_exceeded``, the backend keeps running, the session is as it was before the command,
+and after a SIGKILL the reloaded session (its log replayed) is in the same state as the memory was."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.core.server.live_server import LiveServer, servers, wait_gone
+
+SETUP = ("(define h (make-hash)) (hash-set! h 'a 1) (define s \"x\")"
+         " (define (grow) (set! s (string-append s s)) (grow)) (define (sq x) (sq (* x x)))")
+CHECK = "(list (string-length s) (hash-ref h 'a) (hash-count h))"
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    yield from servers(tmp_path)
+
+
+def test_budget_failures_leave_the_session_as_it_was_in_memory_and_after_a_reload(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    srv = make_server(language={"max_memory_mb": 16}, server={"save_interval_ms": 50})
+    with srv.client() as client:
+        assert client.execute(SETUP, "bud").ok
+        pid = srv.backend_pid()
+        reply = client.execute("(begin (hash-set! h 'a 2) (hash-set! h 'b 3) (grow))", "bud")
+        error = reply.results[-1]  # type: ignore[attr-defined]
+        assert error["error_code"] == "budget_exceeded"
+        assert "memory budget exceeded" in reply.output and "[language] max_memory_mb" in reply.output
+        reply = client.execute("(sq 2)", "bud")
+        assert reply.results[-1]["error_code"] == "budget_exceeded"  # type: ignore[attr-defined]
+        assert "[language] max_integer_bits" in reply.output
+        assert client.execute(CHECK, "bud").output == "=> (1 1 1)"
+        assert client.status()["backend_pid"] == pid  # the backend never restarted
+    os.kill(pid, signal.SIGKILL)
+    assert wait_gone(pid, 10)
+    with srv.client() as client:  # reloaded from the log and states: the same state as before the kill
+        assert client.execute(CHECK, "bud").output == "=> (1 1 1)"
+        assert client.execute("(begin (set! s \"yy\") (string-length s))", "bud").output == "=> 2"
+    srv.assert_healthy()
