@@ -321,8 +321,11 @@ class Backend:
                 del self.session_locks[name]
 
     async def run_cooperative(self, instance: SessionInstance, steps: Generator[Any, Any, None],
-                              on_result: Any = None) -> list[FormResult]:
-        """Drive a session's execution: yield to other tasks at every slice, effects off the loop."""
+                              on_result: Any = None, on_slice: Any = None) -> list[FormResult]:
+        """Drive a session's execution: yield to other tasks at every slice, effects off the loop.
+
+        ``on_slice(force)``, if given, runs between slices (``force`` before an effect waits): the
+        live output stream (``output_stream``) hooks in there."""
         results: list[FormResult] = []
         to_send: Any = None
         to_throw: OmegaError | None = None
@@ -333,6 +336,8 @@ class Backend:
             except StopIteration:
                 return results
             to_send = to_throw = None
+            if on_slice is not None and not isinstance(item, FormResult):
+                on_slice(isinstance(item, EffectCall))
             if isinstance(item, EffectCall):
                 try:
                     to_send = await anyio.to_thread.run_sync(instance.session.effects.perform, item.op, item.args)

@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical
@@ -23,6 +24,7 @@ from omega_tui.components.lisp_highlight import DEFAULT_STYLES, highlight, line_
 from omega_tui.keys import bindings_for
 
 PROMPT = "Ω> "
+PENDING_SHOWN = 4
 CONTINUATION = ".. "
 
 
@@ -83,6 +85,9 @@ class ReplInput(TextArea):
     class ClearLog(Message):
         pass
 
+    class CancelQueued(Message):
+        """Escape in an empty input: take the last queued input back (cancelled before it ran)."""
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("", soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
                          highlight_cursor_line=False, **kwargs)
@@ -117,11 +122,36 @@ class ReplInput(TextArea):
         if event.key in self._submit_keys():
             event.stop()
             event.prevent_default()
-            self.action_submit()
+            if self.paste_follows():
+                self.insert("\n")  # a newline inside a paste without brackets: the paste is one input
+            else:
+                self.action_submit()
+            return
+        if event.key == "escape" and not self.text and self._app_has_queue():
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.CancelQueued())
             return
         await super()._on_key(event)
 
+    def paste_follows(self) -> bool:
+        """True if more keys from the same terminal read wait behind this Enter.
+
+        A paste without bracketed-paste mode arrives as one burst of key events; a person pressing
+        Enter never has the next key already queued. Looking at the app's queue costs nothing and
+        adds no delay to an ordinary Enter (a timer would add its whole wait to every command).
+        """
+        queue = getattr(getattr(self.app, "_message_queue", None), "_queue", None)
+        if not queue:
+            return False
+        return any(isinstance(message, events.Key) for message in list(queue))
+
+    def _app_has_queue(self) -> bool:
+        repl = getattr(self.app, "repl", None)
+        return bool(getattr(repl, "queue", None))
+
     def action_submit(self) -> None:
+        """Enter: a complete input is taken now and the box cleared at once (typing goes on at once)."""
         text = self.text
         if not text.strip():
             return
@@ -131,6 +161,7 @@ class ReplInput(TextArea):
         if needs_more_input(text):
             self.insert("\n")
             return
+        self.load_text("")
         self.post_message(self.Submitted(text))
 
     def _indent_for(self, text: str) -> str:
@@ -217,8 +248,8 @@ class ReplPane(Vertical):
     def compose(self) -> ComposeResult:
         yield LoadingIndicator(id="repl-loading")
         yield RichLog(id="repl-log", wrap=True, markup=False, highlight=False, auto_scroll=True, min_width=20)
+        yield Static("", id="repl-pending")
         yield ReplInput(id="repl-input")
-        yield Static("", id="repl-status")
 
     @property
     def log_view(self) -> RichLog:
@@ -236,8 +267,26 @@ class ReplPane(Vertical):
         """Show the progress indicator above the log (opening a session, replaying)."""
         self.query_one("#repl-loading", LoadingIndicator).display = loading
 
-    def set_status(self, text: str | Text) -> None:
-        self.query_one("#repl-status", Static).update(text)
+    def set_pending(self, queued: list[str]) -> None:
+        """Show the inputs waiting to run, in order, under the running one (escape takes the last back)."""
+        pending = self.query_one("#repl-pending", Static)
+        pending.display = bool(queued)
+        if not queued:
+            return
+        text = Text(no_wrap=True, overflow="ellipsis")
+        shown = queued[-PENDING_SHOWN:]
+        if len(queued) > len(shown):
+            text.append(f"  … {len(queued) - len(shown)} more queued\n", self.styles_map["log.notice"])
+        for index, code in enumerate(shown):
+            first = code.strip().split("\n", 1)[0]
+            more = " …" if "\n" in code.strip() else ""
+            text.append("  ⋯ pending ", self.styles_map["log.notice"])
+            text.append(first + more)
+            if index == len(shown) - 1:
+                text.append("   (esc: take back)", self.styles_map["log.notice"])
+            if index < len(shown) - 1:
+                text.append("\n")
+        pending.update(text)
 
     # --- writing the log ---------------------------------------------------------------------------
 
