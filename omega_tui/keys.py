@@ -57,7 +57,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("app.quit", "ctrl+q", "quit", "Quit", "app", priority=True),
     KeySpec("app.interrupt", "ctrl+c", "interrupt", "Interrupt", "app", priority=True),
     KeySpec("app.restart_server", "f5", "restart_server", "Start server", "app", priority=True, show=False),
-    KeySpec("app.steal_access", "ctrl+w", "steal_access", "Take write access", "app", show=False),
+    KeySpec("app.steal_access", "ctrl+w", "steal_access", "Take write access", "app", show=False,
+            priority=True),
     # Moving between panes (on the main screen, so dialogs keep tab for their own fields).
     KeySpec("pane.help", "question_mark", "help", "Help", "screen", key_display="?"),
     KeySpec("pane.next", "tab", "next_pane", "Next pane", "screen", group=CYCLE_GROUP),

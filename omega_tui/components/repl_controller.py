@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from omega_tui.components.repl_pane import ReplPane
+from omega_tui.components.status_bar import LinkState
 
 if TYPE_CHECKING:  # pragma: no cover
     from omega_tui.app import OmegaApp
@@ -88,7 +89,7 @@ class ReplController:
     def can_run(self) -> bool:
         app = self.app
         return (self.busy_since is None and app.link is not None and app.session_name is not None
-                and not app.sessions.opening)
+                and not app.sessions.opening and app.connection.state is LinkState.CONNECTED)
 
     def drain(self) -> None:
         """Run the next queued input if nothing runs and the session is ready; else just show the queue."""

@@ -12,7 +12,6 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical
@@ -23,6 +22,10 @@ from textual.widgets.text_area import TextAreaTheme
 from omega_tui.components.lisp_highlight import DEFAULT_STYLES, highlight, line_highlights
 from omega_tui.keys import bindings_for
 
+PASTE_GAP_S = 0.003
+"""Keys closer than this to the previous one came in one burst (one terminal read): a paste."""
+PASTE_HOLD_S = 0.008
+"""How long an Enter inside a burst waits for the burst to go on before its text is handed over."""
 PROMPT = "Ω> "
 PENDING_SHOWN = 4
 CONTINUATION = ".. "
@@ -95,6 +98,9 @@ class ReplInput(TextArea):
         self._history_index: int | None = None  # None: editing the draft
         self._draft = ""
         self.styles_map: dict[str, Style] = dict(DEFAULT_STYLES)
+        self._held: tuple[str, float] | None = None  # (text, its Enter's time) while a burst may go on
+        self._hold_timer: Any = None
+        self._last_key_at = float("-inf")
 
     # --- highlighting ----------------------------------------------------------------------------
 
@@ -118,14 +124,22 @@ class ReplInput(TextArea):
         return {key.strip() for key in keymap.get("repl.submit", "enter").split(",")}
 
     async def _on_key(self, event: Any) -> None:
+        at = float(getattr(event, "time", 0.0) or 0.0)
+        if self._held is not None:  # an Enter inside a burst waits to see whether the burst goes on
+            text, held_at = self._held
+            self._cancel_hold()
+            if at - held_at <= PASTE_GAP_S:
+                self.load_text(text + "\n")  # the burst goes on: a paste, and that Enter was its newline
+                self.move_cursor(self.document.end)
+            else:
+                self.post_message(self.Submitted(text))
+        burst = at - self._last_key_at <= PASTE_GAP_S
+        self._last_key_at = at
         # TextArea inserts a newline for Enter before bindings are looked at; decide here instead.
         if event.key in self._submit_keys():
             event.stop()
             event.prevent_default()
-            if self.paste_follows():
-                self.insert("\n")  # a newline inside a paste without brackets: the paste is one input
-            else:
-                self.action_submit()
+            self.action_submit(hold_at=at if burst else None)
             return
         if event.key == "escape" and not self.text and self._app_has_queue():
             event.stop()
@@ -134,24 +148,18 @@ class ReplInput(TextArea):
             return
         await super()._on_key(event)
 
-    def paste_follows(self) -> bool:
-        """True if more keys from the same terminal read wait behind this Enter.
-
-        A paste without bracketed-paste mode arrives as one burst of key events; a person pressing
-        Enter never has the next key already queued. Looking at the app's queue costs nothing and
-        adds no delay to an ordinary Enter (a timer would add its whole wait to every command).
-        """
-        queue = getattr(getattr(self.app, "_message_queue", None), "_queue", None)
-        if not queue:
-            return False
-        return any(isinstance(message, events.Key) for message in list(queue))
-
     def _app_has_queue(self) -> bool:
         repl = getattr(self.app, "repl", None)
         return bool(getattr(repl, "queue", None))
 
-    def action_submit(self) -> None:
-        """Enter: a complete input is taken now and the box cleared at once (typing goes on at once)."""
+    def action_submit(self, hold_at: float | None = None) -> None:
+        """Enter: a complete input is taken now and the box cleared at once (typing goes on at once).
+
+        ``hold_at``: this Enter came in a burst of keys (a paste without bracketed-paste mode, or
+        keys sent by a program): the text is handed over ``PASTE_HOLD_S`` later unless the burst
+        goes on, in which case the Enter was a newline of the paste and the text comes back. An
+        Enter typed by a person (never within ``PASTE_GAP_S`` of the previous key) is not held.
+        """
         text = self.text
         if not text.strip():
             return
@@ -162,7 +170,23 @@ class ReplInput(TextArea):
             self.insert("\n")
             return
         self.load_text("")
-        self.post_message(self.Submitted(text))
+        if hold_at is None:
+            self.post_message(self.Submitted(text))
+            return
+        self._held = (text, hold_at)
+        self._hold_timer = self.set_timer(PASTE_HOLD_S, self._release_hold)
+
+    def _release_hold(self) -> None:
+        if self._held is not None:
+            text = self._held[0]
+            self._cancel_hold()
+            self.post_message(self.Submitted(text))
+
+    def _cancel_hold(self) -> None:
+        self._held = None
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+            self._hold_timer = None
 
     def _indent_for(self, text: str) -> str:
         depth = 0
