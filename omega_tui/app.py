@@ -55,6 +55,8 @@ SESSIONS_INTERVAL_S = 30.0
 
 class MainScreen(Screen):
     BINDINGS = bindings_for("screen")
+    AUTO_FOCUS = "#repl-input"
+    """Focused as soon as the screen mounts: keys typed while the app starts land in the input."""
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="Ω")

@@ -307,7 +307,7 @@ class ReplPane(Vertical):
             text.append("  ⋯ pending ", self.styles_map["log.notice"])
             text.append(first + more)
             if index == len(shown) - 1:
-                text.append("   (esc: take back)", self.styles_map["log.notice"])
+                text.append("   esc takes it back", self.styles_map["log.notice"])
             if index < len(shown) - 1:
                 text.append("\n")
         pending.update(text)

@@ -50,7 +50,6 @@ class StatusBar(Static):
 
     DEFAULT_CSS = """
     StatusBar {
-        dock: bottom;
         height: 1;
         background: $panel;
         color: $text-muted;

@@ -216,8 +216,13 @@ async def test_a_supervisor_that_gave_up_is_explained_and_restart_recovers(tmp_p
                         break
                     await pilot.pause(0.02)
                 await pilot.pause(0.3)
-            await run(app, pilot, "(+ 1 1)")
             await wait_for(pilot, lambda: app.server_down is not None, 15, "the banner")
+            # Typed while the server is down: kept in the queue, run once it is back.
+            repl_input = app.query_one(ReplInput)
+            repl_input.focus()
+            repl_input.load_text("(+ 1 1)")
+            await pilot.press("enter")
+            assert list(app.repl.queue) == ["(+ 1 1)"] and "1 queued" in str(app.query_one("#status-bar").render())
             banner = str(app.query_one("#banner").render())
             assert "omega server restart" in banner and "palette" in banner
             assert "server down" in str(app.query_one("#status-bar").render())
@@ -227,6 +232,7 @@ async def test_a_supervisor_that_gave_up_is_explained_and_restart_recovers(tmp_p
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.server_down is None, 15, "the restart")
             await wait_for(pilot, lambda: not app.opening, 15, "the session to open again")
+            await wait_for(pilot, lambda: ("result", "=> 2") in entries(app), 15, "the kept input to run")
 
             async def works() -> bool:
                 await run(app, pilot, "(+ 20 22)")
