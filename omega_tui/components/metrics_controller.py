@@ -11,10 +11,27 @@ if TYPE_CHECKING:  # pragma: no cover
     from omega_tui.app import OmegaApp
 
 
+SOON_S = 0.3
+"""Refreshes asked for right after a command wait this long (one fetch for a burst of commands,
+and none in the way of painting the command's result)."""
+
+
 class MetricsController:
     def __init__(self, app: "OmegaApp") -> None:
         self.app = app
         self.busy = False
+        self._soon = False
+
+    def refresh_soon(self) -> None:
+        if self._soon:
+            return
+        self._soon = True
+
+        def run() -> None:
+            self._soon = False
+            self.refresh()
+
+        self.app.set_timer(SOON_S, self.app.guarded(run))
 
     def refresh(self) -> None:
         app = self.app

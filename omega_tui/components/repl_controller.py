@@ -168,7 +168,7 @@ class ReplController:
             app.sessions.open_session(new_session)
         else:
             app.timeline.schedule_reload()
-            app.metrics.refresh()
+            app.metrics.refresh_soon()
             app.sessions.refresh_sessions(soon=True)
         self.drain()
 
@@ -223,7 +223,7 @@ class ReplController:
                 timeline_changed = True
         if timeline_changed:
             app.timeline.schedule_reload()
-        app.metrics.refresh()
+        app.metrics.refresh_soon()
 
     def _tick_while_needed(self) -> None:
         """Start the 0.1 s tick (elapsed time, polling) only while something needs it: idle is idle."""

@@ -13,7 +13,7 @@ from omega_tui.components.timeline_pane import Done, TimelineView
 if TYPE_CHECKING:  # pragma: no cover
     from omega_tui.app import OmegaApp
 
-RELOAD_DELAY_S = 0.05
+RELOAD_DELAY_S = 0.15
 
 
 class LinkSource:
