@@ -199,7 +199,11 @@ class Backend:
     def _unregister(self, connection: Connection) -> None:
         """A client left (or died): it releases everything it held and stops following."""
         self.connections.pop(connection.number, None)
+        wrote = [name for name in list(self.access.sessions)
+                 if (writer := self.access.writer(name)) is not None and writer.connection == connection.number]
         self.access.release_all(connection.number)
+        for name in wrote:
+            self.tell_writer_left(name, connection.name)
         for followers in self.subscribers.values():
             followers.discard(connection.number)
         self.last_client_seen = time.monotonic()
@@ -208,6 +212,13 @@ class Backend:
 
     def subscribe(self, connection: Connection, name: str) -> None:
         self.subscribers.setdefault(name, set()).add(connection.number)
+
+    def tell_writer_left(self, name: str, who: str) -> None:
+        """The writer of ``name`` left or released it: its followers may take write access now."""
+        if self.access.writer(name) is not None:
+            return
+        for number in list(self.subscribers.get(name, ())):
+            self.push_to(number, "writer_left", session=name, by=who)
 
     def push_to(self, number: int, kind: str, **fields: Any) -> None:
         connection = self.connections.get(number)

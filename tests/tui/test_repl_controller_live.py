@@ -140,3 +140,17 @@ async def test_server_stop_shows_stopped_starts_nothing_and_f5_starts_it(live: L
         await pilot.press("f5")
         await wait_for(pilot, lambda: "connected" in status(app) and "stopped" not in status(app), 20, "the server to start")
         await wait_for(pilot, lambda: ("result", "=> 42") in entries(app), 15, "the kept input to run")
+
+
+async def test_a_follower_is_offered_write_access_when_the_writer_leaves(live: LiveServer) -> None:
+    writer = live.client("writer")
+    await in_thread(writer.open_session, "current")
+    await in_thread(lambda: writer.call("access", "current", mode="read-write"))
+    app = OmegaApp(live.config, client_factory=live.factory())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(app, pilot)
+        assert "READ-ONLY" in status(app) and "following" in status(app)
+        await in_thread(writer.close)  # the writer leaves
+        await wait_for(pilot, lambda: "ctrl+w takes write access" in status(app), 10, "the offer")
+        await pilot.press("ctrl+w")
+        await wait_for(pilot, lambda: app.mode == "read-write" and "writer left" not in status(app), 5, "write access")
