@@ -179,6 +179,88 @@ async def key_repaints(presses: int) -> tuple[list[float], float]:
     return samples, fetched
 
 
+async def enter_to_result(runs: int, scrollback: int) -> list[float]:
+    """Seconds from Enter on ``(+ 1 2)`` to the frame that shows its result, against a real server
+    (temp dirs), with ``scrollback`` lines already in the REPL log."""
+    from textual import events
+    from textual._wait import wait_for_idle
+
+    from omega_core.config import load_config
+    from omega_core.server.client import OmegaClient
+    from omega_tui.app import OmegaApp
+    from omega_tui.components.repl_pane import ReplInput, ReplPane
+
+    base = Path(tempfile.mkdtemp(prefix="obe-", dir="/tmp"))
+    config_path = base / "omega.toml"
+    config_path.write_text(f"session_dir = \"{base / 's'}\"\n[server]\nidle_shutdown_s = 30\n", encoding="utf-8")
+    saved = {key: os.environ.get(key) for key in ("OMEGA_RUNTIME_DIR", "OMEGA_SESSION_DIR")}
+    os.environ.update(OMEGA_RUNTIME_DIR=str(base / "r"), OMEGA_SESSION_DIR=str(base / "s"))
+    config = load_config(config_path)
+    clients: list[OmegaClient] = []
+
+    def factory() -> OmegaClient:
+        clients.append(OmegaClient(config, name="bench tui", config_path=str(config_path), connect_timeout_s=30))
+        return clients[-1]
+
+    samples: list[float] = []
+    app = OmegaApp(config, client_factory=factory, deterministic=True)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            deadline = time.monotonic() + 30
+            while not app.ready.is_set():
+                if time.monotonic() > deadline:
+                    raise Failed("the session never opened")
+                await pilot.pause(0.02)
+            repl = app.main.query_one(ReplPane)
+            for index in range(scrollback):
+                repl.show_notice(f"scrollback line {index}")
+            await pilot.pause()
+            frames: list[float] = []
+            original = app._display
+
+            def display(screen, renderable):  # type: ignore[no-untyped-def]
+                frames.append(time.perf_counter())
+                return original(screen, renderable)
+
+            app._display = display  # type: ignore[method-assign]
+            repl_input = app.main.query_one(ReplInput)
+            driver = app._driver
+            assert driver is not None
+            for _ in range(runs):
+                repl_input.load_text("(+ 1 2)")
+                repl_input.move_cursor(repl_input.document.end)
+                count = len(repl.entries)
+                await pilot.pause(0.01)
+                frames.clear()
+                started = time.perf_counter()
+                event = events.Key("enter", None)
+                event.set_sender(app)
+                driver.send_message(event)
+                while len(repl.entries) < count + 2:
+                    if time.perf_counter() - started > 10:
+                        raise Failed("no result within 10 s")
+                    await wait_for_idle(0)
+                    await asyncio.sleep(0)
+                app.screen._on_timer_update()  # composite and render now (what the frame timer would do)
+                samples.append((frames[-1] if frames else time.perf_counter()) - started)
+            app._display = original  # type: ignore[method-assign]
+    finally:
+        for client in clients:
+            try:
+                client.shutdown()
+            except Exception:  # noqa: BLE001 - the server may be gone already
+                pass
+            client.close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        time.sleep(0.2)
+        shutil.rmtree(base, ignore_errors=True)
+    return samples
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few repetitions (smoke test)")
@@ -188,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         paint, shown = cold_starts(starts)
         keys, fetched = asyncio.run(key_repaints(presses))
+        enters = asyncio.run(enter_to_result(20 if args.quick else 100, 0))
+        enters_long = asyncio.run(enter_to_result(10 if args.quick else 50, 100_000))
     except Failed as problem:
         print(f"FAIL: {problem}", file=sys.stderr)
         return 1
@@ -196,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         Row("cold start to session shown (transcript, panes)", shown),
         Row(f"key to repaint, {CHECKPOINTS:,}-checkpoint timeline", keys, target=0.016, show_p99=True),
         Row("G then last page shown (fetched in a worker)", value=fetched),
+        Row("Enter to painted result, (+ 1 2), server attached", enters, target=0.010, show_p99=True),
+        Row("the same with 100,000 lines of scrollback", enters_long, target=0.010, show_p99=True),
     ], title="TUI (bench/tui.py" + (" --quick" if args.quick else "") + ")")
     return 0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from omega_core.server.client import ServerError
@@ -76,6 +77,7 @@ class ServerLink:
         self._latencies: dict[str, collections.deque[float]] = {}
         self._counts: dict[str, list[int]] = {}  # session -> [commands, errors, steps]
         self._checkpoint_cache: dict[str, tuple[int, list[dict[str, Any]]]] = {}
+        self._streams = True
 
     # --- generic ---------------------------------------------------------------------------------
 
@@ -210,9 +212,20 @@ class ServerLink:
 
     # --- running code ----------------------------------------------------------------------------
 
-    def execute(self, line: str, session: str) -> Any:
+    def execute(self, line: str, session: str, on_output: Callable[[str], None] | None = None) -> Any:
+        """Run ``line``; ``on_output`` gets its output chunks as the server streams them (from the
+        client's reading thread), when the client can stream."""
         began = time.perf_counter()
-        reply = self.client.execute(line, session)
+        if on_output is not None and self._streams:
+            try:
+                reply = self.client.execute(line, session, on_output=on_output)
+            except TypeError as problem:  # a client without streaming: run without it
+                if "on_output" not in str(problem):
+                    raise
+                self._streams = False
+                reply = self.client.execute(line, session)
+        else:
+            reply = self.client.execute(line, session)
         elapsed = (time.perf_counter() - began) * 1000
         with self._lock:
             window = self._latencies.setdefault(session, collections.deque(maxlen=LATENCY_WINDOW))

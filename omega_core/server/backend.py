@@ -189,7 +189,11 @@ class Backend:
     def _unregister(self, connection: Connection) -> None:
         """A client left (or died): it releases everything it held and stops following."""
         self.connections.pop(connection.number, None)
+        wrote = [name for name in list(self.access.sessions)
+                 if (writer := self.access.writer(name)) is not None and writer.connection == connection.number]
         self.access.release_all(connection.number)
+        for name in wrote:
+            self.tell_writer_left(name, connection.name)
         for followers in self.subscribers.values():
             followers.discard(connection.number)
         self.last_client_seen = time.monotonic()
@@ -198,6 +202,13 @@ class Backend:
 
     def subscribe(self, connection: Connection, name: str) -> None:
         self.subscribers.setdefault(name, set()).add(connection.number)
+
+    def tell_writer_left(self, name: str, who: str) -> None:
+        """The writer of ``name`` left or released it: its followers may take write access now."""
+        if self.access.writer(name) is not None:
+            return
+        for number in list(self.subscribers.get(name, ())):
+            self.push_to(number, "writer_left", session=name, by=who)
 
     def push_to(self, number: int, kind: str, **fields: Any) -> None:
         """Queue a push for one client (never blocks: see ``connection``); a failure to build or
@@ -334,8 +345,11 @@ class Backend:
                 del self.session_locks[name]
 
     async def run_cooperative(self, instance: SessionInstance, steps: Generator[Any, Any, None],
-                              on_result: Any = None) -> list[FormResult]:
-        """Drive a session's execution: yield to other tasks at every slice, effects off the loop."""
+                              on_result: Any = None, on_slice: Any = None) -> list[FormResult]:
+        """Drive a session's execution: yield to other tasks at every slice, effects off the loop.
+
+        ``on_slice(force)``, if given, runs between slices (``force`` before an effect waits): the
+        live output stream (``output_stream``) hooks in there."""
         results: list[FormResult] = []
         to_send: Any = None
         to_throw: OmegaError | None = None
@@ -346,6 +360,8 @@ class Backend:
             except StopIteration:
                 return results
             to_send = to_throw = None
+            if on_slice is not None and not isinstance(item, FormResult):
+                on_slice(isinstance(item, EffectCall))
             if isinstance(item, EffectCall):
                 try:
                     to_send = await anyio.to_thread.run_sync(instance.session.effects.perform, item.op, item.args)

@@ -25,6 +25,7 @@ What it promises a front end:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from omega_core.server.client_transport import ClientTransport, ServerError, ServerUnavailable, _Lost
@@ -49,15 +50,21 @@ class OmegaClient(ClientTransport):
     """A connection to the Omega server of ``config``'s session dir (see the module docstring)."""
 
 
-    def execute(self, line: str, session: str | None = None, first_line: int = 1) -> ExecuteReply:
+    def execute(self, line: str, session: str | None = None, first_line: int = 1,
+                on_output: Callable[[str], None] | None = None) -> ExecuteReply:
         """Run one REPL line (code or ``:command``) in ``session`` (None: the server's choice).
 
         ``first_line``: the line of a file where ``line`` starts, so errors name the file's line.
+        ``on_output``: called with each chunk of this command's output (``display``, ``newline``)
+        as the server streams it, in order, before ``execute`` returns. It runs on whichever
+        thread reads the connection at the time: usually the caller's own (waiting for the reply),
+        sometimes another thread of this client that reads pushes (``poll_pushes``); keep it
+        short and thread-safe. The reply still holds the whole output of every form.
         """
+        args: dict[str, Any] = {"line": line}
         if first_line != 1:
-            result = self.call(Op.EXECUTE, session, line=line, first_line=first_line)
-        else:
-            result = self.call(Op.EXECUTE, session, line=line)
+            args["first_line"] = first_line
+        result = self._request(str(Op.EXECUTE), session, args, on_output=on_output)
         if not isinstance(result, dict):
             raise ServerError(ErrorCode.INTERNAL, f"malformed execute result: {result!r}")
         output = str(result.get("output") or "")

@@ -139,6 +139,7 @@ class ClientTransport:
         self._opened: dict[str, dict[str, Any]] = {}  # session -> args of its open
         self._subscribed: set[str] = set()
         self._greet_pushes: list[dict[str, Any]] = []  # pushes read during hello, delivered after
+        self._output_listeners: dict[str, Callable[[str], None]] = {}  # request id -> its on_output
 
     # ------------------------------------------------------------------------------------------
     # Life cycle
@@ -176,7 +177,8 @@ class ClientTransport:
         """Send one request and return its ``result``; an error reply raises ``ServerError``."""
         return self._request(str(op), session, args)
 
-    def _request(self, op: str, session: str | None, args: dict[str, Any], resend: bool = True) -> Any:
+    def _request(self, op: str, session: str | None, args: dict[str, Any], resend: bool = True,
+                 on_output: Callable[[str], None] | None = None) -> Any:
         rid = str(next(self._ids))
         frame = protocol.encode(protocol.request(rid, op, session, **args))
         limit = self.config.server.max_frame_bytes
@@ -189,6 +191,8 @@ class ClientTransport:
             if self._closed:
                 raise self._closed_error()
             self._pending[rid] = _Pending(frame, resend)
+            if on_output is not None:
+                self._output_listeners[rid] = on_output
         try:
             self._send(rid)
             reply = self._wait(rid)
@@ -196,6 +200,7 @@ class ClientTransport:
             with self._cond:
                 self._pending.pop(rid, None)
                 self._replies.pop(rid, None)
+                self._output_listeners.pop(rid, None)
         if reply is _LOST:
             if not resend:
                 raise _Lost(op)
@@ -291,6 +296,9 @@ class ClientTransport:
         if not isinstance(message, dict):
             return []
         if "push" in message:
+            if (message.get("push") == "output" and message.get("client") in (None, self.client_id)
+                    and str(message.get("request")) in self._output_listeners):
+                return [message]  # output of one of our requests: to its listener (see _deliver)
             if self.on_push is not None:
                 return [message]
             if len(self._pushes) >= MAX_QUEUED_PUSHES:
@@ -306,8 +314,18 @@ class ClientTransport:
         return []  # a reply nobody waits for (a duplicate after a retry): dropped
 
     def _deliver(self, pushes: list[dict[str, Any]]) -> None:
+        """Hand pushes out (outside the lock): output of our own requests to their ``on_output``
+        (in order, on the thread that read them), everything else to ``on_push``."""
         callback = self.on_push
         for message in pushes:
+            if message.get("push") == "output" and message.get("client") in (None, self.client_id):
+                with self._cond:
+                    listener = self._output_listeners.get(str(message.get("request")))
+                if listener is not None:
+                    text = message.get("text")
+                    if isinstance(text, str) and text:
+                        listener(text)
+                    continue
             if callback is not None:
                 callback(message)
 

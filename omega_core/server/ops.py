@@ -137,7 +137,11 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
         if not isinstance(first_line, int) or isinstance(first_line, bool) or first_line < 1:
             first_line = 1
         steps = instance.session.execute_steps(line, first_line, request_id=rid)
-        results = await backend.run_cooperative(instance, steps)
+        from omega_core.server.output_stream import stream_for
+
+        stream = stream_for(backend, connection, name, request.id, instance)
+        results = await backend.run_cooperative(instance, steps, on_result=lambda r: stream.form_done(r.output or ""),
+                                                on_slice=stream.slice)
         output = "\n".join(result.transcript() for result in results)
         return {"output": output, "results": [result_dict(r) for r in results], "exit": False, "session": name}
 

@@ -83,7 +83,11 @@ async def op_access(backend: "Backend", connection: "Connection", request: Reque
 
 async def op_release(backend: "Backend", connection: "Connection", request: Request) -> Any:
     name = session_name(request)
-    return {"released": backend.access.release(name, connection.number)}
+    was_writer = (writer := backend.access.writer(name)) is not None and writer.connection == connection.number
+    released = backend.access.release(name, connection.number)
+    if was_writer:
+        backend.tell_writer_left(name, connection.name)
+    return {"released": released}
 
 
 async def op_clients(backend: "Backend", connection: "Connection", request: Request) -> Any:

@@ -22,7 +22,12 @@ from textual.widgets.text_area import TextAreaTheme
 from omega_tui.components.lisp_highlight import DEFAULT_STYLES, highlight, line_highlights
 from omega_tui.keys import bindings_for
 
+PASTE_GAP_S = 0.003
+"""Keys closer than this to the previous one came in one burst (one terminal read): a paste."""
+PASTE_HOLD_S = 0.008
+"""How long an Enter inside a burst waits for the burst to go on before its text is handed over."""
 PROMPT = "Ω> "
+PENDING_SHOWN = 4
 CONTINUATION = ".. "
 
 
@@ -83,6 +88,9 @@ class ReplInput(TextArea):
     class ClearLog(Message):
         pass
 
+    class CancelQueued(Message):
+        """Escape in an empty input: take the last queued input back (cancelled before it ran)."""
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("", soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
                          highlight_cursor_line=False, **kwargs)
@@ -90,6 +98,9 @@ class ReplInput(TextArea):
         self._history_index: int | None = None  # None: editing the draft
         self._draft = ""
         self.styles_map: dict[str, Style] = dict(DEFAULT_STYLES)
+        self._held: tuple[str, float] | None = None  # (text, its Enter's time) while a burst may go on
+        self._hold_timer: Any = None
+        self._last_key_at = float("-inf")
 
     # --- highlighting ----------------------------------------------------------------------------
 
@@ -113,15 +124,42 @@ class ReplInput(TextArea):
         return {key.strip() for key in keymap.get("repl.submit", "enter").split(",")}
 
     async def _on_key(self, event: Any) -> None:
+        at = float(getattr(event, "time", 0.0) or 0.0)
+        if self._held is not None:  # an Enter inside a burst waits to see whether the burst goes on
+            text, held_at = self._held
+            self._cancel_hold()
+            if at - held_at <= PASTE_GAP_S:
+                self.load_text(text + "\n")  # the burst goes on: a paste, and that Enter was its newline
+                self.move_cursor(self.document.end)
+            else:
+                self.post_message(self.Submitted(text))
+        burst = at - self._last_key_at <= PASTE_GAP_S
+        self._last_key_at = at
         # TextArea inserts a newline for Enter before bindings are looked at; decide here instead.
         if event.key in self._submit_keys():
             event.stop()
             event.prevent_default()
-            self.action_submit()
+            self.action_submit(hold_at=at if burst else None)
+            return
+        if event.key == "escape" and not self.text and self._app_has_queue():
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.CancelQueued())
             return
         await super()._on_key(event)
 
-    def action_submit(self) -> None:
+    def _app_has_queue(self) -> bool:
+        repl = getattr(self.app, "repl", None)
+        return bool(getattr(repl, "queue", None))
+
+    def action_submit(self, hold_at: float | None = None) -> None:
+        """Enter: a complete input is taken now and the box cleared at once (typing goes on at once).
+
+        ``hold_at``: this Enter came in a burst of keys (a paste without bracketed-paste mode, or
+        keys sent by a program): the text is handed over ``PASTE_HOLD_S`` later unless the burst
+        goes on, in which case the Enter was a newline of the paste and the text comes back. An
+        Enter typed by a person (never within ``PASTE_GAP_S`` of the previous key) is not held.
+        """
         text = self.text
         if not text.strip():
             return
@@ -131,7 +169,24 @@ class ReplInput(TextArea):
         if needs_more_input(text):
             self.insert("\n")
             return
-        self.post_message(self.Submitted(text))
+        self.load_text("")
+        if hold_at is None:
+            self.post_message(self.Submitted(text))
+            return
+        self._held = (text, hold_at)
+        self._hold_timer = self.set_timer(PASTE_HOLD_S, self._release_hold)
+
+    def _release_hold(self) -> None:
+        if self._held is not None:
+            text = self._held[0]
+            self._cancel_hold()
+            self.post_message(self.Submitted(text))
+
+    def _cancel_hold(self) -> None:
+        self._held = None
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+            self._hold_timer = None
 
     def _indent_for(self, text: str) -> str:
         depth = 0
@@ -217,8 +272,8 @@ class ReplPane(Vertical):
     def compose(self) -> ComposeResult:
         yield LoadingIndicator(id="repl-loading")
         yield RichLog(id="repl-log", wrap=True, markup=False, highlight=False, auto_scroll=True, min_width=20)
+        yield Static("", id="repl-pending")
         yield ReplInput(id="repl-input")
-        yield Static("", id="repl-status")
 
     @property
     def log_view(self) -> RichLog:
@@ -236,8 +291,26 @@ class ReplPane(Vertical):
         """Show the progress indicator above the log (opening a session, replaying)."""
         self.query_one("#repl-loading", LoadingIndicator).display = loading
 
-    def set_status(self, text: str | Text) -> None:
-        self.query_one("#repl-status", Static).update(text)
+    def set_pending(self, queued: list[str]) -> None:
+        """Show the inputs waiting to run, in order, under the running one (escape takes the last back)."""
+        pending = self.query_one("#repl-pending", Static)
+        pending.display = bool(queued)
+        if not queued:
+            return
+        text = Text(no_wrap=True, overflow="ellipsis")
+        shown = queued[-PENDING_SHOWN:]
+        if len(queued) > len(shown):
+            text.append(f"  … {len(queued) - len(shown)} more queued\n", self.styles_map["log.notice"])
+        for index, code in enumerate(shown):
+            first = code.strip().split("\n", 1)[0]
+            more = " …" if "\n" in code.strip() else ""
+            text.append("  ⋯ pending ", self.styles_map["log.notice"])
+            text.append(first + more)
+            if index == len(shown) - 1:
+                text.append("   esc takes it back", self.styles_map["log.notice"])
+            if index < len(shown) - 1:
+                text.append("\n")
+        pending.update(text)
 
     # --- writing the log ---------------------------------------------------------------------------
 

@@ -78,7 +78,8 @@ class SessionsTable(DataTable):
         return str(self.rows_data[self.cursor_row]["name"])
 
     def set_rows(self, rows: list[dict[str, Any]], current: str | None) -> None:
-        keep = self.highlighted_name
+        # The highlight stays where the user put it, but follows a session just created or opened.
+        keep = self.highlighted_name if current == getattr(self, "current", None) else None
         self.rows_data = list(rows)
         self.current = current
         cells = []
@@ -86,8 +87,13 @@ class SessionsTable(DataTable):
             name = str(row.get("name"))
             marker = "● " if name == current else "  "
             clients = row.get("clients")
+            label = Text(marker + name, style="bold" if name == current else "")
+            if row.get("damaged"):  # the log failed validation: read-only until ":session repair NAME"
+                label.append(" ⚠ damaged", "bold red")
+            elif row.get("degraded"):  # a background job failed for this session
+                label.append(" ⚠ degraded", "yellow")
             cells.append((name, [
-                Text(marker + name, style="bold" if name == current else ""),
+                label,
                 Text(str(row.get("events", "-")), justify="right"),
                 Text(str(row.get("checkpoints", "-")), justify="right"),
                 Text(human_bytes(row.get("size")), justify="right"),

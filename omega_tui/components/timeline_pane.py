@@ -368,7 +368,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._step_checkpoint(direction, SEARCH_PAGES)
 
     def _step_checkpoint(self, direction: int, pages_left: int) -> None:
-        """Move to the previous/next checkpoint from the cursor and jump there (fetching pages on the way)."""
+        """Move the cursor to the previous/next checkpoint (fetching pages on the way); no goto."""
         index = self.cursor + direction
         while 0 <= index < self.total:
             page = index // PAGE
@@ -386,8 +386,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 continue
             item = self.item(index)
             if item is not None and item.get("kind", "checkpoint") == "checkpoint":
-                self.move_to(index)
-                self.post_message(self.Goto(item))
+                self.move_to(index)  # browsing only: Enter performs the goto (nothing is recorded here)
                 return
             index += direction
         self.app.notify("No earlier checkpoint" if direction < 0 else "No later checkpoint", severity="information")

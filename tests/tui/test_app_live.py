@@ -98,7 +98,7 @@ async def test_another_clients_input_shows_up_live_in_a_read_only_app(live: Live
     async with app.run_test(size=(100, 30)) as pilot:
         await started(app, pilot)
         assert app.mode == "read-only" and "other writer" in (app.holder or "")
-        assert "READ-ONLY" in str(app.query_one("#repl-status").render())
+        assert "READ-ONLY" in str(app.query_one("#status-bar").render())
         assert app.subscribed
         reply = await in_thread(other.execute, "(* 6 7)", "current")
         sent = time.monotonic()

@@ -41,7 +41,7 @@ async def test_an_older_server_gets_fallbacks_and_notices() -> None:
         text = "\n".join(str(n.message) for n in app._notifications)
         assert "'annotate'" in text and "'snapshot'" in text and "'restore'" in text
         app.refresh_metrics()
-        await wait_for(pilot, lambda: not app._metrics_busy, 5, "metrics")
+        await wait_for(pilot, lambda: not app.metrics.busy, 5, "metrics")
         await pilot.pause()
         assert app.link is not None and not app.link.has("metrics")
         app.main.query_one(MetricsPane).focus()

@@ -80,3 +80,36 @@ def test_multi_line_input_is_highlighted(snap_compare) -> None:  # type: ignore[
         await pilot.pause()
 
     assert snap_compare(make_app("textual-dark"), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_queued_inputs_show_as_pending(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle("repl")(pilot)
+        app = pilot.app
+        app.repl.busy_since = 0.0  # as if a command ran: what is entered now waits in the queue
+        for text in ("(+ 1 2)", "(define (f x)\n  (* x x))"):
+            app.repl.submitted(text)
+        await pilot.pause()
+
+    assert snap_compare(make_app("textual-dark"), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_server_stopped_in_the_status_bar(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    from omega_tui.components.connection import LinkLost
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle("repl")(pilot)
+        pilot.app.connection.link_lost(LinkLost("connection closed", stopped=True))
+        await pilot.pause()
+
+    assert snap_compare(make_app("textual-light"), terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_help_screen(snap_compare, size: str) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle("sessions")(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(make_app("textual-dark"), terminal_size=SIZES[size], run_before=run_before)

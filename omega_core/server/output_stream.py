@@ -1,0 +1,71 @@
+"""Live output of a running ``execute``: pushes ``display``/``newline`` output while the command runs.
+
+The machine appends its output to ``machine.output`` (a list of strings) and the evaluator takes it
+at the end of each form. ``OutputStream`` looks at that list between slices of the cooperative run
+(``Backend.run_cooperative(on_slice=...)``) and pushes what is new, coalesced to at most one push
+per ``interval_s``; at the end of each form it pushes what is left of the form's output (the part
+never seen in the list, or cut by ``max_output_chars``), so a client that prints every chunk prints
+exactly the form's output. The push (``{"push":"output","session","request","text"}``) goes to the
+requesting connection and, with the requester's ``client`` id, to the session's other subscribers.
+The final reply is unchanged: each form still carries its whole output.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+INTERVAL_S = 0.02
+
+
+class OutputStream:
+    """Streams one request's output (see the module docstring)."""
+
+    def __init__(self, send: Callable[[str], None], machine_of: Callable[[], Any], interval_s: float = INTERVAL_S) -> None:
+        self.send = send
+        self.machine_of = machine_of
+        self.interval_s = interval_s
+        self._taken = 0  # items of machine.output already pushed (this form)
+        self._sent = 0  # characters of this form's output already pushed
+        self._last = 0.0
+
+    def slice(self, force: bool = False) -> None:
+        """Between slices: push new output if the last push is ``interval_s`` old (or ``force``)."""
+        now = time.perf_counter()
+        if not force and now - self._last < self.interval_s:
+            return
+        output = getattr(self.machine_of(), "output", None)
+        if not isinstance(output, list) or len(output) == self._taken:
+            return
+        if len(output) < self._taken:  # the list was taken and refilled: a new form began
+            self._taken = 0
+        text = "".join(output[self._taken:])
+        self._taken = len(output)
+        self._last = now
+        if text:
+            self._sent += len(text)
+            self.send(text)
+
+    def form_done(self, output: str) -> None:
+        """A form ended with ``output`` (its whole text): push the part not pushed yet."""
+        rest = output[self._sent:] if len(output) >= self._sent else ""
+        self._taken = self._sent = 0
+        if rest:
+            self.send(rest)
+
+
+def stream_for(backend: Any, connection: Any, name: str, request_id: Any, instance: Any) -> OutputStream:
+    """An ``OutputStream`` pushing to ``connection`` (the requester) and the session's subscribers."""
+
+    def send(text: str) -> None:
+        try:
+            backend.push_to(connection.number, "output", session=name, request=request_id, text=text)
+            for number in list(backend.subscribers.get(name, ())):
+                if number != connection.number:
+                    backend.push_to(number, "output", session=name, request=request_id,
+                                    client=connection.client_id, text=text)
+        except Exception:  # noqa: BLE001 - a push is a courtesy: the reply carries the output anyway
+            pass
+
+    return OutputStream(send, lambda: instance.session.machine)

@@ -1,0 +1,85 @@
+"""Live output (interfaces.md #1): ``execute(on_output=...)`` gets display output while the command runs,
+followers get it as ``output`` pushes, and the reply still carries the whole output."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from omega_core.config import load_config
+from omega_core.server import launcher
+from omega_core.server.client import OmegaClient
+from omega_core.server.output_stream import OutputStream
+from omega_core.server.paths import ServerPaths
+from tests.core.server.live_server import stop_server
+
+
+class FakeMachine:
+    def __init__(self) -> None:
+        self.output: list[str] = []
+
+
+def test_stream_pushes_new_output_then_the_rest_of_each_form() -> None:
+    machine, sent = FakeMachine(), []
+    stream = OutputStream(sent.append, lambda: machine, interval_s=0.0)
+    machine.output += ["a", "b"]
+    stream.slice()
+    stream.slice()  # nothing new: nothing sent
+    machine.output.append("c")
+    stream.slice()
+    machine.output.clear()  # the evaluator took the form's output
+    stream.form_done("abcd")  # "d" came after the last slice
+    machine.output.append("x")
+    stream.slice()
+    stream.form_done("x")
+    assert sent == ["ab", "c", "d", "x"]
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "omega.toml"
+    path.write_text("[server]\nidle_shutdown_s = 20\n", encoding="utf-8")
+    config = load_config(path)
+    try:
+        yield path
+    finally:
+        paths = ServerPaths.for_config(config)
+        stop_server(paths, config)
+        assert launcher.server_pid(paths) is None
+
+
+def test_output_arrives_before_the_command_ends(config_path: Path) -> None:
+    config = load_config(config_path)
+    follower_got: list[dict] = []
+    with OmegaClient(config, name="runner", config_path=str(config_path), connect_timeout_s=15) as runner, \
+            OmegaClient(config, name="follower", config_path=str(config_path), connect_timeout_s=15,
+                        on_push=follower_got.append) as follower:
+        runner.execute("(define (spin) (spin))", "s")
+        follower.subscribe("s")
+        chunks: list[str] = []
+        first = threading.Event()
+
+        def on_output(chunk: str) -> None:
+            chunks.append(chunk)
+            first.set()
+
+        def interrupt_after_first() -> None:
+            assert first.wait(15), "no output while the command ran"
+            with OmegaClient(config, name="stopper", config_path=str(config_path)) as stopper:
+                stopper.interrupt("s")
+
+        helper = threading.Thread(target=interrupt_after_first)
+        helper.start()
+        reply = runner.execute('(display "first") (newline) (spin)', "s", on_output=on_output)
+        helper.join(20)
+        # The runner saw "first" while (spin) ran (the command only ended because of the interrupt).
+        assert "".join(chunks).startswith("first\n")
+        assert reply.results[0]["output"] == "first"  # the reply still has the whole output
+        assert reply.results[-1]["error_code"] == "interrupted"
+        follower.poll_pushes(0.5)
+        pushed = [p for p in follower_got if p.get("push") == "output"]
+        assert pushed and pushed[0]["session"] == "s" and "first" in "".join(p["text"] for p in pushed)
+        assert pushed[0]["client"] == runner.client_id
