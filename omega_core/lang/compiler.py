@@ -8,7 +8,8 @@ core ones here, so the machine has few node kinds to step.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from types import GeneratorType
+from typing import Any, Callable, Generator
 
 from omega_core.errors import CompileError
 from omega_core.lang import nodes as n
@@ -22,6 +23,9 @@ _LET = sym("let")
 _LETREC = sym("letrec")
 _ELSE = sym("else")
 _ON = sym("on")
+
+FormCompiler = Generator[tuple[Any, "Scope | None", "str | None"], "n.Node", "n.Node"]
+"""A compound form's compiler: yields (sub-form, scope, name) requests, receives their nodes."""
 
 
 class Scope:
@@ -69,6 +73,35 @@ class Compiler:
     # --- entry points --------------------------------------------------------------------------
 
     def compile(self, x: Any, scope: Scope | None, name: str | None = None) -> n.Node:
+        """Compile ``x`` with an explicit stack of form compilers, never recursing in Python.
+
+        Each compound form is compiled by a generator that yields ``(sub-form, scope, name)`` for
+        every sub-form it needs and receives the sub-form's node back, so code nested as deep as the
+        reader allows compiles in constant host stack. Nodes are created in exactly the order a
+        recursive compiler would create them (the serializer names nodes by that order).
+        """
+        started = self.start(x, scope, name)
+        if type(started) is not GeneratorType:
+            return started  # type: ignore[return-value]
+        stack: list[FormCompiler] = [started]
+        result: Any = None
+        while stack:
+            try:
+                request = stack[-1].send(result)
+            except StopIteration as done:
+                stack.pop()
+                result = done.value
+                continue
+            sub = self.start(*request)
+            if type(sub) is GeneratorType:
+                stack.append(sub)  # type: ignore[arg-type]
+                result = None
+            else:
+                result = sub
+        return result  # type: ignore[no-any-return]
+
+    def start(self, x: Any, scope: Scope | None, name: str | None) -> "n.Node | FormCompiler":
+        """The node of an atom, or the (not yet started) generator that compiles a compound form."""
         kind = type(x)
         if kind is Symbol:
             return self.c_variable(x, scope)
@@ -77,12 +110,17 @@ class Compiler:
             if type(head) is Symbol and head.name in SPECIAL_FORMS:
                 if scope is None or scope.lookup(head.name) is None:
                     return SPECIAL_FORMS[head.name](self, x, scope, name)
-            operator = self.compile(head, scope)
-            operands = tuple(self.compile(arg, scope) for arg in self.items(x.cdr, "(PROCEDURE ARG ...)"))
-            return n.Call(self.unit, x, operator, operands)
+            return self.c_call(x, scope)
         if x is NIL or x is UNSPECIFIED or kind in (int, float, str, bool):
             return n.Const(self.unit, x, x)
         raise self.error(x, f"cannot evaluate {write_string(x)}")
+
+    def c_call(self, x: Pair, scope: Scope | None) -> FormCompiler:
+        operator = yield (x.car, scope, None)
+        operands = []
+        for arg in self.items(x.cdr, "(PROCEDURE ARG ...)"):
+            operands.append((yield (arg, scope, None)))
+        return n.Call(self.unit, x, operator, tuple(operands))
 
     def c_variable(self, x: Symbol, scope: Scope | None) -> n.Node:
         found = scope.lookup(x.name) if scope is not None else None
@@ -92,7 +130,7 @@ class Compiler:
         cls = n.LocalRef0 if depth == 0 else n.LocalRef1 if depth == 1 else n.LocalRef
         return cls(self.unit, x, depth, index, x.name)
 
-    def body(self, forms: list[Any], scope: Scope, form: Any) -> n.Node:
+    def body(self, forms: list[Any], scope: Scope, form: Any) -> FormCompiler:
         """A lambda or let body; its internal defines become slots of ``scope`` (already made)."""
         if not forms:
             raise self.error(form, "empty body: expected at least one expression")
@@ -101,8 +139,10 @@ class Compiler:
             defined = self.defined_name(item)
             if defined is not None:
                 scope.names.append(defined)
-        compiled = tuple(self.compile_body_form(item, scope) for item in flat)
-        return compiled[0] if len(compiled) == 1 else n.Seq(self.unit, form, compiled)
+        compiled = []
+        for item in flat:
+            compiled.append((yield from self.compile_body_form(item, scope)))
+        return compiled[0] if len(compiled) == 1 else n.Seq(self.unit, form, tuple(compiled))
 
     def splice_begins(self, forms: list[Any]) -> list[Any]:
         out: list[Any] = []
@@ -131,13 +171,13 @@ class Compiler:
             return target.car.name
         return None
 
-    def compile_body_form(self, form: Any, scope: Scope) -> n.Node:
+    def compile_body_form(self, form: Any, scope: Scope) -> FormCompiler:
         if type(form) is Pair and form.car is _DEFINE and scope.lookup("define") is None:
             target_name, value = self.define_parts(form)
             depth, index = scope.lookup(target_name)  # type: ignore[misc]
-            value_node = self.compile(value, scope, target_name)
+            value_node = yield (value, scope, target_name)
             return n.SetVar(self.unit, form, target_name, depth, index, value_node, True)
-        return self.compile(form, scope)
+        return (yield (form, scope, None))
 
     def define_parts(self, form: Any) -> tuple[str, Any]:
         usage = "(define NAME VALUE) or (define (NAME PARAM ...) BODY ...)"
@@ -165,29 +205,31 @@ class Compiler:
             raise self.error(x, "quote: expected exactly one datum, as in (quote x) or 'x")
         return n.Const(self.unit, x, parts[1])
 
-    def c_if(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    # Every other special form compiles sub-forms, so its compiler is a generator (see ``compile``).
+
+    def c_if(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(if TEST THEN [ELSE])")
         if len(parts) not in (3, 4):
             raise self.error(x, "if: expected (if TEST THEN [ELSE])")
-        test = self.compile(parts[1], scope)
-        then = self.compile(parts[2], scope)
-        otherwise = self.compile(parts[3], scope) if len(parts) == 4 else n.Const(self.unit, False, False)
+        test = yield (parts[1], scope, None)
+        then = yield (parts[2], scope, None)
+        otherwise = (yield (parts[3], scope, None)) if len(parts) == 4 else n.Const(self.unit, False, False)
         return n.If(self.unit, x, test, then, otherwise)
 
-    def c_define(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_define(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         if scope is not None:
             raise self.error(x, "define: only allowed at the top level or at the start of a body")
         target_name, value = self.define_parts(x)
-        return n.DefineGlobal(self.unit, x, target_name, self.compile(value, None, target_name))
+        return n.DefineGlobal(self.unit, x, target_name, (yield (value, None, target_name)))
 
-    def c_set(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_set(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(set! NAME VALUE)")
         if len(parts) != 3 or type(parts[1]) is not Symbol:
             raise self.error(x, "set!: expected (set! NAME VALUE)")
         target = parts[1].name
         found = scope.lookup(target) if scope is not None else None
         depth, index = found if found is not None else (-1, -1)
-        return n.SetVar(self.unit, x, target, depth, index, self.compile(parts[2], scope, target), False)
+        return n.SetVar(self.unit, x, target, depth, index, (yield (parts[2], scope, target)), False)
 
     def parse_params(self, spec: Any, form: Any) -> tuple[tuple[str, ...], str | None]:
         params: list[str] = []
@@ -207,27 +249,29 @@ class Compiler:
             raise self.error(form, "lambda: a parameter name appears twice")
         return tuple(params), rest
 
-    def make_lambda(self, x: Any, spec: Any, body_forms: list[Any], scope: Scope | None, name: str | None) -> n.Lambda:
+    def make_lambda(self, x: Any, spec: Any, body_forms: list[Any], scope: Scope | None, name: str | None) -> FormCompiler:
         params, rest = self.parse_params(spec, x)
         lam = n.Lambda(self.unit, x, params, rest, name)
         inner = Scope(list(params) + ([rest] if rest else []), scope)
         fixed = len(inner.names)
-        lam.body = self.body(body_forms, inner, x)
+        lam.body = yield from self.body(body_forms, inner, x)
         lam.extra_slots = (UNASSIGNED,) * (len(inner.names) - fixed)
         return lam
 
-    def c_lambda(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_lambda(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(lambda (PARAM ...) BODY ...)")
         if len(parts) < 3:
             raise self.error(x, "lambda: expected (lambda (PARAM ...) BODY ...)")
-        return self.make_lambda(x, parts[1], parts[2:], scope, name)
+        return (yield from self.make_lambda(x, parts[1], parts[2:], scope, name))
 
-    def c_begin(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_begin(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(begin EXPR ...)")[1:]
         if not parts:
             return n.Const(self.unit, x, UNSPECIFIED)
-        compiled = tuple(self.compile(item, scope) for item in parts)
-        return compiled[0] if len(compiled) == 1 else n.Seq(self.unit, x, compiled)
+        compiled = []
+        for item in parts:
+            compiled.append((yield (item, scope, None)))
+        return compiled[0] if len(compiled) == 1 else n.Seq(self.unit, x, tuple(compiled))
 
     def bindings(self, spec: Any, form: Any, who: str) -> list[tuple[str, Any]]:
         usage = f"({who} ((NAME VALUE) ...) BODY ...)"
@@ -239,23 +283,27 @@ class Compiler:
             result.append((parts[0].name, parts[1]))
         return result
 
-    def c_let(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_let(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(let ((NAME VALUE) ...) BODY ...)")
         if len(parts) >= 2 and type(parts[1]) is Symbol:
-            return self.named_let(x, parts, scope)
+            return (yield (self.named_let(x, parts), scope, None))
         if len(parts) < 3:
             raise self.error(x, "let: expected (let ((NAME VALUE) ...) BODY ...)")
         pairs = self.bindings(parts[1], x, "let")
         names = [pair[0] for pair in pairs]
         if len(set(names)) != len(names):
             raise self.error(x, "let: a name is bound twice")
-        node = n.Let(self.unit, x, tuple(self.compile(value, scope, nm) for nm, value in pairs))
+        values = []
+        for nm, value in pairs:
+            values.append((yield (value, scope, nm)))
+        node = n.Let(self.unit, x, tuple(values))
         inner = Scope(list(names), scope)
-        node.body = self.body(parts[2:], inner, x)
+        node.body = yield from self.body(parts[2:], inner, x)
         node.extra_slots = (UNASSIGNED,) * (len(inner.names) - len(names))
         return node
 
-    def named_let(self, x: Any, parts: list[Any], scope: Scope | None) -> n.Node:
+    def named_let(self, x: Any, parts: list[Any]) -> Any:
+        """The form a named ``let`` stands for: ``((let () (define NAME (lambda ...)) NAME) INIT ...)``."""
         if len(parts) < 4:
             raise self.error(x, "let: expected (let NAME ((VAR INIT) ...) BODY ...)")
         loop = parts[1]
@@ -265,28 +313,28 @@ class Compiler:
         operator = make_list([_LET, NIL, definition, loop])
         call = Pair(operator, make_list(value for _, value in pairs))
         self.positions.setdefault(id(call), self.positions.get(id(x), (0, 0)))
-        return self.compile(call, scope)
+        return call
 
-    def c_let_star(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_let_star(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(let* ((NAME VALUE) ...) BODY ...)")
         if len(parts) < 3:
             raise self.error(x, "let*: expected (let* ((NAME VALUE) ...) BODY ...)")
         bindings = self.items(parts[1], "(let* ((NAME VALUE) ...) BODY ...)")
         body = x.cdr.cdr
         if len(bindings) <= 1:
-            return self.compile(Pair(_LET, Pair(parts[1], body)), scope)
+            return (yield (Pair(_LET, Pair(parts[1], body)), scope, None))
         inner = Pair(sym("let*"), Pair(make_list(bindings[1:]), body))
-        return self.compile(make_list([_LET, make_list(bindings[:1]), inner]), scope)
+        return (yield (make_list([_LET, make_list(bindings[:1]), inner]), scope, None))
 
-    def c_letrec(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_letrec(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(letrec ((NAME VALUE) ...) BODY ...)")
         if len(parts) < 3:
             raise self.error(x, "letrec: expected (letrec ((NAME VALUE) ...) BODY ...)")
         pairs = self.bindings(parts[1], x, "letrec")
         defines = [make_list([_DEFINE, sym(nm), value]) for nm, value in pairs]
-        return self.compile(Pair(_LET, Pair(NIL, make_list(defines, x.cdr.cdr))), scope)
+        return (yield (Pair(_LET, Pair(NIL, make_list(defines, x.cdr.cdr))), scope, None))
 
-    def c_cond(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_cond(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         clauses = self.items(x, "(cond (TEST EXPR ...) ... [(else EXPR ...)])")[1:]
         result: n.Node = n.Const(self.unit, x, False)
         for position in range(len(clauses) - 1, -1, -1):
@@ -297,96 +345,109 @@ class Compiler:
             if parts[0] is _ELSE:
                 if position != len(clauses) - 1:
                     raise self.error(x, "cond: else must be the last clause")
-                result = self.c_begin(Pair(_BEGIN, clause.cdr), scope, None) if len(parts) > 1 else n.Const(self.unit, clause, UNSPECIFIED)
+                if len(parts) > 1:
+                    result = yield from self.c_begin(Pair(_BEGIN, clause.cdr), scope, None)
+                else:
+                    result = n.Const(self.unit, clause, UNSPECIFIED)
                 continue
-            test = self.compile(parts[0], scope)
+            test = yield (parts[0], scope, None)
             if len(parts) == 1:
                 result = n.AndOr(self.unit, clause, (test, result), False)
             else:
-                result = n.If(self.unit, clause, test, self.c_begin(Pair(_BEGIN, clause.cdr), scope, None), result)
+                then = yield from self.c_begin(Pair(_BEGIN, clause.cdr), scope, None)
+                result = n.If(self.unit, clause, test, then, result)
         return result
 
-    def and_or(self, x: Any, scope: Scope | None, is_and: bool) -> n.Node:
-        parts = tuple(self.compile(item, scope) for item in self.items(x, "(and EXPR ...)")[1:])
+    def and_or(self, x: Any, scope: Scope | None, is_and: bool) -> FormCompiler:
+        parts = []
+        for item in self.items(x, "(and EXPR ...)")[1:]:
+            parts.append((yield (item, scope, None)))
         if not parts:
             return n.Const(self.unit, x, is_and)
         if len(parts) == 1:
-            return parts[0]
-        return n.AndOr(self.unit, x, parts, is_and)
+            return parts[0]  # type: ignore[no-any-return]
+        return n.AndOr(self.unit, x, tuple(parts), is_and)
 
-    def c_and(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
-        return self.and_or(x, scope, True)
+    def c_and(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
+        return (yield from self.and_or(x, scope, True))
 
-    def c_or(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
-        return self.and_or(x, scope, False)
+    def c_or(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
+        return (yield from self.and_or(x, scope, False))
 
-    def when_unless(self, x: Any, scope: Scope | None, negate: bool) -> n.Node:
+    def when_unless(self, x: Any, scope: Scope | None, negate: bool) -> FormCompiler:
         who = "unless" if negate else "when"
         parts = self.items(x, f"({who} TEST EXPR ...)")
         if len(parts) < 3:
             raise self.error(x, f"{who}: expected ({who} TEST EXPR ...)")
-        test = self.compile(parts[1], scope)
-        body = self.c_begin(Pair(_BEGIN, x.cdr.cdr), scope, None)
+        test = yield (parts[1], scope, None)
+        body = yield from self.c_begin(Pair(_BEGIN, x.cdr.cdr), scope, None)
         skip = n.Const(self.unit, x, UNSPECIFIED)
         if negate:
             return n.If(self.unit, x, test, skip, body)
         return n.If(self.unit, x, test, body, skip)
 
-    def c_when(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
-        return self.when_unless(x, scope, False)
+    def c_when(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
+        return (yield from self.when_unless(x, scope, False))
 
-    def c_unless(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
-        return self.when_unless(x, scope, True)
+    def c_unless(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
+        return (yield from self.when_unless(x, scope, True))
 
-    def c_delay(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_delay(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(delay EXPR)")
         if len(parts) != 2:
             raise self.error(x, "delay: expected (delay EXPR)")
-        return n.Delay(self.unit, x, self.compile(parts[1], scope))
+        return n.Delay(self.unit, x, (yield (parts[1], scope, None)))
 
-    def c_cons_stream(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_cons_stream(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(cons-stream HEAD TAIL)")
         if len(parts) != 3:
             raise self.error(x, "cons-stream: expected (cons-stream HEAD TAIL)")
-        return n.ConsStream(self.unit, x, self.compile(parts[1], scope), self.compile(parts[2], scope))
+        head = yield (parts[1], scope, None)
+        tail = yield (parts[2], scope, None)
+        return n.ConsStream(self.unit, x, head, tail)
 
-    def c_amb(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
-        alternatives = tuple(self.compile(item, scope) for item in self.items(x, "(amb EXPR ...)")[1:])
-        return n.Amb(self.unit, x, alternatives)
+    def c_amb(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
+        alternatives = []
+        for item in self.items(x, "(amb EXPR ...)")[1:]:
+            alternatives.append((yield (item, scope, None)))
+        return n.Amb(self.unit, x, tuple(alternatives))
 
-    def c_effect(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_effect(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(effect OP ARG ...)")
         if len(parts) < 2 or type(parts[1]) is not Symbol:
             raise self.error(x, "effect: expected (effect OP ARG ...) with OP a name such as infer.op")
-        return n.Effect(self.unit, x, parts[1].name, tuple(self.compile(arg, scope) for arg in parts[2:]))
+        args = []
+        for arg in parts[2:]:
+            args.append((yield (arg, scope, None)))
+        return n.Effect(self.unit, x, parts[1].name, tuple(args))
 
-    def c_handle(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_handle(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         usage = "(handle BODY (on OP (PARAM ... K) HANDLER-BODY ...) ...)"
         parts = self.items(x, usage)
         if len(parts) < 3:
             raise self.error(x, f"handle: expected {usage}")
         node = n.Handle(self.unit, x)
-        node.body = self.compile(parts[1], scope)
+        node.body = yield (parts[1], scope, None)
         for clause in parts[2:]:
             clause_parts = self.items(clause, usage) if type(clause) is Pair else []
             if len(clause_parts) < 4 or clause_parts[0] is not _ON or type(clause_parts[1]) is not Symbol:
                 raise self.error(x, f"handle: bad clause {write_string(clause)}, expected (on OP (PARAM ... K) BODY ...)")
             if type(clause_parts[2]) is not Pair:
                 raise self.error(x, f"handle: the clause for {clause_parts[1].name} needs at least the resumption parameter K")
-            lam = self.make_lambda(clause, clause_parts[2], clause_parts[3:], scope, f"on {clause_parts[1].name}")
+            lam = yield from self.make_lambda(clause, clause_parts[2], clause_parts[3:], scope, f"on {clause_parts[1].name}")
             if lam.rest is not None:
                 raise self.error(x, "handle: clause parameters cannot have a rest parameter")
             node.clauses[clause_parts[1].name] = lam
         return node
 
-    def c_oracle_lambda(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_oracle_lambda(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(oracle-lambda (PARAM ...) PROMPT-EXPR ...)")
         if len(parts) < 3:
             raise self.error(x, "oracle-lambda: expected (oracle-lambda (PARAM ...) PROMPT-EXPR ...)")
-        return n.OracleLambda(self.unit, x, self.make_lambda(x, parts[1], parts[2:], scope, name))
+        return n.OracleLambda(self.unit, x, (yield from self.make_lambda(x, parts[1], parts[2:], scope, name)))
 
 
-SPECIAL_FORMS: dict[str, Callable[[Compiler, Any, Scope | None, str | None], n.Node]] = {
+SPECIAL_FORMS: dict[str, Callable[[Compiler, Any, Scope | None, str | None], "n.Node | FormCompiler"]] = {
     "quote": Compiler.c_quote,
     "if": Compiler.c_if,
     "define": Compiler.c_define,
