@@ -13,7 +13,8 @@ from typing import Any, Callable, Generator
 
 from omega_core.errors import CompileError
 from omega_core.lang import nodes as n
-from omega_core.lang.printer import write_string
+from omega_core.lang.printer import SHORT_LIMIT, short_string, write_string
+from omega_core.lang.source import SourcePositions
 from omega_core.lang.values import NIL, UNASSIGNED, UNSPECIFIED, Pair, Symbol, iter_list, make_list, sym
 
 _DEFINE = sym("define")
@@ -23,6 +24,9 @@ _LET = sym("let")
 _LETREC = sym("letrec")
 _ELSE = sym("else")
 _ON = sym("on")
+
+_ENCLOSING_SEARCH = 8
+"""How many enclosing forms to look through for one with a place (derived forms have none)."""
 
 FormCompiler = Generator[tuple[Any, "Scope | None", "str | None"], "n.Node", "n.Node"]
 """A compound form's compiler: yields (sub-form, scope, name) requests, receives their nodes."""
@@ -64,6 +68,11 @@ class Compiler:
             message = f"{message} at line {where[0]}, column {where[1]}"
         return CompileError(message)
 
+    def written(self, form: Any) -> str:
+        """A form as the user wrote it (as it prints, when it was not read from text)."""
+        text = self.positions.written(form, SHORT_LIMIT) if type(self.positions) is SourcePositions else None
+        return text if text is not None else short_string(form)
+
     def items(self, form: Any, usage: str) -> list[Any]:
         try:
             return list(iter_list(form))
@@ -84,21 +93,34 @@ class Compiler:
         if type(started) is not GeneratorType:
             return started  # type: ignore[return-value]
         stack: list[FormCompiler] = [started]
+        forms: list[Any] = [x]  # the form each generator on the stack compiles
         result: Any = None
         while stack:
             try:
                 request = stack[-1].send(result)
             except StopIteration as done:
                 stack.pop()
+                forms.pop()
                 result = done.value
                 continue
             sub = self.start(*request)
             if type(sub) is GeneratorType:
                 stack.append(sub)  # type: ignore[arg-type]
+                forms.append(request[0])
                 result = None
             else:
+                if type(request[0]) is Symbol and self.unit.positions:
+                    self.note_enclosing(sub, forms)
                 result = sub
         return result  # type: ignore[no-any-return]
+
+    def note_enclosing(self, node: n.Node, forms: list[Any]) -> None:
+        """Remember the nearest read list around a variable node, for its error messages."""
+        positions = self.unit.positions
+        for form in forms[: -_ENCLOSING_SEARCH - 1 : -1]:
+            if id(form) in positions:
+                self.unit.enclosing[node.idx] = form
+                return
 
     def start(self, x: Any, scope: Scope | None, name: str | None) -> "n.Node | FormCompiler":
         """The node of an atom, or the (not yet started) generator that compiles a compound form."""
@@ -236,7 +258,7 @@ class Compiler:
         current = spec
         while type(current) is Pair:
             if type(current.car) is not Symbol:
-                raise self.error(form, f"lambda: parameter {write_string(current.car)} is not a name")
+                raise self.error(form, f"lambda: parameter {self.written(current.car)} is not a name")
             params.append(current.car.name)
             current = current.cdr
         rest: str | None = None
@@ -279,7 +301,7 @@ class Compiler:
         for binding in self.items(spec, usage):
             parts = self.items(binding, usage) if type(binding) is Pair else None
             if not parts or len(parts) != 2 or type(parts[0]) is not Symbol:
-                raise self.error(form, f"{who}: bad binding {write_string(binding)}, expected (NAME VALUE)")
+                raise self.error(form, f"{who}: bad binding {self.written(binding)}, expected (NAME VALUE)")
             result.append((parts[0].name, parts[1]))
         return result
 
@@ -341,7 +363,7 @@ class Compiler:
             clause = clauses[position]
             parts = self.items(clause, "(TEST EXPR ...)") if type(clause) is Pair else None
             if not parts:
-                raise self.error(x, f"cond: bad clause {write_string(clause)}, expected (TEST EXPR ...)")
+                raise self.error(x, f"cond: bad clause {self.written(clause)}, expected (TEST EXPR ...)")
             if parts[0] is _ELSE:
                 if position != len(clauses) - 1:
                     raise self.error(x, "cond: else must be the last clause")
@@ -431,7 +453,7 @@ class Compiler:
         for clause in parts[2:]:
             clause_parts = self.items(clause, usage) if type(clause) is Pair else []
             if len(clause_parts) < 4 or clause_parts[0] is not _ON or type(clause_parts[1]) is not Symbol:
-                raise self.error(x, f"handle: bad clause {write_string(clause)}, expected (on OP (PARAM ... K) BODY ...)")
+                raise self.error(x, f"handle: bad clause {self.written(clause)}, expected (on OP (PARAM ... K) BODY ...)")
             if type(clause_parts[2]) is not Pair:
                 raise self.error(x, f"handle: the clause for {clause_parts[1].name} needs at least the resumption parameter K")
             lam = yield from self.make_lambda(clause, clause_parts[2], clause_parts[3:], scope, f"on {clause_parts[1].name}")
@@ -476,5 +498,17 @@ SPECIAL_FORMS: dict[str, Callable[[Compiler, Any, Scope | None, str | None], "n.
 def compile_unit(datum: Any, unit_id: str, positions: dict[int, tuple[int, int]] | None = None) -> n.Unit:
     """Compile one top-level datum into a fresh unit (global scope)."""
     unit = n.Unit(unit_id, datum, positions)
-    unit.root = Compiler(unit, dict(positions) if positions else None).compile(datum, None)
+    unit.root = Compiler(unit, _own_copy(positions)).compile(datum, None)
     return unit
+
+
+def _own_copy(positions: dict[int, tuple[int, int]] | None) -> dict[int, tuple[int, int]] | None:
+    """A copy the compiler may add derived forms to, keeping the text of a ``SourcePositions``."""
+    if not positions:
+        return None
+    if type(positions) is not SourcePositions:
+        return dict(positions)
+    copy = SourcePositions(positions.text)
+    copy.update(positions)
+    copy.spans = positions.spans
+    return copy
