@@ -138,11 +138,29 @@ class Compiler:
         raise self.error(x, f"cannot evaluate {write_string(x)}")
 
     def c_call(self, x: Pair, scope: Scope | None) -> FormCompiler:
-        operator = yield (x.car, scope, None)
+        # Atoms (most operands) are compiled here rather than through the driver, which makes
+        # compiling much cheaper; a variable's enclosing form is then this call, if it was read.
+        positions = self.unit.positions
+        placed = id(x) in positions
+        inline = placed or not positions
+        head = x.car
+        if type(head) is Pair or not inline:
+            operator = yield (head, scope, None)
+        else:
+            operator = self.inline_atom(head, scope, x, placed)
         operands = []
         for arg in self.items(x.cdr, "(PROCEDURE ARG ...)"):
-            operands.append((yield (arg, scope, None)))
+            if type(arg) is Pair or not inline:
+                operands.append((yield (arg, scope, None)))
+            else:
+                operands.append(self.inline_atom(arg, scope, x, placed))
         return n.Call(self.unit, x, operator, tuple(operands))
+
+    def inline_atom(self, atom: Any, scope: Scope | None, around: Pair, placed: bool) -> n.Node:
+        node: n.Node = self.start(atom, scope, None)  # type: ignore[assignment]
+        if placed and type(atom) is Symbol:
+            self.unit.enclosing[node.idx] = around
+        return node
 
     def c_variable(self, x: Symbol, scope: Scope | None) -> n.Node:
         found = scope.lookup(x.name) if scope is not None else None
