@@ -4,7 +4,8 @@ The reader is iterative (an explicit stack), so deeply nested input cannot overf
 nesting beyond ``max_depth`` is refused with a clear error instead. Every error names the line and
 column where the problem is, counted from 1, because that is what a user needs to find it.
 Positions of list forms are kept in ``ReadResult.positions`` (keyed by ``id`` of the first pair) so
-the compiler can point at the offending form too.
+the compiler can point at the offending form too, with the span of text each was read from, so that
+error messages quote code as it was written (``source.SourcePositions``).
 """
 
 from __future__ import annotations
