@@ -3,25 +3,35 @@
 Compilation is a pure function of the datum: the same datum always yields the same nodes in the same
 order. The serializer depends on that to name nodes by (unit id, index) and rebuild them on load.
 Derived forms (``let*``, ``letrec``, named ``let``, ``cond``, ``when`` ...) are rewritten into the
-core ones here, so the machine has few node kinds to step.
+core ones (``derived_forms.py``), so the machine has few node kinds to step.
+
+No host recursion: every compound form is compiled by a generator that yields its sub-forms to one
+driver loop with an explicit stack (``Compiler.compile``), so code nested as deep as the reader
+accepts ([language] max_read_depth) compiles in constant Python stack.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from types import GeneratorType
+from typing import Any, Callable, Generator
 
 from omega_core.errors import CompileError
 from omega_core.lang import nodes as n
-from omega_core.lang.printer import write_string
-from omega_core.lang.values import NIL, UNASSIGNED, UNSPECIFIED, Pair, Symbol, iter_list, make_list, sym
+from omega_core.lang.derived_forms import DerivedForms
+from omega_core.lang.printer import SHORT_LIMIT, short_string, write_string
+from omega_core.lang.source import SourcePositions
+from omega_core.lang.values import NIL, UNASSIGNED, UNSPECIFIED, Pair, Symbol, iter_list, sym
 
 _DEFINE = sym("define")
 _BEGIN = sym("begin")
 _LAMBDA = sym("lambda")
-_LET = sym("let")
-_LETREC = sym("letrec")
-_ELSE = sym("else")
 _ON = sym("on")
+
+_ENCLOSING_SEARCH = 8
+"""How many enclosing forms to look through for one with a place (derived forms have none)."""
+
+FormCompiler = Generator[tuple[Any, "Scope | None", "str | None"], "n.Node", "n.Node"]
+"""A compound form's compiler: yields (sub-form, scope, name) requests, receives their nodes."""
 
 
 class Scope:
@@ -47,7 +57,9 @@ class Scope:
         return None
 
 
-class Compiler:
+class Compiler(DerivedForms):
+    """Compiles one unit; the core forms are here, the derived ones in ``DerivedForms``."""
+
     def __init__(self, unit: n.Unit, positions: dict[int, tuple[int, int]] | None) -> None:
         self.unit = unit
         self.positions = positions or {}
@@ -60,6 +72,11 @@ class Compiler:
             message = f"{message} at line {where[0]}, column {where[1]}"
         return CompileError(message)
 
+    def written(self, form: Any) -> str:
+        """A form as the user wrote it (as it prints, when it was not read from text)."""
+        text = self.positions.written(form, SHORT_LIMIT) if type(self.positions) is SourcePositions else None
+        return text if text is not None else short_string(form)
+
     def items(self, form: Any, usage: str) -> list[Any]:
         try:
             return list(iter_list(form))
@@ -69,6 +86,48 @@ class Compiler:
     # --- entry points --------------------------------------------------------------------------
 
     def compile(self, x: Any, scope: Scope | None, name: str | None = None) -> n.Node:
+        """Compile ``x`` with an explicit stack of form compilers, never recursing in Python.
+
+        Each compound form is compiled by a generator that yields ``(sub-form, scope, name)`` for
+        every sub-form it needs and receives the sub-form's node back, so code nested as deep as the
+        reader allows compiles in constant host stack. Nodes are created in exactly the order a
+        recursive compiler would create them (the serializer names nodes by that order).
+        """
+        started = self.start(x, scope, name)
+        if type(started) is not GeneratorType:
+            return started  # type: ignore[return-value]
+        stack: list[FormCompiler] = [started]
+        forms: list[Any] = [x]  # the form each generator on the stack compiles
+        result: Any = None
+        while stack:
+            try:
+                request = stack[-1].send(result)
+            except StopIteration as done:
+                stack.pop()
+                forms.pop()
+                result = done.value
+                continue
+            sub = self.start(*request)
+            if type(sub) is GeneratorType:
+                stack.append(sub)  # type: ignore[arg-type]
+                forms.append(request[0])
+                result = None
+            else:
+                if type(request[0]) is Symbol and self.unit.positions:
+                    self.note_enclosing(sub, forms)
+                result = sub
+        return result  # type: ignore[no-any-return]
+
+    def note_enclosing(self, node: n.Node, forms: list[Any]) -> None:
+        """Remember the nearest read list around a variable node, for its error messages."""
+        positions = self.unit.positions
+        for form in forms[: -_ENCLOSING_SEARCH - 1 : -1]:
+            if id(form) in positions:
+                self.unit.enclosing[node.idx] = form
+                return
+
+    def start(self, x: Any, scope: Scope | None, name: str | None) -> "n.Node | FormCompiler":
+        """The node of an atom, or the (not yet started) generator that compiles a compound form."""
         kind = type(x)
         if kind is Symbol:
             return self.c_variable(x, scope)
@@ -77,12 +136,35 @@ class Compiler:
             if type(head) is Symbol and head.name in SPECIAL_FORMS:
                 if scope is None or scope.lookup(head.name) is None:
                     return SPECIAL_FORMS[head.name](self, x, scope, name)
-            operator = self.compile(head, scope)
-            operands = tuple(self.compile(arg, scope) for arg in self.items(x.cdr, "(PROCEDURE ARG ...)"))
-            return n.Call(self.unit, x, operator, operands)
+            return self.c_call(x, scope)
         if x is NIL or x is UNSPECIFIED or kind in (int, float, str, bool):
             return n.Const(self.unit, x, x)
         raise self.error(x, f"cannot evaluate {write_string(x)}")
+
+    def c_call(self, x: Pair, scope: Scope | None) -> FormCompiler:
+        # Atoms (most operands) are compiled here rather than through the driver, which makes
+        # compiling much cheaper; a variable's enclosing form is then this call, if it was read.
+        positions = self.unit.positions
+        placed = id(x) in positions
+        inline = placed or not positions
+        head = x.car
+        if type(head) is Pair or not inline:
+            operator = yield (head, scope, None)
+        else:
+            operator = self.inline_atom(head, scope, x, placed)
+        operands = []
+        for arg in self.items(x.cdr, "(PROCEDURE ARG ...)"):
+            if type(arg) is Pair or not inline:
+                operands.append((yield (arg, scope, None)))
+            else:
+                operands.append(self.inline_atom(arg, scope, x, placed))
+        return n.Call(self.unit, x, operator, tuple(operands))
+
+    def inline_atom(self, atom: Any, scope: Scope | None, around: Pair, placed: bool) -> n.Node:
+        node: n.Node = self.start(atom, scope, None)  # type: ignore[assignment]
+        if placed and type(atom) is Symbol:
+            self.unit.enclosing[node.idx] = around
+        return node
 
     def c_variable(self, x: Symbol, scope: Scope | None) -> n.Node:
         found = scope.lookup(x.name) if scope is not None else None
@@ -92,7 +174,7 @@ class Compiler:
         cls = n.LocalRef0 if depth == 0 else n.LocalRef1 if depth == 1 else n.LocalRef
         return cls(self.unit, x, depth, index, x.name)
 
-    def body(self, forms: list[Any], scope: Scope, form: Any) -> n.Node:
+    def body(self, forms: list[Any], scope: Scope, form: Any) -> FormCompiler:
         """A lambda or let body; its internal defines become slots of ``scope`` (already made)."""
         if not forms:
             raise self.error(form, "empty body: expected at least one expression")
@@ -101,8 +183,10 @@ class Compiler:
             defined = self.defined_name(item)
             if defined is not None:
                 scope.names.append(defined)
-        compiled = tuple(self.compile_body_form(item, scope) for item in flat)
-        return compiled[0] if len(compiled) == 1 else n.Seq(self.unit, form, compiled)
+        compiled = []
+        for item in flat:
+            compiled.append((yield from self.compile_body_form(item, scope)))
+        return compiled[0] if len(compiled) == 1 else n.Seq(self.unit, form, tuple(compiled))
 
     def splice_begins(self, forms: list[Any]) -> list[Any]:
         out: list[Any] = []
@@ -131,13 +215,13 @@ class Compiler:
             return target.car.name
         return None
 
-    def compile_body_form(self, form: Any, scope: Scope) -> n.Node:
+    def compile_body_form(self, form: Any, scope: Scope) -> FormCompiler:
         if type(form) is Pair and form.car is _DEFINE and scope.lookup("define") is None:
             target_name, value = self.define_parts(form)
             depth, index = scope.lookup(target_name)  # type: ignore[misc]
-            value_node = self.compile(value, scope, target_name)
+            value_node = yield (value, scope, target_name)
             return n.SetVar(self.unit, form, target_name, depth, index, value_node, True)
-        return self.compile(form, scope)
+        return (yield (form, scope, None))
 
     def define_parts(self, form: Any) -> tuple[str, Any]:
         usage = "(define NAME VALUE) or (define (NAME PARAM ...) BODY ...)"
@@ -165,36 +249,38 @@ class Compiler:
             raise self.error(x, "quote: expected exactly one datum, as in (quote x) or 'x")
         return n.Const(self.unit, x, parts[1])
 
-    def c_if(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    # Every other special form compiles sub-forms, so its compiler is a generator (see ``compile``).
+
+    def c_if(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(if TEST THEN [ELSE])")
         if len(parts) not in (3, 4):
             raise self.error(x, "if: expected (if TEST THEN [ELSE])")
-        test = self.compile(parts[1], scope)
-        then = self.compile(parts[2], scope)
-        otherwise = self.compile(parts[3], scope) if len(parts) == 4 else n.Const(self.unit, False, False)
+        test = yield (parts[1], scope, None)
+        then = yield (parts[2], scope, None)
+        otherwise = (yield (parts[3], scope, None)) if len(parts) == 4 else n.Const(self.unit, False, False)
         return n.If(self.unit, x, test, then, otherwise)
 
-    def c_define(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_define(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         if scope is not None:
             raise self.error(x, "define: only allowed at the top level or at the start of a body")
         target_name, value = self.define_parts(x)
-        return n.DefineGlobal(self.unit, x, target_name, self.compile(value, None, target_name))
+        return n.DefineGlobal(self.unit, x, target_name, (yield (value, None, target_name)))
 
-    def c_set(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_set(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(set! NAME VALUE)")
         if len(parts) != 3 or type(parts[1]) is not Symbol:
             raise self.error(x, "set!: expected (set! NAME VALUE)")
         target = parts[1].name
         found = scope.lookup(target) if scope is not None else None
         depth, index = found if found is not None else (-1, -1)
-        return n.SetVar(self.unit, x, target, depth, index, self.compile(parts[2], scope, target), False)
+        return n.SetVar(self.unit, x, target, depth, index, (yield (parts[2], scope, target)), False)
 
     def parse_params(self, spec: Any, form: Any) -> tuple[tuple[str, ...], str | None]:
         params: list[str] = []
         current = spec
         while type(current) is Pair:
             if type(current.car) is not Symbol:
-                raise self.error(form, f"lambda: parameter {write_string(current.car)} is not a name")
+                raise self.error(form, f"lambda: parameter {self.written(current.car)} is not a name")
             params.append(current.car.name)
             current = current.cdr
         rest: str | None = None
@@ -207,27 +293,29 @@ class Compiler:
             raise self.error(form, "lambda: a parameter name appears twice")
         return tuple(params), rest
 
-    def make_lambda(self, x: Any, spec: Any, body_forms: list[Any], scope: Scope | None, name: str | None) -> n.Lambda:
+    def make_lambda(self, x: Any, spec: Any, body_forms: list[Any], scope: Scope | None, name: str | None) -> FormCompiler:
         params, rest = self.parse_params(spec, x)
         lam = n.Lambda(self.unit, x, params, rest, name)
         inner = Scope(list(params) + ([rest] if rest else []), scope)
         fixed = len(inner.names)
-        lam.body = self.body(body_forms, inner, x)
+        lam.body = yield from self.body(body_forms, inner, x)
         lam.extra_slots = (UNASSIGNED,) * (len(inner.names) - fixed)
         return lam
 
-    def c_lambda(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_lambda(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(lambda (PARAM ...) BODY ...)")
         if len(parts) < 3:
             raise self.error(x, "lambda: expected (lambda (PARAM ...) BODY ...)")
-        return self.make_lambda(x, parts[1], parts[2:], scope, name)
+        return (yield from self.make_lambda(x, parts[1], parts[2:], scope, name))
 
-    def c_begin(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_begin(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(begin EXPR ...)")[1:]
         if not parts:
             return n.Const(self.unit, x, UNSPECIFIED)
-        compiled = tuple(self.compile(item, scope) for item in parts)
-        return compiled[0] if len(compiled) == 1 else n.Seq(self.unit, x, compiled)
+        compiled = []
+        for item in parts:
+            compiled.append((yield (item, scope, None)))
+        return compiled[0] if len(compiled) == 1 else n.Seq(self.unit, x, tuple(compiled))
 
     def bindings(self, spec: Any, form: Any, who: str) -> list[tuple[str, Any]]:
         usage = f"({who} ((NAME VALUE) ...) BODY ...)"
@@ -235,158 +323,85 @@ class Compiler:
         for binding in self.items(spec, usage):
             parts = self.items(binding, usage) if type(binding) is Pair else None
             if not parts or len(parts) != 2 or type(parts[0]) is not Symbol:
-                raise self.error(form, f"{who}: bad binding {write_string(binding)}, expected (NAME VALUE)")
+                raise self.error(form, f"{who}: bad binding {self.written(binding)}, expected (NAME VALUE)")
             result.append((parts[0].name, parts[1]))
         return result
 
-    def c_let(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_let(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(let ((NAME VALUE) ...) BODY ...)")
         if len(parts) >= 2 and type(parts[1]) is Symbol:
-            return self.named_let(x, parts, scope)
+            return (yield (self.named_let(x, parts), scope, None))
         if len(parts) < 3:
             raise self.error(x, "let: expected (let ((NAME VALUE) ...) BODY ...)")
         pairs = self.bindings(parts[1], x, "let")
         names = [pair[0] for pair in pairs]
         if len(set(names)) != len(names):
             raise self.error(x, "let: a name is bound twice")
-        node = n.Let(self.unit, x, tuple(self.compile(value, scope, nm) for nm, value in pairs))
+        values = []
+        for nm, value in pairs:
+            values.append((yield (value, scope, nm)))
+        node = n.Let(self.unit, x, tuple(values))
         inner = Scope(list(names), scope)
-        node.body = self.body(parts[2:], inner, x)
+        node.body = yield from self.body(parts[2:], inner, x)
         node.extra_slots = (UNASSIGNED,) * (len(inner.names) - len(names))
         return node
 
-    def named_let(self, x: Any, parts: list[Any], scope: Scope | None) -> n.Node:
-        if len(parts) < 4:
-            raise self.error(x, "let: expected (let NAME ((VAR INIT) ...) BODY ...)")
-        loop = parts[1]
-        pairs = self.bindings(parts[2], x, "let")
-        lam = Pair(_LAMBDA, Pair(make_list(sym(nm) for nm, _ in pairs), x.cdr.cdr.cdr))
-        definition = make_list([_DEFINE, loop, lam])
-        operator = make_list([_LET, NIL, definition, loop])
-        call = Pair(operator, make_list(value for _, value in pairs))
-        self.positions.setdefault(id(call), self.positions.get(id(x), (0, 0)))
-        return self.compile(call, scope)
-
-    def c_let_star(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
-        parts = self.items(x, "(let* ((NAME VALUE) ...) BODY ...)")
-        if len(parts) < 3:
-            raise self.error(x, "let*: expected (let* ((NAME VALUE) ...) BODY ...)")
-        bindings = self.items(parts[1], "(let* ((NAME VALUE) ...) BODY ...)")
-        body = x.cdr.cdr
-        if len(bindings) <= 1:
-            return self.compile(Pair(_LET, Pair(parts[1], body)), scope)
-        inner = Pair(sym("let*"), Pair(make_list(bindings[1:]), body))
-        return self.compile(make_list([_LET, make_list(bindings[:1]), inner]), scope)
-
-    def c_letrec(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
-        parts = self.items(x, "(letrec ((NAME VALUE) ...) BODY ...)")
-        if len(parts) < 3:
-            raise self.error(x, "letrec: expected (letrec ((NAME VALUE) ...) BODY ...)")
-        pairs = self.bindings(parts[1], x, "letrec")
-        defines = [make_list([_DEFINE, sym(nm), value]) for nm, value in pairs]
-        return self.compile(Pair(_LET, Pair(NIL, make_list(defines, x.cdr.cdr))), scope)
-
-    def c_cond(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
-        clauses = self.items(x, "(cond (TEST EXPR ...) ... [(else EXPR ...)])")[1:]
-        result: n.Node = n.Const(self.unit, x, False)
-        for position in range(len(clauses) - 1, -1, -1):
-            clause = clauses[position]
-            parts = self.items(clause, "(TEST EXPR ...)") if type(clause) is Pair else None
-            if not parts:
-                raise self.error(x, f"cond: bad clause {write_string(clause)}, expected (TEST EXPR ...)")
-            if parts[0] is _ELSE:
-                if position != len(clauses) - 1:
-                    raise self.error(x, "cond: else must be the last clause")
-                result = self.c_begin(Pair(_BEGIN, clause.cdr), scope, None) if len(parts) > 1 else n.Const(self.unit, clause, UNSPECIFIED)
-                continue
-            test = self.compile(parts[0], scope)
-            if len(parts) == 1:
-                result = n.AndOr(self.unit, clause, (test, result), False)
-            else:
-                result = n.If(self.unit, clause, test, self.c_begin(Pair(_BEGIN, clause.cdr), scope, None), result)
-        return result
-
-    def and_or(self, x: Any, scope: Scope | None, is_and: bool) -> n.Node:
-        parts = tuple(self.compile(item, scope) for item in self.items(x, "(and EXPR ...)")[1:])
-        if not parts:
-            return n.Const(self.unit, x, is_and)
-        if len(parts) == 1:
-            return parts[0]
-        return n.AndOr(self.unit, x, parts, is_and)
-
-    def c_and(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
-        return self.and_or(x, scope, True)
-
-    def c_or(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
-        return self.and_or(x, scope, False)
-
-    def when_unless(self, x: Any, scope: Scope | None, negate: bool) -> n.Node:
-        who = "unless" if negate else "when"
-        parts = self.items(x, f"({who} TEST EXPR ...)")
-        if len(parts) < 3:
-            raise self.error(x, f"{who}: expected ({who} TEST EXPR ...)")
-        test = self.compile(parts[1], scope)
-        body = self.c_begin(Pair(_BEGIN, x.cdr.cdr), scope, None)
-        skip = n.Const(self.unit, x, UNSPECIFIED)
-        if negate:
-            return n.If(self.unit, x, test, skip, body)
-        return n.If(self.unit, x, test, body, skip)
-
-    def c_when(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
-        return self.when_unless(x, scope, False)
-
-    def c_unless(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
-        return self.when_unless(x, scope, True)
-
-    def c_delay(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_delay(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(delay EXPR)")
         if len(parts) != 2:
             raise self.error(x, "delay: expected (delay EXPR)")
-        return n.Delay(self.unit, x, self.compile(parts[1], scope))
+        return n.Delay(self.unit, x, (yield (parts[1], scope, None)))
 
-    def c_cons_stream(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_cons_stream(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(cons-stream HEAD TAIL)")
         if len(parts) != 3:
             raise self.error(x, "cons-stream: expected (cons-stream HEAD TAIL)")
-        return n.ConsStream(self.unit, x, self.compile(parts[1], scope), self.compile(parts[2], scope))
+        head = yield (parts[1], scope, None)
+        tail = yield (parts[2], scope, None)
+        return n.ConsStream(self.unit, x, head, tail)
 
-    def c_amb(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
-        alternatives = tuple(self.compile(item, scope) for item in self.items(x, "(amb EXPR ...)")[1:])
-        return n.Amb(self.unit, x, alternatives)
+    def c_amb(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
+        alternatives = []
+        for item in self.items(x, "(amb EXPR ...)")[1:]:
+            alternatives.append((yield (item, scope, None)))
+        return n.Amb(self.unit, x, tuple(alternatives))
 
-    def c_effect(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_effect(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(effect OP ARG ...)")
         if len(parts) < 2 or type(parts[1]) is not Symbol:
             raise self.error(x, "effect: expected (effect OP ARG ...) with OP a name such as infer.op")
-        return n.Effect(self.unit, x, parts[1].name, tuple(self.compile(arg, scope) for arg in parts[2:]))
+        args = []
+        for arg in parts[2:]:
+            args.append((yield (arg, scope, None)))
+        return n.Effect(self.unit, x, parts[1].name, tuple(args))
 
-    def c_handle(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_handle(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         usage = "(handle BODY (on OP (PARAM ... K) HANDLER-BODY ...) ...)"
         parts = self.items(x, usage)
         if len(parts) < 3:
             raise self.error(x, f"handle: expected {usage}")
         node = n.Handle(self.unit, x)
-        node.body = self.compile(parts[1], scope)
+        node.body = yield (parts[1], scope, None)
         for clause in parts[2:]:
             clause_parts = self.items(clause, usage) if type(clause) is Pair else []
             if len(clause_parts) < 4 or clause_parts[0] is not _ON or type(clause_parts[1]) is not Symbol:
-                raise self.error(x, f"handle: bad clause {write_string(clause)}, expected (on OP (PARAM ... K) BODY ...)")
+                raise self.error(x, f"handle: bad clause {self.written(clause)}, expected (on OP (PARAM ... K) BODY ...)")
             if type(clause_parts[2]) is not Pair:
                 raise self.error(x, f"handle: the clause for {clause_parts[1].name} needs at least the resumption parameter K")
-            lam = self.make_lambda(clause, clause_parts[2], clause_parts[3:], scope, f"on {clause_parts[1].name}")
+            lam = yield from self.make_lambda(clause, clause_parts[2], clause_parts[3:], scope, f"on {clause_parts[1].name}")
             if lam.rest is not None:
                 raise self.error(x, "handle: clause parameters cannot have a rest parameter")
             node.clauses[clause_parts[1].name] = lam
         return node
 
-    def c_oracle_lambda(self, x: Any, scope: Scope | None, name: str | None) -> n.Node:
+    def c_oracle_lambda(self, x: Any, scope: Scope | None, name: str | None) -> FormCompiler:
         parts = self.items(x, "(oracle-lambda (PARAM ...) PROMPT-EXPR ...)")
         if len(parts) < 3:
             raise self.error(x, "oracle-lambda: expected (oracle-lambda (PARAM ...) PROMPT-EXPR ...)")
-        return n.OracleLambda(self.unit, x, self.make_lambda(x, parts[1], parts[2:], scope, name))
+        return n.OracleLambda(self.unit, x, (yield from self.make_lambda(x, parts[1], parts[2:], scope, name)))
 
 
-SPECIAL_FORMS: dict[str, Callable[[Compiler, Any, Scope | None, str | None], n.Node]] = {
+SPECIAL_FORMS: dict[str, Callable[[Compiler, Any, Scope | None, str | None], "n.Node | FormCompiler"]] = {
     "quote": Compiler.c_quote,
     "if": Compiler.c_if,
     "define": Compiler.c_define,
@@ -415,5 +430,17 @@ SPECIAL_FORMS: dict[str, Callable[[Compiler, Any, Scope | None, str | None], n.N
 def compile_unit(datum: Any, unit_id: str, positions: dict[int, tuple[int, int]] | None = None) -> n.Unit:
     """Compile one top-level datum into a fresh unit (global scope)."""
     unit = n.Unit(unit_id, datum, positions)
-    unit.root = Compiler(unit, dict(positions) if positions else None).compile(datum, None)
+    unit.root = Compiler(unit, _own_copy(positions)).compile(datum, None)
     return unit
+
+
+def _own_copy(positions: dict[int, tuple[int, int]] | None) -> dict[int, tuple[int, int]] | None:
+    """A copy the compiler may add derived forms to, keeping the text of a ``SourcePositions``."""
+    if not positions:
+        return None
+    if type(positions) is not SourcePositions:
+        return dict(positions)
+    copy = SourcePositions(positions.text)
+    copy.update(positions)
+    copy.spans = positions.spans
+    return copy

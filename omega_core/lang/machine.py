@@ -73,6 +73,9 @@ class Machine:
         self.status = Status.DONE
         self.error: OmegaError | None = None
         self.error_node: Any = None
+        self.root_node: Any = None
+        """The top-level node of the form being run: where an error inside the prelude is placed
+        when no frame of user code is waiting (``(map car 5)`` is a tail call at top level)."""
         self.effect_op: str | None = None
         self.effect_args: list[Any] = []
         self.output: list[str] = []
@@ -100,6 +103,7 @@ class Machine:
     def start(self, node: Any) -> None:
         """Begin evaluating ``node`` at top level; choice points of earlier forms are dropped."""
         self.node = node
+        self.root_node = node
         self.env = None
         self.k = None
         self.choices = None
@@ -184,11 +188,21 @@ class Machine:
     def error_location(self) -> str | None:
         """Where the last error happened in user code: ``in (car x), line 3, column 5``."""
         node = self.error_node
-        if node is None or not hasattr(node, "position"):
-            return None
-        where = node.position()
+        where = node.position() if node is not None and hasattr(node, "position") else None
+        if where is None:  # failed inside the prelude (or code not read from text): name the caller
+            frame = self.k
+            node = None
+            while frame is not None and where is None:
+                node = getattr(frame, "node", None)
+                where = node.position() if node is not None and hasattr(node, "position") else None
+                frame = frame.next
+            if where is None and self.root_node is not None and hasattr(self.root_node, "position"):
+                node = self.root_node
+                where = node.position()
         if where is None:
             return None
+        if type(node.source_form()) is not Pair:  # a name alone at top level: its text is in the message
+            return f"line {where[0]}, column {where[1]}"
         return f"in {node.text(40)}, line {where[0]}, column {where[1]}"
 
     def take_output(self) -> str:

@@ -30,6 +30,7 @@ from omega_core.lang.frames import (
     continue_effect,
     continue_let,
 )
+from omega_core.lang.source import SourcePositions
 from omega_core.lang.values import (
     UNASSIGNED,
     UNSPECIFIED,
@@ -44,7 +45,7 @@ from omega_core.lang.values import (
 class Unit:
     """The nodes compiled from one top-level datum, in creation order (deterministic)."""
 
-    __slots__ = ("unit_id", "datum", "nodes", "root", "positions")
+    __slots__ = ("unit_id", "datum", "nodes", "root", "positions", "enclosing")
 
     def __init__(self, unit_id: str, datum: Any, positions: dict[int, tuple[int, int]] | None = None) -> None:
         self.unit_id = unit_id
@@ -52,7 +53,11 @@ class Unit:
         self.nodes: list[Node] = []
         self.root: Node | None = None
         self.positions = positions or {}
-        """Where forms were read (by ``id`` of the form): only for error messages, not saved."""
+        """Where forms were read (by ``id`` of the form): only for error messages, not saved.
+        A ``SourcePositions`` also has the text of each form, for quoting code as it was written."""
+        self.enclosing: dict[int, Any] = {}
+        """For a variable node (by index): the nearest read list around it. A name is a shared
+        object with no place of its own, so an error in it points at the list it was read in."""
 
 
 class Node:
@@ -71,15 +76,26 @@ class Node:
     def ev(self, m: Any) -> None:  # pragma: no cover - every node overrides it
         raise NotImplementedError
 
+    def source_form(self) -> Any:
+        """The form messages point at: this node's own, or for a variable, the list around it."""
+        form = self.form
+        if id(form) not in self.unit.positions:
+            return self.unit.enclosing.get(self.idx, form)
+        return form
+
     def position(self) -> tuple[int, int] | None:
         """(line, column) of this node's source when it was read from text in this process."""
-        return self.unit.positions.get(id(self.form))
+        return self.unit.positions.get(id(self.source_form()))
 
     def text(self, limit: int = 60) -> str:
-        """A short printed form of this node's source, for step events and ``:control``."""
-        from omega_core.lang.printer import write_string
+        """This node's source as written (printed, when not read from text), cut to ``limit``."""
+        form = self.source_form()
+        positions = self.unit.positions
+        text = positions.written(form, limit) if type(positions) is SourcePositions else None
+        if text is None:
+            from omega_core.lang.printer import write_string
 
-        text = write_string(self.form)
+            text = write_string(form)
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -4,7 +4,8 @@ The reader is iterative (an explicit stack), so deeply nested input cannot overf
 nesting beyond ``max_depth`` is refused with a clear error instead. Every error names the line and
 column where the problem is, counted from 1, because that is what a user needs to find it.
 Positions of list forms are kept in ``ReadResult.positions`` (keyed by ``id`` of the first pair) so
-the compiler can point at the offending form too.
+the compiler can point at the offending form too, with the span of text each was read from, so that
+error messages quote code as it was written (``source.SourcePositions``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from omega_core.errors import ReadError
 from omega_core.lang.numtext import text_to_int
+from omega_core.lang.source import SourcePositions
 from omega_core.lang.values import NIL, Pair, sym
 
 _TOKEN = re.compile(
@@ -46,7 +48,7 @@ class ReadResult:
     forms: list[Any] = field(default_factory=list)
     starts: list[tuple[int, int]] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list)
-    positions: dict[int, tuple[int, int]] = field(default_factory=dict)
+    positions: SourcePositions = field(default_factory=SourcePositions)
 
 
 class ReadFailure(ReadError):
@@ -74,7 +76,7 @@ class _Frame:
         self.opener = opener
         self.line = line
         self.column = column
-        self.quotes: list[tuple[int, int]] = []
+        self.quotes: list[tuple[int, int, int]] = []
 
 
 def parse_atom(text: str) -> Any:
@@ -155,7 +157,7 @@ class _Reader:
     def read(self, offset: int = 0) -> ReadResult:
         """Read all forms from ``offset``; on bad input raise ``ReadFailure`` (partial result,
         resume point) so a caller can report the error and go on with the next form."""
-        result = ReadResult()
+        result = ReadResult(positions=SourcePositions(self.text))
         self.stack: list[_Frame] = []
         self.top_start = offset
         try:
@@ -178,7 +180,7 @@ class _Reader:
     def _read_loop(self, result: ReadResult, offset: int) -> ReadResult:
         text = self.text
         stack = self.stack
-        pending_quotes: list[tuple[int, int]] = []  # quotes at top level waiting for a datum
+        pending_quotes: list[tuple[int, int, int]] = []  # quotes at top level waiting for a datum
         length = len(text)
         while offset < length:
             match = _TOKEN.match(text, offset)
@@ -230,12 +232,13 @@ class _Reader:
                     datum = Pair(item, datum)
                 if type(datum) is Pair:
                     result.positions[id(datum)] = (frame.line, frame.column)
-                datum = self._apply_quotes(datum, frame.quotes_before, result)
+                    result.positions.spans[id(datum)] = (frame.offset, offset)
+                datum = self._apply_quotes(datum, frame.quotes_before, result, offset)
                 self._emit(datum, stack, result, frame.line, frame.column, offset)
                 continue
             if kind == "quote":
                 quotes = stack[-1].quotes if stack else pending_quotes
-                quotes.append(self.where(start))
+                quotes.append((*self.where(start), start))
                 continue
             if kind == "backquote":
                 raise self.error(
@@ -257,7 +260,7 @@ class _Reader:
                 datum = parse_atom(atom)
             quotes = stack[-1].quotes if stack else pending_quotes
             line, column = self.where(start)
-            datum = self._apply_quotes(datum, list(quotes), result)
+            datum = self._apply_quotes(datum, list(quotes), result, offset)
             quotes.clear()
             self._emit(datum, stack, result, line, column, offset)
         if stack:
@@ -271,15 +274,17 @@ class _Reader:
             unclosed.unclosed = True  # type: ignore[attr-defined]
             raise unclosed
         if pending_quotes:
-            line, column = pending_quotes[-1]
+            line, column, _ = pending_quotes[-1]
             raise ReadError("quote (') with nothing after it", line, column)
         return result
 
     @staticmethod
-    def _apply_quotes(datum: Any, quotes: list[tuple[int, int]], result: ReadResult) -> Any:
-        for line, column in reversed(quotes):
+    def _apply_quotes(datum: Any, quotes: list[tuple[int, int, int]], result: ReadResult, end: int) -> Any:
+        """Wrap ``datum`` in ``(quote ...)`` once per quote mark; each form's text runs to ``end``."""
+        for line, column, start in reversed(quotes):
             datum = Pair(QUOTE, Pair(datum, NIL))
             result.positions[id(datum)] = (line, column)
+            result.positions.spans[id(datum)] = (start, end)
         return datum
 
     def _emit(
@@ -313,7 +318,9 @@ def read_all(text: str, max_depth: int = 10_000) -> ReadResult:
 def read_recovering(text: str, max_depth: int = 10_000, first_line: int = 1) -> list[tuple[Any, tuple[int, int], dict[int, tuple[int, int]]] | ReadError]:
     """Every form of ``text`` in order, with an error in place of each unreadable stretch.
 
-    Items are ``(datum, (start, end) offsets, positions)`` or a ``ReadError``. After an error,
+    Items are ``(datum, (start, end) offsets, positions)`` or a ``ReadError``. A list's positions
+    are those of the whole text; a name or other atom alone gets positions of its own, holding just
+    its place (atoms are shared objects, so their ids cannot be keys in the shared table). After an error,
     reading resumes at the next line that starts with "(" (or after a stray ")"), so one typo in
     a file costs one form, not the rest of the file.
     """
@@ -328,12 +335,20 @@ def read_recovering(text: str, max_depth: int = 10_000, first_line: int = 1) -> 
             result = error.partial
             failure = error
         for datum, span in zip(result.forms, result.spans):
-            items.append((datum, span, result.positions))
+            items.append((datum, span, result.positions if type(datum) is Pair else _atom_positions(reader, datum, span)))
         if failure is None:
             break
         items.append(ReadError(failure.bare_message, failure.line, failure.column))
         offset = max(failure.resume_offset, offset + 1)
     return items
+
+
+def _atom_positions(reader: _Reader, datum: Any, span: tuple[int, int]) -> SourcePositions:
+    """Positions for a top-level atom: where it is, so an error on ``undefined-x`` alone names it."""
+    positions = SourcePositions(reader.text)
+    positions[id(datum)] = reader.where(span[0])
+    positions.spans[id(datum)] = span
+    return positions
 
 
 def read_one(text: str) -> Any:

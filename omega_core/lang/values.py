@@ -297,12 +297,51 @@ def list_to_python(value: Any, who: str = "list") -> list[Any]:
     return list(iter_list(value, who))
 
 
+class _PairMark:
+    """Marks a pair in a flattened hash key; equal only to itself, so no atom's key can pose as it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "PAIR"
+
+    def __reduce__(self) -> str:
+        return "_PAIR_MARK"
+
+
+_PAIR_MARK = _PairMark()
+
+
 def hash_key(value: Any) -> Any:
     """A Python dict key that makes two Omega values equal exactly when ``equal?`` says so.
 
-    Iterative (an explicit stack), so keys nested arbitrarily deep cannot overflow Python's stack.
+    A pair's key is one flat tuple: the pre-order walk of its tree, ``_PAIR_MARK`` for each pair
+    and an atom's key for each leaf (a binary tree's pre-order with marked inner nodes reads back
+    one way only, so equal keys mean equal trees). Flat, because Python hashes and compares nested
+    tuples recursively: a key nested 100,000 deep would be stored by ``hash-set!`` and then fail
+    in ``hash-ref``. Built with an explicit stack for the same reason.
     """
     kind = type(value)
+    if kind is not Pair:
+        return _atom_key(value, kind)
+    tokens: list[Any] = []
+    append = tokens.append
+    pending: list[Any] = [value]
+    pop = pending.pop
+    push = pending.append
+    while pending:
+        item = pop()
+        while type(item) is Pair:  # walk down the cdr chain here; only a pair in a car is pushed
+            append(_PAIR_MARK)
+            car = item.car
+            push(item.cdr)
+            item = car
+        append(_atom_key(item, type(item)))
+    return tuple(tokens)
+
+
+def _atom_key(value: Any, kind: type) -> Any:
+    """The key of a value that is not a pair (numbers keep their type: 1 and 1.0 differ)."""
     if kind is str:
         return value
     if kind is bool:
@@ -311,24 +350,7 @@ def hash_key(value: Any) -> Any:
         return ("#int", value)
     if kind is float:
         return ("#float", value)
-    if kind is not Pair:
-        return ("#id", id(value), value) if kind in (HashTable, Closure) else value
-    # Post-order walk: each pair becomes ("#pair", key(car), key(cdr)).
-    results: list[Any] = []
-    stack: list[tuple[Any, bool]] = [(value, False)]
-    while stack:
-        item, expanded = stack.pop()
-        if type(item) is not Pair:
-            results.append(hash_key(item))
-        elif expanded:
-            cdr_key = results.pop()
-            car_key = results.pop()
-            results.append(("#pair", car_key, cdr_key))
-        else:
-            stack.append((item, True))
-            stack.append((item.cdr, False))
-            stack.append((item.car, False))
-    return results[0]
+    return ("#id", id(value), value) if kind in (HashTable, Closure) else value
 
 
 def is_eqv(a: Any, b: Any) -> bool:

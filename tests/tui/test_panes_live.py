@@ -182,7 +182,7 @@ async def test_timeline_keys_goto_annotate_filter_snapshot_restore(live: LiveSer
         await run(app, pilot, "v0")
         assert ("result", "=> 0") in entries(app)
         await run(app, pilot, "v5")
-        assert ("error", "error: unbound variable: v5") in entries(app)
+        assert ("error", "error: unbound variable: v5 (line 1, column 1)") in entries(app)
 
 
 async def test_metrics_pane_shows_session_and_server_figures(live: LiveServer) -> None:
