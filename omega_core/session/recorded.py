@@ -149,7 +149,7 @@ class RecordedSession:
 
     def _install(self, machine: Machine) -> None:
         self.evaluator.machine = machine
-        self.states.machine_replaced()
+        self.states.machine_replaced(machine)
 
     @property
     def machine(self) -> Machine:
@@ -302,7 +302,7 @@ class RecordedSession:
         captured and the seqs it took, and put the machine back as the log says it is."""
         for event in batch:
             if event.get("type") == "checkpoint":
-                self.states.pending.pop(event["stateId"], None)
+                self.states.discard(event["stateId"])
         self.next_seq = batch[0]["seq"]
         try:
             machine, _ = Replayer(self).state_at(self.next_seq - 1)
@@ -361,7 +361,7 @@ class RecordedSession:
     def estimated_memory(self) -> int:
         """A cheap estimate of this session's resident size (exact sizing would cost more than it
         saves): per captured record, checkpoint, recent event and global, plus a base."""
-        estimate = (64 * 1024 + len(self.states.encoder.last_records) * 160 + len(self.checkpoints) * 120
+        estimate = (64 * 1024 + len(self.states.encoder.addr) * 160 + len(self.checkpoints) * 120
                     + len(self.recent) * 300 + len(self.machine.globals) * 64)
         self.peak_memory = max(self.peak_memory, estimate)
         return estimate

@@ -1,0 +1,587 @@
+"""Structurally shared machine states: each object is written once, later states refer to it.
+
+Why: a periodic checkpoint in a deep recursion used to re-encode the whole stack (quadratic in the
+depth) and a big value was rewritten by every full capture. Here a session keeps one
+``SharedEncoder`` whose captures form a growing store of records:
+
+* An object (pair, environment, closure, frame, promise, hash table, long string ...) gets an
+  *address* ``(c, n)`` the first time a capture reaches it: ``c`` is the capture's number (the seq
+  of its checkpoint, unique in a session's log forever) and ``n`` its position in that capture's
+  ``records`` list. References are ``["r", c, n]``: they say where the record is, so nothing has
+  to be looked up to find an object's first version.
+* Objects already addressed are only referenced; a capture encodes the registers, the globals
+  changed since the last capture, the objects new since then, and new *versions* of addressed
+  objects mutated in place (reported by the machine's write barriers on its ``GlobalTable``):
+  its cost follows what changed, never the size of the state or the depth of the stack.
+* The *overlay* says, per state, where the latest version of each rewritten object and of each
+  global is. It changes only when something is rewritten or (re)defined; each capture stores its
+  changes and a link to the previous capture that had some, and every so often a full snapshot of
+  the overlay (when the changes since the last snapshot pass half its size, or 256 links), so a
+  restore reads a bounded chain of small state bodies and the snapshots cost amortized O(changes).
+
+Format ``omega-delta/3`` (a body): ``seq``, ``root`` (registers, counters, and ``globals``: the
+globals changed here, ``["x"]`` for removed ones), ``records`` (list), ``rewrites``
+(``"c.n"`` -> record), ``units`` (unit id -> source, for units first met here; a code reference is
+``["c", unit, node, c]``), ``ov`` (``snap`` or ``prev`` + ``rw``). Encoding and decoding use
+explicit work lists only: no nesting depth reaches the host stack.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import operator
+import sys
+from typing import Any, Callable
+
+from omega_core.lang import frames as fr
+from omega_core.lang.builtins import PRELUDE_UNITS, base_globals, fresh_globals, is_builtin_value, primitive_table
+from omega_core.lang.compiler import compile_unit
+from omega_core.lang.nodes import Node, Unit
+from omega_core.lang.reader import read_all
+from omega_core.lang.serialize import _COUNTERS, _REGISTERS, StateFormatError, _readable
+from omega_core.lang.printer import write_string
+from omega_core.lang.values import (
+    NIL,
+    UNASSIGNED,
+    UNSPECIFIED,
+    Closure,
+    Continuation,
+    HashTable,
+    MachinePrimitive,
+    OracleProc,
+    Pair,
+    Primitive,
+    Promise,
+    Symbol,
+    hash_key,
+)
+
+FORMAT = "omega-delta/3"
+BOX_MIN_CHARS = 256
+"""Strings at least this long are stored once by identity (a record), not inline at each use."""
+SNAPSHOT_LINKS = 256
+"""At most this many overlay links between snapshots: bounds what a restore reads."""
+PRUNE_MIN = 4096
+DELETED = ["x"]
+
+Address = tuple[int, int]
+
+_REF, _NODE, _SYMBOL, _CLOSURE, _OTHER = range(5)
+_CATEGORY: dict[type, int] = {list: _REF, Pair: _REF, Promise: _REF, HashTable: _REF, Continuation: _REF,
+                              OracleProc: _REF, fr.ChoicePoint: _REF, Symbol: _SYMBOL, Closure: _CLOSURE}
+_CATEGORY.update({cls: _REF for cls in fr.FRAME_TYPES.values()})
+_FRAME_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
+    cls: (lambda obj, names=cls.FIELDS: tuple(getattr(obj, name) for name in names)) if len(cls.FIELDS) != 1
+    else (lambda obj, name=cls.FIELDS[0]: (getattr(obj, name),))
+    for cls in fr.FRAME_TYPES.values()
+}
+_FRAME_FIELDS.update({cls: operator.attrgetter(*cls.FIELDS) for cls in fr.FRAME_TYPES.values() if len(cls.FIELDS) > 1})
+
+
+class gc_paused:
+    """Context manager: no cyclic collection inside (restored as it was on exit)."""
+
+    def __enter__(self) -> None:
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.was_enabled:
+            gc.enable()
+
+
+def _categorize(kind: type) -> int:
+    """How ``enc`` treats a type first met (compiled nodes are many subclasses)."""
+    category = _NODE if issubclass(kind, Node) else _OTHER
+    _CATEGORY[kind] = category
+    return category
+
+
+class SharedEncoder:
+    """The capture side of one session's store (see the module doc). Not thread-safe: one user."""
+
+    def __init__(self) -> None:
+        self.addr: dict[int, tuple[int, int, Any]] = {}
+        """id(object) -> (capture, position, object): holds the object so its id is not reused."""
+        self.unit_at: dict[str, int] = {}
+        self.versions: dict[Address, int] = {}
+        """Rewritten objects: address -> capture holding the latest version."""
+        self.global_at: dict[str, int] = {}
+        """User globals: name -> capture whose root holds the latest value."""
+        self.chain_prev: int | None = None
+        self.changes_since_snapshot = 0
+        self.links_since_snapshot = 0
+        self.fresh = True
+        """No capture yet: the next one writes every global and a snapshot."""
+        self.prune_at = PRUNE_MIN
+        self._capture = 0
+        self._records: list[Any] = []
+        self._pending: list[tuple[int, Any]] = []
+        self._units: dict[str, Any] = {}
+        self._unit_objects: list[Unit] = []
+
+    # --- one capture ---------------------------------------------------------------------------
+
+    def capture(self, machine: Any, capture: int) -> dict[str, Any]:
+        """The body of capture number ``capture`` (unique, increasing); clears the write barriers.
+
+        The cyclic garbage collector is paused meanwhile: a capture allocates many small lists that
+        all stay alive, so collections would only walk the (big) heap for nothing.
+        """
+        with gc_paused():
+            return self._capture_body(machine, capture)
+
+    def _capture_body(self, machine: Any, capture: int) -> dict[str, Any]:
+        self._capture = capture
+        self._records = []
+        self._pending = []
+        self._units = {}
+        self._unit_objects = []
+        table = machine.globals
+        rewrites: dict[str, Any] = {}
+        if not self.fresh:
+            for obj in list(table.dirty_objects.values()):
+                entry = self.addr.get(id(obj))
+                if entry is not None and entry[2] is obj:
+                    rewrites[f"{entry[0]}.{entry[1]}"] = self._record(obj)
+        root: dict[str, Any] = {name: self.enc(getattr(machine, name)) for name in _REGISTERS}
+        root["effect_args"] = self.enc(tuple(machine.effect_args))
+        changed: dict[str, Any] = {}
+        if self.fresh:
+            for name, value in table.items():
+                if not is_builtin_value(name, value):
+                    changed[name] = self.enc(value)
+        else:
+            for name in sorted(table.dirty):
+                if name in table:
+                    changed[name] = self.enc(table[name])
+                elif name in self.global_at:
+                    changed[name] = DELETED
+        root["globals"] = changed
+        root["removed_builtins"] = [name for name in base_globals() if name not in table]
+        root["status"] = machine.status.value
+        root["effect_op"] = machine.effect_op
+        error = machine.error
+        root["error"] = {"code": error.code, "message": error.message} if error is not None else None
+        root["output"] = "".join(machine.output)
+        for name in _COUNTERS:
+            root[name] = getattr(machine, name)
+        self._drain()
+        body = {"format": FORMAT, "seq": capture, "root": root, "records": self._records,
+                "rewrites": rewrites, "units": self._units, "ov": self._overlay_step(capture, rewrites, changed)}
+        table.dirty.clear()
+        table.dirty_objects.clear()
+        self._records, self._pending, self._units = [], [], {}
+        if len(self.addr) > self.prune_at:
+            self.prune()
+        return body
+
+    def _overlay_step(self, capture: int, rewrites: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
+        for key in rewrites:
+            first, position = key.split(".")
+            self.versions[(int(first), int(position))] = capture
+        for name, value in changed.items():
+            if value is DELETED:
+                self.global_at.pop(name, None)
+            else:
+                self.global_at[name] = capture
+        count = len(rewrites) + len(changed)
+        size = len(self.versions) + len(self.global_at)
+        if self.fresh or (count and (self.changes_since_snapshot + count >= max(32, size // 2)
+                                     or self.links_since_snapshot >= SNAPSHOT_LINKS)):
+            self.fresh = False
+            self.chain_prev = capture
+            self.changes_since_snapshot = self.links_since_snapshot = 0
+            return {"snap": {"v": [[a, b, c] for (a, b), c in self.versions.items()], "g": dict(self.global_at)}}
+        if not count:
+            return {"prev": self.chain_prev}
+        step = {"prev": self.chain_prev, "rw": list(rewrites)}
+        self.chain_prev = capture
+        self.changes_since_snapshot += count
+        self.links_since_snapshot += 1
+        return step
+
+    def prune(self) -> None:
+        """Forget objects nothing else holds (they are garbage: no later state can reach them).
+
+        Referrers before what they refer to (newest capture first; within a capture in address
+        order, which is the order encoding reached them from the roots), so a dead chain (a
+        returned-from stack) goes in one pass. Cyclic garbage stays until the machine is next
+        replaced: a bounded leak.
+        """
+        addr = self.addr
+        order = sorted(addr, key=lambda key: (-addr[key][0], addr[key][1]))
+        obj: Any = None
+        for key in order:
+            obj = addr[key][2]
+            if sys.getrefcount(obj) <= 3:  # the entry, ``obj`` and the call's argument
+                del addr[key]
+        obj = None
+        self.prune_at = max(PRUNE_MIN, 2 * len(addr))
+
+    # --- encoding ------------------------------------------------------------------------------
+
+    def ref(self, obj: Any) -> list[Any]:
+        entry = self.addr.get(id(obj))
+        if entry is not None and entry[2] is obj:
+            return ["r", entry[0], entry[1]]
+        position = len(self._records)
+        self._records.append(None)
+        self.addr[id(obj)] = (self._capture, position, obj)
+        self._pending.append((position, obj))
+        return ["r", self._capture, position]
+
+    def enc(self, value: Any) -> Any:
+        """The JSON form of ``value``: inline if it has no identity, else a reference (this is the
+        hot loop of capture: the common kinds are tested first, by exact type)."""
+        kind = type(value)
+        if kind is int or kind is bool or value is None:
+            return value
+        category = _CATEGORY.get(kind)
+        if category is None:
+            category = _categorize(kind)
+        if category == _REF:
+            entry = self.addr.get(id(value))
+            if entry is not None and entry[2] is value:
+                return ["r", entry[0], entry[1]]
+            return self.ref(value)
+        if category == _NODE:
+            unit = value.unit
+            unit_id = unit.unit_id
+            where = self.unit_at.get(unit_id)
+            if where is None:
+                if unit_id in PRELUDE_UNITS:
+                    return ["c", unit_id, value.idx]
+                where = self.unit_at[unit_id] = self._capture
+                self._units[unit_id] = None
+                self._unit_objects.append(unit)
+            return ["c", unit_id, value.idx, where]
+        if category == _SYMBOL:
+            return ["y", value.name]
+        if kind is str:
+            return value if len(value) < BOX_MIN_CHARS else self.ref(value)
+        if kind is tuple:
+            return ["t", *[self.enc(item) for item in value]]
+        if category == _CLOSURE:
+            if value.builtin_name is not None and is_builtin_value(value.builtin_name, value):
+                return ["b", value.builtin_name]
+            return self.ref(value)
+        if kind is float:
+            return value if math.isfinite(value) else ["f", repr(value)]
+        if value is NIL:
+            return ["n"]
+        if value is UNSPECIFIED:
+            return ["u"]
+        if value is UNASSIGNED:
+            return ["a"]
+        if kind is Primitive or kind is MachinePrimitive:
+            return ["p", value.name]
+        return self.ref(value)
+
+    def _record(self, obj: Any) -> list[Any]:
+        kind = type(obj)
+        enc = self.enc
+        getter = _FRAME_FIELDS.get(kind)
+        if getter is not None:
+            return ["k", kind.__name__, enc(obj.next), *[enc(item) for item in getter(obj)]]
+        if kind is list:
+            return ["env", *[enc(item) for item in obj]]
+        if kind is Pair:
+            return ["pair", enc(obj.car), enc(obj.cdr)]
+        if kind is str:
+            return ["str", obj]
+        if kind is Closure:
+            return ["clo", enc(obj.lam), enc(obj.env), obj.builtin_name]
+        if kind is Promise:
+            return ["prom", enc(obj.node), enc(obj.env), enc(obj.thunk), obj.forced, enc(obj.value)]
+        if kind is HashTable:
+            return ["hash", [[enc(obj.keys[key]), enc(value)] for key, value in obj.table.items()]]
+        if kind is Continuation:
+            return ["cont", enc(obj.frames), obj.delimited]
+        if kind is OracleProc:
+            return ["oracle", enc(obj.lam), enc(obj.env)]
+        if kind is fr.ChoicePoint:
+            return ["cp", *[enc(getattr(obj, name)) for name in fr.ChoicePoint.FIELDS]]
+        raise TypeError(f"cannot serialize {kind.__name__}")
+
+    def _drain(self) -> None:
+        records = self._records
+        while self._pending or self._unit_objects:
+            while self._pending:
+                position, obj = self._pending.pop()
+                records[position] = self._record(obj)
+            while self._unit_objects:
+                unit = self._unit_objects.pop()
+                datum = unit.datum
+                self._units[unit.unit_id] = write_string(datum) if _readable(datum) else {"datum": self.enc(datum)}
+
+
+# --- restoring ---------------------------------------------------------------------------------
+
+
+class StoreReader:
+    """How a restore reads the store: ``body(c)`` a capture's state body (records may be left out),
+    ``records(c)`` its ``records``/``rewrites``/``units`` (a dict)."""
+
+    def body(self, capture: int) -> dict[str, Any]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def records(self, capture: int) -> dict[str, Any]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def _overlay_of(body: dict[str, Any], reader: StoreReader) -> tuple[dict[Address, int], dict[str, int], list[dict[str, Any]]]:
+    """The overlay as of ``body`` (versions, global_at) and the links walked since the snapshot."""
+    chain: list[dict[str, Any]] = []
+    current = body
+    seen = 0
+    while True:
+        ov = current.get("ov")
+        if not isinstance(ov, dict):
+            raise StateFormatError(f"state of capture {current.get('seq')!r} has no overlay")
+        snap = ov.get("snap")
+        if snap is not None:
+            base = snap
+            break
+        if ov.get("rw") or current["root"].get("globals"):
+            chain.append(current)
+        previous = ov.get("prev")
+        if previous is None:
+            base = {"v": [], "g": {}}
+            break
+        seen += 1
+        if seen > 4 * SNAPSHOT_LINKS + 8:
+            raise StateFormatError("overlay chain too long (corrupt links)")
+        current = reader.body(previous)
+    versions: dict[Address, int] = {(a, b): c for a, b, c in base["v"]}
+    global_at: dict[str, int] = dict(base["g"])
+    for link in reversed(chain):
+        capture = link["seq"]
+        for key in link["ov"].get("rw", []):
+            first, position = key.split(".")
+            versions[(int(first), int(position))] = capture
+        for name, value in link["root"]["globals"].items():
+            if value == DELETED:
+                global_at.pop(name, None)
+            else:
+                global_at[name] = capture
+    return versions, global_at, chain
+
+
+class SharedDecoder:
+    """Rebuilds the machine of one state, reading only the records it reaches (lazily, by address)."""
+
+    def __init__(self, reader: StoreReader) -> None:
+        self.reader = reader
+        self.versions: dict[Address, int] = {}
+        self.objects: dict[Address, Any] = {}
+        self.units: dict[str, Unit] = {}
+        self.unit_at: dict[str, int] = {}
+        self.to_fill: list[tuple[Any, list[Any]]] = []
+        self.tables: list[tuple[Any, list[Any]]] = []
+        self.primitives = primitive_table()
+        self.builtins = fresh_globals()
+
+    def _record_of(self, capture: int, position: int) -> list[Any]:
+        version = self.versions.get((capture, position))
+        if version is None or version == capture:
+            return self.reader.records(capture)["records"][position]
+        return self.reader.records(version)["rewrites"][f"{capture}.{position}"]
+
+    def _object(self, capture: int, position: int) -> Any:
+        key = (capture, position)
+        obj = self.objects.get(key)
+        if obj is not None or key in self.objects:
+            return obj
+        record = self._record_of(capture, position)
+        tag = record[0]
+        if tag == "str":
+            obj = record[1]
+            if type(obj) is not str:
+                raise StateFormatError(f"record {capture}.{position}: a string record without a string")
+            self.objects[key] = obj
+            return obj
+        if tag == "pair":
+            obj = Pair(None, None)
+        elif tag == "env":
+            obj = [None] * (len(record) - 1)
+        elif tag == "clo":
+            obj = Closure(None, None)
+        elif tag == "prom":
+            obj = Promise()
+        elif tag == "hash":
+            obj = HashTable()
+            self.tables.append((obj, record))
+            self.objects[key] = obj
+            return obj
+        elif tag == "cont":
+            obj = Continuation(None)
+        elif tag == "oracle":
+            obj = OracleProc(None, None)
+        elif tag == "cp":
+            obj = fr.ChoicePoint(None, 0, None, None, None, None)
+        elif tag == "k":
+            cls = fr.FRAME_TYPES.get(record[1])
+            if cls is None:
+                raise StateFormatError(f"unknown frame type {record[1]!r}")
+            obj = cls.__new__(cls)
+        else:
+            raise StateFormatError(f"unknown record {tag!r}")
+        self.objects[key] = obj
+        self.to_fill.append((obj, record))
+        return obj
+
+    def unit(self, unit_id: str, where: int | None) -> Unit:
+        unit = self.units.get(unit_id) or PRELUDE_UNITS.get(unit_id)
+        if unit is None:
+            if where is None:
+                raise StateFormatError(f"state refers to unknown code unit {unit_id!r}")
+            source = self.reader.records(where)["units"].get(unit_id)
+            if source is None:
+                raise StateFormatError(f"state refers to code unit {unit_id!r} missing from capture {where}")
+            if isinstance(source, str):
+                forms = read_all(source).forms
+                if len(forms) != 1:
+                    raise StateFormatError(f"code unit {unit_id!r} does not hold exactly one form")
+                datum = forms[0]
+            else:
+                datum = self.dec(source["datum"])
+                self.fill_all()
+            unit = compile_unit(datum, unit_id)
+            self.units[unit_id] = unit
+            self.unit_at[unit_id] = where
+        return unit
+
+    def dec(self, value: Any) -> Any:
+        if type(value) is not list:
+            return value
+        tag = value[0]
+        if tag == "r":
+            return self._object(value[1], value[2])
+        if tag == "y":
+            return Symbol.intern(value[1])
+        if tag == "n":
+            return NIL
+        if tag == "u":
+            return UNSPECIFIED
+        if tag == "a":
+            return UNASSIGNED
+        if tag == "f":
+            return float(value[1])
+        if tag == "p":
+            return self.primitives[value[1]]
+        if tag == "b":
+            return self.builtins[value[1]]
+        if tag == "c":
+            return self.unit(value[1], value[3] if len(value) > 3 else None).nodes[value[2]]
+        if tag == "t":
+            return tuple(self.dec(item) for item in value[1:])
+        raise StateFormatError(f"unknown value tag {tag!r}")
+
+    def fill_all(self) -> None:
+        """Fill every allocated object; filling allocates the objects it reaches (a work list)."""
+        dec = self.dec
+        to_fill = self.to_fill
+        while to_fill:
+            obj, record = to_fill.pop()
+            tag = record[0]
+            if tag == "pair":
+                obj.car = dec(record[1])
+                obj.cdr = dec(record[2])
+            elif tag == "env":
+                obj[:] = [dec(item) for item in record[1:]]
+            elif tag == "clo":
+                obj.lam, obj.env, obj.builtin_name = dec(record[1]), dec(record[2]), record[3]
+            elif tag == "prom":
+                obj.node, obj.env, obj.thunk = dec(record[1]), dec(record[2]), dec(record[3])
+                obj.forced, obj.value = record[4], dec(record[5])
+            elif tag == "cont":
+                obj.frames, obj.delimited = dec(record[1]), record[2]
+            elif tag == "oracle":
+                obj.lam, obj.env = dec(record[1]), dec(record[2])
+            elif tag == "cp":
+                for name, item in zip(fr.ChoicePoint.FIELDS, record[1:]):
+                    setattr(obj, name, dec(item))
+            else:
+                obj.next = dec(record[2])
+                for name, item in zip(type(obj).FIELDS, record[3:]):
+                    setattr(obj, name, dec(item))
+
+    def fill_tables(self) -> None:
+        """Hash tables last: their keys are hashed by content, so every pair must be filled."""
+        tables, self.tables = self.tables, []
+        pending_keys: list[tuple[Any, Any, Any]] = []
+        for table, record in tables:
+            for key_data, value_data in record[1]:
+                pending_keys.append((table, self.dec(key_data), self.dec(value_data)))
+        self.fill_all()
+        for table, key, value in pending_keys:
+            hashed = hash_key(key)
+            table.table[hashed] = value
+            table.keys[hashed] = key
+
+
+def restore_shared(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEncoder]:
+    """The machine of state ``body`` and an encoder that already knows its objects (so the next
+    capture of that machine writes only what changes from here)."""
+    from omega_core.errors import OmegaError
+    from omega_core.lang.machine import Machine, Status
+
+    with gc_paused():
+        return _restore(body, reader)
+
+
+def _restore(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEncoder]:
+    from omega_core.errors import OmegaError
+    from omega_core.lang.machine import Machine, Status
+
+    try:
+        versions, global_at, chain = _overlay_of(body, reader)
+        decoder = SharedDecoder(reader)
+        decoder.versions = versions
+        root = body["root"]
+        globals_table = fresh_globals()
+        for name in root.get("removed_builtins", []):
+            globals_table.pop(name, None)
+        values_by_capture: dict[int, dict[str, Any]] = {}
+        for name, capture in global_at.items():
+            holder = values_by_capture.get(capture)
+            if holder is None:
+                holder = values_by_capture[capture] = reader.body(capture)["root"]["globals"]
+            globals_table[name] = decoder.dec(holder[name])
+        registers = {name: decoder.dec(root[name]) for name in _REGISTERS}
+        while decoder.to_fill or decoder.tables:
+            decoder.fill_all()
+            decoder.fill_tables()
+        machine = Machine(globals_table)
+        for name, value in registers.items():
+            setattr(machine, name, value)
+        machine.effect_args = list(machine.effect_args or ())
+        machine.status = Status(root["status"])
+        machine.effect_op = root["effect_op"]
+        error = root.get("error")
+        if error is not None:
+            machine.error = OmegaError(error["message"])
+            machine.error.code = error["code"]
+        machine.output = [root["output"]] if root.get("output") else []
+        for name in _COUNTERS:
+            setattr(machine, name, root[name])
+    except StateFormatError:
+        raise
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError, OmegaError) as problem:
+        raise StateFormatError(f"malformed machine state: {problem!r}") from None
+    encoder = SharedEncoder()
+    encoder.fresh = False
+    encoder.addr = {id(obj): (key[0], key[1], obj) for key, obj in decoder.objects.items()}
+    encoder.prune_at = max(PRUNE_MIN, 2 * len(encoder.addr))
+    encoder.unit_at = dict(decoder.unit_at)
+    encoder.versions = versions
+    encoder.global_at = global_at
+    ov = body["ov"]
+    has_changes = "snap" in ov or bool(ov.get("rw")) or bool(root.get("globals"))
+    encoder.chain_prev = body["seq"] if has_changes else ov.get("prev")
+    encoder.links_since_snapshot = len(chain)
+    encoder.changes_since_snapshot = sum(len(link["ov"].get("rw", [])) + len(link["root"]["globals"]) for link in chain)
+    return machine, encoder
+
