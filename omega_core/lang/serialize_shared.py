@@ -29,9 +29,11 @@ explicit work lists only: no nesting depth reaches the host stack.
 from __future__ import annotations
 
 import gc
+import json
 import math
 import operator
 import sys
+import time
 from typing import Any, Callable
 
 from omega_core.lang import frames as fr
@@ -60,12 +62,16 @@ from omega_core.lang.values import (
 FORMAT = "omega-delta/3"
 BOX_MIN_CHARS = 256
 """Strings at least this long are stored once by identity (a record), not inline at each use."""
+CHUNK_RECORDS = 256
+"""Records encoded (and turned into JSON text) between two looks at the clock."""
 SNAPSHOT_LINKS = 256
 """At most this many overlay links between snapshots: bounds what a restore reads."""
 PRUNE_MIN = 4096
 DELETED = ["x"]
 
 Address = tuple[int, int]
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 _REF, _NODE, _SYMBOL, _CLOSURE, _OTHER = range(5)
 _CATEGORY: dict[type, int] = {list: _REF, Pair: _REF, Promise: _REF, HashTable: _REF, Continuation: _REF,
@@ -115,8 +121,11 @@ class SharedEncoder:
         self.fresh = True
         """No capture yet: the next one writes every global and a snapshot."""
         self.prune_at = PRUNE_MIN
+        self._body: dict[str, Any] | None = None
+        self._rewrites: dict[str, Any] = {}
+        self._filled = 0
+        self._chunks: list[str] = []
         self._capture = 0
-        self._records: list[Any] = []
         self._pending: list[tuple[int, Any]] = []
         self._units: dict[str, Any] = {}
         self._unit_objects: list[Unit] = []
@@ -124,18 +133,28 @@ class SharedEncoder:
     # --- one capture ---------------------------------------------------------------------------
 
     def capture(self, machine: Any, capture: int) -> dict[str, Any]:
-        """The body of capture number ``capture`` (unique, increasing); clears the write barriers.
+        """The body of capture number ``capture`` (unique, increasing), in one go."""
+        self.begin(machine, capture)
+        while not self.step(None):
+            pass
+        return self.finish()
 
-        The cyclic garbage collector is paused meanwhile: a capture allocates many small lists that
-        all stay alive, so collections would only walk the (big) heap for nothing.
-        """
+    @property
+    def capturing(self) -> bool:
+        return self._body is not None
+
+    def begin(self, machine: Any, capture: int) -> None:
+        """Start a capture: registers, changed globals and rewritten objects now (small); the new
+        objects they reach are encoded by ``step`` calls. The machine must not run until
+        ``finish``: the objects still to encode are read as they are then."""
         with gc_paused():
-            return self._capture_body(machine, capture)
+            self._begin(machine, capture)
 
-    def _capture_body(self, machine: Any, capture: int) -> dict[str, Any]:
+    def _begin(self, machine: Any, capture: int) -> None:
         self._capture = capture
-        self._records = []
         self._pending = []
+        self._filled = 0
+        self._chunks = []
         self._units = {}
         self._unit_objects = []
         table = machine.globals
@@ -167,14 +186,54 @@ class SharedEncoder:
         root["output"] = "".join(machine.output)
         for name in _COUNTERS:
             root[name] = getattr(machine, name)
-        self._drain()
-        body = {"format": FORMAT, "seq": capture, "root": root, "records": self._records,
-                "rewrites": rewrites, "units": self._units, "ov": self._overlay_step(capture, rewrites, changed)}
         table.dirty.clear()
         table.dirty_objects.clear()
-        self._records, self._pending, self._units = [], [], {}
+        self._rewrites = rewrites
+        self._body = {"format": FORMAT, "seq": capture, "root": root,
+                      "ov": self._overlay_step(capture, rewrites, changed)}
+
+    def step(self, budget_s: float | None) -> bool:
+        """Encode new objects for about ``budget_s`` seconds (None: all); True when all are done."""
+        deadline = None if budget_s is None else time.perf_counter() + budget_s
+        with gc_paused():
+            return self._step(deadline)
+
+    def _step(self, deadline: float | None) -> bool:
+        pending = self._pending
+        record = self._record
+        while True:
+            while self._filled < len(pending):
+                end = min(len(pending), self._filled + CHUNK_RECORDS)
+                chunk = []
+                for position in range(self._filled, end):
+                    chunk.append(record(pending[position]))
+                    pending[position] = None
+                self._filled = end
+                self._chunks.append(_COMPACT.encode(chunk)[1:-1])
+                if deadline is not None and time.perf_counter() > deadline:
+                    return False
+            if not self._unit_objects:
+                return True
+            while self._unit_objects:
+                unit = self._unit_objects.pop()
+                datum = unit.datum
+                self._units[unit.unit_id] = write_string(datum) if _readable(datum) else {"datum": self.enc(datum)}
+
+    def finish(self) -> dict[str, Any]:
+        """The finished body: ``payload`` is the JSON text of its records, rewrites and units."""
+        body = self._body
+        assert body is not None and self._filled == len(self._pending), "finish() before every step"
+        count = len(self._pending)
+        chunks = [chunk for chunk in self._chunks if chunk]
+        body["counts"] = [count, len(self._rewrites), len(self._units)]
+        body["payload"] = None if not any(body["counts"]) else (
+            '{"records":[' + ",".join(chunks) + '],"rewrites":' + _COMPACT.encode(self._rewrites)
+            + ',"units":' + _COMPACT.encode(self._units) + "}")
+        self._body = None
+        self._pending, self._chunks, self._units, self._rewrites = [], [], {}, {}
         if len(self.addr) > self.prune_at:
-            self.prune()
+            with gc_paused():
+                self.prune()
         return body
 
     def _overlay_step(self, capture: int, rewrites: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
@@ -226,10 +285,9 @@ class SharedEncoder:
         entry = self.addr.get(id(obj))
         if entry is not None and entry[2] is obj:
             return ["r", entry[0], entry[1]]
-        position = len(self._records)
-        self._records.append(None)
+        position = len(self._pending)
+        self._pending.append(obj)
         self.addr[id(obj)] = (self._capture, position, obj)
-        self._pending.append((position, obj))
         return ["r", self._capture, position]
 
     def enc(self, value: Any) -> Any:
@@ -304,18 +362,6 @@ class SharedEncoder:
         if kind is fr.ChoicePoint:
             return ["cp", *[enc(getattr(obj, name)) for name in fr.ChoicePoint.FIELDS]]
         raise TypeError(f"cannot serialize {kind.__name__}")
-
-    def _drain(self) -> None:
-        records = self._records
-        while self._pending or self._unit_objects:
-            while self._pending:
-                position, obj = self._pending.pop()
-                records[position] = self._record(obj)
-            while self._unit_objects:
-                unit = self._unit_objects.pop()
-                datum = unit.datum
-                self._units[unit.unit_id] = write_string(datum) if _readable(datum) else {"datum": self.enc(datum)}
-
 
 # --- restoring ---------------------------------------------------------------------------------
 

@@ -88,6 +88,7 @@ class CheckpointStates:
         self._records_cache: collections.OrderedDict[int, tuple[int, dict[str, Any]]] = collections.OrderedDict()
         self._records_cache_bytes = 0
         self._store: StateStore | None = None
+        self._capturing: str | None = None
 
     # --- capture and flush ---------------------------------------------------------------------
 
@@ -98,22 +99,54 @@ class CheckpointStates:
         self.encoder = origin if origin is not None else SharedEncoder()
 
     def capture(self, machine: Any, state_id: str, seq: int) -> None:
-        """Capture ``machine`` as state ``state_id``. Its records are turned into JSON text at once:
-        held as lists until the flush they would be millions of objects for the garbage collector
-        to walk again and again while the command goes on."""
+        """Capture ``machine`` as state ``state_id`` now, in one go."""
+        self.begin_capture(machine, state_id, seq)
+        self.complete()
+
+    def begin_capture(self, machine: Any, state_id: str, seq: int) -> None:
+        """Start capturing ``machine`` as ``state_id``; ``drain`` (in slices) or ``complete``
+        finish it, and the machine must not run before. Records become JSON text as they are
+        encoded: held as lists until the flush they would be millions of objects for the garbage
+        collector to walk again and again while the command goes on."""
+        self.complete()
         try:
-            body = self.encoder.capture(machine, seq)
-            payload = {name: body.pop(name) for name in ("records", "rewrites", "units")}
-            body["counts"] = [len(payload["records"]), len(payload["rewrites"]), len(payload["units"])]
-            body["payload"] = dumps_compact(payload) if any(body["counts"]) else None
+            self.encoder.begin(machine, seq)
         except BaseException:
             self.encoder = SharedEncoder()  # half-updated: start over rather than refer to nothing
             raise
-        self.pending[state_id] = body
+        self._capturing = state_id
+
+    @property
+    def capturing(self) -> bool:
+        return self._capturing is not None
+
+    def drain(self, budget_s: float | None) -> bool:
+        """Go on with the capture in progress for about ``budget_s``; True when there is none left."""
+        state_id = self._capturing
+        if state_id is None:
+            return True
+        try:
+            if not self.encoder.step(budget_s):
+                return False
+            self.pending[state_id] = self.encoder.finish()
+        except BaseException:
+            self.encoder = SharedEncoder()
+            self._capturing = None
+            raise
+        self._capturing = None
+        return True
+
+    def complete(self) -> None:
+        """Finish the capture in progress, if any (before anything reads or writes states)."""
+        if self._capturing is not None:
+            self.drain(None)
 
     def discard(self, state_id: str) -> None:
         """Forget a captured state that will never be written (its input failed to be logged);
         the encoder named objects in it, so it starts over."""
+        if self._capturing == state_id:
+            self._capturing = None
+            self.encoder = SharedEncoder()
         if self.pending.pop(state_id, None) is not None:
             self.encoder = SharedEncoder()
 
@@ -145,10 +178,12 @@ class CheckpointStates:
         return found
 
     def has(self, state_id: str) -> bool:
+        self.complete()
         return state_id in self.pending or state_id in self.refs
 
     def flush(self) -> int:
         """Append every pending state to the states file (records line, state line); return bytes added."""
+        self.complete()
         if not self.pending:
             return 0
         store = self._open_store()
@@ -222,6 +257,7 @@ class CheckpointStates:
 
     def restore(self, state_id: str) -> Any:
         """A new machine in the captured state."""
+        self.complete()
         try:
             handle: Any = open(self.path, "rb")
         except OSError:

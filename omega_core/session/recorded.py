@@ -25,7 +25,7 @@ from typing import Any, Callable, Generator, Iterator
 from omega_core.config import Config
 from omega_core.effects import EffectHost, OracleExchange
 from omega_core.errors import OmegaError
-from omega_core.evaluator import Evaluator, FormResult, Step, drive
+from omega_core.evaluator import PAUSE, Evaluator, FormResult, Step, drive
 from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.checkpoint_states import CheckpointStates
@@ -41,6 +41,8 @@ from omega_core.session.states import is_state_ref
 from omega_core.session.timeline import Timeline, timeline_path
 
 RECENT_EVENTS = 2000
+CAPTURE_SLICE_S = 0.003
+"""Encoding of a checkpoint state between two pauses (the loop must never stall over 5 ms)."""
 INDEX_GROWTH = 0.05
 
 
@@ -186,15 +188,21 @@ class RecordedSession:
             raise StopAtSeq(event["seq"])
 
     def checkpoint(
-        self, machine: Machine, reason: ev.CheckpointReason, depth: int = 0, capture: bool = True, **extra: Any
+        self, machine: Machine, reason: ev.CheckpointReason, depth: int = 0, capture: bool = True,
+        defer: bool = False, **extra: Any
     ) -> None:
+        """Record a checkpoint event and capture the machine's state. ``defer``: the caller yields
+        before the machine runs again, so ``execute_steps`` encodes the state in slices then."""
         seq = self.next_seq
         state_id = f"state-{seq}"
         if reason is not ev.CheckpointReason.MANUAL:  # inside an input: say where, for replay
             extra.update(input=self._input_seq, form=self.evaluator.form_number,
                          formSteps=self.recorder.form_steps(machine))
         if self._batch is not None and capture:
-            self.states.capture(machine, state_id, seq)
+            if defer:
+                self.states.begin_capture(machine, state_id, seq)
+            else:
+                self.states.capture(machine, state_id, seq)
         self.emit(ev.checkpoint_event(seq, depth, reason, state_id, **extra))
 
     def add_receipt(self, exchange: OracleExchange) -> None:
@@ -237,6 +245,8 @@ class RecordedSession:
                 except StopIteration:
                     break
                 to_send = to_throw = None
+                if self.states.capturing:  # a periodic checkpoint began: encode it, other work between
+                    yield from self._capture_in_slices()
                 if isinstance(item, FormResult):
                     results.append(item)
                     self._emit_result(item)
@@ -247,7 +257,8 @@ class RecordedSession:
                 except OmegaError as error:
                     to_throw = error
             if results and all(result.ok for result in results):
-                self.checkpoint(self.machine, ev.CheckpointReason.MANUAL)
+                self.checkpoint(self.machine, ev.CheckpointReason.MANUAL, defer=True)
+                yield from self._capture_in_slices()
             self._append(self._batch)
         finally:
             self._batch = None
@@ -255,6 +266,12 @@ class RecordedSession:
         self.jump_record_seq = None
         self.metrics.record_input((time.perf_counter() - started) * 1000, sum(r.steps for r in results),
                                   sum(1 for r in results if not r.ok))
+
+    def _capture_in_slices(self) -> Generator[Step, Any, None]:
+        """Encode the capture in progress a few milliseconds at a time, pausing between (a server
+        serves other clients then; this session's machine waits, so the state stays as captured)."""
+        while not self.states.drain(CAPTURE_SLICE_S):
+            yield PAUSE
 
     def _emit_result(self, result: FormResult) -> None:
         extra: dict[str, Any] = {"steps": result.steps}

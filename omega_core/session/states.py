@@ -13,6 +13,7 @@ The name does not end in ``.jsonl`` on purpose (see names.SessionPaths).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -149,7 +150,10 @@ class StateStore:
         """Write one line (``text``: one JSON object, no newline) with one write; return its offset.
         A line without ``stateId`` (the records of a shared state) is skipped by readers looking
         for states."""
-        data = (text + "\n").encode("utf-8")
+        try:
+            data = (text + "\n").encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates in Omega strings: \u escapes, as dumps_compact
+            data = (json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=True) + "\n").encode("utf-8")
         offset = self._size
         view = memoryview(data)
         written = 0
