@@ -221,3 +221,27 @@ def test_captures_are_encoded_in_slices_while_the_machine_waits(tmp_path: Path, 
         assert all(result.ok for result in session.execute(text)), text
     check_every_state(session)
     session.close()
+
+
+def test_a_fork_keeps_only_the_states_up_to_its_end(tmp_path: Path) -> None:
+    """The fork's own later checkpoints reuse seqs the source used after the fork point: states
+    of those must not come along (records are addressed by those seqs)."""
+    from omega_core.session.copying import copy_session
+
+    cfg = config(tmp_path)
+    session = RecordedSession.open(cfg.sessions_dir, "src", cfg)
+    for text in PROGRAM[:9]:
+        session.execute(text)
+    upto = session.next_seq - 1
+    for text in PROGRAM[9:]:
+        session.execute(text)
+    copy_session(session, "fork", upto_seq=upto)
+    session.close()
+    fork = RecordedSession.open(cfg.sessions_dir, "fork", cfg)
+    assert all(int(state_id.split("-")[1]) <= upto for state_id in fork.states.refs)
+    for text in ["(set! counter 7)", "(work 40)", "(hash-set! h 'x shared)"]:
+        assert all(result.ok for result in fork.execute(text)), text
+    fork.close()
+    again = RecordedSession.open(cfg.sessions_dir, "fork", cfg)
+    assert check_every_state(again) > 5
+    again.close()
