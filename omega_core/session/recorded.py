@@ -336,10 +336,21 @@ class RecordedSession:
         ``resuming`` (``:session resume``) keeps the end of the timeline being walked, so repeated
         resumes move through the original timeline and never onto the jump records themselves.
         """
+        return self.finish_goto(self.prepare_goto(seq), resuming)
+
+    def prepare_goto(self, seq: int) -> tuple[int, Machine, Replayer]:
+        """The long half of ``goto``: restore and replay to ``seq``, without changing the session
+        (a server runs it in a worker thread while it holds the session). ``finish_goto`` ends it."""
         if not 0 <= seq < self.next_seq:
             raise OmegaError(f"no event {seq} in session '{self.name}' (it has events 0 to {self.next_seq - 1})")
+        self.states.complete()
         replayer = Replayer(self)
-        machine, cursor = replayer.state_at(seq)
+        machine, _ = replayer.state_at(seq)
+        return seq, machine, replayer
+
+    def finish_goto(self, prepared: tuple[int, Machine, Replayer], resuming: bool = False) -> str:
+        """Install what ``prepare_goto`` computed and record the jump (short: on the server's loop)."""
+        seq, machine, replayer = prepared
         self._install(machine)
         self._batch = []
         try:
