@@ -34,7 +34,7 @@ import math
 import operator
 import sys
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from omega_core.lang import frames as fr
 from omega_core.lang.builtins import PRELUDE_UNITS, base_globals, fresh_globals, is_builtin_value, primitive_table
@@ -231,10 +231,11 @@ class SharedEncoder:
             + ',"units":' + _COMPACT.encode(self._units) + "}")
         self._body = None
         self._pending, self._chunks, self._units, self._rewrites = [], [], {}, {}
-        if len(self.addr) > self.prune_at:
-            with gc_paused():
-                self.prune()
         return body
+
+    @property
+    def wants_prune(self) -> bool:
+        return len(self.addr) > self.prune_at
 
     def _overlay_step(self, capture: int, rewrites: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
         for key in rewrites:
@@ -262,21 +263,43 @@ class SharedEncoder:
         return step
 
     def prune(self) -> None:
-        """Forget objects nothing else holds (they are garbage: no later state can reach them).
+        """Forget, in one go, objects nothing else holds (see ``prune_steps``)."""
+        for _ in self.prune_steps(None):
+            pass
 
-        Referrers before what they refer to (newest capture first; within a capture in address
-        order, which is the order encoding reached them from the roots), so a dead chain (a
-        returned-from stack) goes in one pass. Cyclic garbage stays until the machine is next
-        replaced: a bounded leak.
+    def prune_steps(self, budget_s: float | None) -> Iterator[None]:
+        """Forget objects nothing else holds (garbage: no later state can reach them), yielding
+        every ``budget_s`` seconds so a big table is pruned in slices.
+
+        Referrers before what they refer to: newest capture first, and within a capture in address
+        order (the order encoding reached them from the roots), so a dead chain (a returned-from
+        stack) goes in one pass. Cyclic garbage stays until the machine is next replaced.
         """
         addr = self.addr
-        order = sorted(addr, key=lambda key: (-addr[key][0], addr[key][1]))
+        keys = list(addr)
+        end = len(keys)
+        deadline = None if budget_s is None else time.perf_counter() + budget_s
+        visited = 0
         obj: Any = None
-        for key in order:
-            obj = addr[key][2]
-            if sys.getrefcount(obj) <= 3:  # the entry, ``obj`` and the call's argument
-                del addr[key]
-        obj = None
+        while end > 0:
+            start = end - 1
+            block = addr[keys[start]][0]
+            while start > 0 and addr[keys[start - 1]][0] == block:
+                start -= 1
+            for position in range(start, end):
+                entry = addr.get(keys[position])
+                if entry is None:
+                    continue
+                obj = entry[2]
+                entry = None
+                if sys.getrefcount(obj) <= 3:  # the table's entry, ``obj`` and the call's argument
+                    del addr[keys[position]]
+                obj = None
+                visited += 1
+                if deadline is not None and not visited % 1024 and time.perf_counter() > deadline:
+                    yield None
+                    deadline = time.perf_counter() + budget_s  # type: ignore[operator]
+            end = start
         self.prune_at = max(PRUNE_MIN, 2 * len(addr))
 
     # --- encoding ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import collections
 import json
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from omega_core.lang.serialize import StateFormatError, load_state, merge_chain
 from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
@@ -89,6 +89,7 @@ class CheckpointStates:
         self._records_cache_bytes = 0
         self._store: StateStore | None = None
         self._capturing: str | None = None
+        self._pruning: Iterator[None] | None = None
 
     # --- capture and flush ---------------------------------------------------------------------
 
@@ -126,26 +127,36 @@ class CheckpointStates:
         if state_id is None:
             return True
         try:
-            if not self.encoder.step(budget_s):
+            if self._pruning is None:
+                if not self.encoder.step(budget_s):
+                    return False
+                self.pending[state_id] = self.encoder.finish()
+                if not self.encoder.wants_prune:
+                    self._capturing = None
+                    return True
+                self._pruning = self.encoder.prune_steps(budget_s)
+            if next(self._pruning, True) is None:  # pruned a slice, more to do
                 return False
-            self.pending[state_id] = self.encoder.finish()
         except BaseException:
             self.encoder = SharedEncoder()
             self._capturing = None
+            self._pruning = None
             raise
+        self._pruning = None
         self._capturing = None
         return True
 
     def complete(self) -> None:
         """Finish the capture in progress, if any (before anything reads or writes states)."""
-        if self._capturing is not None:
-            self.drain(None)
+        while self._capturing is not None and not self.drain(None):
+            pass
 
     def discard(self, state_id: str) -> None:
         """Forget a captured state that will never be written (its input failed to be logged);
         the encoder named objects in it, so it starts over."""
         if self._capturing == state_id:
             self._capturing = None
+            self._pruning = None
             self.encoder = SharedEncoder()
         if self.pending.pop(state_id, None) is not None:
             self.encoder = SharedEncoder()
