@@ -203,12 +203,13 @@ class SharedEncoder:
         record = self._record
         while True:
             while self._filled < len(pending):
-                end = min(len(pending), self._filled + CHUNK_RECORDS)
                 chunk = []
-                for position in range(self._filled, end):
-                    chunk.append(record(pending[position]))
-                    pending[position] = None
-                self._filled = end
+                filled = self._filled
+                while filled < len(pending) and len(chunk) < CHUNK_RECORDS:  # grows as records reach more
+                    chunk.append(record(pending[filled]))
+                    pending[filled] = None
+                    filled += 1
+                self._filled = filled
                 self._chunks.append(_COMPACT.encode(chunk)[1:-1])
                 if deadline is not None and time.perf_counter() > deadline:
                     return False
