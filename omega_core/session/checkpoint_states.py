@@ -179,6 +179,8 @@ class CheckpointStates:
                 line = handle.readline()
                 if not line.endswith(b"\n"):
                     break
+                if line.startswith(b'{"recordsOf":'):  # records of a shared state: no need to parse
+                    continue
                 try:
                     state_id = json.loads(line).get("stateId")
                 except (ValueError, AttributeError):
