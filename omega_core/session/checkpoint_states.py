@@ -22,7 +22,8 @@ from typing import Any, Iterator
 
 from omega_core.lang.serialize import StateFormatError, load_state, merge_chain
 from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
-from omega_core.lang.serialize_shared import SharedEncoder, StoreReader, restore_shared
+from omega_core.lang.restore_shared import StoreReader, restore_shared
+from omega_core.lang.serialize_shared import SharedEncoder
 from omega_core.session.atomic import dumps_compact
 from omega_core.session.states import StateStore, is_state_ref, read_line_at, read_state_ref
 
