@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from omega_core.evaluator import FormResult
 from omega_core.repl.processor import process
 from omega_core.repl.state import DEFAULT_SESSION
@@ -127,7 +129,10 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
         if earlier is not None:
             return earlier
         if is_command:
-            repl, output, should_exit = process(instance.repl, line)
+            if command_name in OFF_LOOP_COMMANDS:  # long file work, touching only this session
+                repl, output, should_exit = await anyio.to_thread.run_sync(process, instance.repl, line)
+            else:
+                repl, output, should_exit = process(instance.repl, line)
             if repl.session.name != name:  # :session load/fork/restore --as moved this client
                 backend.access.release(name, connection.number)
                 require_write(backend, connection, repl.session.name)
@@ -144,6 +149,10 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
                                                 on_slice=stream.slice)
         output = "\n".join(result.transcript() for result in results)
         return {"output": output, "results": [result_dict(r) for r in results], "exit": False, "session": name}
+
+
+OFF_LOOP_COMMANDS = frozenset({":session save"})
+"""Commands run in a worker thread: copying a big session takes long (the loop never waits)."""
 
 
 def command_of(line: str) -> str | None:
@@ -238,8 +247,9 @@ async def op_goto(backend: "Backend", connection: "Connection", request: Request
     require_write(backend, connection, name)
     instance.busy += 1
     try:
-        async with backend.session_lock(name):
-            return {"report": instance.session.goto(seq), "seq": seq}
+        async with backend.session_lock(name):  # the replay runs off the loop; the session is held
+            prepared = await anyio.to_thread.run_sync(instance.session.prepare_goto, seq)
+            return {"report": instance.session.finish_goto(prepared), "seq": seq}
     finally:
         instance.busy -= 1
 

@@ -1,31 +1,79 @@
-"""Machine states of checkpoints: captured as deltas, kept in memory until flushed, then appended.
+"""Machine states of checkpoints: structurally shared, kept in memory until flushed, then appended.
 
-Each captured state is stored as what changed since the previous capture plus a ``base`` pointer to
-that capture (``omega-delta/2``, see ``serialize.DeltaEncoder``). A capture is full when the machine
-was replaced (load, goto), when ``MAX_CHAIN`` captures followed the last full one, or when the
-deltas since it add up to more than its size: so consecutive checkpoints never repeat unchanged
-data, the disk used stays within about twice the changes, and a restore reads a bounded chain.
+Each capture writes only what changed since the previous one (``serialize_shared``): new objects,
+new versions of mutated ones, changed globals. Objects keep the address of the capture that first
+wrote them, so a checkpoint after k new frames costs O(k) whatever the depth of the stack, and a
+big value is written once. After a restore (goto, load) the encoder knows the restored objects'
+addresses, so capture goes on sharing with what is on disk.
+
+On disk a capture is two lines of ``<name>.states.ndjson``: its records (``{"recordsOf": ID,
+"records": [...], "rewrites": {...}, "units": {...}}``, left out when empty), then the state line
+``{"stateId": ID, "state": BODY}`` whose ``rec`` is the byte offset of the records line. Older
+states (``omega-delta/2``: delta chains with full captures) still load.
 """
 
 from __future__ import annotations
 
+import collections
 import json
-from dataclasses import dataclass
+import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from omega_core.lang.serialize import DeltaEncoder, StateFormatError, load_state, merge_chain
-from omega_core.session.states import StateStore, is_state_ref, read_state_ref
+from omega_core.lang.serialize import StateFormatError, load_state, merge_chain
+from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
+from omega_core.lang.restore_shared import StoreReader, restore_shared
+from omega_core.lang.serialize_shared import SharedEncoder
+from omega_core.session.atomic import dumps_compact
+from omega_core.session.states import StateStore, is_state_ref, read_line_at, read_state_ref
 
 DELTA_FORMAT = "omega-delta/2"
+"""Delta chains written before shared states; read only."""
 MAX_CHAIN = 256
-"""At most this many captures since a full one: bounds what a restore must read."""
+RECORDS_CACHE_BYTES = 32 * 1024 * 1024
+"""Parsed records lines kept between restores (gotos near each other read the same ones)."""
+
+_ORIGINS: "weakref.WeakKeyDictionary[Any, SharedEncoder]" = weakref.WeakKeyDictionary()
+"""Restored machine -> an encoder that knows its objects' addresses (used when it is installed)."""
 
 
-@dataclass
-class _Pending:
-    state_id: str
-    body: dict[str, Any]
+_EMPTY: dict[str, Any] = {"records": [], "rewrites": {}, "units": {}}
+
+
+def state_id_of(capture: int) -> str:
+    return f"state-{capture}"
+
+
+class _Reader(StoreReader):
+    """Reads captures for one restore: pending bodies in memory, else lines of the states file."""
+
+    def __init__(self, states: "CheckpointStates", handle: Any) -> None:
+        self.states = states
+        self.handle = handle
+        self.bodies: dict[int, dict[str, Any]] = {}
+        self.parsed: dict[int, dict[str, Any]] = {}
+
+    def body(self, capture: int) -> dict[str, Any]:
+        body = self.bodies.get(capture)
+        if body is None:
+            body = self.states.body(state_id_of(capture), self.handle)
+            if body.get("format") != SHARED_FORMAT or body.get("seq") != capture:
+                raise StateFormatError(f"capture {capture} is not a shared state of this session")
+            self.bodies[capture] = body
+        return body
+
+    def records(self, capture: int) -> dict[str, Any]:
+        body = self.body(capture)
+        if "payload" in body:  # captured, not flushed yet
+            parsed = self.parsed.get(capture)
+            if parsed is None:
+                payload = body["payload"]
+                parsed = self.parsed[capture] = json.loads(payload) if payload is not None else _EMPTY
+            return parsed
+        offset = body.get("rec")
+        if offset is None:
+            return _EMPTY
+        return self.states.records_at(offset, self.handle, state_id_of(capture))
 
 
 class CheckpointStates:
@@ -35,37 +83,84 @@ class CheckpointStates:
         self.path = states_path
         self.refs: dict[str, Any] = dict(refs or {})
         self.pending: dict[str, dict[str, Any]] = {}
-        self.encoder = DeltaEncoder()
-        self.last_state_id: str | None = None
-        self.chain_length = 0
-        self.full_bytes = 0
-        self.delta_bytes = 0
+        self.encoder = SharedEncoder()
+        self.last_bytes = 0
+        """Bytes the last flush wrote (the O(k) tests read it)."""
+        self._records_cache: collections.OrderedDict[int, tuple[int, dict[str, Any]]] = collections.OrderedDict()
+        self._records_cache_bytes = 0
         self._store: StateStore | None = None
+        self._capturing: str | None = None
+        self._pruning: Iterator[None] | None = None
 
     # --- capture and flush ---------------------------------------------------------------------
 
-    def machine_replaced(self) -> None:
-        """The next capture must be full: the encoder's names refer to the old machine's objects."""
-        self.last_state_id = None
+    def machine_replaced(self, machine: Any = None) -> None:
+        """A new machine is installed: capture it with the encoder of its restore, if it came from
+        one (it shares what is stored), else from scratch (the next capture writes everything)."""
+        origin = _ORIGINS.pop(machine, None) if machine is not None else None
+        self.encoder = origin if origin is not None else SharedEncoder()
 
     def capture(self, machine: Any, state_id: str, seq: int) -> None:
-        full = self.last_state_id is None or self.chain_length >= MAX_CHAIN or self.delta_bytes > self.full_bytes
-        root, records, units = self.encoder.encode(machine, full=full)
-        size = len(records) * 64 + len(root["globals"]) * 32 + 256  # cheap size estimate
-        if full:
-            self.full_bytes, self.delta_bytes = size, 0
-        else:
-            self.delta_bytes += size
-        self.pending[state_id] = {
-            "format": DELTA_FORMAT,
-            "seq": seq,
-            "base": None if full else self.last_state_id,
-            "root": root,
-            "records": records,
-            "units": units,
-        }
-        self.chain_length = 0 if full else self.chain_length + 1
-        self.last_state_id = state_id
+        """Capture ``machine`` as state ``state_id`` now, in one go."""
+        self.begin_capture(machine, state_id, seq)
+        self.complete()
+
+    def begin_capture(self, machine: Any, state_id: str, seq: int) -> None:
+        """Start capturing ``machine`` as ``state_id``; ``drain`` (in slices) or ``complete``
+        finish it, and the machine must not run before. Records become JSON text as they are
+        encoded: held as lists until the flush they would be millions of objects for the garbage
+        collector to walk again and again while the command goes on."""
+        self.complete()
+        try:
+            self.encoder.begin(machine, seq)
+        except BaseException:
+            self.encoder = SharedEncoder()  # half-updated: start over rather than refer to nothing
+            raise
+        self._capturing = state_id
+
+    @property
+    def capturing(self) -> bool:
+        return self._capturing is not None
+
+    def drain(self, budget_s: float | None) -> bool:
+        """Go on with the capture in progress for about ``budget_s``; True when there is none left."""
+        state_id = self._capturing
+        if state_id is None:
+            return True
+        try:
+            if self._pruning is None:
+                if not self.encoder.step(budget_s):
+                    return False
+                self.pending[state_id] = self.encoder.finish()
+                if not self.encoder.wants_prune:
+                    self._capturing = None
+                    return True
+                self._pruning = self.encoder.prune_steps(budget_s)
+            if next(self._pruning, True) is None:  # pruned a slice, more to do
+                return False
+        except BaseException:
+            self.encoder = SharedEncoder()
+            self._capturing = None
+            self._pruning = None
+            raise
+        self._pruning = None
+        self._capturing = None
+        return True
+
+    def complete(self) -> None:
+        """Finish the capture in progress, if any (before anything reads or writes states)."""
+        while self._capturing is not None and not self.drain(None):
+            pass
+
+    def discard(self, state_id: str) -> None:
+        """Forget a captured state that will never be written (its input failed to be logged);
+        the encoder named objects in it, so it starts over."""
+        if self._capturing == state_id:
+            self._capturing = None
+            self._pruning = None
+            self.encoder = SharedEncoder()
+        if self.pending.pop(state_id, None) is not None:
+            self.encoder = SharedEncoder()
 
     def scan_newer(self) -> int:
         """Pick up states appended after the index was last written (it lags by design)."""
@@ -85,6 +180,8 @@ class CheckpointStates:
                 line = handle.readline()
                 if not line.endswith(b"\n"):
                     break
+                if line.startswith(b'{"recordsOf":'):  # records of a shared state: no need to parse
+                    continue
                 try:
                     state_id = json.loads(line).get("stateId")
                 except (ValueError, AttributeError):
@@ -95,18 +192,27 @@ class CheckpointStates:
         return found
 
     def has(self, state_id: str) -> bool:
+        self.complete()
         return state_id in self.pending or state_id in self.refs
 
     def flush(self) -> int:
-        """Append every pending state to the states file (one write each); return bytes added."""
+        """Append every pending state to the states file (records line, state line); return bytes added."""
+        self.complete()
         if not self.pending:
             return 0
         store = self._open_store()
         before = store.size
         for state_id, body in list(self.pending.items()):
+            if body.get("format") == SHARED_FORMAT:
+                stored = {key: value for key, value in body.items() if key != "payload"}
+                payload = body["payload"]
+                stored["rec"] = None if payload is None else store.append_text(
+                    '{"recordsOf":' + dumps_compact(state_id) + "," + payload[1:])
+                body = stored
             self.refs[state_id] = store.append(state_id, body)
             del self.pending[state_id]
-        return store.size - before
+        self.last_bytes = store.size - before
+        return self.last_bytes
 
     def fsync(self) -> None:
         if self._store is not None:
@@ -133,9 +239,8 @@ class CheckpointStates:
         if ref is None:
             raise StateFormatError(f"no stored state {state_id!r}")
         if handle is not None and is_state_ref(ref) and ref.get("file") == self.path.name:
-            handle.seek(ref["offset"])
-            entry = json.loads(handle.readline())
-            if entry.get("stateId") != state_id:
+            entry = read_line_at(handle, self.path, ref["offset"])
+            if entry.get("stateId") != state_id or "state" not in entry:
                 raise StateFormatError(f"state {state_id!r} not found where the index says (found {entry.get('stateId')!r})")
             return entry["state"]
         if is_state_ref(ref):
@@ -145,26 +250,57 @@ class CheckpointStates:
             return body
         return ref  # stored inline (only OmegaLLM does that; such states are not ours)
 
+    def records_at(self, offset: int, handle: Any, state_id: str) -> dict[str, Any]:
+        """The records line at ``offset`` (parsed lines are cached by size)."""
+        cached = self._records_cache.get(offset)
+        if cached is not None:
+            self._records_cache.move_to_end(offset)
+            return cached[1]
+        if handle is None:
+            raise StateFormatError(f"records of {state_id!r}: the states file cannot be opened")
+        entry = read_line_at(handle, self.path, offset)
+        size = max(0, handle.tell() - offset)
+        if entry.get("recordsOf") != state_id:
+            raise StateFormatError(f"records of {state_id!r} not found at byte {offset} of {self.path}")
+        self._records_cache[offset] = (size, entry)
+        self._records_cache_bytes += size
+        while self._records_cache_bytes > RECORDS_CACHE_BYTES and len(self._records_cache) > 1:
+            _, (dropped, _) = self._records_cache.popitem(last=False)
+            self._records_cache_bytes -= dropped
+        return entry
+
     def restore(self, state_id: str) -> Any:
-        """A new machine in the captured state (merging the delta chain, oldest first)."""
-        chain: list[dict[str, Any]] = []
-        current: str | None = state_id
+        """A new machine in the captured state."""
+        self.complete()
         try:
             handle: Any = open(self.path, "rb")
         except OSError:
             handle = None
         try:
-            while current is not None:
-                body = self.body(current, handle)
-                if body.get("format") != DELTA_FORMAT:
-                    raise StateFormatError(f"state {current!r} is not an Omega state")
-                chain.append(body)
-                current = body.get("base")
-                if len(chain) > MAX_CHAIN + 1:
-                    raise StateFormatError(f"state {state_id!r}: delta chain too long (corrupt base links)")
-        except ValueError as problem:  # a damaged line
+            body = self.body(state_id, handle)
+            if body.get("format") == SHARED_FORMAT:
+                machine, encoder = restore_shared(body, _Reader(self, handle))
+                _ORIGINS[machine] = encoder
+                return machine
+            return self._restore_chain(state_id, handle)
+        except ValueError as problem:  # a damaged line (StateFormatError is one too)
+            if isinstance(problem, StateFormatError):
+                raise
             raise StateFormatError(f"state {state_id!r} unreadable: {problem}") from None
         finally:
             if handle is not None:
                 handle.close()
+
+    def _restore_chain(self, state_id: str, handle: Any) -> Any:
+        """A state written before shared states: merge its delta chain, oldest first."""
+        chain: list[dict[str, Any]] = []
+        current: str | None = state_id
+        while current is not None:
+            body = self.body(current, handle)
+            if body.get("format") != DELTA_FORMAT:
+                raise StateFormatError(f"state {current!r} is not an Omega state")
+            chain.append(body)
+            current = body.get("base")
+            if len(chain) > MAX_CHAIN + 1:
+                raise StateFormatError(f"state {state_id!r}: delta chain too long (corrupt base links)")
         return load_state(merge_chain(list(reversed(chain))))

@@ -55,7 +55,10 @@ def copy_session(source: "RecordedSession", new_name: str, upto_seq: int | None 
     data = (json.dumps(header, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8") + body
     atomic_write_bytes(target.log, data)
     if source.paths.states.exists():
-        shutil.copyfile(source.paths.states, target.states)
+        if upto_seq is None:
+            shutil.copyfile(source.paths.states, target.states)
+        else:
+            _copy_prefix(source.paths.states, target.states, _states_end(source, upto_seq))
         os.chmod(target.states, 0o600)
     renamed: dict[str, Any] = {}
     for state_id, ref in source.states.refs.items():
@@ -69,6 +72,36 @@ def copy_session(source: "RecordedSession", new_name: str, upto_seq: int | None 
     if upto_seq is not None:
         source.timeline.record_fork(new_name, upto_seq)
     return int(index["eventCount"])
+
+
+def _states_end(source: "RecordedSession", upto_seq: int) -> int:
+    """Where the states of checkpoints at or before ``upto_seq`` end in the source's states file.
+
+    A fork must not keep the states after its end: its own later checkpoints reuse those seqs,
+    and shared states address records by the seq of the capture that wrote them.
+    """
+    last_offset = -1
+    for state_id, ref in source.states.refs.items():
+        seq_text = state_id.rpartition("-")[2]
+        if (is_state_ref(ref) and ref.get("file") == source.paths.states.name and seq_text.isdigit()
+                and int(seq_text) <= upto_seq):
+            last_offset = max(last_offset, ref["offset"])
+    if last_offset < 0:
+        return 0
+    with open(source.paths.states, "rb") as handle:
+        handle.seek(last_offset)
+        return last_offset + len(handle.readline())
+
+
+def _copy_prefix(source: Path, target: Path, length: int) -> None:
+    with open(source, "rb") as reader, open(target, "wb") as writer:
+        remaining = length
+        while remaining > 0:
+            block = reader.read(min(remaining, 1 << 20))
+            if not block:
+                break
+            writer.write(block)
+            remaining -= len(block)
 
 
 def delete_session_files(sessions_dir: Path, name: str) -> list[Path]:

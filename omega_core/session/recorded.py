@@ -25,7 +25,7 @@ from typing import Any, Callable, Generator, Iterator
 from omega_core.config import Config
 from omega_core.effects import EffectHost, OracleExchange
 from omega_core.errors import OmegaError
-from omega_core.evaluator import STOPPED_CODES, Evaluator, FormResult, Step, drive
+from omega_core.evaluator import PAUSE, STOPPED_CODES, Evaluator, FormResult, Step, drive
 from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.checkpoint_states import CheckpointStates
@@ -42,6 +42,8 @@ from omega_core.session.timeline import Timeline, timeline_path
 from omega_core.session.validation import SessionDamaged, check_log_covers_index, check_since_last_checkpoint
 
 RECENT_EVENTS = 2000
+CAPTURE_SLICE_S = 0.003
+"""Encoding of a checkpoint state between two pauses (the loop must never stall over 5 ms)."""
 INDEX_GROWTH = 0.05
 
 
@@ -177,7 +179,7 @@ class RecordedSession:
 
     def _install(self, machine: Machine) -> None:
         self.evaluator.machine = machine
-        self.states.machine_replaced()
+        self.states.machine_replaced(machine)
 
     @property
     def machine(self) -> Machine:
@@ -214,15 +216,21 @@ class RecordedSession:
             raise StopAtSeq(event["seq"])
 
     def checkpoint(
-        self, machine: Machine, reason: ev.CheckpointReason, depth: int = 0, capture: bool = True, **extra: Any
+        self, machine: Machine, reason: ev.CheckpointReason, depth: int = 0, capture: bool = True,
+        defer: bool = False, **extra: Any
     ) -> None:
+        """Record a checkpoint event and capture the machine's state. ``defer``: the caller yields
+        before the machine runs again, so ``execute_steps`` encodes the state in slices then."""
         seq = self.next_seq
         state_id = f"state-{seq}"
         if reason is not ev.CheckpointReason.MANUAL:  # inside an input: say where, for replay
             extra.update(input=self._input_seq, form=self.evaluator.form_number,
                          formSteps=self.recorder.form_steps(machine))
         if self._batch is not None and capture:
-            self.states.capture(machine, state_id, seq)
+            if defer:
+                self.states.begin_capture(machine, state_id, seq)
+            else:
+                self.states.capture(machine, state_id, seq)
         self.emit(ev.checkpoint_event(seq, depth, reason, state_id, **extra))
 
     def add_receipt(self, exchange: OracleExchange) -> None:
@@ -266,6 +274,8 @@ class RecordedSession:
                 except StopIteration:
                     break
                 to_send = to_throw = None
+                if self.states.capturing:  # a periodic checkpoint began: encode it, other work between
+                    yield from self._capture_in_slices()
                 if isinstance(item, FormResult):
                     results.append(item)
                     self._emit_result(item)
@@ -276,7 +286,8 @@ class RecordedSession:
                 except OmegaError as error:
                     to_throw = error
             if results and (all(r.ok for r in results) or any(r.error_code in STOPPED_CODES for r in results)):
-                self.checkpoint(self.machine, ev.CheckpointReason.MANUAL)
+                self.checkpoint(self.machine, ev.CheckpointReason.MANUAL, defer=True)
+                yield from self._capture_in_slices()
             self._append(self._batch)
         finally:
             self._batch = None
@@ -284,6 +295,12 @@ class RecordedSession:
         self.jump_record_seq = None
         self.metrics.record_input((time.perf_counter() - started) * 1000, sum(r.steps for r in results),
                                   sum(1 for r in results if not r.ok))
+
+    def _capture_in_slices(self) -> Generator[Step, Any, None]:
+        """Encode the capture in progress a few milliseconds at a time, pausing between (a server
+        serves other clients then; this session's machine waits, so the state stays as captured)."""
+        while not self.states.drain(CAPTURE_SLICE_S):
+            yield PAUSE
 
     def _emit_result(self, result: FormResult) -> None:
         extra: dict[str, Any] = {"steps": result.steps}
@@ -334,7 +351,7 @@ class RecordedSession:
         captured and the seqs it took, and put the machine back as the log says it is."""
         for event in batch:
             if event.get("type") == "checkpoint":
-                self.states.pending.pop(event["stateId"], None)
+                self.states.discard(event["stateId"])
         self.next_seq = batch[0]["seq"]
         try:
             machine, _ = Replayer(self).state_at(self.next_seq - 1)
@@ -351,11 +368,22 @@ class RecordedSession:
         ``resuming`` (``:session resume``) keeps the end of the timeline being walked, so repeated
         resumes move through the original timeline and never onto the jump records themselves.
         """
+        return self.finish_goto(self.prepare_goto(seq), resuming)
+
+    def prepare_goto(self, seq: int) -> tuple[int, Machine, Replayer]:
+        """The long half of ``goto``: restore and replay to ``seq``, without changing the session
+        (a server runs it in a worker thread while it holds the session). ``finish_goto`` ends it."""
         self.require_intact()
         if not 0 <= seq < self.next_seq:
             raise OmegaError(f"no event {seq} in session '{self.name}' (it has events 0 to {self.next_seq - 1})")
+        self.states.complete()
         replayer = Replayer(self)
-        machine, cursor = replayer.state_at(seq)
+        machine, _ = replayer.state_at(seq)
+        return seq, machine, replayer
+
+    def finish_goto(self, prepared: tuple[int, Machine, Replayer], resuming: bool = False) -> str:
+        """Install what ``prepare_goto`` computed and record the jump (short: on the server's loop)."""
+        seq, machine, replayer = prepared
         self._install(machine)
         self._batch = []
         try:
@@ -394,7 +422,7 @@ class RecordedSession:
     def estimated_memory(self) -> int:
         """A cheap estimate of this session's resident size (exact sizing would cost more than it
         saves): per captured record, checkpoint, recent event and global, plus a base."""
-        estimate = (64 * 1024 + len(self.states.encoder.last_records) * 160 + len(self.checkpoints) * 120
+        estimate = (64 * 1024 + len(self.states.encoder.addr) * 160 + len(self.checkpoints) * 120
                     + len(self.recent) * 300 + len(self.machine.globals) * 64)
         self.peak_memory = max(self.peak_memory, estimate)
         return estimate

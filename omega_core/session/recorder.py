@@ -48,6 +48,9 @@ class SessionRecorder:
             self.session.emit(ev.step_event(0, 0, ev.preview(source)))
 
     def steps_until_checkpoint(self, machine: Machine) -> int | None:
+        states = getattr(self.session, "states", None)
+        if states is not None and states.capturing:  # the machine is about to run: a capture
+            states.complete()                        # begun in slices must be finished first
         return self.next_periodic - (machine.steps - self.form_start_steps)
 
     def slice_done(self, machine: Machine) -> None:
@@ -57,7 +60,7 @@ class SessionRecorder:
         if ran >= self.next_periodic:
             while self.next_periodic <= ran:
                 self.next_periodic += self.periodic_steps
-            self.session.checkpoint(machine, ev.CheckpointReason.PERIODIC, depth=1)
+            self.session.checkpoint(machine, ev.CheckpointReason.PERIODIC, depth=1, defer=True)
 
     def form_steps(self, machine: Machine) -> int:
         return machine.steps - self.form_start_steps

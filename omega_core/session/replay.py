@@ -72,7 +72,8 @@ class Replayer:
         if self._exact and event["seq"] >= self.target:
             raise StopAtSeq(event["seq"])
 
-    def checkpoint(self, machine: Machine, reason: ev.CheckpointReason, depth: int = 0, **extra: Any) -> None:
+    def checkpoint(self, machine: Machine, reason: ev.CheckpointReason, depth: int = 0, defer: bool = False,
+                   **extra: Any) -> None:
         self.emit(ev.checkpoint_event(self.next_seq, depth, reason, f"state-{self.next_seq}", **extra))
 
     def add_receipt(self, exchange: OracleExchange) -> None:

@@ -13,6 +13,7 @@ The name does not end in ``.jsonl`` on purpose (see names.SessionPaths).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -46,7 +47,8 @@ def _check_ref_file(directory: Path, ref: dict[str, Any]) -> Path:
     return directory / name
 
 
-def _read_line_at(f: Any, path: Path, offset: int) -> dict[str, Any]:
+def read_line_at(f: Any, path: Path, offset: int) -> dict[str, Any]:
+    """The JSON object on the line starting at byte ``offset`` of the open file ``f``."""
     if offset < 0:
         raise CorruptIndex(f"state reference to negative offset {offset} in {path}", path)
     if offset > 0:
@@ -57,7 +59,15 @@ def _read_line_at(f: Any, path: Path, offset: int) -> dict[str, Any]:
         f.seek(0)
     raw = f.readline()
     entry = parse_object_line(raw) if raw.endswith(b"\n") else None
-    if entry is None or "state" not in entry:
+    if entry is None:
+        raise CorruptIndex(f"no complete line at byte {offset} of {path}; states will be rebuilt "
+                           "by replaying the log", path)
+    return entry
+
+
+def _read_line_at(f: Any, path: Path, offset: int) -> dict[str, Any]:
+    entry = read_line_at(f, path, offset)
+    if "state" not in entry:
         raise CorruptIndex(f"no complete state at byte {offset} of {path}; it will have to be rebuilt "
                            "by replaying the log", path)
     return entry
@@ -130,7 +140,20 @@ class StateStore:
 
     def append(self, state_id: str, state: Any) -> dict[str, Any]:
         """Write one state with one write; return the reference to store in the index."""
-        data = (dumps_compact({"stateId": state_id, "state": state}) + "\n").encode("utf-8")
+        return {"file": self.path.name, "offset": self.append_line({"stateId": state_id, "state": state})}
+
+    def append_line(self, entry: dict[str, Any]) -> int:
+        """Write one JSON line with one write; return its offset."""
+        return self.append_text(dumps_compact(entry))
+
+    def append_text(self, text: str) -> int:
+        """Write one line (``text``: one JSON object, no newline) with one write; return its offset.
+        A line without ``stateId`` (the records of a shared state) is skipped by readers looking
+        for states."""
+        try:
+            data = (text + "\n").encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates in Omega strings: \u escapes, as dumps_compact
+            data = (json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=True) + "\n").encode("utf-8")
         offset = self._size
         view = memoryview(data)
         written = 0
@@ -146,7 +169,16 @@ class StateStore:
             raise storage_error("append to", self.path, exc) from exc
         self._size += len(data)
         self._dirty = True
-        return {"file": self.path.name, "offset": offset}
+        return offset
+
+    def read_line(self, offset: int) -> dict[str, Any]:
+        """The JSON object on the line at ``offset`` of this file (any kind of line)."""
+        try:
+            if self._reader is None:
+                self._reader = open(self.path, "rb")
+            return read_line_at(self._reader, self.path, offset)
+        except OSError as exc:
+            raise storage_error("read", self.path, exc) from exc
 
     def read(self, ref: dict[str, Any]) -> Any:
         """The state a reference points at (in this file, or in another states file beside it)."""

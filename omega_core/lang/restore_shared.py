@@ -1,0 +1,308 @@
+"""Restoring structurally shared states (``omega-delta/3``, written by ``serialize_shared``).
+
+A restore reads the state's body, rebuilds its overlay (where the latest version of each rewritten
+object and global is) from the last snapshot and the links since, then decodes only the objects
+the state reaches, lazily, by address; records are read per capture through a ``StoreReader``.
+Work lists only: no nesting depth reaches the host stack. The returned encoder already knows the
+restored objects' addresses, so capture goes on sharing with what is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omega_core.lang import frames as fr
+from omega_core.lang.builtins import PRELUDE_UNITS, fresh_globals, primitive_table
+from omega_core.lang.compiler import compile_unit
+from omega_core.lang.nodes import Unit
+from omega_core.lang.numtext import text_to_int
+from omega_core.lang.reader import read_all
+from omega_core.lang.serialize import _COUNTERS, _REGISTERS, StateFormatError
+from omega_core.lang.serialize_shared import DELETED, PRUNE_MIN, SNAPSHOT_LINKS, Address, SharedEncoder, gc_paused
+from omega_core.lang.values import (
+    NIL,
+    UNASSIGNED,
+    UNSPECIFIED,
+    Closure,
+    Continuation,
+    HashTable,
+    OracleProc,
+    Pair,
+    Promise,
+    Symbol,
+    hash_key,
+)
+
+
+# --- restoring ---------------------------------------------------------------------------------
+
+
+class StoreReader:
+    """How a restore reads the store: ``body(c)`` a capture's state body (records may be left out),
+    ``records(c)`` its ``records``/``rewrites``/``units`` (a dict)."""
+
+    def body(self, capture: int) -> dict[str, Any]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def records(self, capture: int) -> dict[str, Any]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def _overlay_of(body: dict[str, Any], reader: StoreReader) -> tuple[dict[Address, int], dict[str, int], list[dict[str, Any]]]:
+    """The overlay as of ``body`` (versions, global_at) and the links walked since the snapshot."""
+    chain: list[dict[str, Any]] = []
+    current = body
+    seen = 0
+    while True:
+        ov = current.get("ov")
+        if not isinstance(ov, dict):
+            raise StateFormatError(f"state of capture {current.get('seq')!r} has no overlay")
+        snap = ov.get("snap")
+        if snap is not None:
+            base = snap
+            break
+        if ov.get("rw") or current["root"].get("globals"):
+            chain.append(current)
+        previous = ov.get("prev")
+        if previous is None:
+            base = {"v": [], "g": {}}
+            break
+        seen += 1
+        if seen > 4 * SNAPSHOT_LINKS + 8:
+            raise StateFormatError("overlay chain too long (corrupt links)")
+        current = reader.body(previous)
+    versions: dict[Address, int] = {(a, b): c for a, b, c in base["v"]}
+    global_at: dict[str, int] = dict(base["g"])
+    for link in reversed(chain):
+        capture = link["seq"]
+        for key in link["ov"].get("rw", []):
+            first, position = key.split(".")
+            versions[(int(first), int(position))] = capture
+        for name, value in link["root"]["globals"].items():
+            if value == DELETED:
+                global_at.pop(name, None)
+            else:
+                global_at[name] = capture
+    return versions, global_at, chain
+
+
+class SharedDecoder:
+    """Rebuilds the machine of one state, reading only the records it reaches (lazily, by address)."""
+
+    def __init__(self, reader: StoreReader) -> None:
+        self.reader = reader
+        self.versions: dict[Address, int] = {}
+        self.objects: dict[Address, Any] = {}
+        self.units: dict[str, Unit] = {}
+        self.unit_at: dict[str, int] = {}
+        self.to_fill: list[tuple[Any, list[Any]]] = []
+        self.tables: list[tuple[Any, list[Any]]] = []
+        self.primitives = primitive_table()
+        self.builtins = fresh_globals()
+
+    def _record_of(self, capture: int, position: int) -> list[Any]:
+        version = self.versions.get((capture, position))
+        if version is None or version == capture:
+            return self.reader.records(capture)["records"][position]
+        return self.reader.records(version)["rewrites"][f"{capture}.{position}"]
+
+    def _object(self, capture: int, position: int) -> Any:
+        key = (capture, position)
+        obj = self.objects.get(key)
+        if obj is not None or key in self.objects:
+            return obj
+        record = self._record_of(capture, position)
+        tag = record[0]
+        if tag == "str":
+            obj = record[1]
+            if type(obj) is not str:
+                raise StateFormatError(f"record {capture}.{position}: a string record without a string")
+            self.objects[key] = obj
+            return obj
+        if tag == "pair":
+            obj = Pair(None, None)
+        elif tag == "env":
+            obj = [None] * (len(record) - 1)
+        elif tag == "clo":
+            obj = Closure(None, None)
+        elif tag == "prom":
+            obj = Promise()
+        elif tag == "hash":
+            obj = HashTable()
+            self.tables.append((obj, record))
+            self.objects[key] = obj
+            return obj
+        elif tag == "cont":
+            obj = Continuation(None)
+        elif tag == "oracle":
+            obj = OracleProc(None, None)
+        elif tag == "cp":
+            obj = fr.ChoicePoint(None, 0, None, None, None, None)
+        elif tag == "k":
+            cls = fr.FRAME_TYPES.get(record[1])
+            if cls is None:
+                raise StateFormatError(f"unknown frame type {record[1]!r}")
+            obj = cls.__new__(cls)
+        else:
+            raise StateFormatError(f"unknown record {tag!r}")
+        self.objects[key] = obj
+        self.to_fill.append((obj, record))
+        return obj
+
+    def unit(self, unit_id: str, where: int | None) -> Unit:
+        unit = self.units.get(unit_id) or PRELUDE_UNITS.get(unit_id)
+        if unit is None:
+            if where is None:
+                raise StateFormatError(f"state refers to unknown code unit {unit_id!r}")
+            source = self.reader.records(where)["units"].get(unit_id)
+            if source is None:
+                raise StateFormatError(f"state refers to code unit {unit_id!r} missing from capture {where}")
+            if isinstance(source, str):
+                forms = read_all(source).forms
+                if len(forms) != 1:
+                    raise StateFormatError(f"code unit {unit_id!r} does not hold exactly one form")
+                datum = forms[0]
+            else:
+                datum = self.dec(source["datum"])
+                self.fill_all()
+            unit = compile_unit(datum, unit_id)
+            self.units[unit_id] = unit
+            self.unit_at[unit_id] = where
+        return unit
+
+    def dec(self, value: Any) -> Any:
+        if type(value) is not list:
+            return value
+        tag = value[0]
+        if tag == "r":
+            return self._object(value[1], value[2])
+        if tag == "y":
+            return Symbol.intern(value[1])
+        if tag == "n":
+            return NIL
+        if tag == "u":
+            return UNSPECIFIED
+        if tag == "a":
+            return UNASSIGNED
+        if tag == "f":
+            return float(value[1])
+        if tag == "p":
+            return self.primitives[value[1]]
+        if tag == "b":
+            return self.builtins[value[1]]
+        if tag == "c":
+            return self.unit(value[1], value[3] if len(value) > 3 else None).nodes[value[2]]
+        if tag == "t":
+            return tuple(self.dec(item) for item in value[1:])
+        if tag == "i":
+            return text_to_int(value[1])
+        raise StateFormatError(f"unknown value tag {tag!r}")
+
+    def fill_all(self) -> None:
+        """Fill every allocated object; filling allocates the objects it reaches (a work list)."""
+        dec = self.dec
+        to_fill = self.to_fill
+        while to_fill:
+            obj, record = to_fill.pop()
+            tag = record[0]
+            if tag == "pair":
+                obj.car = dec(record[1])
+                obj.cdr = dec(record[2])
+            elif tag == "env":
+                obj[:] = [dec(item) for item in record[1:]]
+            elif tag == "clo":
+                obj.lam, obj.env, obj.builtin_name = dec(record[1]), dec(record[2]), record[3]
+            elif tag == "prom":
+                obj.node, obj.env, obj.thunk = dec(record[1]), dec(record[2]), dec(record[3])
+                obj.forced, obj.value = record[4], dec(record[5])
+            elif tag == "cont":
+                obj.frames, obj.delimited = dec(record[1]), record[2]
+            elif tag == "oracle":
+                obj.lam, obj.env = dec(record[1]), dec(record[2])
+            elif tag == "cp":
+                for name, item in zip(fr.ChoicePoint.FIELDS, record[1:]):
+                    setattr(obj, name, dec(item))
+            else:
+                obj.next = dec(record[2])
+                for name, item in zip(type(obj).FIELDS, record[3:]):
+                    setattr(obj, name, dec(item))
+
+    def fill_tables(self) -> None:
+        """Hash tables last: their keys are hashed by content, so every pair must be filled."""
+        tables, self.tables = self.tables, []
+        pending_keys: list[tuple[Any, Any, Any]] = []
+        for table, record in tables:
+            for key_data, value_data in record[1]:
+                pending_keys.append((table, self.dec(key_data), self.dec(value_data)))
+        self.fill_all()
+        for table, key, value in pending_keys:
+            hashed = hash_key(key)
+            table.table[hashed] = value
+            table.keys[hashed] = key
+
+
+def restore_shared(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEncoder]:
+    """The machine of state ``body`` and an encoder that already knows its objects (so the next
+    capture of that machine writes only what changes from here)."""
+    from omega_core.errors import OmegaError
+    from omega_core.lang.machine import Machine, Status
+
+    with gc_paused():
+        return _restore(body, reader)
+
+
+def _restore(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEncoder]:
+    from omega_core.errors import OmegaError
+    from omega_core.lang.machine import Machine, Status
+
+    try:
+        versions, global_at, chain = _overlay_of(body, reader)
+        decoder = SharedDecoder(reader)
+        decoder.versions = versions
+        root = body["root"]
+        globals_table = fresh_globals()
+        for name in root.get("removed_builtins", []):
+            globals_table.pop(name, None)
+        values_by_capture: dict[int, dict[str, Any]] = {}
+        for name, capture in global_at.items():
+            holder = values_by_capture.get(capture)
+            if holder is None:
+                holder = values_by_capture[capture] = reader.body(capture)["root"]["globals"]
+            globals_table[name] = decoder.dec(holder[name])
+        registers = {name: decoder.dec(root[name]) for name in _REGISTERS}
+        undo = decoder.dec(root.get("undo"))  # the stopped command's journal (undo.py); filled below
+        while decoder.to_fill or decoder.tables:
+            decoder.fill_all()
+            decoder.fill_tables()
+        machine = Machine(globals_table)
+        for name, value in registers.items():
+            setattr(machine, name, value)
+        machine.effect_args = list(machine.effect_args or ())
+        machine.status = Status(root["status"])
+        machine.effect_op = root["effect_op"]
+        error = root.get("error")
+        if error is not None:
+            machine.error = OmegaError(error["message"])
+            machine.error.code = error["code"]
+        machine.output = [root["output"]] if root.get("output") else []
+        for name in _COUNTERS:
+            setattr(machine, name, root[name])
+        machine.undo.decode(undo, lambda decoded: decoded)
+    except StateFormatError:
+        raise
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError, OmegaError) as problem:
+        raise StateFormatError(f"malformed machine state: {problem!r}") from None
+    encoder = SharedEncoder()
+    encoder.fresh = False
+    encoder.addr = {id(obj): (key[0], key[1], obj) for key, obj in decoder.objects.items()}
+    encoder.prune_at = max(PRUNE_MIN, 2 * len(encoder.addr))
+    encoder.unit_at = dict(decoder.unit_at)
+    encoder.versions = versions
+    encoder.global_at = global_at
+    ov = body["ov"]
+    has_changes = "snap" in ov or bool(ov.get("rw")) or bool(root.get("globals"))
+    encoder.chain_prev = body["seq"] if has_changes else ov.get("prev")
+    encoder.links_since_snapshot = len(chain)
+    encoder.changes_since_snapshot = sum(len(link["ov"].get("rw", [])) + len(link["root"]["globals"]) for link in chain)
+    return machine, encoder
+

@@ -1,0 +1,389 @@
+"""Structurally shared machine states: each object is written once, later states refer to it.
+
+Why: a periodic checkpoint in a deep recursion used to re-encode the whole stack (quadratic in the
+depth) and a big value was rewritten by every full capture. Here a session keeps one
+``SharedEncoder`` whose captures form a growing store of records:
+
+* An object (pair, environment, closure, frame, promise, hash table, long string ...) gets an
+  *address* ``(c, n)`` the first time a capture reaches it: ``c`` is the capture's number (the seq
+  of its checkpoint, unique in a session's log forever) and ``n`` its position in that capture's
+  ``records`` list. References are ``["r", c, n]``: they say where the record is, so nothing has
+  to be looked up to find an object's first version.
+* Objects already addressed are only referenced; a capture encodes the registers, the globals
+  changed since the last capture, the objects new since then, and new *versions* of addressed
+  objects mutated in place (reported by the machine's write barriers on its ``GlobalTable``):
+  its cost follows what changed, never the size of the state or the depth of the stack.
+* The *overlay* says, per state, where the latest version of each rewritten object and of each
+  global is. It changes only when something is rewritten or (re)defined; each capture stores its
+  changes and a link to the previous capture that had some, and every so often a full snapshot of
+  the overlay (when the changes since the last snapshot pass half its size, or 256 links), so a
+  restore reads a bounded chain of small state bodies and the snapshots cost amortized O(changes).
+
+Format ``omega-delta/3`` (a body): ``seq``, ``root`` (registers, counters, and ``globals``: the
+globals changed here, ``["x"]`` for removed ones), ``records`` (list), ``rewrites``
+(``"c.n"`` -> record), ``units`` (unit id -> source, for units first met here; a code reference is
+``["c", unit, node, c]``), ``ov`` (``snap`` or ``prev`` + ``rw``). Encoding and decoding use
+explicit work lists only: no nesting depth reaches the host stack.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import operator
+import sys
+import time
+from typing import Any, Callable, Iterator
+
+from omega_core.lang import frames as fr
+from omega_core.lang.builtins import PRELUDE_UNITS, base_globals, is_builtin_value
+from omega_core.lang.nodes import Node, Unit
+from omega_core.lang.numtext import JSON_INT_BITS, int_to_text
+from omega_core.lang.serialize import _COUNTERS, _REGISTERS, _readable
+from omega_core.lang.printer import write_string
+from omega_core.lang.values import (
+    NIL,
+    UNASSIGNED,
+    UNSPECIFIED,
+    Closure,
+    Continuation,
+    HashTable,
+    MachinePrimitive,
+    OracleProc,
+    Pair,
+    Primitive,
+    Promise,
+    Symbol,
+)
+
+FORMAT = "omega-delta/3"
+BOX_MIN_CHARS = 256
+"""Strings at least this long are stored once by identity (a record), not inline at each use."""
+CHUNK_RECORDS = 256
+"""Records encoded (and turned into JSON text) between two looks at the clock."""
+SNAPSHOT_LINKS = 256
+"""At most this many overlay links between snapshots: bounds what a restore reads."""
+PRUNE_MIN = 4096
+DELETED = ["x"]
+
+Address = tuple[int, int]
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+_REF, _NODE, _SYMBOL, _CLOSURE, _OTHER = range(5)
+_CATEGORY: dict[type, int] = {list: _REF, Pair: _REF, Promise: _REF, HashTable: _REF, Continuation: _REF,
+                              OracleProc: _REF, fr.ChoicePoint: _REF, Symbol: _SYMBOL, Closure: _CLOSURE}
+_CATEGORY.update({cls: _REF for cls in fr.FRAME_TYPES.values()})
+_FRAME_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
+    cls: (lambda obj, names=cls.FIELDS: tuple(getattr(obj, name) for name in names)) if len(cls.FIELDS) != 1
+    else (lambda obj, name=cls.FIELDS[0]: (getattr(obj, name),))
+    for cls in fr.FRAME_TYPES.values()
+}
+_FRAME_FIELDS.update({cls: operator.attrgetter(*cls.FIELDS) for cls in fr.FRAME_TYPES.values() if len(cls.FIELDS) > 1})
+
+
+class gc_paused:
+    """Context manager: no cyclic collection inside (restored as it was on exit)."""
+
+    def __enter__(self) -> None:
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.was_enabled:
+            gc.enable()
+
+
+def _categorize(kind: type) -> int:
+    """How ``enc`` treats a type first met (compiled nodes are many subclasses)."""
+    category = _NODE if issubclass(kind, Node) else _OTHER
+    _CATEGORY[kind] = category
+    return category
+
+
+class SharedEncoder:
+    """The capture side of one session's store (see the module doc). Not thread-safe: one user."""
+
+    def __init__(self) -> None:
+        self.addr: dict[int, tuple[int, int, Any]] = {}
+        """id(object) -> (capture, position, object): holds the object so its id is not reused."""
+        self.unit_at: dict[str, int] = {}
+        self.versions: dict[Address, int] = {}
+        """Rewritten objects: address -> capture holding the latest version."""
+        self.global_at: dict[str, int] = {}
+        """User globals: name -> capture whose root holds the latest value."""
+        self.chain_prev: int | None = None
+        self.changes_since_snapshot = 0
+        self.links_since_snapshot = 0
+        self.fresh = True
+        """No capture yet: the next one writes every global and a snapshot."""
+        self.prune_at = PRUNE_MIN
+        self._body: dict[str, Any] | None = None
+        self._rewrites: dict[str, Any] = {}
+        self._filled = 0
+        self._chunks: list[str] = []
+        self._capture = 0
+        self._pending: list[tuple[int, Any]] = []
+        self._units: dict[str, Any] = {}
+        self._unit_objects: list[Unit] = []
+
+    # --- one capture ---------------------------------------------------------------------------
+
+    def capture(self, machine: Any, capture: int) -> dict[str, Any]:
+        """The body of capture number ``capture`` (unique, increasing), in one go."""
+        self.begin(machine, capture)
+        while not self.step(None):
+            pass
+        return self.finish()
+
+    @property
+    def capturing(self) -> bool:
+        return self._body is not None
+
+    def begin(self, machine: Any, capture: int) -> None:
+        """Start a capture: registers, changed globals and rewritten objects now (small); the new
+        objects they reach are encoded by ``step`` calls. The machine must not run until
+        ``finish``: the objects still to encode are read as they are then."""
+        with gc_paused():
+            self._begin(machine, capture)
+
+    def _begin(self, machine: Any, capture: int) -> None:
+        self._capture = capture
+        self._pending = []
+        self._filled = 0
+        self._chunks = []
+        self._units = {}
+        self._unit_objects = []
+        table = machine.globals
+        rewrites: dict[str, Any] = {}
+        if not self.fresh:
+            for obj in list(table.dirty_objects.values()):
+                entry = self.addr.get(id(obj))
+                if entry is not None and entry[2] is obj:
+                    rewrites[f"{entry[0]}.{entry[1]}"] = self._record(obj)
+        root: dict[str, Any] = {name: self.enc(getattr(machine, name)) for name in _REGISTERS}
+        root["effect_args"] = self.enc(tuple(machine.effect_args))
+        changed: dict[str, Any] = {}
+        if self.fresh:
+            for name, value in table.items():
+                if not is_builtin_value(name, value):
+                    changed[name] = self.enc(value)
+        else:
+            for name in sorted(table.dirty):
+                if name in table:
+                    changed[name] = self.enc(table[name])
+                elif name in self.global_at:
+                    changed[name] = DELETED
+        root["globals"] = changed
+        root["removed_builtins"] = [name for name in base_globals() if name not in table]
+        root["status"] = machine.status.value
+        root["effect_op"] = machine.effect_op
+        error = machine.error
+        root["error"] = {"code": error.code, "message": error.message} if error is not None else None
+        root["output"] = "".join(machine.output)
+        for name in _COUNTERS:
+            root[name] = getattr(machine, name)
+        root["undo"] = machine.undo.encode(self.enc)  # what the running command would undo (undo.py)
+        table.dirty.clear()
+        table.dirty_objects.clear()
+        self._rewrites = rewrites
+        self._body = {"format": FORMAT, "seq": capture, "root": root,
+                      "ov": self._overlay_step(capture, rewrites, changed)}
+
+    def step(self, budget_s: float | None) -> bool:
+        """Encode new objects for about ``budget_s`` seconds (None: all); True when all are done."""
+        deadline = None if budget_s is None else time.perf_counter() + budget_s
+        with gc_paused():
+            return self._step(deadline)
+
+    def _step(self, deadline: float | None) -> bool:
+        pending = self._pending
+        record = self._record
+        while True:
+            while self._filled < len(pending):
+                chunk = []
+                filled = self._filled
+                while filled < len(pending) and len(chunk) < CHUNK_RECORDS:  # grows as records reach more
+                    chunk.append(record(pending[filled]))
+                    pending[filled] = None
+                    filled += 1
+                self._filled = filled
+                self._chunks.append(_COMPACT.encode(chunk)[1:-1])
+                if deadline is not None and time.perf_counter() > deadline:
+                    return False
+            if not self._unit_objects:
+                return True
+            while self._unit_objects:
+                unit = self._unit_objects.pop()
+                datum = unit.datum
+                self._units[unit.unit_id] = write_string(datum) if _readable(datum) else {"datum": self.enc(datum)}
+
+    def finish(self) -> dict[str, Any]:
+        """The finished body: ``payload`` is the JSON text of its records, rewrites and units."""
+        body = self._body
+        assert body is not None and self._filled == len(self._pending), "finish() before every step"
+        count = len(self._pending)
+        chunks = [chunk for chunk in self._chunks if chunk]
+        body["counts"] = [count, len(self._rewrites), len(self._units)]
+        body["payload"] = None if not any(body["counts"]) else (
+            '{"records":[' + ",".join(chunks) + '],"rewrites":' + _COMPACT.encode(self._rewrites)
+            + ',"units":' + _COMPACT.encode(self._units) + "}")
+        self._body = None
+        self._pending, self._chunks, self._units, self._rewrites = [], [], {}, {}
+        return body
+
+    @property
+    def wants_prune(self) -> bool:
+        return len(self.addr) > self.prune_at
+
+    def _overlay_step(self, capture: int, rewrites: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
+        for key in rewrites:
+            first, position = key.split(".")
+            self.versions[(int(first), int(position))] = capture
+        for name, value in changed.items():
+            if value is DELETED:
+                self.global_at.pop(name, None)
+            else:
+                self.global_at[name] = capture
+        count = len(rewrites) + len(changed)
+        size = len(self.versions) + len(self.global_at)
+        if self.fresh or (count and (self.changes_since_snapshot + count >= max(32, size // 2)
+                                     or self.links_since_snapshot >= SNAPSHOT_LINKS)):
+            self.fresh = False
+            self.chain_prev = capture
+            self.changes_since_snapshot = self.links_since_snapshot = 0
+            return {"snap": {"v": [[a, b, c] for (a, b), c in self.versions.items()], "g": dict(self.global_at)}}
+        if not count:
+            return {"prev": self.chain_prev}
+        step = {"prev": self.chain_prev, "rw": list(rewrites)}
+        self.chain_prev = capture
+        self.changes_since_snapshot += count
+        self.links_since_snapshot += 1
+        return step
+
+    def prune(self) -> None:
+        """Forget, in one go, objects nothing else holds (see ``prune_steps``)."""
+        for _ in self.prune_steps(None):
+            pass
+
+    def prune_steps(self, budget_s: float | None) -> Iterator[None]:
+        """Forget objects nothing else holds (garbage: no later state can reach them), yielding
+        every ``budget_s`` seconds so a big table is pruned in slices.
+
+        Referrers before what they refer to: newest capture first, and within a capture in address
+        order (the order encoding reached them from the roots), so a dead chain (a returned-from
+        stack) goes in one pass. Cyclic garbage stays until the machine is next replaced.
+        """
+        addr = self.addr
+        keys = list(addr)
+        end = len(keys)
+        deadline = None if budget_s is None else time.perf_counter() + budget_s
+        visited = 0
+        obj: Any = None
+        while end > 0:
+            start = end - 1
+            block = addr[keys[start]][0]
+            while start > 0 and addr[keys[start - 1]][0] == block:
+                start -= 1
+            for position in range(start, end):
+                entry = addr.get(keys[position])
+                if entry is None:
+                    continue
+                obj = entry[2]
+                entry = None
+                if sys.getrefcount(obj) <= 3:  # the table's entry, ``obj`` and the call's argument
+                    del addr[keys[position]]
+                obj = None
+                visited += 1
+                if deadline is not None and not visited % 1024 and time.perf_counter() > deadline:
+                    yield None
+                    deadline = time.perf_counter() + budget_s  # type: ignore[operator]
+            end = start
+        self.prune_at = max(PRUNE_MIN, 2 * len(addr))
+
+    # --- encoding ------------------------------------------------------------------------------
+
+    def ref(self, obj: Any) -> list[Any]:
+        entry = self.addr.get(id(obj))
+        if entry is not None and entry[2] is obj:
+            return ["r", entry[0], entry[1]]
+        position = len(self._pending)
+        self._pending.append(obj)
+        self.addr[id(obj)] = (self._capture, position, obj)
+        return ["r", self._capture, position]
+
+    def enc(self, value: Any) -> Any:
+        """The JSON form of ``value``: inline if it has no identity, else a reference (this is the
+        hot loop of capture: the common kinds are tested first, by exact type)."""
+        kind = type(value)
+        if kind is int:  # past the JSON digit guard an integer is written as digit text (numtext)
+            return value if value.bit_length() <= JSON_INT_BITS else ["i", int_to_text(value)]
+        if kind is bool or value is None:
+            return value
+        category = _CATEGORY.get(kind)
+        if category is None:
+            category = _categorize(kind)
+        if category == _REF:
+            entry = self.addr.get(id(value))
+            if entry is not None and entry[2] is value:
+                return ["r", entry[0], entry[1]]
+            return self.ref(value)
+        if category == _NODE:
+            unit = value.unit
+            unit_id = unit.unit_id
+            where = self.unit_at.get(unit_id)
+            if where is None:
+                if unit_id in PRELUDE_UNITS:
+                    return ["c", unit_id, value.idx]
+                where = self.unit_at[unit_id] = self._capture
+                self._units[unit_id] = None
+                self._unit_objects.append(unit)
+            return ["c", unit_id, value.idx, where]
+        if category == _SYMBOL:
+            return ["y", value.name]
+        if kind is str:
+            return value if len(value) < BOX_MIN_CHARS else self.ref(value)
+        if kind is tuple:
+            return ["t", *[self.enc(item) for item in value]]
+        if category == _CLOSURE:
+            if value.builtin_name is not None and is_builtin_value(value.builtin_name, value):
+                return ["b", value.builtin_name]
+            return self.ref(value)
+        if kind is float:
+            return value if math.isfinite(value) else ["f", repr(value)]
+        if value is NIL:
+            return ["n"]
+        if value is UNSPECIFIED:
+            return ["u"]
+        if value is UNASSIGNED:
+            return ["a"]
+        if kind is Primitive or kind is MachinePrimitive:
+            return ["p", value.name]
+        return self.ref(value)
+
+    def _record(self, obj: Any) -> list[Any]:
+        kind = type(obj)
+        enc = self.enc
+        getter = _FRAME_FIELDS.get(kind)
+        if getter is not None:
+            return ["k", kind.__name__, enc(obj.next), *[enc(item) for item in getter(obj)]]
+        if kind is list:
+            return ["env", *[enc(item) for item in obj]]
+        if kind is Pair:
+            return ["pair", enc(obj.car), enc(obj.cdr)]
+        if kind is str:
+            return ["str", obj]
+        if kind is Closure:
+            return ["clo", enc(obj.lam), enc(obj.env), obj.builtin_name]
+        if kind is Promise:
+            return ["prom", enc(obj.node), enc(obj.env), enc(obj.thunk), obj.forced, enc(obj.value)]
+        if kind is HashTable:
+            return ["hash", [[enc(obj.keys[key]), enc(value)] for key, value in obj.table.items()]]
+        if kind is Continuation:
+            return ["cont", enc(obj.frames), obj.delimited]
+        if kind is OracleProc:
+            return ["oracle", enc(obj.lam), enc(obj.env)]
+        if kind is fr.ChoicePoint:
+            return ["cp", *[enc(getattr(obj, name)) for name in fr.ChoicePoint.FIELDS]]
+        raise TypeError(f"cannot serialize {kind.__name__}")
