@@ -53,7 +53,7 @@ def canonical(machine: Machine) -> str:
     """The whole machine as text, independent of unit ids and of the order globals were defined."""
     view = types.SimpleNamespace(**{name: getattr(machine, name) for name in (
         "node", "env", "value", "k", "choices", "effect_args", "status", "effect_op", "error", "output",
-        "steps", "gensym_counter", "unit_counter")})
+        "steps", "gensym_counter", "unit_counter", "undo")})
     view.globals = dict(sorted(machine.globals.items()))
     data = dump_state(view)  # type: ignore[arg-type]
     text = json.dumps({"root": data["root"], "heap": data["heap"]}, sort_keys=True)
