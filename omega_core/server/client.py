@@ -64,6 +64,8 @@ class OmegaClient(ClientTransport):
         args: dict[str, Any] = {"line": line}
         if first_line != 1:
             args["first_line"] = first_line
+        if on_output is not None:
+            args["stream"] = True  # the server pushes this request's output only to those who ask
         result = self._request(str(Op.EXECUTE), session, args, on_output=on_output)
         if not isinstance(result, dict):
             raise ServerError(ErrorCode.INTERNAL, f"malformed execute result: {result!r}")

@@ -144,7 +144,8 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
         steps = instance.session.execute_steps(line, first_line, request_id=rid)
         from omega_core.server.output_stream import stream_for
 
-        stream = stream_for(backend, connection, name, request.id, instance)
+        wants_stream = request.args.get("stream") is True
+        stream = stream_for(backend, connection if wants_stream else None, name, request.id, instance, requester=connection)
         results = await backend.run_cooperative(instance, steps, on_result=lambda r: stream.form_done(r.output or ""),
                                                 on_slice=stream.slice)
         output = "\n".join(result.transcript() for result in results)

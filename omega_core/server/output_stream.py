@@ -55,16 +55,21 @@ class OutputStream:
             self.send(rest)
 
 
-def stream_for(backend: Any, connection: Any, name: str, request_id: Any, instance: Any) -> OutputStream:
-    """An ``OutputStream`` pushing to ``connection`` (the requester) and the session's subscribers."""
+def stream_for(backend: Any, connection: Any, name: str, request_id: Any, instance: Any,
+               requester: Any = None) -> OutputStream:
+    """An ``OutputStream`` pushing to ``connection`` (the requester, when it asked with ``"stream":
+    true``; None otherwise: a client that did not ask gets no frame but its reply) and to the
+    session's other subscribers, who follow it. ``requester`` is the requesting connection either way."""
+    origin = requester if requester is not None else connection
 
     def send(text: str) -> None:
         try:
-            backend.push_to(connection.number, "output", session=name, request=request_id, text=text)
+            if connection is not None:
+                backend.push_to(connection.number, "output", session=name, request=request_id, text=text)
             for number in list(backend.subscribers.get(name, ())):
-                if number != connection.number:
+                if origin is None or number != origin.number:
                     backend.push_to(number, "output", session=name, request=request_id,
-                                    client=connection.client_id, text=text)
+                                    client=getattr(origin, "client_id", None), text=text)
         except Exception:  # noqa: BLE001 - a push is a courtesy: the reply carries the output anyway
             pass
 
