@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from omega_core.evaluator import FormResult
+from omega_core.server.execute_reply import reply_from_events, result_dict
 from omega_core.repl.processor import process
 from omega_core.repl.state import DEFAULT_SESSION
 from omega_core.server import protocol as proto
@@ -64,12 +64,6 @@ def _int_arg(request: Request, name: str, default: int | None = None, minimum: i
     return value
 
 
-def result_dict(result: FormResult) -> dict[str, Any]:
-    """A form's result on the wire (built by hand: ``dataclasses.asdict`` deep-copies, 10x slower)."""
-    return {"line": result.line, "value": result.value, "output": result.output, "error": result.error,
-            "error_code": result.error_code, "steps": result.steps, "ms": round(result.ms, 3), "input": result.source}
-
-
 def recorded_reply(session: Any, request_id: str) -> dict[str, Any] | None:
     """The reply of an input already in the log under ``request_id`` (a retry after a crash)."""
     if request_id not in session.recent_rids:
@@ -77,20 +71,7 @@ def recorded_reply(session: Any, request_id: str) -> dict[str, Any] | None:
     events = list(session.recent)
     for position, event in enumerate(events):
         if event.get("type") == "input" and event.get("rid") == request_id:
-            code = str(event.get("code", ""))
-            results = []
-            for later in events[position + 1:]:
-                kind = later.get("type")
-                if kind == "input":
-                    break
-                if kind in ("result", "error"):
-                    failed = kind == "error"
-                    results.append(FormResult(code, 1, None if failed else later.get("value"), later.get("output", ""),
-                                              later.get("message") if failed else None,
-                                              later.get("code") if failed else None, later.get("steps", 0), 0.0))
-            return {"output": "\n".join(result.transcript() for result in results),
-                    "results": [result_dict(result) for result in results], "exit": False,
-                    "session": session.name, "replayed_from_log": True}
+            return reply_from_events(events[position:], session.name)
     return None
 
 

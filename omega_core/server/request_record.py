@@ -31,8 +31,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from omega_core.evaluator import FormResult
 from omega_core.server import protocol as proto
+from omega_core.server.execute_reply import reply_from_events
 from omega_core.server.protocol import Op, Request
 from omega_core.session.atomic import FILE_MODE, atomic_write_bytes, dumps_compact
 from omega_core.session.log_reader import SessionLogReader
@@ -185,21 +185,3 @@ class RequestRecord:
         if not events or events[0].get("type") != "input" or events[0].get("rid") != entry["rid"]:
             return None
         return reply_from_events(events, str(entry["session"]))
-
-
-def reply_from_events(events: list[dict[str, Any]], session: str) -> dict[str, Any]:
-    """An ``execute`` result rebuilt from an input's logged events (its input line first)."""
-    from omega_core.server.ops import result_dict
-
-    code = str(events[0].get("code", ""))
-    results = []
-    for later in events[1:]:
-        kind = later.get("type")
-        if kind in ("result", "error"):
-            failed = kind == "error"
-            results.append(FormResult(code, 1, None if failed else later.get("value"), later.get("output", ""),
-                                      later.get("message") if failed else None,
-                                      later.get("code") if failed else None, later.get("steps", 0), 0.0))
-    return {"output": "\n".join(result.transcript() for result in results),
-            "results": [result_dict(result) for result in results], "exit": False,
-            "session": session, "replayed_from_log": True}
