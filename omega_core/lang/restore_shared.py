@@ -11,24 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from omega_core.lang import frames as fr
 from omega_core.lang.builtins import PRELUDE_UNITS, fresh_globals, primitive_table
 from omega_core.lang.compiler import compile_unit
 from omega_core.lang.nodes import Unit
 from omega_core.lang.numtext import text_to_int
 from omega_core.lang.reader import read_all
-from omega_core.lang.serialize import _COUNTERS, _REGISTERS, StateFormatError
+from omega_core.lang.serialize import _COUNTERS, _REGISTERS, StateFormatError, empty_object, fill_record
 from omega_core.lang.serialize_shared import DELETED, PRUNE_MIN, SNAPSHOT_LINKS, Address, SharedEncoder, gc_paused
 from omega_core.lang.values import (
     NIL,
     UNASSIGNED,
     UNSPECIFIED,
-    Closure,
-    Continuation,
-    HashTable,
-    OracleProc,
-    Pair,
-    Promise,
     Symbol,
     hash_key,
 )
@@ -119,32 +112,13 @@ class SharedDecoder:
                 raise StateFormatError(f"record {capture}.{position}: a string record without a string")
             self.objects[key] = obj
             return obj
-        if tag == "pair":
-            obj = Pair(None, None)
-        elif tag == "env":
-            obj = [None] * (len(record) - 1)
-        elif tag == "clo":
-            obj = Closure(None, None)
-        elif tag == "prom":
-            obj = Promise()
-        elif tag == "hash":
-            obj = HashTable()
+        obj = empty_object(record)
+        if obj is None:
+            raise StateFormatError(f"unknown record {tag!r}")
+        if tag == "hash":  # keys are hashed by content: filled once every pair is
             self.tables.append((obj, record))
             self.objects[key] = obj
             return obj
-        elif tag == "cont":
-            obj = Continuation(None)
-        elif tag == "oracle":
-            obj = OracleProc(None, None)
-        elif tag == "cp":
-            obj = fr.ChoicePoint(None, 0, None, None, None, None)
-        elif tag == "k":
-            cls = fr.FRAME_TYPES.get(record[1])
-            if cls is None:
-                raise StateFormatError(f"unknown frame type {record[1]!r}")
-            obj = cls.__new__(cls)
-        else:
-            raise StateFormatError(f"unknown record {tag!r}")
         self.objects[key] = obj
         self.to_fill.append((obj, record))
         return obj
@@ -204,28 +178,7 @@ class SharedDecoder:
         to_fill = self.to_fill
         while to_fill:
             obj, record = to_fill.pop()
-            tag = record[0]
-            if tag == "pair":
-                obj.car = dec(record[1])
-                obj.cdr = dec(record[2])
-            elif tag == "env":
-                obj[:] = [dec(item) for item in record[1:]]
-            elif tag == "clo":
-                obj.lam, obj.env, obj.builtin_name = dec(record[1]), dec(record[2]), record[3]
-            elif tag == "prom":
-                obj.node, obj.env, obj.thunk = dec(record[1]), dec(record[2]), dec(record[3])
-                obj.forced, obj.value = record[4], dec(record[5])
-            elif tag == "cont":
-                obj.frames, obj.delimited = dec(record[1]), record[2]
-            elif tag == "oracle":
-                obj.lam, obj.env = dec(record[1]), dec(record[2])
-            elif tag == "cp":
-                for name, item in zip(fr.ChoicePoint.FIELDS, record[1:]):
-                    setattr(obj, name, dec(item))
-            else:
-                obj.next = dec(record[2])
-                for name, item in zip(type(obj).FIELDS, record[3:]):
-                    setattr(obj, name, dec(item))
+            fill_record(obj, record, dec)
 
     def fill_tables(self) -> None:
         """Hash tables last: their keys are hashed by content, so every pair must be filled."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, Callable
 
 from omega_core.lang import frames as fr
 from omega_core.lang.builtins import PRELUDE_UNITS, base_globals, fresh_globals, is_builtin_value, primitive_table
@@ -397,30 +397,9 @@ class _Decoder:
     def allocate(self) -> None:
         """First pass: an empty object per heap record, so references can be resolved in any order."""
         for index, record in enumerate(self.heap_data):
-            tag = record[0]
-            if tag == "pair":
-                obj: Any = Pair(None, None)
-            elif tag == "env":
-                obj = [None] * (len(record) - 1)
-            elif tag == "clo":
-                obj = Closure(None, None)
-            elif tag == "prom":
-                obj = Promise()
-            elif tag == "hash":
-                obj = HashTable()
-            elif tag == "cont":
-                obj = Continuation(None)
-            elif tag == "oracle":
-                obj = OracleProc(None, None)
-            elif tag == "cp":
-                obj = fr.ChoicePoint(None, 0, None, None, None, None)
-            elif tag == "k":
-                cls = fr.FRAME_TYPES.get(record[1])
-                if cls is None:
-                    raise StateFormatError(f"unknown frame type {record[1]!r}")
-                obj = cls.__new__(cls)
-            else:
-                raise StateFormatError(f"unknown heap record {tag!r}")
+            obj = empty_object(record)
+            if obj is None:
+                raise StateFormatError(f"unknown heap record {record[0]!r}")
             self.objects[index] = obj
 
     def fill(self) -> None:
@@ -431,27 +410,7 @@ class _Decoder:
             if tag == "hash":  # keys are hashed by content: fill them once every pair is filled
                 tables.append((obj, record))
                 continue
-            if tag == "pair":
-                obj.car = dec(record[1])
-                obj.cdr = dec(record[2])
-            elif tag == "env":
-                obj[:] = [dec(item) for item in record[1:]]
-            elif tag == "clo":
-                obj.lam, obj.env, obj.builtin_name = dec(record[1]), dec(record[2]), record[3]
-            elif tag == "prom":
-                obj.node, obj.env, obj.thunk = dec(record[1]), dec(record[2]), dec(record[3])
-                obj.forced, obj.value = record[4], dec(record[5])
-            elif tag == "cont":
-                obj.frames, obj.delimited = dec(record[1]), record[2]
-            elif tag == "oracle":
-                obj.lam, obj.env = dec(record[1]), dec(record[2])
-            elif tag == "cp":
-                for name, item in zip(fr.ChoicePoint.FIELDS, record[1:]):
-                    setattr(obj, name, dec(item))
-            else:
-                obj.next = dec(record[2])
-                for name, item in zip(type(obj).FIELDS, record[3:]):
-                    setattr(obj, name, dec(item))
+            fill_record(obj, record, dec)
         for obj, record in tables:
             for key_data, value_data in record[1]:
                 key = dec(key_data)
@@ -501,3 +460,59 @@ def loads_state(text: str) -> Any:
     except ValueError as problem:
         raise StateFormatError(f"machine state is not JSON ({problem})") from None
     return load_state(data)
+
+
+def fill_record(obj: Any, record: list[Any], dec: Callable[[Any], Any]) -> None:
+    """Fill ``obj`` (allocated empty) from its heap record, any tag but ``hash`` (whose keys are
+    hashed by content, so tables are filled last by the caller). Shared by the whole-state decoder
+    here and the shared-states decoder (``restore_shared``)."""
+    tag = record[0]
+    if tag == "pair":
+        obj.car = dec(record[1])
+        obj.cdr = dec(record[2])
+    elif tag == "env":
+        obj[:] = [dec(item) for item in record[1:]]
+    elif tag == "clo":
+        obj.lam, obj.env, obj.builtin_name = dec(record[1]), dec(record[2]), record[3]
+    elif tag == "prom":
+        obj.node, obj.env, obj.thunk = dec(record[1]), dec(record[2]), dec(record[3])
+        obj.forced, obj.value = record[4], dec(record[5])
+    elif tag == "cont":
+        obj.frames, obj.delimited = dec(record[1]), record[2]
+    elif tag == "oracle":
+        obj.lam, obj.env = dec(record[1]), dec(record[2])
+    elif tag == "cp":
+        for name, item in zip(fr.ChoicePoint.FIELDS, record[1:]):
+            setattr(obj, name, dec(item))
+    else:
+        obj.next = dec(record[2])
+        for name, item in zip(type(obj).FIELDS, record[3:]):
+            setattr(obj, name, dec(item))
+
+
+def empty_object(record: list[Any]) -> Any:
+    """An empty object of ``record``'s kind, filled later by ``fill_record`` (so references resolve
+    in any order); None for a tag that is not an object record. Shared with ``restore_shared``."""
+    tag = record[0]
+    if tag == "pair":
+        return Pair(None, None)
+    if tag == "env":
+        return [None] * (len(record) - 1)
+    if tag == "clo":
+        return Closure(None, None)
+    if tag == "prom":
+        return Promise()
+    if tag == "hash":
+        return HashTable()
+    if tag == "cont":
+        return Continuation(None)
+    if tag == "oracle":
+        return OracleProc(None, None)
+    if tag == "cp":
+        return fr.ChoicePoint(None, 0, None, None, None, None)
+    if tag == "k":
+        cls = fr.FRAME_TYPES.get(record[1])
+        if cls is None:
+            raise StateFormatError(f"unknown frame type {record[1]!r}")
+        return cls.__new__(cls)
+    return None
