@@ -7,7 +7,7 @@ copy of one base table instead of re-running the prelude.
 
 from __future__ import annotations
 
-from importlib import resources
+import os
 from typing import Any
 
 from omega_core.errors import EvalError
@@ -160,7 +160,10 @@ def primitive_table() -> dict[str, Any]:
 
 
 def prelude_source() -> str:
-    return resources.files("omega_core.lang").joinpath("prelude.omega").read_text(encoding="utf-8")
+    # Next to this module, read directly: importlib.resources would cost every start tempfile,
+    # shutil and their imports (``omega --embedded --batch``, bench/cli.py).
+    with open(os.path.join(os.path.dirname(__file__), "prelude.omega"), encoding="utf-8") as prelude:
+        return prelude.read()
 
 
 def _build_base() -> dict[str, Any]:

@@ -12,7 +12,7 @@ Evaluation never recurses in Python: nested calls grow the frame chain, not the 
 from __future__ import annotations
 
 import enum
-import secrets
+import os
 from typing import Any
 
 from omega_core.errors import EvalError, InternalError, OmegaError
@@ -82,7 +82,7 @@ class Machine:
         self.steps = 0
         self.gensym_counter = 0
         self.unit_counter = 0
-        self.unit_prefix = f"u{secrets.token_hex(4)}-"
+        self.unit_prefix = f"u{os.urandom(4).hex()}-"  # not secrets: it imports random
         """Unit ids must be unique among all machines whose code can meet (a debugger shares the
         session's globals), so each machine instance numbers its units under a random prefix."""
         # Budgets of one command (see budgets.py); the evaluator sets the limits from the config.

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,6 +120,8 @@ def _load_toml(path: Path) -> dict[str, Any]:
             f"scripted oracle: script file {path} is not UTF-8 text (bad byte at offset {exc.start}); "
             "save it as UTF-8"
         ) from None
+    import tomllib  # here: compiling its regexes would cost every start that reads no script
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +60,7 @@ def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
     Raises StorageError if the OS refuses; the old file then stays as it was.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
     fd = -1
     created = False
     try:

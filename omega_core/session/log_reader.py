@@ -9,7 +9,6 @@ Invalid JSON anywhere else is real damage and raises CorruptLog naming the file 
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,14 @@ __all__ = ["SessionLogReader", "BLOCK_SIZE", "session_name_of", "parse_object_li
 BLOCK_SIZE = 64 * 1024  # backward scans read this much at a time
 _FORWARD_BLOCK = 1024 * 1024  # forward scans read this much at a time
 _sync = getattr(os, "fdatasync", os.fsync)
-_log = logging.getLogger("omega.session")
+
+
+def _warn(message: str) -> None:
+    """Log a repair warning; ``logging`` is imported here, as only a repair needs it (its
+    imports would cost every start of ``omega --embedded``)."""
+    import logging
+
+    logging.getLogger("omega.session").warning("%s", message)
 
 
 def session_name_of(path: Path) -> str:
@@ -264,7 +270,7 @@ class SessionLogReader:
         else:
             self._write_fixup(lambda fd: os.ftruncate(fd, start))
             warning = f"session '{self.name}': cut off a torn last line ({size - start} bytes) at byte {start}"
-        _log.warning("%s", warning)
+        _warn(warning)
         return warning
 
     def _write_fixup(self, action: Any) -> None:

@@ -7,7 +7,6 @@ and updated once per input; reading them is a few arithmetic operations, never a
 from __future__ import annotations
 
 import collections
-import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +68,8 @@ class SessionMetrics:
         return metrics
 
     def latency(self) -> dict[str, Any]:
+        import statistics  # here: its imports (fractions, decimal, random) would cost every start
+
         window = list(self.latencies_ms)
         return {
             "avg": round(statistics.fmean(window), 3) if window else 0.0,

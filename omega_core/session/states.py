@@ -14,7 +14,6 @@ The name does not end in ``.jsonl`` on purpose (see names.SessionPaths).
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 from types import TracebackType
@@ -28,7 +27,14 @@ from omega_core.session.names import STATES_SUFFIX
 __all__ = ["StateStore", "is_state_ref", "read_state_ref", "load_state"]
 
 _sync = getattr(os, "fdatasync", os.fsync)
-_log = logging.getLogger("omega.session")
+
+
+def _warn(message: str) -> None:
+    """Log a repair warning; ``logging`` is imported here, as only a repair needs it (its
+    imports would cost every start of ``omega --embedded``)."""
+    import logging
+
+    logging.getLogger("omega.session").warning("%s", message)
 
 
 def is_state_ref(value: Any) -> bool:
@@ -128,7 +134,7 @@ class StateStore:
         os.ftruncate(self._fd, keep)
         self.repair_warning = f"states file {self.path}: cut off a torn last line ({self._size - keep} bytes)"
         self._size = keep
-        _log.warning("%s", self.repair_warning)
+        _warn(self.repair_warning)
 
     @property
     def size(self) -> int:
