@@ -17,16 +17,16 @@ Imports are lazy on purpose: ``omega --batch FILE`` through a running server loa
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import gc
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Callable, Iterator, Sequence
 
 from omega_core import __version__
 from omega_tui.usage import BATCH_EXAMPLE, OMEGA_USAGE, UsageError, check_session_name
-
-if TYPE_CHECKING:  # pragma: no cover
-    from omega_core.config import Config
 
 EXIT_OK = 0
 EXIT_FORM_FAILED = 1
@@ -133,17 +133,41 @@ def _check_arguments(args: argparse.Namespace) -> None:
         check_session_name(args.session)
 
 
-def run(argv: Sequence[str]) -> int:
-    if list(argv)[:1] == ["kernel"]:  # omega kernel install|uninstall: the Jupyter kernelspec
-        from omega_tui.kernel.spec import run_kernel_command
-        return run_kernel_command(list(argv)[1:])
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while the command starts, back on before any user work.
 
-    server_argv = split_server_argv(list(argv))
+    Starting a front end (its imports, the dataclasses they generate, the parser, the config) makes
+    only long-lived objects; the collector would walk that growing heap some thirty times for
+    nothing, about a tenth of the CPU of a one-line ``omega --batch`` (``bench/cli.py``).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def run(argv: Sequence[str]) -> int:
+    with _collector_paused():
+        launch = _launcher(list(argv))
+    return launch()
+
+
+def _launcher(argv: list[str]) -> Callable[[], int]:
+    """The front end ``argv`` asks for, imported and ready to run (usage errors are raised here)."""
+    if argv[:1] == ["kernel"]:  # omega kernel install|uninstall: the Jupyter kernelspec
+        from omega_tui.kernel.spec import run_kernel_command
+
+        return functools.partial(run_kernel_command, argv[1:])
+    server_argv = split_server_argv(argv)
     if server_argv is not None:
         from omega_tui.server_cli import run_server_command
 
-        return run_server_command(server_argv)
-    args = build_parser().parse_args(list(argv))
+        return functools.partial(run_server_command, server_argv)
+    args = build_parser().parse_args(argv)
     _check_arguments(args)
     from omega_core.config import load_config
 
@@ -153,20 +177,23 @@ def run(argv: Sequence[str]) -> int:
         if args.embedded:
             from omega_tui.batch import run_batch_embedded
 
-            return run_batch_embedded(text, config, args.session, sys.stdout, as_json=args.json)
+            return functools.partial(run_batch_embedded, text, config, args.session, sys.stdout, as_json=args.json)
         from omega_tui.remote_batch import run_batch_via_server
 
-        return run_batch_via_server(text, config, args.session, sys.stdout, args.json, config_path=args.config)
+        return functools.partial(run_batch_via_server, text, config, args.session, sys.stdout, args.json,
+                                 config_path=args.config)
     if args.plain or not _interactive():
         from omega_tui.plain_runners import run_plain_embedded, run_plain_via_server
 
         if args.embedded:
-            return run_plain_embedded(config, args.session)
-        return run_plain_via_server(config, args.session, args.config)
+            return functools.partial(run_plain_embedded, config, args.session)
+        return functools.partial(run_plain_via_server, config, args.session, args.config)
     if args.embedded:
         raise UsageError("the full-screen app always runs through the server: --embedded goes with --batch or --plain",
                          "omega --plain --embedded")
-    return _run_app(config, args.session, args.config)
+    from omega_tui.app import run_app  # the full-screen app (Textual); it starts the server if none runs
+
+    return functools.partial(run_app, config, session=args.session, config_path=args.config)
 
 
 def _interactive() -> bool:
@@ -175,13 +202,6 @@ def _interactive() -> bool:
         return sys.stdin.isatty() and sys.stdout.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-def _run_app(config: "Config", session: str | None, config_path: str | None) -> int:
-    """The full-screen app (Textual); it starts the server if none runs and connects in a worker."""
-    from omega_tui.app import run_app
-
-    return run_app(config, session=session, config_path=config_path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
