@@ -40,6 +40,7 @@ MACHINE_PRIMITIVES = (
     MachinePrimitive("force", "force", 1, 1),
     MachinePrimitive("eval", "eval", 1, 1),
     MachinePrimitive("require", "require", 1, 1),
+    MachinePrimitive("%reverse-onto", "reverse_onto", 4, 4),
 )
 
 

@@ -33,6 +33,7 @@ from omega_core.lang.values import (
     Pair,
     Primitive,
     Promise,
+    Symbol,
     is_true,
     list_to_python,
     make_list,
@@ -48,6 +49,11 @@ class Status(enum.Enum):
     DONE = "done"
     EFFECT = "effect"
     ERROR = "error"
+
+
+REVERSE_CHUNK_PAIRS = 16_384
+"""Pairs ``%reverse-onto`` copies per step: about a millisecond or two of work, so a list of
+millions of pairs is copied in many slices instead of one step stalling the backend for seconds."""
 
 
 class _Suspend(Exception):
@@ -141,6 +147,7 @@ class Machine:
                     k = self.k
                     if k is None:
                         self.status = Status.DONE
+                        self.env = None  # the last frame is garbage now: no state capture may keep it
                         steps -= 1
                         break
                     self.k = k.next
@@ -167,6 +174,7 @@ class Machine:
         self.steps += steps
         if self.status is Status.RUNNING and self.node is None and self.k is None:
             self.status = Status.DONE
+            self.env = None
         return self.status
 
     def resume(self, value: Any) -> None:
@@ -337,6 +345,28 @@ class Machine:
             self.node = None
         else:
             self.fail()
+
+    def op_reverse_onto(self, args: list[Any]) -> None:
+        """``(%reverse-onto WHO ORIGINAL REST ACC)``: move up to ``REVERSE_CHUNK_PAIRS`` elements of
+        ``REST`` onto ``ACC`` and return ``(REST' . ACC')`` (``REST'`` is ``()`` when done). The
+        prelude's ``reverse`` and ``append`` loop over it, so copying a long list is many short
+        steps, each chunk ending the slice: the host then serves other sessions, measures memory
+        and can stop the command between chunks. ``ORIGINAL`` is only for the error message."""
+        who, original, current, acc = args
+        count = 0
+        while type(current) is Pair and count < REVERSE_CHUNK_PAIRS:
+            acc = Pair(current.car, acc)
+            current = current.cdr
+            count += 1
+        if type(current) is not Pair and current is not NIL:
+            from omega_core.lang.primitives._checks import type_error  # error path only
+
+            raise type_error(who.name if type(who) is Symbol else str(who), "a proper list", original)
+        self.value = Pair(current, acc)
+        self.node = None
+        if count == REVERSE_CHUNK_PAIRS:
+            self.reserve(budgets.list_bytes(count), who.name if type(who) is Symbol else str(who))
+            raise _Suspend()  # end the slice (status stays RUNNING: the next slice goes on from here)
 
     # --- amb ----------------------------------------------------------------------------------
 

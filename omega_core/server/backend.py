@@ -15,6 +15,7 @@ a busy session never delays another client's request. ``connection`` holds a cli
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -405,6 +406,21 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+GC_THRESHOLDS = (20_000, 10, 10)
+"""The cyclic collector's thresholds in the backend. Deep recursions build hundreds of thousands of
+frames; with the default (700, 10, 10) the collector ran thousands of times and its full
+collections walked every live object, about 40% of ``(deep 100000)`` (measured in-process: 4.3 s
+-> 2.6 s with these and a frozen start-up heap)."""
+
+
+def tune_garbage_collector() -> None:
+    """Freeze what start-up built (modules, builtins, prelude: never garbage, never walked again)
+    and make young collections rarer."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def backend_main(listener: Any, config: Config, key: bytes, restarts: int, supervisor_pid: int) -> None:
     """Entry point of the forked backend process (never returns)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s backend[%(process)d] %(levelname)s %(message)s")
@@ -415,6 +431,7 @@ def backend_main(listener: Any, config: Config, key: bytes, restarts: int, super
 
         sweep_temp_files(config.sessions_dir, started_before=time.time())  # left by a crashed process
         backend = Backend(config, listener, key, restarts, supervisor_pid)
+        tune_garbage_collector()
         code = anyio.run(backend.serve, backend="asyncio")  # connection.read_frames uses its selector
     except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide
         log.exception("backend crashed")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from omega_core.errors import EvalError
-from omega_core.lang.budgets import list_bytes
 from omega_core.lang.primitives import _checks as check
 from omega_core.lang.primitives._registry import primitive
 from omega_core.lang.values import NIL, Pair, is_equal, make_list
@@ -78,29 +77,9 @@ def length(lst: Any) -> int:
     return count
 
 
-@primitive("append", 0, None, needs_machine=True)
-def append(m: Any, *lists: Any) -> Any:
-    """Copies every argument but the last, which becomes the shared (possibly improper) tail.
-    The copies are counted against the memory budget before they are made."""
-    if not lists:
-        return NIL
-    items: list[Any] = []
-    for lst in lists[:-1]:
-        items.extend(check.proper_list("append", lst))
-        m.reserve(list_bytes(len(items)) * 2, "append")  # the Python list and the pairs
-    return make_list(items, lists[-1])
-
-
-@primitive("reverse", 1)
-def reverse(lst: Any) -> Any:
-    result: Any = NIL
-    current = lst
-    while type(current) is Pair:
-        result = Pair(current.car, result)
-        current = current.cdr
-    if current is not NIL:
-        raise check.type_error("reverse", "a proper list", lst)
-    return result
+# ``append`` and ``reverse`` are prelude procedures over the machine primitive ``%reverse-onto``
+# (``Machine.op_reverse_onto``): copying a list of millions of pairs in one step would stall every
+# other session of the backend for seconds, so the copy runs in chunks, each ending the slice.
 
 
 def _drop(who: str, lst: Any, n: Any) -> Any:
