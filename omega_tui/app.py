@@ -196,7 +196,7 @@ class OmegaApp(App[int]):
             return
         await super().on_event(event)
 
-    async def on_ready(self) -> None:
+    def on_ready(self) -> None:
         """The main screen is composed and its first frame is drawn: fill it, then connect."""
         if self.first_paint is None:
             self.first_paint = time.perf_counter()
@@ -207,7 +207,7 @@ class OmegaApp(App[int]):
         if self.deterministic:
             repl_input.cursor_blink = False
         repl_input.focus()
-        await self.early_keys.replay(self, repl_input)
+        self.call_later(self.early_keys.replay, self, repl_input)  # after the focus, before later keys
         self.show_status()
         self.connection.start()
         if not self.deterministic:
