@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
@@ -34,6 +34,7 @@ from textual.widgets import Footer, Header
 from omega_core.config import Config
 from omega_tui.commands import OmegaCommands, spec_scope_pane
 from omega_tui.components.connection import Banner, ConnectionController, LinkLost, Reconnected, ServerPush
+from omega_tui.components.early_keys import EarlyKeys
 from omega_tui.components.metrics_controller import MetricsController
 from omega_tui.components.metrics_pane import MetricsPane
 from omega_tui.components.repl_controller import OutputChunk, ReplController
@@ -117,6 +118,8 @@ class OmegaApp(App[int]):
         self.ready = threading.Event()
         """Set once the first session is open and shown (tests and the bench wait on it)."""
         self.first_paint: float | None = None
+        self.early_keys = EarlyKeys()
+        """Keys typed before the REPL input could take them (handed to it in ``on_ready``)."""
         self.connection = ConnectionController(self)
         self.sessions = SessionsController(self, session)
         self.repl = ReplController(self)
@@ -188,6 +191,11 @@ class OmegaApp(App[int]):
             self.set_keymap(keymap)
         self.theme_changed_signal.subscribe(self, lambda _theme: self._apply_styles())
 
+    async def on_event(self, event: events.Event) -> None:
+        if self.early_keys.hold(event):
+            return
+        await super().on_event(event)
+
     def on_ready(self) -> None:
         """The main screen is composed and its first frame is drawn: fill it, then connect."""
         if self.first_paint is None:
@@ -199,6 +207,7 @@ class OmegaApp(App[int]):
         if self.deterministic:
             repl_input.cursor_blink = False
         repl_input.focus()
+        self.call_later(self.early_keys.replay, self, repl_input)  # after the focus, before later keys
         self.show_status()
         self.connection.start()
         if not self.deterministic:

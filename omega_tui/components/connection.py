@@ -178,6 +178,11 @@ class ConnectionController:
         elif kind == "timeline":
             if payload.get("session") == app.session_name:
                 app.timeline.schedule_reload()
+        elif kind == "resync":
+            # This client fell behind the session's events (pushes were dropped): re-read its
+            # transcript and timeline rather than show a history with a hole in it.
+            if payload.get("session") == app.session_name and app.session_name and not app.sessions.opening:
+                app.sessions.open_session(app.session_name, quiet=True)
         elif kind == "access_lost":
             app.sessions.access_lost(payload)
         elif kind in ("access_free", "writer_left"):

@@ -15,7 +15,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.widgets import LoadingIndicator, RichLog, Static, TextArea
 from textual.widgets.text_area import TextAreaTheme
 
@@ -259,6 +261,26 @@ class ReplInput(TextArea):
         self.post_message(self.ScrollLog(direction))
 
 
+class ReplLog(RichLog):
+    """The REPL's log: a ``RichLog`` whose growth does not lay out the whole screen.
+
+    Why: ``Widget.virtual_size`` is a reactive with ``layout=True``, so every ``write`` reflowed
+    every pane of the screen (tens of milliseconds on a loaded machine, several times between Enter
+    and its painted result). The log's own box never changes when it grows, so a layout is asked
+    for only when a scrollbar appears or goes; otherwise the scrollbars are updated in place.
+    """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, old: Size, new: Size) -> None:
+        room = self.container_size
+        if (old.height > room.height) != (new.height > room.height) or (old.width > room.width) != (new.width > room.width):
+            self.refresh(layout=True)  # a scrollbar comes or goes: the box's content area changes
+            return
+        self._scroll_update(new)
+        self.refresh()
+
+
 class ReplPane(Vertical):
     """Log + input + a status line (session, access, what is running)."""
 
@@ -271,7 +293,7 @@ class ReplPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield LoadingIndicator(id="repl-loading")
-        yield RichLog(id="repl-log", wrap=True, markup=False, highlight=False, auto_scroll=True, min_width=20)
+        yield ReplLog(id="repl-log", wrap=True, markup=False, highlight=False, auto_scroll=True, min_width=20)
         yield Static("", id="repl-pending")
         yield ReplInput(id="repl-input")
 

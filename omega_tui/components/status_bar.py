@@ -56,8 +56,16 @@ class StatusBar(Static):
     }
     """
 
+    _shown: StatusFacts | None = None
+
     def show(self, facts: StatusFacts) -> None:
-        self.update(render_status(facts))
+        """Redraw the bar if ``facts`` changed. Never a layout: the bar is one line whatever it
+        says, and a layout of the whole screen per status change cost tens of milliseconds between
+        Enter and its painted result."""
+        if facts == self._shown:
+            return
+        self._shown = facts
+        self.update(render_status(facts), layout=False)
 
 
 def render_status(facts: StatusFacts) -> Text:
