@@ -9,36 +9,27 @@ restored objects' addresses, so capture goes on sharing with what is stored.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from omega_core.lang.builtins import PRELUDE_UNITS, fresh_globals, primitive_table
 from omega_core.lang.compiler import compile_unit
 from omega_core.lang.nodes import Unit
-from omega_core.lang.numtext import text_to_int
 from omega_core.lang.reader import read_all
-from omega_core.lang.serialize import _COUNTERS, _REGISTERS, StateFormatError, empty_object, fill_record
+from omega_core.lang.serialize import _COUNTERS, _REGISTERS, StateFormatError, decode_plain, empty_object, fill_record
 from omega_core.lang.serialize_shared import DELETED, PRUNE_MIN, SNAPSHOT_LINKS, Address, SharedEncoder, gc_paused
-from omega_core.lang.values import (
-    NIL,
-    UNASSIGNED,
-    UNSPECIFIED,
-    Symbol,
-    hash_key,
-)
+from omega_core.lang.values import hash_key
 
 
 # --- restoring ---------------------------------------------------------------------------------
 
 
-class StoreReader:
+class StoreReader(Protocol):
     """How a restore reads the store: ``body(c)`` a capture's state body (records may be left out),
     ``records(c)`` its ``records``/``rewrites``/``units`` (a dict)."""
 
-    def body(self, capture: int) -> dict[str, Any]:  # pragma: no cover - interface
-        raise NotImplementedError
+    def body(self, capture: int) -> dict[str, Any]: ...
 
-    def records(self, capture: int) -> dict[str, Any]:  # pragma: no cover - interface
-        raise NotImplementedError
+    def records(self, capture: int) -> dict[str, Any]: ...
 
 
 def _overlay_of(body: dict[str, Any], reader: StoreReader) -> tuple[dict[Address, int], dict[str, int], list[dict[str, Any]]]:
@@ -150,27 +141,11 @@ class SharedDecoder:
         tag = value[0]
         if tag == "r":
             return self._object(value[1], value[2])
-        if tag == "y":
-            return Symbol.intern(value[1])
-        if tag == "n":
-            return NIL
-        if tag == "u":
-            return UNSPECIFIED
-        if tag == "a":
-            return UNASSIGNED
-        if tag == "f":
-            return float(value[1])
-        if tag == "p":
-            return self.primitives[value[1]]
-        if tag == "b":
-            return self.builtins[value[1]]
         if tag == "c":
             return self.unit(value[1], value[3] if len(value) > 3 else None).nodes[value[2]]
         if tag == "t":
             return tuple(self.dec(item) for item in value[1:])
-        if tag == "i":
-            return text_to_int(value[1])
-        raise StateFormatError(f"unknown value tag {tag!r}")
+        return decode_plain(value, self.primitives, self.builtins)
 
     def fill_all(self) -> None:
         """Fill every allocated object; filling allocates the objects it reaches (a work list)."""

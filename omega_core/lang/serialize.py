@@ -372,27 +372,11 @@ class _Decoder:
         tag = value[0]
         if tag == "r":
             return self.objects[self.index_of[value[1]]]
-        if tag == "y":
-            return Symbol.intern(value[1])
-        if tag == "n":
-            return NIL
-        if tag == "u":
-            return UNSPECIFIED
-        if tag == "a":
-            return UNASSIGNED
-        if tag == "f":
-            return float(value[1])
-        if tag == "i":
-            return text_to_int(value[1])
-        if tag == "p":
-            return self.primitives[value[1]]
-        if tag == "b":
-            return self.builtins[value[1]]
         if tag == "c":
             return self.unit(value[1]).nodes[value[2]]
         if tag == "t":
             return tuple(self.dec(item) for item in value[1:])
-        raise StateFormatError(f"unknown value tag {tag!r}")
+        return decode_plain(value, self.primitives, self.builtins)
 
     def allocate(self) -> None:
         """First pass: an empty object per heap record, so references can be resolved in any order."""
@@ -516,3 +500,27 @@ def empty_object(record: list[Any]) -> Any:
             raise StateFormatError(f"unknown frame type {record[1]!r}")
         return cls.__new__(cls)
     return None
+
+
+def decode_plain(value: list[Any], primitives: dict[str, Any], builtins: dict[str, Any]) -> Any:
+    """A tagged value that refers to no heap record or code unit (symbols, constants, decimals,
+    big integers, primitives, builtins). Shared by the whole-state decoder here and the
+    shared-states decoder (``restore_shared``), which add their own reference and unit tags."""
+    tag = value[0]
+    if tag == "y":
+        return Symbol.intern(value[1])
+    if tag == "n":
+        return NIL
+    if tag == "u":
+        return UNSPECIFIED
+    if tag == "a":
+        return UNASSIGNED
+    if tag == "f":
+        return float(value[1])
+    if tag == "i":
+        return text_to_int(value[1])
+    if tag == "p":
+        return primitives[value[1]]
+    if tag == "b":
+        return builtins[value[1]]
+    raise StateFormatError(f"unknown value tag {tag!r}")

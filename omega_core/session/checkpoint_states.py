@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 from omega_core.lang.serialize import StateFormatError, load_state, merge_chain
 from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
-from omega_core.lang.restore_shared import StoreReader, restore_shared
+from omega_core.lang.restore_shared import restore_shared
 from omega_core.lang.serialize_shared import SharedEncoder
 from omega_core.session.atomic import dumps_compact
 from omega_core.session.states import StateStore, is_state_ref, read_line_at, read_state_ref
@@ -44,7 +44,7 @@ def state_id_of(capture: int) -> str:
     return f"state-{capture}"
 
 
-class _Reader(StoreReader):
+class _Reader:  # a restore_shared.StoreReader
     """Reads captures for one restore: pending bodies in memory, else lines of the states file."""
 
     def __init__(self, states: "CheckpointStates", handle: Any) -> None:
