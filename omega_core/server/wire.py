@@ -17,6 +17,7 @@ wire is the same, and tests/core/server/test_wire.py talks to a real multiproces
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import select
@@ -96,19 +97,22 @@ class SocketConnection:
         return bool(poller.poll(wait_ms))
 
 
-def _digest_and_payload(message: bytes) -> tuple[str, bytes]:
-    """``{sha256}payload`` (Python 3.12+) or a bare payload (3.11: MD5)."""
+def _digest_and_payload(message: bytes) -> tuple[str | None, bytes]:
+    """``{sha256}payload`` (Python 3.12+) or a bare payload (3.11: MD5; None). A bare challenge is
+    random bytes that may start with ``{`` too: only a known digest name between braces counts."""
     if message.startswith(b"{"):
         end = message.find(b"}", 1, 20)
         if end > 0:
-            return message[1:end].decode("ascii"), message[end + 1:]
-    return DEFAULT_DIGEST, message
+            name = message[1:end]
+            if name.isascii() and name.decode("ascii") in hashlib.algorithms_available:
+                return name.decode("ascii"), message[end + 1:]
+    return None, message
 
 
 def _response(key: bytes, message: bytes) -> bytes:
     """The HMAC answering a challenge, in the form the challenge came in (bare, or ``{digest}``-led)."""
-    if message.startswith(b"{"):
-        digest_name, payload = _digest_and_payload(message)
+    digest_name, payload = _digest_and_payload(message)
+    if digest_name is not None:
         return b"{" + digest_name.encode("ascii") + b"}" + hmac.new(key, payload, digest_name).digest()
     return hmac.new(key, message, DEFAULT_DIGEST).digest()
 
@@ -128,8 +132,8 @@ def deliver_challenge(conn: SocketConnection, key: bytes) -> None:
     message = os.urandom(MESSAGE_LENGTH)
     conn.send_bytes(CHALLENGE + message)
     answer = conn.recv_bytes(HANDSHAKE_MAX_BYTES)
-    digest_name, response = _digest_and_payload(answer) if answer.startswith(b"{") else (DEFAULT_DIGEST, answer)
-    if hmac.compare_digest(response, hmac.new(key, message, digest_name).digest()):
+    digest_name, response = _digest_and_payload(answer)
+    if hmac.compare_digest(response, hmac.new(key, message, digest_name or DEFAULT_DIGEST).digest()):
         conn.send_bytes(WELCOME)
         return
     conn.send_bytes(FAILURE)

@@ -95,3 +95,15 @@ def test_poll_times_out_when_nothing_comes(tmp_path: Path) -> None:
     done.set()
     conn.close()
     thread.join(5)
+
+
+def test_a_bare_challenge_that_starts_with_a_brace_is_answered_as_bare() -> None:
+    """A 3.11 challenge is random bytes: one starting with ``{`` and holding ``}`` is not a digest name."""
+    import hmac as _hmac
+
+    from omega_core.server.wire import DEFAULT_DIGEST, _response
+
+    key, message = b"k" * 32, b"{\xd1\x00}" + b"x" * 16
+    assert _response(key, message) == _hmac.new(key, message, DEFAULT_DIGEST).digest()
+    named = b"{sha256}" + b"y" * 20
+    assert _response(key, named) == b"{sha256}" + _hmac.new(key, b"y" * 20, "sha256").digest()
