@@ -134,6 +134,8 @@ class OracleConfig:
     timeout_s: float = _positive(30.0)
     retries: int = _non_negative(2)
     retry_backoff_s: float = _non_negative(0.5)
+    stream: bool = True
+    stream_delay_ms: float = _non_negative(0.0)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,8 @@ def oracle_from_config(config: OracleConfig) -> Oracle:
         timeout_s=config.timeout_s,
         retries=config.retries,
         retry_backoff_s=config.retry_backoff_s,
+        stream=config.stream,
+        stream_delay_ms=config.stream_delay_ms,
     )
 
 
@@ -106,9 +108,10 @@ class EffectHost:
         request = oracle_request(op, self.oracle.model, prompt, samples)
         return request, receipt_key(request), samples
 
-    def perform(self, op: str, args: list[Any]) -> EffectOutcome:
+    def perform(self, op: str, args: list[Any], on_token: Callable[[str], None] | None = None) -> EffectOutcome:
+        """Do one host effect. ``on_token`` (oracle effects) receives the answer as it streams."""
         if op in ORACLE_OPS:
-            return self.ask(op, args)
+            return self.ask(op, args, on_token)
         if op == "shell.op":
             return EffectOutcome(self._shell(args))
         if op == "file.read.op":
@@ -117,10 +120,13 @@ class EffectHost:
             return EffectOutcome(self._file_write(args))
         raise EvalError(f"unhandled effect {op}")
 
-    def ask(self, op: str, args: list[Any]) -> EffectOutcome:
+    def ask(self, op: str, args: list[Any], on_token: Callable[[str], None] | None = None) -> EffectOutcome:
         request, key, samples = self.oracle_request(op, args)
         started = time.time()
-        answer = self.oracle.ask(request["prompt"], samples)
+        if on_token is not None:
+            answer = self.oracle.ask(request["prompt"], samples, on_token=on_token)
+        else:  # the plain call: oracles written before streaming take no on_token
+            answer = self.oracle.ask(request["prompt"], samples)
         exchange = OracleExchange(
             op=op,
             request=request,

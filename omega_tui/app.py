@@ -37,7 +37,7 @@ from omega_tui.components.connection import Banner, ConnectionController, LinkLo
 from omega_tui.components.early_keys import EarlyKeys
 from omega_tui.components.metrics_controller import MetricsController
 from omega_tui.components.metrics_pane import MetricsPane
-from omega_tui.components.repl_controller import OutputChunk, ReplController
+from omega_tui.components.repl_controller import OracleChunk, OutputChunk, ReplController
 from omega_tui.components.repl_pane import ReplInput, ReplPane, theme_styles
 from omega_tui.components.sessions_controller import SessionsController
 from omega_tui.components.sessions_pane import SessionsPane, SessionsTable
@@ -290,6 +290,9 @@ class OmegaApp(App[int]):
 
     def on_output_chunk(self, message: OutputChunk) -> None:
         self.repl.output_chunk(message)
+
+    def on_oracle_chunk(self, message: OracleChunk) -> None:
+        self.repl.oracle_chunk(message)
 
     @on(ReplInput.Submitted)
     def _submitted(self, message: ReplInput.Submitted) -> None:

@@ -212,15 +212,20 @@ class ServerLink:
 
     # --- running code ----------------------------------------------------------------------------
 
-    def execute(self, line: str, session: str, on_output: Callable[[str], None] | None = None) -> Any:
+    def execute(self, line: str, session: str, on_output: Callable[[str], None] | None = None,
+                on_oracle: Callable[[str], None] | None = None) -> Any:
         """Run ``line``; ``on_output`` gets its output chunks as the server streams them (from the
-        client's reading thread), when the client can stream."""
+        client's reading thread), and ``on_oracle`` the pieces of a streaming oracle answer, when
+        the client can stream."""
         began = time.perf_counter()
         if on_output is not None and self._streams:
             try:
-                reply = self.client.execute(line, session, on_output=on_output)
+                if on_oracle is not None:
+                    reply = self.client.execute(line, session, on_output=on_output, on_oracle=on_oracle)
+                else:
+                    reply = self.client.execute(line, session, on_output=on_output)
             except TypeError as problem:  # a client without streaming: run without it
-                if "on_output" not in str(problem):
+                if "on_output" not in str(problem) and "on_oracle" not in str(problem):
                     raise
                 self._streams = False
                 reply = self.client.execute(line, session)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from omega_core.errors import OmegaError
@@ -36,8 +37,12 @@ class Oracle(Protocol):
 
     model: str
 
-    def ask(self, prompt: str, samples: int = 1) -> OracleAnswer:
-        """Return ``samples`` answer texts for ``prompt``, or raise :class:`OracleError`."""
+    def ask(self, prompt: str, samples: int = 1, on_token: Callable[[str], None] | None = None) -> OracleAnswer:
+        """Return ``samples`` answer texts for ``prompt``, or raise :class:`OracleError`.
+
+        ``on_token``, when given, receives the answer's pieces as they are produced (one-answer
+        requests; front ends show them live). The host passes it only when someone listens, so
+        an oracle written before streaming, without the parameter, keeps working."""
         ...
 
 

@@ -25,6 +25,8 @@ def make_oracle(
     timeout_s: float,
     retries: int,
     retry_backoff_s: float,
+    stream: bool = True,
+    stream_delay_ms: float = 0.0,
 ) -> Oracle:
     """Return a :class:`ScriptedOracle` or an :class:`OpenAICompatibleOracle`.
 
@@ -35,7 +37,7 @@ def make_oracle(
     """
     if kind == "scripted":
         script_path = Path(script).expanduser() if script else None
-        return ScriptedOracle(script_path, fallback_answer)
+        return ScriptedOracle(script_path, fallback_answer, stream_delay_ms=stream_delay_ms)
     if kind == "openai":
         # Imported here: http.client, ssl and email cost a start-up that the scripted oracle never needs.
         from omega_core.oracle.openai_compat import OpenAICompatibleOracle
@@ -47,6 +49,7 @@ def make_oracle(
             timeout_s=timeout_s,
             retries=retries,
             retry_backoff_s=retry_backoff_s,
+            stream=stream,
         )
     raise OracleError(
         f"unknown oracle kind {kind!r}; set the oracle kind in [oracle] to one of: {', '.join(ORACLE_KINDS)}"

@@ -1,6 +1,10 @@
 """An oracle backed by any OpenAI-compatible ``/chat/completions`` endpoint (OpenAI, vLLM, Ollama...).
 
-Only the standard library is used (urllib), so the core has no run-time dependencies. Transient
+Only the standard library is used (urllib), so the core has no run-time dependencies. With a token
+sink (``ask(..., on_token=...)``) and ``[oracle] stream`` on, one-answer requests ask the endpoint to
+stream (server-sent events, read by ``sse.py``) and hand each piece over as it arrives; an endpoint
+that answers plain JSON anyway, or refuses the streaming request (HTTP 400), is asked again without
+streaming and remembered as one that does not stream. Transient
 failures (refused or reset connections, timeouts, HTTP 429 and 5xx) are retried with exponential
 backoff; everything else fails at once with a message that names the URL and the config key to fix.
 The API key is read from the environment at call time and never appears in any message.
@@ -20,6 +24,7 @@ from typing import Any
 
 from omega_core import __version__
 from omega_core.oracle.base import OracleAnswer, OracleError, check_samples
+from omega_core.oracle.sse import TokenSink, read_chat_stream
 
 _SNIPPET = 200
 
@@ -52,6 +57,7 @@ class OpenAICompatibleOracle:
         retries: int,
         retry_backoff_s: float,
         environ: Mapping[str, str] | None = None,
+        stream: bool = True,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise OracleError(
@@ -74,22 +80,29 @@ class OpenAICompatibleOracle:
         self.retries = retries
         self.retry_backoff_s = retry_backoff_s
         self._environ = environ
+        self.stream = stream
+        """Whether to ask for streamed answers; turned off for good when the endpoint refuses."""
 
-    def ask(self, prompt: str, samples: int = 1) -> OracleAnswer:
-        """POST the prompt, asking again while the server returned fewer choices than ``samples``."""
+    def ask(self, prompt: str, samples: int = 1, on_token: TokenSink | None = None) -> OracleAnswer:
+        """POST the prompt, asking again while the server returned fewer choices than ``samples``.
+
+        ``on_token`` (one-answer requests only) gets the answer's pieces as they arrive; the
+        returned answer is the whole text either way."""
         check_samples(samples)
         started = time.perf_counter()
         key = self._api_key()
         texts: list[str] = []
         tokens: int | None = None
+        sink = on_token if samples == 1 else None
         # Every reply carries at least one choice (else _parse raises), so this ends after at most
         # `samples` requests even against a server that ignores `n`.
         while len(texts) < samples:
-            reply = self._post({
+            body: dict[str, Any] = {
                 "model": self.model,
                 "messages": [{"role": "user", "content": prompt}],
                 "n": samples - len(texts),
-            }, key)
+            }
+            reply = self._post(body, key, sink)
             texts.extend(reply.texts[: samples - len(texts)])
             if reply.tokens is not None:
                 tokens = (tokens or 0) + reply.tokens
@@ -109,8 +122,39 @@ class OpenAICompatibleOracle:
             )
         return key
 
-    def _post(self, body: dict[str, Any], key: str | None) -> _Reply:
+    def _post(self, body: dict[str, Any], key: str | None, on_token: TokenSink | None = None) -> _Reply:
         """One logical request with retries; raises the last attempt's error when they run out."""
+        if on_token is not None and self.stream:
+            streamed = self._post_streaming(body, key, on_token)
+            if streamed is not None:
+                return streamed
+        reply = self._post_plain(body, key)
+        if on_token is not None and reply.texts:
+            on_token(reply.texts[0])  # not streamed: the whole answer is the one piece
+        return reply
+
+    def _post_streaming(self, body: dict[str, Any], key: str | None, on_token: TokenSink) -> _Reply | None:
+        """Ask for a streamed answer; None when the endpoint refused to stream (ask plainly then)."""
+        sent: list[str] = []
+
+        def forward(piece: str) -> None:
+            sent.append(piece)
+            on_token(piece)
+
+        streaming = {**body, "stream": True, "stream_options": {"include_usage": True}}
+        try:
+            reply = self._post_plain(streaming, key, forward)
+        except OracleError as problem:
+            if " answered HTTP 400" not in problem.message or sent:
+                raise
+            self.stream = False  # e.g. a server that knows no stream_options: do not ask again
+            return None
+        if not sent and reply.texts:
+            on_token(reply.texts[0])  # the endpoint ignored "stream" and answered at once
+        return reply
+
+    def _post_plain(self, body: dict[str, Any], key: str | None, on_token: TokenSink | None = None) -> _Reply:
+        """POST ``body`` with retries (``on_token`` set: read a streamed reply as it comes)."""
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         headers = {
             "Content-Type": "application/json",
@@ -120,23 +164,39 @@ class OpenAICompatibleOracle:
         if key is not None:
             headers["Authorization"] = f"Bearer {key}"
         attempt = 0
+        pieces = 0
+
+        def counting(piece: str) -> None:
+            nonlocal pieces
+            pieces += 1
+            assert on_token is not None
+            on_token(piece)
+
         while True:
-            outcome = self._post_once(data, headers, key)
+            outcome = self._post_once(data, headers, key, counting if on_token is not None else None)
             if isinstance(outcome, _Reply):
                 return outcome
             if not outcome.retryable or attempt >= self.retries:
                 tries = f" (after {attempt + 1} attempts)" if attempt else ""
                 raise OracleError(outcome.message + tries)
+            if pieces and on_token is not None:  # what was shown so far is void: say so, then start over
+                on_token("\n[the oracle's answer broke off; asking again]\n")
+                pieces = 0
             time.sleep(self.retry_backoff_s * 2**attempt)
             attempt += 1
 
-    def _post_once(self, data: bytes, headers: dict[str, str], key: str | None) -> _Reply | _Attempt:
+    def _post_once(self, data: bytes, headers: dict[str, str], key: str | None,
+                   on_token: TokenSink | None = None) -> _Reply | _Attempt:
         """Send once; return the parsed reply or a classified failure (malformed replies raise)."""
         request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
         # A fresh opener per call so proxy settings follow the current environment.
         opener = urllib.request.build_opener()
         try:
             with opener.open(request, timeout=self.timeout_s) as response:
+                kind = response.headers.get("Content-Type", "") or ""
+                if on_token is not None and kind.startswith("text/event-stream"):
+                    streamed = read_chat_stream(response, on_token, self.url)
+                    return _Reply(texts=(_redact(streamed.text, key),), tokens=streamed.tokens)
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             return self._http_error(exc, key)

@@ -14,6 +14,10 @@ network or an API key and always give the same answers. Script format::
 
 The first matching entry wins. When nothing matches the fallback answer is returned; the default
 fallback says plainly that it is one, so nobody mistakes it for a real answer.
+
+Asked with a token sink (``ask(..., on_token=...)``), it hands a one-answer reply over word by word,
+``stream_delay_ms`` apart (``[oracle] stream_delay_ms``), as a streaming endpoint would: front ends
+and their tests can watch an answer arrive without a network.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from omega_core.oracle.base import OracleAnswer, OracleError, check_samples
 
@@ -31,6 +35,7 @@ DEFAULT_FALLBACK_ANSWER = "[scripted oracle fallback: no pattern matched]"
 _TOP_KEYS = frozenset({"fallback", "answer"})
 _ENTRY_KEYS = frozenset({"match", "regex", "answer", "answers"})
 _GROUP_REF = re.compile(r"\{(\d+)\}")
+_WORD = re.compile(r"\s*\S+|\s+$")  # a streamed answer's pieces: each word with the space before it
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,10 @@ def _fill_groups(text: str, found: re.Match[str]) -> str:
 class ScriptedOracle:
     """Answers prompts from a TOML script loaded once at construction (see the module docstring)."""
 
-    def __init__(self, script_path: Path | None, fallback_answer: str, model: str = "scripted") -> None:
+    def __init__(self, script_path: Path | None, fallback_answer: str, model: str = "scripted",
+                 stream_delay_ms: float = 0.0) -> None:
         self.model = model
+        self.stream_delay_s = max(0.0, stream_delay_ms) / 1000
         self.script_path = script_path
         # An empty configured fallback means "not configured": an empty answer would hide the fact
         # that nothing matched, which is exactly what the fallback text is there to show.
@@ -87,7 +94,7 @@ class ScriptedOracle:
         self.fallback_answer = fallback
         self.entries = entries
 
-    def ask(self, prompt: str, samples: int = 1) -> OracleAnswer:
+    def ask(self, prompt: str, samples: int = 1, on_token: Callable[[str], None] | None = None) -> OracleAnswer:
         """First matching entry's answer(s), else the fallback answer repeated ``samples`` times."""
         check_samples(samples)
         started = time.perf_counter()
@@ -98,6 +105,11 @@ class ScriptedOracle:
                 break
         if texts is None:
             texts = (self.fallback_answer,) * samples
+        if on_token is not None and samples == 1:
+            for number, piece in enumerate(_WORD.findall(texts[0])):
+                if number and self.stream_delay_s:
+                    time.sleep(self.stream_delay_s)
+                on_token(piece)
         tokens = len(prompt.split()) + sum(len(text.split()) for text in texts)
         duration_ms = int((time.perf_counter() - started) * 1000)
         return OracleAnswer(texts=texts, model=self.model, tokens=tokens, duration_ms=duration_ms)

@@ -346,11 +346,16 @@ class Backend:
                 del self.session_locks[name]
 
     async def run_cooperative(self, instance: SessionInstance, steps: Generator[Any, Any, None],
-                              on_result: Any = None, on_slice: Any = None) -> list[FormResult]:
+                              on_result: Any = None, on_slice: Any = None, on_token: Any = None) -> list[FormResult]:
         """Drive a session's execution: yield to other tasks at every slice, effects off the loop.
 
         ``on_slice(force)``, if given, runs between slices (``force`` before an effect waits): the
-        live output stream (``output_stream``) hooks in there."""
+        live output stream (``output_stream``) hooks in there. ``on_token(text)``, if given, runs
+        on the loop for each piece of a streaming oracle answer."""
+        sink = None
+        if on_token is not None:
+            def sink(text: str) -> None:  # the effect's worker thread: hand the piece to the loop
+                anyio.from_thread.run_sync(on_token, text)
         results: list[FormResult] = []
         to_send: Any = None
         to_throw: OmegaError | None = None
@@ -365,7 +370,8 @@ class Backend:
                 on_slice(isinstance(item, EffectCall))
             if isinstance(item, EffectCall):
                 try:
-                    to_send = await anyio.to_thread.run_sync(instance.session.effects.perform, item.op, item.args)
+                    effect_args = (item.op, item.args) if sink is None else (item.op, item.args, sink)
+                    to_send = await anyio.to_thread.run_sync(instance.session.effects.perform, *effect_args)
                 except OmegaError as problem:
                     to_throw = problem
             elif isinstance(item, FormResult):

@@ -51,7 +51,8 @@ class OmegaClient(ClientTransport):
 
 
     def execute(self, line: str, session: str | None = None, first_line: int = 1,
-                on_output: Callable[[str], None] | None = None) -> ExecuteReply:
+                on_output: Callable[[str], None] | None = None,
+                on_oracle: Callable[[str], None] | None = None) -> ExecuteReply:
         """Run one REPL line (code or ``:command``) in ``session`` (None: the server's choice).
 
         ``first_line``: the line of a file where ``line`` starts, so errors name the file's line.
@@ -60,13 +61,15 @@ class OmegaClient(ClientTransport):
         thread reads the connection at the time: usually the caller's own (waiting for the reply),
         sometimes another thread of this client that reads pushes (``poll_pushes``); keep it
         short and thread-safe. The reply still holds the whole output of every form.
+        ``on_oracle``: the same for the pieces of a streaming oracle answer (``infer.op``) as they
+        arrive: a preview of the value the effect returns, never part of the output.
         """
         args: dict[str, Any] = {"line": line}
         if first_line != 1:
             args["first_line"] = first_line
-        if on_output is not None:
+        if on_output is not None or on_oracle is not None:
             args["stream"] = True  # the server pushes this request's output only to those who ask
-        result = self._request(str(Op.EXECUTE), session, args, on_output=on_output)
+        result = self._request(str(Op.EXECUTE), session, args, on_output=on_output, on_oracle=on_oracle)
         if not isinstance(result, dict):
             raise ServerError(ErrorCode.INTERNAL, f"malformed execute result: {result!r}")
         output = str(result.get("output") or "")

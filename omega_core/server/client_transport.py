@@ -35,6 +35,8 @@ from omega_core.server.wire import SocketConnection as Connection  # what dialin
 BACKOFF_INITIAL_S = 0.05
 BACKOFF_MAX_S = 1.0
 MAX_QUEUED_PUSHES = 10_000
+STREAMED_PUSHES = frozenset({"output", "oracle"})
+"""Pushes that carry pieces of one running request: ``display`` output and streaming oracle answers."""
 KEY_REFUSED_GRACE_S = 0.5
 
 
@@ -139,7 +141,8 @@ class ClientTransport:
         self._opened: dict[str, dict[str, Any]] = {}  # session -> args of its open
         self._subscribed: set[str] = set()
         self._greet_pushes: list[dict[str, Any]] = []  # pushes read during hello, delivered after
-        self._output_listeners: dict[str, Callable[[str], None]] = {}  # request id -> its on_output
+        self._output_listeners: dict[str, dict[str, Callable[[str], None]]] = {}
+        """request id -> push kind ("output", "oracle") -> the listener of that request's pieces"""
 
     # ------------------------------------------------------------------------------------------
     # Life cycle
@@ -178,7 +181,8 @@ class ClientTransport:
         return self._request(str(op), session, args)
 
     def _request(self, op: str, session: str | None, args: dict[str, Any], resend: bool = True,
-                 on_output: Callable[[str], None] | None = None) -> Any:
+                 on_output: Callable[[str], None] | None = None,
+                 on_oracle: Callable[[str], None] | None = None) -> Any:
         rid = str(next(self._ids))
         frame = protocol.encode(protocol.request(rid, op, session, **args))
         limit = self.config.server.max_frame_bytes
@@ -191,8 +195,10 @@ class ClientTransport:
             if self._closed:
                 raise self._closed_error()
             self._pending[rid] = _Pending(frame, resend)
-            if on_output is not None:
-                self._output_listeners[rid] = on_output
+            listeners = {kind: listener for kind, listener in (("output", on_output), ("oracle", on_oracle))
+                         if listener is not None}
+            if listeners:
+                self._output_listeners[rid] = listeners
         try:
             self._send(rid)
             reply = self._wait(rid)
@@ -296,7 +302,7 @@ class ClientTransport:
         if not isinstance(message, dict):
             return []
         if "push" in message:
-            if (message.get("push") == "output" and message.get("client") in (None, self.client_id)
+            if (message.get("push") in STREAMED_PUSHES and message.get("client") in (None, self.client_id)
                     and str(message.get("request")) in self._output_listeners):
                 return [message]  # output of one of our requests: to its listener (see _deliver)
             if self.on_push is not None:
@@ -315,12 +321,14 @@ class ClientTransport:
 
     def _deliver(self, pushes: list[dict[str, Any]]) -> None:
         """Hand pushes out (outside the lock): output of our own requests to their ``on_output``
-        (in order, on the thread that read them), everything else to ``on_push``."""
+        (or oracle pieces to their ``on_oracle``; in order, on the thread that read them),
+        everything else to ``on_push``."""
         callback = self.on_push
         for message in pushes:
-            if message.get("push") == "output" and message.get("client") in (None, self.client_id):
+            kind = message.get("push")
+            if kind in STREAMED_PUSHES and message.get("client") in (None, self.client_id):
                 with self._cond:
-                    listener = self._output_listeners.get(str(message.get("request")))
+                    listener = self._output_listeners.get(str(message.get("request")), {}).get(str(kind))
                 if listener is not None:
                     text = message.get("text")
                     if isinstance(text, str) and text:

@@ -8,6 +8,10 @@ never seen in the list, or cut by ``max_output_chars``), so a client that prints
 exactly the form's output. The push (``{"push":"output","session","request","text"}``) goes to the
 requesting connection and, with the requester's ``client`` id, to the session's other subscribers.
 The final reply is unchanged: each form still carries its whole output.
+
+An oracle answer that streams (``[oracle] stream``) goes the same way as ``{"push":"oracle",...,
+"text"}`` pushes, a kind of its own: it is a preview of a value, not output, so clients that add up
+a form's output never count it.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ INTERVAL_S = 0.02
 class OutputStream:
     """Streams one request's output (see the module docstring)."""
 
-    def __init__(self, send: Callable[[str], None], machine_of: Callable[[], Any], interval_s: float = INTERVAL_S) -> None:
+    def __init__(self, send: Callable[[str], None], machine_of: Callable[[], Any], interval_s: float = INTERVAL_S,
+                 send_oracle: Callable[[str], None] | None = None) -> None:
         self.send = send
+        self.send_oracle = send_oracle
         self.machine_of = machine_of
         self.interval_s = interval_s
         self._taken = 0  # items of machine.output already pushed (this form)
@@ -47,6 +53,13 @@ class OutputStream:
             self._sent += len(text)
             self.send(text)
 
+    def oracle_token(self, text: str) -> None:
+        """A piece of a streaming oracle answer (on the loop): pushed after the output before it."""
+        if self.send_oracle is None or not text:
+            return
+        self.slice(force=True)
+        self.send_oracle(text)
+
     def form_done(self, output: str) -> None:
         """A form ended with ``output`` (its whole text): push the part not pushed yet."""
         rest = output[self._sent:] if len(output) >= self._sent else ""
@@ -62,15 +75,16 @@ def stream_for(backend: Any, connection: Any, name: str, request_id: Any, instan
     session's other subscribers, who follow it. ``requester`` is the requesting connection either way."""
     origin = requester if requester is not None else connection
 
-    def send(text: str) -> None:
+    def send_kind(kind: str, text: str) -> None:
         try:
             if connection is not None:
-                backend.push_to(connection.number, "output", session=name, request=request_id, text=text)
+                backend.push_to(connection.number, kind, session=name, request=request_id, text=text)
             for number in list(backend.subscribers.get(name, ())):
                 if origin is None or number != origin.number:
-                    backend.push_to(number, "output", session=name, request=request_id,
+                    backend.push_to(number, kind, session=name, request=request_id,
                                     client=getattr(origin, "client_id", None), text=text)
         except Exception:  # noqa: BLE001 - a push is a courtesy: the reply carries the output anyway
             pass
 
-    return OutputStream(send, lambda: instance.session.machine)
+    return OutputStream(lambda text: send_kind("output", text), lambda: instance.session.machine,
+                        send_oracle=lambda text: send_kind("oracle", text))

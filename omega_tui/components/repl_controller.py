@@ -39,6 +39,15 @@ class OutputChunk(Message):
         self.text = text
 
 
+class OracleChunk(Message):
+    """A piece of the running command's streaming oracle answer (from the client's reading thread)."""
+
+    def __init__(self, token: int, text: str) -> None:
+        super().__init__()
+        self.token = token
+        self.text = text
+
+
 class ReplController:
     """The queue of inputs, the running command and the REPL log's live updates."""
 
@@ -52,6 +61,7 @@ class ReplController:
         self._token = 0  # one per run: late chunks of an earlier run are ignored
         self._streamed = ""  # output of the running command already written to the log
         self._partial = ""  # its last, unfinished line (written when complete or at the reply)
+        self._oracle_text = ""  # the streaming oracle answer of the running command, so far
         self._poll_busy = False
         self._last_poll = 0.0
         self._ticker: Any = None
@@ -111,13 +121,16 @@ class ReplController:
         self.running = text
         self._token += 1
         token = self._token
-        self._streamed = self._partial = ""
+        self._streamed = self._partial = self._oracle_text = ""
         self._tick_while_needed()
 
         def on_output(chunk: str) -> None:  # the client's reading thread
             app.post_message(OutputChunk(token, chunk))
 
-        app.background(link.execute, text, session, on_output,
+        def on_oracle(piece: str) -> None:  # the client's reading thread
+            app.post_message(OracleChunk(token, piece))
+
+        app.background(link.execute, text, session, on_output, on_oracle,
                        done=lambda reply: self._executed(session, reply),
                        failed=self._execute_failed, group="execute", description="run")
 
@@ -129,6 +142,12 @@ class ReplController:
         if complete or text.endswith("\n"):
             self.pane.show_output(complete)
             self._streamed += complete + "\n"
+
+    def oracle_chunk(self, message: OracleChunk) -> None:
+        if message.token != self._token or self.busy_since is None:
+            return
+        self._oracle_text += message.text
+        self.pane.show_oracle_stream(self._oracle_text)
 
     def output_pushed(self, payload: dict[str, Any]) -> None:
         """Another client's command printed something (we follow its session): show it as it comes."""
@@ -185,6 +204,9 @@ class ReplController:
         self.busy_since = None
         self.running = None
         self._partial = ""
+        if self._oracle_text:
+            self._oracle_text = ""
+            self.pane.show_oracle_stream("")
         self.app.show_status()
 
     def interrupt(self) -> bool:

@@ -30,6 +30,8 @@ PASTE_HOLD_S = 0.008
 """How long an Enter inside a burst waits for the burst to go on before its text is handed over."""
 PROMPT = "Ω> "
 PENDING_SHOWN = 4
+ORACLE_TAIL_CHARS = 400
+"""How much of a streaming oracle answer the live preview keeps (its box is at most 4 lines)."""
 CONTINUATION = ".. "
 
 
@@ -294,6 +296,7 @@ class ReplPane(Vertical):
     def compose(self) -> ComposeResult:
         yield LoadingIndicator(id="repl-loading")
         yield ReplLog(id="repl-log", wrap=True, markup=False, highlight=False, auto_scroll=True, min_width=20)
+        yield Static("", id="repl-oracle")
         yield Static("", id="repl-pending")
         yield ReplInput(id="repl-input")
 
@@ -333,6 +336,18 @@ class ReplPane(Vertical):
             if index < len(shown) - 1:
                 text.append("\n")
         pending.update(text)
+
+    def show_oracle_stream(self, text: str) -> None:
+        """The oracle answer arriving for the running command (its tail; "" hides it): a live
+        preview under the log, gone when the command ends and its result is written."""
+        live = self.query_one("#repl-oracle", Static)
+        live.display = bool(text)
+        if not text:
+            return
+        tail = text[-ORACLE_TAIL_CHARS:]
+        shown = Text("oracle ▸ ", self.styles_map["log.notice"])
+        shown.append(("…" if len(text) > len(tail) else "") + tail)
+        live.update(shown)
 
     # --- writing the log ---------------------------------------------------------------------------
 

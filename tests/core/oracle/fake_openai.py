@@ -10,6 +10,11 @@ Usage::
 
 Each POST consumes the next scripted :class:`FakeReply`; when none are left the default reply is
 used (``reply_text``, as many choices as ``n`` asked for, ``usage.total_tokens = usage_tokens``).
+
+A request with ``"stream": true`` gets server-sent events, one per word of the text, then a usage
+event and ``data: [DONE]`` (unless ``honor_stream`` is off: then plain JSON, as servers that do not
+stream answer). ``stream_gate``, if set, is waited for after the first event, so a test can check
+that the first piece reached its destination while the answer is still "being generated".
 """
 
 from __future__ import annotations
@@ -60,6 +65,9 @@ class FakeOpenAIServer:
     reply_text: str = "fake answer"
     usage_tokens: int | None = 7
     requests: list[ReceivedRequest] = field(default_factory=list)
+    honor_stream: bool = True
+    stream_gate: threading.Event | None = None
+    stream_finished: threading.Event = field(default_factory=threading.Event)
     _queue: deque[FakeReply] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -151,8 +159,33 @@ def _make_handler(fake: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             elif reply.status != 200:
                 error = {"error": {"message": reply.error_message, "type": "fake", "code": reply.status}}
                 self._send(reply.status, json.dumps(error).encode("utf-8"))
+            elif isinstance(body, dict) and body.get("stream") is True and fake.honor_stream:
+                self._send_stream(fake._completion(reply, body))
             else:
                 self._send(200, json.dumps(fake._completion(reply, body)).encode("utf-8"))
+
+        def _send_stream(self, completion: dict[str, Any]) -> None:
+            text = completion["choices"][0]["message"]["content"]
+            words = [word for word in text.replace(" ", "\0 ").split("\0") if word]
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for number, word in enumerate(words):
+                    chunk = {"choices": [{"index": 0, "delta": {"content": word}}]}
+                    self.wfile.write(b"data: " + json.dumps(chunk).encode("utf-8") + b"\n\n")
+                    self.wfile.flush()
+                    if number == 0 and fake.stream_gate is not None:
+                        fake.stream_gate.wait(5)
+                if "usage" in completion:
+                    self.wfile.write(b": usage follows\n" + b"data: " + json.dumps({"choices": [], "usage": completion["usage"]}).encode("utf-8") + b"\n\n")
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                fake.stream_finished.set()
+            except OSError:
+                pass
+            self.close_connection = True
 
         def _send(self, status: int, payload: bytes) -> None:
             try:
