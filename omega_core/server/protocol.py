@@ -3,7 +3,9 @@
 Request ``{"v":1,"id":ID,"op":OP,"session":NAME|null,"args":{...}}``; reply
 ``{"v":1,"id":ID,"ok":true,"result":...}`` or ``{"v":1,"id":ID,"ok":false,"error":{"code":C,"message":M}}``;
 push ``{"v":1,"push":KIND,...}`` (``{"push":"resync","session":NAME}``: the client missed pushes
-of that session while not reading, and should re-read it; see ``outbox``). Frames go with
+of that session while not reading, and should re-read it; see ``outbox``; ``output`` and
+``oracle`` with ``session``, ``request``, ``client``, ``text``: pieces of a running command's
+``display`` output and of its streaming oracle answer, see ``output_stream``). Frames go with
 ``send_bytes``/``recv_bytes`` only: never ``send``/``recv``, which unpickle and would let any
 connected peer run code.
 """
