@@ -26,10 +26,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 COOKED_ENTER = "ctrl+j"
 """What Enter becomes when typed while the terminal is still in cooked mode (CR mapped to LF)."""
-TYPING_GAP_S = 0.01
+TYPING_GAP_S = 0.05
 """Replayed keys are stamped this far apart: typed by hand, not a paste (the REPL input treats keys
-closer than ``repl_pane.PASTE_GAP_S`` as a paste and an Enter inside one as a newline), so each
-Enter typed at launch runs its own input, as it would have once the app was up."""
+closer than ``repl_pane.PASTE_GAP_S``, or waiting within ``repl_pane.PASTE_BURST_S`` of an Enter, as
+a paste and that Enter as a newline), so each Enter typed at launch runs its own input, as it would
+have once the app was up."""
 
 
 class EarlyKeys:

@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical
@@ -26,6 +27,8 @@ from omega_tui.keys import bindings_for
 
 PASTE_GAP_S = 0.003
 """Keys closer than this to the previous one came in one burst (one terminal read): a paste."""
+PASTE_BURST_S = 0.020
+"""A key already waiting that was read this soon after an Enter makes that Enter a paste's newline."""
 PASTE_HOLD_S = 0.008
 """How long an Enter inside a burst waits for the burst to go on before its text is handed over."""
 PROMPT = "Ω> "
@@ -143,6 +146,9 @@ class ReplInput(TextArea):
         if event.key in self._submit_keys():
             event.stop()
             event.prevent_default()
+            if self.text.strip() and self._keys_pending(at):  # more keys of the same read: a paste's newline
+                self.insert("\n")
+                return
             self.action_submit(hold_at=at if burst else None)
             return
         if event.key == "escape" and not self.text and self._app_has_queue():
@@ -151,6 +157,21 @@ class ReplInput(TextArea):
             self.post_message(self.CancelQueued())
             return
         await super()._on_key(event)
+
+    def _keys_pending(self, enter_at: float) -> bool:
+        """A key stamped within ``PASTE_BURST_S`` of this Enter already waits behind it (in this
+        widget's or the app's message queue): the Enter came in the same burst as more text, so it
+        is a newline inside a paste. Why peek at the queues: the gap between *handling* two keys
+        (``PASTE_GAP_S``) grows on a loaded machine, while the keys' own time stamps (taken when the
+        terminal input was read) keep a paste together and keep keys typed by hand apart, even when
+        they waited in the queue while the app was busy."""
+        for pump in (self, self.app):
+            waiting = list(getattr(getattr(pump, "_message_queue", None), "_queue", None) or ())  # asyncio.Queue's deque
+            peeked = getattr(pump, "_pending_message", None)  # taken off the queue by its loop's look-ahead
+            for message in ([peeked] if peeked is not None else []) + waiting:
+                if isinstance(message, events.Key) and float(getattr(message, "time", 0.0) or 0.0) - enter_at <= PASTE_BURST_S:
+                    return True
+        return False
 
     def _app_has_queue(self) -> bool:
         repl = getattr(self.app, "repl", None)
