@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from omega_core.lang.serialize import StateFormatError, load_state, merge_chain
-from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
 from omega_core.lang.restore_shared import restore_shared
+from omega_core.lang.serialize_shared import READABLE_FORMATS as SHARED_FORMATS
 from omega_core.lang.serialize_shared import SharedEncoder
 from omega_core.session.atomic import dumps_compact
 from omega_core.session.states import StateStore, is_state_ref, read_line_at, read_state_ref
@@ -57,7 +57,7 @@ class _Reader:  # a restore_shared.StoreReader
         body = self.bodies.get(capture)
         if body is None:
             body = self.states.body(state_id_of(capture), self.handle)
-            if body.get("format") != SHARED_FORMAT or body.get("seq") != capture:
+            if body.get("format") not in SHARED_FORMATS or body.get("seq") != capture:
                 raise StateFormatError(f"capture {capture} is not a shared state of this session")
             self.bodies[capture] = body
         return body
@@ -203,7 +203,7 @@ class CheckpointStates:
         store = self._open_store()
         before = store.size
         for state_id, body in list(self.pending.items()):
-            if body.get("format") == SHARED_FORMAT:
+            if body.get("format") in SHARED_FORMATS:
                 stored = {key: value for key, value in body.items() if key != "payload"}
                 payload = body["payload"]
                 stored["rec"] = None if payload is None else store.append_text(
@@ -278,7 +278,7 @@ class CheckpointStates:
             handle = None
         try:
             body = self.body(state_id, handle)
-            if body.get("format") == SHARED_FORMAT:
+            if body.get("format") in SHARED_FORMATS:
                 machine, encoder = restore_shared(body, _Reader(self, handle))
                 _ORIGINS[machine] = encoder
                 return machine
