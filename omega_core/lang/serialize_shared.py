@@ -255,6 +255,21 @@ class SharedEncoder:
         self._pending, self._chunks, self._units, self._rewrites = [], [], {}, {}
         return body
 
+    def walk_new_frames(self, frame: Any, count: int) -> tuple[int, Any, bool]:
+        """Count frames of the chain from ``frame`` that no capture has written yet, at most
+        ``count`` of them: (new frames counted, where to go on (None: the chain ended), whether a
+        written frame was reached, below which nothing is new). What the next capture of a stack
+        would cost, found for about a tenth of that cost."""
+        addr_get = self.addr.get
+        seen = 0
+        while frame is not None and seen < count:
+            entry = addr_get(id(frame))
+            if entry is not None and entry[2] is frame:
+                return seen, None, True
+            seen += 1
+            frame = frame.next
+        return seen, frame, False
+
     @property
     def wants_prune(self) -> bool:
         return len(self.addr) > self.prune_at
@@ -423,7 +438,12 @@ class SharedEncoder:
                 continue
             if value_kind is list and len(out) == env_slot:
                 addr[id(value)] = (self._capture, inline_env_address(position), value)  # type: ignore[arg-type]
-                out.append([INLINE_ENV, *[enc(item) for item in value]])
+                out.append([INLINE_ENV, *[item if type(item) is int and -_INT_LIMIT < item < _INT_LIMIT
+                                          or item is None else enc(item) for item in value]])
+                continue
+            if value_kind is tuple:  # CallK's values so far: mostly small numbers
+                out.append(["t", *[item if type(item) is int and -_INT_LIMIT < item < _INT_LIMIT
+                                   or item is None else enc(item) for item in value]])
                 continue
             out.append(enc(value))
         return out

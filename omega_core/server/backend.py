@@ -421,6 +421,21 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+PROFILE_ENV = "OMEGA_BACKEND_PROFILE"
+"""A path: the backend runs under cProfile and writes its stats there on a clean stop (a tool for
+finding what stalls the loop; ``python -m pstats PATH``). Unset in normal use."""
+
+
+def _run_profiled(backend: Backend) -> int:
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        return int(profiler.runcall(anyio.run, backend.serve, backend="asyncio"))
+    finally:
+        profiler.dump_stats(os.environ[PROFILE_ENV])
+
+
 def backend_main(listener: Any, config: Config, key: bytes, restarts: int, supervisor_pid: int) -> None:
     """Entry point of the forked backend process (never returns)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s backend[%(process)d] %(levelname)s %(message)s")
@@ -432,7 +447,7 @@ def backend_main(listener: Any, config: Config, key: bytes, restarts: int, super
         sweep_temp_files(config.sessions_dir, started_before=time.time())  # left by a crashed process
         backend = Backend(config, listener, key, restarts, supervisor_pid)
         tune_garbage_collector()
-        code = anyio.run(backend.serve, backend="asyncio")  # connection.read_frames uses its selector
+        code = _run_profiled(backend) if os.environ.get(PROFILE_ENV) else anyio.run(backend.serve, backend="asyncio")
     except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide
         log.exception("backend crashed")
         code = 1

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import collections
 import json
+import time
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -30,6 +32,8 @@ from omega_core.session.states import StateStore, is_state_ref, read_line_at, re
 DELTA_FORMAT = "omega-delta/2"
 """Delta chains written before shared states; read only."""
 MAX_CHAIN = 256
+WALK_CHUNK = 4096
+"""Frames looked at between two looks at the clock when deciding on a proposed capture."""
 RECORDS_CACHE_BYTES = 32 * 1024 * 1024
 """Parsed records lines kept between restores (gotos near each other read the same ones)."""
 
@@ -42,6 +46,19 @@ _EMPTY: dict[str, Any] = {"records": [], "rewrites": {}, "units": {}}
 
 def state_id_of(capture: int) -> str:
     return f"state-{capture}"
+
+
+@dataclass
+class _Proposal:
+    """A periodic capture waiting for its decision (``CheckpointStates.propose_capture``): the
+    walk down the stack so far (mutable: it goes on in slices)."""
+
+    machine: Any
+    state_id: str
+    seq: int
+    max_new_frames: int
+    frame: Any
+    counted: int = 0
 
 
 class _Reader:  # a restore_shared.StoreReader
@@ -86,11 +103,14 @@ class CheckpointStates:
         self.encoder = SharedEncoder()
         self.last_bytes = 0
         """Bytes the last flush wrote (the O(k) tests read it)."""
+        self.records_total = 0
+        """Records encoded by the captures of this object so far (a session's periodic capture share)."""
         self._records_cache: collections.OrderedDict[int, tuple[int, dict[str, Any]]] = collections.OrderedDict()
         self._records_cache_bytes = 0
         self._store: StateStore | None = None
         self._capturing: str | None = None
         self._pruning: Iterator[None] | None = None
+        self._proposal: _Proposal | None = None
 
     # --- capture and flush ---------------------------------------------------------------------
 
@@ -118,12 +138,46 @@ class CheckpointStates:
             raise
         self._capturing = state_id
 
+    def propose_capture(self, machine: Any, state_id: str, seq: int, max_new_frames: int) -> None:
+        """Capture ``machine`` as ``state_id`` only if its stack has at most ``max_new_frames``
+        frames no capture has written (else the state is not stored). Deciding walks the stack
+        down to the first written frame: ``drain`` does it in slices, like the capture itself, so
+        the machine must not run before ``drain`` is done or ``complete`` is called."""
+        self.complete()
+        self._proposal = _Proposal(machine, state_id, seq, max_new_frames, machine.k)
+
     @property
     def capturing(self) -> bool:
-        return self._capturing is not None
+        return self._capturing is not None or self._proposal is not None
+
+    def _decide(self, budget_s: float | None) -> bool | None:
+        """Walk the proposed capture's stack for about ``budget_s``: True (capture it), False (too
+        many new frames), None (not decided yet)."""
+        proposal = self._proposal
+        assert proposal is not None
+        deadline = None if budget_s is None else time.perf_counter() + budget_s
+        while True:
+            room = min(WALK_CHUNK, proposal.max_new_frames - proposal.counted + 1)
+            seen, proposal.frame, reached = self.encoder.walk_new_frames(proposal.frame, room)
+            proposal.counted += seen
+            if proposal.counted > proposal.max_new_frames:
+                return False
+            if reached or proposal.frame is None:
+                return True
+            if deadline is not None and time.perf_counter() > deadline:
+                return None
 
     def drain(self, budget_s: float | None) -> bool:
         """Go on with the capture in progress for about ``budget_s``; True when there is none left."""
+        proposal = self._proposal
+        if proposal is not None:
+            decided = self._decide(budget_s)
+            if decided is None:
+                return False
+            self._proposal = None
+            if not decided:
+                return True
+            self.begin_capture(proposal.machine, proposal.state_id, proposal.seq)
         state_id = self._capturing
         if state_id is None:
             return True
@@ -131,7 +185,8 @@ class CheckpointStates:
             if self._pruning is None:
                 if not self.encoder.step(budget_s):
                     return False
-                self.pending[state_id] = self.encoder.finish()
+                body = self.pending[state_id] = self.encoder.finish()
+                self.records_total += body["counts"][0]
                 if not self.encoder.wants_prune:
                     self._capturing = None
                     return True
@@ -149,12 +204,14 @@ class CheckpointStates:
 
     def complete(self) -> None:
         """Finish the capture in progress, if any (before anything reads or writes states)."""
-        while self._capturing is not None and not self.drain(None):
+        while self.capturing and not self.drain(None):
             pass
 
     def discard(self, state_id: str) -> None:
         """Forget a captured state that will never be written (its input failed to be logged);
         the encoder named objects in it, so it starts over."""
+        if self._proposal is not None and self._proposal.state_id == state_id:
+            self._proposal = None
         if self._capturing == state_id:
             self._capturing = None
             self._pruning = None
