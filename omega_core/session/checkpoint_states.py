@@ -146,6 +146,12 @@ class CheckpointStates:
         self.complete()
         self._proposal = _Proposal(machine, state_id, seq, max_new_frames, machine.k)
 
+    def prune_soon(self) -> None:
+        """Have the next capture forget (in slices, like the capture) the objects nothing else
+        holds: a command stopped and undone leaves its captured stack only in the encoder's table,
+        which would otherwise keep it alive until the table doubles."""
+        self.encoder.prune_at = 0
+
     @property
     def capturing(self) -> bool:
         return self._capturing is not None or self._proposal is not None

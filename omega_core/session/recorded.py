@@ -314,6 +314,8 @@ class RecordedSession:
                 except OmegaError as error:
                     to_throw = error
             if results and (all(r.ok for r in results) or any(r.error_code in STOPPED_CODES for r in results)):
+                if any(r.error_code in STOPPED_CODES for r in results):
+                    self.states.prune_soon()  # what the undone command's captures named is garbage now
                 self.checkpoint(self.machine, ev.CheckpointReason.MANUAL, defer=True)
                 yield from self._capture_in_slices()
             self._append(self._batch)

@@ -64,3 +64,18 @@ def test_a_modest_stack_is_captured(tmp_path: Path) -> None:
     checkpoints = periodic_since(session, before)
     assert checkpoints and all(session.states.has(cp["stateId"]) for cp in checkpoints)
     session.close()
+
+
+def test_a_stopped_command_leaves_nothing_of_its_stack_in_the_encoder(tmp_path: Path) -> None:
+    from omega_core.config import LanguageConfig
+
+    cfg = dataclasses.replace(Config(), session_dir=str(tmp_path / "sd"),
+                              session=SessionConfig(periodic_checkpoint_steps=3000),
+                              language=LanguageConfig(step_budget=60_000))
+    session = RecordedSession.open(cfg.sessions_dir, "stopped", cfg)
+    session.execute("(define (down n) (+ 1 (down (+ n 1))))")
+    (result,) = session.execute("(down 0)")
+    assert result.error_code == "budget_exceeded"
+    assert len(session.states.encoder.addr) < 1000  # the captured frames (about 20,000) are gone
+    assert session.execute("(+ 40 2)")[0].value == "42"
+    session.close()
