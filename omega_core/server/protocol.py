@@ -120,6 +120,25 @@ def json_text_outside_strings(data: bytes) -> bytes:
     return b"".join(data.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')[::2])
 
 
+MAX_JSON_CONTAINERS = 4096
+"""Most arrays and objects a request frame may hold (outside strings). Requests hold a few; a
+frame of a million small arrays is parsed by one C call that holds the GIL for a second."""
+
+
+def json_container_count(data: bytes) -> int:
+    """Arrays and objects in the JSON text ``data`` (brackets inside strings do not count)."""
+    count = data.count(b"[") + data.count(b"{")
+    if count <= MAX_JSON_CONTAINERS:
+        return count
+    outside = json_text_outside_strings(data)
+    return outside.count(b"[") + outside.count(b"{")
+
+
+def json_brackets(data: bytes) -> bytes:
+    """The brackets of ``data`` outside strings, all as ``[`` and ``]``."""
+    return json_text_outside_strings(data).translate(_ONE_BRACKET_KIND, _NOT_BRACKET)
+
+
 def json_too_deep(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether the JSON text ``data`` nests arrays/objects more than ``limit`` deep; checked
     before parsing, in time linear in the size, stopping at the first point deeper than
@@ -129,7 +148,7 @@ def json_too_deep(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     ``DEPTH_CHUNK`` brackets per C call."""
     if data.count(b"[") + data.count(b"{") <= limit:
         return False
-    brackets = json_text_outside_strings(data).translate(_ONE_BRACKET_KIND, _NOT_BRACKET)
+    brackets = json_brackets(data)
     if brackets.count(b"[") <= limit:
         return False
     if b"[" * (limit + 1) in brackets:  # the usual deep frame: a run of openers
@@ -160,7 +179,12 @@ def decode_request(data: bytes, max_bytes: int) -> Request:
     """Parse and validate one request frame, or raise ``ProtocolError`` saying what is wrong."""
     if len(data) > max_bytes:
         raise ProtocolError(ErrorCode.TOO_LARGE, f"frame of {len(data)} bytes is over the limit of {max_bytes} bytes")
-    if json_too_deep(data):
+    containers = json_container_count(data)
+    too_many = containers > MAX_JSON_CONTAINERS
+    if too_many and b"[" * (MAX_JSON_DEPTH + 1) not in json_brackets(data):  # else: say it is too deep
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"frame holds {containers:,} arrays/objects, more than the "
+                            f"protocol's limit of {MAX_JSON_CONTAINERS:,} (requests need a few)", _id_near_start(data))
+    if too_many or json_too_deep(data):
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"frame nests arrays/objects more than {MAX_JSON_DEPTH} levels "
                             "deep (the protocol's limit; requests need a few)", _id_near_start(data))
     try:

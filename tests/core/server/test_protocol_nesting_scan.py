@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omega_core.server.protocol import DEPTH_CHUNK, MAX_JSON_DEPTH, json_too_deep
+from omega_core.server.protocol import DEPTH_CHUNK, MAX_JSON_CONTAINERS, MAX_JSON_DEPTH, json_container_count, json_too_deep
 from tests.core.server.isolation_probe import Probe
 from tests.core.server.live_server import LiveServer, raw_call, servers
 
@@ -78,8 +78,13 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         factory.close()
 
 
+def test_containers_are_counted_outside_strings_only() -> None:
+    data = json_of({"text": "[" * 10 * MAX_JSON_CONTAINERS, "tags": [[1], [2], {"a": [3]}]})
+    assert json_container_count(data) == 6
+
+
 @pytest.mark.parametrize("filler", [b"[]", b"[" * 60 + b"]" * 60])
-def test_a_big_frame_full_of_brackets_is_answered_and_others_are_served(srv: LiveServer, filler: bytes) -> None:
+def test_a_big_frame_full_of_brackets_is_refused_and_others_are_served(srv: LiveServer, filler: bytes) -> None:
     count = (4 << 20) // (len(filler) + 1)
     frame = (b'{"v":1,"id":"big","op":"ping","session":null,"args":{"x":['
              + b",".join([filler] * count) + b"]}}")
@@ -87,7 +92,22 @@ def test_a_big_frame_full_of_brackets_is_answered_and_others_are_served(srv: Liv
     try:
         with Probe(srv) as probe:
             reply = raw_call(conn, frame, timeout_s=60)
-        assert reply == {"v": 1, "id": "big", "ok": True, "result": "pong"}
+            assert raw_call(conn, {"v": 1, "id": "next", "op": "ping", "session": None, "args": {}})["ok"] is True
+        assert reply["id"] == "big" and reply["error"]["code"] == "bad_request"
+        assert f"limit of {MAX_JSON_CONTAINERS:,}" in reply["error"]["message"]
+        probe.assert_served()
+    finally:
+        conn.close()
+
+
+def test_a_big_frame_with_brackets_only_in_strings_is_served(srv: LiveServer) -> None:
+    text = "[" * (3 << 20)
+    frame = json_of({"v": 1, "id": "text", "op": "ping", "session": None, "args": {"x": [text, [1, [2]]]}})
+    conn = srv.raw()
+    try:
+        with Probe(srv) as probe:
+            reply = raw_call(conn, frame, timeout_s=60)
+        assert reply == {"v": 1, "id": "text", "ok": True, "result": "pong"}
         probe.assert_served()
     finally:
         conn.close()
