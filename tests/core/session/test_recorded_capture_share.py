@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from omega_core.config import Config, SessionConfig
 from omega_core.session.recorded import CAPTURE_ALWAYS_FRAMES, RecordedSession
@@ -78,4 +79,40 @@ def test_a_stopped_command_leaves_nothing_of_its_stack_in_the_encoder(tmp_path: 
     assert result.error_code == "budget_exceeded"
     assert len(session.states.encoder.addr) < 1000  # the captured frames (about 20,000) are gone
     assert session.execute("(+ 40 2)")[0].value == "42"
+    session.close()
+
+
+def test_the_state_before_an_oracle_call_is_encoded_in_slices_before_the_call(tmp_path: Path, monkeypatch: Any) -> None:
+    """At depth, the LLM-boundary capture is encoded a slice at a time (the session yields between
+    slices, a server serves others) and is complete before the call goes out."""
+    from omega_core.config import OracleConfig
+    from omega_core.evaluator import EffectCall, Pause
+    from omega_core.session import recorded
+
+    monkeypatch.setattr(recorded, "CAPTURE_SLICE_S", 0.0)  # one chunk of records per slice
+    script = tmp_path / "script.toml"
+    script.write_text('[[answer]]\nmatch = "short"\nanswer = "brief"\n', encoding="utf-8")
+    cfg = dataclasses.replace(Config(), session_dir=str(tmp_path / "sd"), oracle=OracleConfig(script=str(script)))
+    session = RecordedSession.open(cfg.sessions_dir, "ask", cfg)
+    session.execute('(define (ask n) (if (= n 0) (effect infer.op "short") (string-append "" (ask (- n 1)))))')
+    steps = session.execute_steps("(ask 3000)")
+    capturing_pauses = 0
+    to_send: Any = None
+    values = []
+    for _ in range(10**6):
+        try:
+            item = steps.send(to_send)
+        except StopIteration:
+            break
+        to_send = None
+        if isinstance(item, Pause) and session.states.capturing:
+            capturing_pauses += 1
+        elif isinstance(item, EffectCall):
+            assert not session.states.capturing  # the boundary state is whole before the call
+            to_send = session.effects.perform(item.op, item.args)
+        elif not isinstance(item, Pause):
+            values.append(item.value)
+    assert values == ['"brief"'] and capturing_pauses > 5
+    boundary = [cp for cp in session.checkpoints if cp["reason"] == "llm_boundary"]
+    assert boundary and all(session.states.has(cp["stateId"]) for cp in boundary)
     session.close()
