@@ -11,7 +11,8 @@ One real server (temp session and runtime dirs). A probe thread on its own conne
   * an endless non-tail recursion (stopped by a budget, or interrupted at the case timeout);
   * a string doubled with ``string-append``, a list doubled with ``append``, a bignum squared;
   * a 16 MiB global followed by 600 small defines (the growth of the states file is reported);
-  * ``:session save`` of a big session.
+  * ``:session save`` of a big session;
+  * a request frame of about 8 MB of arrays nested 60 deep (the nesting check reads all of it).
 One table: per bomb, the probe's ping and list_sessions median, p99 and max, whether the backend
 restarted, and how the bomb ended (its value or error, or the case timeout). Bombs that depend on
 work in flight (budgets, structurally shared state capture) still run: each has a timeout after
@@ -75,16 +76,17 @@ class Sizes:
     follower_commands: int
     case_timeout_s: float
     step_budget: int
+    bracket_frame_bytes: int
 
     @classmethod
     def pick(cls, quick: bool) -> "Sizes":
         if quick:
             return cls(fact=2000, deep=20_000, doublings_string=20, doublings_list=14, squarings=16,
                        big_global_bytes=1 << 20, small_defines=60, save_inputs=200, follower_commands=40,
-                       case_timeout_s=10.0, step_budget=100_000)
+                       case_timeout_s=10.0, step_budget=100_000, bracket_frame_bytes=1 << 20)
         return cls(fact=2000, deep=200_000, doublings_string=31, doublings_list=27, squarings=26,
                    big_global_bytes=16 << 20, small_defines=600, save_inputs=34_000, follower_commands=400,
-                   case_timeout_s=120.0, step_budget=20_000_000)
+                   case_timeout_s=120.0, step_budget=20_000_000, bracket_frame_bytes=(8 << 20) - 4096)
 
 
 @dataclass
@@ -229,6 +231,27 @@ def bomb_bignum(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
     return Outcome(first_result(reply), elapsed)
 
 
+def bomb_bracket_frame(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    """A request frame near ``[server] max_frame_bytes`` made of arrays nested 60 deep (under
+    the protocol's limit, so the nesting check must look at all of it), sent on a raw connection."""
+    filler = b"[" * 60 + b"]" * 60
+    count = sizes.bracket_frame_bytes // (len(filler) + 1)
+    frame = (b'{"v":1,"id":"brackets","op":"ping","session":null,"args":{"x":['
+             + b",".join([filler] * count) + b"]}}")
+    raw = Client(str(server.paths.socket), family="AF_UNIX", authkey=server.paths.read_key())
+    try:
+        started = time.perf_counter()
+        raw.send_bytes(frame)
+        if not raw.poll(sizes.case_timeout_s):
+            return Outcome(f"no reply to a {fmt_bytes(len(frame))} frame", time.perf_counter() - started)
+        reply = json.loads(raw.recv_bytes())
+        elapsed = time.perf_counter() - started
+        answer = reply.get("result") if reply.get("ok") else (reply.get("error") or {}).get("code")
+        return Outcome(f"{fmt_bytes(len(frame))} frame answered: {answer}", elapsed)
+    finally:
+        raw.close()
+
+
 def states_bytes(server: Any, session: str) -> int:
     sessions = server.config.sessions_dir
     return sum(path.stat().st_size for path in sessions.glob(f"{session}.*") if "states" in path.name)
@@ -271,6 +294,7 @@ BOMBS: list[tuple[str, Callable[[Any, OmegaClient, Sizes], Outcome]]] = [
     ("bignum squaring", bomb_bignum),
     ("big global + small defines", bomb_big_global),
     (":session save of a big session", bomb_save),
+    ("frame of nested brackets", bomb_bracket_frame),
 ]
 
 

@@ -20,6 +20,7 @@ from omega_core.lang import budgets
 from omega_core.lang.machine import Machine, Status
 from omega_core.lang.printer import truncate_output, write_string
 from omega_core.lang.reader import read_recovering
+from omega_core.lang.release import release_in_background
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,7 @@ class Evaluator:
         steps = machine.steps - steps_before
         if error is not None:
             if error.code in STOPPED_CODES:  # stopped from outside: leave the session as it was
+                release_in_background(machine.k)  # a deep stack is freed in pieces, off the loop
                 machine.roll_back()
             if machine.status is not Status.ERROR:  # budget or interrupt: the machine did not fail itself
                 machine.status = Status.ERROR

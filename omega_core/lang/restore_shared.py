@@ -16,7 +16,18 @@ from omega_core.lang.compiler import compile_unit
 from omega_core.lang.nodes import Unit
 from omega_core.lang.reader import read_all
 from omega_core.lang.serialize import _COUNTERS, _REGISTERS, StateFormatError, decode_plain, empty_object, fill_record
-from omega_core.lang.serialize_shared import DELETED, PRUNE_MIN, SNAPSHOT_LINKS, Address, SharedEncoder, gc_paused
+from omega_core.lang.frames import FRAME_TYPES
+from omega_core.lang.serialize_shared import (
+    DELETED,
+    FRAME_ENV_AT,
+    INLINE_ENV,
+    PRUNE_MIN,
+    SNAPSHOT_LINKS,
+    Address,
+    SharedEncoder,
+    gc_paused,
+    inline_env_address,
+)
 from omega_core.lang.values import hash_key
 
 
@@ -86,9 +97,26 @@ class SharedDecoder:
 
     def _record_of(self, capture: int, position: int) -> list[Any]:
         version = self.versions.get((capture, position))
-        if version is None or version == capture:
+        if version is not None and version != capture:
+            return self.reader.records(version)["rewrites"][f"{capture}.{position}"]
+        if position >= 0:
             return self.reader.records(capture)["records"][position]
-        return self.reader.records(version)["rewrites"][f"{capture}.{position}"]
+        frame_position = inline_env_address(position)  # the mapping is its own inverse
+        frame = self.reader.records(capture)["records"][frame_position]
+        inline = _inline_env_of(frame)
+        if inline is None:
+            raise StateFormatError(f"record {capture}.{frame_position} holds no environment for address {capture}.{position}")
+        return ["env", *inline[1:]]
+
+    def _with_env_ref(self, capture: int, position: int, record: list[Any]) -> list[Any]:
+        """A frame record whose inline environment is replaced by a reference to it (decoded once,
+        as its own object: whatever else refers to it gets the same one)."""
+        inline_at = _inline_env_slot(record)
+        if inline_at < 0:
+            return record
+        record = list(record)
+        record[inline_at] = ["r", capture, inline_env_address(position)]
+        return record
 
     def _object(self, capture: int, position: int) -> Any:
         key = (capture, position)
@@ -111,6 +139,8 @@ class SharedDecoder:
             self.objects[key] = obj
             return obj
         self.objects[key] = obj
+        if tag == "k":
+            record = self._with_env_ref(capture, position, record)
         self.to_fill.append((obj, record))
         return obj
 
@@ -167,6 +197,25 @@ class SharedDecoder:
             hashed = hash_key(key)
             table.table[hashed] = value
             table.keys[hashed] = key
+
+
+def _inline_env_slot(record: list[Any]) -> int:
+    """Where a frame record holds an inline environment, or -1."""
+    cls = FRAME_TYPES.get(record[1]) if len(record) > 1 else None
+    if cls is None:
+        return -1
+    slot = FRAME_ENV_AT[cls] + 3
+    if slot < 3 or slot >= len(record):
+        return -1
+    value = record[slot]
+    return slot if type(value) is list and value and value[0] == INLINE_ENV else -1
+
+
+def _inline_env_of(record: list[Any]) -> list[Any] | None:
+    if not record or record[0] != "k":
+        return None
+    slot = _inline_env_slot(record)
+    return record[slot] if slot >= 0 else None
 
 
 def restore_shared(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEncoder]:

@@ -19,10 +19,13 @@ depth) and a big value was rewritten by every full capture. Here a session keeps
   the overlay (when the changes since the last snapshot pass half its size, or 256 links), so a
   restore reads a bounded chain of small state bodies and the snapshots cost amortized O(changes).
 
-Format ``omega-delta/3`` (a body): ``seq``, ``root`` (registers, counters, and ``globals``: the
+Format ``omega-delta/4`` (a body): ``seq``, ``root`` (registers, counters, and ``globals``: the
 globals changed here, ``["x"]`` for removed ones), ``records`` (list), ``rewrites``
 (``"c.n"`` -> record), ``units`` (unit id -> source, for units first met here; a code reference is
-``["c", unit, node, c]``), ``ov`` (``snap`` or ``prev`` + ``rw``). Encoding and decoding use
+``["c", unit, node, c]``), ``ov`` (``snap`` or ``prev`` + ``rw``). A frame's record holds its
+environment inline (``["E", *slots]``, address ``(c, -1 - n)`` for the frame at ``(c, n)``) when
+no record reached that environment before: one record per frame of a deep stack, not two
+(``/3``, still read, has no inline environments). Encoding and decoding use
 explicit work lists only: no nesting depth reaches the host stack.
 """
 
@@ -57,7 +60,9 @@ from omega_core.lang.values import (
     Symbol,
 )
 
-FORMAT = "omega-delta/3"
+FORMAT = "omega-delta/4"
+READABLE_FORMATS = ("omega-delta/3", FORMAT)
+"""``/3`` is ``/4`` without inline environments: the decoder reads both."""
 BOX_MIN_CHARS = 256
 """Strings at least this long are stored once by identity (a record), not inline at each use."""
 CHUNK_RECORDS = 256
@@ -65,7 +70,11 @@ CHUNK_RECORDS = 256
 SNAPSHOT_LINKS = 256
 """At most this many overlay links between snapshots: bounds what a restore reads."""
 PRUNE_MIN = 4096
+FIXED_FORMS_MAX = 65536
+"""At most this many cached encodings of code nodes and primitives (then the cache starts over)."""
 DELETED = ["x"]
+INLINE_ENV = "E"
+"""Tag of an environment written inside the record of the frame that first reached it."""
 
 Address = tuple[int, int]
 
@@ -81,6 +90,16 @@ _FRAME_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
     for cls in fr.FRAME_TYPES.values()
 }
 _FRAME_FIELDS.update({cls: operator.attrgetter(*cls.FIELDS) for cls in fr.FRAME_TYPES.values() if len(cls.FIELDS) > 1})
+FRAME_ENV_AT: dict[type, int] = {cls: cls.FIELDS.index("env") if "env" in cls.FIELDS else -1
+                                 for cls in fr.FRAME_TYPES.values()}
+"""Position of a frame's ``env`` among its ``FIELDS`` (-1: none); its record holds it at 3 + that."""
+_INT_LIMIT = 1 << JSON_INT_BITS
+
+
+def inline_env_address(frame_position: int) -> int:
+    """The position part of the address of the environment inlined in record ``frame_position``
+    (negative: it never collides with a record's own position, and needs no record of its own)."""
+    return -1 - frame_position
 
 
 class gc_paused:
@@ -127,6 +146,9 @@ class SharedEncoder:
         self._pending: list[tuple[int, Any]] = []
         self._units: dict[str, Any] = {}
         self._unit_objects: list[Unit] = []
+        self.fixed_forms: dict[int, tuple[Any, Any]] = {}
+        """id(node or primitive) -> (it, its JSON form): their encoding never changes, so the hot
+        loop looks it up once (the object is held so its id is not reused)."""
 
     # --- one capture ---------------------------------------------------------------------------
 
@@ -205,7 +227,7 @@ class SharedEncoder:
                 chunk = []
                 filled = self._filled
                 while filled < len(pending) and len(chunk) < CHUNK_RECORDS:  # grows as records reach more
-                    chunk.append(record(pending[filled]))
+                    chunk.append(record(pending[filled], filled))
                     pending[filled] = None
                     filled += 1
                 self._filled = filled
@@ -232,6 +254,21 @@ class SharedEncoder:
         self._body = None
         self._pending, self._chunks, self._units, self._rewrites = [], [], {}, {}
         return body
+
+    def walk_new_frames(self, frame: Any, count: int) -> tuple[int, Any, bool]:
+        """Count frames of the chain from ``frame`` that no capture has written yet, at most
+        ``count`` of them: (new frames counted, where to go on (None: the chain ended), whether a
+        written frame was reached, below which nothing is new). What the next capture of a stack
+        would cost, found for about a tenth of that cost."""
+        addr_get = self.addr.get
+        seen = 0
+        while frame is not None and seen < count:
+            entry = addr_get(id(frame))
+            if entry is not None and entry[2] is frame:
+                return seen, None, True
+            seen += 1
+            frame = frame.next
+        return seen, frame, False
 
     @property
     def wants_prune(self) -> bool:
@@ -330,16 +367,19 @@ class SharedEncoder:
                 return ["r", entry[0], entry[1]]
             return self.ref(value)
         if category == _NODE:
+            fixed = self.fixed_forms.get(id(value))
+            if fixed is not None and fixed[0] is value:
+                return fixed[1]
             unit = value.unit
             unit_id = unit.unit_id
             where = self.unit_at.get(unit_id)
             if where is None:
                 if unit_id in PRELUDE_UNITS:
-                    return ["c", unit_id, value.idx]
+                    return self._fix(value, ["c", unit_id, value.idx])
                 where = self.unit_at[unit_id] = self._capture
                 self._units[unit_id] = None
                 self._unit_objects.append(unit)
-            return ["c", unit_id, value.idx, where]
+            return self._fix(value, ["c", unit_id, value.idx, where])
         if category == _SYMBOL:
             return ["y", value.name]
         if kind is str:
@@ -359,15 +399,63 @@ class SharedEncoder:
         if value is UNASSIGNED:
             return ["a"]
         if kind is Primitive or kind is MachinePrimitive:
-            return ["p", value.name]
+            return self._fix(value, ["p", value.name])
         return self.ref(value)
 
-    def _record(self, obj: Any) -> list[Any]:
+    def _fix(self, obj: Any, form: list[Any]) -> list[Any]:
+        """Remember ``form`` as the encoding of ``obj`` for good (records only read it: sharing
+        one list among records is safe)."""
+        if len(self.fixed_forms) >= FIXED_FORMS_MAX:
+            self.fixed_forms.clear()
+        self.fixed_forms[id(obj)] = (obj, form)
+        return form
+
+    def _frame_record(self, obj: Any, kind: type, fields: tuple[Any, ...], position: int | None) -> list[Any]:
+        """``["k", type, next, *fields]`` with the common field kinds (small integers, None,
+        objects already addressed, code nodes) encoded inline: this is most of a deep stack's
+        capture. An environment no record has reached yet is written inside the frame's record
+        (``["E", *slots]``) under the address ``(capture, inline_env_address(position))``, so a
+        frame costs one record, not two; anything reaching that environment later refers to it
+        there (``restore_shared`` decodes it from the frame's record)."""
+        addr = self.addr
+        addr_get = addr.get
+        fixed_get = self.fixed_forms.get
+        enc = self.enc
+        env_slot = FRAME_ENV_AT[kind] + 3 if position is not None else -1
+        out: list[Any] = ["k", kind.__name__]
+        for value in (obj.next, *fields):
+            value_kind = type(value)
+            if value_kind is int and -_INT_LIMIT < value < _INT_LIMIT or value is None:
+                out.append(value)
+                continue
+            entry = addr_get(id(value))
+            if entry is not None and entry[2] is value:
+                out.append(["r", entry[0], entry[1]])
+                continue
+            fixed = fixed_get(id(value))
+            if fixed is not None and fixed[0] is value:
+                out.append(fixed[1])
+                continue
+            if value_kind is list and len(out) == env_slot:
+                addr[id(value)] = (self._capture, inline_env_address(position), value)  # type: ignore[arg-type]
+                out.append([INLINE_ENV, *[item if type(item) is int and -_INT_LIMIT < item < _INT_LIMIT
+                                          or item is None else enc(item) for item in value]])
+                continue
+            if value_kind is tuple:  # CallK's values so far: mostly small numbers
+                out.append(["t", *[item if type(item) is int and -_INT_LIMIT < item < _INT_LIMIT
+                                   or item is None else enc(item) for item in value]])
+                continue
+            out.append(enc(value))
+        return out
+
+    def _record(self, obj: Any, position: int | None = None) -> list[Any]:
+        """The record of ``obj``; ``position``: its place in this capture's records (None for a
+        rewrite, which never inlines an environment)."""
         kind = type(obj)
         enc = self.enc
         getter = _FRAME_FIELDS.get(kind)
         if getter is not None:
-            return ["k", kind.__name__, enc(obj.next), *[enc(item) for item in getter(obj)]]
+            return self._frame_record(obj, kind, getter(obj), position)
         if kind is list:
             return ["env", *[enc(item) for item in obj]]
         if kind is Pair:

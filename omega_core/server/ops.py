@@ -20,6 +20,7 @@ from omega_core.server.context import EXIT_RESTART, EXIT_STOP
 from omega_core.server.protocol import ErrorCode, Op, ProtocolError, Request
 from omega_core.errors import OmegaError
 from omega_core.server import ops_multi as multi
+from omega_core.server import typed_goto
 from omega_core.server.ops_multi import attach, clients_text, require_not_held_elsewhere, require_write
 from omega_core.session.names import validate_name
 
@@ -110,6 +111,10 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
         if earlier is not None:
             return earlier
         if is_command:
+            if command_name == typed_goto.COMMAND:  # the replay in a worker thread, like op_goto
+                output = await typed_goto.typed_goto(instance.session, line)
+                backend.notify_timeline(name)
+                return {"output": output, "results": [], "exit": False, "session": name}
             if command_name in OFF_LOOP_COMMANDS:  # long file work, touching only this session
                 repl, output, should_exit = await anyio.to_thread.run_sync(process, instance.repl, line)
             else:

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import collections
 import json
+import time
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from omega_core.lang.serialize import StateFormatError, load_state, merge_chain
-from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
 from omega_core.lang.restore_shared import restore_shared
+from omega_core.lang.serialize_shared import READABLE_FORMATS as SHARED_FORMATS
 from omega_core.lang.serialize_shared import SharedEncoder
 from omega_core.session.atomic import dumps_compact
 from omega_core.session.states import StateStore, is_state_ref, read_line_at, read_state_ref
@@ -30,6 +32,8 @@ from omega_core.session.states import StateStore, is_state_ref, read_line_at, re
 DELTA_FORMAT = "omega-delta/2"
 """Delta chains written before shared states; read only."""
 MAX_CHAIN = 256
+WALK_CHUNK = 4096
+"""Frames looked at between two looks at the clock when deciding on a proposed capture."""
 RECORDS_CACHE_BYTES = 32 * 1024 * 1024
 """Parsed records lines kept between restores (gotos near each other read the same ones)."""
 
@@ -42,6 +46,19 @@ _EMPTY: dict[str, Any] = {"records": [], "rewrites": {}, "units": {}}
 
 def state_id_of(capture: int) -> str:
     return f"state-{capture}"
+
+
+@dataclass
+class _Proposal:
+    """A periodic capture waiting for its decision (``CheckpointStates.propose_capture``): the
+    walk down the stack so far (mutable: it goes on in slices)."""
+
+    machine: Any
+    state_id: str
+    seq: int
+    max_new_frames: int
+    frame: Any
+    counted: int = 0
 
 
 class _Reader:  # a restore_shared.StoreReader
@@ -57,7 +74,7 @@ class _Reader:  # a restore_shared.StoreReader
         body = self.bodies.get(capture)
         if body is None:
             body = self.states.body(state_id_of(capture), self.handle)
-            if body.get("format") != SHARED_FORMAT or body.get("seq") != capture:
+            if body.get("format") not in SHARED_FORMATS or body.get("seq") != capture:
                 raise StateFormatError(f"capture {capture} is not a shared state of this session")
             self.bodies[capture] = body
         return body
@@ -86,11 +103,14 @@ class CheckpointStates:
         self.encoder = SharedEncoder()
         self.last_bytes = 0
         """Bytes the last flush wrote (the O(k) tests read it)."""
+        self.records_total = 0
+        """Records encoded by the captures of this object so far (a session's periodic capture share)."""
         self._records_cache: collections.OrderedDict[int, tuple[int, dict[str, Any]]] = collections.OrderedDict()
         self._records_cache_bytes = 0
         self._store: StateStore | None = None
         self._capturing: str | None = None
         self._pruning: Iterator[None] | None = None
+        self._proposal: _Proposal | None = None
 
     # --- capture and flush ---------------------------------------------------------------------
 
@@ -118,12 +138,52 @@ class CheckpointStates:
             raise
         self._capturing = state_id
 
+    def propose_capture(self, machine: Any, state_id: str, seq: int, max_new_frames: int) -> None:
+        """Capture ``machine`` as ``state_id`` only if its stack has at most ``max_new_frames``
+        frames no capture has written (else the state is not stored). Deciding walks the stack
+        down to the first written frame: ``drain`` does it in slices, like the capture itself, so
+        the machine must not run before ``drain`` is done or ``complete`` is called."""
+        self.complete()
+        self._proposal = _Proposal(machine, state_id, seq, max_new_frames, machine.k)
+
+    def prune_soon(self) -> None:
+        """Have the next capture forget (in slices, like the capture) the objects nothing else
+        holds: a command stopped and undone leaves its captured stack only in the encoder's table,
+        which would otherwise keep it alive until the table doubles."""
+        self.encoder.prune_at = 0
+
     @property
     def capturing(self) -> bool:
-        return self._capturing is not None
+        return self._capturing is not None or self._proposal is not None
+
+    def _decide(self, budget_s: float | None) -> bool | None:
+        """Walk the proposed capture's stack for about ``budget_s``: True (capture it), False (too
+        many new frames), None (not decided yet)."""
+        proposal = self._proposal
+        assert proposal is not None
+        deadline = None if budget_s is None else time.perf_counter() + budget_s
+        while True:
+            room = min(WALK_CHUNK, proposal.max_new_frames - proposal.counted + 1)
+            seen, proposal.frame, reached = self.encoder.walk_new_frames(proposal.frame, room)
+            proposal.counted += seen
+            if proposal.counted > proposal.max_new_frames:
+                return False
+            if reached or proposal.frame is None:
+                return True
+            if deadline is not None and time.perf_counter() > deadline:
+                return None
 
     def drain(self, budget_s: float | None) -> bool:
         """Go on with the capture in progress for about ``budget_s``; True when there is none left."""
+        proposal = self._proposal
+        if proposal is not None:
+            decided = self._decide(budget_s)
+            if decided is None:
+                return False
+            self._proposal = None
+            if not decided:
+                return True
+            self.begin_capture(proposal.machine, proposal.state_id, proposal.seq)
         state_id = self._capturing
         if state_id is None:
             return True
@@ -131,7 +191,8 @@ class CheckpointStates:
             if self._pruning is None:
                 if not self.encoder.step(budget_s):
                     return False
-                self.pending[state_id] = self.encoder.finish()
+                body = self.pending[state_id] = self.encoder.finish()
+                self.records_total += body["counts"][0]
                 if not self.encoder.wants_prune:
                     self._capturing = None
                     return True
@@ -149,12 +210,14 @@ class CheckpointStates:
 
     def complete(self) -> None:
         """Finish the capture in progress, if any (before anything reads or writes states)."""
-        while self._capturing is not None and not self.drain(None):
+        while self.capturing and not self.drain(None):
             pass
 
     def discard(self, state_id: str) -> None:
         """Forget a captured state that will never be written (its input failed to be logged);
         the encoder named objects in it, so it starts over."""
+        if self._proposal is not None and self._proposal.state_id == state_id:
+            self._proposal = None
         if self._capturing == state_id:
             self._capturing = None
             self._pruning = None
@@ -203,7 +266,7 @@ class CheckpointStates:
         store = self._open_store()
         before = store.size
         for state_id, body in list(self.pending.items()):
-            if body.get("format") == SHARED_FORMAT:
+            if body.get("format") in SHARED_FORMATS:
                 stored = {key: value for key, value in body.items() if key != "payload"}
                 payload = body["payload"]
                 stored["rec"] = None if payload is None else store.append_text(
@@ -278,7 +341,7 @@ class CheckpointStates:
             handle = None
         try:
             body = self.body(state_id, handle)
-            if body.get("format") == SHARED_FORMAT:
+            if body.get("format") in SHARED_FORMATS:
                 machine, encoder = restore_shared(body, _Reader(self, handle))
                 _ORIGINS[machine] = encoder
                 return machine

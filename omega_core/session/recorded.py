@@ -45,6 +45,13 @@ RECENT_EVENTS = 2000
 CAPTURE_SLICE_S = 0.003
 """Encoding of a checkpoint state between two pauses (the loop must never stall over 5 ms)."""
 INDEX_GROWTH = 0.05
+CAPTURE_SHARE = 0.25
+"""Periodic checkpoints of a command store no state when capturing its new frames would take the
+command's capture work past this share of its evaluation work (see ``_periodic_capture_allowance``)."""
+RECORD_STEPS = 8
+"""Encoding one record costs about as much as this many machine steps (measured on a deep stack)."""
+CAPTURE_ALWAYS_FRAMES = 4096
+"""A periodic capture with at most this many new frames is always taken (small: a few ms)."""
 
 
 class RecordedSession:
@@ -89,6 +96,9 @@ class RecordedSession:
         """Why the log failed validation (what, file, byte offset): the session is read-only, and
         its files are never written, until ``:session repair`` (``damaged.open_damaged``)."""
         self.damaged_signature: tuple[int, ...] = ()
+        self._command_steps = 0
+        self._command_records = 0
+        """Machine steps and captured records when the command began (its periodic capture share)."""
         self.request_logged: Callable[[str, int], None] | None = None
         """Called with (rid, byte offset) as soon as an input carrying a request id is in the log
         (the server's persisted request record, ``server.request_record``)."""
@@ -227,11 +237,27 @@ class RecordedSession:
             extra.update(input=self._input_seq, form=self.evaluator.form_number,
                          formSteps=self.recorder.form_steps(machine))
         if self._batch is not None and capture:
-            if defer:
+            if reason is ev.CheckpointReason.PERIODIC and defer:
+                self.states.propose_capture(machine, state_id, seq, self._periodic_capture_allowance(machine))
+            elif defer:
                 self.states.begin_capture(machine, state_id, seq)
             else:
                 self.states.capture(machine, state_id, seq)
         self.emit(ev.checkpoint_event(seq, depth, reason, state_id, **extra))
+
+    def _periodic_capture_allowance(self, machine: Machine) -> int:
+        """How many new frames a periodic checkpoint may capture. A capture costs what is new
+        since the last one; in a deep recursion that is every frame pushed, each costing about as
+        much to encode as the steps that pushed it. A checkpoint without a state only makes a
+        later ``goto`` there replay from an earlier one (the log is the same), and frames that
+        are returned from before any capture reaches them are never encoded at all. So a capture
+        whose new frames would take the command's capture work past ``CAPTURE_SHARE`` of its
+        evaluation work is skipped (``CheckpointStates.propose_capture`` counts them): however
+        deep a command recurses, capture adds at most about that share to it. Work is counted,
+        not timed (steps run, records written), so a command stores the same states anywhere."""
+        ran = machine.steps - self._command_steps
+        allowance = int(CAPTURE_SHARE * ran / RECORD_STEPS) - (self.states.records_total - self._command_records)
+        return max(CAPTURE_ALWAYS_FRAMES, allowance)
 
     def add_receipt(self, exchange: OracleExchange) -> None:
         if self._batch is None:
@@ -258,6 +284,8 @@ class RecordedSession:
         results: list[FormResult] = []
         self._input_seq = self.next_seq
         started = time.perf_counter()
+        self._command_steps = self.machine.steps
+        self._command_records = self.states.records_total
         extra: dict[str, Any] = {"omega": 1}
         if not self.recorder.record_steps:
             extra["record"] = False
@@ -286,6 +314,8 @@ class RecordedSession:
                 except OmegaError as error:
                     to_throw = error
             if results and (all(r.ok for r in results) or any(r.error_code in STOPPED_CODES for r in results)):
+                if any(r.error_code in STOPPED_CODES for r in results):
+                    self.states.prune_soon()  # what the undone command's captures named is garbage now
                 self.checkpoint(self.machine, ev.CheckpointReason.MANUAL, defer=True)
                 yield from self._capture_in_slices()
             self._append(self._batch)

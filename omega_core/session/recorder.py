@@ -69,7 +69,7 @@ class SessionRecorder:
         if self.skip_next_boundary:
             self.skip_next_boundary = False
         elif op in ORACLE_OPS:
-            self.session.checkpoint(machine, ev.CheckpointReason.LLM_BOUNDARY, depth=0)
+            self.session.checkpoint(machine, ev.CheckpointReason.LLM_BOUNDARY, depth=0, defer=True)  # slices, before the call
         if self.record_steps:
             self.session.emit(ev.step_event(0, 1, f"effect:{op}"))
         self.session.emit(ev.effect_event(0, 1, op, args_preview(args)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from omega_core.errors import EvalError
+from omega_core.lang.budgets import list_bytes
 from omega_core.lang.primitives import _checks as check
 from omega_core.lang.primitives._registry import primitive
 from omega_core.lang.printer import short_string
@@ -58,10 +59,13 @@ def hash_set(table: Any, key: Any, value: Any) -> Any:
     return UNSPECIFIED
 
 
-@primitive("hash-keys", 1)
-def hash_keys(table: Any) -> Any:
-    """The keys in insertion order (re-setting a key keeps its place)."""
-    return make_list(_table("hash-keys", table).keys.values())
+@primitive("hash-keys", 1, needs_machine=True)
+def hash_keys(m: Any, table: Any) -> Any:
+    """The keys in insertion order (re-setting a key keeps its place); the list's size is checked
+    against the memory budget before it is built."""
+    keys = _table("hash-keys", table).keys
+    m.reserve(list_bytes(len(keys)), "hash-keys")
+    return make_list(keys.values())
 
 
 @primitive("hash-count", 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from omega_core.errors import EvalError
+from omega_core.lang.budgets import list_bytes
 from omega_core.lang.primitives import _checks as check
 from omega_core.lang.primitives._registry import primitive
 from omega_core.lang.values import NIL, Pair, is_equal, make_list
@@ -114,9 +115,10 @@ def list_ref(lst: Any, n: Any) -> Any:
     return rest.car
 
 
-@primitive("take", 2)
-def take(lst: Any, n: Any) -> Any:
-    """A fresh list of the first ``n`` elements."""
+@primitive("take", 2, needs_machine=True)
+def take(m: Any, lst: Any, n: Any) -> Any:
+    """A fresh list of the first ``n`` elements (its size checked against the memory budget
+    before the pairs are built)."""
     count = check.index("take", n)
     items: list[Any] = []
     current = lst
@@ -127,6 +129,7 @@ def take(lst: Any, n: Any) -> Any:
         if current is not NIL:
             raise check.type_error("take", "a proper list", lst)
         raise _out_of_range("take", count, lst)
+    m.reserve(list_bytes(count), "take")
     return make_list(items)
 
 
