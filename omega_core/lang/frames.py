@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omega_core.lang.values import UNSPECIFIED, Pair, Promise, is_true, sym
+from omega_core.lang.values import UNSPECIFIED, Closure, Pair, Promise, is_true, sym
 
 NOT_INLINE: Any = object()
 """Returned by ``Node.val`` when a node cannot be evaluated without taking machine steps."""
@@ -56,6 +56,15 @@ def continue_call(m: Any, node: Any, env: Any, f: Any, vals: list[Any], index: i
             return
         vals.append(value)
         index += 1
+    if type(f) is Closure:  # the common case of ``Machine.apply``, without its dispatch
+        lam = f.lam
+        if lam.rest is None and lam.nparams == count:
+            vals.insert(0, f.env)
+            if lam.extra_slots:
+                vals.extend(lam.extra_slots)
+            m.env = vals  # the argument list becomes the frame: slot 0 the parent, then the values
+            m.node = lam.body
+            return
     m.apply(f, vals)
 
 
@@ -74,12 +83,12 @@ class CallK(Frame):
         self.vals = vals
 
     def ret(self, m: Any, value: Any) -> None:
-        if self.index < 0:
+        index = self.index
+        if index < 0:
             continue_call(m, self.node, self.env, value, [], 0)
         else:
-            vals = list(self.vals)
-            vals.append(value)
-            continue_call(m, self.node, self.env, self.f, vals, self.index + 1)
+            vals = [*self.vals, value]
+            continue_call(m, self.node, self.env, self.f, vals, index + 1)
 
 
 class EffectK(Frame):

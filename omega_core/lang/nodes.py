@@ -13,9 +13,11 @@ any node as (unit id, index) and get it back by recompiling the unit's source da
 
 from __future__ import annotations
 
+from types import MethodType
 from typing import Any
 
 from omega_core.errors import EvalError
+from omega_core.lang import fastcall
 from omega_core.lang.frames import (
     NOT_INLINE,
     AndOrK,
@@ -249,48 +251,71 @@ class Seq(Node):
 
 
 class Call(Node):
-    __slots__ = ("fn", "args", "inline_ok")
+    """A procedure call. ``val`` and ``ev`` are per-node functions (slots, not methods): the
+    generic ones below, or code specialised for the call's shape (``fastcall.py``), which behaves
+    identically and falls back to the generic code for anything unusual."""
+
+    __slots__ = ("fn", "args", "inline_ok", "val", "ev", "fn_kind", "kinds", "data")
 
     def __init__(self, unit: Unit, form: Any, fn: Node, args: tuple[Node, ...]) -> None:
         super().__init__(unit, form)
         self.fn = fn
         self.args = args
         self.inline_ok = fn.pure and all(arg.pure for arg in args)
+        fn_kind = fastcall.operand_kind(fn)
+        eligible = fn_kind in ("G", "L0", "L1") and len(args) <= fastcall.MAX_FAST_OPERANDS
+        self.fn_kind = fn_kind if eligible else None
+        self.kinds = tuple(fastcall.operand_kind(arg) for arg in args)
+        self.data = (fastcall.operand_datum(fn, fn_kind),) + tuple(
+            fastcall.operand_datum(arg, kind) for arg, kind in zip(args, self.kinds)
+        )
+        self.val = MethodType(generic_call_val, self) if self.inline_ok else _never_inline
+        if eligible:
+            self.ev = fastcall.ev_factory(fn_kind, self.kinds)(self, generic_call_ev, *self.data)
+        else:
+            self.ev = MethodType(generic_call_ev, self)
 
-    def val(self, m: Any, env: Any) -> Any:
-        """Inline only a primitive applied to pure operands: no steps, no double evaluation."""
-        if not self.inline_ok:
+
+def _never_inline(m: Any, env: Any) -> Any:
+    return NOT_INLINE
+
+
+def generic_call_val(node: Call, m: Any, env: Any) -> Any:
+    """Inline only a primitive applied to pure operands: no steps, no double evaluation."""
+    try:
+        f = node.fn.val(m, env)
+        if type(f) is not Primitive:
             return NOT_INLINE
-        try:
-            f = self.fn.val(m, env)
-            if type(f) is not Primitive:
-                return NOT_INLINE
-            operands = self.args
-            count = len(operands)
-            if count < f.min_args or (f.max_args is not None and count > f.max_args):
-                m.arity_error(f.name, f.min_args, f.max_args, count)
-            if f.needs_machine:  # ``*``, ``append`` ... check their budgets on the machine
-                if count == 2:
-                    return f.fn(m, operands[0].val(m, env), operands[1].val(m, env))
-                return f.fn(m, *[arg.val(m, env) for arg in operands])
+        operands = node.args
+        count = len(operands)
+        if count < f.min_args or (f.max_args is not None and count > f.max_args):
+            m.arity_error(f.name, f.min_args, f.max_args, count)
+        if node.fn_kind is not None:  # checked: from now on this primitive takes the fast path
+            factory = fastcall.val_factory(node.fn_kind, node.kinds, f.needs_machine)
+            node.val = factory(node, generic_call_val, f, f.fn, *node.data)
+        if f.needs_machine:  # ``*``, ``append`` ... check their budgets on the machine
             if count == 2:
-                return f.fn(operands[0].val(m, env), operands[1].val(m, env))
-            if count == 1:
-                return f.fn(operands[0].val(m, env))
-            return f.fn(*[arg.val(m, env) for arg in operands])
-        except EvalError as error:
-            if getattr(error, "node", None) is None:  # the innermost failing call names the place
-                error.node = self  # type: ignore[attr-defined]
-            raise
+                return f.fn(m, operands[0].val(m, env), operands[1].val(m, env))
+            return f.fn(m, *[arg.val(m, env) for arg in operands])
+        if count == 2:
+            return f.fn(operands[0].val(m, env), operands[1].val(m, env))
+        if count == 1:
+            return f.fn(operands[0].val(m, env))
+        return f.fn(*[arg.val(m, env) for arg in operands])
+    except EvalError as error:
+        if getattr(error, "node", None) is None:  # the innermost failing call names the place
+            error.node = node  # type: ignore[attr-defined]
+        raise
 
-    def ev(self, m: Any) -> None:
-        env = m.env
-        f = self.fn.val(m, env)
-        if f is NOT_INLINE:
-            m.k = _call_operator_frame(m.k, self, env)
-            m.node = self.fn
-            return
-        continue_call(m, self, env, f, [], 0)
+
+def generic_call_ev(node: Call, m: Any) -> None:
+    env = m.env
+    f = node.fn.val(m, env)
+    if f is NOT_INLINE:
+        m.k = _call_operator_frame(m.k, node, env)
+        m.node = node.fn
+        return
+    continue_call(m, node, env, f, [], 0)
 
 
 def _call_operator_frame(next_frame: Any, node: Call, env: Any) -> Any:

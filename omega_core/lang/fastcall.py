@@ -1,0 +1,158 @@
+"""Specialised code for calls, the node the machine spends most of its time in.
+
+A ``Call`` node's generic ``val``/``ev`` (``nodes.py``) look up the operator, dispatch on each
+operand's kind through a method call, check the arity and build the argument list on every call.
+For the shapes that make up nearly all calls (an operator that is a global or a local variable,
+operands that are constants, variables or other inline-able nodes, at most ``MAX_FAST_OPERANDS``
+of them) this module generates, once per shape, a Python function in which the operand reads are
+inlined (``env[i]``, ``env[0][i]``, a constant) and the closure call builds its frame directly.
+
+Nothing about the machine changes: the generated code takes exactly the step the generic code
+takes, produces the same values, frames and errors, and falls back to the generic code for every
+case it does not handle (an operand that needs steps, a variable used before its definition, an
+unbound operator, a rest parameter, an arity error ...), from the point it got to, so no operand
+is evaluated twice. ``val`` additionally caches the primitive it last checked (operator identity
+and arity): a global rebound to another procedure fails the identity check and goes generic.
+Measured with ``bench/language.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from omega_core.errors import EvalError
+from omega_core.lang.frames import NOT_INLINE, CallK, continue_call
+from omega_core.lang.values import UNASSIGNED, Closure
+
+MAX_FAST_OPERANDS = 4
+"""Calls with more operands use the generic code (rare in practice; keeps the generated set small)."""
+
+_MISSING: Any = object()
+
+OperandKind = str
+"""``C`` constant, ``L0``/``L1`` variable in the innermost / next frame, ``G`` global, ``N`` a node
+that always needs steps (a call of a call, an ``if`` ...), ``X`` other."""
+
+
+def operand_kind(node: Any) -> OperandKind:
+    from omega_core.lang import nodes as n  # nodes imports this module
+
+    kind = type(node)
+    if kind is n.Const:
+        return "C"
+    if kind is n.LocalRef0:
+        return "L0"
+    if kind is n.LocalRef1:
+        return "L1"
+    if kind is n.GlobalRef:
+        return "G"
+    if (kind is n.Call and not node.inline_ok) or kind.val is n.Node.val:
+        return "N"  # never inline: always evaluated in steps, under a CallK frame
+    return "X"
+
+
+def operand_datum(node: Any, kind: OperandKind) -> Any:
+    """What the generated code needs of an operand: its value, slot, name or ``val`` method."""
+    if kind == "C":
+        return node.value
+    if kind in ("L0", "L1"):
+        return node.index
+    if kind == "G":
+        return node.name
+    return node
+
+
+def _read(kind: OperandKind, i: int, fallback: str) -> list[str]:
+    """Source lines that put operand ``i`` in ``a{i}``, running ``fallback`` when it cannot."""
+    if kind == "C":
+        return [f"a{i} = d{i}"]
+    if kind == "L0":
+        return [f"a{i} = env[d{i}]", f"if a{i} is UNASSIGNED: {fallback}"]
+    if kind == "L1":
+        return [f"a{i} = env[0][d{i}]", f"if a{i} is UNASSIGNED: {fallback}"]
+    if kind == "G":
+        return [f"a{i} = m.globals.get(d{i}, MISSING)", f"if a{i} is MISSING: {fallback}"]
+    return [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {fallback}"]
+
+
+def _operator(kind: OperandKind, fallback: str) -> list[str]:
+    if kind == "L0":
+        return ["f = env[fd]", f"if f is UNASSIGNED: {fallback}"]
+    if kind == "L1":
+        return ["f = env[0][fd]", f"if f is UNASSIGNED: {fallback}"]
+    return ["f = m.globals.get(fd, MISSING)", f"if f is MISSING: {fallback}"]
+
+
+_NAMESPACE = {"UNASSIGNED": UNASSIGNED, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE, "EvalError": EvalError,
+              "Closure": Closure, "continue_call": continue_call, "CallK": CallK}
+_VAL_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
+_EV_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
+
+
+def _build(source: str, name: str) -> Callable[..., Any]:
+    namespace = dict(_NAMESPACE)
+    exec(compile(source, f"<omega fast call {name}>", "exec"), namespace)  # noqa: S102 - our own templates
+    return namespace["factory"]  # type: ignore[no-any-return]
+
+
+def _indent(lines: list[str], depth: int) -> str:
+    return "".join(" " * depth + line + "\n" for line in lines)
+
+
+def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], needs_machine: bool) -> Callable[..., Any]:
+    """``factory(node, generic, prim, fd, d0, d1 ...)`` -> ``val(m, env)`` for one shape."""
+    key = (fn_kind, kinds, needs_machine)
+    factory = _VAL_FACTORIES.get(key)
+    if factory is None:
+        params = ", ".join(["node", "generic", "prim", "fn", "fd"] + [f"d{i}" for i in range(len(kinds))])
+        fallback = "return generic(node, m, env)"
+        body = _operator(fn_kind, fallback) + [f"if f is not prim: {fallback}"]
+        for i, kind in enumerate(kinds):
+            body += _read(kind, i, fallback)
+        args = ", ".join((["m"] if needs_machine else []) + [f"a{i}" for i in range(len(kinds))])
+        body += ["try:", f"    return fn({args})", "except EvalError as error:",
+                 "    if getattr(error, 'node', None) is None:", "        error.node = node", "    raise"]
+        source = f"def factory({params}):\n    def val(m, env):\n{_indent(body, 8)}    return val\n"
+        factory = _VAL_FACTORIES[key] = _build(source, f"val {key}")
+    return factory
+
+
+def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...]) -> Callable[..., Any]:
+    """``factory(node, generic, fd, d0, d1 ...)`` -> ``ev(m)`` for one shape: evaluates the
+    operands inline and enters a closure of the right arity directly; anything else (a primitive,
+    an operand that needs steps) continues in ``continue_call`` from the operand it reached."""
+    key = (fn_kind, kinds)
+    factory = _EV_FACTORIES.get(key)
+    if factory is None:
+        count = len(kinds)
+        params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(count)])
+        body = ["env = m.env"] + _operator(fn_kind, "return generic(node, m)")
+        for i, kind in enumerate(kinds):
+            done = ", ".join(f"a{j}" for j in range(i))
+            if kind == "N":  # what continue_call would do, without asking the operand first
+                body += [f"m.k = CallK(m.k, node, env, {i}, f, ({done}{',' if i else ''}))", f"m.node = d{i}", "return"]
+                break
+            body += _read(kind, i, f"return continue_call(m, node, env, f, [{done}], {i})")
+        else:
+            body += _enter(count)
+        source = f"def factory({params}):\n    def ev(m):\n{_indent(body, 8)}    return ev\n"
+        factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
+    return factory
+
+
+def _enter(count: int) -> list[str]:
+    """Source lines that call ``f`` with the operands in ``a0`` ...: a closure's frame directly."""
+    values = ", ".join(f"a{i}" for i in range(count))
+    return [
+        "if type(f) is Closure:",
+        "    lam = f.lam",
+        f"    if lam.nparams == {count} and lam.rest is None:",
+        f"        frame = [f.env{', ' if count else ''}{values}]",
+        "        if lam.extra_slots:",
+        "            frame.extend(lam.extra_slots)",
+        "        m.env = frame",
+        "        m.node = lam.body",
+        "        return",
+        f"m.apply(f, [{values}])",
+    ]
+
