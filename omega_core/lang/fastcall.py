@@ -22,7 +22,8 @@ from typing import Any, Callable
 
 from omega_core.errors import EvalError
 from omega_core.lang.frames import NOT_INLINE, CallK, continue_call
-from omega_core.lang.values import UNASSIGNED, Closure
+from omega_core.lang.primitives import lists, numbers, predicates
+from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair
 
 MAX_FAST_OPERANDS = 4
 """Calls with more operands use the generic code (rare in practice; keeps the generated set small)."""
@@ -83,7 +84,27 @@ def _operator(kind: OperandKind, fallback: str) -> list[str]:
     return ["f = m.globals.get(fd, MISSING)", f"if f is MISSING: {fallback}"]
 
 
-_NAMESPACE = {"UNASSIGNED": UNASSIGNED, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE, "EvalError": EvalError,
+_INT2 = "type(a0) is int and type(a1) is int"
+INLINE_PRIMITIVES: dict[Callable[..., Any], tuple[int, str | None, str]] = {
+    numbers.add: (2, _INT2, "a0 + a1"),
+    numbers.subtract: (2, _INT2, "a0 - a1"),
+    numbers.num_eq: (2, _INT2, "a0 == a1"),
+    numbers.num_lt: (2, _INT2, "a0 < a1"),
+    numbers.num_gt: (2, _INT2, "a0 > a1"),
+    numbers.num_le: (2, _INT2, "a0 <= a1"),
+    numbers.num_ge: (2, _INT2, "a0 >= a1"),
+    lists.cons: (2, None, "Pair(a0, a1)"),
+    lists.car: (1, "type(a0) is Pair", "a0.car"),
+    lists.cdr: (1, "type(a0) is Pair", "a0.cdr"),
+    lists.is_null: (1, None, "a0 is NIL"),
+    lists.is_pair: (1, None, "type(a0) is Pair"),
+    predicates.not_: (1, None, "a0 is False"),
+}
+"""Primitives whose common case is written into the generated code (operator, guard, result):
+exactly what the primitive's own first lines do (e.g. ``+`` of two ``int``: ``a + b``); when the
+guard fails the primitive itself is called, with its checks and error messages."""
+
+_NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE, "EvalError": EvalError,
               "Closure": Closure, "continue_call": continue_call, "CallK": CallK}
 _VAL_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _EV_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
@@ -99,9 +120,14 @@ def _indent(lines: list[str], depth: int) -> str:
     return "".join(" " * depth + line + "\n" for line in lines)
 
 
-def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], needs_machine: bool) -> Callable[..., Any]:
-    """``factory(node, generic, prim, fd, d0, d1 ...)`` -> ``val(m, env)`` for one shape."""
-    key = (fn_kind, kinds, needs_machine)
+def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any) -> Callable[..., Any]:
+    """``factory(node, generic, prim, fn, fd, d0, d1 ...)`` -> ``val(m, env)`` for one shape and
+    primitive (only the primitive's kind shapes the code: written in, machine or not)."""
+    needs_machine = prim.needs_machine
+    inline = INLINE_PRIMITIVES.get(prim.fn)
+    if inline is not None and inline[0] != len(kinds):
+        inline = None
+    key = (fn_kind, kinds, needs_machine, inline)
     factory = _VAL_FACTORIES.get(key)
     if factory is None:
         params = ", ".join(["node", "generic", "prim", "fn", "fd"] + [f"d{i}" for i in range(len(kinds))])
@@ -110,6 +136,9 @@ def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], needs_mach
         for i, kind in enumerate(kinds):
             body += _read(kind, i, fallback)
         args = ", ".join((["m"] if needs_machine else []) + [f"a{i}" for i in range(len(kinds))])
+        if inline is not None:
+            _, guard, result = inline
+            body += [f"if {guard}: return {result}" if guard else f"return {result}"]
         body += ["try:", f"    return fn({args})", "except EvalError as error:",
                  "    if getattr(error, 'node', None) is None:", "        error.node = node", "    raise"]
         source = f"def factory({params}):\n    def val(m, env):\n{_indent(body, 8)}    return val\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omega_core.lang.values import UNSPECIFIED, Closure, Pair, Promise, is_true, sym
+from omega_core.lang.values import UNSPECIFIED, Closure, Pair, Primitive, Promise, is_true, sym
 
 NOT_INLINE: Any = object()
 """Returned by ``Node.val`` when a node cannot be evaluated without taking machine steps."""
@@ -64,6 +64,11 @@ def continue_call(m: Any, node: Any, env: Any, f: Any, vals: list[Any], index: i
                 vals.extend(lam.extra_slots)
             m.env = vals  # the argument list becomes the frame: slot 0 the parent, then the values
             m.node = lam.body
+            return
+    elif type(f) is Primitive and not f.needs_machine and f.min_args <= count:  # likewise
+        if f.max_args is None or count <= f.max_args:
+            m.value = f.fn(*vals)
+            m.node = None
             return
     m.apply(f, vals)
 

@@ -291,7 +291,7 @@ def generic_call_val(node: Call, m: Any, env: Any) -> Any:
         if count < f.min_args or (f.max_args is not None and count > f.max_args):
             m.arity_error(f.name, f.min_args, f.max_args, count)
         if node.fn_kind is not None:  # checked: from now on this primitive takes the fast path
-            factory = fastcall.val_factory(node.fn_kind, node.kinds, f.needs_machine)
+            factory = fastcall.val_factory(node.fn_kind, node.kinds, f)
             node.val = factory(node, generic_call_val, f, f.fn, *node.data)
         if f.needs_machine:  # ``*``, ``append`` ... check their budgets on the machine
             if count == 2:
