@@ -23,16 +23,19 @@ from typing import Any, Callable
 from omega_core.errors import EvalError
 from omega_core.lang.frames import NOT_INLINE, CallK, continue_call
 from omega_core.lang.primitives import lists, numbers, predicates
-from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair
+from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair, Primitive
 
 MAX_FAST_OPERANDS = 4
 """Calls with more operands use the generic code (rare in practice; keeps the generated set small)."""
 
+OPERATOR_KINDS = frozenset({"G", "L0", "L1", "L2", "L3"})
+"""Operators the generated code reads itself (others, e.g. a ``lambda`` form, use the generic code)."""
+
 _MISSING: Any = object()
 
 OperandKind = str
-"""``C`` constant, ``L0``/``L1`` variable in the innermost / next frame, ``G`` global, ``N`` a node
-that always needs steps (a call of a call, an ``if`` ...), ``X`` other."""
+"""``C`` constant, ``L0`` ... ``L3`` variable in the innermost frame ... three frames out, ``G``
+global, ``N`` a node that always needs steps (a call of a call, an ``if`` ...), ``X`` other."""
 
 
 def operand_kind(node: Any) -> OperandKind:
@@ -45,6 +48,8 @@ def operand_kind(node: Any) -> OperandKind:
         return "L0"
     if kind is n.LocalRef1:
         return "L1"
+    if kind is n.LocalRef and node.depth in (2, 3):
+        return f"L{node.depth}"
     if kind is n.GlobalRef:
         return "G"
     if (kind is n.Call and not node.inline_ok) or kind.val is n.Node.val:
@@ -56,7 +61,7 @@ def operand_datum(node: Any, kind: OperandKind) -> Any:
     """What the generated code needs of an operand: its value, slot, name or ``val`` method."""
     if kind == "C":
         return node.value
-    if kind in ("L0", "L1"):
+    if kind in ("L0", "L1", "L2", "L3"):
         return node.index
     if kind == "G":
         return node.name
@@ -69,8 +74,9 @@ def _read(kind: OperandKind, i: int, fallback: str) -> list[str]:
         return [f"a{i} = d{i}"]
     if kind == "L0":
         return [f"a{i} = env[d{i}]", f"if a{i} is UNASSIGNED: {fallback}"]
-    if kind == "L1":
-        return [f"a{i} = env[0][d{i}]", f"if a{i} is UNASSIGNED: {fallback}"]
+    if kind in ("L1", "L2", "L3"):
+        frame = "env" + "[0]" * int(kind[1])
+        return [f"a{i} = {frame}[d{i}]", f"if a{i} is UNASSIGNED: {fallback}"]
     if kind == "G":
         return [f"a{i} = m.globals.get(d{i}, MISSING)", f"if a{i} is MISSING: {fallback}"]
     return [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {fallback}"]
@@ -79,8 +85,9 @@ def _read(kind: OperandKind, i: int, fallback: str) -> list[str]:
 def _operator(kind: OperandKind, fallback: str) -> list[str]:
     if kind == "L0":
         return ["f = env[fd]", f"if f is UNASSIGNED: {fallback}"]
-    if kind == "L1":
-        return ["f = env[0][fd]", f"if f is UNASSIGNED: {fallback}"]
+    if kind in ("L1", "L2", "L3"):
+        frame = "env" + "[0]" * int(kind[1])
+        return [f"f = {frame}[fd]", f"if f is UNASSIGNED: {fallback}"]
     return ["f = m.globals.get(fd, MISSING)", f"if f is MISSING: {fallback}"]
 
 
@@ -104,10 +111,12 @@ INLINE_PRIMITIVES: dict[Callable[..., Any], tuple[int, str | None, str]] = {
 exactly what the primitive's own first lines do (e.g. ``+`` of two ``int``: ``a + b``); when the
 guard fails the primitive itself is called, with its checks and error messages."""
 
-_NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE, "EvalError": EvalError,
-              "Closure": Closure, "continue_call": continue_call, "CallK": CallK}
+_NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE,
+              "EvalError": EvalError, "Closure": Closure, "Primitive": Primitive, "continue_call": continue_call,
+              "CallK": CallK}
 _VAL_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _EV_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
+_RESUME_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
 
 def _build(source: str, name: str) -> Callable[..., Any]:
@@ -153,24 +162,51 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...]) -> Callable
     key = (fn_kind, kinds)
     factory = _EV_FACTORIES.get(key)
     if factory is None:
-        count = len(kinds)
-        params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(count)])
-        body = ["env = m.env"] + _operator(fn_kind, "return generic(node, m)")
-        for i, kind in enumerate(kinds):
-            done = ", ".join(f"a{j}" for j in range(i))
-            if kind == "N":  # what continue_call would do, without asking the operand first
-                body += [f"m.k = CallK(m.k, node, env, {i}, f, ({done}{',' if i else ''}))", f"m.node = d{i}", "return"]
-                break
-            body += _read(kind, i, f"return continue_call(m, node, env, f, [{done}], {i})")
-        else:
-            body += _enter(count)
+        params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))])
+        body = ["env = m.env"] + _operator(fn_kind, "return generic(node, m)") + _operands_from(kinds, 0)
         source = f"def factory({params}):\n    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
     return factory
 
 
+def resume_factory(kinds: tuple[OperandKind, ...]) -> Callable[..., Any]:
+    """``factory(node, d0, d1 ...)`` -> ``resume(m, k, value)``: what ``CallK.ret`` does when
+    operand ``k.index`` of this call returned ``value``: the next operands inline, then the call,
+    as ``continue_call`` would, without its generic loop."""
+    factory = _RESUME_FACTORIES.get(kinds)
+    if factory is None:
+        count = len(kinds)
+        params = ", ".join(["node"] + [f"d{i}" for i in range(count)])
+        body = ["index = k.index", "env = k.env", "f = k.f"]
+        for index in range(count):
+            known = [f"a{j}" for j in range(index)]
+            body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
+            lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
+            body += ["    " + line for line in lines + _operands_from(kinds, index + 1)]
+        body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
+        source = f"def factory({params}):\n    def resume(m, k, value):\n{_indent(body, 8)}    return resume\n"
+        factory = _RESUME_FACTORIES[kinds] = _build(source, f"resume {kinds}")
+    return factory
+
+
+def _operands_from(kinds: tuple[OperandKind, ...], start: int) -> list[str]:
+    """Source lines that evaluate operands ``start`` ... into ``a{i}`` (earlier ones are there
+    already; ``f`` and ``env`` are set), then make the call."""
+    body: list[str] = []
+    for i in range(start, len(kinds)):
+        kind = kinds[i]
+        done = ", ".join(f"a{j}" for j in range(i))
+        if kind == "N":  # what continue_call would do, without asking the operand first
+            body += [f"m.k = CallK(m.k, node, env, {i}, f, ({done}{',' if i else ''}))", f"m.node = d{i}",
+                     "m.env = env", "return"]
+            return body
+        body += _read(kind, i, f"return continue_call(m, node, env, f, [{done}], {i})")
+    return body + _enter(len(kinds))
+
+
 def _enter(count: int) -> list[str]:
-    """Source lines that call ``f`` with the operands in ``a0`` ...: a closure's frame directly."""
+    """Source lines that call ``f`` with the operands in ``a0`` ...: a closure's frame directly,
+    a plain primitive directly (both exactly as ``Machine.apply`` would), the rest through it."""
     values = ", ".join(f"a{i}" for i in range(count))
     return [
         "if type(f) is Closure:",
@@ -182,6 +218,10 @@ def _enter(count: int) -> list[str]:
         "        m.env = frame",
         "        m.node = lam.body",
         "        return",
+        f"elif type(f) is Primitive and not f.needs_machine and f.min_args <= {count}:",
+        f"    if f.max_args is None or {count} <= f.max_args:",
+        f"        m.value = f.fn({values})",
+        "        m.node = None",
+        "        return",
         f"m.apply(f, [{values}])",
     ]
-

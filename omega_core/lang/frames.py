@@ -88,12 +88,10 @@ class CallK(Frame):
         self.vals = vals
 
     def ret(self, m: Any, value: Any) -> None:
-        index = self.index
-        if index < 0:
+        if self.index < 0:
             continue_call(m, self.node, self.env, value, [], 0)
-        else:
-            vals = [*self.vals, value]
-            continue_call(m, self.node, self.env, self.f, vals, index + 1)
+        else:  # the call's own code for its shape (fastcall.py), or the generic one
+            self.node.resume(m, self, value)
 
 
 class EffectK(Frame):

@@ -255,7 +255,7 @@ class Call(Node):
     generic ones below, or code specialised for the call's shape (``fastcall.py``), which behaves
     identically and falls back to the generic code for anything unusual."""
 
-    __slots__ = ("fn", "args", "inline_ok", "val", "ev", "fn_kind", "kinds", "data")
+    __slots__ = ("fn", "args", "inline_ok", "val", "ev", "resume", "fn_kind", "kinds", "data")
 
     def __init__(self, unit: Unit, form: Any, fn: Node, args: tuple[Node, ...]) -> None:
         super().__init__(unit, form)
@@ -263,7 +263,7 @@ class Call(Node):
         self.args = args
         self.inline_ok = fn.pure and all(arg.pure for arg in args)
         fn_kind = fastcall.operand_kind(fn)
-        eligible = fn_kind in ("G", "L0", "L1") and len(args) <= fastcall.MAX_FAST_OPERANDS
+        eligible = fn_kind in fastcall.OPERATOR_KINDS and len(args) <= fastcall.MAX_FAST_OPERANDS
         self.fn_kind = fn_kind if eligible else None
         self.kinds = tuple(fastcall.operand_kind(arg) for arg in args)
         self.data = (fastcall.operand_datum(fn, fn_kind),) + tuple(
@@ -274,6 +274,10 @@ class Call(Node):
             self.ev = fastcall.ev_factory(fn_kind, self.kinds)(self, generic_call_ev, *self.data)
         else:
             self.ev = MethodType(generic_call_ev, self)
+        if 0 < len(args) <= fastcall.MAX_FAST_OPERANDS:
+            self.resume = fastcall.resume_factory(self.kinds)(self, *self.data[1:])
+        else:
+            self.resume = generic_call_resume
 
 
 def _never_inline(m: Any, env: Any) -> Any:
@@ -306,6 +310,11 @@ def generic_call_val(node: Call, m: Any, env: Any) -> Any:
         if getattr(error, "node", None) is None:  # the innermost failing call names the place
             error.node = node  # type: ignore[attr-defined]
         raise
+
+
+def generic_call_resume(m: Any, k: Any, value: Any) -> None:
+    """``CallK.ret`` for operand ``k.index`` (>= 0) of ``k.node``: on with the next operands."""
+    continue_call(m, k.node, k.env, k.f, [*k.vals, value], k.index + 1)
 
 
 def generic_call_ev(node: Call, m: Any) -> None:
