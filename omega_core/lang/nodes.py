@@ -270,14 +270,21 @@ class Call(Node):
             fastcall.operand_datum(arg, kind) for arg, kind in zip(args, self.kinds)
         )
         self.val = MethodType(generic_call_val, self) if self.inline_ok else _never_inline
-        if eligible:
-            self.ev = fastcall.ev_factory(fn_kind, self.kinds)(self, generic_call_ev, *self.data)
-        else:
-            self.ev = MethodType(generic_call_ev, self)
-        if 0 < len(args) <= fastcall.MAX_FAST_OPERANDS:
-            self.resume = fastcall.resume_factory(self.kinds)(self, *self.data[1:])
-        else:
-            self.resume = generic_call_resume
+        # Specialised on first use: most calls compiled (the prelude's) never run in a process,
+        # and generating a shape's code costs about a millisecond the first time.
+        self.ev = MethodType(_first_call_ev, self) if eligible else MethodType(generic_call_ev, self)
+        self.resume = _first_call_resume if 0 < len(args) <= fastcall.MAX_FAST_OPERANDS else generic_call_resume
+
+
+def _first_call_ev(node: Call, m: Any) -> None:
+    node.ev = fastcall.ev_factory(node.fn_kind, node.kinds)(node, generic_call_ev, *node.data)  # type: ignore[arg-type]
+    node.ev(m)
+
+
+def _first_call_resume(m: Any, k: Any, value: Any) -> None:
+    node = k.node
+    node.resume = fastcall.resume_factory(node.kinds)(node, *node.data[1:])
+    node.resume(m, k, value)
 
 
 def _never_inline(m: Any, env: Any) -> Any:
