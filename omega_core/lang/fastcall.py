@@ -95,6 +95,7 @@ _INT2 = "type(a0) is int and type(a1) is int"
 INLINE_PRIMITIVES: dict[Callable[..., Any], tuple[int, str | None, str]] = {
     numbers.add: (2, _INT2, "a0 + a1"),
     numbers.subtract: (2, _INT2, "a0 - a1"),
+    numbers.multiply: (2, _INT2 + " and a0.bit_length() + a1.bit_length() <= m.max_integer_bits", "a0 * a1"),
     numbers.num_eq: (2, _INT2, "a0 == a1"),
     numbers.num_lt: (2, _INT2, "a0 < a1"),
     numbers.num_gt: (2, _INT2, "a0 > a1"),
@@ -205,8 +206,8 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int) -> list[str]:
 
 
 def _enter(count: int) -> list[str]:
-    """Source lines that call ``f`` with the operands in ``a0`` ...: a closure's frame directly,
-    a plain primitive directly (both exactly as ``Machine.apply`` would), the rest through it."""
+    """Source lines that call ``f`` with the operands in ``a0`` ...: a closure's frame or a
+    primitive directly (exactly as ``Machine.apply`` would), the rest through it."""
     values = ", ".join(f"a{i}" for i in range(count))
     return [
         "if type(f) is Closure:",
@@ -218,9 +219,9 @@ def _enter(count: int) -> list[str]:
         "        m.env = frame",
         "        m.node = lam.body",
         "        return",
-        f"elif type(f) is Primitive and not f.needs_machine and f.min_args <= {count}:",
+        f"elif type(f) is Primitive and f.min_args <= {count}:",
         f"    if f.max_args is None or {count} <= f.max_args:",
-        f"        m.value = f.fn({values})",
+        f"        m.value = f.fn(m{', ' if count else ''}{values}) if f.needs_machine else f.fn({values})",
         "        m.node = None",
         "        return",
         f"m.apply(f, [{values}])",

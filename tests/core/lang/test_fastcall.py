@@ -93,3 +93,13 @@ def test_operands_evaluate_left_to_right_once_each() -> None:
 def test_a_primitive_error_inside_a_specialised_call_names_that_call() -> None:
     result = last("(define (f x) (car x))\n(f '(1))\n(f 5)")
     assert result.error is not None and "car" in result.error and "(in (car x), line 1, column 15)" in result.error
+
+
+def test_a_product_written_in_still_checks_the_integer_budget() -> None:
+    program = ("(define (square x) (* x x))\n(square 3)\n(define (grow x) (grow (square x)))\n(grow 3)\n"
+               "(define (grow-inline x) (grow-inline (* x x)))\n(grow-inline 3)")
+    results = run(program)
+    assert results[1].value == "9"
+    for stopped in (results[3], results[5]):  # the product in tail position, then as an operand
+        assert stopped.error_code == "budget_exceeded"
+        assert "integer size budget exceeded: * would build" in (stopped.error or "")
