@@ -208,23 +208,40 @@ class Lambda(Node):
 
 
 class If(Node):
-    __slots__ = ("test", "then", "otherwise")
+    """``ev`` is a per-node function (a slot) with the branches in its closure: one of the two
+    most frequent steps, it then reads no attribute of the node."""
+
+    __slots__ = ("test", "then", "otherwise", "ev")
 
     def __init__(self, unit: Unit, form: Any, test: Node, then: Node, otherwise: Node) -> None:
         super().__init__(unit, form)
         self.test = test
         self.then = then
         self.otherwise = otherwise
+        self.ev = _if_ev(self, test, then, otherwise)
 
-    def ev(self, m: Any) -> None:
-        value = self.test.val(m, m.env)
+
+def _if_ev(node: If, test: Node, then: Node, otherwise: Node) -> Any:
+    if fastcall.operand_kind(test) == "N":  # the test always takes steps: no need to ask it
+
+        def ev_in_steps(m: Any) -> None:
+            m.k = IfK(m.k, node, m.env)
+            m.node = test
+
+        return ev_in_steps
+
+    def ev(m: Any) -> None:
+        env = m.env
+        value = test.val(m, env)
         if value is NOT_INLINE:
-            m.k = IfK(m.k, self, m.env)
-            m.node = self.test
+            m.k = IfK(m.k, node, env)
+            m.node = test
         elif value is False:
-            m.node = self.otherwise
+            m.node = otherwise
         else:
-            m.node = self.then
+            m.node = then
+
+    return ev
 
 
 class Seq(Node):
