@@ -153,6 +153,13 @@ class LocalRef0(LocalRef):
             raise EvalError(f"{self.name}: used before its definition")
         return value
 
+    def ev(self, m: Any) -> None:  # ``val`` written in: returning a variable is a frequent step
+        value = m.env[self.index]
+        if value is UNASSIGNED:
+            raise EvalError(f"{self.name}: used before its definition")
+        m.value = value
+        m.node = None
+
 
 class LocalRef1(LocalRef):
     __slots__ = ()
