@@ -6,6 +6,8 @@ pushing a frame when the sub-expression is not in tail position. ``val(m, env)``
 *inline* when that needs no steps and has no side effect beyond the result (constants, variable
 references, lambdas, and calls of primitives on such operands) and otherwise returns ``NOT_INLINE``.
 Inlining keeps the step count, and so the run time, low without ever recursing in Python.
+For ``Call`` and ``If``, the most frequent steps, ``ev``/``val`` are per-node functions held in
+slots: code generated for the node's shape (``fastcall.py``) that takes exactly the same steps.
 
 Nodes belong to a compilation ``Unit`` and know their index in it, so a serialized state can name
 any node as (unit id, index) and get it back by recompiling the unit's source datum.
