@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omega_core.lang.values import UNSPECIFIED, Pair, Promise, is_true, sym
+from omega_core.lang.values import UNSPECIFIED, Closure, Pair, Primitive, Promise, is_true, sym
 
 NOT_INLINE: Any = object()
 """Returned by ``Node.val`` when a node cannot be evaluated without taking machine steps."""
@@ -56,6 +56,20 @@ def continue_call(m: Any, node: Any, env: Any, f: Any, vals: list[Any], index: i
             return
         vals.append(value)
         index += 1
+    if type(f) is Closure:  # the common case of ``Machine.apply``, without its dispatch
+        lam = f.lam
+        if lam.rest is None and lam.nparams == count:
+            vals.insert(0, f.env)
+            if lam.extra_slots:
+                vals.extend(lam.extra_slots)
+            m.env = vals  # the argument list becomes the frame: slot 0 the parent, then the values
+            m.node = lam.body
+            return
+    elif type(f) is Primitive and not f.needs_machine and f.min_args <= count:  # likewise
+        if f.max_args is None or count <= f.max_args:
+            m.value = f.fn(*vals)
+            m.node = None
+            return
     m.apply(f, vals)
 
 
@@ -76,10 +90,8 @@ class CallK(Frame):
     def ret(self, m: Any, value: Any) -> None:
         if self.index < 0:
             continue_call(m, self.node, self.env, value, [], 0)
-        else:
-            vals = list(self.vals)
-            vals.append(value)
-            continue_call(m, self.node, self.env, self.f, vals, self.index + 1)
+        else:  # the call's own code for its shape (fastcall.py), or the generic one
+            self.node.resume(m, self, value)
 
 
 class EffectK(Frame):

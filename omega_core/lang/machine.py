@@ -138,20 +138,21 @@ class Machine:
         steps = 0
         node = k = None
         try:
-            while steps < max_steps:
-                steps += 1
+            # ``steps`` is the number of the step being taken (counted before it runs, so a step
+            # that fails or suspends counts); a ``for`` over a range is the cheapest counter.
+            for steps in range(1, max_steps + 1):
                 node = self.node
                 if node is not None:
                     node.ev(self)
-                else:
-                    k = self.k
-                    if k is None:
-                        self.status = Status.DONE
-                        self.env = None  # the last frame is garbage now: no state capture may keep it
-                        steps -= 1
-                        break
-                    self.k = k.next
-                    k.ret(self, self.value)
+                    continue
+                k = self.k
+                if k is None:
+                    self.status = Status.DONE
+                    self.env = None  # the last frame is garbage now: no state capture may keep it
+                    steps -= 1
+                    break
+                self.k = k.next
+                k.ret(self, self.value)
         except _Suspend:
             pass
         except OmegaError as error:

@@ -6,6 +6,8 @@ pushing a frame when the sub-expression is not in tail position. ``val(m, env)``
 *inline* when that needs no steps and has no side effect beyond the result (constants, variable
 references, lambdas, and calls of primitives on such operands) and otherwise returns ``NOT_INLINE``.
 Inlining keeps the step count, and so the run time, low without ever recursing in Python.
+For ``Call`` and ``If``, the most frequent steps, ``ev``/``val`` are per-node functions held in
+slots: code generated for the node's shape (``fastcall.py``) that takes exactly the same steps.
 
 Nodes belong to a compilation ``Unit`` and know their index in it, so a serialized state can name
 any node as (unit id, index) and get it back by recompiling the unit's source datum.
@@ -13,9 +15,11 @@ any node as (unit id, index) and get it back by recompiling the unit's source da
 
 from __future__ import annotations
 
+from types import MethodType
 from typing import Any
 
 from omega_core.errors import EvalError
+from omega_core.lang import fastcall
 from omega_core.lang.frames import (
     NOT_INLINE,
     AndOrK,
@@ -151,6 +155,13 @@ class LocalRef0(LocalRef):
             raise EvalError(f"{self.name}: used before its definition")
         return value
 
+    def ev(self, m: Any) -> None:  # ``val`` written in: returning a variable is a frequent step
+        value = m.env[self.index]
+        if value is UNASSIGNED:
+            raise EvalError(f"{self.name}: used before its definition")
+        m.value = value
+        m.node = None
+
 
 class LocalRef1(LocalRef):
     __slots__ = ()
@@ -206,23 +217,40 @@ class Lambda(Node):
 
 
 class If(Node):
-    __slots__ = ("test", "then", "otherwise")
+    """``ev`` is a per-node function (a slot) with the branches in its closure: one of the two
+    most frequent steps, it then reads no attribute of the node."""
+
+    __slots__ = ("test", "then", "otherwise", "ev")
 
     def __init__(self, unit: Unit, form: Any, test: Node, then: Node, otherwise: Node) -> None:
         super().__init__(unit, form)
         self.test = test
         self.then = then
         self.otherwise = otherwise
+        self.ev = _if_ev(self, test, then, otherwise)
 
-    def ev(self, m: Any) -> None:
-        value = self.test.val(m, m.env)
+
+def _if_ev(node: If, test: Node, then: Node, otherwise: Node) -> Any:
+    if fastcall.operand_kind(test) == "N":  # the test always takes steps: no need to ask it
+
+        def ev_in_steps(m: Any) -> None:
+            m.k = IfK(m.k, node, m.env)
+            m.node = test
+
+        return ev_in_steps
+
+    def ev(m: Any) -> None:
+        env = m.env
+        value = test.val(m, env)
         if value is NOT_INLINE:
-            m.k = IfK(m.k, self, m.env)
-            m.node = self.test
+            m.k = IfK(m.k, node, env)
+            m.node = test
         elif value is False:
-            m.node = self.otherwise
+            m.node = otherwise
         else:
-            m.node = self.then
+            m.node = then
+
+    return ev
 
 
 class Seq(Node):
@@ -249,48 +277,87 @@ class Seq(Node):
 
 
 class Call(Node):
-    __slots__ = ("fn", "args", "inline_ok")
+    """A procedure call. ``val`` and ``ev`` are per-node functions (slots, not methods): the
+    generic ones below, or code specialised for the call's shape (``fastcall.py``), which behaves
+    identically and falls back to the generic code for anything unusual."""
+
+    __slots__ = ("fn", "args", "inline_ok", "val", "ev", "resume", "fn_kind", "kinds", "data")
 
     def __init__(self, unit: Unit, form: Any, fn: Node, args: tuple[Node, ...]) -> None:
         super().__init__(unit, form)
         self.fn = fn
         self.args = args
         self.inline_ok = fn.pure and all(arg.pure for arg in args)
+        fn_kind = fastcall.operand_kind(fn)
+        eligible = fn_kind in fastcall.OPERATOR_KINDS and len(args) <= fastcall.MAX_FAST_OPERANDS
+        self.fn_kind = fn_kind if eligible else None
+        self.kinds = tuple(fastcall.operand_kind(arg) for arg in args)
+        self.data = (fastcall.operand_datum(fn, fn_kind),) + tuple(
+            fastcall.operand_datum(arg, kind) for arg, kind in zip(args, self.kinds)
+        )
+        self.val = MethodType(generic_call_val, self) if self.inline_ok else _never_inline
+        # Specialised on first use: most calls compiled (the prelude's) never run in a process,
+        # and generating a shape's code costs about a millisecond the first time.
+        self.ev = MethodType(_first_call_ev, self) if eligible else MethodType(generic_call_ev, self)
+        self.resume = _first_call_resume if 0 < len(args) <= fastcall.MAX_FAST_OPERANDS else generic_call_resume
 
-    def val(self, m: Any, env: Any) -> Any:
-        """Inline only a primitive applied to pure operands: no steps, no double evaluation."""
-        if not self.inline_ok:
+
+def _first_call_ev(node: Call, m: Any) -> None:
+    node.ev = fastcall.ev_factory(node.fn_kind, node.kinds)(node, generic_call_ev, *node.data)  # type: ignore[arg-type]
+    node.ev(m)
+
+
+def _first_call_resume(m: Any, k: Any, value: Any) -> None:
+    node = k.node
+    node.resume = fastcall.resume_factory(node.kinds)(node, *node.data[1:])
+    node.resume(m, k, value)
+
+
+def _never_inline(m: Any, env: Any) -> Any:
+    return NOT_INLINE
+
+
+def generic_call_val(node: Call, m: Any, env: Any) -> Any:
+    """Inline only a primitive applied to pure operands: no steps, no double evaluation."""
+    try:
+        f = node.fn.val(m, env)
+        if type(f) is not Primitive:
             return NOT_INLINE
-        try:
-            f = self.fn.val(m, env)
-            if type(f) is not Primitive:
-                return NOT_INLINE
-            operands = self.args
-            count = len(operands)
-            if count < f.min_args or (f.max_args is not None and count > f.max_args):
-                m.arity_error(f.name, f.min_args, f.max_args, count)
-            if f.needs_machine:  # ``*``, ``append`` ... check their budgets on the machine
-                if count == 2:
-                    return f.fn(m, operands[0].val(m, env), operands[1].val(m, env))
-                return f.fn(m, *[arg.val(m, env) for arg in operands])
+        operands = node.args
+        count = len(operands)
+        if count < f.min_args or (f.max_args is not None and count > f.max_args):
+            m.arity_error(f.name, f.min_args, f.max_args, count)
+        if node.fn_kind is not None:  # checked: from now on this primitive takes the fast path
+            factory = fastcall.val_factory(node.fn_kind, node.kinds, f)
+            node.val = factory(node, generic_call_val, f, f.fn, *node.data)
+        if f.needs_machine:  # ``*``, ``append`` ... check their budgets on the machine
             if count == 2:
-                return f.fn(operands[0].val(m, env), operands[1].val(m, env))
-            if count == 1:
-                return f.fn(operands[0].val(m, env))
-            return f.fn(*[arg.val(m, env) for arg in operands])
-        except EvalError as error:
-            if getattr(error, "node", None) is None:  # the innermost failing call names the place
-                error.node = self  # type: ignore[attr-defined]
-            raise
+                return f.fn(m, operands[0].val(m, env), operands[1].val(m, env))
+            return f.fn(m, *[arg.val(m, env) for arg in operands])
+        if count == 2:
+            return f.fn(operands[0].val(m, env), operands[1].val(m, env))
+        if count == 1:
+            return f.fn(operands[0].val(m, env))
+        return f.fn(*[arg.val(m, env) for arg in operands])
+    except EvalError as error:
+        if getattr(error, "node", None) is None:  # the innermost failing call names the place
+            error.node = node  # type: ignore[attr-defined]
+        raise
 
-    def ev(self, m: Any) -> None:
-        env = m.env
-        f = self.fn.val(m, env)
-        if f is NOT_INLINE:
-            m.k = _call_operator_frame(m.k, self, env)
-            m.node = self.fn
-            return
-        continue_call(m, self, env, f, [], 0)
+
+def generic_call_resume(m: Any, k: Any, value: Any) -> None:
+    """``CallK.ret`` for operand ``k.index`` (>= 0) of ``k.node``: on with the next operands."""
+    continue_call(m, k.node, k.env, k.f, [*k.vals, value], k.index + 1)
+
+
+def generic_call_ev(node: Call, m: Any) -> None:
+    env = m.env
+    f = node.fn.val(m, env)
+    if f is NOT_INLINE:
+        m.k = _call_operator_frame(m.k, node, env)
+        m.node = node.fn
+        return
+    continue_call(m, node, env, f, [], 0)
 
 
 def _call_operator_frame(next_frame: Any, node: Call, env: Any) -> Any:

@@ -1,0 +1,228 @@
+"""Specialised code for calls, the node the machine spends most of its time in.
+
+A ``Call`` node's generic ``val``/``ev`` (``nodes.py``) look up the operator, dispatch on each
+operand's kind through a method call, check the arity and build the argument list on every call.
+For the shapes that make up nearly all calls (an operator that is a global or a local variable,
+operands that are constants, variables or other inline-able nodes, at most ``MAX_FAST_OPERANDS``
+of them) this module generates, once per shape, a Python function in which the operand reads are
+inlined (``env[i]``, ``env[0][i]``, a constant) and the closure call builds its frame directly.
+
+Nothing about the machine changes: the generated code takes exactly the step the generic code
+takes, produces the same values, frames and errors, and falls back to the generic code for every
+case it does not handle (an operand that needs steps, a variable used before its definition, an
+unbound operator, a rest parameter, an arity error ...), from the point it got to, so no operand
+is evaluated twice. ``val`` additionally caches the primitive it last checked (operator identity
+and arity): a global rebound to another procedure fails the identity check and goes generic.
+Measured with ``bench/language.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from omega_core.errors import EvalError
+from omega_core.lang.frames import NOT_INLINE, CallK, continue_call
+from omega_core.lang.primitives import lists, numbers, predicates
+from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair, Primitive
+
+MAX_FAST_OPERANDS = 4
+"""Calls with more operands use the generic code (rare in practice; keeps the generated set small)."""
+
+OPERATOR_KINDS = frozenset({"G", "L0", "L1", "L2", "L3"})
+"""Operators the generated code reads itself (others, e.g. a ``lambda`` form, use the generic code)."""
+
+_MISSING: Any = object()
+
+OperandKind = str
+"""``C`` constant, ``L0`` ... ``L3`` variable in the innermost frame ... three frames out, ``G``
+global, ``N`` a node that always needs steps (a call of a call, an ``if`` ...), ``X`` other."""
+
+
+def operand_kind(node: Any) -> OperandKind:
+    from omega_core.lang import nodes as n  # nodes imports this module
+
+    kind = type(node)
+    if kind is n.Const:
+        return "C"
+    if kind is n.LocalRef0:
+        return "L0"
+    if kind is n.LocalRef1:
+        return "L1"
+    if kind is n.LocalRef and node.depth in (2, 3):
+        return f"L{node.depth}"
+    if kind is n.GlobalRef:
+        return "G"
+    if (kind is n.Call and not node.inline_ok) or kind.val is n.Node.val:
+        return "N"  # never inline: always evaluated in steps, under a CallK frame
+    return "X"
+
+
+def operand_datum(node: Any, kind: OperandKind) -> Any:
+    """What the generated code needs of an operand: its value, slot, name or ``val`` method."""
+    if kind == "C":
+        return node.value
+    if kind in ("L0", "L1", "L2", "L3"):
+        return node.index
+    if kind == "G":
+        return node.name
+    return node
+
+
+def _read(kind: OperandKind, i: int, fallback: str) -> list[str]:
+    """Source lines that put operand ``i`` in ``a{i}``, running ``fallback`` when it cannot."""
+    if kind == "C":
+        return [f"a{i} = d{i}"]
+    if kind == "L0":
+        return [f"a{i} = env[d{i}]", f"if a{i} is UNASSIGNED: {fallback}"]
+    if kind in ("L1", "L2", "L3"):
+        frame = "env" + "[0]" * int(kind[1])
+        return [f"a{i} = {frame}[d{i}]", f"if a{i} is UNASSIGNED: {fallback}"]
+    if kind == "G":
+        return [f"a{i} = m.globals.get(d{i}, MISSING)", f"if a{i} is MISSING: {fallback}"]
+    return [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {fallback}"]
+
+
+def _operator(kind: OperandKind, fallback: str) -> list[str]:
+    if kind == "L0":
+        return ["f = env[fd]", f"if f is UNASSIGNED: {fallback}"]
+    if kind in ("L1", "L2", "L3"):
+        frame = "env" + "[0]" * int(kind[1])
+        return [f"f = {frame}[fd]", f"if f is UNASSIGNED: {fallback}"]
+    return ["f = m.globals.get(fd, MISSING)", f"if f is MISSING: {fallback}"]
+
+
+_INT2 = "type(a0) is int and type(a1) is int"
+INLINE_PRIMITIVES: dict[Callable[..., Any], tuple[int, str | None, str]] = {
+    numbers.add: (2, _INT2, "a0 + a1"),
+    numbers.subtract: (2, _INT2, "a0 - a1"),
+    numbers.multiply: (2, _INT2 + " and a0.bit_length() + a1.bit_length() <= m.max_integer_bits", "a0 * a1"),
+    numbers.num_eq: (2, _INT2, "a0 == a1"),
+    numbers.num_lt: (2, _INT2, "a0 < a1"),
+    numbers.num_gt: (2, _INT2, "a0 > a1"),
+    numbers.num_le: (2, _INT2, "a0 <= a1"),
+    numbers.num_ge: (2, _INT2, "a0 >= a1"),
+    lists.cons: (2, None, "Pair(a0, a1)"),
+    lists.car: (1, "type(a0) is Pair", "a0.car"),
+    lists.cdr: (1, "type(a0) is Pair", "a0.cdr"),
+    lists.is_null: (1, None, "a0 is NIL"),
+    lists.is_pair: (1, None, "type(a0) is Pair"),
+    predicates.not_: (1, None, "a0 is False"),
+}
+"""Primitives whose common case is written into the generated code (operator, guard, result):
+exactly what the primitive's own first lines do (e.g. ``+`` of two ``int``: ``a + b``); when the
+guard fails the primitive itself is called, with its checks and error messages."""
+
+_NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE,
+              "EvalError": EvalError, "Closure": Closure, "Primitive": Primitive, "continue_call": continue_call,
+              "CallK": CallK}
+_VAL_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
+_EV_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
+_RESUME_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
+
+
+def _build(source: str, name: str) -> Callable[..., Any]:
+    namespace = dict(_NAMESPACE)
+    exec(compile(source, f"<omega fast call {name}>", "exec"), namespace)  # noqa: S102 - our own templates
+    return namespace["factory"]  # type: ignore[no-any-return]
+
+
+def _indent(lines: list[str], depth: int) -> str:
+    return "".join(" " * depth + line + "\n" for line in lines)
+
+
+def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any) -> Callable[..., Any]:
+    """``factory(node, generic, prim, fn, fd, d0, d1 ...)`` -> ``val(m, env)`` for one shape and
+    primitive (only the primitive's kind shapes the code: written in, machine or not)."""
+    needs_machine = prim.needs_machine
+    inline = INLINE_PRIMITIVES.get(prim.fn)
+    if inline is not None and inline[0] != len(kinds):
+        inline = None
+    key = (fn_kind, kinds, needs_machine, inline)
+    factory = _VAL_FACTORIES.get(key)
+    if factory is None:
+        params = ", ".join(["node", "generic", "prim", "fn", "fd"] + [f"d{i}" for i in range(len(kinds))])
+        fallback = "return generic(node, m, env)"
+        body = _operator(fn_kind, fallback) + [f"if f is not prim: {fallback}"]
+        for i, kind in enumerate(kinds):
+            body += _read(kind, i, fallback)
+        args = ", ".join((["m"] if needs_machine else []) + [f"a{i}" for i in range(len(kinds))])
+        if inline is not None:
+            _, guard, result = inline
+            body += [f"if {guard}: return {result}" if guard else f"return {result}"]
+        body += ["try:", f"    return fn({args})", "except EvalError as error:",
+                 "    if getattr(error, 'node', None) is None:", "        error.node = node", "    raise"]
+        source = f"def factory({params}):\n    def val(m, env):\n{_indent(body, 8)}    return val\n"
+        factory = _VAL_FACTORIES[key] = _build(source, f"val {key}")
+    return factory
+
+
+def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...]) -> Callable[..., Any]:
+    """``factory(node, generic, fd, d0, d1 ...)`` -> ``ev(m)`` for one shape: evaluates the
+    operands inline and enters a closure of the right arity directly; anything else (a primitive,
+    an operand that needs steps) continues in ``continue_call`` from the operand it reached."""
+    key = (fn_kind, kinds)
+    factory = _EV_FACTORIES.get(key)
+    if factory is None:
+        params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))])
+        body = ["env = m.env"] + _operator(fn_kind, "return generic(node, m)") + _operands_from(kinds, 0)
+        source = f"def factory({params}):\n    def ev(m):\n{_indent(body, 8)}    return ev\n"
+        factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
+    return factory
+
+
+def resume_factory(kinds: tuple[OperandKind, ...]) -> Callable[..., Any]:
+    """``factory(node, d0, d1 ...)`` -> ``resume(m, k, value)``: what ``CallK.ret`` does when
+    operand ``k.index`` of this call returned ``value``: the next operands inline, then the call,
+    as ``continue_call`` would, without its generic loop."""
+    factory = _RESUME_FACTORIES.get(kinds)
+    if factory is None:
+        count = len(kinds)
+        params = ", ".join(["node"] + [f"d{i}" for i in range(count)])
+        body = ["index = k.index", "env = k.env", "f = k.f"]
+        for index in range(count):
+            known = [f"a{j}" for j in range(index)]
+            body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
+            lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
+            body += ["    " + line for line in lines + _operands_from(kinds, index + 1)]
+        body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
+        source = f"def factory({params}):\n    def resume(m, k, value):\n{_indent(body, 8)}    return resume\n"
+        factory = _RESUME_FACTORIES[kinds] = _build(source, f"resume {kinds}")
+    return factory
+
+
+def _operands_from(kinds: tuple[OperandKind, ...], start: int) -> list[str]:
+    """Source lines that evaluate operands ``start`` ... into ``a{i}`` (earlier ones are there
+    already; ``f`` and ``env`` are set), then make the call."""
+    body: list[str] = []
+    for i in range(start, len(kinds)):
+        kind = kinds[i]
+        done = ", ".join(f"a{j}" for j in range(i))
+        if kind == "N":  # what continue_call would do, without asking the operand first
+            body += [f"m.k = CallK(m.k, node, env, {i}, f, ({done}{',' if i else ''}))", f"m.node = d{i}",
+                     "m.env = env", "return"]
+            return body
+        body += _read(kind, i, f"return continue_call(m, node, env, f, [{done}], {i})")
+    return body + _enter(len(kinds))
+
+
+def _enter(count: int) -> list[str]:
+    """Source lines that call ``f`` with the operands in ``a0`` ...: a closure's frame or a
+    primitive directly (exactly as ``Machine.apply`` would), the rest through it."""
+    values = ", ".join(f"a{i}" for i in range(count))
+    return [
+        "if type(f) is Closure:",
+        "    lam = f.lam",
+        f"    if lam.nparams == {count} and lam.rest is None:",
+        f"        frame = [f.env{', ' if count else ''}{values}]",
+        "        if lam.extra_slots:",
+        "            frame.extend(lam.extra_slots)",
+        "        m.env = frame",
+        "        m.node = lam.body",
+        "        return",
+        f"elif type(f) is Primitive and f.min_args <= {count}:",
+        f"    if f.max_args is None or {count} <= f.max_args:",
+        f"        m.value = f.fn(m{', ' if count else ''}{values}) if f.needs_machine else f.fn({values})",
+        "        m.node = None",
+        "        return",
+        f"m.apply(f, [{values}])",
+    ]
