@@ -20,6 +20,7 @@ from omega_core.session.atomic import atomic_write_json
 from omega_core.session.errors import CorruptIndex, storage_error
 from omega_core.session.events import PREVIEW_LIMIT, CheckpointReason, EventType
 from omega_core.session.index_head import IndexHead, read_index_head
+from omega_core.session.index_stream import has_raw_states, load_index_streaming, write_pretty_index
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.states import StateStore, is_state_ref, load_state
 
@@ -89,11 +90,20 @@ def validate_index(obj: Any, path: Path | str = "<index>") -> dict[str, Any]:
 
 
 def load_index(path: Path) -> dict[str, Any] | None:
-    """The whole index at ``path`` (None if missing). Reads OmegaLLM's indexes too (inline states).
+    """The whole index at ``path`` (None if missing). Reads OmegaLLM's indexes too: their inline
+    states are streamed past, not decoded (big entries become ``index_stream.RawState``).
 
     Raises CorruptIndex if it is not a valid index, StorageError if it cannot be read.
     """
     path = Path(path)
+    try:
+        streamed = load_index_streaming(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise storage_error("read", path, exc) from exc
+    if streamed is not None:
+        return validate_index(streamed, path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -129,7 +139,12 @@ def write_index(path: Path, index: dict[str, Any], fsync: bool = True) -> None:
     """Replace the index atomically (temp file, fsync, rename); StorageError if the OS refuses.
 
     Keep large states out of ``index`` (StateStore) so that this stays cheap as the session grows.
+    An index holding OmegaLLM's states (RawState) is written in OmegaLLM's two-space layout with
+    those states copied byte for byte, so the next open streams past them again.
     """
+    if has_raw_states(index):
+        write_pretty_index(Path(path), ordered_index(index), fsync=fsync)
+        return
     atomic_write_json(Path(path), ordered_index(index), fsync=fsync)
 
 

@@ -1,0 +1,255 @@
+"""Loading an index without decoding the machine states OmegaLLM stores in it.
+
+Why: OmegaLLM's index holds a full TypeScript machine state per checkpoint (about 50 KB each; a
+48k-event session has 520 MB of them) in a format Omega never restores: Omega rebuilds by replaying
+the log. Decoding them cost 9.5 s and over a gigabyte at every open. Here the ``states`` object is
+streamed past: each entry's key is read, small values (our references into the states file) are
+decoded, and every big value is kept as a ``RawState``, a byte range of the file that is never
+decoded, only copied as is if Omega rewrites the index (so OmegaLLM keeps its states).
+
+How, without a JSON parser over 520 MB: OmegaLLM writes its index with ``JSON.stringify(index,
+null, 2)``, and Omega writes an index holding raw states the same way (``write_pretty_index``). In
+that layout a JSON string never holds a raw newline, so every line's indentation is structural: an
+entry of ``states`` starts with a line ``    "<id>": {`` and ends at the first later line that is
+exactly four spaces and a ``}``. That line is found with ``bytes.find`` on blocks of the file,
+never looking at what is between. An index in any other layout (ours, compact) is decoded whole by
+the caller, which is cheap since our states are references.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from omega_core.session.atomic import atomic_write_bytes
+from omega_core.session.errors import CorruptIndex
+
+__all__ = ["RawState", "load_index_streaming", "has_raw_states", "write_pretty_index", "RAW_STATE_MIN_BYTES"]
+
+RAW_STATE_MIN_BYTES = 4096
+"""States entries at least this long are kept as raw byte ranges (ours are refs of ~60 bytes)."""
+_STATES_KEY = b'\n  "states": '
+_ENTRY_PREFIX = b'    "'
+_BLOCK = 1024 * 1024
+_log = logging.getLogger("omega.session")
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+class RawState:
+    """A states entry left undecoded: bytes ``start`` to ``end`` of the index file ``path``.
+
+    Not a frozen record on purpose: when Omega rewrites the index, the entry moves to a new place in
+    the new file and ``write_pretty_index`` updates the objects that the session holds. ``identity``
+    (device, inode, size, mtime) is the file's when the range was measured: if the file has been
+    replaced since (OmegaLLM rewrote it), the range means nothing and reading it refuses.
+    """
+
+    __slots__ = ("path", "start", "end", "identity")
+
+    def __init__(self, path: Path, start: int, end: int, identity: tuple[int, int, int, int]) -> None:
+        self.path = path
+        self.start = start
+        self.end = end
+        self.identity = identity
+
+    def __repr__(self) -> str:
+        return f"RawState({self.path.name}, {self.start}..{self.end})"
+
+    def read_bytes(self) -> bytes:
+        """The entry's JSON text; CorruptIndex if the file is no longer the one measured."""
+        try:
+            with open(self.path, "rb") as handle:
+                if _identity(os.fstat(handle.fileno())) != self.identity:
+                    raise CorruptIndex(f"index {self.path} was replaced since it was read: its OmegaLLM "
+                                       "state cannot be copied", self.path)
+                handle.seek(self.start)
+                data = handle.read(self.end - self.start)
+        except OSError as exc:
+            raise CorruptIndex(f"index {self.path} cannot be read again ({exc.strerror})", self.path) from exc
+        if len(data) != self.end - self.start:
+            raise CorruptIndex(f"index {self.path} is shorter than when it was read", self.path)
+        return data
+
+
+class _NotPretty(Exception):
+    """The index is not in the two-space layout: the caller decodes it whole."""
+
+
+class _File:
+    """Reads and searches an open file by absolute offsets, a block at a time."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def read(self, start: int, end: int) -> bytes:
+        self.handle.seek(start)
+        return self.handle.read(end - start)
+
+    def line(self, start: int) -> bytes:
+        self.handle.seek(start)
+        return self.handle.readline()
+
+    def find(self, pattern: bytes, start: int) -> int:
+        """Offset of the first ``pattern`` at or after ``start``; -1 if none."""
+        position = start
+        overlap = len(pattern) - 1
+        while True:
+            self.handle.seek(position)
+            block = self.handle.read(_BLOCK)
+            found = block.find(pattern)
+            if found >= 0:
+                return position + found
+            if len(block) < _BLOCK:
+                return -1
+            position += len(block) - overlap
+
+
+def _decode(data: bytes, path: Path, what: str) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CorruptIndex(f"index {path} is damaged: {what} is not valid JSON; rebuild it from the log",
+                           path) from exc
+
+
+def _entry(file: _File, path: Path, pos: int, identity: tuple[int, int, int, int]) -> tuple[str, Any, int]:
+    """(key, value, offset after the entry's last line) for the ``states`` entry starting at ``pos``."""
+    line = file.line(pos)
+    if not line.startswith(_ENTRY_PREFIX):
+        raise _NotPretty
+    try:
+        text = line.decode("utf-8")
+        key, key_end = json.JSONDecoder().raw_decode(text, 4)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _NotPretty from exc
+    rest = text[key_end:].lstrip()
+    if not isinstance(key, str) or not rest.startswith(":"):
+        raise _NotPretty
+    value_text = rest[1:].strip()
+    if value_text not in ("{", "["):  # the whole value is on this line
+        return key, _decode(value_text.rstrip(",").encode("utf-8"), path, f"state {key!r}"), pos + len(line)
+    closer = b"\n    }" if value_text == "{" else b"\n    ]"
+    value_start = pos + len(line.rstrip()) - 1  # the opening bracket ends the line
+    close = file.find(closer, pos + len(line) - 1)
+    if close < 0:
+        raise CorruptIndex(f"index {path} is damaged: state {key!r} is not closed; rebuild it from the log", path)
+    value_end = close + len(closer)
+    if value_end - value_start < RAW_STATE_MIN_BYTES:
+        value: Any = _decode(file.read(value_start, value_end), path, f"state {key!r}")
+    else:
+        value = RawState(path, value_start, value_end, identity)
+    return key, value, value_end + len(file.line(value_end))
+
+
+def _scan(handle: Any, path: Path) -> dict[str, Any]:
+    file = _File(handle)
+    identity = _identity(os.fstat(handle.fileno()))
+    states_at = file.find(_STATES_KEY, 0)
+    if states_at < 0:
+        raise _NotPretty
+    head_text = file.read(0, states_at).rstrip()
+    head = _decode(head_text.rstrip(b",") + b"\n}", path, "the part before states")
+    if not isinstance(head, dict):
+        raise _NotPretty
+    pos = states_at + len(_STATES_KEY)
+    first = file.line(pos).rstrip()
+    states: dict[str, Any] = {}
+    if first.startswith(b"{}"):
+        after = pos + 2
+    elif first == b"{":
+        pos += len(file.line(pos))
+        while True:
+            line = file.line(pos)
+            if line.startswith(b"  }"):
+                after = pos + 3
+                break
+            if not line:
+                raise CorruptIndex(f"index {path} is damaged: states is not closed; rebuild it from the log", path)
+            key, value, pos = _entry(file, path, pos, identity)
+            states[key] = value
+    else:
+        raise _NotPretty
+    tail = file.read(after, identity[2]).strip()
+    rest: Any = {}
+    if tail.startswith(b","):
+        rest = _decode(b"{" + tail[1:], path, "the part after states")
+    elif tail != b"}":
+        raise CorruptIndex(f"index {path} is damaged: unexpected text after states; rebuild it from the log", path)
+    if not isinstance(rest, dict):
+        raise _NotPretty
+    index = dict(head)
+    index["states"] = states
+    index.update(rest)
+    return index
+
+
+def load_index_streaming(path: Path) -> dict[str, Any] | None:
+    """The index at ``path`` with big states entries left as RawState; None if it is not in the
+    two-space layout (the caller decodes it whole). Raises CorruptIndex for damage it sees, OSError
+    if the file cannot be read."""
+    with open(path, "rb") as handle:
+        try:
+            return _scan(handle, Path(path))
+        except _NotPretty:
+            return None
+
+
+def has_raw_states(index: dict[str, Any]) -> bool:
+    states = index.get("states")
+    return isinstance(states, dict) and any(isinstance(value, RawState) for value in states.values())
+
+
+def write_pretty_index(path: Path, index: dict[str, Any], fsync: bool = True) -> None:
+    """Write ``index`` (already in key order) in OmegaLLM's two-space layout, copying each RawState's
+    bytes as they are; then point those RawState objects at their place in the new file.
+
+    A RawState whose file has been replaced meanwhile is left out with a logged warning: it is
+    OmegaLLM's cache of its own machine (Omega never reads it), so leaving it out loses nothing
+    acknowledged; OmegaLLM rebuilds such a state itself.
+    """
+    path = Path(path)
+    states = index.get("states") or {}
+    raws: dict[str, tuple[RawState, bytes]] = {}
+    skeleton_states: dict[str, Any] = {}
+    for key, value in states.items():
+        if isinstance(value, RawState):
+            try:
+                raws[key] = (value, value.read_bytes())
+            except CorruptIndex as problem:
+                _log.warning("%s; left out of the rewritten index", problem.message)
+                continue
+            skeleton_states[key] = f"\x00raw:{len(raws) - 1}"
+        else:
+            skeleton_states[key] = value
+    skeleton = {**index, "states": skeleton_states}
+    try:
+        text = json.dumps(skeleton, indent=2, ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(skeleton, indent=2, ensure_ascii=True, allow_nan=False)
+    pieces: list[bytes] = []
+    size = 0
+    placed: list[tuple[RawState, int, int]] = []
+    rest = text
+    for number, (raw, data) in enumerate(raws.values()):
+        marker = json.dumps(f"\x00raw:{number}")
+        before, found, rest = rest.partition(marker)
+        if not found:  # pragma: no cover - a bug, never user input
+            raise RuntimeError(f"raw state marker {number} missing from the index text")
+        chunk = before.encode("utf-8")
+        pieces.append(chunk)
+        size += len(chunk)
+        pieces.append(data)
+        placed.append((raw, size, size + len(data)))
+        size += len(data)
+    pieces.append((rest + "\n").encode("utf-8"))
+    atomic_write_bytes(path, b"".join(pieces), fsync=fsync)
+    identity = _identity(os.stat(path))
+    for raw, start, end in placed:
+        raw.path, raw.start, raw.end, raw.identity = path, start, end, identity
