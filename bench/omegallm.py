@@ -86,22 +86,25 @@ def _state_template(state_bytes: int) -> str:
     return text.replace("\n", "\n    ")
 
 
-def _input_code(i: int) -> tuple[str, str, bool]:
-    """(code, printed result or error message, is_error) of input ``i`` (not an effect)."""
+def _input_code(i: int, live: int) -> tuple[str, str, bool]:
+    """(code, printed result or error message, is_error) of input ``i`` (not an effect).
+
+    Definitions cycle through ``live`` names of each kind (``fK``, ``vK``), so the live state stays
+    bounded as OmegaLLM's does (its states are about 50 KB at any length of session)."""
     if i % ERROR_EVERY == ERROR_EVERY - 1:
         return f"(car {i})", "car: expected pair", True
     kind = i % 4
+    slot = (i // 4) % live
     if kind == 0:
-        return f"(define (f{i} x) (+ x {i}))", f"f{i}", False
+        return f"(define (f{slot} x) (+ x {i}))", f"f{slot}", False
     if kind == 1:
-        return (f"(f{i - 1} {i})", str(2 * i - 1), False) if (i - 1) % ERROR_EVERY != ERROR_EVERY - 1 \
-            else (f"(+ {i} 1)", str(i + 1), False)
+        return f"(+ {i} 1)", str(i + 1), False
     if kind == 2:
-        return f"(define v{i} (list {i} \"item-{i}\" (* {i} 2)))", f"v{i}", False
-    return f"(+ {i} 2)", str(i + 2), False
+        return f"(define v{slot} (list {i} \"item-{i}\" (* {i} 2)))", f"v{slot}", False
+    return f"(* {i} 2)", str(i * 2), False
 
 
-def build_session(sessions_dir: Path, name: str, events: int, state_bytes: int) -> dict[str, Any]:
+def build_session(sessions_dir: Path, name: str, events: int, state_bytes: int, live: int = 100) -> dict[str, Any]:
     """Write ``<name>.jsonl`` and ``<name>.index.json`` as OmegaLLM does; return facts for checks."""
     sessions_dir.mkdir(parents=True, exist_ok=True)
     ts = 1795289215375
@@ -112,7 +115,7 @@ def build_session(sessions_dir: Path, name: str, events: int, state_bytes: int) 
     checkpoints: list[dict[str, Any]] = []
     receipts: dict[str, Any] = {}
     input_seqs: list[int] = []
-    defined_at: list[tuple[int, str]] = []  # (seq of the input, global it defines)
+    defined_at: list[tuple[int, str, int]] = []  # (seq of the input, global it defines, input number)
 
     def emit(event: dict[str, Any]) -> None:
         nonlocal seq, offset, ts
@@ -146,7 +149,7 @@ def build_session(sessions_dir: Path, name: str, events: int, state_bytes: int) 
             receipts[key] = {"key": key, "request": request, "response": {"content": answer},
                              "timestamp": ts, "durationMs": 3}
         else:
-            code, printed, is_error = _input_code(i)
+            code, printed, is_error = _input_code(i, live)
             emit({"type": "input", "code": code})
             emit({"type": "step", "d": 0, "ctrl": code[:200]})
             if is_error:
@@ -156,7 +159,7 @@ def build_session(sessions_dir: Path, name: str, events: int, state_bytes: int) 
                 emit({"type": "result", "value": printed})
                 emit({"type": "checkpoint", "d": 0, "reason": "manual", "stateId": f"state-{seq}"})
                 if code.startswith("(define"):
-                    defined_at.append((input_seqs[-1], printed))
+                    defined_at.append((input_seqs[-1], printed, i))
         i += 1
     (sessions_dir / f"{name}.jsonl").write_bytes(b"".join(lines))
     template = _state_template(state_bytes)
@@ -211,18 +214,21 @@ def open_in_child(root: Path, name: str) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def globals_expected(defined_at: list[tuple[int, str]], seq: int) -> set[str]:
-    """Globals the machine must hold at ``seq``: OmegaLLM inputs are replayed whole, so an input's
-    define is done from its own seq on."""
-    return {name for at, name in defined_at if at <= seq}
-
-
-def check_goto(session: Any, seq: int, defined_at: list[tuple[int, str]]) -> None:
-    want = globals_expected(defined_at, seq)
-    have = {name for name in session.machine.globals if name[:1] in "fv" and name[1:].isdigit()}
-    if have != want:
-        raise WrongResult(f"goto {seq}: {len(have)} user globals, expected {len(want)} "
-                          f"(missing {sorted(want - have)[:3]}, extra {sorted(have - want)[:3]})")
+def check_goto(session: Any, seq: int, defined_at: list[tuple[int, str, int]]) -> None:
+    """The machine holds, for each name defined at or before ``seq``, its latest definition (OmegaLLM
+    inputs are replayed whole, so an input's define is done from its own seq on)."""
+    want: dict[str, int] = {}
+    for at, name, number in defined_at:
+        if at > seq:
+            break
+        want[name] = number
+    table = session.machine.globals
+    have = {name for name in table if name[:1] in "fv" and name[1:].isdigit()}
+    if have != set(want):
+        raise WrongResult(f"goto {seq}: {len(have)} user globals, expected {len(want)}")
+    for name, number in want.items():
+        if name[0] == "v" and getattr(table[name], "car", None) != number:
+            raise WrongResult(f"goto {seq}: {name} is not the list of input {number}")
 
 
 def measure_gotos(root: Path, name: str, facts: dict[str, Any], cold: int, warm: int,
@@ -284,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, metavar="N", help=f"events of the session (default {FULL_EVENTS:,})")
     parser.add_argument("--state-bytes", type=int, default=43_000, metavar="B",
                         help="size of each OmegaLLM state in the index (default 43,000: ~520 MB at 48k events)")
+    parser.add_argument("--live", type=int, default=100, metavar="G",
+                        help="names each kind of definition cycles through: the live state's size (default 100)")
     parser.add_argument("--gotos", type=int, default=200, help="warm gotos (default 200)")
     parser.add_argument("--cold", type=int, default=10, help="cold gotos, one per open (default 10)")
     parser.add_argument("--seed", type=int, default=1)
@@ -308,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         config = bench_config(root)
         name = "big"
         started = time.perf_counter()
-        facts = build_session(config.sessions_dir, name, events, state_bytes)
+        facts = build_session(config.sessions_dir, name, events, state_bytes, args.live)
         built = time.perf_counter() - started
         print(f"built {facts['events']:,} events, {facts['inputs']:,} inputs, {facts['checkpoints']:,} checkpoints: "
               f"log {fmt_bytes(facts['log_bytes'])}, index {fmt_bytes(facts['index_bytes'])} in {fmt_seconds(built)}",

@@ -27,10 +27,18 @@ from typing import Any
 from omega_core.session.atomic import atomic_write_bytes
 from omega_core.session.errors import CorruptIndex
 
-__all__ = ["RawState", "load_index_streaming", "has_raw_states", "write_pretty_index", "RAW_STATE_MIN_BYTES"]
+__all__ = ["RawState", "RAW_BLOCK_KEY", "load_index_streaming", "has_raw_states", "write_pretty_index", "RAW_STATE_MIN_BYTES"]
 
 RAW_STATE_MIN_BYTES = 4096
 """States entries at least this long are kept as raw byte ranges (ours are refs of ~60 bytes)."""
+RAW_BLOCK_KEY = "\x00omegallm-states"
+"""Key (no state id can be it) of the RawState holding every ``states`` entry from the first big one
+on, as one block: found from the end of the file (``receipts`` follows it), so opening never reads
+it at all. Omega writes its own small entries first, then this block."""
+TAIL_SEARCH_BYTES = 64 * 1024 * 1024
+"""How far from the end the ``receipts`` key is looked for (else entries are walked one by one)."""
+_RECEIPTS_KEY = b'\n  "receipts": '
+_STATES_CLOSE = b"\n  },"
 _STATES_KEY = b'\n  "states": '
 _ENTRY_PREFIX = b'    "'
 _BLOCK = 1024 * 1024
@@ -82,32 +90,55 @@ class _NotPretty(Exception):
 
 
 class _File:
-    """Reads and searches an open file by absolute offsets, a block at a time."""
+    """Reads and searches an open file by absolute offsets through one window of it.
 
-    def __init__(self, handle: Any) -> None:
+    The window slides forward only when a search or read runs past its end, so each byte of the
+    file is read (and copied) about once, however many entries a window holds."""
+
+    def __init__(self, handle: Any, size: int) -> None:
         self.handle = handle
+        self.size = size
+        self.start = 0
+        self.data = b""
+
+    def _cover(self, start: int, end: int) -> None:
+        """Make the window hold bytes ``start`` to ``end`` (as many as the file has)."""
+        window_end = self.start + len(self.data)
+        end = min(end, self.size)
+        if self.start <= start and end <= window_end:
+            return
+        want = max(end - start, _BLOCK)
+        if self.start <= start < window_end:  # keep the part already read
+            keep = self.data[start - self.start:]
+            self.handle.seek(window_end)
+            self.data = keep + self.handle.read(want - len(keep))
+        else:
+            self.handle.seek(start)
+            self.data = self.handle.read(want)
+        self.start = start
 
     def read(self, start: int, end: int) -> bytes:
-        self.handle.seek(start)
-        return self.handle.read(end - start)
+        self._cover(start, end)
+        return self.data[start - self.start:end - self.start]
 
     def line(self, start: int) -> bytes:
-        self.handle.seek(start)
-        return self.handle.readline()
+        """The line at ``start`` with its newline (without one at the end of the file)."""
+        end = self.find(b"\n", start)
+        return self.read(start, self.size if end < 0 else end + 1)
 
     def find(self, pattern: bytes, start: int) -> int:
         """Offset of the first ``pattern`` at or after ``start``; -1 if none."""
         position = start
-        overlap = len(pattern) - 1
+        self._cover(position, position + len(pattern))
         while True:
-            self.handle.seek(position)
-            block = self.handle.read(_BLOCK)
-            found = block.find(pattern)
+            found = self.data.find(pattern, position - self.start)
             if found >= 0:
-                return position + found
-            if len(block) < _BLOCK:
+                return self.start + found
+            window_end = self.start + len(self.data)
+            if window_end >= self.size:
                 return -1
-            position += len(block) - overlap
+            position = max(position, window_end - (len(pattern) - 1))
+            self._cover(position, position + _BLOCK)
 
 
 def _decode(data: bytes, path: Path, what: str) -> Any:
@@ -118,8 +149,10 @@ def _decode(data: bytes, path: Path, what: str) -> Any:
                            path) from exc
 
 
-def _entry(file: _File, path: Path, pos: int, identity: tuple[int, int, int, int]) -> tuple[str, Any, int]:
-    """(key, value, offset after the entry's last line) for the ``states`` entry starting at ``pos``."""
+def _entry(file: _File, path: Path, pos: int, identity: tuple[int, int, int, int],
+           small_only: bool) -> tuple[str, Any, int] | None:
+    """(key, value, offset after the entry's last line) for the ``states`` entry starting at ``pos``;
+    None if ``small_only`` and the entry is big (its end is not within RAW_STATE_MIN_BYTES)."""
     line = file.line(pos)
     if not line.startswith(_ENTRY_PREFIX):
         raise _NotPretty
@@ -136,7 +169,15 @@ def _entry(file: _File, path: Path, pos: int, identity: tuple[int, int, int, int
         return key, _decode(value_text.rstrip(",").encode("utf-8"), path, f"state {key!r}"), pos + len(line)
     closer = b"\n    }" if value_text == "{" else b"\n    ]"
     value_start = pos + len(line.rstrip()) - 1  # the opening bracket ends the line
-    close = file.find(closer, pos + len(line) - 1)
+    if small_only:
+        file.read(pos, pos + len(line) + RAW_STATE_MIN_BYTES)  # bring the next bytes into the window
+        window_offset = pos + len(line) - 1 - file.start
+        found = file.data.find(closer, window_offset, window_offset + RAW_STATE_MIN_BYTES)
+        if found < 0:
+            return None
+        close = file.start + found
+    else:
+        close = file.find(closer, pos + len(line) - 1)
     if close < 0:
         raise CorruptIndex(f"index {path} is damaged: state {key!r} is not closed; rebuild it from the log", path)
     value_end = close + len(closer)
@@ -147,9 +188,32 @@ def _entry(file: _File, path: Path, pos: int, identity: tuple[int, int, int, int
     return key, value, value_end + len(file.line(value_end))
 
 
+def _states_end_from_tail(file: _File, states_at: int) -> int:
+    """Where the last entry of ``states`` ends (the ``\n`` of its closing line ``  },``), found from
+    the end of the file by the key that follows states in OmegaLLM's files and ours, ``receipts``;
+    -1 if there is none (the caller then walks the entries one by one)."""
+    size = file.size
+    if size - states_at < 16:
+        return -1
+    lowest = max(states_at, size - TAIL_SEARCH_BYTES)
+    end = size
+    while end > lowest:  # look for the receipts key backwards, a block at a time
+        start = max(lowest, end - _BLOCK)
+        file.handle.seek(start)
+        block = file.handle.read(min(size, end + len(_RECEIPTS_KEY)) - start)
+        found = block.rfind(_RECEIPTS_KEY)
+        if found >= 0:
+            key_at = start + found
+            if key_at <= states_at or file.read(key_at - len(_STATES_CLOSE), key_at) != _STATES_CLOSE:
+                return -1
+            return key_at - len(_STATES_CLOSE)
+        end = start
+    return -1
+
+
 def _scan(handle: Any, path: Path) -> dict[str, Any]:
-    file = _File(handle)
     identity = _identity(os.fstat(handle.fileno()))
+    file = _File(handle, identity[2])
     states_at = file.find(_STATES_KEY, 0)
     if states_at < 0:
         raise _NotPretty
@@ -164,6 +228,7 @@ def _scan(handle: Any, path: Path) -> dict[str, Any]:
         after = pos + 2
     elif first == b"{":
         pos += len(file.line(pos))
+        small_only = True
         while True:
             line = file.line(pos)
             if line.startswith(b"  }"):
@@ -171,7 +236,16 @@ def _scan(handle: Any, path: Path) -> dict[str, Any]:
                 break
             if not line:
                 raise CorruptIndex(f"index {path} is damaged: states is not closed; rebuild it from the log", path)
-            key, value, pos = _entry(file, path, pos, identity)
+            entry = _entry(file, path, pos, identity, small_only)
+            if entry is None:  # the first big entry: the rest of states is one block, never read
+                block_end = _states_end_from_tail(file, states_at)
+                if block_end > pos:
+                    states[RAW_BLOCK_KEY] = RawState(path, pos, block_end, identity)
+                    after = block_end + 4
+                    break
+                small_only = False  # another layout of the tail: walk the entries one by one
+                continue
+            key, value, pos = entry
             states[key] = value
     else:
         raise _NotPretty
@@ -216,17 +290,18 @@ def write_pretty_index(path: Path, index: dict[str, Any], fsync: bool = True) ->
     path = Path(path)
     states = index.get("states") or {}
     raws: dict[str, tuple[RawState, bytes]] = {}
-    skeleton_states: dict[str, Any] = {}
-    for key, value in states.items():
-        if isinstance(value, RawState):
-            try:
-                raws[key] = (value, value.read_bytes())
-            except CorruptIndex as problem:
-                _log.warning("%s; left out of the rewritten index", problem.message)
-                continue
-            skeleton_states[key] = f"\x00raw:{len(raws) - 1}"
-        else:
-            skeleton_states[key] = value
+    skeleton_states: dict[str, Any] = {key: value for key, value in states.items() if not isinstance(value, RawState)}
+    ordered = [key for key, value in states.items() if isinstance(value, RawState) and key != RAW_BLOCK_KEY]
+    if isinstance(states.get(RAW_BLOCK_KEY), RawState):
+        ordered.append(RAW_BLOCK_KEY)  # last: it may only be followed by the end of states
+    for key in ordered:
+        value = states[key]
+        try:
+            raws[key] = (value, value.read_bytes())
+        except CorruptIndex as problem:
+            _log.warning("%s; left out of the rewritten index", problem.message)
+            continue
+        skeleton_states[key] = f"\x00raw:{len(raws) - 1}"
     skeleton = {**index, "states": skeleton_states}
     try:
         text = json.dumps(skeleton, indent=2, ensure_ascii=False, allow_nan=False)
@@ -237,8 +312,10 @@ def write_pretty_index(path: Path, index: dict[str, Any], fsync: bool = True) ->
     size = 0
     placed: list[tuple[RawState, int, int]] = []
     rest = text
-    for number, (raw, data) in enumerate(raws.values()):
+    for number, (key, (raw, data)) in enumerate(raws.items()):
         marker = json.dumps(f"\x00raw:{number}")
+        if key == RAW_BLOCK_KEY:  # the whole entry line is replaced by the block of entries
+            marker = "    " + json.dumps(key) + ": " + marker
         before, found, rest = rest.partition(marker)
         if not found:  # pragma: no cover - a bug, never user input
             raise RuntimeError(f"raw state marker {number} missing from the index text")

@@ -27,6 +27,7 @@ cache, everything in it is rebuilt by replaying the log.
 from __future__ import annotations
 
 import bisect
+import collections
 import hashlib
 import json
 import logging
@@ -38,8 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from omega_core.lang.machine import Machine
+from omega_core.lang.restore_shared import restore_shared
 from omega_core.lang.serialize import StateFormatError
-from omega_core.lang.serialize_shared import SharedEncoder
+from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
 from omega_core.session.atomic import atomic_write_bytes, dumps_compact
 from omega_core.session.checkpoint_states import CheckpointStates, state_id_of
 from omega_core.session.errors import SessionFileError
@@ -56,7 +58,12 @@ HEAD_BYTES = 64 * 1024
 FLUSH_EVERY = 256
 """Captures kept in memory before they are appended (a first replay of 12k inputs)."""
 
+BODY_CACHE_SIZE = 8192
+"""State bodies kept parsed between restores: a restore reads the body of every capture that
+holds the latest value of a live global, and gotos read the same ones again and again."""
+
 _STATE_LINE = re.compile(rb'\{"stateId":"state-(\d+)","state":')
+_ANCHOR_LINE = re.compile(rb'\{"anchor":(\d+),"offset":(\d+),"codeCrc":(\d+)\}\n\Z')
 _log = logging.getLogger("omega.session")
 
 
@@ -103,6 +110,8 @@ class ReplaySidecar:
         self.problem: str | None = None
         self.writable = True
         self._pending_anchors: list[Anchor] = []
+        self.bodies: collections.OrderedDict[int, dict[str, Any]] = collections.OrderedDict()
+        """Parsed state bodies by capture (see BODY_CACHE_SIZE); only stored ones, never pending."""
         self._owner = threading.Lock()
         self._load()
 
@@ -157,14 +166,11 @@ class ReplaySidecar:
 
     @staticmethod
     def _anchor(line: bytes) -> Anchor | None:
-        try:
-            entry = json.loads(line)
-        except ValueError:
+        """The anchor on ``line`` (exactly as ``flush`` writes it), or None if it is damaged."""
+        match = _ANCHOR_LINE.match(line)
+        if match is None:
             return None
-        seq, offset, crc = entry.get("anchor"), entry.get("offset"), entry.get("codeCrc")
-        if not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in (seq, offset, crc)):
-            return None
-        return Anchor(seq, offset, crc)
+        return Anchor(int(match.group(1)), int(match.group(2)), int(match.group(3)))
 
     def candidates_at_or_before(self, target: int) -> int:
         """How many stored states follow an input at or before ``target`` (a position in ``seqs``)."""
@@ -191,14 +197,13 @@ class ReplaySidecar:
             self.problem = f"sidecar state after seq {seq} does not match the log; replaying from further back"
             return None
         try:
-            machine = self.store.restore(state_id_of(seq))
-        except (StateFormatError, ValueError, SessionFileError, OSError) as problem:
+            with _Reader(self) as reader:
+                machine, encoder = restore_shared(reader.body(seq), reader)
+        except (StateFormatError, ValueError, KeyError, TypeError, SessionFileError, OSError) as problem:
             self.problem = f"sidecar state after seq {seq} unusable ({problem}); replaying from further back"
             return None
         if adopt_encoder:
-            self.store.machine_replaced(machine)
-        else:
-            CheckpointStates(self.path).machine_replaced(machine)  # drops the restore's encoder
+            self.store.encoder = encoder
         return machine
 
     def anchor(self, seq: int) -> Anchor:
@@ -277,6 +282,58 @@ class ReplaySidecar:
         key = {"omegaReplay": SIDECAR_VERSION, "headBytes": length, "headSha256": digest}
         atomic_write_bytes(self.path, (dumps_compact(key) + "\n").encode("utf-8"), fsync=False)
         self.store.refs = {}
+        self.bodies.clear()
         self.anchors = {}
         self.seqs = []
         self.valid = True
+
+
+class _Reader:  # a restore_shared.StoreReader over the sidecar, with bodies cached across restores
+    """Reads captures of the sidecar for one restore: pending ones from memory, stored ones from
+    its file (bodies through the sidecar's cache, records through ``CheckpointStates``'s)."""
+
+    def __init__(self, sidecar: ReplaySidecar) -> None:
+        self.sidecar = sidecar
+        self.handle: Any = None
+        self.pending_records: dict[int, dict[str, Any]] = {}
+
+    def __enter__(self) -> "_Reader":
+        self.sidecar.store.complete()
+        self.handle = open(self.sidecar.path, "rb")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.handle.close()
+
+    def body(self, capture: int) -> dict[str, Any]:
+        store = self.sidecar.store
+        state_id = state_id_of(capture)
+        pending = store.pending.get(state_id)
+        if pending is not None:
+            return pending
+        cache = self.sidecar.bodies
+        body = cache.get(capture)
+        if body is not None:
+            cache.move_to_end(capture)
+            return body
+        body = store.body(state_id, self.handle)
+        if body.get("format") != SHARED_FORMAT or body.get("seq") != capture:
+            raise StateFormatError(f"capture {capture} is not a shared state of this sidecar")
+        cache[capture] = body
+        if len(cache) > BODY_CACHE_SIZE:
+            cache.popitem(last=False)
+        return body
+
+    def records(self, capture: int) -> dict[str, Any]:
+        body = self.body(capture)
+        if "payload" in body:  # captured, not flushed yet
+            parsed = self.pending_records.get(capture)
+            if parsed is None:
+                payload = body["payload"]
+                parsed = json.loads(payload) if payload is not None else {"records": [], "rewrites": {}, "units": {}}
+                self.pending_records[capture] = parsed
+            return parsed
+        offset = body.get("rec")
+        if offset is None:
+            return {"records": [], "rewrites": {}, "units": {}}
+        return self.sidecar.store.records_at(offset, self.handle, state_id_of(capture))
