@@ -89,21 +89,26 @@ def validate_index(obj: Any, path: Path | str = "<index>") -> dict[str, Any]:
     return obj
 
 
-def load_index(path: Path) -> dict[str, Any] | None:
-    """The whole index at ``path`` (None if missing). Reads OmegaLLM's indexes too: their inline
-    states are streamed past, not decoded (big entries become ``index_stream.RawState``).
+def load_index(path: Path, raw_states: bool = False) -> dict[str, Any] | None:
+    """The whole index at ``path`` (None if missing). Reads OmegaLLM's indexes too (inline states).
+
+    ``raw_states`` (opening a session): OmegaLLM's inline states, which Omega never restores, are
+    streamed past instead of decoded: big entries of ``states`` become ``index_stream.RawState``
+    byte ranges (RAW_BLOCK_KEY holds them as one block), copied as they are if the index is
+    rewritten. Without it every state is decoded (tools that inspect an index).
 
     Raises CorruptIndex if it is not a valid index, StorageError if it cannot be read.
     """
     path = Path(path)
-    try:
-        streamed = load_index_streaming(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise storage_error("read", path, exc) from exc
-    if streamed is not None:
-        return validate_index(streamed, path)
+    if raw_states:
+        try:
+            streamed = load_index_streaming(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise storage_error("read", path, exc) from exc
+        if streamed is not None:
+            return validate_index(streamed, path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
