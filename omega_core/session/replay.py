@@ -29,6 +29,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from omega_core.session.recorded import RecordedSession
 
 OMEGA_MARK = "omega"
+SIDECAR_EVERY = 4
+"""The first replay of foreign inputs stores a sidecar state after every 4th one (and after the
+last): a goto then replays at most 3 inputs after a restore, and the first open spends a quarter of
+what a state per input would cost in captures."""
 
 _SIDECARS: "weakref.WeakKeyDictionary[Any, ReplaySidecar]" = weakref.WeakKeyDictionary()
 """Session -> its replay sidecar (read once per loaded session, kept while the session lives)."""
@@ -205,6 +209,7 @@ class Replayer:
         evaluator = Evaluator(machine, language, self.session.effects, perform=self.answer, observer=recorder,
                               measure_memory=False)
         total = len(inputs)
+        since_capture = 0
         for number, item in enumerate(inputs):
             if item.seq > target:
                 break
@@ -241,10 +246,13 @@ class Replayer:
                 return evaluator.machine, target
             self.steps_run += evaluator.machine.steps - before
             self.inputs_run += 1
-            if (capturing_into is not None and not item.exact and item.resume is None and item.offset >= 0
-                    and capturing_into.wants(item.seq)):
-                capturing_into.capture(evaluator.machine, item.seq, item.offset, item.code)
-                self.captured += 1
+            if capturing_into is not None and not item.exact and item.resume is None and item.offset >= 0:
+                since_capture += 1
+                last = number + 1 == total or inputs[number + 1].seq > target
+                if (since_capture >= SIDECAR_EVERY or last) and capturing_into.wants(item.seq):
+                    capturing_into.capture(evaluator.machine, item.seq, item.offset, item.code)
+                    self.captured += 1
+                    since_capture = 0
             if progress is not None:
                 progress(number + 1, total)
         return evaluator.machine, target

@@ -28,6 +28,12 @@ FIXTURES = Path("/work/shared/fixtures/omegallm-sessions")
 NAMES = ("squares", "errors", "effects_mock")
 
 
+@pytest.fixture(autouse=True)
+def state_after_every_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fixtures have 4 to 7 inputs: a state after each makes every goto start from one."""
+    monkeypatch.setattr(replay_module, "SIDECAR_EVERY", 1)
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     env = {"OMEGA_SESSION_DIR": str(tmp_path / "sd"), "OMEGA_RUNTIME_DIR": str(tmp_path / "run"),
@@ -199,5 +205,21 @@ def test_new_inputs_after_an_omegallm_session_keep_working_across_reopens(config
         report = session.goto(18)  # the result of the cube input (Omega's own, replayed seq for seq)
         assert report.startswith("Jumped to seq 18") and report.endswith("=> cube")
         assert session.execute("(cube 2)")[0].value == "8"
+    finally:
+        session.close()
+
+
+def test_by_default_a_state_follows_every_fourth_input_and_the_last(config: Config,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replay_module, "SIDECAR_EVERY", 4)
+    session = open_session(config, "errors")
+    try:
+        inputs = input_seqs(FIXTURES / "errors.jsonl")
+        sidecar = replay_module.sidecar_of(session)
+        assert sidecar is not None and sidecar.seqs == [inputs[3], inputs[-1]]
+        for target in range(session.next_seq):
+            replayer = Replayer(session)
+            replayer.state_at(target)
+            assert replayer.inputs_run <= 3
     finally:
         session.close()
