@@ -20,6 +20,7 @@ from omega_core.config import Config, load_config
 from omega_core.lang.builtins import base_globals
 from omega_core.lang.printer import write_string
 from omega_core.session import replay as replay_module
+from omega_core.session.copying import delete_session_files
 from omega_core.session.recorded import RecordedSession
 from omega_core.session.replay import Replayer, StartKind
 from omega_core.session.replay_sidecar import ReplaySidecar, sidecar_path
@@ -223,3 +224,11 @@ def test_by_default_a_state_follows_every_fourth_input_and_the_last(config: Conf
             assert replayer.inputs_run <= 3
     finally:
         session.close()
+
+
+def test_deleting_a_session_deletes_its_sidecar(config: Config) -> None:
+    open_session(config, "squares").close()
+    path = sidecar_path(config.sessions_dir / "squares.jsonl")
+    assert path.exists()
+    assert path in delete_session_files(config.sessions_dir, "squares")
+    assert not path.exists()
