@@ -138,7 +138,10 @@ class SharedDecoder:
                     raise StateFormatError(f"code unit {unit_id!r} does not hold exactly one form")
                 unit = compile_unit(forms[0], unit_id)
                 if len(_UNIT_CACHE) >= UNIT_CACHE_SIZE:
-                    _UNIT_CACHE.pop(next(iter(_UNIT_CACHE), None), None)  # the oldest
+                    try:
+                        _UNIT_CACHE.pop(next(iter(_UNIT_CACHE)), None)  # the oldest
+                    except (RuntimeError, StopIteration):  # another thread's restore changed it meanwhile
+                        pass
                 _UNIT_CACHE[(unit_id, source)] = unit
             else:
                 datum = self.dec(source["datum"])

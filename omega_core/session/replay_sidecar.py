@@ -296,6 +296,7 @@ class _Reader:  # a restore_shared.StoreReader over the sidecar, with bodies cac
         self.sidecar = sidecar
         self.handle: Any = None
         self.pending_records: dict[int, dict[str, Any]] = {}
+        self.seen_records: dict[int, dict[str, Any]] = {}
 
     def __enter__(self) -> "_Reader":
         self.sidecar.store.complete()
@@ -325,6 +326,14 @@ class _Reader:  # a restore_shared.StoreReader over the sidecar, with bodies cac
         return body
 
     def records(self, capture: int) -> dict[str, Any]:
+        known = self.seen_records.get(capture)  # the decoder asks once per object: answer from here
+        if known is not None:
+            return known
+        records = self._records(capture)
+        self.seen_records[capture] = records
+        return records
+
+    def _records(self, capture: int) -> dict[str, Any]:
         body = self.body(capture)
         if "payload" in body:  # captured, not flushed yet
             parsed = self.pending_records.get(capture)
