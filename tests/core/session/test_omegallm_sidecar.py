@@ -232,3 +232,30 @@ def test_deleting_a_session_deletes_its_sidecar(config: Config) -> None:
     assert path.exists()
     assert path in delete_session_files(config.sessions_dir, "squares")
     assert not path.exists()
+
+
+def test_restores_share_compiled_code_but_not_machines(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    from omega_core.lang import restore_shared
+
+    compiled: list[str] = []
+    real_compile = restore_shared.compile_unit
+
+    def counting_compile(datum: Any, unit_id: str) -> Any:
+        compiled.append(unit_id)
+        return real_compile(datum, unit_id)
+
+    monkeypatch.setattr(restore_shared, "compile_unit", counting_compile)
+    monkeypatch.setattr(restore_shared, "_UNIT_CACHE", {})
+    session = open_session(config, "squares")
+    try:
+        first = Replayer(session).state_at(15)[0]
+        assert compiled  # the first restore compiles the functions' code
+        compiled.clear()
+        second = Replayer(session).state_at(15)[0]
+        assert compiled == []  # the second one reuses it
+        assert first.globals["square"] is not second.globals["square"]
+        assert user_state(first) == user_state(second)
+        first.globals["square"] = first.globals["sum-of-squares"]
+        assert user_state(second)["square"] == "<closure (x)>"
+    finally:
+        session.close()
