@@ -24,8 +24,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from omega_core.session.atomic import atomic_write_bytes
-from omega_core.session.errors import CorruptIndex
+from omega_core.session.atomic import FILE_MODE, fsync_dir
+from omega_core.session.errors import CorruptIndex, StorageError, storage_error
 
 __all__ = ["RawState", "RAW_BLOCK_KEY", "load_index_streaming", "has_raw_states", "write_pretty_index", "RAW_STATE_MIN_BYTES"]
 
@@ -68,6 +68,33 @@ class RawState:
 
     def __repr__(self) -> str:
         return f"RawState({self.path.name}, {self.start}..{self.end})"
+
+    def check(self) -> None:
+        """CorruptIndex unless the file is still the one the range was measured in."""
+        try:
+            if _identity(os.stat(self.path)) != self.identity:
+                raise CorruptIndex(f"index {self.path} was replaced since it was read: its OmegaLLM "
+                                   "state cannot be copied", self.path)
+        except OSError as exc:
+            raise CorruptIndex(f"index {self.path} cannot be read again ({exc.strerror})", self.path) from exc
+
+    def copy_to(self, fd: int) -> int:
+        """Append the entry's bytes to the open file ``fd``, a block at a time; return how many."""
+        try:
+            with open(self.path, "rb") as handle:
+                if _identity(os.fstat(handle.fileno())) != self.identity:
+                    raise CorruptIndex(f"index {self.path} was replaced while it was copied", self.path)
+                handle.seek(self.start)
+                remaining = self.end - self.start
+                while remaining > 0:
+                    block = handle.read(min(_BLOCK, remaining))
+                    if not block:
+                        raise CorruptIndex(f"index {self.path} is shorter than when it was read", self.path)
+                    _write_all(fd, block)
+                    remaining -= len(block)
+        except OSError as exc:
+            raise CorruptIndex(f"index {self.path} cannot be read again ({exc.strerror})", self.path) from exc
+        return self.end - self.start
 
     def read_bytes(self) -> bytes:
         """The entry's JSON text; CorruptIndex if the file is no longer the one measured."""
@@ -283,50 +310,91 @@ def write_pretty_index(path: Path, index: dict[str, Any], fsync: bool = True) ->
     """Write ``index`` (already in key order) in OmegaLLM's two-space layout, copying each RawState's
     bytes as they are; then point those RawState objects at their place in the new file.
 
-    A RawState whose file has been replaced meanwhile is left out with a logged warning: it is
-    OmegaLLM's cache of its own machine (Omega never reads it), so leaving it out loses nothing
-    acknowledged; OmegaLLM rebuilds such a state itself.
+    Atomic as ``atomic.atomic_write_bytes`` (temp file, fsync, rename, directory fsync), but
+    streamed: the raw states (520 MB in a 48k-event session) are copied a block at a time, never
+    held in memory. A RawState whose file has been replaced meanwhile is left out with a logged
+    warning: it is OmegaLLM's cache of its own machine (Omega never reads it), so leaving it out
+    loses nothing acknowledged; OmegaLLM rebuilds such a state itself.
     """
     path = Path(path)
     states = index.get("states") or {}
-    raws: dict[str, tuple[RawState, bytes]] = {}
     skeleton_states: dict[str, Any] = {key: value for key, value in states.items() if not isinstance(value, RawState)}
     ordered = [key for key, value in states.items() if isinstance(value, RawState) and key != RAW_BLOCK_KEY]
     if isinstance(states.get(RAW_BLOCK_KEY), RawState):
         ordered.append(RAW_BLOCK_KEY)  # last: it may only be followed by the end of states
+    raws: list[tuple[str, RawState]] = []
     for key in ordered:
-        value = states[key]
+        raw = states[key]
         try:
-            raws[key] = (value, value.read_bytes())
+            raw.check()
         except CorruptIndex as problem:
             _log.warning("%s; left out of the rewritten index", problem.message)
             continue
-        skeleton_states[key] = f"\x00raw:{len(raws) - 1}"
+        skeleton_states[key] = f"\x00raw:{len(raws)}"
+        raws.append((key, raw))
     skeleton = {**index, "states": skeleton_states}
     try:
         text = json.dumps(skeleton, indent=2, ensure_ascii=False, allow_nan=False)
         text.encode("utf-8")
     except UnicodeEncodeError:
         text = json.dumps(skeleton, indent=2, ensure_ascii=True, allow_nan=False)
-    pieces: list[bytes] = []
-    size = 0
-    placed: list[tuple[RawState, int, int]] = []
+    pieces: list[bytes | RawState] = []
     rest = text
-    for number, (key, (raw, data)) in enumerate(raws.items()):
+    for number, (key, raw) in enumerate(raws):
         marker = json.dumps(f"\x00raw:{number}")
         if key == RAW_BLOCK_KEY:  # the whole entry line is replaced by the block of entries
             marker = "    " + json.dumps(key) + ": " + marker
         before, found, rest = rest.partition(marker)
         if not found:  # pragma: no cover - a bug, never user input
             raise RuntimeError(f"raw state marker {number} missing from the index text")
-        chunk = before.encode("utf-8")
-        pieces.append(chunk)
-        size += len(chunk)
-        pieces.append(data)
-        placed.append((raw, size, size + len(data)))
-        size += len(data)
+        pieces += [before.encode("utf-8"), raw]
     pieces.append((rest + "\n").encode("utf-8"))
-    atomic_write_bytes(path, b"".join(pieces), fsync=fsync)
+    placed = _write_pieces_atomically(path, pieces, fsync)
     identity = _identity(os.stat(path))
     for raw, start, end in placed:
         raw.path, raw.start, raw.end, raw.identity = path, start, end, identity
+
+
+def _write_pieces_atomically(path: Path, pieces: list[bytes | RawState],
+                             fsync: bool) -> list[tuple[RawState, int, int]]:
+    """Replace ``path`` by the concatenation of ``pieces`` (RawStates copied from their files);
+    return where each RawState landed. StorageError (the old file intact) if the OS refuses, or if
+    a raw state's file changed while it was copied."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    placed: list[tuple[RawState, int, int]] = []
+    fd = -1
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+        size = 0
+        for piece in pieces:
+            if isinstance(piece, RawState):
+                length = piece.copy_to(fd)
+                placed.append((piece, size, size + length))
+                size += length
+            else:
+                _write_all(fd, piece)
+                size += len(piece)
+        if fsync:
+            os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+    except (OSError, CorruptIndex) as exc:
+        if fd >= 0:
+            os.close(fd)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise storage_error("write", path, exc) from exc
+        raise StorageError(f"could not write {path}: {exc}", path) from exc
+    if fsync:
+        fsync_dir(path.parent)
+    return placed
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
