@@ -20,7 +20,13 @@ from omega_core.session.atomic import atomic_write_json
 from omega_core.session.errors import CorruptIndex, storage_error
 from omega_core.session.events import PREVIEW_LIMIT, CheckpointReason, EventType
 from omega_core.session.index_head import IndexHead, read_index_head
-from omega_core.session.index_stream import has_raw_states, load_index_streaming, write_pretty_index
+from omega_core.session.index_stream import (
+    RAW_BLOCK_KEY,
+    RawState,
+    has_raw_states,
+    load_index_streaming,
+    write_pretty_index,
+)
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.states import StateStore, is_state_ref, load_state
 
@@ -218,6 +224,8 @@ def rebuild_index_from_log(log_path: Path, session_id: str,
         old_states = previous.get("states") or {}
         index["states"] = {cp["stateId"]: old_states[cp["stateId"]]
                            for cp in checkpoints if cp["stateId"] in old_states}
+        if isinstance(old_states.get(RAW_BLOCK_KEY), RawState):  # OmegaLLM's states, never decoded: kept
+            index["states"][RAW_BLOCK_KEY] = old_states[RAW_BLOCK_KEY]
         for key, value in previous.items():
             if key not in index:
                 index[key] = value

@@ -131,3 +131,21 @@ def test_a_raw_state_refuses_a_replaced_file(config: Config) -> None:
         index["states"][RAW_BLOCK_KEY].read_bytes()
     write_index(path, index, fsync=False)  # the stale block is left out, the rest is written
     assert json.loads(path.read_bytes())["states"] == {}
+
+
+def test_omegallms_states_survive_an_index_that_lags_the_log(config: Config) -> None:
+    index_path = config.sessions_dir / "squares.index.json"
+    original = json.loads(index_path.read_bytes())
+    session = RecordedSession.open(config.sessions_dir, "squares", config)
+    assert session.execute("(define (cube x) (* x (square x)))")[0].value == "cube"
+    session.release_files()  # as a crash: the log has the input, the index does not
+    session = RecordedSession.open(config.sessions_dir, "squares", config)
+    try:
+        assert any("index lags the log" in warning for warning in session.warnings)
+        assert session.execute("(cube 2)")[0].value == "8"
+    finally:
+        session.close()
+    rewritten = json.loads(index_path.read_bytes())
+    assert rewritten["eventCount"] > original["eventCount"]
+    for state_id, state in original["states"].items():
+        assert rewritten["states"][state_id] == state
