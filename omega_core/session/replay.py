@@ -22,7 +22,7 @@ from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.recorder import SessionRecorder
-from omega_core.session.replay_sidecar import ReplaySidecar
+from omega_core.session.replay_sidecar import ReplaySidecar, input_crc
 from omega_core.session.states import is_state_ref
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,6 +80,8 @@ class _Input:
     """For the input a mid-input checkpoint interrupted: (form number, steps that form had run)."""
     offset: int = -1
     """Byte offset of the input's line in the log (anchors a sidecar state)."""
+    crc: int = 0
+    """``replay_sidecar.input_crc`` of the input's event (anchors a sidecar state)."""
 
 
 class Replayer:
@@ -250,7 +252,7 @@ class Replayer:
                 since_capture += 1
                 last = number + 1 == total or inputs[number + 1].seq > target
                 if (since_capture >= SIDECAR_EVERY or last) and capturing_into.wants(item.seq):
-                    capturing_into.capture(evaluator.machine, item.seq, item.offset, item.code)
+                    capturing_into.capture(evaluator.machine, item.seq, item.offset, item.crc)
                     self.captured += 1
                     since_capture = 0
             if progress is not None:
@@ -300,7 +302,8 @@ class Replayer:
                     if seq > target:
                         break
                     current = _Input(seq, str(event.get("code", "")), bool(event.get(OMEGA_MARK)),
-                                     event.get("record", True) is not False, offset=event_offset)
+                                     event.get("record", True) is not False, offset=event_offset,
+                                     crc=input_crc(event))
                     inputs.append(current)
                 elif kind == "checkpoint" and isinstance(event.get("jumpTo"), int):
                     jumps[seq] = event["jumpTo"]

@@ -14,7 +14,8 @@ File (one JSON object a line, appended with ``StateStore``; a torn last line is 
   starts with those bytes (replaced, rewritten by OmegaLLM, another session of the same name) makes
   the whole sidecar stale: it is ignored and replaced on the next capture.
 * ``{"anchor": S, "offset": O, "codeCrc": C}``: the state named ``state-S`` is the machine after the
-  foreign input of seq S, whose line starts at byte O of the log and whose code has CRC-32 C. Checked
+  foreign input of seq S, whose line starts at byte O of the log and whose timestamp and code have
+  CRC-32 C (``input_crc``: the same code typed again, by Omega after a repair, never matches). Checked
   against the log (one line read) before the state is used, so a log changed after the sidecar was
   written (cut, or rewritten past the head) never yields a wrong state; a log that only grew keeps
   its prefix, and the states of that prefix stay right.
@@ -49,7 +50,7 @@ from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.states import StateStore
 
 __all__ = ["SIDECAR_SUFFIX", "SIDECAR_VERSION", "HEAD_BYTES", "Anchor", "ReplaySidecar", "sidecar_path",
-           "code_crc"]
+           "input_crc"]
 
 SIDECAR_SUFFIX = ".replay.ndjson"
 """Not ``.jsonl`` (OmegaLLM would list it as a session) nor ``.states.ndjson`` (no session's file)."""
@@ -73,8 +74,9 @@ def sidecar_path(log_path: Path) -> Path:
     return log_path.with_name(name + SIDECAR_SUFFIX)
 
 
-def code_crc(code: str) -> int:
-    return zlib.crc32(code.encode("utf-8", "surrogatepass"))
+def input_crc(event: dict[str, Any]) -> int:
+    """CRC-32 of what identifies a logged input: its timestamp and its code."""
+    return zlib.crc32(f"{event.get('ts')}\x00{event.get('code', '')}".encode("utf-8", "surrogatepass"))
 
 
 @dataclass(frozen=True)
@@ -183,8 +185,8 @@ class ReplaySidecar:
                 event = reader.read_event_at(anchor.offset)
         except SessionFileError:
             return False
-        return (event.get("type") == "input" and event.get("seq") == anchor.seq
-                and code_crc(str(event.get("code", ""))) == anchor.code_crc)
+        return (event.get("type") == "input" and event.get("seq") == anchor.seq and not event.get("omega")
+                and input_crc(event) == anchor.code_crc)
 
     def restore(self, seq: int, adopt_encoder: bool) -> Machine | None:
         """The machine after the input of ``seq``, or None (with ``problem`` set) if unusable.
@@ -225,15 +227,16 @@ class ReplaySidecar:
         return self.writable and seq not in self.anchors and not (
             self._pending_anchors and self._pending_anchors[-1].seq >= seq)
 
-    def capture(self, machine: Machine, seq: int, offset: int, code: str) -> None:
-        """Capture the machine as it is after the foreign input ``seq`` (line at ``offset``)."""
+    def capture(self, machine: Machine, seq: int, offset: int, crc: int) -> None:
+        """Capture the machine as it is after the foreign input ``seq`` (line at ``offset``, its
+        ``input_crc`` ``crc``)."""
         try:
             self.store.capture(machine, state_id_of(seq), seq)
         except (ValueError, TypeError, RecursionError) as problem:  # a value the encoder refuses
             _log.warning("sidecar capture after seq %d failed (%s); no more captures in this replay", seq, problem)
             self.writable = False
             return
-        self._pending_anchors.append(Anchor(seq, offset, code_crc(code)))
+        self._pending_anchors.append(Anchor(seq, offset, crc))
         if len(self._pending_anchors) >= FLUSH_EVERY:
             self.flush()
 
