@@ -275,6 +275,8 @@ class SessionLogReader:
             if raw.strip():
                 lines.append((offset, raw))
             offset += len(raw) + 1
+        if len(lines) <= n and pos > 0:
+            return None  # blank lines took the place of events: the line-by-line path reads on
         lines = lines[-(n + 1):]  # one more: it may be the header
         if not lines:
             return []
