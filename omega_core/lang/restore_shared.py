@@ -30,6 +30,13 @@ from omega_core.lang.serialize_shared import (
 )
 from omega_core.lang.values import hash_key
 
+UNIT_CACHE_SIZE = 4096
+_UNIT_CACHE: dict[tuple[str, str], Unit] = {}
+"""Compiled code units by (unit id, source text), shared by restores: reading and compiling a
+closure's code was most of a restore (gotos restore the same functions again and again). Sharing is
+safe as it is for the prelude's units, which every machine shares: compiled nodes are never changed
+by running them, and a unit is keyed by its whole source."""
+
 
 # --- restoring ---------------------------------------------------------------------------------
 
@@ -152,15 +159,24 @@ class SharedDecoder:
             source = self.reader.records(where)["units"].get(unit_id)
             if source is None:
                 raise StateFormatError(f"state refers to code unit {unit_id!r} missing from capture {where}")
-            if isinstance(source, str):
+            cached = _UNIT_CACHE.get((unit_id, source)) if isinstance(source, str) else None
+            if cached is not None:
+                unit = cached
+            elif isinstance(source, str):
                 forms = read_all(source).forms
                 if len(forms) != 1:
                     raise StateFormatError(f"code unit {unit_id!r} does not hold exactly one form")
-                datum = forms[0]
+                unit = compile_unit(forms[0], unit_id)
+                if len(_UNIT_CACHE) >= UNIT_CACHE_SIZE:
+                    try:
+                        _UNIT_CACHE.pop(next(iter(_UNIT_CACHE)), None)  # the oldest
+                    except (RuntimeError, StopIteration):  # another thread's restore changed it meanwhile
+                        pass
+                _UNIT_CACHE[(unit_id, source)] = unit
             else:
                 datum = self.dec(source["datum"])
                 self.fill_all()
-            unit = compile_unit(datum, unit_id)
+                unit = compile_unit(datum, unit_id)
             self.units[unit_id] = unit
             self.unit_at[unit_id] = where
         return unit

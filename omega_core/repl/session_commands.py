@@ -13,6 +13,7 @@ from omega_core.session.listing import format_session_list, list_sessions
 from omega_core.session.names import validate_name
 from omega_core.session.recorded import RecordedSession
 from omega_core.session.repair import repair_session
+from omega_core.session.trace_cache import trace_tail
 
 GROUP = "Sessions"
 TRACE_DEFAULT = 50
@@ -154,6 +155,9 @@ def session_trace(state: ReplState, args: list[str]) -> Result:
     if len(rest) > 1:
         raise UsageError("too many arguments")
     count = parse_seq(rest[0], "N") if rest else TRACE_DEFAULT
+    if not verbose and count > len(state.session.recent):  # long traces: printed lines kept per session
+        lines = trace_tail(state.session, count, trace_line)
+        return state, "\n".join(lines) if lines else "  (no events)", False
     events = state.session.tail_events(count)
     if not events:
         return state, "  (no events)", False

@@ -19,6 +19,7 @@ from omega_core.session.events import header_event, iso_now
 from omega_core.session.index import rebuild_index_from_log, write_index
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.names import session_paths
+from omega_core.session.replay_sidecar import sidecar_path
 from omega_core.session.states import is_state_ref
 from omega_core.session.timeline import timeline_path
 
@@ -108,7 +109,8 @@ def delete_session_files(sessions_dir: Path, name: str) -> list[Path]:
     """Remove every file of session ``name``; return what was removed."""
     paths = session_paths(sessions_dir, name)
     removed = []
-    for path in (paths.log, paths.index, paths.states, paths.meta, timeline_path(sessions_dir, name)):
+    for path in (paths.log, paths.index, paths.states, paths.meta, timeline_path(sessions_dir, name),
+                 sidecar_path(paths.log)):
         if path.exists():
             path.unlink()
             removed.append(path)

@@ -20,6 +20,13 @@ from omega_core.session.atomic import atomic_write_json
 from omega_core.session.errors import CorruptIndex, storage_error
 from omega_core.session.events import PREVIEW_LIMIT, CheckpointReason, EventType
 from omega_core.session.index_head import IndexHead, read_index_head
+from omega_core.session.index_stream import (
+    RAW_BLOCK_KEY,
+    RawState,
+    has_raw_states,
+    load_index_streaming,
+    write_pretty_index,
+)
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.states import StateStore, is_state_ref, load_state
 
@@ -88,12 +95,26 @@ def validate_index(obj: Any, path: Path | str = "<index>") -> dict[str, Any]:
     return obj
 
 
-def load_index(path: Path) -> dict[str, Any] | None:
+def load_index(path: Path, raw_states: bool = False) -> dict[str, Any] | None:
     """The whole index at ``path`` (None if missing). Reads OmegaLLM's indexes too (inline states).
+
+    ``raw_states`` (opening a session): OmegaLLM's inline states, which Omega never restores, are
+    streamed past instead of decoded: big entries of ``states`` become ``index_stream.RawState``
+    byte ranges (RAW_BLOCK_KEY holds them as one block), copied as they are if the index is
+    rewritten. Without it every state is decoded (tools that inspect an index).
 
     Raises CorruptIndex if it is not a valid index, StorageError if it cannot be read.
     """
     path = Path(path)
+    if raw_states:
+        try:
+            streamed = load_index_streaming(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise storage_error("read", path, exc) from exc
+        if streamed is not None:
+            return validate_index(streamed, path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -129,7 +150,12 @@ def write_index(path: Path, index: dict[str, Any], fsync: bool = True) -> None:
     """Replace the index atomically (temp file, fsync, rename); StorageError if the OS refuses.
 
     Keep large states out of ``index`` (StateStore) so that this stays cheap as the session grows.
+    An index holding OmegaLLM's states (RawState) is written in OmegaLLM's two-space layout with
+    those states copied byte for byte, so the next open streams past them again.
     """
+    if has_raw_states(index):
+        write_pretty_index(Path(path), ordered_index(index), fsync=fsync)
+        return
     atomic_write_json(Path(path), ordered_index(index), fsync=fsync)
 
 
@@ -198,6 +224,8 @@ def rebuild_index_from_log(log_path: Path, session_id: str,
         old_states = previous.get("states") or {}
         index["states"] = {cp["stateId"]: old_states[cp["stateId"]]
                            for cp in checkpoints if cp["stateId"] in old_states}
+        if isinstance(old_states.get(RAW_BLOCK_KEY), RawState):  # OmegaLLM's states, never decoded: kept
+            index["states"][RAW_BLOCK_KEY] = old_states[RAW_BLOCK_KEY]
         for key, value in previous.items():
             if key not in index:
                 index[key] = value

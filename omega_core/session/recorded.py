@@ -148,7 +148,7 @@ class RecordedSession:
             self.warnings.append(self._writer.repair_warning)
         index: dict[str, Any] | None
         try:
-            index = load_index(self.paths.index)
+            index = load_index(self.paths.index, raw_states=True)  # OmegaLLM's states: never decoded
         except OmegaError as problem:
             self.warnings.append(f"session '{self.name}': index unreadable ({problem.message}); rebuilt from the log")
             index = None

@@ -10,6 +10,8 @@ another recorder (OmegaLLM's files) are replayed whole: a seq inside one lands a
 from __future__ import annotations
 
 import bisect
+import enum
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -20,12 +22,41 @@ from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.recorder import SessionRecorder
+from omega_core.session.replay_sidecar import ReplaySidecar, input_crc
 from omega_core.session.states import is_state_ref
 
 if TYPE_CHECKING:  # pragma: no cover
     from omega_core.session.recorded import RecordedSession
 
 OMEGA_MARK = "omega"
+SIDECAR_EVERY = 4
+"""The first replay of foreign inputs stores a sidecar state after every 4th one (and after the
+last): a goto then replays at most 3 inputs after a restore, and the first open spends a quarter of
+what a state per input would cost in captures."""
+
+_SIDECARS: "weakref.WeakKeyDictionary[Any, ReplaySidecar]" = weakref.WeakKeyDictionary()
+"""Session -> its replay sidecar (read once per loaded session, kept while the session lives)."""
+
+
+class StartKind(enum.Enum):
+    """Where a replay starts: a fresh machine, one of our checkpoint states, or a sidecar state."""
+
+    SCRATCH = "scratch"
+    NATIVE = "native"
+    SIDECAR = "sidecar"
+
+
+def sidecar_of(session: "RecordedSession") -> ReplaySidecar | None:
+    """The sidecar of Omega's states for the session's foreign inputs (None for a damaged session:
+    its files are never written until repaired)."""
+    if getattr(session, "damaged", None) is not None:
+        return None
+    sidecar = _SIDECARS.get(session)
+    if sidecar is None:
+        sidecar = _SIDECARS[session] = ReplaySidecar(session.paths.log)
+        if sidecar.problem:
+            session.warnings.append(sidecar.problem)
+    return sidecar
 
 
 class StopAtSeq(Exception):
@@ -47,6 +78,10 @@ class _Input:
     checkpointed: bool = False
     resume: tuple[int, int] | None = None
     """For the input a mid-input checkpoint interrupted: (form number, steps that form had run)."""
+    offset: int = -1
+    """Byte offset of the input's line in the log (anchors a sidecar state)."""
+    crc: int = 0
+    """``replay_sidecar.input_crc`` of the input's event (anchors a sidecar state)."""
 
 
 class Replayer:
@@ -63,6 +98,9 @@ class Replayer:
         self._answers: list[dict[str, Any]] = []
         self._exact = False
         """Whether the input being replayed regenerates the logged events seq for seq (ours)."""
+        self.start_kind = StartKind.SCRATCH
+        self.captured = 0
+        """States this replay added to the sidecar."""
 
     # --- the event sink ------------------------------------------------------------------------
 
@@ -112,27 +150,58 @@ class Replayer:
 
     # --- replay --------------------------------------------------------------------------------
 
-    def _start_point(self, target: int) -> tuple[Machine, int, int]:
-        """The machine at the nearest stored checkpoint at or before ``target`` (or a fresh one)."""
+    def _start_point(self, target: int, sidecar: ReplaySidecar | None,
+                     owns: bool) -> tuple[Machine, int, int, StartKind]:
+        """The machine at the nearest stored state at or before ``target`` (or a fresh one): one of
+        our checkpoint states, or a sidecar state (after a foreign input), whichever is later."""
         session = self.session
         checkpoints = session.checkpoints
         position = bisect.bisect_right(session.checkpoint_seqs, target)
+        side = sidecar.candidates_at_or_before(target) if sidecar is not None else 0
         states = session.states
-        while position > 0:
-            position -= 1
-            cp = checkpoints[position]
-            state_id = cp["stateId"]
-            if state_id in states.pending or is_state_ref(states.refs.get(state_id)):
-                try:
-                    return states.restore(state_id), cp["seq"], cp["byteOffset"]
-                except (OmegaError, ValueError, OSError) as problem:
-                    session.warnings.append(f"state {state_id} unusable ({problem}); replaying from further back")
-        return Machine(), -1, 0
+        while position > 0 or side > 0:
+            side_seq = sidecar.seqs[side - 1] if sidecar is not None and side > 0 else -1
+            if position > 0 and checkpoints[position - 1]["seq"] > side_seq:
+                position -= 1
+                cp = checkpoints[position]
+                state_id = cp["stateId"]
+                if state_id in states.pending or is_state_ref(states.refs.get(state_id)):
+                    try:
+                        return states.restore(state_id), cp["seq"], cp["byteOffset"], StartKind.NATIVE
+                    except (OmegaError, ValueError, OSError) as problem:
+                        session.warnings.append(f"state {state_id} unusable ({problem}); replaying from further back")
+                continue
+            assert sidecar is not None
+            side -= 1
+            machine = sidecar.restore(side_seq, adopt_encoder=owns)
+            if machine is not None:
+                return machine, side_seq, sidecar.anchor(side_seq).offset, StartKind.SIDECAR
+            if sidecar.problem:
+                session.warnings.append(sidecar.problem)
+        return Machine(), -1, 0, StartKind.SCRATCH
 
     def state_at(self, target: int, progress: Callable[[int, int], None] | None = None) -> tuple[Machine, int]:
+        """The machine at event ``target``. Foreign inputs replayed from scratch or from a sidecar
+        state are captured into the sidecar as they complete (the first replay of an OmegaLLM session
+        fills it), unless another replay is capturing (a nested one, for a recorded jump)."""
         if target < 0:
             return Machine(), -1
-        machine, from_seq, offset = self._start_point(target)
+        sidecar = sidecar_of(self.session)
+        owns = sidecar is not None and sidecar.claim()
+        try:
+            return self._state_at(target, progress, sidecar if owns else None, sidecar)
+        finally:
+            if owns:
+                assert sidecar is not None
+                sidecar.end_run()
+
+    def _state_at(self, target: int, progress: Callable[[int, int], None] | None,
+                  capturing_into: ReplaySidecar | None, sidecar: ReplaySidecar | None) -> tuple[Machine, int]:
+        machine, from_seq, offset, self.start_kind = self._start_point(target, sidecar, capturing_into is not None)
+        if self.start_kind is StartKind.NATIVE:
+            capturing_into = None  # that machine's encoder is the session's: the sidecar keeps its own
+        elif self.start_kind is StartKind.SCRATCH and capturing_into is not None:
+            capturing_into.fresh_encoder()
         if from_seq == target:
             return machine, target
         inputs, jumps = self._collect(from_seq, offset, target)
@@ -142,12 +211,14 @@ class Replayer:
         evaluator = Evaluator(machine, language, self.session.effects, perform=self.answer, observer=recorder,
                               measure_memory=False)
         total = len(inputs)
+        since_capture = 0
         for number, item in enumerate(inputs):
             if item.seq > target:
                 break
             jump = jumps.get(item.seq)
             if jump is not None:  # a recorded jump: the state there is the state at its target
                 evaluator.machine = Replayer(self.session).state_at(jump)[0]
+                capturing_into = None  # a machine of another replay from now on
                 if item.seq >= target:
                     break
                 continue
@@ -177,6 +248,13 @@ class Replayer:
                 return evaluator.machine, target
             self.steps_run += evaluator.machine.steps - before
             self.inputs_run += 1
+            if capturing_into is not None and not item.exact and item.resume is None and item.offset >= 0:
+                since_capture += 1
+                last = number + 1 == total or inputs[number + 1].seq > target
+                if (since_capture >= SIDECAR_EVERY or last) and capturing_into.wants(item.seq):
+                    capturing_into.capture(evaluator.machine, item.seq, item.offset, item.crc)
+                    self.captured += 1
+                    since_capture = 0
             if progress is not None:
                 progress(number + 1, total)
         return evaluator.machine, target
@@ -208,7 +286,7 @@ class Replayer:
         current: _Input | None = None
         requests: dict[str, dict[str, Any]] = {}
         with SessionLogReader(self.session.paths.log) as reader:
-            for _, event in reader.iter_events(offset):
+            for event_offset, event in reader.iter_events(offset):
                 seq = event.get("seq")
                 if not isinstance(seq, int):
                     continue
@@ -224,7 +302,8 @@ class Replayer:
                     if seq > target:
                         break
                     current = _Input(seq, str(event.get("code", "")), bool(event.get(OMEGA_MARK)),
-                                     event.get("record", True) is not False)
+                                     event.get("record", True) is not False, offset=event_offset,
+                                     crc=input_crc(event))
                     inputs.append(current)
                 elif kind == "checkpoint" and isinstance(event.get("jumpTo"), int):
                     jumps[seq] = event["jumpTo"]
