@@ -69,6 +69,7 @@ class Op(enum.StrEnum):
     TIMELINE = "timeline"
     ANNOTATE = "annotate"
     UNANNOTATE = "unannotate"
+    HISTORY = "history"
 
 
 class ProtocolError(Exception):
