@@ -324,7 +324,7 @@ def detail(events: Iterable[dict[str, Any]], row: dict[str, Any] | InputRow) -> 
                 receipts.append(key)
             if isinstance(event.get("tokens"), int):
                 tokens += event["tokens"]
-        elif kind == "checkpoint" and "jumpTo" not in event:
+        elif kind == "checkpoint" and "jumpTo" not in event and event.get("reason") != "manual":
             checkpoints.append({"seq": event_seq, "reason": event.get("reason")})
     return {"seq": seq, "end": end, "code": code, "output": "".join(output), "values": values, "errors": errors,
             "names": names_defined(code), "receipts": receipts, "tokens": tokens, "checkpoints": checkpoints}

@@ -1,0 +1,99 @@
+"""The Timeline pane's preview panel and search field.
+
+The preview shows the selected input at once from its row (first line, result), then, a moment
+later (so holding a key down asks the server nothing), its detail from the ``history`` op: the
+whole input, its output, the names it defined, the receipts it used and its tokens. Reading it
+records nothing. The search field (``/``) finds inputs, labels and tags; enter searches, esc closes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import events
+from textual.timer import Timer
+from textual.widgets import Input, Static
+
+from omega_tui.components.timeline_rows import HistorySource, preview_lines
+from omega_tui.components.timeline_view import TimelineView
+
+DETAIL_DELAY_S = 0.12
+PREVIEW_HEIGHT = 5
+
+
+class TimelinePreview(Static):
+    DEFAULT_CSS = f"""
+    TimelinePreview {{ height: {PREVIEW_HEIGHT}; border-top: solid $panel-lighten-2; color: $text-muted;
+                      overflow: hidden; padding: 0 1; }}
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("", **kwargs)
+        self.row: dict[str, Any] | None = None
+        self.detail: dict[str, Any] | None = None
+        self._timer: Timer | None = None
+        self._asked: tuple[int, int] | None = None
+
+    def show(self, row: dict[str, Any] | None, source: HistorySource | None) -> None:
+        """Show ``row`` now, its detail when the cursor has rested on it for a moment."""
+        self.row, self.detail = row, None
+        self._paint()
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if row is None or source is None or row.get("item") is not None:
+            return  # a row made of a timeline item (tag filter, older server) has no detail
+        key = (int(row.get("index", -1)), int(row.get("end", -1)))
+        self._asked = key
+
+        def fetch() -> None:
+            self._timer = None
+
+            def done(result: dict[str, Any] | None, problem: BaseException | None) -> None:
+                if self._asked == key and isinstance(result, dict):
+                    self.detail = result
+                    self._paint()
+
+            source.detail(row, done)
+
+        if getattr(self.app, "deterministic", False):
+            fetch()
+        else:
+            self._timer = self.set_timer(DETAIL_DELAY_S, fetch)
+
+    def _paint(self) -> None:
+        width = max(10, self.size.width - 2 if self.size.width else 40)
+        self.update("\n".join(preview_lines(self.row, self.detail, width)[:PREVIEW_HEIGHT - 1]))
+
+    def on_resize(self) -> None:
+        self._paint()
+
+
+class SearchField(Input):
+    """``/`` opens it; enter searches from the cursor (n/N repeat in the list); esc closes it."""
+
+    DEFAULT_CSS = """
+    SearchField { display: none; height: 1; border: none; padding: 0 1; }
+    SearchField.open { display: block; }
+    """
+
+    def open(self) -> None:
+        self.add_class("open")
+        self.focus()
+
+    def close(self) -> None:
+        self.remove_class("open")
+        if self.parent is not None:
+            self.parent.query_one(TimelineView).focus()
+
+    async def on_input_submitted(self, message: Input.Submitted) -> None:
+        message.stop()
+        view = self.parent.query_one(TimelineView) if self.parent is not None else None
+        self.close()
+        if view is not None:
+            view.search(message.value, 1)
+
+    async def on_key(self, event: events.Key) -> None:
+        if event.key == "escape":
+            event.stop()
+            self.close()
