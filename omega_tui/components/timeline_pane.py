@@ -55,7 +55,7 @@ class TimelinePane(Vertical):
     def on_resize(self, event: events.Resize) -> None:
         """A short pane gives the list most of its lines: the preview shrinks to two."""
         preview = self.query_one(TimelinePreview)
-        preview.styles.height = 2 if event.size.height < 14 else 5
+        preview.styles.height = 2 if event.size.height < 10 else 4
 
     def on_timeline_view_changed(self, message: TimelineView.Changed) -> None:
         view = self.view

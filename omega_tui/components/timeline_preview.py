@@ -18,7 +18,7 @@ from omega_tui.components.timeline_rows import HistorySource, preview_lines
 from omega_tui.components.timeline_view import TimelineView
 
 DETAIL_DELAY_S = 0.12
-PREVIEW_HEIGHT = 5
+PREVIEW_HEIGHT = 4
 
 
 class TimelinePreview(Static):
@@ -63,7 +63,8 @@ class TimelinePreview(Static):
 
     def _paint(self) -> None:
         width = max(10, self.size.width - 2 if self.size.width else 40)
-        self.update("\n".join(preview_lines(self.row, self.detail, width)[:PREVIEW_HEIGHT - 1]))
+        shown = max(1, self.size.height or PREVIEW_HEIGHT - 1)  # the lines inside its top border
+        self.update("\n".join(preview_lines(self.row, self.detail, width)[:shown]))
 
     def on_resize(self) -> None:
         self._paint()
