@@ -268,9 +268,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         graph, graph_current = base + self._style("timeline--graph"), base + self._style("timeline--graph-current")
         segments: list[Segment] = []
         cells = gutter(row, self.lanes)
-        if sub >= 0:  # a folded checkpoint: only the lines that pass this row go on
+        if sub >= 0:  # a folded checkpoint: the lines passing this row, and branches leaving it, go on
             own = min(int(row.get("lane") or 0), len(cells) - 1)
-            cells = [("┆ " if column == own else (text if text.startswith(("│", "┆")) else "  "), on_path)
+            cells = [("┆ " if column == own else ("│ " if text.startswith(("│", "┆", "╮", "╭", "┼")) else "  "), on_path)
                      for column, (text, on_path) in enumerate(cells)]
         for text, on_path in cells:
             segments.append(Segment(text, graph_current if on_path else graph))
