@@ -133,7 +133,8 @@ class CannedClient:
     """Answers like ``OmegaClient`` from the data above; ``read_only`` makes the session held by another."""
 
     def __init__(self, read_only: bool = False, timeline: list[dict[str, Any]] | None = None,
-                 position: int | None = POSITION, missing: frozenset[str] | set[str] = frozenset()) -> None:
+                 position: int | None = POSITION, missing: frozenset[str] | set[str] = frozenset(),
+                 history: Any = None) -> None:
         self.client_id = "canned"
         self.server_info = {"server_version": 1}
         self.on_push: Any = None
@@ -147,8 +148,12 @@ class CannedClient:
         self.missing = set(missing)
         from omega_core.session.history import History
 
-        self.history_rows = History()
-        self.history_rows.add_events(HISTORY_EVENTS)
+        self.custom_history = history is not None
+        """A ``History`` given by the caller (the bench's 100,000 inputs), else the canned one."""
+        if history is None:
+            history = History()
+            history.add_events(HISTORY_EVENTS)
+        self.history_rows = history
         """Ops to answer as an older server does ("not available yet"), to exercise the fallbacks."""
 
     def connect(self) -> "CannedClient":
@@ -246,12 +251,14 @@ class CannedClient:
             from omega_core.session.history import History
 
             history = History()
+        extras = [] if self.custom_history else HISTORY_EXTRAS
         if row is not None:
             found = history.rows[row]
-            return detail(HISTORY_EVENTS, found)
+            return detail([] if self.custom_history else HISTORY_EVENTS, found)
         if search is not None:
-            return {"match": history.search(search, int(args.get("from", -1)), direction, HISTORY_EXTRAS)}
-        return history.page(offset, limit, len(HISTORY_EVENTS) - 1, HISTORY_EXTRAS)
+            return {"match": history.search(search, int(args.get("from", -1)), direction, extras)}
+        position = self.position if self.custom_history else len(HISTORY_EVENTS) - 1
+        return history.page(offset, limit, position, extras)
 
     def _op_snapshots(self, session: str | None) -> Any:
         return copy.deepcopy(SNAPSHOTS)

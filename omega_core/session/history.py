@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 FIRST_LINE_LIMIT = 120
@@ -85,11 +85,26 @@ def _one_line(text: str) -> str:
     return line if len(line) <= PREVIEW_LIMIT else line[:PREVIEW_LIMIT - 1] + "…"
 
 
+class _OpenRow:
+    """The last input's fields while its events arrive (one object updated in place: a frozen
+    ``InputRow`` rebuilt per event made reading a 400,000-event log several times slower)."""
+
+    __slots__ = ("end", "outcome", "preview", "folded")
+
+    def __init__(self, seq: int) -> None:
+        self.end = seq
+        self.outcome = Outcome.NONE
+        self.preview = ""
+        self.folded: list[tuple[int, str]] = []
+
+
 class History:
     """The rows of one session, built from its events in order (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.rows: list[InputRow] = []
+        self._rows: list[InputRow] = []
+        self._open: _OpenRow | None = None
+        self._open_changed = False
         self.input_seqs: list[int] = []
         self.branches: list[Branch] = []
         self.branch_last: list[int] = []
@@ -101,6 +116,17 @@ class History:
         pushed meanwhile may overlap)."""
         self._jumped_to: int | None = None
         self._jumped = False
+
+    @property
+    def rows(self) -> list[InputRow]:
+        """Every row, the last one brought up to date with the events seen."""
+        if self._open_changed and self._open is not None and self._rows:
+            last, open_row = self._rows[-1], self._open
+            self._rows[-1] = InputRow(last.seq, open_row.end, last.first_line, last.line_count, last.search_text,
+                                      open_row.outcome, open_row.preview, tuple(open_row.folded), last.branch,
+                                      last.parent)
+            self._open_changed = False
+        return self._rows
 
     # --- feeding -------------------------------------------------------------------------------
 
@@ -117,52 +143,46 @@ class History:
         if kind == "input":
             self._add_input(seq, str(event.get("code") or ""))
             return
-        if not self.rows or self._jumped:
+        row = self._open
+        if row is None or self._jumped:
             return  # events before the first input, or after a jump and before the next input
-        row = self.rows[-1]
+        if kind == "checkpoint" and "jumpTo" in event:
+            self._jumped = True
+            target = event.get("jumpTo")
+            self._jumped_to = self.row_at_seq(target) if isinstance(target, int) else None
+            return
+        row.end = seq
+        self._open_changed = True
         if kind == "checkpoint":
-            if "jumpTo" in event:
-                self._jumped = True
-                target = event.get("jumpTo")
-                self._jumped_to = self.row_at_seq(target) if isinstance(target, int) else None
-                return
             reason = str(event.get("reason") or "")
-            if reason == "manual":
-                self.rows[-1] = replace(row, end=seq)
-            else:
-                self.rows[-1] = replace(row, end=seq, folded=row.folded + ((seq, reason),))
+            if reason != "manual":
+                row.folded.append((seq, reason))
+        elif row.outcome is Outcome.ERROR:
+            return  # the first error says most; keep it
         elif kind == "result":
-            if row.outcome is Outcome.ERROR:  # the first error says most; keep it
-                self.rows[-1] = replace(row, end=seq)
-            else:
-                self.rows[-1] = replace(row, end=seq, outcome=Outcome.RESULT,
-                                        preview=_one_line(str(event.get("value") or "")))
+            row.outcome, row.preview = Outcome.RESULT, _one_line(str(event.get("value") or ""))
         elif kind == "error":
-            if row.outcome is Outcome.ERROR:
-                self.rows[-1] = replace(row, end=seq)
-            else:
-                self.rows[-1] = replace(row, end=seq, outcome=Outcome.ERROR,
-                                        preview=_one_line(str(event.get("message") or "error")))
-        else:
-            self.rows[-1] = replace(row, end=seq)
+            row.outcome, row.preview = Outcome.ERROR, _one_line(str(event.get("message") or "error"))
 
     def _add_input(self, seq: int, code: str) -> None:
-        index = len(self.rows)
+        rows = self.rows  # the previous row brought up to date first
+        index = len(rows)
         if self._jumped:
             parent = self._jumped_to
         else:
             parent = index - 1 if index else None
         self._jumped, self._jumped_to = False, None
-        if parent is not None and parent == index - 1 and self.branch_last[self.rows[parent].branch] == parent:
-            branch = self.rows[parent].branch
+        if parent is not None and parent == index - 1 and self.branch_last[rows[parent].branch] == parent:
+            branch = rows[parent].branch
             self.branch_last[branch] = index
             self.lane_end[self.branches[branch].lane] = index
         else:
             branch = self._new_branch(index, -1 if parent is None else parent)
         first, line_count = _first_line(code)
-        self.rows.append(InputRow(seq=seq, end=seq, first_line=first, line_count=line_count,
-                                  search_text=code[:SEARCH_TEXT_LIMIT].lower(), outcome=Outcome.NONE, preview="",
-                                  folded=(), branch=branch, parent=parent))
+        rows.append(InputRow(seq=seq, end=seq, first_line=first, line_count=line_count,
+                             search_text=code[:SEARCH_TEXT_LIMIT].lower(), outcome=Outcome.NONE, preview="",
+                             folded=(), branch=branch, parent=parent))
+        self._open, self._open_changed = _OpenRow(seq), False
         self.input_seqs.append(seq)
 
     def _new_branch(self, first: int, fork: int) -> int:
@@ -179,7 +199,7 @@ class History:
     # --- reading -------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self._rows)
 
     def row_at_seq(self, seq: int) -> int | None:
         """Index of the row whose input contains event ``seq`` (None: before the first input)."""
@@ -262,9 +282,10 @@ class History:
                     marked.add(row)
         step = 1 if direction >= 0 else -1
         index = start
+        rows = self.rows
         for _ in range(total):
             index = (index + step) % total
-            if index in marked or needle in self.rows[index].search_text:
+            if index in marked or needle in rows[index].search_text:
                 return index
         return None
 

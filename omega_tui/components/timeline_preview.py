@@ -1,8 +1,9 @@
 """The Timeline pane's preview panel and search field.
 
-The preview shows the selected input at once from its row (first line, result), then, a moment
-later (so holding a key down asks the server nothing), its detail from the ``history`` op: the
-whole input, its output, the names it defined, the receipts it used and its tokens. Reading it
+The preview shows the selected input once the cursor rests on it for a moment (so holding a key
+down repaints only the list and asks the server nothing): its first line and result from its row,
+then its detail from the ``history`` op: the whole input, its output, the names it defined, the
+receipts it used and its tokens. Reading it
 records nothing. The search field (``/``) finds inputs, labels and tags; enter searches, esc closes.
 """
 
@@ -12,7 +13,8 @@ from typing import Any
 
 from textual import events
 from textual.timer import Timer
-from textual.widgets import Input, Static
+from textual.widget import Widget
+from textual.widgets import Input
 
 from omega_tui.components.timeline_rows import HistorySource, preview_lines
 from omega_tui.components.timeline_view import TimelineView
@@ -21,33 +23,40 @@ DETAIL_DELAY_S = 0.12
 PREVIEW_HEIGHT = 4
 
 
-class TimelinePreview(Static):
+class TimelinePreview(Widget):
+    """Draws its lines itself (``render``) at a fixed height: showing another row repaints this
+    widget only, never the screen's layout (``Static.update`` would, at ~100 ms a key)."""
+
     DEFAULT_CSS = f"""
     TimelinePreview {{ height: {PREVIEW_HEIGHT}; border-top: solid $panel-lighten-2; color: $text-muted;
                       overflow: hidden; padding: 0 1; }}
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__("", **kwargs)
+        super().__init__(**kwargs)
+        self.lines: list[str] = []
         self.row: dict[str, Any] | None = None
         self.detail: dict[str, Any] | None = None
         self._timer: Timer | None = None
         self._asked: tuple[int, int] | None = None
+        self.immediate: bool | None = None
+        """Show at once, without the resting delay (None: when the app is deterministic, for snapshots)."""
 
     def show(self, row: dict[str, Any] | None, source: HistorySource | None) -> None:
-        """Show ``row`` now, its detail when the cursor has rested on it for a moment."""
-        self.row, self.detail = row, None
-        self._paint()
+        """Show ``row`` and its detail once the cursor has rested on it for a moment (at once in a
+        deterministic app): a key held down repaints the list only and asks the server nothing."""
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        if row is None or source is None or row.get("item") is not None:
-            return  # a row made of a timeline item (tag filter, older server) has no detail
-        key = (int(row.get("index", -1)), int(row.get("end", -1)))
+        key = (int(row.get("index", -1)), int(row.get("end", -1))) if row is not None else None
         self._asked = key
 
         def fetch() -> None:
             self._timer = None
+            self.row, self.detail = row, None
+            self._paint()
+            if row is None or source is None or row.get("item") is not None:
+                return  # a row made of a timeline item (tag filter, older server) has no detail
 
             def done(result: dict[str, Any] | None, problem: BaseException | None) -> None:
                 if self._asked == key and isinstance(result, dict):
@@ -56,7 +65,7 @@ class TimelinePreview(Static):
 
             source.detail(row, done)
 
-        if getattr(self.app, "deterministic", False):
+        if self.immediate if self.immediate is not None else getattr(self.app, "deterministic", False):
             fetch()
         else:
             self._timer = self.set_timer(DETAIL_DELAY_S, fetch)
@@ -64,7 +73,11 @@ class TimelinePreview(Static):
     def _paint(self) -> None:
         width = max(10, self.size.width - 2 if self.size.width else 40)
         shown = max(1, self.size.height or PREVIEW_HEIGHT - 1)  # the lines inside its top border
-        self.update("\n".join(preview_lines(self.row, self.detail, width)[:shown]))
+        self.lines = preview_lines(self.row, self.detail, width)[:shown]
+        self.refresh()
+
+    def render(self) -> str:
+        return "\n".join(self.lines)
 
     def on_resize(self) -> None:
         self._paint()
