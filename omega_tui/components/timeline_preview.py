@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import events
 from textual.timer import Timer
 from textual.widget import Widget
@@ -76,8 +77,8 @@ class TimelinePreview(Widget):
         self.lines = preview_lines(self.row, self.detail, width)[:shown]
         self.refresh()
 
-    def render(self) -> str:
-        return "\n".join(self.lines)
+    def render(self) -> Text:
+        return Text("\n".join(self.lines), no_wrap=True, overflow="ellipsis")  # plain text: never markup
 
     def on_resize(self) -> None:
         self._paint()

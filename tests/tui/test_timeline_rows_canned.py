@@ -148,3 +148,4 @@ def test_the_gutter_draws_forks_passing_lanes_and_the_current_point() -> None:
     assert gutter({"lane": 0, "forks": [2], "through": [1]}, 3) == [("●─", False), ("┼─", False), ("╮ ", False)]
     # lanes past the last drawn column share it
     assert gutter({"lane": 6, "through": [5]}, 8)[-1] == ("● ", False)
+
