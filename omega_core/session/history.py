@@ -26,6 +26,11 @@ PREVIEW_LIMIT = 120
 SEARCH_TEXT_LIMIT = 400
 """How much of each input is kept to search (``/``): enough for any realistic query, bounded memory."""
 FOLDED_REASONS = ("periodic", "effect", "llm_boundary")
+DETAIL_TEXT_LIMIT = 4000
+"""Characters of an input and of its output a row's detail carries (the preview shows a few lines)."""
+VALUE_LIMIT = 500
+DETAIL_ITEMS = 5
+DETAIL_NAMES = 100
 
 Extra = tuple[int, int, dict[str, Any]]
 """(seq, rank, item) as ``Timeline.extras`` returns them: annotations, snapshots, forks."""
@@ -347,5 +352,16 @@ def detail(events: Iterable[dict[str, Any]], row: dict[str, Any] | InputRow) -> 
                 tokens += event["tokens"]
         elif kind == "checkpoint" and "jumpTo" not in event and event.get("reason") != "manual":
             checkpoints.append({"seq": event_seq, "reason": event.get("reason")})
-    return {"seq": seq, "end": end, "code": code, "output": "".join(output), "values": values, "errors": errors,
-            "names": names_defined(code), "receipts": receipts, "tokens": tokens, "checkpoints": checkpoints}
+    return {"seq": seq, "end": end, "code": _cut(code), "output": _cut("".join(output)),
+            "values": [_cut(value, VALUE_LIMIT) for value in values[-DETAIL_ITEMS:]],
+            "errors": [_cut(error, VALUE_LIMIT) for error in errors[:DETAIL_ITEMS]],
+            "names": names_defined(code)[:DETAIL_NAMES], "receipts": receipts[:DETAIL_NAMES], "tokens": tokens,
+            "checkpoints": checkpoints[:DETAIL_NAMES]}
+
+
+def _cut(text: str, limit: int = DETAIL_TEXT_LIMIT) -> str:
+    """``text``, or its start and a note of how much was left out (a preview, never the whole of
+    a huge output: the reply must stay far below the frame limit)."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit:,} more characters not shown)"

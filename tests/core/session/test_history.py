@@ -211,3 +211,14 @@ def test_a_real_session_read_from_its_log_matches_its_live_batches(tmp_path: Pat
     assert [row.first_line for row in live.rows] == ["(define x 1)", "(car '())", "(define y 2)"]
     assert [row.outcome for row in live.rows] == [Outcome.RESULT, Outcome.ERROR, Outcome.RESULT]
     assert [row.branch for row in live.rows] == [0, 0, 1] and live.rows[2].parent == 0
+
+
+def test_the_detail_of_a_huge_input_is_cut_with_a_note() -> None:
+    events = [{"seq": 0, "type": "input", "code": "(big)" + " " * 10_000},
+              {"seq": 1, "type": "result", "value": "x" * 100_000, "output": "y" * 1_000_000}]
+    row = InputRow(seq=0, end=1, first_line="(big)", line_count=1, search_text="", outcome=Outcome.RESULT,
+                   preview="", folded=(), branch=0, parent=None)
+    shown = detail(events, row)
+    assert len(shown["output"]) < 5_000 and shown["output"].endswith("(996,000 more characters not shown)")
+    assert len(shown["values"][0]) < 600 and "more characters not shown" in shown["values"][0]
+    assert len(shown["code"]) < 5_000
