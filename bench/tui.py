@@ -107,27 +107,27 @@ def cold_starts(runs: int) -> tuple[list[float], list[float]]:
 
 
 def timeline_history(count: int) -> tuple[Any, int]:
-    """A ``History`` of ``count`` inputs (each a result and its checkpoint, some with periodic
-    checkpoints folded under them), with a goto back to the middle and 1,000 inputs on a branch from
-    there; and the seq of the current point (the middle of the branch)."""
+    """A ``History`` of ``count`` inputs (each with its result; every 50th with two periodic
+    checkpoints folded under it), with a goto back to the middle and 1,000 inputs on a branch from
+    there; and the seq of the current point (on the branch)."""
     from omega_core.session.history import History
 
     history = History()
+    add = history.add
     seq = 0
     middle = 0
     for number in range(count):
-        history.add({"seq": seq, "type": "input", "code": f"(step {number})"})
-        seq += 1
-        for _ in range(number % 3):
-            history.add({"seq": seq, "type": "checkpoint", "reason": "periodic", "stateId": "s"})
-            seq += 1
-        history.add({"seq": seq, "type": "result", "value": str(number)})
-        history.add({"seq": seq + 1, "type": "checkpoint", "reason": "manual", "stateId": "s"})
+        add({"seq": seq, "type": "input", "code": f"(step {number})"})
+        if number % 50 == 0:
+            add({"seq": seq + 1, "type": "checkpoint", "reason": "periodic", "stateId": "s"})
+            add({"seq": seq + 2, "type": "checkpoint", "reason": "periodic", "stateId": "s"})
+            seq += 2
+        add({"seq": seq + 1, "type": "result", "value": str(number)})
         seq += 2
         if number == count // 2:
             middle = seq - 1
         if number == count - 1_001:
-            history.add({"seq": seq, "type": "checkpoint", "reason": "manual", "stateId": "s", "jumpTo": middle})
+            add({"seq": seq, "type": "checkpoint", "reason": "manual", "stateId": "s", "jumpTo": middle})
             seq += 1
     return history, seq - 500
 

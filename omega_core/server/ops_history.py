@@ -77,6 +77,11 @@ class HistoryFeed:
             self.history.add_events(batch)
         self.ready.set()
 
+    def detach(self, session: "RecordedSession") -> None:
+        """Stop following the session (a feed that failed is dropped)."""
+        if self._appended in session.listeners:
+            session.listeners.remove(self._appended)
+
 
 _FEEDS: "weakref.WeakKeyDictionary[RecordedSession, HistoryFeed]" = weakref.WeakKeyDictionary()
 
@@ -86,17 +91,21 @@ async def history_of(session: "RecordedSession") -> History:
     feed = _FEEDS.get(session)
     if feed is None:
         feed = _FEEDS[session] = HistoryFeed(session)
-        problem: str | None = None
+        problem: str | None = "the request building it was cancelled"
         try:
             await anyio.to_thread.run_sync(feed.scan, session)
+            problem = None
         except OmegaError as error:
             problem = error.message
-        except OSError as error:
+        except Exception as error:  # noqa: BLE001 - an unreadable log is reported, never a traceback
             problem = f"could not read the log of '{session.name}' ({error})"
-        feed.finish(problem)
+        finally:
+            feed.finish(problem)
+            if problem is not None:  # the next request tries again (after a repair, say)
+                _FEEDS.pop(session, None)
+                feed.detach(session)
     await feed.ready.wait()
     if feed.problem is not None:
-        _FEEDS.pop(session, None)  # the next request tries again (after a repair, say)
         raise ProtocolError(ErrorCode.INTERNAL, f"history of '{session.name}' unavailable: {feed.problem}")
     return feed.history
 
