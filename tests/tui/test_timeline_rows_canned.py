@@ -11,7 +11,7 @@ from omega_core.config import Config
 from omega_tui.app import OmegaApp
 from omega_tui.canned import CannedClient
 from omega_tui.components.timeline_pane import TimelineView
-from omega_tui.components.timeline_preview import TimelinePreview
+from omega_tui.components.timeline_preview import SearchField, TimelinePreview
 from omega_tui.components.timeline_rows import gutter
 
 from .conftest import screen_text, wait_for
@@ -91,23 +91,31 @@ async def test_slash_searches_inputs_labels_and_tags() -> None:
     app, made = canned_app()
     async with app.run_test(size=(120, 40)) as pilot:
         _, view, _ = await opened(pilot)
-        await pilot.press("g", "slash", *"fib 25", "enter")
+        field = app.query_one(SearchField)
+
+        async def search(text: str) -> None:
+            await pilot.press("slash")
+            assert app.focused is field
+            field.value = text
+            await pilot.press("enter")
+
+        await pilot.press("g", "slash", *"fib 25", "enter")  # typed once; the others are set
         await wait_for(pilot, lambda: view.line_to_row(view.cursor)[0] == 5, 5, "the input (define big (fib 25))")
         assert app.focused is view
-        await pilot.press("slash", *"fib defined", "enter")  # an annotation's label
+        await search("fib defined")  # an annotation's label
         await wait_for(pilot, lambda: view.line_to_row(view.cursor)[0] == 1, 5, "the annotated input")
-        await pilot.press("slash", *"#good", "enter")  # a snapshot's tag
+        await search("#good")  # a snapshot's tag
         await wait_for(pilot, lambda: view.line_to_row(view.cursor)[0] == 2, 5, "the snapshot's input")
-        await pilot.press("slash", *"fib", "enter")
+        await search("fib")
         await wait_for(pilot, lambda: view.line_to_row(view.cursor)[0] == 5, 5, "the next input with fib")
         await pilot.press("n")
         await wait_for(pilot, lambda: view.line_to_row(view.cursor)[0] == 0, 5, "n: the next match, wrapping")
         await pilot.press("N")
         await wait_for(pilot, lambda: view.line_to_row(view.cursor)[0] == 5, 5, "N: the previous match")
-        await pilot.press("slash", *"no such thing", "enter")
+        await search("no such thing")
         await wait_for(pilot, lambda: any("no such thing" in str(n.message) for n in app._notifications), 5,
                        "the no-match notice")
-        await pilot.press("slash", *"abandoned", "escape")
+        await pilot.press("slash", "x", "escape")
         assert app.focused is view and view.line_to_row(view.cursor)[0] == 5
         assert gotos(made[0]) == []
 
