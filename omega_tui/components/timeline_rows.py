@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from rich.segment import Segment
+from rich.style import Style
+
 from omega_core.session.history import History
 
 MAX_LANES = 4
@@ -134,6 +137,38 @@ def row_body(row: dict[str, Any]) -> tuple[str, str, str]:
     if folded:
         marks.append(f"[{folded} ckpt]")
     return text, result, " ".join(marks)
+
+
+def row_segments(row: dict[str, Any], sub: int, lanes: int, expanded: bool, base: Style,
+                 style: Callable[[str], Style]) -> list[Segment]:
+    """The segments of one line: ``row`` itself (``sub`` -1) or its folded checkpoint ``sub``.
+    ``style`` gives a component class's style (``timeline--graph`` ...)."""
+    graph, graph_current = base + style("timeline--graph"), base + style("timeline--graph-current")
+    cells = gutter(row, lanes)
+    if sub >= 0:  # a folded checkpoint: the lines passing this row, and branches leaving it, go on
+        own = min(int(row.get("lane") or 0), len(cells) - 1)
+        cells = [("┆ " if column == own else ("│ " if text.startswith(("│", "┆", "╮", "╭", "┼")) else "  "), on_path)
+                 for column, (text, on_path) in enumerate(cells)]
+    segments = [Segment(text, graph_current if on_path else graph) for text, on_path in cells]
+    if sub >= 0:
+        folded = row.get("folded") or []
+        segments.append(Segment("   " + folded_text(folded[sub] if sub < len(folded) else {}),
+                                base + style("timeline--folded")))
+        return segments
+    body_style = base
+    if row.get("at_position"):
+        body_style = base + style("timeline--position")
+    elif not row.get("current") and not row.get("item"):
+        body_style = base + style("timeline--off-branch")
+    marker = "▶" if row.get("at_position") else " "
+    text, result, marks = row_body(row)
+    segments.append(Segment(f"{marker}{fold_marker(row, expanded)}{text}", body_style))
+    if result:
+        segments.append(Segment(f"  {result}", base + style("timeline--error" if row.get("outcome") == "error"
+                                                             else "timeline--result")))
+    if marks:
+        segments.append(Segment(f"  {marks}", base + style("timeline--marks")))
+    return segments
 
 
 def folded_text(checkpoint: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from omega_tui.components.timeline_rows import HistorySource, MemorySource, fold_marker, folded_text, gutter, row_body
+from omega_tui.components.timeline_rows import HistorySource, MemorySource, row_segments
 from omega_tui.keys import bindings_for
 
 __all__ = ["PAGE", "MemorySource", "TimelineView"]
@@ -257,42 +257,12 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if row is None:
             return Strip([Segment(f"  {index + 1:>6} …".ljust(width)[:width], base + self._style("timeline--loading"))],
                          width)
-        segments = self._row_segments(row, sub, base)
+        segments = row_segments(row, sub, self.lanes, index in self.expanded, base, self._style)
         if line == self.cursor:
             cursor = self._style("timeline--cursor" if self.has_focus else "timeline--cursor-blurred")
             segments = [Segment(segment.text, (segment.style or base) + cursor) for segment in segments]
         strip = Strip(segments).crop(0, width)
         return strip.extend_cell_length(width, segments[-1].style if line == self.cursor else base)
-
-    def _row_segments(self, row: dict[str, Any], sub: int, base: Style) -> list[Segment]:
-        graph, graph_current = base + self._style("timeline--graph"), base + self._style("timeline--graph-current")
-        segments: list[Segment] = []
-        cells = gutter(row, self.lanes)
-        if sub >= 0:  # a folded checkpoint: the lines passing this row, and branches leaving it, go on
-            own = min(int(row.get("lane") or 0), len(cells) - 1)
-            cells = [("┆ " if column == own else ("│ " if text.startswith(("│", "┆", "╮", "╭", "┼")) else "  "), on_path)
-                     for column, (text, on_path) in enumerate(cells)]
-        for text, on_path in cells:
-            segments.append(Segment(text, graph_current if on_path else graph))
-        if sub >= 0:
-            folded = (row.get("folded") or [])[sub] if sub < len(row.get("folded") or []) else {}
-            segments.append(Segment("   " + folded_text(folded), base + self._style("timeline--folded")))
-            return segments
-        index = int(row.get("index", -1))
-        body_style = base
-        if row.get("at_position"):
-            body_style = base + self._style("timeline--position")
-        elif not row.get("current") and not row.get("item"):
-            body_style = base + self._style("timeline--off-branch")
-        marker = "▶" if row.get("at_position") else " "
-        text, result, marks = row_body(row)
-        segments.append(Segment(f"{marker}{fold_marker(row, index in self.expanded)}{text}", body_style))
-        if result:
-            style = "timeline--error" if row.get("outcome") == "error" else "timeline--result"
-            segments.append(Segment(f"  {result}", base + self._style(style)))
-        if marks:
-            segments.append(Segment(f"  {marks}", base + self._style("timeline--marks")))
-        return segments
 
     # --- moving ----------------------------------------------------------------------------------
 
