@@ -389,6 +389,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         text = text.strip()
         if not text or self.source is None:
             return
+        if self.tag:  # the rows are the tagged items, not inputs: a row number would point elsewhere
+            self.app.notify(f"Search looks through inputs: clear the #{self.tag} filter first (t, then empty)",
+                            severity="warning")
+            return
         self.last_search = text
         start = self.line_to_row(self.cursor)[0]
 
