@@ -1,12 +1,12 @@
 """Speed of the terminal app (ARCHITECTURE.md section 7): cold start to first paint, and key press to
-repaint in a timeline of 100,000 checkpoints.
+repaint in a timeline of 100,000 inputs.
 
 * Cold start: a fresh ``python`` process imports the app and runs it headless at 120x40, attached
   to a real server this script starts on temporary dirs (as ``omega`` attaches to a running one).
   Measured from just before the process is spawned to the app's first frame (Textual's ``Ready``);
   "session shown" is when the session's transcript, timeline and panes are filled from the server.
-* Key press to repaint: the app (canned client: no server) with 100,000 checkpoints in the
-  Timeline pane; each key (j/k, up/down, page up/down, g/G) is sent to the app, handled, and the
+* Key press to repaint: the app (canned client: no server) with 100,000 inputs in the Timeline
+  pane (rows with folded checkpoints, a branch drawn in the gutter); each key (j/k, up/down, page up/down, g/G) is sent to the app, handled, and the
   screen is composited and rendered; the time to the frame being handed to the terminal driver is
   measured. The pane is fed from memory for this (``MemorySource``) so the figure is the pane's own
   cost; Textual then paces frames at up to 60 per second (``TEXTUAL_FPS``), which this leaves out.
@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -105,10 +106,30 @@ def cold_starts(runs: int) -> tuple[list[float], list[float]]:
     return paint, shown
 
 
-def timeline_items(count: int) -> list[dict]:
-    reasons = ("manual", "periodic", "llm_boundary", "effect")
-    return [{"seq": 3 + i * 7, "kind": "checkpoint", "reason": reasons[i % 4], "state_id": f"state-{3 + i * 7}", "tags": []}
-            for i in range(count)]
+def timeline_history(count: int) -> tuple[Any, int]:
+    """A ``History`` of ``count`` inputs (each with its result; every 50th with two periodic
+    checkpoints folded under it), with a goto back to the middle and 1,000 inputs on a branch from
+    there; and the seq of the current point (on the branch)."""
+    from omega_core.session.history import History
+
+    history = History()
+    add = history.add
+    seq = 0
+    middle = 0
+    for number in range(count):
+        add({"seq": seq, "type": "input", "code": f"(step {number})"})
+        if number % 50 == 0:
+            add({"seq": seq + 1, "type": "checkpoint", "reason": "periodic", "stateId": "s"})
+            add({"seq": seq + 2, "type": "checkpoint", "reason": "periodic", "stateId": "s"})
+            seq += 2
+        add({"seq": seq + 1, "type": "result", "value": str(number)})
+        seq += 2
+        if number == count // 2:
+            middle = seq - 1
+        if number == count - 1_001:
+            add({"seq": seq, "type": "checkpoint", "reason": "manual", "stateId": "s", "jumpTo": middle})
+            seq += 1
+    return history, seq - 500
 
 
 async def key_repaints(presses: int) -> tuple[list[float], float]:
@@ -121,16 +142,15 @@ async def key_repaints(presses: int) -> tuple[list[float], float]:
     from omega_tui.canned import CannedClient
     from omega_tui.components.timeline_pane import MemorySource, TimelineView
 
-    items = timeline_items(CHECKPOINTS)
-    position = items[CHECKPOINTS // 2]["seq"]
-    app = OmegaApp(Config(), client_factory=lambda: CannedClient(timeline=items, position=position), deterministic=True)
+    history, position = timeline_history(CHECKPOINTS)
+    app = OmegaApp(Config(), client_factory=lambda: CannedClient(history=history, position=position), deterministic=True)
     frames: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
         deadline = time.monotonic() + 20
         view = app.main.query_one(TimelineView)
         while not (app.ready.is_set() and view.total == CHECKPOINTS):
             if time.monotonic() > deadline:
-                raise Failed("the app never showed the 100,000-checkpoint timeline")
+                raise Failed("the app never showed the 100,000-input timeline")
             await pilot.pause(0.02)
         await app.workers.wait_for_complete()
         view.focus()
@@ -138,15 +158,18 @@ async def key_repaints(presses: int) -> tuple[list[float], float]:
         # G through the worker path (the way pages come from the server)
         began = time.perf_counter()
         await pilot.press("G")
-        while view.item(CHECKPOINTS - 1) is None:
+        while view.row(CHECKPOINTS - 1) is None:
             if time.perf_counter() - began > 10:
                 raise Failed("the last page never arrived")
             await pilot.pause(0.001)
         fetched = time.perf_counter() - began
-        if view.cursor != CHECKPOINTS - 1:
+        if view.line_to_row(view.cursor)[0] != CHECKPOINTS - 1:
             raise Failed(f"G left the cursor at {view.cursor}, not {CHECKPOINTS - 1}")
 
-        view.set_source(MemorySource(items, position))
+        view.set_source(MemorySource(history, position))
+        from omega_tui.components.timeline_preview import TimelinePreview
+
+        app.query_one(TimelinePreview).immediate = False  # as in a real app: the preview waits for the cursor to rest
         await pilot.pause()
         original = app._display
 
@@ -173,7 +196,7 @@ async def key_repaints(presses: int) -> tuple[list[float], float]:
             samples.append(ended - started)
             if view.cursor == before:
                 raise Failed(f"key {key!r} did not move the cursor (at {before})")
-            if view.item(view.cursor) is None:
+            if view.current_item is None:
                 raise Failed(f"row {view.cursor} was not drawn from memory")
         app._display = original  # type: ignore[method-assign]
     return samples, fetched
@@ -278,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table([
         Row("cold start to first paint (120x40, server attached)", paint, target=1.0, show_p99=True),
         Row("cold start to session shown (transcript, panes)", shown),
-        Row(f"key to repaint, {CHECKPOINTS:,}-checkpoint timeline", keys, target=0.016, show_p99=True),
+        Row(f"key to repaint, {CHECKPOINTS:,}-input timeline (a branch)", keys, target=0.016, show_p99=True),
         Row("G then last page shown (fetched in a worker)", value=fetched),
         Row("Enter to painted result, (+ 1 2), server attached", enters, target=0.010, show_p99=True),
         Row("the same with 100,000 lines of scrollback", enters_long, target=0.010, show_p99=True),

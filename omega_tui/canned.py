@@ -89,6 +89,43 @@ SERVER_METRICS: dict[str, Any] = {
     "persistence": {"queue": 0, "last_flush": T0 + 98, "bytes_written": 258_875},
 }
 
+def _history_events() -> list[dict[str, Any]]:
+    """The transcript's inputs as a log (with the checkpoints (fib 20) took), then a goto back to
+    (fib 20) and two inputs from there: a branch."""
+    events: list[dict[str, Any]] = []
+
+    def add(**event: Any) -> int:
+        event["seq"] = len(events)
+        events.append(event)
+        return event["seq"]
+
+    def run(code: str, value: str | None, error: str | None = None, periodic: int = 0) -> int:
+        add(type="input", code=code)
+        for _ in range(periodic):
+            add(type="checkpoint", reason="periodic", stateId="s")
+        if error is not None:
+            add(type="error", message=error)
+            return len(events) - 1
+        add(type="result", value=value)
+        return add(type="checkpoint", reason="manual", stateId="s")
+
+    run("(define (fib n)\n  (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))", "fib")
+    fib20 = run("(fib 20)", "6765", periodic=2)
+    run('(display "hello") (newline) "done"', '"done"')
+    run("(car '())", None, error="car: expected a pair, got null (in (car '()), line 1, column 1)")
+    run('(infer.op "Name a prime")', '"[scripted oracle fallback: no pattern matched]"')
+    add(type="checkpoint", reason="manual", stateId="s", jumpTo=fib20)
+    run("(define big (fib 25))", "big")
+    run("big", "75025")
+    return events
+
+
+HISTORY_EVENTS = _history_events()
+HISTORY_EXTRAS: list[tuple[int, int, dict[str, Any]]] = [
+    (4, 1, {"seq": 4, "kind": "annotation", "label": "fib defined", "note": None, "tags": ["setup"]}),
+    (9, 2, {"seq": 9, "kind": "snapshot", "snapshot_id": "snap-1", "label": "fib works", "tags": ["good"]}),
+]
+
 SNAPSHOTS = [{"id": "snap-1", "description": "fib works", "tags": ["good"], "seq": 52, "created": T0 + 20}]
 
 
@@ -96,7 +133,8 @@ class CannedClient:
     """Answers like ``OmegaClient`` from the data above; ``read_only`` makes the session held by another."""
 
     def __init__(self, read_only: bool = False, timeline: list[dict[str, Any]] | None = None,
-                 position: int | None = POSITION, missing: frozenset[str] | set[str] = frozenset()) -> None:
+                 position: int | None = POSITION, missing: frozenset[str] | set[str] = frozenset(),
+                 history: Any = None) -> None:
         self.client_id = "canned"
         self.server_info = {"server_version": 1}
         self.on_push: Any = None
@@ -108,6 +146,14 @@ class CannedClient:
         self.position = position
         self.calls: list[tuple[str, str | None, dict[str, Any]]] = []
         self.missing = set(missing)
+        from omega_core.session.history import History
+
+        self.custom_history = history is not None
+        """A ``History`` given by the caller (the bench's 100,000 inputs), else the canned one."""
+        if history is None:
+            history = History()
+            history.add_events(HISTORY_EVENTS)
+        self.history_rows = history
         """Ops to answer as an older server does ("not available yet"), to exercise the fallbacks."""
 
     def connect(self) -> "CannedClient":
@@ -195,6 +241,24 @@ class CannedClient:
         if tag:
             items = [i for i in items if tag in (i.get("tags") or [])]
         return {"total": len(items), "position": self.position, "items": copy.deepcopy(items[offset:offset + limit])}
+
+    def _op_history(self, session: str | None, offset: int = 0, limit: int = 200, row: int | None = None,
+                    search: str | None = None, direction: int = 1, **args: Any) -> Any:
+        from omega_core.session.history import detail
+
+        history = self.history_rows
+        if session != "current":
+            from omega_core.session.history import History
+
+            history = History()
+        extras = [] if self.custom_history else HISTORY_EXTRAS
+        if row is not None:
+            found = history.rows[row]
+            return detail([] if self.custom_history else HISTORY_EVENTS, found)
+        if search is not None:
+            return {"match": history.search(search, int(args.get("from", -1)), direction, extras)}
+        position = self.position if self.custom_history else len(HISTORY_EVENTS) - 1
+        return history.page(offset, limit, position, extras)
 
     def _op_snapshots(self, session: str | None) -> Any:
         return copy.deepcopy(SNAPSHOTS)

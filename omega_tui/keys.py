@@ -28,7 +28,9 @@ SCOPES = {
 PANES_GROUP = Binding.Group("Pane", compact=True)
 HISTORY_GROUP = Binding.Group("History", compact=True)
 MOVE_GROUP = Binding.Group("Move", compact=True)
-CHECKPOINT_GROUP = Binding.Group("Prev/next ckpt", compact=True)
+INPUT_GROUP = Binding.Group("Prev/next input", compact=True)
+FOLD_GROUP = Binding.Group("Unfold/fold", compact=True)
+MATCH_GROUP = Binding.Group("Next/prev match", compact=True)
 ENDS_GROUP = Binding.Group("First/last", compact=True)
 CYCLE_GROUP = Binding.Group("Pane", compact=False)
 SCROLL_GROUP = Binding.Group("Scroll log", compact=False)
@@ -86,12 +88,20 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("sessions.rename", "r", "rename_session", "Rename", "sessions"),
     KeySpec("sessions.delete", "d", "delete_session", "Delete", "sessions"),
     KeySpec("sessions.refresh", "ctrl+r", "refresh", "Refresh", "sessions"),
-    # Timeline (the footer shows them in this order).
-    KeySpec("timeline.goto", "enter", "goto", "Go to", "timeline"),
-    KeySpec("timeline.previous_checkpoint", "left_square_bracket", "step_checkpoint(-1)", "Prev ckpt", "timeline",
-            key_display="[", group=CHECKPOINT_GROUP),
-    KeySpec("timeline.next_checkpoint", "right_square_bracket", "step_checkpoint(1)", "Next ckpt", "timeline",
-            key_display="]", group=CHECKPOINT_GROUP),
+    # Timeline (the footer shows them in this order). Only enter changes the session (a recorded
+    # goto); every other key browses.
+    KeySpec("timeline.goto", "enter", "goto", "Go here", "timeline"),
+    KeySpec("timeline.previous_input", "left_square_bracket", "step_input(-1)", "Prev input", "timeline",
+            key_display="[", group=INPUT_GROUP),
+    KeySpec("timeline.next_input", "right_square_bracket", "step_input(1)", "Next input", "timeline",
+            key_display="]", group=INPUT_GROUP),
+    KeySpec("timeline.search", "slash", "search", "Search", "timeline", key_display="/"),
+    KeySpec("timeline.toggle_fold", "space", "toggle_fold", "Fold", "timeline", key_display="␣"),
+    KeySpec("timeline.expand", "right,l", "expand", "Unfold", "timeline", group=FOLD_GROUP, show=False),
+    KeySpec("timeline.collapse", "left,h", "collapse", "Fold", "timeline", group=FOLD_GROUP, show=False),
+    KeySpec("timeline.next_match", "n", "search_again(1)", "Next match", "timeline", group=MATCH_GROUP, show=False),
+    KeySpec("timeline.previous_match", "N", "search_again(-1)", "Prev match", "timeline", group=MATCH_GROUP,
+            show=False),
     KeySpec("timeline.annotate", "a", "annotate", "Annotate", "timeline"),
     KeySpec("timeline.filter_tag", "t", "filter_tag", "Tag filter", "timeline"),
     KeySpec("timeline.snapshot", "s", "snapshot", "Snapshot", "timeline"),

@@ -95,6 +95,11 @@ class OmegaClient(ClientTransport):
     def goto(self, session: str, seq: int) -> Any:
         return self.call(Op.GOTO, session, seq=seq)
 
+    def history(self, session: str, **args: Any) -> Any:
+        """The ``history`` op (see ``ops_history``): ``offset``/``limit`` for a page of input rows,
+        ``search``/``from``/``direction`` for the next match, or ``row`` for one row's preview."""
+        return self.call(Op.HISTORY, session, **args)
+
     def interrupt(self, session: str) -> Any:
         return self.call(Op.INTERRUPT, session)
 

@@ -21,6 +21,7 @@ from omega_core.server.protocol import ErrorCode, Op, ProtocolError, Request
 from omega_core.errors import OmegaError
 from omega_core.server import ops_multi as multi
 from omega_core.server import typed_goto
+from omega_core.server.ops_history import op_history
 from omega_core.server.ops_multi import attach, clients_text, require_not_held_elsewhere, require_write
 from omega_core.session.names import validate_name
 
@@ -341,6 +342,7 @@ HANDLERS = {
     Op.TIMELINE: multi.op_timeline,
     Op.ANNOTATE: multi.op_annotate,
     Op.UNANNOTATE: multi.op_unannotate,
+    Op.HISTORY: op_history,
 }
 
 

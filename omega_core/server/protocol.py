@@ -72,6 +72,7 @@ class Op(enum.StrEnum):
     TIMELINE = "timeline"
     ANNOTATE = "annotate"
     UNANNOTATE = "unannotate"
+    HISTORY = "history"
 
 
 class ProtocolError(Exception):

@@ -242,7 +242,7 @@ class ReplController:
             elif kind in ("result", "error"):
                 if not self.skipping_own:
                     repl.show_event(event)
-            elif kind == "checkpoint":
+            if kind in ("input", "checkpoint"):  # a row of the timeline (an input that failed has no checkpoint)
                 timeline_changed = True
         if timeline_changed:
             app.timeline.schedule_reload()

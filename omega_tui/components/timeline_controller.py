@@ -1,6 +1,6 @@
-"""The timeline controller: pages the open session's timeline from the server into the Timeline
-pane, performs a goto when asked (Enter), and runs the pane's annotate / snapshot / restore /
-tag-filter commands through dialogs."""
+"""The timeline controller: pages the open session's history from the server into the Timeline
+pane, performs a goto when asked (Enter or a double click: the only key that records anything),
+and runs the pane's annotate / snapshot / restore / tag-filter commands through dialogs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from omega_tui.components.confirm import ChoiceScreen, Field, FormScreen
 from omega_tui.components.repl_pane import ReplPane
-from omega_tui.components.timeline_pane import Done, TimelineView
+from omega_tui.components.timeline_pane import TimelineView
+from omega_tui.components.timeline_rows import Done, rows_from_items
+from omega_tui.link import OpUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover
     from omega_tui.app import OmegaApp
@@ -17,20 +19,45 @@ RELOAD_DELAY_S = 0.15
 
 
 class LinkSource:
-    """The timeline of one session, paged from the server in workers."""
+    """The history of one session from the server (the ``history`` op), in workers. A server
+    without it, and the tag filter, get the ``timeline`` op's items as rows instead."""
 
     def __init__(self, app: "OmegaApp", session: str) -> None:
         self.app = app
         self.session = session
 
-    def request(self, offset: int, limit: int, tag: str | None, done: Done) -> None:
+    def _history(self, **args: Any) -> Any:
+        link = self.app.link
+        if link is None:
+            raise RuntimeError("not connected")
+        return link.optional("history", self.session, **args)
+
+    def page(self, offset: int, limit: int, tag: str | None, done: Done) -> None:
         link = self.app.link
         if link is None:
             done(None, RuntimeError("not connected"))
             return
-        self.app.background(link.timeline, self.session, offset, limit, tag,
-                            done=lambda page: done(page, None), failed=lambda problem: done(None, problem),
+
+        def fetch() -> dict[str, Any]:
+            if not tag:
+                try:
+                    return dict(self._history(offset=offset, limit=limit))
+                except OpUnavailable:
+                    pass
+            return rows_from_items(link.timeline(self.session, offset, limit, tag), offset)
+
+        self.app.background(fetch, done=lambda page: done(page, None), failed=lambda problem: done(None, problem),
                             group=f"timeline-{offset}", quiet=True)
+
+    def search(self, text: str, start: int, direction: int, done: Done) -> None:
+        self.app.background(lambda: self._history(search=text, direction=direction, **{"from": start}),
+                            done=lambda found: done(found, None), failed=lambda problem: done(None, problem),
+                            group="timeline-search", exclusive=True, quiet=True)
+
+    def detail(self, row: dict[str, Any], done: Done) -> None:
+        self.app.background(lambda: self._history(row=int(row.get("index", 0))),
+                            done=lambda shown: done(shown, None), failed=lambda problem: done(None, problem),
+                            group="timeline-detail", exclusive=True, quiet=True)
 
 
 class TimelineController:
@@ -65,7 +92,7 @@ class TimelineController:
     def goto(self, message: TimelineView.Goto) -> None:
         app = self.app
         link, session = app.link, app.session_name
-        seq = message.item.get("seq")
+        seq = message.item.get("goto", message.item.get("seq"))
         if link is None or session is None or not isinstance(seq, int):
             return
         view = self.view
@@ -121,8 +148,13 @@ class TimelineController:
         app, link, view = self.app, self.app.link, self.view
         assert link is not None
         if item is None:
-            app.notify("No checkpoint highlighted", severity="warning")
+            app.notify("No input highlighted", severity="warning")
             return
+        if "goto" in item and not item.get("item"):  # a row: its closing checkpoint, its annotation
+            annotation = next((m for m in item.get("marks") or [] if m.get("kind") == "annotation"), {})
+            item = {**annotation, "seq": annotation.get("seq", item["goto"])}
+        elif item.get("item"):  # a row made of a timeline item (tag filter, older server)
+            item = item["item"]
         if not link.has("annotate") or not link.has("timeline"):  # no annotated timeline: none of its ops
             app.connection.tell_missing("annotate")
             return
@@ -174,8 +206,10 @@ class TimelineController:
         choices = [(str(s.get("id")), f"{s.get('id')}  seq {s.get('seq', '?')}  {s.get('description') or ''}"
                     + ("  " + " ".join(f"#{t}" for t in s.get("tags") or []) if s.get("tags") else ""))
                    for s in snapshots]
-        if item is not None and item.get("snapshot_id"):  # the highlighted snapshot comes first
-            choices.sort(key=lambda choice: choice[0] != str(item["snapshot_id"]))
+        marked = [m.get("snapshot_id") for m in (item or {}).get("marks") or [] if m.get("kind") == "snapshot"]
+        highlighted = (item or {}).get("snapshot_id") or (marked[0] if marked else None)
+        if highlighted:  # the highlighted snapshot comes first
+            choices.sort(key=lambda choice: choice[0] != str(highlighted))
 
         def restore(choice: tuple[Any, dict[str, str]] | None) -> None:
             if choice is None:

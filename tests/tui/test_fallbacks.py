@@ -18,7 +18,7 @@ from .conftest import screen_text, wait_for
 
 pytestmark = pytest.mark.anyio
 
-MISSING = {"subscribe", "access", "clients", "metrics", "timeline", "annotate", "snapshot", "snapshots", "restore"}
+MISSING = {"subscribe", "access", "clients", "metrics", "history", "timeline", "annotate", "snapshot", "snapshots", "restore"}
 
 
 async def test_an_older_server_gets_fallbacks_and_notices() -> None:

@@ -117,7 +117,7 @@ async def test_timeline_keys_goto_annotate_filter_snapshot_restore(live: LiveSer
         for n in range(6):
             await run(app, pilot, f"(define v{n} {n})")
         view = app.query_one(TimelineView)
-        await wait_for(pilot, lambda: view.total >= 6, 5, "six checkpoints")
+        await wait_for(pilot, lambda: view.total >= 6, 5, "six inputs")
         await pilot.press("tab", "tab")
         assert app.focused is view
         last = view.total - 1
@@ -132,14 +132,14 @@ async def test_timeline_keys_goto_annotate_filter_snapshot_restore(live: LiveSer
         assert view.cursor == 0
         await pilot.press("G")
         assert view.cursor == last
-        # enter jumps to the highlighted checkpoint (the REPL shows the report, the timeline the jump)
+        # enter jumps to the highlighted input (the REPL shows the report, the timeline the position)
         await pilot.press("g")
-        target = view.current_item["seq"]  # type: ignore[index]
+        target = view.current_item["goto"]  # type: ignore[index]
         await pilot.press("enter")
         await wait_for(pilot, lambda: any(t.startswith(f"Jumped to seq {target}") for _, t in entries(app)), 10, "the jump")
         await wait_for(pilot, lambda: view.position == target, 5, "the new position")
         last_seq_after_jump = await in_thread(app.link.last_seq, "current")  # type: ignore[union-attr]
-        # ] and [ only browse: the cursor moves between checkpoints, nothing is recorded (no goto)
+        # ] and [ only browse: the cursor moves between inputs, nothing is recorded (no goto)
         total, start = view.total, view.cursor
         await pilot.press("right_square_bracket")
         await wait_for(pilot, lambda: view.cursor > start, 5, "] to move the cursor")
@@ -153,12 +153,14 @@ async def test_timeline_keys_goto_annotate_filter_snapshot_restore(live: LiveSer
         await pilot.press("g")
         await pilot.press("a")
         await fill_form(app, pilot, "start", "the first one", "intro")
-        await wait_for(pilot, lambda: any(i.get("kind") == "annotation" for i in view.pages.get(0, [])), 5, "the annotation")
+        await wait_for(pilot, lambda: any(m.get("kind") == "annotation" for r in view.pages.get(0, []) for m in r["marks"]),
+                       5, "the annotation")
         # s: a snapshot of the current state, tagged
         view.focus()
         await pilot.press("s")
         await fill_form(app, pilot, "after the jumps", "keep")
-        await wait_for(pilot, lambda: any(i.get("kind") == "snapshot" for p in view.pages.values() for i in p), 5, "the snapshot")
+        await wait_for(pilot, lambda: any(m.get("kind") == "snapshot" for p in view.pages.values() for r in p for m in r["marks"]),
+                       5, "the snapshot")
         # t: filter by tag, then clear the filter
         view.focus()
         await pilot.press("t")
@@ -167,7 +169,7 @@ async def test_timeline_keys_goto_annotate_filter_snapshot_restore(live: LiveSer
         view.focus()
         await pilot.press("t")
         await fill_form(app, pilot, "")
-        await wait_for(pilot, lambda: view.tag is None and view.total > 6, 5, "the filter cleared")
+        await wait_for(pilot, lambda: view.tag is None and view.total >= 6, 5, "the filter cleared")
         # r: restore a snapshot (into a new session)
         view.focus()
         await pilot.press("r")

@@ -1,0 +1,428 @@
+"""The Timeline pane's list: one row per input, the branch graph in its gutter, folded checkpoints.
+
+See ``timeline_pane`` for what the pane does; this is its virtual list. ``TimelineView`` is a
+``ScrollView`` whose height is the number of lines (rows plus unfolded checkpoints); it draws only
+the lines on screen (``render_line``) and fetches the pages it needs from its ``HistorySource``:
+100,000 inputs cost what the visible 20 cost. Only ``Goto`` (enter, double click) changes the
+session; every other key and a single click only move the cursor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from omega_tui.components.timeline_rows import HistorySource, MemorySource, row_segments
+from omega_tui.keys import bindings_for
+
+__all__ = ["PAGE", "MemorySource", "TimelineView"]
+
+PAGE = 200
+
+
+class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
+    BINDINGS = bindings_for("timeline")
+
+    COMPONENT_CLASSES = {
+        "timeline--cursor", "timeline--cursor-blurred", "timeline--position", "timeline--loading",
+        "timeline--graph", "timeline--graph-current", "timeline--result", "timeline--error", "timeline--marks",
+        "timeline--folded", "timeline--off-branch", "timeline--empty",
+    }
+
+    DEFAULT_CSS = """
+    TimelineView { height: 1fr; overflow-x: hidden; scrollbar-size-vertical: 1; }
+    TimelineView > .timeline--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
+    TimelineView > .timeline--cursor-blurred { background: $block-cursor-blurred-background; }
+    TimelineView > .timeline--position { color: $text-success; text-style: bold; }
+    TimelineView > .timeline--loading { color: $text-muted; text-style: italic; }
+    TimelineView > .timeline--graph { color: $text-muted; }
+    TimelineView > .timeline--graph-current { color: $text-warning; text-style: bold; }
+    TimelineView > .timeline--result { color: $text-muted; }
+    TimelineView > .timeline--error { color: $text-error; }
+    TimelineView > .timeline--marks { color: $text-accent; }
+    TimelineView > .timeline--folded { color: $text-muted; text-style: italic; }
+    TimelineView > .timeline--off-branch { color: $text-muted; }
+    TimelineView > .timeline--empty { color: $text-muted; text-style: italic; }
+    """
+
+    class Goto(Message):
+        """Go to ``item`` (a row, or one of its folded checkpoints): its ``goto`` seq."""
+
+        def __init__(self, item: dict[str, Any]) -> None:
+            super().__init__()
+            self.item = item
+
+    class Request(Message):
+        """annotate / filter_tag / snapshot / restore, about ``item`` (may be None)."""
+
+        def __init__(self, action: str, item: dict[str, Any] | None) -> None:
+            super().__init__()
+            self.action = action
+            self.item = item
+
+    class Changed(Message):
+        """Total, position or filter changed (the pane updates its subtitle)."""
+
+    class Selected(Message):
+        """The cursor is on another row (the pane shows its preview)."""
+
+        def __init__(self, row: dict[str, Any] | None) -> None:
+            super().__init__()
+            self.row = row
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source: HistorySource | None = None
+        self.cursor = 0
+        """Line of the cursor (rows and unfolded checkpoints)."""
+        self.total = 0
+        """Rows (inputs)."""
+        self.position: int | None = None
+        self.position_row: int | None = None
+        self.lanes = 1
+        self.tag: str | None = None
+        self.pages: dict[int, list[dict[str, Any]]] = {}
+        self.pending: set[int] = set()
+        self.generation = 0
+        self.loaded_once = False
+        self.follow_end = True
+        self.error: str | None = None
+        self.expanded: dict[int, int] = {}
+        """Row -> how many folded checkpoint lines are shown under it."""
+        self.last_search: str | None = None
+        self._selected: int | None = None
+
+    # --- data ------------------------------------------------------------------------------------
+
+    def set_source(self, source: HistorySource | None, tag: str | None = None) -> None:
+        self.source = source
+        self.tag = tag
+        self.total = 0
+        self.position = self.position_row = None
+        self.loaded_once = False
+        self.follow_end = True
+        self.cursor = 0
+        self.expanded.clear()
+        self._selected = None
+        self.reload()
+
+    def reload(self) -> None:
+        """Forget the pages and fetch what is visible again (after new events, a jump, a filter)."""
+        self.generation += 1
+        self.pages.clear()
+        self.pending.clear()
+        self.error = None
+        if self.source is None:
+            self._set_total(0)
+            self.refresh()
+            return
+        first_page = self.line_to_row(self.cursor)[0] // PAGE if self.loaded_once else 0
+        self._request(first_page)
+
+    def _request(self, page: int) -> None:
+        if self.source is None or page in self.pages or page in self.pending:
+            return
+        self.pending.add(page)
+        generation = self.generation
+
+        def done(result: dict[str, Any] | None, problem: BaseException | None) -> None:
+            self._loaded(generation, page, result, problem)
+
+        self.source.page(page * PAGE, PAGE, self.tag, done)
+
+    def _loaded(self, generation: int, page: int, result: dict[str, Any] | None, problem: BaseException | None) -> None:
+        if generation != self.generation:
+            return
+        self.pending.discard(page)
+        if problem is not None or result is None:
+            self.error = str(problem) if problem is not None else "no answer"
+            self.refresh()
+            return
+        rows = list(result.get("rows") or [])
+        self.pages[page] = rows
+        for row in rows:  # a row still running may have taken more checkpoints since
+            index = int(row.get("index", -1))
+            if index in self.expanded:
+                self.expanded[index] = len(row.get("folded") or [])
+        first_load = not self.loaded_once
+        self.loaded_once = True
+        self.position = result.get("position")
+        self.position_row = result.get("position_row")
+        self.lanes = max(1, int(result.get("lanes") or 1))
+        self._set_total(int(result.get("total") or 0))
+        if first_load or (self.follow_end and self.total):
+            target = self.position_row if first_load and isinstance(self.position_row, int) else None
+            self.move_to(self.line_count - 1 if target is None else self.row_to_line(target), follow=target is None)
+            self.call_after_refresh(self.scroll_to_cursor)
+        self.post_message(self.Changed())
+        self._selection_changed()
+        self.refresh()
+
+    @property
+    def line_count(self) -> int:
+        return self.total + sum(self.expanded.values())
+
+    def _set_total(self, total: int) -> None:
+        self.total = total
+        self.expanded = {row: count for row, count in self.expanded.items() if row < total}
+        if self.virtual_size.height != self.line_count:
+            self.virtual_size = Size(1, self.line_count)
+        if self.line_count and self.cursor >= self.line_count:
+            self.cursor = self.line_count - 1
+
+    def line_to_row(self, line: int) -> tuple[int, int]:
+        """(row, folded checkpoint number or -1 for the row itself) shown on ``line``."""
+        extra = 0
+        for row in sorted(self.expanded):
+            start = row + extra
+            if line <= start:
+                break
+            if line <= start + self.expanded[row]:
+                return row, line - start - 1
+            extra += self.expanded[row]
+        return line - extra, -1
+
+    def row_to_line(self, row: int) -> int:
+        return row + sum(count for expanded, count in self.expanded.items() if expanded < row)
+
+    def row(self, index: int) -> dict[str, Any] | None:
+        if not 0 <= index < self.total:
+            return None
+        page = index // PAGE
+        rows = self.pages.get(page)
+        if rows is None:
+            self._request(page)
+            rows = self.pages.get(page)  # a memory source answers at once
+            if rows is None:
+                return None
+        offset = index - page * PAGE
+        return rows[offset] if offset < len(rows) else None
+
+    def item_at(self, line: int) -> dict[str, Any] | None:
+        """The row on ``line``, or the folded checkpoint there (``kind`` checkpoint, ``goto`` its seq)."""
+        index, sub = self.line_to_row(line)
+        row = self.row(index)
+        if row is None or sub < 0:
+            return row
+        folded = row.get("folded") or []
+        if sub >= len(folded):
+            return None
+        checkpoint = folded[sub]
+        return {"seq": checkpoint["seq"], "goto": checkpoint["seq"], "kind": "checkpoint",
+                "reason": checkpoint.get("reason"), "row": index, "tags": []}
+
+    @property
+    def current_item(self) -> dict[str, Any] | None:
+        return self.item_at(self.cursor)
+
+    @property
+    def current_row(self) -> dict[str, Any] | None:
+        return self.row(self.line_to_row(self.cursor)[0])
+
+    # --- drawing ---------------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(1, self.line_count)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        line = self.scroll_offset.y + y
+        base = self.rich_style
+        if self.total == 0:
+            if y != 0:
+                return Strip.blank(width, base)
+            if self.error:
+                text = f"  {self.error}"
+            elif not self.loaded_once and self.source is not None:
+                text = "  loading…"
+            elif self.tag:
+                text = f"  nothing tagged #{self.tag}"
+            else:
+                text = "  no inputs yet"
+            return Strip([Segment(text[:width].ljust(width), base + self._style("timeline--empty"))], width)
+        if line >= self.line_count:
+            return Strip.blank(width, base)
+        index, sub = self.line_to_row(line)
+        row = self.row(index)
+        if row is None:
+            return Strip([Segment(f"  {index + 1:>6} …".ljust(width)[:width], base + self._style("timeline--loading"))],
+                         width)
+        segments = row_segments(row, sub, self.lanes, index in self.expanded, base, self._style)
+        if line == self.cursor:
+            cursor = self._style("timeline--cursor" if self.has_focus else "timeline--cursor-blurred")
+            segments = [Segment(segment.text, (segment.style or base) + cursor) for segment in segments]
+        strip = Strip(segments).crop(0, width)
+        return strip.extend_cell_length(width, segments[-1].style if line == self.cursor else base)
+
+    # --- moving ----------------------------------------------------------------------------------
+
+    def move_to(self, line: int, follow: bool = False) -> None:
+        if self.line_count == 0:
+            return
+        line = max(0, min(self.line_count - 1, line))
+        previous = self.cursor
+        self.cursor = line
+        self.follow_end = follow or line == self.line_count - 1
+        height = max(1, self.scrollable_content_region.height)
+        top = self.scroll_offset.y
+        if line < top:
+            self._scroll_y_to(line)
+        elif line >= top + height:
+            self._scroll_y_to(line - height + 1)
+        else:
+            self._refresh_line(previous)
+            self._refresh_line(line)
+            self._selection_changed()
+            return
+        self.refresh()
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        index = self.line_to_row(self.cursor)[0] if self.total else None
+        if index != self._selected:
+            self._selected = index
+            self.post_message(self.Selected(None if index is None else self.row(index)))
+
+    def scroll_to_cursor(self) -> None:
+        """Bring the cursor line into view (after a layout, when the height is known)."""
+        height = max(1, self.scrollable_content_region.height)
+        top = self.scroll_offset.y
+        if self.cursor < top:
+            self._scroll_y_to(self.cursor)
+        elif self.cursor >= top + height:
+            self._scroll_y_to(self.cursor - height + 1)
+
+    def _scroll_y_to(self, y: int) -> None:
+        y = max(0, min(y, self.line_count - max(1, self.scrollable_content_region.height)))
+        self.scroll_target_y = y
+        self.scroll_y = y
+
+    def _refresh_line(self, line: int) -> None:
+        y = line - self.scroll_offset.y
+        if 0 <= y < self.size.height:
+            self.refresh_line(y)
+
+    def on_focus(self) -> None:
+        self._refresh_line(self.cursor)
+
+    def on_blur(self) -> None:
+        self._refresh_line(self.cursor)
+
+    def on_click(self, event: events.Click) -> None:
+        """A click selects the row under the mouse; a double click goes there."""
+        line = self.scroll_offset.y + event.y
+        if 0 <= line < self.line_count:
+            self.focus()
+            self.move_to(line)
+            if event.chain >= 2:
+                self.action_goto()
+
+    def action_cursor_up(self) -> None:
+        self.move_to(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_to(self.cursor + 1)
+
+    def action_page(self, direction: int) -> None:
+        self.move_to(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to(self.line_count - 1, follow=True)
+
+    def action_step_input(self, direction: int) -> None:
+        """The previous/next input, over unfolded checkpoints; browsing only (nothing is recorded)."""
+        index, sub = self.line_to_row(self.cursor)
+        target = index if direction < 0 and sub >= 0 else index + direction
+        self.move_to(self.row_to_line(max(0, min(self.total - 1, target))))
+
+    def action_goto(self) -> None:
+        item = self.current_item
+        if item is not None:
+            self.post_message(self.Goto(item))
+
+    # --- folding ---------------------------------------------------------------------------------
+
+    def action_expand(self) -> None:
+        index, sub = self.line_to_row(self.cursor)
+        row = self.row(index)
+        if sub >= 0 or row is None or index in self.expanded or not row.get("folded"):
+            return
+        self.expanded[index] = len(row["folded"])
+        self._set_total(self.total)
+        self.refresh()
+
+    def action_collapse(self) -> None:
+        index, sub = self.line_to_row(self.cursor)
+        if index not in self.expanded:
+            return
+        del self.expanded[index]
+        self._set_total(self.total)
+        self.move_to(self.row_to_line(index))
+        self.refresh()
+
+    def action_toggle_fold(self) -> None:
+        if self.line_to_row(self.cursor)[0] in self.expanded:
+            self.action_collapse()
+        else:
+            self.action_expand()
+
+    # --- search ----------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        self.post_message(self.Request("search", self.current_item))
+
+    def search(self, text: str, direction: int = 1) -> None:
+        """Move to the next (previous) row whose input, label or tag contains ``text``."""
+        text = text.strip()
+        if not text or self.source is None:
+            return
+        if self.tag:  # the rows are the tagged items, not inputs: a row number would point elsewhere
+            self.app.notify(f"Search looks through inputs: clear the #{self.tag} filter first (t, then empty)",
+                            severity="warning")
+            return
+        self.last_search = text
+        start = self.line_to_row(self.cursor)[0]
+
+        def done(result: dict[str, Any] | None, problem: BaseException | None) -> None:
+            match = result.get("match") if isinstance(result, dict) else None
+            if problem is not None:
+                self.app.notify(f"search: {problem}", severity="error")
+            elif not isinstance(match, int):
+                self.app.notify(f"No input, label or tag contains {text!r}", severity="warning")
+            else:
+                self.move_to(self.row_to_line(match))
+
+        self.source.search(text, start, direction, done)
+
+    def action_search_again(self, direction: int) -> None:
+        if self.last_search:
+            self.search(self.last_search, direction)
+        else:
+            self.action_search()
+
+    # --- dialogs (the controller runs them) ------------------------------------------------------
+
+    def action_annotate(self) -> None:
+        self.post_message(self.Request("annotate", self.current_item))
+
+    def action_filter_tag(self) -> None:
+        self.post_message(self.Request("filter_tag", self.current_item))
+
+    def action_snapshot(self) -> None:
+        self.post_message(self.Request("snapshot", self.current_item))
+
+    def action_restore(self) -> None:
+        self.post_message(self.Request("restore", self.current_item))
