@@ -14,6 +14,27 @@ from typing import Any
 LATENCY_WINDOW = 60
 
 
+def describe_age(stamp: float | None, now: float | None = None) -> str:
+    """A past moment (epoch seconds) as an age people read at a glance: "just now", "3 s ago",
+    "4 min ago", "2 h ago", "5 days ago"; "never" for None. Figures and the TUI show times this way,
+    never as epochs (an epoch such as 1796168562.73 means nothing to a reader)."""
+    if stamp is None or not isinstance(stamp, (int, float)) or stamp <= 0:
+        return "never"
+    age = (time.time() if now is None else now) - float(stamp)
+    if age < 0:
+        return "just now"  # a clock a little ahead (another process's stamp): not a future time
+    if age < 1:
+        return "just now"
+    if age < 60:
+        return f"{age:.0f} s ago"
+    if age < 3600:
+        return f"{age // 60:.0f} min ago"
+    if age < 86400:
+        return f"{age // 3600:.0f} h ago"
+    days = age // 86400
+    return f"{days:.0f} day ago" if days == 1 else f"{days:.0f} days ago"
+
+
 def percentile(values: list[float], fraction: float) -> float:
     if not values:
         return 0.0
@@ -103,5 +124,6 @@ def format_session_metrics(name: str, data: dict[str, Any]) -> str:
         f"  oracle        {oracle['calls']} calls, {oracle['tokens']} tokens, {oracle['ms']} ms",
         f"  memory        {data['memory']['current']:,} bytes (peak {data['memory']['peak']:,})",
         f"  disk          {data['disk_bytes']:,} bytes",
-        f"  last access   {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(data['last_access']))}",
+        f"  last access   {describe_age(data['last_access'])}"
+        f" ({time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(data['last_access']))})",
     ])
