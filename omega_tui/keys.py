@@ -86,6 +86,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("sessions.rename", "r", "rename_session", "Rename", "sessions"),
     KeySpec("sessions.delete", "d", "delete_session", "Delete", "sessions"),
     KeySpec("sessions.refresh", "ctrl+r", "refresh", "Refresh", "sessions"),
+    KeySpec("sessions.filter", "slash", "filter", "Filter", "sessions", key_display="/"),
+    KeySpec("sessions.sort", "s", "cycle_sort", "Sort", "sessions"),
     # Timeline (the footer shows them in this order).
     KeySpec("timeline.goto", "enter", "goto", "Go to", "timeline"),
     KeySpec("timeline.previous_checkpoint", "left_square_bracket", "step_checkpoint(-1)", "Prev ckpt", "timeline",

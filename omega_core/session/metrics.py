@@ -53,24 +53,35 @@ class SessionMetrics:
     oracle_ms: float = 0.0
     latencies_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=LATENCY_WINDOW))
     last_access: float = field(default_factory=time.time)
+    steps_window: collections.deque[int] = field(default_factory=lambda: collections.deque(maxlen=LATENCY_WINDOW))
+    """Evaluation steps of each of the last commands (the Metrics pane draws them as a sparkline)."""
+    oracle_ms_window: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=LATENCY_WINDOW))
+    """Oracle time spent by each of the last commands (0 for a command that asked no oracle)."""
+    _oracle_ms_this_command: float = field(default=0.0, init=False, repr=False)
 
     def record_input(self, elapsed_ms: float, steps: int, failed_forms: int) -> None:
         self.commands += 1
         self.errors += failed_forms
         self.steps += steps
         self.latencies_ms.append(elapsed_ms)
+        self.steps_window.append(steps)
+        self.oracle_ms_window.append(round(self._oracle_ms_this_command, 3))
+        self._oracle_ms_this_command = 0.0
         self.last_access = time.time()
 
     def record_oracle(self, tokens: int | None, duration_ms: float) -> None:
+        """One oracle call; its time counts towards the command that is running (recorded next)."""
         self.oracle_calls += 1
         self.oracle_tokens += tokens or 0
         self.oracle_ms += duration_ms
+        self._oracle_ms_this_command += duration_ms
 
     def to_json(self) -> dict[str, Any]:
         """What the index keeps, so figures survive eviction and restarts."""
         return {"commands": self.commands, "errors": self.errors, "steps": self.steps,
                 "oracleCalls": self.oracle_calls, "oracleTokens": self.oracle_tokens,
-                "oracleMs": self.oracle_ms, "latenciesMs": list(self.latencies_ms), "lastAccess": self.last_access}
+                "oracleMs": self.oracle_ms, "latenciesMs": list(self.latencies_ms), "lastAccess": self.last_access,
+                "stepsWindow": list(self.steps_window), "oracleMsWindow": list(self.oracle_ms_window)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "SessionMetrics":
@@ -84,6 +95,8 @@ class SessionMetrics:
             metrics.oracle_ms = float(data.get("oracleMs", 0.0))
             metrics.latencies_ms.extend(float(v) for v in data.get("latenciesMs", [])[-LATENCY_WINDOW:])
             metrics.last_access = float(data.get("lastAccess", metrics.last_access))
+            metrics.steps_window.extend(int(v) for v in data.get("stepsWindow", [])[-LATENCY_WINDOW:])
+            metrics.oracle_ms_window.extend(float(v) for v in data.get("oracleMsWindow", [])[-LATENCY_WINDOW:])
         except (TypeError, ValueError):
             return cls()
         return metrics
@@ -105,7 +118,9 @@ class SessionMetrics:
             "errors": self.errors,
             "latency_ms": self.latency(),
             "steps": self.steps,
-            "oracle": {"calls": self.oracle_calls, "tokens": self.oracle_tokens, "ms": round(self.oracle_ms, 3)},
+            "steps_window": list(self.steps_window),
+            "oracle": {"calls": self.oracle_calls, "tokens": self.oracle_tokens, "ms": round(self.oracle_ms, 3),
+                       "window_ms": list(self.oracle_ms_window)},
             "memory": {"current": memory_current, "peak": memory_peak},
             "disk_bytes": disk_bytes,
             "last_access": self.last_access,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from omega_tui.components.confirm import ConfirmScreen, Field, FormScreen
 from omega_tui.components.repl_pane import ReplPane
-from omega_tui.components.sessions_pane import SessionsPane, SessionsTable
+from omega_tui.components.sessions_pane import SessionsTable
 from omega_tui.link import DEFAULT_SESSION
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -194,7 +194,6 @@ class SessionsController:
             return  # a newer listing is on its way
         app = self.app
         app.main.query_one(SessionsTable).set_rows(rows, self.session_name)
-        app.main.query_one(SessionsPane).border_subtitle = f"{len(rows)} sessions"
         if app.link is not None and not app.link.has("clients"):
             app.connection.tell_missing("clients")
 
