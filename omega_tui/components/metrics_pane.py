@@ -245,6 +245,10 @@ class MetricsPane(VerticalScroll, can_focus=True):
         view.facts = (session, session_metrics, server_metrics, list(notes or []))
         view.refresh(layout=True)
 
+    def on_focus(self) -> None:
+        """Fresh figures when the user looks (instead of a poll every few seconds while idle)."""
+        self.post_message(self.RefreshRequested())
+
     def action_refresh(self) -> None:
         self.post_message(self.RefreshRequested())
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from omega_tui.app import OmegaApp
 
 TRANSCRIPT_LIMIT = 200
+ACCESS_COMMANDS = ([":session", "attach"], [":session", "release"])
+"""REPL commands after which the app re-reads its access to the session."""
 
 
 class SessionsController:
@@ -158,6 +160,35 @@ class SessionsController:
         self.write_offer = True
         self.app.notify("The writer left: ctrl+w takes write access.", title="Session free", timeout=8)
         self.app.show_status()
+
+    def after_command(self, text: str) -> None:
+        """A REPL command may have changed our access (``:session attach NAME --steal``,
+        ``:session release``): ask the server who holds the session, so the status bar says so at
+        once (before, it kept saying read-only after a steal)."""
+        words = text.split()
+        app = self.app
+        link, name = app.link, self.session_name
+        if words[:2] not in (ACCESS_COMMANDS[0], ACCESS_COMMANDS[1]) or link is None or name is None:
+            return
+        if "clients" in link.missing:
+            return
+
+        def done(holders: Any) -> None:
+            if name != self.session_name:
+                return
+            holders = [h for h in holders if isinstance(h, dict)] if isinstance(holders, list) else []
+            mine = [h for h in holders if h.get("client_id") == link.client_id]
+            writers = [h for h in holders if h.get("mode") == "read-write"]
+            if mine and mine[0].get("mode") == "read-write":
+                self.access_changed({"mode": "read-write", "holder": None})
+                return
+            self.mode = "read-only"
+            self.holder = f"{writers[0].get('name') or 'another client'} holds write access" if writers else None
+            self.write_offer = not writers  # nobody writes (we released it): ctrl+w takes it back
+            app.show_status()
+            self.refresh_sessions(soon=True)
+
+        app.background(link.optional, "clients", name, done=done, quiet=True, description="read access")
 
     def steal_access(self) -> None:
         app = self.app
