@@ -178,7 +178,8 @@ def render_metrics(session: str | None, session_metrics: dict[str, Any] | None, 
         out.items([f"pool {_plural(pool.get('sessions'), 'session')}", _plural(pool.get("hits"), "hit"),
                    f"{_count(pool.get('misses'))} misses", f"{_count(pool.get('evictions'))} evicted"])
         written = persistence.get("bytes_written")
-        out.items([f"pool memory {human_bytes(pool.get('memory_estimate_bytes'))} of {human_bytes(pool.get('max_memory_bytes'))}",
+        out.items([f"pool memory {human_bytes(pool.get('memory_estimate_bytes'))}",
+                   f"max {human_bytes(pool.get('max_memory_bytes'))}",
                    f"flushed {human_time(persistence.get('last_flush'), deterministic, now)}"
                    if persistence.get("last_flush") else "flushed never",
                    f"queue {_count(persistence.get('queue'))}"]
