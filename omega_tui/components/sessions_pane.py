@@ -360,7 +360,9 @@ class SessionsFilter(Input):
 
 class SessionsPane(Vertical):
     DEFAULT_CSS = """
-    SessionsPane > SessionsFilter { height: 1; border: none; padding: 0 1; display: none; }
+    SessionsPane > SessionsFilter, SessionsPane > SessionsFilter:focus {
+        height: 1; border: none; padding: 0 1; display: none; background: $boost;
+    }
     SessionsPane > SessionsFilter.shown { display: block; }
     """
 
@@ -369,7 +371,7 @@ class SessionsPane(Vertical):
         self.border_title = "Sessions"
 
     def compose(self):  # type: ignore[no-untyped-def]
-        yield SessionsFilter(placeholder="filter by name (escape clears)", id="sessions-filter")
+        yield SessionsFilter(placeholder="/ filter by name (escape clears)", id="sessions-filter")
         yield SessionsTable(id="sessions-table")
 
     @property
