@@ -35,6 +35,7 @@ from omega_core.config import Config
 from omega_tui.commands import OmegaCommands, spec_scope_pane
 from omega_tui.components.connection import Banner, ConnectionController, Disconnected, LinkLost, Reconnected, ServerPush
 from omega_tui.components.early_keys import EarlyKeys
+from omega_tui.components.idle_cursor import QuietCursor
 from omega_tui.components.metrics_controller import MetricsController
 from omega_tui.components.metrics_pane import MetricsPane
 from omega_tui.components.repl_controller import OutputChunk, ReplController
@@ -122,6 +123,7 @@ class OmegaApp(App[int]):
         self.repl = ReplController(self)
         self.timeline = TimelineController(self)
         self.metrics = MetricsController(self)
+        self.quiet_cursor: QuietCursor | None = None
 
     # --- the state the controllers share (read-only views) ---------------------------------------
 
@@ -189,6 +191,8 @@ class OmegaApp(App[int]):
         self.theme_changed_signal.subscribe(self, lambda _theme: self._apply_styles())
 
     async def on_event(self, event: events.Event) -> None:
+        if self.quiet_cursor is not None and isinstance(event, (events.Key, events.Paste)):
+            self.quiet_cursor.key_pressed()
         if self.early_keys.hold(event):
             return
         await super().on_event(event)
@@ -203,6 +207,8 @@ class OmegaApp(App[int]):
         repl_input = self.main.query_one(ReplInput)
         if self.deterministic:
             repl_input.cursor_blink = False
+        else:
+            self.quiet_cursor = QuietCursor(self, repl_input)  # no blink repaints while idle
         repl_input.focus()
         self.call_later(self.early_keys.replay, self, repl_input)  # after the focus, before later keys
         self.show_status()
