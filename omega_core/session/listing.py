@@ -28,7 +28,6 @@ from omega_core.session.errors import InvalidName, SessionFileError
 from omega_core.session.index_head import read_index_head
 from omega_core.session.log_reader import SessionLogReader, parse_object_line
 from omega_core.session.names import INDEX_SUFFIX, LOG_SUFFIX, META_SUFFIX, STATES_SUFFIX, validate_name
-from omega_core.session.sweep import TEMP_NAME
 from omega_core.session.timeline import SUFFIX as TIMELINE_SUFFIX
 
 __all__ = ["SessionSummary", "SessionMeta", "list_sessions", "summarize_session", "read_meta",
@@ -148,8 +147,12 @@ def session_file_owner(file_name: str) -> str | None:
     session of its target: a write in progress, or one a crash left behind, uses that session's
     disk space too. Only the name is looked at (no I/O): listings call this for every file.
     """
-    temp = TEMP_NAME.match(file_name) if file_name.startswith(".") else None
-    if temp is not None:
+    if file_name.startswith("."):
+        from omega_core.session.sweep import TEMP_NAME  # here: it imports logging, rare in a listing
+
+        temp = TEMP_NAME.match(file_name)
+        if temp is None:
+            return None
         file_name = temp.group("target")
     for suffix in SESSION_FILE_SUFFIXES:
         if file_name.endswith(suffix) and len(file_name) > len(suffix):

@@ -121,8 +121,9 @@ class ConnectionController:
         if hasattr(client, "poll_pushes"):
             self._pump = threading.Thread(target=self._pump_pushes, name="omega-push-pump", daemon=True)
             self._pump.start()
+        # The session first: the listing (1,000s of rows, and on a fresh server a scan of every
+        # session's files) is asked for once the session is open, so it never delays it.
         self.app.sessions.open_session(self.app.sessions.wanted_session)
-        self.app.sessions.refresh_sessions()
 
     def _connect_failed(self, problem: BaseException) -> None:
         self.state = LinkState.DOWN

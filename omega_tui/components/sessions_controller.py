@@ -72,6 +72,7 @@ class SessionsController:
             app.show_status()
             if previous is None:
                 repl.show_error(f"could not open session '{name}': {problem}")
+            self.refresh_sessions()  # the list still shows (it waits for the open, not for success)
 
         app.background(work, done=lambda info: self._opened(name, info, quiet), failed=failed,
                        group="open", exclusive=True, description=f"open '{name}'")
