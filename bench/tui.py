@@ -70,7 +70,7 @@ class BenchApp(OmegaApp):
             if idle <= 0:
                 self.exit(0)
             else:
-                self.set_timer(1.0, self._idle_start)  # the figures fetched after opening settle first
+                self.set_timer(0.6, self._idle_start)  # the figures fetched after opening settle first
 
     def _idle_start(self):
         self._cpu0, self._wall0 = time.process_time(), time.monotonic()
@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     presses = 60 if args.quick else 400
     try:
         plain = cold_starts(starts)
-        many = cold_starts(1 if args.quick else starts, sessions=1_000, idle_s=2.0 if args.quick else 10.0)
+        many = cold_starts(1 if args.quick else starts, sessions=1_000, idle_s=1.0 if args.quick else 10.0)
         keys, fetched = asyncio.run(key_repaints(presses))
         enters = asyncio.run(enter_to_result(20 if args.quick else 100, 0))
         enters_long = asyncio.run(enter_to_result(10 if args.quick else 50, 100_000))
