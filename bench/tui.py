@@ -114,9 +114,25 @@ class Starts:
     """CPU seconds per second while idle after the start (0.005 = 0.5% of a core)."""
 
 
-def cold_starts(runs: int, sessions: int = 0, idle_s: float = 0.0) -> Starts:
-    """Seconds to first paint and to the session shown, of ``runs`` fresh processes; with
-    ``sessions`` extra sessions on disk; ``idle_s`` > 0: then the app's CPU use while idle."""
+def _start_app(env: dict[str, str], base: Path, idle_s: float, into: Starts) -> None:
+    """One fresh app process; its figures go into ``into``."""
+    began = time.time()
+    done = subprocess.run([sys.executable, "-c", CHILD, repr(began), repr(idle_s)], env=env, cwd=base,
+                          capture_output=True, text=True, timeout=60 + idle_s)
+    lines = dict(line.split() for line in done.stdout.splitlines() if line.startswith(("PAINT", "SHOWN", "LISTED", "IDLE")))
+    if done.returncode != 0 or "PAINT" not in lines or "SHOWN" not in lines:
+        raise Failed(f"the app did not start: exit {done.returncode}\n{done.stdout}\n{done.stderr[-2000:]}")
+    into.paint.append(float(lines["PAINT"]))
+    into.shown.append(float(lines["SHOWN"]))
+    if "LISTED" in lines:
+        into.listed.append(float(lines["LISTED"]))
+    if "IDLE" in lines:
+        into.idle_cpu.append(float(lines["IDLE"]))
+
+
+def cold_starts(runs: int, many_runs: int = 0, sessions: int = 1_000, idle_s: float = 0.0) -> tuple[Starts, Starts]:
+    """Figures of ``runs`` fresh app processes, then (the same server, ``sessions`` sessions added
+    on disk) of ``many_runs`` more, each followed by ``idle_s`` of measuring idle CPU."""
     from omega_core.config import load_config
     from omega_core.server.client import OmegaClient
 
@@ -128,27 +144,18 @@ def cold_starts(runs: int, sessions: int = 0, idle_s: float = 0.0) -> Starts:
     saved = {key: os.environ.get(key) for key in ("OMEGA_SESSION_DIR", "OMEGA_RUNTIME_DIR", "OMEGA_CONFIG")}
     os.environ.update({key: env[key] for key in saved})
     config = load_config()
-    if sessions:
-        add_sessions(base / "s" / "sessions", sessions)
     client = OmegaClient(config, name="bench", config_path=env["OMEGA_CONFIG"])
-    result = Starts()
+    plain, many = Starts(), Starts()
     try:
         client.connect()
         client.execute('(define (f n) (* n 2)) (f 21) (display "hi")', "current")  # a transcript to show
         for _ in range(runs):
-            began = time.time()
-            done = subprocess.run([sys.executable, "-c", CHILD, repr(began), repr(idle_s)], env=env, cwd=base,
-                                  capture_output=True, text=True, timeout=60 + idle_s)
-            lines = dict(line.split() for line in done.stdout.splitlines()
-                         if line.startswith(("PAINT", "SHOWN", "LISTED", "IDLE")))
-            if done.returncode != 0 or "PAINT" not in lines or "SHOWN" not in lines:
-                raise Failed(f"the app did not start: exit {done.returncode}\n{done.stdout}\n{done.stderr[-2000:]}")
-            result.paint.append(float(lines["PAINT"]))
-            result.shown.append(float(lines["SHOWN"]))
-            if "LISTED" in lines:
-                result.listed.append(float(lines["LISTED"]))
-            if "IDLE" in lines:
-                result.idle_cpu.append(float(lines["IDLE"]))
+            _start_app(env, base, 0.0, plain)
+        if many_runs:
+            add_sessions(base / "s" / "sessions", sessions)
+            client.list_sessions()  # the server summarizes the new sessions once, as a running server has
+            for _ in range(many_runs):
+                _start_app(env, base, idle_s, many)
     finally:
         try:
             client.shutdown()
@@ -162,7 +169,7 @@ def cold_starts(runs: int, sessions: int = 0, idle_s: float = 0.0) -> Starts:
                 os.environ[key] = value
         time.sleep(0.2)
         shutil.rmtree(base, ignore_errors=True)
-    return result
+    return plain, many
 
 
 def timeline_items(count: int) -> list[dict]:
@@ -328,8 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     starts = 2 if args.quick else 10
     presses = 60 if args.quick else 400
     try:
-        plain = cold_starts(starts)
-        many = cold_starts(1 if args.quick else starts, sessions=1_000, idle_s=1.0 if args.quick else 10.0)
+        plain, many = cold_starts(starts, many_runs=1 if args.quick else starts, idle_s=1.0 if args.quick else 10.0)
         keys, fetched = asyncio.run(key_repaints(presses))
         enters = asyncio.run(enter_to_result(20 if args.quick else 100, 0))
         enters_long = asyncio.run(enter_to_result(10 if args.quick else 50, 100_000))
