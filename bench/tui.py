@@ -1,6 +1,11 @@
 """Speed of the terminal app (ARCHITECTURE.md section 7): cold start to first paint, and key press to
 repaint in a timeline of 100,000 inputs.
 
+* With 1,000 sessions on disk (issue 12, item 2): start to an input that takes keys (the first
+  frame: the REPL input is focused then), to the session loaded, to the Sessions pane filled, and
+  the app's CPU use while idle afterwards (process CPU time over wall time: 0.005 = 0.5% of a core;
+  no polling: it should be close to zero).
+
 * Cold start: a fresh ``python`` process imports the app and runs it headless at 120x40, attached
   to a real server this script starts on temporary dirs (as ``omega`` attaches to a running one).
   Measured from just before the process is spawned to the app's first frame (Textual's ``Ready``);
@@ -12,8 +17,8 @@ repaint in a timeline of 100,000 inputs.
   cost; Textual then paces frames at up to 60 per second (``TEXTUAL_FPS``), which this leaves out.
   "G then data shown" fetches the last page through a worker the way the server-backed pane does.
 
-    python bench/tui.py            # 10 cold starts, 400 key presses
-    python bench/tui.py --quick    # 2 cold starts, 60 key presses (the smoke test)
+    python bench/tui.py            # 10 cold starts (and 10 with 1,000 sessions), 400 key presses
+    python bench/tui.py --quick    # 2 cold starts (1 with 1,000 sessions), 60 key presses (the smoke test)
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +47,39 @@ SIZE = (120, 40)
 CHILD = r"""
 import sys, time
 began = float(sys.argv[1])
+idle = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+import omega_tui.components.idle_cursor as idle_cursor
+idle_cursor.QUIET_S = 0.5  # the cursor stops blinking after 10 s without keys; the bench waits less
 from omega_tui.app import OmegaApp
 
 class BenchApp(OmegaApp):
     def on_ready(self):
         super().on_ready()
         print("PAINT", time.time() - began, flush=True)
-        self.set_interval(0.005, self._check)
+        self._poll = self.set_interval(0.005, self._check)
+        self._listed = self._shown = False
 
     def _check(self):
-        if self.ready.is_set():
+        if not self._shown and self.ready.is_set():
+            self._shown = True
             print("SHOWN", time.time() - began, flush=True)
-            self.exit(0)
+        if not self._listed and self.main.query_one("#sessions-table").loaded:
+            self._listed = True
+            print("LISTED", time.time() - began, flush=True)
+        if self._shown and self._listed:
+            self._poll.stop()
+            if idle <= 0:
+                self.exit(0)
+            else:
+                self.set_timer(0.6, self._idle_start)  # the figures fetched after opening settle first
+
+    def _idle_start(self):
+        self._cpu0, self._wall0 = time.process_time(), time.monotonic()
+        self.set_timer(idle, self._idle_end)
+
+    def _idle_end(self):
+        print("IDLE", (time.process_time() - self._cpu0) / (time.monotonic() - self._wall0), flush=True)
+        self.exit(0)
 
 BenchApp().run(headless=True, size=(%d, %d))
 """ % SIZE
@@ -62,8 +89,51 @@ class Failed(Exception):
     pass
 
 
-def cold_starts(runs: int) -> tuple[list[float], list[float]]:
-    """Seconds to first paint and to the session shown, of ``runs`` fresh processes."""
+FIXTURES = REPO.parent.parent / "shared" / "fixtures" / "omegallm-sessions"
+
+
+def add_sessions(sessions_dir: Path, count: int) -> None:
+    """``count`` sessions ``bulk0001``... (copies of a small recorded session: log and index), made
+    on disk before the server starts (through the server they would take minutes)."""
+    sessions_dir.mkdir(parents=True, exist_ok=True)
+    source = FIXTURES if FIXTURES.is_dir() else Path("/work/shared/fixtures/omegallm-sessions")
+    log, index = (source / "squares.jsonl").read_bytes(), (source / "squares.index.json").read_bytes()
+    for number in range(1, count + 1):
+        (sessions_dir / f"bulk{number:04d}.jsonl").write_bytes(log)
+        (sessions_dir / f"bulk{number:04d}.index.json").write_bytes(index)
+
+
+@dataclass
+class Starts:
+    paint: list[float] = field(default_factory=list)
+    """Seconds to the first frame: the REPL input is focused then and takes keys."""
+    shown: list[float] = field(default_factory=list)
+    """Seconds to the session loaded (transcript, timeline, access)."""
+    listed: list[float] = field(default_factory=list)
+    """Seconds to the Sessions pane filled."""
+    idle_cpu: list[float] = field(default_factory=list)
+    """CPU seconds per second while idle after the start (0.005 = 0.5% of a core)."""
+
+
+def _start_app(env: dict[str, str], base: Path, idle_s: float, into: Starts) -> None:
+    """One fresh app process; its figures go into ``into``."""
+    began = time.time()
+    done = subprocess.run([sys.executable, "-c", CHILD, repr(began), repr(idle_s)], env=env, cwd=base,
+                          capture_output=True, text=True, timeout=60 + idle_s)
+    lines = dict(line.split() for line in done.stdout.splitlines() if line.startswith(("PAINT", "SHOWN", "LISTED", "IDLE")))
+    if done.returncode != 0 or "PAINT" not in lines or "SHOWN" not in lines:
+        raise Failed(f"the app did not start: exit {done.returncode}\n{done.stdout}\n{done.stderr[-2000:]}")
+    into.paint.append(float(lines["PAINT"]))
+    into.shown.append(float(lines["SHOWN"]))
+    if "LISTED" in lines:
+        into.listed.append(float(lines["LISTED"]))
+    if "IDLE" in lines:
+        into.idle_cpu.append(float(lines["IDLE"]))
+
+
+def cold_starts(runs: int, many_runs: int = 0, sessions: int = 1_000, idle_s: float = 0.0) -> tuple[Starts, Starts]:
+    """Figures of ``runs`` fresh app processes, then (the same server, ``sessions`` sessions added
+    on disk) of ``many_runs`` more, each followed by ``idle_s`` of measuring idle CPU."""
     from omega_core.config import load_config
     from omega_core.server.client import OmegaClient
 
@@ -76,20 +146,17 @@ def cold_starts(runs: int) -> tuple[list[float], list[float]]:
     os.environ.update({key: env[key] for key in saved})
     config = load_config()
     client = OmegaClient(config, name="bench", config_path=env["OMEGA_CONFIG"])
-    paint: list[float] = []
-    shown: list[float] = []
+    plain, many = Starts(), Starts()
     try:
         client.connect()
         client.execute('(define (f n) (* n 2)) (f 21) (display "hi")', "current")  # a transcript to show
         for _ in range(runs):
-            began = time.time()
-            done = subprocess.run([sys.executable, "-c", CHILD, repr(began)], env=env, cwd=base,
-                                  capture_output=True, text=True, timeout=60)
-            lines = dict(line.split() for line in done.stdout.splitlines() if line.startswith(("PAINT", "SHOWN")))
-            if done.returncode != 0 or "PAINT" not in lines or "SHOWN" not in lines:
-                raise Failed(f"the app did not start: exit {done.returncode}\n{done.stdout}\n{done.stderr[-2000:]}")
-            paint.append(float(lines["PAINT"]))
-            shown.append(float(lines["SHOWN"]))
+            _start_app(env, base, 0.0, plain)
+        if many_runs:
+            add_sessions(base / "s" / "sessions", sessions)
+            client.list_sessions()  # the server summarizes the new sessions once, as a running server has
+            for _ in range(many_runs):
+                _start_app(env, base, idle_s, many)
     finally:
         try:
             client.shutdown()
@@ -103,7 +170,7 @@ def cold_starts(runs: int) -> tuple[list[float], list[float]]:
                 os.environ[key] = value
         time.sleep(0.2)
         shutil.rmtree(base, ignore_errors=True)
-    return paint, shown
+    return plain, many
 
 
 def timeline_history(count: int) -> tuple[Any, int]:
@@ -291,20 +358,24 @@ def main(argv: list[str] | None = None) -> int:
     starts = 2 if args.quick else 10
     presses = 60 if args.quick else 400
     try:
-        paint, shown = cold_starts(starts)
+        plain, many = cold_starts(starts, many_runs=1 if args.quick else starts, idle_s=1.0 if args.quick else 10.0)
         keys, fetched = asyncio.run(key_repaints(presses))
         enters = asyncio.run(enter_to_result(20 if args.quick else 100, 0))
-        enters_long = asyncio.run(enter_to_result(10 if args.quick else 50, 100_000))
+        enters_long = asyncio.run(enter_to_result(10 if args.quick else 50, 10_000 if args.quick else 100_000))
     except Failed as problem:
         print(f"FAIL: {problem}", file=sys.stderr)
         return 1
     print_table([
-        Row("cold start to first paint (120x40, server attached)", paint, target=1.0, show_p99=True),
-        Row("cold start to session shown (transcript, panes)", shown),
+        Row("cold start to first paint (120x40, server attached)", plain.paint, target=1.0, show_p99=True),
+        Row("cold start to session shown (transcript, panes)", plain.shown),
+        Row("1,000 sessions: start to an input taking keys (first paint)", many.paint, target=0.3, show_p99=True),
+        Row("1,000 sessions: start to the session loaded", many.shown, target=0.6, show_p99=True),
+        Row("1,000 sessions: start to the Sessions pane filled", many.listed),
+        Row("1,000 sessions: idle CPU, s per s (5 ms = 0.5% of a core)", many.idle_cpu, target=0.005),
         Row(f"key to repaint, {CHECKPOINTS:,}-input timeline (a branch)", keys, target=0.016, show_p99=True),
         Row("G then last page shown (fetched in a worker)", value=fetched),
         Row("Enter to painted result, (+ 1 2), server attached", enters, target=0.010, show_p99=True),
-        Row("the same with 100,000 lines of scrollback", enters_long, target=0.010, show_p99=True),
+        Row("the same with " + ("10,000" if args.quick else "100,000") + " lines of scrollback", enters_long, target=0.010, show_p99=True),
     ], title="TUI (bench/tui.py" + (" --quick" if args.quick else "") + ")")
     return 0
 

@@ -33,8 +33,9 @@ from textual.widgets import Footer, Header
 
 from omega_core.config import Config
 from omega_tui.commands import OmegaCommands, spec_scope_pane
-from omega_tui.components.connection import Banner, ConnectionController, LinkLost, Reconnected, ServerPush
+from omega_tui.components.connection import Banner, ConnectionController, Disconnected, LinkLost, Reconnected, ServerPush
 from omega_tui.components.early_keys import EarlyKeys
+from omega_tui.components.idle_cursor import QuietCursor
 from omega_tui.components.metrics_controller import MetricsController
 from omega_tui.components.metrics_pane import MetricsPane
 from omega_tui.components.repl_controller import OracleChunk, OutputChunk, ReplController
@@ -49,9 +50,6 @@ from omega_tui.link import ServerLink
 
 PANES = ("repl", "sessions", "timeline", "metrics")
 FOCUS_TARGET = {"repl": "#repl-input", "sessions": "#sessions-table", "timeline": "#timeline-view", "metrics": "#metrics"}
-METRICS_INTERVAL_S = 5.0
-SESSIONS_INTERVAL_S = 30.0
-"""Safety refreshes only: session lists and figures follow the server's pushes."""
 
 
 class MainScreen(Screen):
@@ -125,6 +123,7 @@ class OmegaApp(App[int]):
         self.repl = ReplController(self)
         self.timeline = TimelineController(self)
         self.metrics = MetricsController(self)
+        self.quiet_cursor: QuietCursor | None = None
 
     # --- the state the controllers share (read-only views) ---------------------------------------
 
@@ -192,6 +191,8 @@ class OmegaApp(App[int]):
         self.theme_changed_signal.subscribe(self, lambda _theme: self._apply_styles())
 
     async def on_event(self, event: events.Event) -> None:
+        if self.quiet_cursor is not None and isinstance(event, (events.Key, events.Paste)):
+            self.quiet_cursor.key_pressed()
         if self.early_keys.hold(event):
             return
         await super().on_event(event)
@@ -206,13 +207,12 @@ class OmegaApp(App[int]):
         repl_input = self.main.query_one(ReplInput)
         if self.deterministic:
             repl_input.cursor_blink = False
+        else:
+            self.quiet_cursor = QuietCursor(self, repl_input)  # no blink repaints while idle
         repl_input.focus()
         self.call_later(self.early_keys.replay, self, repl_input)  # after the focus, before later keys
         self.show_status()
-        self.connection.start()
-        if not self.deterministic:
-            self.set_interval(METRICS_INTERVAL_S, self.guarded(self.metrics.refresh))
-            self.set_interval(SESSIONS_INTERVAL_S, self.guarded(self.sessions.refresh_sessions))
+        self.connection.start()  # no polling timers: lists and figures follow pushes and commands (idle CPU)
 
     async def action_quit(self) -> None:
         self.connection.shutdown()
@@ -284,6 +284,9 @@ class OmegaApp(App[int]):
 
     def on_reconnected(self, message: Reconnected) -> None:
         self.connection.reconnected()
+
+    def on_disconnected(self, message: Disconnected) -> None:
+        self.connection.disconnected()
 
     def on_link_lost(self, message: LinkLost) -> None:
         self.connection.link_lost(message)
@@ -391,7 +394,7 @@ class OmegaApp(App[int]):
             link=self.connection.state, session=name, access=sessions.access_text, busy_s=busy,
             queued=len(runner.queue), doing=doing, cause=self.connection.cause,
             reconnects=int(getattr(self.client, "reconnects", 0) or 0), write_offer=sessions.write_offer,
-            deterministic=self.deterministic,
+            deterministic=self.deterministic, notice=self.connection.notice,
         ))
         read_only = sessions.mode == "read-only"
         self.sub_title = name + (" · read-only" if read_only else "")

@@ -77,7 +77,8 @@ SESSION_METRICS: dict[str, Any] = {
     "commands": 6, "errors": 1, "steps": 240_007,
     "latency_ms": {"avg": 9.8, "p50": 0.4, "p99": 52.1,
                    "window": [0.4, 0.3, 52.1, 0.5, 0.4, 4.8, 0.6, 0.3, 12.5, 0.4, 0.2, 0.9, 7.7, 0.3, 0.5, 21.0, 0.4, 0.6]},
-    "oracle": {"calls": 1, "tokens": 14, "ms": 3.2},
+    "steps_window": [1, 240_000, 1, 1, 1, 3],
+    "oracle": {"calls": 1, "tokens": 14, "ms": 3.2, "window_ms": [0, 0, 0, 0, 0, 3.2]},
     "memory": {"current": 412_000, "peak": 1_830_000},
     "disk_bytes": 5_312, "last_access": T0 + 100,
 }

@@ -88,6 +88,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("sessions.rename", "r", "rename_session", "Rename", "sessions"),
     KeySpec("sessions.delete", "d", "delete_session", "Delete", "sessions"),
     KeySpec("sessions.refresh", "ctrl+r", "refresh", "Refresh", "sessions"),
+    KeySpec("sessions.filter", "slash", "filter", "Filter", "sessions", key_display="/"),
+    KeySpec("sessions.sort", "s", "cycle_sort", "Sort", "sessions"),
     # Timeline (the footer shows them in this order). Only enter changes the session (a recorded
     # goto); every other key browses.
     KeySpec("timeline.goto", "enter", "goto", "Go here", "timeline"),

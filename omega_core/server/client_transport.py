@@ -112,6 +112,9 @@ class ClientTransport:
         self.config_path = config_path
         self.on_push = on_push
         self.on_reconnect = on_reconnect
+        self.on_disconnect: Callable[[], None] | None = None
+        """Called (on the thread that saw it) when a live connection broke and a reconnect begins,
+        so a front end can say "reconnecting" at once rather than only once it is back."""
         self.paths = ServerPaths.for_config(config)
         self.client_id = os.urandom(16).hex()  # as random as uuid4, without importing uuid (platform)
         self.reconnects = 0
@@ -386,7 +389,8 @@ class ClientTransport:
     def _connection_broke(self, gen: int) -> None:
         """Connection ``gen`` failed: reconnect (unless someone already did) and resend."""
         with self._cond:
-            if self._gen == gen and self._conn is not None:
+            broke_now = self._gen == gen and self._conn is not None
+            if broke_now:
                 self._retire(self._conn)
                 self._conn = None
             if self._no_reconnect:
@@ -395,6 +399,9 @@ class ClientTransport:
                 self._cond.notify_all()
                 return
         self._reap()
+        if broke_now and self.on_disconnect is not None:
+            with contextlib.suppress(Exception):  # a front end's callback never stops the reconnect
+                self.on_disconnect()
         self._ensure_connected()
 
     def _ensure_connected(self) -> None:

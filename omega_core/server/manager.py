@@ -26,7 +26,7 @@ from omega_core.session.copying import delete_session_files
 from omega_core.session.damaged import open_damaged
 from omega_core.session.errors import CorruptLog
 from omega_core.session.validation import damaged_signature
-from omega_core.session.listing import SessionSummary, list_sessions
+from omega_core.session.listing import SessionSummary, list_sessions, session_files_size
 from omega_core.session.names import session_paths, validate_name
 from omega_core.session.recorded import RecordedSession
 
@@ -247,7 +247,7 @@ class SessionManager:
             created=session.created,
             event_count=session.next_seq,
             checkpoint_count=len(session.checkpoints),
-            size_bytes=session.log_size,
+            size_bytes=self._disk_bytes(instance),
             modified=instance.last_access,
         )
 
@@ -280,10 +280,13 @@ class SessionManager:
             rows.append(row)
         return rows
 
-    @staticmethod
-    def _pool_row(instance: SessionInstance) -> ListRow:
+    def _disk_bytes(self, instance: SessionInstance) -> int:
+        """All of a loaded session's files (the log's size is known; the rest costs a few stats)."""
+        return instance.session.log_size + session_files_size(self.sessions_dir, instance.session.name, besides_log=True)
+
+    def _pool_row(self, instance: SessionInstance) -> ListRow:
         session = instance.session
-        return (session.name, session.next_seq, len(session.checkpoints), session.log_size,
+        return (session.name, session.next_seq, len(session.checkpoints), self._disk_bytes(instance),
                 round(instance.last_access, 3), True)
 
     def list(self) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from omega_core.server import ops_multi as multi
 from omega_core.server import typed_goto
 from omega_core.server.ops_history import op_history
 from omega_core.server.ops_multi import attach, clients_text, require_not_held_elsewhere, require_write
+from omega_core.session.metrics import describe_age
 from omega_core.session.names import validate_name
 
 
@@ -36,7 +37,7 @@ def format_server_metrics(data: dict[str, Any]) -> str:
         f"  pool          {pool['sessions']} sessions, {pool['hits']} hits, {pool['misses']} misses, "
         f"{pool['evictions']} evictions, about {pool['memory_estimate_bytes']:,} of {pool['max_memory_bytes']:,} bytes",
         f"  persistence   {persistence['queue']} session(s) waiting, {persistence['bytes_written']:,} bytes written, "
-        f"last flush {persistence['last_flush'] or 'never'}",
+        f"last flush {describe_age(persistence['last_flush'])}",
         *[f"  degraded      {name}: {cause}" for name, cause in sorted(data.get("degraded", {}).items())],
     ])
 

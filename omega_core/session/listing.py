@@ -28,9 +28,16 @@ from omega_core.session.errors import InvalidName, SessionFileError
 from omega_core.session.index_head import read_index_head
 from omega_core.session.log_reader import SessionLogReader, parse_object_line
 from omega_core.session.names import INDEX_SUFFIX, LOG_SUFFIX, META_SUFFIX, STATES_SUFFIX, validate_name
+from omega_core.session.timeline import SUFFIX as TIMELINE_SUFFIX
 
 __all__ = ["SessionSummary", "SessionMeta", "list_sessions", "summarize_session", "read_meta",
-           "write_meta", "format_session_list", "count_log_checkpoints"]
+           "write_meta", "format_session_list", "count_log_checkpoints", "SESSION_FILE_SUFFIXES",
+           "session_file_owner", "session_files_size"]
+
+SESSION_FILE_SUFFIXES = (INDEX_SUFFIX, STATES_SUFFIX, META_SUFFIX, TIMELINE_SUFFIX, LOG_SUFFIX)
+"""The endings of every file a session owns beside its log, then the log's own. None of them ends
+another (``.index.json`` is not ``.jsonl``), so a file name has at most one owner: a session's Size
+counts all of them (the index and states file are usually far bigger than the log)."""
 
 META_VERSION = 1
 _CHECKPOINT_RE = re.compile(rb'"type"\s*:\s*"checkpoint"')
@@ -133,6 +140,35 @@ def count_log_checkpoints(log: Path, end: int) -> int:
     return count
 
 
+def session_file_owner(file_name: str) -> str | None:
+    """The session whose file ``file_name`` is (``x.index.json`` -> ``x``), or None.
+
+    A temporary file of an atomic write (``.x.states.ndjson.<pid>-<hex>.tmp``) belongs to the
+    session of its target: a write in progress, or one a crash left behind, uses that session's
+    disk space too. Only the name is looked at (no I/O): listings call this for every file.
+    """
+    if file_name.startswith("."):
+        from omega_core.session.sweep import TEMP_NAME  # here: it imports logging, rare in a listing
+
+        temp = TEMP_NAME.match(file_name)
+        if temp is None:
+            return None
+        file_name = temp.group("target")
+    for suffix in SESSION_FILE_SUFFIXES:
+        if file_name.endswith(suffix) and len(file_name) > len(suffix):
+            return file_name[: -len(suffix)]
+    return None
+
+
+def session_files_size(sessions_dir: Path, name: str, *, besides_log: bool = False) -> int:
+    """Bytes used by session ``name``'s files (log, index, states, sidecar, timeline): one ``stat``
+    per file, nothing read. ``besides_log``: leave the log out (the server knows its size already).
+    Temporary files are not looked for here (that needs a directory listing; ``list_sessions``
+    counts them)."""
+    suffixes = SESSION_FILE_SUFFIXES[:-1] if besides_log else SESSION_FILE_SUFFIXES
+    return sum(_file_size(Path(sessions_dir) / f"{name}{suffix}", None) for suffix in suffixes)
+
+
 def _file_size(path: Path, present: frozenset[str] | None) -> int:
     if present is not None and path.name not in present:
         return 0  # known to be absent from the directory listing: no stat needed
@@ -152,8 +188,8 @@ def summarize_session(sessions_dir: Path, name: str, present: frozenset[str] | N
     index = sessions_dir / f"{name}{INDEX_SUFFIX}"
     meta_path = sessions_dir / f"{name}{META_SUFFIX}"
     st = log.stat()
-    size_bytes = (st.st_size + _file_size(index, present)
-                  + _file_size(sessions_dir / f"{name}{STATES_SUFFIX}", present))
+    size_bytes = st.st_size + sum(_file_size(sessions_dir / f"{name}{suffix}", present)
+                                  for suffix in SESSION_FILE_SUFFIXES[:-1])
     meta = read_meta(meta_path) if present is None or meta_path.name in present else None
     if meta is not None and meta.log_size == st.st_size:
         return SessionSummary(name, meta.session_id, meta.created, meta.event_count,
@@ -200,7 +236,8 @@ def list_sessions(sessions_dir: Path, with_sizes: bool = True) -> list[SessionSu
     Files whose name is not a valid session name are left out (no command could address them).
     A missing directory has no sessions. One ``scandir`` pass gives every file's size; a session
     whose log is unchanged since the last listing in this process costs no further I/O.
-    ``with_sizes=False`` (``:session list`` prints counts only) skips the index and states files.
+    ``with_sizes=False`` (``:session list`` prints counts only) stats only logs and sidecars;
+    otherwise every file of a session counts in its size (see ``session_file_owner``).
     """
     directory = os.fspath(sessions_dir)
     try:
@@ -208,19 +245,22 @@ def list_sessions(sessions_dir: Path, with_sizes: bool = True) -> list[SessionSu
     except FileNotFoundError:
         return []
     present = frozenset(entry.name for entry in entries)
-    sizes: dict[str, int] = {}
+    others_size: dict[str, int] = {}
+    """session name -> bytes of its files other than the log"""
     mtimes: dict[str, int] = {}
     logs: dict[str, os.stat_result] = {}
-    wanted = (LOG_SUFFIX, META_SUFFIX, INDEX_SUFFIX, STATES_SUFFIX) if with_sizes else (LOG_SUFFIX, META_SUFFIX)
     for entry in entries:
-        if not entry.name.endswith(wanted):
+        is_log_or_meta = entry.name.endswith((LOG_SUFFIX, META_SUFFIX))
+        owner = session_file_owner(entry.name) if with_sizes or is_log_or_meta else None
+        if owner is None:
             continue
         try:
             info = entry.stat()
         except OSError:
             continue
-        sizes[entry.name] = info.st_size
         mtimes[entry.name] = info.st_mtime_ns
+        if not (entry.name.endswith(LOG_SUFFIX) and not entry.name.startswith(".")):
+            others_size[owner] = others_size.get(owner, 0) + info.st_size
         if entry.name.endswith(LOG_SUFFIX) and entry.is_file():
             logs[entry.name[: -len(LOG_SUFFIX)]] = info
     summaries = []
@@ -245,7 +285,7 @@ def list_sessions(sessions_dir: Path, with_sizes: bool = True) -> list[SessionSu
             except OSError:
                 meta_mtime = -1
             _WARM[key] = ((info.st_size, info.st_mtime_ns, meta_mtime), cached)
-        size = info.st_size + sizes.get(name + INDEX_SUFFIX, 0) + sizes.get(name + STATES_SUFFIX, 0)
+        size = info.st_size + others_size.get(name, 0)
         summaries.append(SessionSummary(name, cached.session_id, cached.created, cached.event_count,
                                         cached.checkpoint_count, size, info.st_mtime))
     return summaries

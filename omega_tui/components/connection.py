@@ -26,6 +26,8 @@ from omega_tui.link import OpUnavailable, ServerLink, unavailable_cause
 if TYPE_CHECKING:  # pragma: no cover
     from omega_tui.app import OmegaApp
 
+NOTICE_S = 30.0
+"""How long the status bar keeps saying that the backend restarted (one timer, not a poll)."""
 PUSH_WAIT_S = 1.0
 """How long the push thread waits for a frame before looking at the connection again."""
 SOCKET_LOOK_S = 0.5
@@ -57,6 +59,10 @@ class Reconnected(Message):
     """The client reconnected by itself (the backend restarted, or a stopped server came back)."""
 
 
+class Disconnected(Message):
+    """The connection broke; the client is reconnecting by itself (posted from its thread)."""
+
+
 class LinkLost(Message):
     """The connection broke and could not be made again: ``stopped`` if no server runs at all."""
 
@@ -82,6 +88,9 @@ class ConnectionController:
         self._stop = threading.Event()
         self._pump: threading.Thread | None = None
         self._told_missing: set[str] = set()
+        self.notice: str | None = None
+        """Shown in the status bar for ``NOTICE_S`` after a backend restart (the toast goes sooner)."""
+        self._notice_timer: Any = None
 
     # --- connecting ------------------------------------------------------------------------------
 
@@ -93,6 +102,8 @@ class ConnectionController:
         client = self.app.client_factory()
         client.on_push = self._push_from_thread
         client.on_reconnect = lambda: self.app.post_message(Reconnected())
+        if hasattr(client, "on_disconnect"):
+            client.on_disconnect = lambda: self.app.post_message(Disconnected())
         connect = getattr(client, "connect", None)
         if connect is not None and not getattr(client, "connected", False):
             connect()
@@ -110,8 +121,9 @@ class ConnectionController:
         if hasattr(client, "poll_pushes"):
             self._pump = threading.Thread(target=self._pump_pushes, name="omega-push-pump", daemon=True)
             self._pump.start()
+        # The session first: the listing (1,000s of rows, and on a fresh server a scan of every
+        # session's files) is asked for once the session is open, so it never delays it.
         self.app.sessions.open_session(self.app.sessions.wanted_session)
-        self.app.sessions.refresh_sessions()
 
     def _connect_failed(self, problem: BaseException) -> None:
         self.state = LinkState.DOWN
@@ -189,10 +201,32 @@ class ConnectionController:
             app.sessions.writer_left(payload)
         elif kind in ("restarted", "backend_restarted", "restart"):
             app.notify("The server's backend restarted.", severity="warning")
+            self.show_notice("backend restarted")
         elif kind in ("shutdown", "stopping"):
             self.state = LinkState.STOPPED
             self.cause = str(payload.get("message") or "the server is shutting down")
             app.show_status()
+
+    def disconnected(self) -> None:
+        """The connection broke: say "reconnecting n" until the client is back (or gives up)."""
+        if self.state in (LinkState.CONNECTED, LinkState.CONNECTING):
+            self.state = LinkState.RECONNECTING
+            self.app.show_status()
+
+    def show_notice(self, text: str) -> None:
+        """Keep ``text`` in the status bar for ``NOTICE_S`` (a later notice replaces it)."""
+        self.notice = text
+        if self._notice_timer is not None:
+            self._notice_timer.stop()
+
+        def clear() -> None:
+            self.notice = None
+            self._notice_timer = None
+            self.app.show_status()
+
+        if not self.app.deterministic:
+            self._notice_timer = self.app.set_timer(NOTICE_S, self.app.guarded(clear))
+        self.app.show_status()
 
     def reconnected(self) -> None:
         app = self.app
@@ -208,6 +242,8 @@ class ConnectionController:
             app.notify(f"The server restarted; reconnected (restart #{count}). Nothing acknowledged was lost.",
                        title="Server restarted", severity="warning", timeout=6)
         self.clear_server_down()
+        if not was_stopped:
+            self.show_notice(f"backend restarted (reconnect #{count})")
         name = app.session_name
         if name and self.link is not None:
             app.background(self.link.access, name, done=app.sessions.access_changed, quiet=True)

@@ -172,6 +172,7 @@ class ReplController:
 
     def _executed(self, session: str, reply: Any) -> None:
         app = self.app
+        app.sessions.after_command(self.running or "")  # :session attach --steal / release: re-read access
         self._finish()
         repl = self.pane
         results = list(getattr(reply, "results", []) or [])

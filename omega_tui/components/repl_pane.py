@@ -335,7 +335,8 @@ class ReplPane(Vertical):
 
     def set_loading(self, loading: bool) -> None:
         """Show the progress indicator above the log (opening a session, replaying)."""
-        self.query_one("#repl-loading", LoadingIndicator).display = loading
+        indicator = self.query_one("#repl-loading", LoadingIndicator)
+        indicator.display, indicator.auto_refresh = loading, (1 / 16 if loading else None)  # hidden: no 16 Hz timer
 
     def set_pending(self, queued: list[str]) -> None:
         """Show the inputs waiting to run, in order, under the running one (escape takes the last back)."""

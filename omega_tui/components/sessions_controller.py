@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from omega_tui.components.confirm import ConfirmScreen, Field, FormScreen
 from omega_tui.components.repl_pane import ReplPane
-from omega_tui.components.sessions_pane import SessionsPane, SessionsTable
+from omega_tui.components.sessions_pane import SessionsTable
 from omega_tui.link import DEFAULT_SESSION
 
 if TYPE_CHECKING:  # pragma: no cover
     from omega_tui.app import OmegaApp
 
 TRANSCRIPT_LIMIT = 200
+ACCESS_COMMANDS = ([":session", "attach"], [":session", "release"])
+"""REPL commands after which the app re-reads its access to the session."""
 
 
 class SessionsController:
@@ -70,6 +72,7 @@ class SessionsController:
             app.show_status()
             if previous is None:
                 repl.show_error(f"could not open session '{name}': {problem}")
+            self.refresh_sessions()  # the list still shows (it waits for the open, not for success)
 
         app.background(work, done=lambda info: self._opened(name, info, quiet), failed=failed,
                        group="open", exclusive=True, description=f"open '{name}'")
@@ -159,6 +162,35 @@ class SessionsController:
         self.app.notify("The writer left: ctrl+w takes write access.", title="Session free", timeout=8)
         self.app.show_status()
 
+    def after_command(self, text: str) -> None:
+        """A REPL command may have changed our access (``:session attach NAME --steal``,
+        ``:session release``): ask the server who holds the session, so the status bar says so at
+        once (before, it kept saying read-only after a steal)."""
+        words = text.split()
+        app = self.app
+        link, name = app.link, self.session_name
+        if words[:2] not in (ACCESS_COMMANDS[0], ACCESS_COMMANDS[1]) or link is None or name is None:
+            return
+        if "clients" in link.missing:
+            return
+
+        def done(holders: Any) -> None:
+            if name != self.session_name:
+                return
+            holders = [h for h in holders if isinstance(h, dict)] if isinstance(holders, list) else []
+            mine = [h for h in holders if h.get("client_id") == link.client_id]
+            writers = [h for h in holders if h.get("mode") == "read-write"]
+            if mine and mine[0].get("mode") == "read-write":
+                self.access_changed({"mode": "read-write", "holder": None})
+                return
+            self.mode = "read-only"
+            self.holder = f"{writers[0].get('name') or 'another client'} holds write access" if writers else None
+            self.write_offer = not writers  # nobody writes (we released it): ctrl+w takes it back
+            app.show_status()
+            self.refresh_sessions(soon=True)
+
+        app.background(link.optional, "clients", name, done=done, quiet=True, description="read access")
+
     def steal_access(self) -> None:
         app = self.app
         if app.link is None or self.session_name is None:
@@ -194,7 +226,6 @@ class SessionsController:
             return  # a newer listing is on its way
         app = self.app
         app.main.query_one(SessionsTable).set_rows(rows, self.session_name)
-        app.main.query_one(SessionsPane).border_subtitle = f"{len(rows)} sessions"
         if app.link is not None and not app.link.has("clients"):
             app.connection.tell_missing("clients")
 

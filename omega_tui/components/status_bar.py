@@ -1,9 +1,10 @@
 """The status bar: one line at the bottom of the main screen, always visible.
 
-It says, left to right: the connection (connecting / connected / reconnecting / server down with the
-cause and the key that restarts it / server stopped with the key that starts it), the session, the
-access this app holds (read-write / read-only / following), what is running with its elapsed time,
-and how many inputs wait in the queue. The controllers change the facts; the bar only draws them,
+It says, left to right: the connection (connecting / connected / reconnecting n / server down with
+the cause and the key that restarts it / server stopped with the key that starts it), the session,
+the access this app holds (read-write / read-only / following, with an offer to take write access
+when the writer left), what is running with its elapsed time, how many inputs wait in the queue,
+and for a while after it happened, that the backend restarted under us. The controllers change the facts; the bar only draws them,
 so every change of state shows at once (no toasts needed to learn the state).
 """
 
@@ -43,6 +44,8 @@ class StatusFacts:
     reconnects: int = 0
     write_offer: bool = False
     deterministic: bool = False
+    notice: str | None = None
+    """A recent event worth a glance after its toast is gone ("backend restarted"); shown for a while."""
 
 
 class StatusBar(Static):
@@ -77,7 +80,7 @@ def render_status(facts: StatusFacts) -> Text:
     elif facts.link is LinkState.CONNECTING:
         text.append(" ○ connecting… ", "italic")
     elif facts.link is LinkState.RECONNECTING:
-        text.append(f" ◌ reconnecting {facts.reconnects} ", "bold yellow")
+        text.append(f" ◌ reconnecting #{facts.reconnects + 1} ", "bold yellow")  # the attempt under way
     elif facts.link is LinkState.STOPPED:
         text.append(f" ■ server stopped — {key} starts it ", "bold reverse red")
     else:
@@ -100,6 +103,8 @@ def render_status(facts: StatusFacts) -> Text:
         text.append(f"  running{elapsed} (ctrl+c)", "italic")
     if facts.queued:
         text.append(f"  {facts.queued} queued", "bold")
+    if facts.notice and facts.link is LinkState.CONNECTED:
+        text.append(f"  ↻ {facts.notice}", "bold yellow")
     if facts.cause and facts.link in (LinkState.DOWN, LinkState.STOPPED):
         text.append(f"  {facts.cause}", "italic")
     return text

@@ -47,4 +47,4 @@ async def test_an_older_server_gets_fallbacks_and_notices() -> None:
         app.main.query_one(MetricsPane).focus()
         await pilot.pause()
         text = screen_text(app)
-        assert "up 1h 02m" in text and "cmds" in text  # from status, and this app's own counts
+        assert "up 1h 02m" in text and "commands" in text  # from status, and this app's own counts

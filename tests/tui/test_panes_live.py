@@ -197,10 +197,11 @@ async def test_metrics_pane_shows_session_and_server_figures(live: LiveServer) -
         await pilot.press("f4")
         assert app.focused is pane
         await pilot.press("r")
-        sparkline = pane.query_one("#metrics-latency")
-        await wait_for(pilot, lambda: len(sparkline.data or []) >= 2, 5, "latencies in the sparkline")
+        view = pane.query_one("#metrics-view")
+        await wait_for(pilot, lambda: len(((view.facts[1] or {}).get("latency_ms") or {}).get("window") or []) >= 2,
+                       5, "latencies in the sparkline")
         assert app.link is not None and app.link.has("metrics")
         text = screen_text(app)
-        for word in ("session 'current'", "cmds", "errors 1", "latency", "oracle", "memory", "disk",
-                     "server", "clients", "pool", "persist"):
+        for word in ("session 'current'", "commands", "1 error", "latency ms", "steps/command", "oracle ms", "memory",
+                     "disk", "server", "client", "pool", "flushed"):
             assert word in text, word
