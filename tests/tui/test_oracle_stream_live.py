@@ -17,7 +17,7 @@ from omega_core.config import load_config
 from omega_core.server import launcher
 from omega_tui.app import OmegaApp
 from omega_tui.components.repl_pane import ReplPane
-from tests.core.oracle.fake_openai import FakeOpenAIServer
+from tests.core.oracle.fake_openai import FAKE_KEY_ENV, PROXY_VARIABLES, FakeOpenAIServer, oracle_config_toml
 from tests.core.server.live_server import stop_server
 
 from .conftest import LiveServer, wait_for
@@ -27,9 +27,9 @@ pytestmark = [pytest.mark.anyio]
 
 @pytest.fixture
 def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]:
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OMEGA_FAKE_KEY", "sk-fake")
+    monkeypatch.setenv(FAKE_KEY_ENV, "sk-fake")
     with FakeOpenAIServer(reply_text="The capital is Paris") as fake:
         yield fake
 
@@ -37,8 +37,7 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]:
 @pytest.fixture
 def live_openai(tmp_path: Path, endpoint: FakeOpenAIServer) -> Iterator[LiveServer]:
     config_path = tmp_path / "omega.toml"
-    config_path.write_text(f'[server]\nidle_shutdown_s = 20\n[oracle]\nkind = "openai"\nbase_url = "{endpoint.url}"\n'
-                           'model = "gpt-test"\napi_key_env = "OMEGA_FAKE_KEY"\nretries = 0\n', encoding="utf-8")
+    config_path.write_text("[server]\nidle_shutdown_s = 20\n" + oracle_config_toml(endpoint), encoding="utf-8")
     config = load_config(config_path)
     server = LiveServer(config, str(config_path))
     try:

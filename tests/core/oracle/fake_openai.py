@@ -139,6 +139,17 @@ class FakeOpenAIServer:
         return completion
 
 
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+"""Proxy settings would send 127.0.0.1 traffic elsewhere: tests that talk to the fake clear them."""
+FAKE_KEY_ENV = "OMEGA_FAKE_KEY"
+
+
+def oracle_config_toml(fake: FakeOpenAIServer) -> str:
+    """An ``[oracle]`` section pointing at ``fake`` (the key comes from ``FAKE_KEY_ENV``; no retries)."""
+    return (f'[oracle]\nkind = "openai"\nbase_url = "{fake.url}"\nmodel = "gpt-test"\n'
+            f'api_key_env = "{FAKE_KEY_ENV}"\nretries = 0\n')
+
+
 def _make_handler(fake: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

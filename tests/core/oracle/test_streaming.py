@@ -12,12 +12,12 @@ import pytest
 from omega_core.oracle import OpenAICompatibleOracle, OracleError
 from omega_core.oracle.scripted import ScriptedOracle
 from omega_core.oracle.sse import read_chat_stream
-from tests.core.oracle.fake_openai import FakeOpenAIServer, FakeReply
+from tests.core.oracle.fake_openai import PROXY_VARIABLES, FakeOpenAIServer, FakeReply
 
 
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
 
 

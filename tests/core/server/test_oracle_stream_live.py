@@ -15,15 +15,15 @@ from omega_core.config import load_config
 from omega_core.server import launcher
 from omega_core.server.client import OmegaClient
 from omega_core.server.paths import ServerPaths
-from tests.core.oracle.fake_openai import FakeOpenAIServer
+from tests.core.oracle.fake_openai import FAKE_KEY_ENV, PROXY_VARIABLES, FakeOpenAIServer, oracle_config_toml
 from tests.core.server.live_server import stop_server
 
 
 @pytest.fixture
 def fake_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]:
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OMEGA_FAKE_KEY", "sk-fake")  # the server, started by the client, inherits it
+    monkeypatch.setenv(FAKE_KEY_ENV, "sk-fake")  # the server, started by the client, inherits it
     with FakeOpenAIServer(reply_text="The capital is Paris") as fake:
         yield fake
 
@@ -31,8 +31,7 @@ def fake_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]
 @pytest.fixture
 def config_path(tmp_path: Path, fake_endpoint: FakeOpenAIServer) -> Iterator[Path]:
     path = tmp_path / "omega.toml"
-    path.write_text(f'[server]\nidle_shutdown_s = 20\n[oracle]\nkind = "openai"\nbase_url = "{fake_endpoint.url}"\n'
-                    f'model = "gpt-test"\napi_key_env = "OMEGA_FAKE_KEY"\nretries = 0\n', encoding="utf-8")
+    path.write_text("[server]\nidle_shutdown_s = 20\n" + oracle_config_toml(fake_endpoint), encoding="utf-8")
     config = load_config(path)
     try:
         yield path
