@@ -19,13 +19,13 @@ the caller, which is cheap since our states are references.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from omega_core.session.atomic import FILE_MODE, fsync_dir
 from omega_core.session.errors import CorruptIndex, StorageError, storage_error
+from omega_core.session.warn import warn
 
 __all__ = ["RawState", "RAW_BLOCK_KEY", "load_index_streaming", "has_raw_states", "write_pretty_index", "RAW_STATE_MIN_BYTES"]
 
@@ -42,7 +42,6 @@ _STATES_CLOSE = b"\n  },"
 _STATES_KEY = b'\n  "states": '
 _ENTRY_PREFIX = b'    "'
 _BLOCK = 1024 * 1024
-_log = logging.getLogger("omega.session")
 
 
 def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
@@ -328,7 +327,7 @@ def write_pretty_index(path: Path, index: dict[str, Any], fsync: bool = True) ->
         try:
             raw.check()
         except CorruptIndex as problem:
-            _log.warning("%s; left out of the rewritten index", problem.message)
+            warn(f"{problem.message}; left out of the rewritten index")
             continue
         skeleton_states[key] = f"\x00raw:{len(raws)}"
         raws.append((key, raw))

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from omega_core.session.errors import BadOffset, CorruptLog, storage_error
+from omega_core.session.warn import warn
 
 __all__ = ["SessionLogReader", "BLOCK_SIZE", "session_name_of", "parse_object_line"]
 
@@ -23,14 +24,6 @@ BLOCK_SIZE = 64 * 1024  # backward scans read this much at a time
 _FORWARD_BLOCK = 1024 * 1024  # forward scans read this much at a time
 BULK_TAIL_MIN = 256  # tails of at least this many events decode their lines in one call
 _sync = getattr(os, "fdatasync", os.fsync)
-
-
-def _warn(message: str) -> None:
-    """Log a repair warning; ``logging`` is imported here, as only a repair needs it (its
-    imports would cost every start of ``omega --embedded``)."""
-    import logging
-
-    logging.getLogger("omega.session").warning("%s", message)
 
 
 def session_name_of(path: Path) -> str:
@@ -335,7 +328,7 @@ class SessionLogReader:
         else:
             self._write_fixup(lambda fd: os.ftruncate(fd, start))
             warning = f"session '{self.name}': cut off a torn last line ({size - start} bytes) at byte {start}"
-        _warn(warning)
+        warn(warning)
         return warning
 
     def _write_fixup(self, action: Any) -> None:

@@ -31,7 +31,6 @@ import bisect
 import collections
 import hashlib
 import json
-import logging
 import re
 import threading
 import zlib
@@ -48,6 +47,7 @@ from omega_core.session.checkpoint_states import CheckpointStates, state_id_of
 from omega_core.session.errors import SessionFileError
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.states import StateStore
+from omega_core.session.warn import warn
 
 __all__ = ["SIDECAR_SUFFIX", "SIDECAR_VERSION", "HEAD_BYTES", "Anchor", "ReplaySidecar", "sidecar_path",
            "input_crc"]
@@ -65,7 +65,6 @@ holds the latest value of a live global, and gotos read the same ones again and 
 
 _STATE_LINE = re.compile(rb'\{"stateId":"state-(\d+)","state":')
 _ANCHOR_LINE = re.compile(rb'\{"anchor":(\d+),"offset":(\d+),"codeCrc":(\d+)\}\n\Z')
-_log = logging.getLogger("omega.session")
 
 
 def sidecar_path(log_path: Path) -> Path:
@@ -233,7 +232,7 @@ class ReplaySidecar:
         try:
             self.store.capture(machine, state_id_of(seq), seq)
         except (ValueError, TypeError, RecursionError) as problem:  # a value the encoder refuses
-            _log.warning("sidecar capture after seq %d failed (%s); no more captures in this replay", seq, problem)
+            warn(f"sidecar capture after seq {seq} failed ({problem}); no more captures in this replay")
             self.writable = False
             return
         self._pending_anchors.append(Anchor(seq, offset, crc))
@@ -264,7 +263,7 @@ class ReplaySidecar:
             self.store.flush()
             self.store.close()
         except (SessionFileError, OSError) as problem:
-            _log.warning("sidecar %s not written (%s); gotos replay from further back", self.path, problem)
+            warn(f"sidecar {self.path} not written ({problem}); gotos replay from further back")
             self.writable = False
             self.store.pending.clear()
             self._pending_anchors = []

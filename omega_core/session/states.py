@@ -23,18 +23,11 @@ from omega_core.session.atomic import FILE_MODE, dumps_compact
 from omega_core.session.errors import CorruptIndex, storage_error
 from omega_core.session.log_reader import BLOCK_SIZE, parse_object_line
 from omega_core.session.names import STATES_SUFFIX
+from omega_core.session.warn import warn
 
 __all__ = ["StateStore", "is_state_ref", "read_state_ref", "load_state"]
 
 _sync = getattr(os, "fdatasync", os.fsync)
-
-
-def _warn(message: str) -> None:
-    """Log a repair warning; ``logging`` is imported here, as only a repair needs it (its
-    imports would cost every start of ``omega --embedded``)."""
-    import logging
-
-    logging.getLogger("omega.session").warning("%s", message)
 
 
 def is_state_ref(value: Any) -> bool:
@@ -134,7 +127,7 @@ class StateStore:
         os.ftruncate(self._fd, keep)
         self.repair_warning = f"states file {self.path}: cut off a torn last line ({self._size - keep} bytes)"
         self._size = keep
-        _warn(self.repair_warning)
+        warn(self.repair_warning)
 
     @property
     def size(self) -> int:
