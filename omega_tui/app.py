@@ -47,6 +47,7 @@ from omega_tui.components.timeline_controller import TimelineController
 from omega_tui.components.timeline_pane import TimelinePane, TimelineView
 from omega_tui.keys import KeySpec, bindings_for, check_keymap
 from omega_tui.link import ServerLink
+from omega_tui.components.pane_titles import set_border_subtitle
 
 PANES = ("repl", "sessions", "timeline", "metrics")
 FOCUS_TARGET = {"repl": "#repl-input", "sessions": "#sessions-table", "timeline": "#timeline-view", "metrics": "#metrics"}
@@ -398,7 +399,7 @@ class OmegaApp(App[int]):
         ))
         read_only = sessions.mode == "read-only"
         self.sub_title = name + (" · read-only" if read_only else "")
-        repl.border_subtitle = "read-only" if read_only else ""
+        set_border_subtitle(repl, "read-only" if read_only else "")
 
 
 def run_app(config: Config, session: str | None = None, config_path: str | None = None) -> int:

@@ -18,6 +18,7 @@ from textual.widgets import Input
 
 from omega_tui.components.sessions_rows import human_bytes, human_time
 from omega_tui.components.sessions_table import SessionsTable
+from omega_tui.components.pane_titles import set_border_subtitle
 
 __all__ = ["SessionsPane", "SessionsTable", "SessionsFilter", "human_bytes", "human_time"]
 
@@ -92,7 +93,7 @@ class SessionsPane(Vertical):
                 box.remove_class("shown")
         total = len(table.rows_data)
         if not table.loaded:
-            self.border_subtitle = ""
+            set_border_subtitle(self, "")
             return
         count = f"{len(table.shown):,} of {total:,}" if table.filter_text else f"{total:,}"
-        self.border_subtitle = f"{count} · by {table.sort_key.title}"
+        set_border_subtitle(self, f"{count} · by {table.sort_key.title}")

@@ -24,6 +24,7 @@ from textual.containers import Vertical
 from omega_tui.components.timeline_preview import SearchField, TimelinePreview
 from omega_tui.components.timeline_rows import MemorySource
 from omega_tui.components.timeline_view import PAGE, TimelineView
+from omega_tui.components.pane_titles import set_border_subtitle
 
 __all__ = ["PAGE", "MemorySource", "TimelinePane", "TimelineView"]
 
@@ -66,4 +67,4 @@ class TimelinePane(Vertical):
             parts.append(f"{view.lanes} lanes")
         if view.tag:
             parts.append(f"#{view.tag}")
-        self.border_subtitle = " · ".join(parts)
+        set_border_subtitle(self, " · ".join(parts))
