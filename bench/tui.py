@@ -131,6 +131,24 @@ def _start_app(env: dict[str, str], base: Path, idle_s: float, into: Starts) -> 
         into.idle_cpu.append(float(lines["IDLE"]))
 
 
+def _tear_down(clients: list[Any], saved: dict[str, str | None], base: Path) -> None:
+    """Stop the server the bench started (through its clients), put the environment back as
+    ``saved`` and remove the temporary dirs."""
+    for client in clients:
+        try:
+            client.shutdown()
+        except Exception:  # noqa: BLE001 - the server may be gone already
+            pass
+        client.close()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    time.sleep(0.2)
+    shutil.rmtree(base, ignore_errors=True)
+
+
 def cold_starts(runs: int, many_runs: int = 0, sessions: int = 1_000, idle_s: float = 0.0) -> tuple[Starts, Starts]:
     """Figures of ``runs`` fresh app processes, then (the same server, ``sessions`` sessions added
     on disk) of ``many_runs`` more, each followed by ``idle_s`` of measuring idle CPU."""
@@ -158,18 +176,7 @@ def cold_starts(runs: int, many_runs: int = 0, sessions: int = 1_000, idle_s: fl
             for _ in range(many_runs):
                 _start_app(env, base, idle_s, many)
     finally:
-        try:
-            client.shutdown()
-        except Exception:  # noqa: BLE001 - the server may be gone already
-            pass
-        client.close()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        time.sleep(0.2)
-        shutil.rmtree(base, ignore_errors=True)
+        _tear_down([client], saved, base)
     return plain, many
 
 
@@ -341,19 +348,7 @@ async def enter_to_result(runs: int, scrollback: int) -> list[float]:
                 await wait_for_idle(0)  # let the command's after-work (side panes) settle before the next
             app._display = original  # type: ignore[method-assign]
     finally:
-        for client in clients:
-            try:
-                client.shutdown()
-            except Exception:  # noqa: BLE001 - the server may be gone already
-                pass
-            client.close()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        time.sleep(0.2)
-        shutil.rmtree(base, ignore_errors=True)
+        _tear_down(clients, saved, base)
     return samples
 
 

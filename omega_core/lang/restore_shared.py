@@ -15,7 +15,14 @@ from omega_core.lang.builtins import PRELUDE_UNITS, fresh_globals, primitive_tab
 from omega_core.lang.compiler import compile_unit
 from omega_core.lang.nodes import Unit
 from omega_core.lang.reader import read_all
-from omega_core.lang.serialize import _COUNTERS, _REGISTERS, StateFormatError, decode_plain, empty_object, fill_record
+from omega_core.lang.serialize import (
+    _REGISTERS,
+    StateFormatError,
+    decode_plain,
+    empty_object,
+    fill_record,
+    restore_machine_fields,
+)
 from omega_core.lang.frames import FRAME_TYPES
 from omega_core.lang.serialize_shared import (
     DELETED,
@@ -237,16 +244,13 @@ def _inline_env_of(record: list[Any]) -> list[Any] | None:
 def restore_shared(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEncoder]:
     """The machine of state ``body`` and an encoder that already knows its objects (so the next
     capture of that machine writes only what changes from here)."""
-    from omega_core.errors import OmegaError
-    from omega_core.lang.machine import Machine, Status
-
     with gc_paused():
         return _restore(body, reader)
 
 
 def _restore(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEncoder]:
     from omega_core.errors import OmegaError
-    from omega_core.lang.machine import Machine, Status
+    from omega_core.lang.machine import Machine
 
     try:
         versions, global_at, chain = _overlay_of(body, reader)
@@ -268,18 +272,7 @@ def _restore(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEnco
             decoder.fill_all()
             decoder.fill_tables()
         machine = Machine(globals_table)
-        for name, value in registers.items():
-            setattr(machine, name, value)
-        machine.effect_args = list(machine.effect_args or ())
-        machine.status = Status(root["status"])
-        machine.effect_op = root["effect_op"]
-        error = root.get("error")
-        if error is not None:
-            machine.error = OmegaError(error["message"])
-            machine.error.code = error["code"]
-        machine.output = [root["output"]] if root.get("output") else []
-        for name in _COUNTERS:
-            setattr(machine, name, root[name])
+        restore_machine_fields(machine, registers, root)
         machine.undo.decode(undo, lambda decoded: decoded)
     except StateFormatError:
         raise

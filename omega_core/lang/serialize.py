@@ -405,7 +405,7 @@ class _Decoder:
 def load_state(data: dict[str, Any]) -> Any:
     """Rebuild a machine from ``dump_state`` data; it continues exactly where the original was."""
     from omega_core.errors import OmegaError
-    from omega_core.lang.machine import Machine, Status
+    from omega_core.lang.machine import Machine
 
     try:
         decoder = _Decoder(data)
@@ -418,24 +418,33 @@ def load_state(data: dict[str, Any]) -> Any:
         for name, value in root["globals"].items():
             globals_table[name] = decoder.dec(value)
         machine = Machine(globals_table)
-        for name in _REGISTERS:
-            setattr(machine, name, decoder.dec(root[name]))
-        machine.effect_args = list(machine.effect_args or ())
-        machine.status = Status(root["status"])
-        machine.effect_op = root["effect_op"]
-        error = root.get("error")
-        if error is not None:
-            machine.error = OmegaError(error["message"])
-            machine.error.code = error["code"]
-        machine.output = [root["output"]] if root.get("output") else []
-        for name in _COUNTERS:
-            setattr(machine, name, root[name])
+        restore_machine_fields(machine, {name: decoder.dec(root[name]) for name in _REGISTERS}, root)
         machine.undo.decode(root.get("undo"), decoder.dec)
     except StateFormatError:
         raise
     except (KeyError, IndexError, TypeError, AttributeError, ValueError, OmegaError) as problem:
         raise StateFormatError(f"malformed machine state: {problem!r}") from None
     return machine
+
+
+def restore_machine_fields(machine: Any, registers: dict[str, Any], root: dict[str, Any]) -> None:
+    """Set a restored machine's decoded ``registers`` and the plain fields of its state's ``root``
+    (status, pending effect, error, output, counters): shared by full and shared-state restores."""
+    from omega_core.errors import OmegaError
+    from omega_core.lang.machine import Status
+
+    for name, value in registers.items():
+        setattr(machine, name, value)
+    machine.effect_args = list(machine.effect_args or ())
+    machine.status = Status(root["status"])
+    machine.effect_op = root["effect_op"]
+    error = root.get("error")
+    if error is not None:
+        machine.error = OmegaError(error["message"])
+        machine.error.code = error["code"]
+    machine.output = [root["output"]] if root.get("output") else []
+    for name in _COUNTERS:
+        setattr(machine, name, root[name])
 
 
 def loads_state(text: str) -> Any:

@@ -35,6 +35,16 @@ class _Attempt:
 
     message: str
     retryable: bool
+    status: int | None = None
+    """The HTTP status the server answered with (None: no answer at all)."""
+
+
+class _Refused(OracleError):
+    """The endpoint answered the request with an HTTP error (``status``): the message says which."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -144,8 +154,8 @@ class OpenAICompatibleOracle:
         streaming = {**body, "stream": True, "stream_options": {"include_usage": True}}
         try:
             reply = self._post_plain(streaming, key, forward)
-        except OracleError as problem:
-            if " answered HTTP 400" not in problem.message or sent:
+        except _Refused as problem:
+            if problem.status != 400 or sent:
                 raise
             self.stream = False  # e.g. a server that knows no stream_options: do not ask again
             return None
@@ -178,6 +188,8 @@ class OpenAICompatibleOracle:
                 return outcome
             if not outcome.retryable or attempt >= self.retries:
                 tries = f" (after {attempt + 1} attempts)" if attempt else ""
+                if outcome.status is not None:
+                    raise _Refused(outcome.message + tries, outcome.status)
                 raise OracleError(outcome.message + tries)
             if pieces and on_token is not None:  # what was shown so far is void: say so, then start over
                 on_token("\n[the oracle's answer broke off; asking again]\n")
@@ -231,6 +243,7 @@ class OpenAICompatibleOracle:
         return _Attempt(
             f"the oracle at {self.url} answered HTTP {status}{body_part}; {hint}",
             status == 429 or status >= 500,
+            status,
         )
 
     def _network_error(self, exc: BaseException) -> _Attempt:
