@@ -14,8 +14,8 @@ import time
 from typing import Any, Callable, Self
 
 from omega_core.config import Config
-from omega_core.errors import OmegaError
 from omega_core.server import launcher, protocol
+from omega_core.server.client_records import ServerError, ServerUnavailable
 from omega_core.server.dialing import (
     BREAK_ERRORS,
     KeyRefused,
@@ -38,26 +38,6 @@ MAX_QUEUED_PUSHES = 10_000
 STREAMED_PUSHES = frozenset({"output", "oracle"})
 """Pushes that carry pieces of one running request: ``display`` output and streaming oracle answers."""
 KEY_REFUSED_GRACE_S = 0.5
-
-
-class ServerUnavailable(OmegaError):
-    """No server could be reached (or it refused us); the message says where and what to do."""
-
-    code = "unavailable"
-
-
-class ServerError(OmegaError):
-    """The server answered a request with an error; ``code`` is an ``ErrorCode`` value."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        try:
-            self.code = ErrorCode(code)
-        except ValueError:
-            self.code = code  # an unknown code from a newer server: kept as text
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class _Lost(Exception):
