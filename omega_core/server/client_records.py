@@ -12,6 +12,7 @@ immutable, a fraction of the import cost).
 
 from __future__ import annotations
 
+import json
 from collections import namedtuple
 
 from omega_core.errors import OmegaError
@@ -77,3 +78,20 @@ def execute_reply(result: Any, session: str | None) -> ExecuteReply:
     else:
         ok = not output.startswith(("error: ", "usage: "))
     return ExecuteReply(output, results, bool(result.get("exit")), str(result.get("session") or session or ""), ok)
+
+
+def result_of(reply: dict[str, Any], op: str) -> Any:
+    """A reply's ``result``, or its error raised as ``ServerError``."""
+    if reply.get("ok") is True:
+        return reply.get("result")
+    error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+    raise ServerError(str(error.get("code", "internal")), str(error.get("message", f"{op} failed")))
+
+
+def loads_message(data: bytes) -> dict[str, Any] | None:
+    """A frame's JSON object, or None if it is not one (not ours to crash on)."""
+    try:
+        message = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return message if isinstance(message, dict) else None

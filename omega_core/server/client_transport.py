@@ -15,7 +15,8 @@ from typing import Any, Callable, Self
 
 from omega_core.config import Config
 from omega_core.server import launcher, protocol
-from omega_core.server.client_records import ServerError, ServerUnavailable
+from omega_core.server.client_records import ServerError, ServerUnavailable, loads_message as _loads
+from omega_core.server.client_records import result_of as _result_of
 from omega_core.server.dialing import (
     BREAK_ERRORS,
     KeyRefused,
@@ -548,19 +549,3 @@ class ClientTransport:
                 continue
             if str(message.get("id")) == rid:
                 return _result_of(message, op)
-
-
-def _result_of(reply: dict[str, Any], op: str) -> Any:
-    """A reply's ``result``, or its error raised as ``ServerError``."""
-    if reply.get("ok") is True:
-        return reply.get("result")
-    error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-    raise ServerError(str(error.get("code", ErrorCode.INTERNAL)), str(error.get("message", f"{op} failed")))
-
-
-def _loads(data: bytes) -> dict[str, Any] | None:
-    try:
-        message = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return message if isinstance(message, dict) else None

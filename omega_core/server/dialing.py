@@ -14,7 +14,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from omega_core.config import Config
     from omega_core.server.paths import ServerPaths
-    from omega_core.server.thin_client import ClientPaths
+    from omega_core.server.client_settings import ClientPaths
 
 # Light on purpose: ``omega --batch`` dials through here on every run. ``launcher`` (and the config,
 # pathlib, subprocess behind it) is imported only to start a server or to name one in a message;
@@ -90,7 +90,7 @@ def autostart(config: Config, config_path: str | None, deadline: float) -> int |
     is replaced by the next call."""
     from omega_core.server import launcher
     from omega_core.server.paths import ServerPaths
-    from omega_core.server.thin_client import ClientPaths
+    from omega_core.server.client_settings import ClientPaths
 
     paths = ServerPaths.for_config(config)
     with launcher.start_lock(paths):
