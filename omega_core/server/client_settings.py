@@ -86,25 +86,30 @@ class ClientPaths:
 
 class ClientSettings:
     """The settings one batch run uses; ``config`` is the full ``Config`` when it was loaded (a cache
-    miss), None when they came from the cache (``full_config`` loads it on demand)."""
+    miss), None when they came from the cache (``full_config`` loads it on demand, for the same
+    ``config_path``, environment and directory)."""
 
-    __slots__ = ("paths", "max_frame_bytes", "report", "config_path", "config")
+    __slots__ = ("paths", "max_frame_bytes", "report", "config_path", "environ", "cwd", "config")
 
     def __init__(self, paths: ClientPaths, max_frame_bytes: int, report: dict[str, Any], config_path: str | None,
-                 config: Config | None = None) -> None:
+                 environ: Mapping[str, str], cwd: str, config: Config | None = None) -> None:
         self.paths = paths
         self.max_frame_bytes = max_frame_bytes
         self.report = report
         """``config_report.effective_config(config, "")``: what the server's settings are compared with."""
         self.config_path = config_path
+        self.environ = environ
+        self.cwd = cwd
         self.config = config
 
     def full_config(self) -> Config:
         """The whole ``Config`` (loaded now if the settings came from the cache)."""
         if self.config is None:
+            from pathlib import Path
+
             from omega_core.config import load_config
 
-            self.config = load_config(self.config_path)
+            self.config = load_config(self.config_path, self.environ, Path(self.cwd))
         return self.config
 
     def agrees_with(self, server_report: Any) -> bool:
@@ -131,7 +136,7 @@ def client_settings(config_path: str | None, environ: Mapping[str, str] | None =
     for entry in cached:
         if entry.get("key") == key:
             try:
-                return _from_json(entry["settings"], config_path)
+                return _from_json(entry["settings"], config_path, env, here)
             except (KeyError, TypeError, ValueError):
                 break  # damaged: load and write it again
     settings = _load(config_path, env, here)
@@ -153,7 +158,7 @@ def _load(config_path: str | None, env: Mapping[str, str], cwd: str) -> ClientSe
     paths = ClientPaths({name: str(getattr(server_paths, name)) for name in PATH_FIELDS})
     # Through JSON once, so a fresh load and a cached one compare with the server's report alike.
     report = json.loads(json.dumps(effective_config(config, "")))
-    return ClientSettings(paths, config.server.max_frame_bytes, report, config_path, config)
+    return ClientSettings(paths, config.server.max_frame_bytes, report, config_path, env, cwd, config)
 
 
 def _to_json(settings: ClientSettings) -> dict[str, Any]:
@@ -161,11 +166,11 @@ def _to_json(settings: ClientSettings) -> dict[str, Any]:
             "report": settings.report}
 
 
-def _from_json(data: Any, config_path: str | None) -> ClientSettings:
+def _from_json(data: Any, config_path: str | None, env: Mapping[str, str], cwd: str) -> ClientSettings:
     frame_limit = data["max_frame_bytes"]
     if not isinstance(frame_limit, int) or isinstance(frame_limit, bool) or not isinstance(data["report"], dict):
         raise ValueError("damaged client settings")
-    return ClientSettings(ClientPaths(data["paths"]), frame_limit, data["report"], config_path)
+    return ClientSettings(ClientPaths(data["paths"]), frame_limit, data["report"], config_path, env, cwd)
 
 
 def _file_identity(path: str) -> list[int] | None:
