@@ -10,8 +10,10 @@ Exit status: 0 all went well, 1 a form or command failed (or the server could no
 can cause ends in clear lines on stderr; a Python traceback is shown only with ``--debug`` for an
 internal error (status 70: a bug, never a user's mistake).
 
-Imports are lazy on purpose: ``omega --batch FILE`` through a running server loads only the client
-(no evaluator, no Textual, no language package); ``bench/cli.py`` measures what a one-line run costs.
+Imports are lazy on purpose: ``omega --batch FILE`` through a running server takes the thin path
+(``thin_batch``: no argparse, no config schema once its settings are cached, no evaluator, no
+Textual), and argparse (``cli_args``) is loaded only for other command lines; ``bench/cli.py``
+measures what a one-line run costs.
 """
 
 from __future__ import annotations
@@ -100,20 +102,24 @@ def _collector_paused() -> Iterator[None]:
 
 def run(argv: Sequence[str]) -> int:
     text: str | None = None
-    batch = plain_batch_args(argv)
-    if batch is not None:  # the thin path: omega --batch FILE through a running server
+    batch = plain_batch_args(argv)  # a plain batch run: no argparse
+    if batch is not None and not batch.embedded:  # the thin path, through a running server
         outcome = run_plain_batch(batch)
         if not isinstance(outcome, HandOver):
             return outcome
-        text = outcome.text  # no server answered: the general path starts one
+        text = outcome.text  # no server answered: OmegaClient starts one
     with _collector_paused():
-        launch = _launcher(list(argv), text)
+        if batch is not None:
+            if batch.session is not None:
+                check_session_name(batch.session)
+            launch = _batch_launcher(batch.file, batch.as_json, batch.session, batch.config_path, batch.embedded, text)
+        else:
+            launch = _launcher(list(argv))
     return launch()
 
 
-def _launcher(argv: list[str], text: str | None = None) -> Callable[[], int]:
-    """The front end ``argv`` asks for, imported and ready to run (usage errors are raised here);
-    ``text``: the batch program when the thin path has read it already."""
+def _launcher(argv: list[str]) -> Callable[[], int]:
+    """The front end ``argv`` asks for, imported and ready to run (usage errors are raised here)."""
     if argv[:1] == ["kernel"]:  # omega kernel install|uninstall: the Jupyter kernelspec
         from omega_tui.kernel.spec import run_kernel_command
 
@@ -125,19 +131,11 @@ def _launcher(argv: list[str], text: str | None = None) -> Callable[[], int]:
         return functools.partial(run_server_command, server_argv)
     args = build_parser().parse_args(argv)
     _check_arguments(args)
+    if args.batch:
+        return _batch_launcher(args.file, args.json, args.session, args.config, args.embedded)
     from omega_core.config import load_config
 
     config = load_config(args.config)
-    if args.batch:
-        text = _read_source(args.file) if text is None else text
-        if args.embedded:
-            from omega_tui.batch import run_batch_embedded
-
-            return functools.partial(run_batch_embedded, text, config, args.session, sys.stdout, as_json=args.json)
-        from omega_tui.remote_batch import run_batch_via_server
-
-        return functools.partial(run_batch_via_server, text, config, args.session, sys.stdout, args.json,
-                                 config_path=args.config)
     if args.plain or not _interactive():
         from omega_tui.plain_runners import run_plain_embedded, run_plain_via_server
 
@@ -150,6 +148,23 @@ def _launcher(argv: list[str], text: str | None = None) -> Callable[[], int]:
     from omega_tui.app import run_app  # the full-screen app (Textual); it starts the server if none runs
 
     return functools.partial(run_app, config, session=args.session, config_path=args.config)
+
+
+def _batch_launcher(file: str, as_json: bool, session: str | None, config_path: str | None, embedded: bool,
+                   text: str | None = None) -> Callable[[], int]:
+    """``omega --batch FILE`` (arguments checked already): the config, then the program (``text`` if
+    the thin path has read it already), then the run, in this process or through the server."""
+    from omega_core.config import load_config
+
+    config = load_config(config_path)
+    text = _read_source(file) if text is None else text
+    if embedded:
+        from omega_tui.batch import run_batch_embedded
+
+        return functools.partial(run_batch_embedded, text, config, session, sys.stdout, as_json=as_json)
+    from omega_tui.remote_batch import run_batch_via_server
+
+    return functools.partial(run_batch_via_server, text, config, session, sys.stdout, as_json, config_path=config_path)
 
 
 def _interactive() -> bool:

@@ -4,9 +4,10 @@ Why: a one-line batch run against a warm server should cost little more than sta
 The general path (argparse, the config schema, ``OmegaClient``) costs several times that in
 imports alone, for a command that only reads a file and exchanges a few frames. So ``cli``
 first asks ``plain_batch_args`` whether the command line is a plain batch run (``--batch``, a
-file, and only ``--json``, ``--session``, ``--config``, ``--server``, ``--debug``, exactly as
-written); anything else (help, abbreviations, ``--embedded``, a usage error ...) takes the
-general path, so usage messages and exit codes stay argparse's.
+file, and only ``--json``, ``--session``, ``--config``, ``--server``, ``--embedded``, ``--debug``,
+exactly as written); anything else (help, abbreviations, a usage error ...) goes to argparse, so
+usage messages and exit codes stay argparse's. An ``--embedded`` run skips argparse too, but needs
+the evaluator and the full config anyway: ``cli`` runs it as usual.
 
 A plain batch run then does what the general path does, in the same order and with the same
 messages: check the session name, read the config (``client_settings``: cached after the first
@@ -32,20 +33,23 @@ if TYPE_CHECKING:
     from omega_core.server.client_settings import ClientSettings
     from omega_core.server.thin_client import ThinClient
 
-SWITCHES = frozenset({"--batch", "--json", "--server", "--debug"})
+SWITCHES = frozenset({"--batch", "--json", "--server", "--embedded", "--debug"})
 VALUED = frozenset({"--session", "--config"})
 
 
 class PlainBatch:
-    """A command line that is a plain batch run through the server (see ``plain_batch_args``)."""
+    """A command line that is a plain batch run (see ``plain_batch_args``)."""
 
-    __slots__ = ("file", "as_json", "session", "config_path")
+    __slots__ = ("file", "as_json", "session", "config_path", "embedded")
 
-    def __init__(self, file: str, as_json: bool, session: str | None, config_path: str | None) -> None:
+    def __init__(self, file: str, as_json: bool, session: str | None, config_path: str | None,
+                 embedded: bool = False) -> None:
         self.file = file
         self.as_json = as_json
         self.session = session
         self.config_path = config_path
+        self.embedded = embedded
+        """``--embedded``: run in this process (``cli`` does, without argparse; not the thin path)."""
 
 
 class HandOver:
@@ -59,8 +63,8 @@ class HandOver:
 
 
 def plain_batch_args(argv: Sequence[str]) -> PlainBatch | None:
-    """``argv`` as a plain batch run through the server, or None when it is anything else (or
-    anything argparse might read otherwise: then the general path decides)."""
+    """``argv`` as a plain batch run (through the server, or ``--embedded``), or None when it is
+    anything else (or anything argparse might read otherwise: then the general path decides)."""
     values: dict[str, str] = {}
     switches: set[str] = set()
     files: list[str] = []
@@ -84,9 +88,10 @@ def plain_batch_args(argv: Sequence[str]) -> PlainBatch | None:
         else:
             return None
         index += 1
-    if "--batch" not in switches or len(files) != 1:
+    if "--batch" not in switches or len(files) != 1 or {"--embedded", "--server"} <= switches:
         return None
-    return PlainBatch(files[0], "--json" in switches, values.get("--session"), values.get("--config"))
+    return PlainBatch(files[0], "--json" in switches, values.get("--session"), values.get("--config"),
+                      "--embedded" in switches)
 
 
 def read_source(path: str) -> str:

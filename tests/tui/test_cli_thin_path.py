@@ -30,12 +30,18 @@ REPO = Path(__file__).resolve().parents[2]
 ])
 def test_plain_batch_runs_take_the_thin_path(argv: list[str], expected: tuple[object, ...]) -> None:
     batch = plain_batch_args(argv)
-    assert batch is not None
+    assert batch is not None and not batch.embedded
     assert (batch.file, batch.as_json, batch.session, batch.config_path) == expected
 
 
+def test_an_embedded_batch_skips_argparse_too() -> None:
+    batch = plain_batch_args(["--embedded", "--json", "--batch", "f"])
+    assert batch is not None and batch.embedded and batch.as_json and batch.file == "f"
+
+
 @pytest.mark.parametrize("argv", [
-    [], ["--batch"], ["f.omega"], ["--batch", "a", "b"], ["--embedded", "--batch", "f"], ["--plain", "--batch", "f"],
+    [], ["--batch"], ["f.omega"], ["--batch", "a", "b"], ["--embedded", "--server", "--batch", "f"],
+    ["--plain", "--batch", "f"], ["--plain", "--embedded"],
     ["--batch", "--session"], ["--batch", "--session", "--json", "f"], ["--batch", "--config", "-x", "f"],
     ["--bat", "f"], ["--batch", "--js", "f"], ["--batch", "-x"], ["--batch", "--", "f"], ["--help"], ["--version"],
     ["--batch", "--json=1", "f"], ["server", "--batch"], ["--batch", "server"], ["kernel", "install"],
