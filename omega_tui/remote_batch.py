@@ -6,8 +6,11 @@ of the file. Without ``--session`` the file runs in a throwaway session (``batch
 deleted at the end, as the in-process batch leaves nothing behind; with ``--session NAME`` the
 session is opened (and so created) only when the first entry runs.
 
-This module is the thin client: it imports the client and nothing of the language, so a one-line
-run against a warm server costs little more than starting Python (``bench/cli.py``).
+The loop (``run_entries``) runs on either client: ``ThinClient``, which a plain ``omega --batch``
+uses (``thin_batch``), or ``OmegaClient`` (``run_batch_via_server``: when no server ran yet, or for
+callers that bring their own). So this module imports neither at the top, nor the protocol's enums,
+nor anything of the language: a one-line run against a warm server costs little more than starting
+Python (``bench/cli.py``).
 """
 
 from __future__ import annotations
