@@ -12,7 +12,9 @@ was derived from changed:
   its identity and contents as ``stat`` sees them (inode, size, modification and change times);
 * the environment variables and working directory the lookup and the paths depend on;
 * the version of the code that derived them (``omega_core`` version, and the modification times
-  of the modules that hold the defaults, the paths and the compared settings).
+  of the modules that hold the defaults, the paths and the compared settings);
+* where the session dir's symbolic links lead (the socket is named after the resolved session
+  dir), checked with ``os.path.realpath`` on every use.
 
 Any doubt (no cache, another key, a file that cannot be read or trusted) means a full load; the
 cache is only ever a shortcut to the same values. It lives in the runtime dir the environment
@@ -136,11 +138,15 @@ def client_settings(config_path: str | None, environ: Mapping[str, str] | None =
     for entry in cached:
         if entry.get("key") == key:
             try:
-                return _from_json(entry["settings"], config_path, env, here)
+                settings = _from_json(entry["settings"], config_path, env, here)
+                if os.path.realpath(entry["settings"]["session_dir"]) == settings.paths.session_dir:
+                    return settings
             except (KeyError, TypeError, ValueError):
-                break  # damaged: load and write it again
+                pass  # damaged: load and write it again
+            break  # or the session dir's links lead elsewhere now
     settings = _load(config_path, env, here)
-    _write_entries(cache_path, [{"key": key, "settings": _to_json(settings)},
+    assert settings.config is not None
+    _write_entries(cache_path, [{"key": key, "settings": {**_to_json(settings), "session_dir": settings.config.session_dir}},
                                 *(entry for entry in cached if entry.get("key") != key)][:MAX_ENTRIES])
     return settings
 

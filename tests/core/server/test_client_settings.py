@@ -86,3 +86,19 @@ def test_agreeing_with_the_servers_report(place: tuple[dict[str, str], str]) -> 
     other = json.loads(json.dumps(same))
     other["language"]["step_budget"] = 5
     assert not settings.agrees_with(other)
+
+
+def test_a_session_dir_link_that_now_leads_elsewhere_is_read_again(place: tuple[dict[str, str], str]) -> None:
+    env, cwd = place
+    first, second = Path(cwd) / "one", Path(cwd) / "two"
+    first.mkdir()
+    second.mkdir()
+    link = Path(cwd) / "sessions"
+    link.symlink_to(first)
+    env = {**env, "OMEGA_SESSION_DIR": str(link)}
+    assert client_settings(None, env, cwd).paths.session_dir == str(first)
+    assert client_settings(None, env, cwd).config is None
+    link.unlink()
+    link.symlink_to(second)
+    moved = client_settings(None, env, cwd)
+    assert moved.config is not None and moved.paths.session_dir == str(second)
