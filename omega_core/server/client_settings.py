@@ -146,8 +146,8 @@ def client_settings(config_path: str | None, environ: Mapping[str, str] | None =
             break  # or the session dir's links lead elsewhere now
     settings = _load(config_path, env, here)
     assert settings.config is not None
-    _write_entries(cache_path, [{"key": key, "settings": {**_to_json(settings), "session_dir": settings.config.session_dir}},
-                                *(entry for entry in cached if entry.get("key") != key)][:MAX_ENTRIES])
+    fresh = {"key": key, "settings": {**_to_json(settings), "session_dir": settings.config.session_dir}}
+    _write_entries(cache_path, [fresh, *(entry for entry in cached if entry.get("key") != key)][:MAX_ENTRIES])
     return settings
 
 

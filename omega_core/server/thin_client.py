@@ -161,7 +161,8 @@ class ThinClient:
             if remaining <= 0:
                 from omega_core.server.dialing import timeout_message
 
-                raise ServerUnavailable(timeout_message(self.paths.server_paths(), self.connect_timeout_s, last)) from None
+                message = timeout_message(self.paths.server_paths(), self.connect_timeout_s, last)
+                raise ServerUnavailable(message) from None
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, BACKOFF_MAX_S)
 

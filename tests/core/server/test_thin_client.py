@@ -35,7 +35,8 @@ def thin_client(server: LiveServer) -> ThinClient:
 @pytest.mark.parametrize("session, args", [(None, {}), ("work", {"line": "(+ 1 2)", "first_line": 4}),
                                            ("ü", {"line": "\"é\" ; ☃", "nested": {"a": [1, None, True]}})])
 def test_frames_are_the_protocols_own(session: str | None, args: dict[str, Any]) -> None:
-    assert encode_request("7", "execute", session, args) == protocol.encode(protocol.request("7", "execute", session, **args))
+    expected = protocol.encode(protocol.request("7", "execute", session, **args))
+    assert encode_request("7", "execute", session, args) == expected
 
 
 def test_no_server_means_try_connect_is_false_and_nothing_is_started(tmp_path: Path) -> None:
