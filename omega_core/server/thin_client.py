@@ -76,9 +76,11 @@ class ThinClient:
         self.client_id = os.urandom(16).hex()
         self.server_info: Any = None
         self.reconnects = 0
+        """Connections made again after a break (as ``OmegaClient.reconnects``)."""
         self.restore_errors: list[str] = []
         self._ids = itertools.count(1)
         self._conn: SocketConnection | None = None
+        self._ever_connected = False
         self._opened: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------------------------------
@@ -100,6 +102,7 @@ class ThinClient:
             conn.close()
             return False
         self._conn = conn
+        self._ever_connected = True
         return True
 
     def connect(self) -> ThinClient:
@@ -151,12 +154,18 @@ class ThinClient:
             else:
                 try:
                     self._greet(conn, deadline)
+                except (TimeoutError, *BREAK_ERRORS) as problem:  # lost again while greeting: retry
+                    conn.close()
+                    last = problem
                 except BaseException:
                     conn.close()
                     raise
-                self._conn = conn
-                self.reconnects += 1
-                return
+                else:
+                    self._conn = conn
+                    if self._ever_connected:
+                        self.reconnects += 1
+                    self._ever_connected = True
+                    return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 from omega_core.server.dialing import timeout_message
