@@ -4,10 +4,12 @@ Rows, each the median of N runs of a fresh process, interleaved so that load on 
 every row alike:
 
 * ``python -c pass``: the floor, measured in the same run as the reference of the ratios;
-* a warm ``omega --batch one.omega`` (one line, through an already running server): target 3.5x
-  the floor; this is the thin client (no evaluator, no Textual, no language package);
+* a warm ``omega --batch one.omega`` (one line, through an already running server, its settings
+  cached by an earlier run: ``omega_core.server.client_settings``): target 3.5x the floor; this is
+  the thin path (``omega_tui.thin_batch``: no argparse, no config schema, no evaluator, no Textual);
 * ``omega --embedded --batch one.omega``: no server, the evaluator in-process; target 250 ms;
-* ``python -c "import omega_core.server.client"``: what the client's imports cost (report only).
+* ``python -c "import omega_tui.cli, ..."``: what the thin path's imports cost (report only);
+* the same rows in CPU time (user + system of the process), which load on the machine disturbs less.
 
 Everything runs on a temporary session dir and runtime dir; the server is stopped at the end.
 
@@ -35,6 +37,8 @@ from _table import Row, print_table  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 WARM_BATCH_RATIO = 3.5
 EMBEDDED_TARGET_S = 0.250
+THIN_IMPORTS = ("import omega_tui.cli, omega_tui.remote_batch, omega_core.server.thin_client, "
+                "omega_core.server.client_settings")
 
 
 CPU_SECONDS: list[float] = []
@@ -85,14 +89,14 @@ def main(argv: list[str] | None = None) -> int:
         "python -c pass": lambda: timed([python, "-c", "pass"], env, work, None),
         "omega --batch (warm server)": lambda: timed([*omega, "--batch", str(program)], env, work, "=> 3\n"),
         "omega --embedded --batch": lambda: timed([*omega, "--embedded", "--batch", str(program)], env, work, "=> 3\n"),
-        "import omega_core.server.client": lambda: timed([python, "-c", "import omega_core.server.client"], env, work, None),
+        "thin imports": lambda: timed([python, "-c", THIN_IMPORTS], env, work, None),
     }
     samples: dict[str, list[float]] = {name: [] for name in cases}
     cpu: dict[str, list[float]] = {name: [] for name in cases}
     try:
         timed([*omega, "server", "start"], env, work, None)
         timed([*omega, "--embedded", "--batch", str(program)], env, work, "=> 3\n")  # compiles the bytecode
-        timed([*omega, "--batch", str(program)], env, work, "=> 3\n")  # warm: the session pool, the page cache
+        timed([*omega, "--batch", str(program)], env, work, "=> 3\n")  # warm: settings cached, the page cache
         for _ in range(runs):
             for name, case in cases.items():
                 samples[name].append(case())
@@ -111,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             note=f"(target: {WARM_BATCH_RATIO:g}x python -c pass of this run)"),
         Row("omega --embedded --batch, one line", samples["omega --embedded --batch"],
             target=None if args.quick else EMBEDDED_TARGET_S),
-        Row("python -c 'import omega_core.server.client'", samples["import omega_core.server.client"]),
+        Row("python -c 'import <the thin path's modules>'", samples["thin imports"]),
         Row("CPU: python -c pass", cpu["python -c pass"], note="(user+system time of the process)"),
         Row("CPU: omega --batch, warm server", cpu["omega --batch (warm server)"],
             target=None if args.quick else WARM_BATCH_RATIO * cpu_floor,

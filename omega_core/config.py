@@ -24,6 +24,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, get_type_hints
 
+from omega_core import config_files
+from omega_core.config_files import default_runtime_dir
 from omega_core.errors import ConfigError
 
 __all__ = [
@@ -168,30 +170,6 @@ class TuiConfig:
     theme: str = _text("textual-dark")
 
 
-SOCKET_NAME_BYTES = len("/omega-123456789abc.sock")
-"""What ``ServerPaths`` appends to the runtime dir for the socket (AF_UNIX paths stop near 100 bytes)."""
-
-
-def default_runtime_dir(environ: Mapping[str, str] | None = None) -> str:
-    """Where the socket and key live: a per-user directory no other user can create first.
-
-    ``$XDG_RUNTIME_DIR/omega`` (a 0700 dir the system makes per login), else ``omega/run`` under the
-    user's cache dir (``$XDG_CACHE_HOME`` or ``~/.cache``): inside the home, so another user cannot
-    pre-empt it as they could a fixed name in /tmp. A home so long that the socket path would pass
-    ~100 bytes falls back to ``/tmp/omega-<uid>``; there the client's checks (owner, no link, 0700)
-    turn a dir planted by someone else into a refusal that names it, never into a connection.
-    """
-    env = os.environ if environ is None else environ
-    xdg = env.get("XDG_RUNTIME_DIR", "")
-    if xdg:
-        return str(Path(xdg) / "omega")
-    cache = env.get("XDG_CACHE_HOME", "")
-    candidate = (Path(cache) if cache and Path(cache).is_absolute() else _home(env) / ".cache") / "omega" / "run"
-    if len(str(candidate).encode()) + SOCKET_NAME_BYTES <= 100:
-        return str(candidate)
-    return f"/tmp/omega-{os.getuid()}"
-
-
 def _empty_keymap() -> Mapping[str, str]:
     return MappingProxyType({})
 
@@ -224,46 +202,24 @@ class Config:
 # Lookup
 
 
-def _home(environ: Mapping[str, str]) -> Path:
-    home = environ.get("HOME", "")
-    return Path(home) if home else Path.home()
-
-
 def config_search_paths(
     environ: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> list[Path]:
     """The implicit places looked at, in order (used by ``load_config`` and by ``--help`` text)."""
     env = os.environ if environ is None else environ
     here = Path.cwd() if cwd is None else cwd
-    xdg = env.get("XDG_CONFIG_HOME", "")
-    user_dir = Path(xdg) if xdg else _home(env) / ".config"
-    return [here / "omega.toml", user_dir / "omega" / "config.toml"]
+    return [Path(path) for path in config_files.config_search_paths(env, str(here))]
 
 
 def _find_config_file(path: str | Path | None, env: Mapping[str, str], cwd: Path) -> Path | None:
     """First file that exists; a file the user named (flag or ``$OMEGA_CONFIG``) must exist."""
-    origin, named = ("--config", str(path)) if path is not None else ("OMEGA_CONFIG", "")
-    named = named or env.get("OMEGA_CONFIG", "")
-    if named:
-        candidate = _resolve(named, env, cwd)
-        if not candidate.is_file():
-            raise ConfigError(f"{named}: config file not found (named by {origin})")
-        return candidate
-    return next((c for c in config_search_paths(env, cwd) if c.is_file()), None)
+    found = config_files.find_config_path(None if path is None else str(path), env, str(cwd))
+    return None if found is None else Path(found)
 
 
 def _resolve(raw: str, env: Mapping[str, str], cwd: Path) -> Path:
-    """Absolute path: ``~`` is the user's home, relative paths are relative to ``cwd``.
-
-    Resolving once here means a server started from another directory still finds the same
-    session dir, and the socket path derived from it is stable.
-    """
-    p = Path(raw)
-    if raw == "~" or raw.startswith("~/"):
-        p = _home(env) / raw[2:]
-    if not p.is_absolute():
-        p = cwd / p
-    return Path(os.path.normpath(p))
+    """Absolute path (``config_files.resolve_path``: ``~`` is the home, relative is to ``cwd``)."""
+    return Path(config_files.resolve_path(raw, env, str(cwd)))
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ a long file shows a progress bar there, so stdout stays clean for the results.
 from __future__ import annotations
 
 import json
+import os
 import sys
-from typing import TextIO
+from typing import Callable, TextIO
 
 from omega_core.config import Config
 from omega_core.evaluator import FormResult
@@ -105,9 +106,47 @@ def run_batch_embedded(text: str, config: Config, session: str | None, out: Text
         return 0
     if session is not None:
         return run_batch(text, ReplState.open(config, session), out, as_json=as_json)
-    import tempfile
     from dataclasses import replace
 
-    with tempfile.TemporaryDirectory(prefix="omega-batch-") as scratch:
+    scratch = make_scratch_dir()
+    try:
         state = ReplState.open(replace(config, session_dir=scratch), "batch")
         return run_batch(text, state, out, as_json=as_json)
+    finally:
+        remove_tree(scratch)
+
+
+def make_scratch_dir(prefix: str = "omega-batch-") -> str:
+    """A new private (0700) directory under ``$TMPDIR`` (else /tmp) for a throwaway session.
+
+    Not ``tempfile.TemporaryDirectory``: importing ``tempfile`` (with ``shutil``, ``random``, bz2 and
+    lzma) cost a one-line ``omega --embedded --batch`` more than its whole scratch session does."""
+    base = os.environ.get("TMPDIR", "")
+    if not base or not os.path.isdir(base):
+        base = "/tmp"
+    while True:
+        path = os.path.join(base, f"{prefix}{os.getpid()}-{os.urandom(6).hex()}")
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue  # 48 random bits taken: draw again
+
+
+def remove_tree(path: str) -> None:
+    """Remove ``path`` and everything in it, links as links (never followed); what is already gone
+    is no error. For a scratch dir this process made (see ``make_scratch_dir``)."""
+    for root, dirs, files in os.walk(path, topdown=False):
+        for name in files:
+            _remove(os.path.join(root, name), os.unlink)
+        for name in dirs:
+            child = os.path.join(root, name)
+            _remove(child, os.unlink if os.path.islink(child) else os.rmdir)
+    _remove(path, os.rmdir)
+
+
+def _remove(path: str, remove: Callable[[str], None]) -> None:
+    try:
+        remove(path)
+    except FileNotFoundError:
+        pass

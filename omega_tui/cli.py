@@ -10,23 +10,26 @@ Exit status: 0 all went well, 1 a form or command failed (or the server could no
 can cause ends in clear lines on stderr; a Python traceback is shown only with ``--debug`` for an
 internal error (status 70: a bug, never a user's mistake).
 
-Imports are lazy on purpose: ``omega --batch FILE`` through a running server loads only the client
-(no evaluator, no Textual, no language package); ``bench/cli.py`` measures what a one-line run costs.
+Imports are lazy on purpose: ``omega --batch FILE`` through a running server takes the thin path
+(``thin_batch``: no argparse, no config schema once its settings are cached, no evaluator, no
+Textual), and argparse (``cli_args``) is loaded only for other command lines; ``bench/cli.py``
+measures what a one-line run costs.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import gc
-import os
 import sys
-from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
-from omega_core import __version__
-from omega_tui.usage import BATCH_EXAMPLE, OMEGA_USAGE, UsageError, check_session_name
+from omega_tui.thin_batch import HandOver, plain_batch_args, read_source, run_plain_batch
+from omega_tui.usage import UsageError, check_session_name
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the thin path's start-up)
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Iterator, Sequence
 
 EXIT_OK = 0
 EXIT_FORM_FAILED = 1
@@ -38,53 +41,11 @@ USAGE_CODES = frozenset({"bad_request", "invalid_name"})
 """``OmegaError`` codes that mean the user asked wrongly (a bad config, a bad name): status 2."""
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's formatter, sized without ``shutil`` (which argparse imports, with bz2 and lzma, for
-    every ``add_argument``): a cost paid by each start of the thin batch client otherwise."""
-
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        if width is None:
-            try:
-                columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(sys.stdout.fileno()).columns
-            except (ValueError, OSError, AttributeError):
-                columns = 80
-            width = max(40, columns - 2)
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        example = BATCH_EXAMPLE
-        if "--plain" in message:
-            example = "omega --plain --session work"
-        raise UsageError(message, example)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="omega",
-        formatter_class=_Formatter,
-        usage=OMEGA_USAGE,
-        description="Omega Lisp: a REPL whose LLM calls are effects that leave receipts.",
-        epilog="Examples: omega --batch program.omega; omega --batch --json - < program.omega; "
-               "omega --plain --session work. Manage the session server with: "
-               "omega server start|stop|status|restart [--json]",
-    )
-    parser.add_argument("--version", action="version", version=f"omega {__version__}")
-    parser.add_argument("--config", metavar="FILE", help="configuration file (default: $OMEGA_CONFIG, ./omega.toml, ~/.config/omega/config.toml)")
-    parser.add_argument("--debug", action="store_true", help="show Python tracebacks for internal errors")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--plain", action="store_true",
-                      help="line-mode REPL instead of the full-screen app (the default when stdin or stdout is not a terminal)")
-    mode.add_argument("--batch", action="store_true", help="run every form of FILE ('-' reads stdin) and print each result")
-    parser.add_argument("--json", action="store_true", help="with --batch: one JSON object per form")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--embedded", action="store_true", help="evaluate in this process, no server (with --batch or --plain)")
-    where.add_argument("--server", action="store_true", help="run through the session server, started if none runs (the default)")
-    parser.add_argument("--session", metavar="NAME", help="run inside the recorded session NAME (created with its first input)")
-    parser.add_argument("file", nargs="?", metavar="FILE", help="with --batch: the program to run ('-' reads standard input)")
-    return parser
+    """The ``omega`` argument parser (``cli_args``; argparse is imported only when it is needed)."""
+    from omega_tui.cli_args import build_parser as build
+
+    return build()
 
 
 def split_server_argv(argv: Sequence[str]) -> list[str] | None:
@@ -107,18 +68,7 @@ def split_server_argv(argv: Sequence[str]) -> list[str] | None:
 
 
 def _read_source(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"cannot read {path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"cannot read {path}: it is a directory") from None
-    except UnicodeDecodeError as problem:
-        raise UsageError(f"cannot read {path}: not UTF-8 text ({problem.reason} at byte {problem.start})") from None
-    except OSError as problem:
-        raise UsageError(f"cannot read {path}: {problem.strerror}") from None
+    return read_source(path)
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
@@ -151,8 +101,20 @@ def _collector_paused() -> Iterator[None]:
 
 
 def run(argv: Sequence[str]) -> int:
+    text: str | None = None
+    batch = plain_batch_args(argv)  # a plain batch run: no argparse
+    if batch is not None and not batch.embedded:  # the thin path, through a running server
+        outcome = run_plain_batch(batch)
+        if not isinstance(outcome, HandOver):
+            return outcome
+        text = outcome.text  # no server answered: OmegaClient starts one
     with _collector_paused():
-        launch = _launcher(list(argv))
+        if batch is not None:
+            if batch.session is not None:
+                check_session_name(batch.session)
+            launch = _batch_launcher(batch.file, batch.as_json, batch.session, batch.config_path, batch.embedded, text)
+        else:
+            launch = _launcher(list(argv))
     return launch()
 
 
@@ -169,19 +131,11 @@ def _launcher(argv: list[str]) -> Callable[[], int]:
         return functools.partial(run_server_command, server_argv)
     args = build_parser().parse_args(argv)
     _check_arguments(args)
+    if args.batch:
+        return _batch_launcher(args.file, args.json, args.session, args.config, args.embedded)
     from omega_core.config import load_config
 
     config = load_config(args.config)
-    if args.batch:
-        text = _read_source(args.file)
-        if args.embedded:
-            from omega_tui.batch import run_batch_embedded
-
-            return functools.partial(run_batch_embedded, text, config, args.session, sys.stdout, as_json=args.json)
-        from omega_tui.remote_batch import run_batch_via_server
-
-        return functools.partial(run_batch_via_server, text, config, args.session, sys.stdout, args.json,
-                                 config_path=args.config)
     if args.plain or not _interactive():
         from omega_tui.plain_runners import run_plain_embedded, run_plain_via_server
 
@@ -194,6 +148,23 @@ def _launcher(argv: list[str]) -> Callable[[], int]:
     from omega_tui.app import run_app  # the full-screen app (Textual); it starts the server if none runs
 
     return functools.partial(run_app, config, session=args.session, config_path=args.config)
+
+
+def _batch_launcher(file: str, as_json: bool, session: str | None, config_path: str | None, embedded: bool,
+                   text: str | None = None) -> Callable[[], int]:
+    """``omega --batch FILE`` (arguments checked already): the config, then the program (``text`` if
+    the thin path has read it already), then the run, in this process or through the server."""
+    from omega_core.config import load_config
+
+    config = load_config(config_path)
+    text = _read_source(file) if text is None else text
+    if embedded:
+        from omega_tui.batch import run_batch_embedded
+
+        return functools.partial(run_batch_embedded, text, config, session, sys.stdout, as_json=as_json)
+    from omega_tui.remote_batch import run_batch_via_server
+
+    return functools.partial(run_batch_via_server, text, config, session, sys.stdout, as_json, config_path=config_path)
 
 
 def _interactive() -> bool:

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Iterator
+from collections import namedtuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the thin client's start-up)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _TOKEN = re.compile(
     r"""
@@ -173,9 +176,12 @@ def needs_more_input(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One input of a batch file: code (``is_command`` false) or a REPL command line."""
+class Entry(namedtuple("Entry", "text line is_command")):
+    """One input of a batch file: code (``is_command`` false) or a REPL command line, with the line
+    (from 1) where it starts. A named tuple, not a frozen dataclass: as immutable, and importing
+    ``dataclasses`` would cost the thin batch client more than this whole module."""
+
+    __slots__ = ()
 
     text: str
     line: int

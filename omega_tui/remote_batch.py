@@ -6,8 +6,11 @@ of the file. Without ``--session`` the file runs in a throwaway session (``batch
 deleted at the end, as the in-process batch leaves nothing behind; with ``--session NAME`` the
 session is opened (and so created) only when the first entry runs.
 
-This module is the thin client: it imports the client and nothing of the language, so a one-line
-run against a warm server costs little more than starting Python (``bench/cli.py``).
+The loop (``run_entries``) runs on either client: ``ThinClient``, which a plain ``omega --batch``
+uses (``thin_batch``), or ``OmegaClient`` (``run_batch_via_server``: when no server ran yet, or for
+callers that bring their own). So this module imports neither at the top, nor the protocol's enums,
+nor anything of the language: a one-line run against a warm server costs little more than starting
+Python (``bench/cli.py``).
 """
 
 from __future__ import annotations
@@ -16,28 +19,47 @@ import json
 import os
 import sys
 import time
-from typing import Any, TextIO
 
-from omega_core.config import Config
 from omega_core.error_words import for_people
-from omega_core.server.client import ExecuteReply, OmegaClient, ServerError, ServerUnavailable
-from omega_core.server.protocol import ErrorCode
-from omega_tui.entries import Entry, command_json, iter_entries
+from omega_core.server.client_records import ServerError, ServerUnavailable
+from omega_tui.entries import command_json, iter_entries
 from omega_tui.usage import UsageError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the thin client's start-up)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any, TextIO
+
+    from omega_core.config import Config
+    from omega_core.server.client import OmegaClient
+    from omega_core.server.client_records import ExecuteReply
+    from omega_core.server.thin_client import ThinClient
+    from omega_tui.entries import Entry
+
+    BatchClient = OmegaClient | ThinClient
+
 RESULT_KEYS = ("input", "line", "value", "output", "error", "error_code", "steps", "ms")
+INVALID_NAME = "invalid_name"
+UNAVAILABLE = "unavailable"
+"""``ErrorCode`` values compared here as text (``ErrorCode`` is a ``StrEnum``; the protocol module is
+not imported on the thin path)."""
 
 
 def throwaway_session_name() -> str:
     return f"batch-{os.getpid()}-{int(time.time() * 1000)}"
 
 
-def warn_about_config_drift(client: OmegaClient, config: Config, config_path: str | None, err: TextIO) -> None:
+def warn_about_config_drift(client: BatchClient, config: Config, config_path: str | None, err: TextIO) -> None:
     """Warn on ``err`` when the running server's settings differ from ``config`` (see config_report)."""
     try:
         status = client.status()
     except ServerError:
         return  # a server whose backend is down says so on the next request
+    print_config_drift(config, config_path, status, err)
+
+
+def print_config_drift(config: Config, config_path: str | None, status: dict[str, Any], err: TextIO) -> None:
+    """The warning of ``config_report.config_drift`` for the server's ``status``, if there is one."""
     from omega_core.server.config_report import config_drift
 
     warning = config_drift(config, config_path, status)
@@ -94,7 +116,20 @@ def run_batch_via_server(
         return 0  # nothing to run: no server needed, no session created
     own_client = client is None
     if client is None:
+        from omega_core.server.client import OmegaClient
+
         client = OmegaClient(config, name="omega --batch", config_path=config_path)
+    batch_client = client
+    return run_entries(batch_client, first, entries, session, out, as_json, err,
+                       check_config=lambda: warn_about_config_drift(batch_client, config, config_path, err),
+                       close_client=own_client)
+
+
+def run_entries(client: BatchClient, first: Entry, entries: Iterator[Entry], session: str | None, out: TextIO,
+                as_json: bool, err: TextIO, check_config: Callable[[], None], close_client: bool = True) -> int:
+    """The loop of ``run_batch_via_server`` on any batch client (``OmegaClient`` or the thin
+    ``ThinClient``): ``first`` and then ``entries`` in order; ``check_config`` runs once connected
+    (it warns when the server's settings differ from this front end's)."""
     throwaway = throwaway_session_name() if session is None else None
     current = throwaway or session
     assert current is not None
@@ -103,7 +138,7 @@ def run_batch_via_server(
     try:
         client.connect()
         client.autostart = False  # an explicit stop during the run must not start a new server
-        warn_about_config_drift(client, config, config_path, err)
+        check_config()
         entry: Entry | None = first
         while entry is not None:
             if not opened:
@@ -132,30 +167,30 @@ def run_batch_via_server(
                 except (ServerError, ServerUnavailable):
                     pass  # already gone, or the server with it: nothing more to clean
         finally:
-            if own_client:
+            if close_client:
                 client.close()
     return 1 if failed else 0
 
 
-def _open(client: OmegaClient, session: str, err: TextIO) -> None:
+def _open(client: BatchClient, session: str, err: TextIO) -> None:
     """Open (creating if new) ``session``; a bad name is a usage error, warnings go to ``err``."""
     try:
         opened = client.open_session(session)
     except ServerError as problem:
-        if problem.code == ErrorCode.INVALID_NAME:
+        if problem.code == INVALID_NAME:
             raise UsageError(problem.message, "omega --batch --session work program.omega") from None
         raise
     for warning in opened.get("warnings", []) if isinstance(opened, dict) else []:
         err.write(f"warning: {warning}\n")
 
 
-def _run_entry(client: OmegaClient, entry: Entry, session: str, out: TextIO,
+def _run_entry(client: BatchClient, entry: Entry, session: str, out: TextIO,
                as_json: bool) -> tuple[bool, ExecuteReply | None]:
     """Run one entry and print what it gave; whether it failed, and the reply (None if refused)."""
     try:
         reply = client.execute(entry.text, session, first_line=entry.line)
     except ServerError as problem:
-        if problem.code == ErrorCode.UNAVAILABLE:
+        if problem.code == UNAVAILABLE:
             raise
         out.write((_failure_json(entry, problem) if as_json else f"error: {for_people(problem.code, problem.message)}") + "\n")
         out.flush()

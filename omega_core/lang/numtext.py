@@ -10,9 +10,12 @@ split in halves and recombined with powers of five and shifts.
 
 from __future__ import annotations
 
-import decimal
 import math
 import re
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import decimal
 
 # Below these sizes the built-in conversions are fast and allowed.
 _SMALL_BITS = 12_000  # about 3,600 decimal digits, under the 4,300-digit guard
@@ -77,6 +80,8 @@ def parse_number(text: str) -> int | float | None:
 
 def _int_to_decimal(n: int) -> decimal.Decimal:
     """Exact ``Decimal`` equal to ``n``, by splitting ``n`` into halves of its bits."""
+    import decimal  # only for integers past _SMALL_BITS: kept out of every start-up (omega --embedded --batch)
+
     two = decimal.Decimal(2)
     bit_limit = 128
     powers: dict[int, decimal.Decimal] = {}

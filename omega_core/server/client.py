@@ -24,26 +24,15 @@ What it promises a front end:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
 
-from omega_core.server.client_transport import ClientTransport, ServerError, ServerUnavailable, _Lost
+from omega_core.server.client_records import ExecuteReply, ServerError, ServerUnavailable, execute_args, execute_reply
+from omega_core.server.client_transport import ClientTransport, _Lost
 from omega_core.server.list_reply import rows_from_reply
-from omega_core.server.protocol import ErrorCode, Op
+from omega_core.server.protocol import Op
 
 __all__ = ["ExecuteReply", "OmegaClient", "ServerError", "ServerUnavailable"]
-
-
-@dataclass(frozen=True)
-class ExecuteReply:
-    """What one ``execute`` did: the REPL's text, one dict per evaluated form, and where it ran."""
-
-    output: str
-    results: list[dict[str, Any]]
-    should_exit: bool
-    session: str
-    ok: bool
 
 
 class OmegaClient(ClientTransport):
@@ -64,23 +53,11 @@ class OmegaClient(ClientTransport):
         ``on_oracle``: the same for the pieces of a streaming oracle answer (``infer.op``) as they
         arrive: a preview of the value the effect returns, never part of the output.
         """
-        args: dict[str, Any] = {"line": line}
-        if first_line != 1:
-            args["first_line"] = first_line
+        args = execute_args(line, first_line)
         if on_output is not None or on_oracle is not None:
             args["stream"] = True  # the server pushes this request's output only to those who ask
         result = self._request(str(Op.EXECUTE), session, args, on_output=on_output, on_oracle=on_oracle)
-        if not isinstance(result, dict):
-            raise ServerError(ErrorCode.INTERNAL, f"malformed execute result: {result!r}")
-        output = str(result.get("output") or "")
-        results = [r for r in (result.get("results") or []) if isinstance(r, dict)]
-        if isinstance(result.get("ok"), bool):
-            ok = result["ok"]
-        elif results:
-            ok = all(r.get("error") is None for r in results)
-        else:
-            ok = not output.startswith(("error: ", "usage: "))
-        return ExecuteReply(output, results, bool(result.get("exit")), str(result.get("session") or session or ""), ok)
+        return execute_reply(result, session)
 
     def list_sessions(self) -> list[dict[str, Any]]:
         """One dict per session (name, events, checkpoints, size, last_access, loaded), by name."""

@@ -14,8 +14,9 @@ import time
 from typing import Any, Callable, Self
 
 from omega_core.config import Config
-from omega_core.errors import OmegaError
 from omega_core.server import launcher, protocol
+from omega_core.server.client_records import ServerError, ServerUnavailable, loads_message as _loads
+from omega_core.server.client_records import result_of as _result_of
 from omega_core.server.dialing import (
     BREAK_ERRORS,
     KeyRefused,
@@ -38,26 +39,6 @@ MAX_QUEUED_PUSHES = 10_000
 STREAMED_PUSHES = frozenset({"output", "oracle"})
 """Pushes that carry pieces of one running request: ``display`` output and streaming oracle answers."""
 KEY_REFUSED_GRACE_S = 0.5
-
-
-class ServerUnavailable(OmegaError):
-    """No server could be reached (or it refused us); the message says where and what to do."""
-
-    code = "unavailable"
-
-
-class ServerError(OmegaError):
-    """The server answered a request with an error; ``code`` is an ``ErrorCode`` value."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        try:
-            self.code = ErrorCode(code)
-        except ValueError:
-            self.code = code  # an unknown code from a newer server: kept as text
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class _Lost(Exception):
@@ -568,19 +549,3 @@ class ClientTransport:
                 continue
             if str(message.get("id")) == rid:
                 return _result_of(message, op)
-
-
-def _result_of(reply: dict[str, Any], op: str) -> Any:
-    """A reply's ``result``, or its error raised as ``ServerError``."""
-    if reply.get("ok") is True:
-        return reply.get("result")
-    error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-    raise ServerError(str(error.get("code", ErrorCode.INTERNAL)), str(error.get("message", f"{op} failed")))
-
-
-def _loads(data: bytes) -> dict[str, Any] | None:
-    try:
-        message = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return message if isinstance(message, dict) else None

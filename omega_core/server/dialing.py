@@ -3,15 +3,23 @@ messages that say what went wrong, where, and what to run. ``ClientTransport`` r
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import os
-import socket
 import time
 
-from omega_core.config import Config
-from omega_core.server import launcher
-from omega_core.server.paths import ServerPaths
-from omega_core.server.trust import check_socket
+from omega_core.server.trust import check_runtime_dir, check_socket, read_key_file
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from omega_core.config import Config
+    from omega_core.server.paths import ServerPaths
+    from omega_core.server.client_settings import ClientPaths
+
+# Light on purpose: ``omega --batch`` dials through here on every run. ``launcher`` (and the config,
+# pathlib, subprocess behind it) is imported only to start a server or to name one in a message;
+# the socket is the C ``_socket.socket`` that ``socket.socket`` subclasses, without the ``socket``
+# module's import cost (enum conversions, ``selectors``); a dial needs none of what it adds.
 
 # The client's end of multiprocess.connection in plain standard library (same frames and handshake
 # on the wire, see wire.py): a thin client starts without importing multiprocess and dill.
@@ -29,7 +37,7 @@ class KeyRefused(Exception):
     """The handshake failed: the server and we hold different keys."""
 
 
-def dial(paths: ServerPaths, deadline: float) -> SocketConnection:
+def dial(paths: ServerPaths | ClientPaths, deadline: float) -> SocketConnection:
     """Connect and run multiprocess's mutual challenge handshake (what
     ``multiprocess.connection.Client(path, "AF_UNIX", authkey=key)`` does) with a time limit, so
     a server that accepts but never greets cannot hang the front end.
@@ -37,17 +45,17 @@ def dial(paths: ServerPaths, deadline: float) -> SocketConnection:
     Before anything is sent the runtime dir, the key file and the socket are checked (``trust``):
     one that another user could control raises ``UntrustedPath`` and nothing is connected."""
     try:
-        paths.check_trusted()
+        check_runtime_dir(paths.runtime_dir)
     except (FileNotFoundError, NotADirectoryError):
         raise NoServer(f"no runtime dir {paths.runtime_dir}") from None
-    key = paths.read_key()
+    key = read_key_file(paths.runtime_dir, paths.key)
     if key is None:
         raise NoServer(f"no key file {paths.key}")
     try:
         check_socket(paths.socket)
     except (FileNotFoundError, NotADirectoryError):
         raise NoServer(f"no socket {paths.socket}") from None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.settimeout(max(0.01, deadline - time.monotonic()))
         sock.connect(str(paths.socket))
@@ -55,7 +63,7 @@ def dial(paths: ServerPaths, deadline: float) -> SocketConnection:
     except (FileNotFoundError, ConnectionRefusedError) as problem:
         sock.close()
         raise NoServer(f"connection refused ({problem.strerror})") from None
-    except socket.timeout:
+    except TimeoutError:  # what socket.timeout is since Python 3.10
         sock.close()
         raise TimeoutError("the server did not accept the connection") from None
     except OSError:
@@ -80,6 +88,10 @@ def autostart(config: Config, config_path: str | None, deadline: float) -> int |
     """Start a server unless one is (being) started; the pid if this call started it. Callers
     retry (dial, then this again) until their ``connect_timeout_s``: a server killed meanwhile
     is replaced by the next call."""
+    from omega_core.server import launcher
+    from omega_core.server.paths import ServerPaths
+    from omega_core.server.client_settings import ClientPaths
+
     paths = ServerPaths.for_config(config)
     with launcher.start_lock(paths):
         with contextlib.suppress(NoServer, KeyRefused, TimeoutError, AssertionError, *BREAK_ERRORS):
@@ -106,6 +118,8 @@ def no_server_message(paths: ServerPaths, detail: str) -> str:
 
 
 def timeout_message(paths: ServerPaths, timeout_s: float, last: BaseException | None) -> str:
+    from omega_core.server import launcher
+
     pid = launcher.server_pid(paths)
     running = f"; a server process (pid {pid}) exists but does not answer" if pid else ""
     detail = f" ({last})" if last is not None and str(last) else ""
@@ -125,6 +139,8 @@ def died_at_start_message(paths: ServerPaths, pid: int) -> str:
 
 
 def key_refused_message(paths: ServerPaths) -> str:
+    from omega_core.server import launcher
+
     pid = launcher.server_pid(paths)
     hint = f" (or stop it: kill {pid})" if pid else ""
     return (

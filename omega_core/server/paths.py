@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from omega_core.config import Config
-from omega_core.server.trust import CLOEXEC, NO_FOLLOW, check_runtime_dir, make_private_dirs, read_private_file
+from omega_core.server.trust import CLOEXEC, NO_FOLLOW, check_runtime_dir, make_private_dirs, read_key_file
 from omega_core.server.trust import RuntimeDirError, UntrustedPath
 
 KEY_BYTES = 32
@@ -82,12 +81,7 @@ class ServerPaths:
     def read_key(self) -> bytes | None:
         """The key, or None if there is none (or it is not a key). Raises ``UntrustedPath`` if the
         runtime dir or the key file could be someone else's (checked before reading)."""
-        try:
-            check_runtime_dir(self.runtime_dir)
-            text = read_private_file(self.key).decode("ascii").strip()
-            return bytes.fromhex(text)
-        except (FileNotFoundError, NotADirectoryError, ValueError):
-            return None
+        return read_key_file(self.runtime_dir, self.key)
 
     def write_pid(self, pid: int) -> None:
         """Write the pid file (no link followed: a planted link cannot redirect the write)."""

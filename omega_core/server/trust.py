@@ -18,9 +18,11 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from pathlib import Path
 
 from omega_core.errors import OmegaError
+
+# Paths are handled as text (os.path), not pathlib: every ``omega --batch`` runs these checks, and
+# pathlib (with fnmatch, urllib.parse, ipaddress) costs more to import than the checks themselves.
 
 
 class RuntimeDirError(OmegaError):
@@ -40,7 +42,9 @@ class UntrustedPath(RuntimeDirError):
 
     code = "unavailable"
 
-    def __init__(self, path: Path | str, problem: str, fix: str) -> None:
+    def __init__(self, path: os.PathLike[str] | str, problem: str, fix: str) -> None:
+        from pathlib import Path  # only when refusing: kept out of the client's start-up
+
         super().__init__(f"refusing {path}: {problem}; {fix}")
         self.path = Path(path)
 
@@ -49,7 +53,7 @@ def _you() -> str:
     return f"you (uid {os.getuid()})"
 
 
-def _check_owner_and_mode(path: Path, info: os.stat_result, fix: str, closed_bits: int = 0o077) -> None:
+def _check_owner_and_mode(path: os.PathLike[str] | str, info: os.stat_result, fix: str, closed_bits: int = 0o077) -> None:
     if info.st_uid != os.getuid():
         raise UntrustedPath(path, f"owned by uid {info.st_uid}, not {_you()}", fix)
     mode = stat.S_IMODE(info.st_mode)
@@ -57,18 +61,29 @@ def _check_owner_and_mode(path: Path, info: os.stat_result, fix: str, closed_bit
         raise UntrustedPath(path, f"mode {mode:04o} gives access to group or others", fix)
 
 
-def _link_target(path: Path) -> str:
+def _link_target(path: os.PathLike[str] | str) -> str:
     try:
         return os.readlink(path)
     except OSError:
         return "?"
 
 
-def check_ancestors(directory: Path) -> None:
+def _parents(path: str) -> list[str]:
+    """``Path(path).parents`` of an absolute, normalised ``path`` as text: nearest first, ``/`` last."""
+    parents = []
+    while True:
+        parent = os.path.dirname(path)
+        if parent == path:
+            return parents
+        parents.append(parent)
+        path = parent
+
+
+def check_ancestors(directory: os.PathLike[str] | str) -> None:
     """Every directory above ``directory`` must be owned by root or us, and sticky if others can
     write to it: otherwise its owner could swap our runtime dir for theirs after we checked it."""
-    absolute = Path(os.path.abspath(directory))
-    for prefix in absolute.parents:  # a link on the way is followed at every use: it must be trusted too
+    absolute = os.path.abspath(directory)
+    for prefix in _parents(absolute):  # a link on the way is followed at every use: it must be trusted too
         try:
             info = os.lstat(prefix)
         except OSError:
@@ -77,10 +92,10 @@ def check_ancestors(directory: Path) -> None:
             raise UntrustedPath(prefix, f"(on the way to the runtime dir {directory}) is a symbolic link owned by "
                                 f"uid {info.st_uid}, not {_you()} or root", PARENT_FIX)
     try:
-        here = Path(os.path.realpath(absolute.parent))
+        here = os.path.realpath(os.path.dirname(absolute))
     except OSError:
         return
-    for ancestor in (here, *here.parents):
+    for ancestor in (here, *_parents(here)):
         try:
             info = os.stat(ancestor)
         except OSError:
@@ -94,7 +109,7 @@ def check_ancestors(directory: Path) -> None:
                                 f"run chmod go-w {ancestor}, or {PARENT_FIX}")
 
 
-def check_runtime_dir(directory: Path) -> None:
+def check_runtime_dir(directory: os.PathLike[str] | str) -> None:
     """The runtime dir is ours, a real directory and 0700 (or stricter). FileNotFoundError if absent."""
     info = os.lstat(directory)
     if stat.S_ISLNK(info.st_mode):
@@ -105,7 +120,7 @@ def check_runtime_dir(directory: Path) -> None:
     check_ancestors(directory)
 
 
-def read_private_file(path: Path, limit: int = 4096) -> bytes:
+def read_private_file(path: os.PathLike[str] | str, limit: int = 4096) -> bytes:
     """The bytes of a file that is ours, regular and 0600 (checked on the open descriptor, so it
     cannot be swapped between check and read). FileNotFoundError if it is absent."""
     fix = f"remove it (the server writes a new one when it starts: omega server restart) or run chmod 600 {path}"
@@ -125,7 +140,7 @@ def read_private_file(path: Path, limit: int = 4096) -> bytes:
         os.close(fd)
 
 
-def check_socket(path: Path) -> None:
+def check_socket(path: os.PathLike[str] | str) -> None:
     """The socket is ours, a socket (not a link) and nobody else may connect to it (no group/other
     write bit: read and execute bits grant nothing on a socket). FileNotFoundError if absent."""
     info = os.lstat(path)
@@ -137,11 +152,12 @@ def check_socket(path: Path) -> None:
     _check_owner_and_mode(path, info, fix, closed_bits=0o022)  # connecting to a socket needs write access
 
 
-def make_private_dirs(directory: Path) -> bool:
+def make_private_dirs(directory: os.PathLike[str] | str) -> bool:
     """Create ``directory`` (and missing parents) with mode 0700 without following a link at its
     own path; True if this call created it. Never chmods: a dir that exists is checked, not fixed."""
+    directory = os.path.normpath(os.path.abspath(directory))
     missing = []
-    for ancestor in (directory, *directory.parents):
+    for ancestor in (directory, *_parents(directory)):
         if os.path.lexists(ancestor):
             break
         missing.append(ancestor)
@@ -154,3 +170,15 @@ def make_private_dirs(directory: Path) -> bool:
             created = False
     check_runtime_dir(directory)
     return created
+
+
+def read_key_file(runtime_dir: os.PathLike[str] | str, key_path: os.PathLike[str] | str) -> bytes | None:
+    """The server's key from ``key_path`` (hex text), or None if there is none (or it is not a key).
+    Raises ``UntrustedPath`` if the runtime dir or the key file could be someone else's (checked
+    before reading)."""
+    try:
+        check_runtime_dir(runtime_dir)
+        text = read_private_file(key_path).decode("ascii").strip()
+        return bytes.fromhex(text)
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        return None

@@ -11,20 +11,28 @@ only three things, all done here byte for byte as ``multiprocessing.connection``
   sends it, or the ``{digest}``-prefixed form of Python 3.12+;
 * ``poll``, ``fileno``, ``close`` and ``EOFError`` on a closed peer, which the transport relies on.
 
+Import cost matters here (every ``omega --batch`` loads this module): ``hmac``/``hashlib`` load
+OpenSSL, so the MD5 HMAC the server asks for is computed with the built-in ``_md5`` (RFC 2104, a
+few lines; tests/core/server/test_wire.py checks it against ``hmac``), and ``hmac`` is imported only
+for a ``{digest}``-named challenge. The socket is only used through its methods: ``socket`` itself (its
+enum conversions, ``selectors``) is not imported here either.
+
 The server keeps using ``multiprocess.connection`` (its Listener hands sockets to the backend); the
 wire is the same, and tests/core/server/test_wire.py talks to a real multiprocess peer.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import _operator
 import os
 import select
-import socket
 import struct
 
 from omega_core.server.framing import frame
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import _socket
 
 CHALLENGE = b"#CHALLENGE#"
 WELCOME = b"#WELCOME#"
@@ -34,6 +42,12 @@ DEFAULT_DIGEST = "md5"  # what Python 3.11's multiprocessing uses; 3.12 names it
 HANDSHAKE_MAX_BYTES = 256
 _SHORT = struct.Struct("!i")
 _LONG = struct.Struct("!Q")
+NAMED_DIGESTS = frozenset({"md5", "sha256", "sha384", "sha3_256", "sha3_384", "sha3_512", "sha512", "blake2b",
+                           "blake2s"})
+"""Digests a ``{name}``-prefixed challenge may name (``multiprocessing.connection._ALLOWED_DIGESTS``)."""
+_HMAC_BLOCK = 64  # MD5's block size in bytes (RFC 2104's B)
+_INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
+_OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
 
 
 class AuthenticationError(Exception):
@@ -43,11 +57,11 @@ class AuthenticationError(Exception):
 class SocketConnection:
     """A connected AF_UNIX socket speaking ``multiprocess.connection`` frames (blocking)."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: _socket.socket) -> None:
         sock.setblocking(True)
-        self._sock: socket.socket | None = sock
+        self._sock: _socket.socket | None = sock
 
-    def _socket(self) -> socket.socket:
+    def _socket(self) -> _socket.socket:
         if self._sock is None:
             raise OSError("handle is closed")
         return self._sock
@@ -104,17 +118,35 @@ def _digest_and_payload(message: bytes) -> tuple[str | None, bytes]:
         end = message.find(b"}", 1, 20)
         if end > 0:
             name = message[1:end]
-            if name.isascii() and name.decode("ascii") in hashlib.algorithms_available:
+            if name.isascii() and name.decode("ascii") in NAMED_DIGESTS:
                 return name.decode("ascii"), message[end + 1:]
     return None, message
+
+
+def hmac_digest(key: bytes, message: bytes, digest_name: str) -> bytes:
+    """``hmac.new(key, message, digest_name).digest()``; MD5 (what the server sends) without hmac."""
+    if digest_name == DEFAULT_DIGEST:
+        try:
+            from _md5 import md5
+        except ImportError:  # a Python built without it: the standard way
+            pass
+        else:
+            if len(key) > _HMAC_BLOCK:
+                key = md5(key).digest()
+            key = key.ljust(_HMAC_BLOCK, b"\0")
+            inner = md5(key.translate(_INNER_PAD) + message).digest()
+            return md5(key.translate(_OUTER_PAD) + inner).digest()
+    import hmac
+
+    return hmac.new(key, message, digest_name).digest()
 
 
 def _response(key: bytes, message: bytes) -> bytes:
     """The HMAC answering a challenge, in the form the challenge came in (bare, or ``{digest}``-led)."""
     digest_name, payload = _digest_and_payload(message)
     if digest_name is not None:
-        return b"{" + digest_name.encode("ascii") + b"}" + hmac.new(key, payload, digest_name).digest()
-    return hmac.new(key, message, DEFAULT_DIGEST).digest()
+        return b"{" + digest_name.encode("ascii") + b"}" + hmac_digest(key, payload, digest_name)
+    return hmac_digest(key, message, DEFAULT_DIGEST)
 
 
 def answer_challenge(conn: SocketConnection, key: bytes) -> None:
@@ -133,7 +165,8 @@ def deliver_challenge(conn: SocketConnection, key: bytes) -> None:
     conn.send_bytes(CHALLENGE + message)
     answer = conn.recv_bytes(HANDSHAKE_MAX_BYTES)
     digest_name, response = _digest_and_payload(answer)
-    if hmac.compare_digest(response, hmac.new(key, message, digest_name or DEFAULT_DIGEST).digest()):
+    # _operator._compare_digest is what hmac.compare_digest falls back to: constant time, no OpenSSL.
+    if _operator._compare_digest(response, hmac_digest(key, message, digest_name or DEFAULT_DIGEST)):
         conn.send_bytes(WELCOME)
         return
     conn.send_bytes(FAILURE)

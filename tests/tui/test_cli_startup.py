@@ -22,9 +22,11 @@ from omega_tui import cli
 code = cli.main(sys.argv[1:])
 print(json.dumps({"code": code, "modules": sorted(sys.modules), "gc": gc.isenabled()}), file=sys.stderr)
 """
-NOT_FOR_A_ONE_LINER = ("logging", "statistics", "secrets", "tomllib", "importlib.resources")
+NOT_FOR_A_ONE_LINER = ("logging", "statistics", "secrets", "tomllib", "importlib.resources", "decimal", "tempfile",
+                       "shutil", "random", "argparse", "gettext")
 """Modules whose only users on this path are rare (a repair's warning, a latency report, a scripted
-oracle's file, random names): each costs every start if imported at the top."""
+oracle's file, random names, integers past 12,000 bits, a usage error) or that it replaces with a
+few lines (``tempfile``: ``batch.make_scratch_dir``): each costs every start if imported."""
 
 
 def test_embedded_one_liner_imports_none_of_the_rare_paths(tmp_path: Path) -> None:

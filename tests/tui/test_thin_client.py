@@ -1,5 +1,10 @@
 """The thin client (issue 13, item 5): ``omega --batch`` through a running server loads only what a
-client needs. A subprocess runs the CLI in-process and reports ``sys.modules`` at exit."""
+client needs. A subprocess runs the CLI in-process and reports ``sys.modules`` at exit.
+
+The first run after a config change loads the config in full (and caches what the client needs,
+``client_settings``); every later run is the thin path proper, and must stay free of everything a
+one-line run does not need: argparse, the config schema (dataclasses, typing, pathlib, tomllib),
+OpenSSL (hashlib, hmac), the socket module, threads, the protocol's and the full client's modules."""
 
 from __future__ import annotations
 
@@ -16,6 +21,13 @@ from tests.core.server.live_server import stop_server
 REPO = Path(__file__).resolve().parents[2]
 FORBIDDEN = ("omega_core.lang", "omega_core.evaluator", "omega_core.repl", "omega_core.session", "textual",
              "multiprocess", "dill", "omega_tui.app")
+NOT_ON_THE_THIN_PATH = frozenset({
+    "argparse", "dataclasses", "typing", "pathlib", "tomllib", "inspect", "hashlib", "hmac", "socket", "selectors",
+    "threading", "subprocess", "logging", "gettext", "uuid", "omega_core.config", "omega_core.server.protocol",
+    "omega_core.server.client", "omega_core.server.client_transport", "omega_core.server.paths",
+    "omega_core.server.launcher", "omega_core.server.config_report",
+})
+"""Exact module names (``omega_core.config`` is not ``omega_core.config_files``, which the thin path uses)."""
 PROBE = """
 import json, sys
 from omega_tui import cli
@@ -35,13 +47,17 @@ def test_batch_through_a_running_server_imports_no_language_and_no_textual(tmp_p
         started = subprocess.run([sys.executable, "-m", "omega_tui.cli", "--config", str(config_path), "server", "start"],
                                  capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
         assert started.returncode == 0, started.stderr
-        done = subprocess.run([sys.executable, "-c", PROBE, "--config", str(config_path), "--batch", "--json", str(program)],
-                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
-        report = json.loads(done.stderr.splitlines()[-1])
-        assert report["code"] == 0, done.stdout + done.stderr
-        assert json.loads(done.stdout.splitlines()[0])["value"] == "3"
-        loaded = [name for name in report["modules"] if name.startswith(FORBIDDEN)]
-        assert loaded == [], f"the thin client imported {loaded}"
+        for run in ("first", "thin"):
+            done = subprocess.run([sys.executable, "-c", PROBE, "--config", str(config_path), "--batch", "--json",
+                                   str(program)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+            report = json.loads(done.stderr.splitlines()[-1])
+            assert report["code"] == 0, done.stdout + done.stderr
+            assert json.loads(done.stdout.splitlines()[0])["value"] == "3"
+            loaded = [name for name in report["modules"] if name.startswith(FORBIDDEN)]
+            assert loaded == [], f"the {run} run of the batch client imported {loaded}"
+        heavy = sorted(NOT_ON_THE_THIN_PATH.intersection(report["modules"]))
+        assert heavy == [], f"the thin path (settings cached) imported {heavy}"
+        assert "omega_core.server.thin_client" in report["modules"]
     finally:
         config = load_config(config_path)
         stop_server(ServerPaths.for_config(config), config)
