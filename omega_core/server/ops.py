@@ -20,7 +20,7 @@ from omega_core.server.context import EXIT_RESTART, EXIT_STOP
 from omega_core.server.protocol import ErrorCode, Op, ProtocolError, Request
 from omega_core.errors import OmegaError
 from omega_core.server import ops_multi as multi
-from omega_core.server import typed_goto
+from omega_core.server import off_loop, typed_goto
 from omega_core.server.ops_history import op_history
 from omega_core.server.ops_multi import attach, clients_text, require_not_held_elsewhere, require_write
 from omega_core.session.metrics import describe_age
@@ -117,8 +117,8 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
                 output = await typed_goto.typed_goto(instance.session, line)
                 backend.notify_timeline(name)
                 return {"output": output, "results": [], "exit": False, "session": name}
-            if command_name in OFF_LOOP_COMMANDS:  # long file work, touching only this session
-                repl, output, should_exit = await anyio.to_thread.run_sync(process, instance.repl, line)
+            if off_loop.runs_off_loop(command_name, split_words(line)):  # long file work (copies, loads)
+                repl, output, should_exit = await off_loop.run_off_loop(backend, instance.repl, line)
             else:
                 repl, output, should_exit = process(instance.repl, line)
             if repl.session.name != name:  # :session load/fork/restore --as moved this client
@@ -140,8 +140,10 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
         return {"output": output, "results": [result_dict(r) for r in results], "exit": False, "session": name}
 
 
-OFF_LOOP_COMMANDS = frozenset({":session save"})
-"""Commands run in a worker thread: copying a big session takes long (the loop never waits)."""
+def split_words(line: str) -> list[str]:
+    from omega_core.repl.processor import split_arguments
+
+    return split_arguments(line.strip())
 
 
 def command_of(line: str) -> str | None:

@@ -1,0 +1,58 @@
+"""REPL commands whose long file work runs in a worker thread: save, fork, load, repair, restore --as.
+
+Why: run by the processor on the event loop, ``:session fork`` of a 60k-event session copied its
+log and states and rebuilt the copy's index in one go (0.7 s), then replayed the copy to open it;
+``:session load`` replayed a big session the same way. Every other client waited that long.
+
+Here the whole command runs in a worker thread, with the output and errors of the processor
+itself (one place says what a fork prints). What makes that safe:
+  * the caller holds the session's command lock and its lease (``busy``): no other command runs
+    on it, and the flush loop and the pool's eviction leave it alone until the command is done;
+  * none of these commands appends to the session's log (appending calls the session's listeners,
+    which push to connections: loop-only work); the copies they write are new files;
+  * other sessions (the fork's copy, the session loaded) come through ``provide_from_thread``:
+    the backend's own loader runs on the loop (one loader per name, its replay in another worker
+    thread), so the pool is only ever touched by the loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Callable
+
+import anyio
+import anyio.from_thread
+
+if TYPE_CHECKING:  # pragma: no cover
+    from omega_core.repl.processor import Result
+    from omega_core.repl.state import ReplState
+    from omega_core.server.context import OpsContext
+    from omega_core.session.recorded import RecordedSession
+
+COMMANDS = frozenset({":session save", ":session fork", ":session load", ":session repair"})
+"""Commands run in a worker thread whatever their arguments."""
+RESTORE = ":session restore"
+"""Run in a worker thread only as ``--as NEW`` (a copy); in place it jumps, which appends to the log."""
+
+
+def runs_off_loop(command_name: str | None, words: list[str]) -> bool:
+    """Whether the command ``command_name`` typed as ``words`` runs in a worker thread."""
+    return command_name in COMMANDS or (command_name == RESTORE and "--as" in words)
+
+
+def provide_from_thread(backend: "OpsContext") -> Callable[[str], "RecordedSession"]:
+    """A ``ReplState.provider`` for a worker thread: the session ``name`` as the backend loads it,
+    the loading done on the loop (the thread waits for it)."""
+
+    def provide(name: str) -> "RecordedSession":
+        return anyio.from_thread.run(backend.instance, name).session
+
+    return provide
+
+
+async def run_off_loop(backend: "OpsContext", repl: "ReplState", line: str) -> "Result":
+    """``process(repl, line)`` in a worker thread, other sessions provided by the loop."""
+    from omega_core.repl.processor import process
+
+    view: Any = dataclasses.replace(repl, provider=provide_from_thread(backend))
+    return await anyio.to_thread.run_sync(process, view, line)
