@@ -31,6 +31,7 @@ from omega_core.session.names import session_paths, validate_name
 from omega_core.session.recorded import RecordedSession
 
 from omega_core.server.health import BackgroundJob, SessionHealth
+from omega_core.server.worker_threads import quick_switching
 from omega_core.server.list_reply import LIST_COLUMNS, ListReplyEncoder, ListRow, with_health
 
 
@@ -147,7 +148,8 @@ class SessionManager:
         """Open ``name`` (replaying its log) off the event loop; ``get`` adopts it into the pool."""
         validate_name(name)
         if name not in self.pool and name not in self._preloaded:
-            self._preloaded[name] = self._open(name, create)
+            with quick_switching.running():  # the replay holds the GIL: the loop keeps its share
+                self._preloaded[name] = self._open(name, create)
 
     def _provide(self, name: str) -> RecordedSession:
         """The processor's way to other sessions (``:session load/fork``) in the server."""

@@ -20,8 +20,9 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Callable
 
-import anyio
 import anyio.from_thread
+
+from omega_core.server.worker_threads import run_in_worker
 
 if TYPE_CHECKING:  # pragma: no cover
     from omega_core.repl.processor import Result
@@ -55,4 +56,4 @@ async def run_off_loop(backend: "OpsContext", repl: "ReplState", line: str) -> "
     from omega_core.repl.processor import process
 
     view: Any = dataclasses.replace(repl, provider=provide_from_thread(backend))
-    return await anyio.to_thread.run_sync(process, view, line)
+    return await run_in_worker(process, view, line)

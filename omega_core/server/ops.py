@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from omega_core.server.execute_reply import reply_from_events, result_dict
 from omega_core.repl.processor import process
 from omega_core.repl.state import DEFAULT_SESSION
@@ -22,6 +20,7 @@ from omega_core.errors import OmegaError
 from omega_core.server import ops_multi as multi
 from omega_core.server import off_loop, typed_goto
 from omega_core.server.ops_history import op_history
+from omega_core.server.worker_threads import run_in_worker
 from omega_core.server.ops_multi import attach, clients_text, require_not_held_elsewhere, require_write
 from omega_core.session.metrics import describe_age
 from omega_core.session.names import validate_name
@@ -239,7 +238,7 @@ async def op_goto(backend: "Backend", connection: "Connection", request: Request
     instance.busy += 1
     try:
         async with backend.session_lock(name):  # the replay runs off the loop; the session is held
-            prepared = await anyio.to_thread.run_sync(instance.session.prepare_goto, seq)
+            prepared = await run_in_worker(instance.session.prepare_goto, seq)
             return {"report": instance.session.finish_goto(prepared), "seq": seq}
     finally:
         instance.busy -= 1

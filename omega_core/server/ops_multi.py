@@ -3,10 +3,13 @@ annotated timeline. The same rules apply to the equivalent REPL commands sent th
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from omega_core.repl.timeline_commands import restore_snapshot, session_metrics, take_snapshot
 from omega_core.server.access import Mode
+from omega_core.server.off_loop import provide_from_thread
+from omega_core.server.worker_threads import run_in_worker
 from omega_core.server.protocol import ErrorCode, ProtocolError, Request
 from omega_core.session import timeline as tl
 from omega_core.session.names import validate_name
@@ -179,7 +182,15 @@ async def op_restore(backend: "Backend", connection: "Connection", request: Requ
     if not isinstance(snapshot_id, str) or (as_name is not None and not isinstance(as_name, str)):
         raise ProtocolError(ErrorCode.BAD_REQUEST, "restore needs args.id and optional args.as (a new session name)", request.id)
     async with backend.session_lock(name):
-        repl, report = restore_snapshot(instance.repl, snapshot_id, as_name)
+        if as_name:  # a copy of a big session: in a worker thread, the session leased (off_loop)
+            instance.busy += 1
+            try:
+                view = dataclasses.replace(instance.repl, provider=provide_from_thread(backend))
+                repl, report = await run_in_worker(restore_snapshot, view, snapshot_id, as_name)
+            finally:
+                instance.busy -= 1
+        else:  # in place: a jump, which appends to the log and pushes (loop-only work)
+            repl, report = restore_snapshot(instance.repl, snapshot_id, as_name)
     backend.notify_timeline(name)
     return {"report": report, "session": repl.session.name}
 

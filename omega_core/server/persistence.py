@@ -20,6 +20,7 @@ import anyio
 from omega_core.config import Config
 from omega_core.server.health import BackgroundJob
 from omega_core.server.manager import SessionManager
+from omega_core.server.worker_threads import run_in_worker
 
 log = logging.getLogger("omega.backend")
 
@@ -66,7 +67,7 @@ class PersistenceManager:
             try:
                 job = session.index_job()
                 if job is not None:
-                    await anyio.to_thread.run_sync(job)
+                    await run_in_worker(job)
                     health.succeeded(name, BackgroundJob.INDEX)
             except Exception as problem:  # noqa: BLE001 - stays in its session
                 health.failed(name, BackgroundJob.INDEX, problem)

@@ -133,6 +133,20 @@ def test_a_restore_as_a_new_session_runs_off_the_loop(big: LiveServer) -> None:
     probe.assert_served()
 
 
+def test_the_restore_op_as_a_new_session_runs_off_the_loop(big: LiveServer) -> None:
+    server = big
+    with server.client(name="restore-op") as client, TimedProbe(server) as probe:
+        made = client.call("snapshot", "big", description="for the op")
+        sent = time.monotonic()
+        result = client.call("restore", "big", id=made["id"], **{"as": "big-restored-op"})
+        done = time.monotonic()
+        assert result["session"] == "big-restored-op", result
+        assert "as new session 'big-restored-op'" in result["report"], result
+        assert probe.answered_between(sent, done) >= PINGS_DURING, f"only {probe.answered_between(sent, done)} ping(s) answered while the restore ran"
+        assert client.execute("k43", "big-restored-op").output == "=> 43"
+    probe.assert_served()
+
+
 @pytest.mark.parametrize(("line", "expected"), [
     (":session fork", "usage: :session fork NAME"),
     (":session fork ../x", "error: "),
