@@ -71,6 +71,11 @@ class PersistenceManager:
                     health.succeeded(name, BackgroundJob.INDEX)
             except Exception as problem:  # noqa: BLE001 - stays in its session
                 health.failed(name, BackgroundJob.INDEX, problem)
+        try:  # idle sessions give their descriptors back (issue 10, item 8)
+            self.manager.release_idle_files()
+            self.manager.limit_open_files()
+        except Exception:  # noqa: BLE001 - housekeeping must not end the flush loop
+            log.exception("closing the files of idle sessions failed")
         if self.after_flush is not None:
             try:
                 self.after_flush()
