@@ -107,11 +107,14 @@ class SessionManager:
         """Loaded sessions holding their files open at most (idle ones beyond it close theirs)."""
         self.damaged: dict[str, str] = {}
         """Sessions whose log failed validation when opened -> what, file, byte offset."""
+        self._renaming: set[str] = set()
+        """Both names of each rename under way (``begin_rename`` .. ``end_rename``)."""
 
     # --- pool ----------------------------------------------------------------------------------
 
     def get(self, name: str, create: bool = True) -> SessionInstance:
         validate_name(name)
+        self._refuse_if_renaming(name)
         instance = self.pool.get(name)
         reopened = instance is not None and not instance.busy and instance.session.files_released
         if reopened:
@@ -163,6 +166,7 @@ class SessionManager:
     def preload(self, name: str, create: bool = True) -> None:
         """Open ``name`` (replaying its log) off the event loop; ``get`` adopts it into the pool."""
         validate_name(name)
+        self._refuse_if_renaming(name)
         if name not in self.pool and name not in self._preloaded:
             with quick_switching.running():  # the replay holds the GIL: the loop keeps its share
                 self._preloaded[name] = self._open(name, create)
@@ -394,27 +398,59 @@ class SessionManager:
         self.health.forget(name)
 
     def rename(self, name: str, new_name: str) -> None:
+        """Rename in one go on the calling thread (a server runs the copy off its loop: ``op_rename``)."""
+        held = self.begin_rename(name, new_name)
+        done = False
+        try:
+            self.rename_files(name, new_name, held)
+            done = True
+        finally:
+            self.end_rename(name, new_name, held, done)
+
+    def begin_rename(self, name: str, new_name: str) -> SessionInstance | None:
+        """The checks, and the session taken out of the pool (returned if it was loaded). Until
+        ``end_rename`` both names are held back: ``get`` refuses them (the copy must not meet a
+        session opened meanwhile under either name)."""
         validate_name(name)
         validate_name(new_name)
+        for held in (name, new_name):
+            self._refuse_if_renaming(held)
         source = session_paths(self.sessions_dir, name)
         target = session_paths(self.sessions_dir, new_name)
         if not source.log.exists():
             raise NotFound(f"no session named '{name}'")
-        if target.log.exists():
+        if target.log.exists() or new_name in self.pool:
             raise BadRequest(f"a session named '{new_name}' already exists")
-        if name in self.pool:
-            if self.pool[name].busy:
-                raise BadRequest(f"session '{name}' is running a command; interrupt it first")
-            self.unload(name)
+        if name in self.pool and self.pool[name].busy:
+            raise BadRequest(f"session '{name}' is running a command; interrupt it first")
+        self._renaming.update((name, new_name))
+        return self.pool.pop(name, None)
+
+    def rename_files(self, name: str, new_name: str, held: SessionInstance | None) -> None:
+        """The long half (any thread): copy ``name`` to ``new_name`` (from the loaded session if it
+        was: no replay), close it, delete its files."""
         from omega_core.session.copying import copy_session
 
-        session = RecordedSession.open(self.sessions_dir, name, self.config, self.effects)
+        session = held.session if held is not None else RecordedSession.open(self.sessions_dir, name, self.config,
+                                                                             self.effects)
         try:
             copy_session(session, new_name)
         finally:
             session.close()
         delete_session_files(self.sessions_dir, name)
+
+    def end_rename(self, name: str, new_name: str, held: SessionInstance | None, done: bool) -> None:
+        """The loop's half after the copy: both names free again; the catalog forgets ``name``."""
+        self._renaming.difference_update((name, new_name))
+        if held is not None:
+            self.bytes_written_evicted += held.session.bytes_written
+        if not done:
+            return
         self.damaged.pop(name, None)
         self._catalog.pop(name, None)
         self._catalog_version += 1
         self.health.forget(name)
+
+    def _refuse_if_renaming(self, name: str) -> None:
+        if name in self._renaming:
+            raise BadRequest(f"session '{name}' is being renamed; try again when that is done")

@@ -297,8 +297,15 @@ async def op_rename(backend: "Backend", connection: "Connection", request: Reque
     if not isinstance(target, str):
         raise ProtocolError(ErrorCode.BAD_REQUEST, "rename needs args.to (the new name)", request.id)
     require_not_held_elsewhere(backend, connection, name)
-    async with backend.session_lock(name):
-        backend.manager.rename(name, target)
+    async with backend.session_lock(name):  # the copy of a big session runs off the loop
+        manager = backend.manager
+        held = manager.begin_rename(name, target)
+        done = False
+        try:
+            await run_in_worker(manager.rename_files, name, target, held)
+            done = True
+        finally:
+            manager.end_rename(name, target, held, done)
     backend.access.sessions.pop(name, None)
     return {"renamed": name, "to": target}
 

@@ -147,6 +147,22 @@ def test_the_restore_op_as_a_new_session_runs_off_the_loop(big: LiveServer) -> N
     probe.assert_served()
 
 
+def test_a_rename_of_a_big_loaded_session_copies_it_off_the_loop(big: LiveServer) -> None:
+    server = big
+    with server.client(name="renamer") as client, TimedProbe(server) as probe:
+        assert client.execute(":session save big-to-rename", "big").output.startswith("Saved")
+        assert client.execute("k5", "big-to-rename").output == "=> 5"  # loaded: no replay in the window
+        events = event_count(client, "big-to-rename")
+        sent = time.monotonic()
+        client.rename_session("big-to-rename", "big-renamed")
+        done = time.monotonic()
+        assert probe.answered_between(sent, done) >= PINGS_DURING, f"only {probe.answered_between(sent, done)} ping(s) answered while the rename ran"
+        names = {row["name"]: row for row in client.list_sessions()}
+        assert "big-to-rename" not in names and names["big-renamed"]["events"] == events
+        assert client.execute("k6", "big-renamed").output == "=> 6"
+    probe.assert_served()
+
+
 @pytest.mark.parametrize(("line", "expected"), [
     (":session fork", "usage: :session fork NAME"),
     (":session fork ../x", "error: "),

@@ -166,3 +166,4 @@ def test_the_budget_follows_a_low_descriptor_limit(tmp_path: Path, monkeypatch: 
         assert manager.open_files_budget() == 8  # a quarter of 64 descriptors, two per session
     finally:
         manager.close_all()
+
