@@ -181,16 +181,16 @@ async def op_restore(backend: "Backend", connection: "Connection", request: Requ
     as_name = request.args.get("as")
     if not isinstance(snapshot_id, str) or (as_name is not None and not isinstance(as_name, str)):
         raise ProtocolError(ErrorCode.BAD_REQUEST, "restore needs args.id and optional args.as (a new session name)", request.id)
-    async with backend.session_lock(name):
-        if as_name:  # a copy of a big session: in a worker thread, the session leased (off_loop)
-            instance.busy += 1
-            try:
+    instance.busy += 1  # leased before waiting for the lock: the pool cannot evict it meanwhile
+    try:
+        async with backend.session_lock(name):
+            if as_name:  # a copy of a big session: in a worker thread (see off_loop)
                 view = dataclasses.replace(instance.repl, provider=provide_from_thread(backend))
                 repl, report = await run_in_worker(restore_snapshot, view, snapshot_id, as_name)
-            finally:
-                instance.busy -= 1
-        else:  # in place: a jump, which appends to the log and pushes (loop-only work)
-            repl, report = restore_snapshot(instance.repl, snapshot_id, as_name)
+            else:  # in place: a jump, which appends to the log and pushes (loop-only work)
+                repl, report = restore_snapshot(instance.repl, snapshot_id, as_name)
+    finally:
+        instance.busy -= 1
     backend.notify_timeline(name)
     return {"report": report, "session": repl.session.name}
 
