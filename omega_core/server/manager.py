@@ -431,8 +431,11 @@ class SessionManager:
         was: no replay), close it, delete its files."""
         from omega_core.session.copying import copy_session
 
-        session = held.session if held is not None else RecordedSession.open(self.sessions_dir, name, self.config,
-                                                                             self.effects)
+        loaded = held.session if held is not None else None
+        if loaded is not None and (loaded.damaged is not None or loaded.closed):
+            loaded.close()  # a damaged, read-only view: opening its files again says what is wrong
+            loaded = None
+        session = loaded or RecordedSession.open(self.sessions_dir, name, self.config, self.effects)
         try:
             copy_session(session, new_name)
         finally:

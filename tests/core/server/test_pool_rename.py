@@ -33,3 +33,23 @@ def test_both_names_of_a_rename_under_way_are_refused_until_it_ends(manager: Ses
     manager.end_rename("from", "to", held, done=True)
     assert manager.get("to").session.execute("r")[0].value == "1"
     assert not manager.sessions_dir.joinpath("from.jsonl").exists()
+
+
+def test_a_loaded_damaged_session_is_not_copied_by_a_rename(tmp_path: Path) -> None:
+    """A damaged session loaded read-only is not a source to copy: the rename opens its files,
+    which says what is damaged, and changes nothing."""
+    from omega_core.errors import OmegaError
+    from tests.core.session.test_damaged_open import damage, make_session
+
+    manager = make_manager(tmp_path)
+    sessions = manager.sessions_dir
+    try:
+        good = make_session(sessions)
+        damage(sessions / "bad.jsonl", good)
+        assert manager.get("bad", create=False).session.damaged is not None
+        with pytest.raises(OmegaError, match="damaged"):
+            manager.rename("bad", "renamed")
+        assert not (sessions / "renamed.jsonl").exists() and (sessions / "bad.jsonl").exists()
+        assert manager.get("bad", create=False).session.damaged is not None  # still listed as it was
+    finally:
+        manager.close_all()
