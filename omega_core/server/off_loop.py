@@ -1,4 +1,4 @@
-"""REPL commands whose long file work runs in a worker thread: save, fork, load, repair, restore --as.
+"""REPL commands whose long work runs in a worker thread: save, fork, load, repair, restore.
 
 Why: run by the processor on the event loop, ``:session fork`` of a 60k-event session copied its
 log and states and rebuilt the copy's index in one go (0.7 s), then replayed the copy to open it;
@@ -13,6 +13,9 @@ itself (one place says what a fork prints). What makes that safe:
   * other sessions (the fork's copy, the session loaded) come through ``provide_from_thread``:
     the backend's own loader runs on the loop (one loader per name, its replay in another worker
     thread), so the pool is only ever touched by the loop.
+
+A snapshot restored in place is a jump, which appends to the log: it runs as ``goto`` does
+(``restore_in_place``): the replay in a worker thread, the jump installed and recorded on the loop.
 """
 
 from __future__ import annotations
@@ -49,6 +52,41 @@ def provide_from_thread(backend: "OpsContext") -> Callable[[str], "RecordedSessi
         return anyio.from_thread.run(backend.instance, name).session
 
     return provide
+
+
+def restores_in_place(command_name: str | None, words: list[str]) -> str | None:
+    """The snapshot id of ``:session restore ID`` typed without options (else None: the processor
+    answers usage errors, and ``--as`` runs in ``run_off_loop``)."""
+    if command_name == RESTORE and len(words) == 3 and not words[2].startswith("--"):
+        return words[2]
+    return None
+
+
+async def restore_in_place(repl: "ReplState", snapshot_id: str) -> str:
+    """``timeline_commands.restore_snapshot`` in place, its replay in a worker thread. The caller
+    holds the session's lock and lease. Same steps, report and errors as the REPL's."""
+    from omega_core.repl.processor import CommandError
+    from omega_core.repl.timeline_commands import take_snapshot
+
+    session = repl.session
+    snap = session.timeline.snapshot(snapshot_id)
+    if not 0 <= snap["seq"] < session.next_seq:
+        raise CommandError(f"snapshot {snap['id']} points at seq {snap['seq']}, which this session does not have")
+    undo = take_snapshot(repl, f"before restoring {snap['id']}", ["auto"], auto=True)
+    prepared = await run_in_worker(session.prepare_goto, snap["seq"])
+    report = session.finish_goto(prepared)
+    return (f"{report}\nRestored {snap['id']} (what it replaced is snapshot {undo['id']}: "
+            f":session restore {undo['id']} undoes this)")
+
+
+async def typed_restore_in_place(repl: "ReplState", snapshot_id: str) -> str:
+    """The REPL output of ``:session restore ID`` (in place)."""
+    from omega_core.errors import OmegaError
+
+    try:
+        return await restore_in_place(repl, snapshot_id)
+    except OmegaError as problem:
+        return f"error: {problem.message}"
 
 
 async def run_off_loop(backend: "OpsContext", repl: "ReplState", line: str) -> "Result":

@@ -116,7 +116,13 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
                 output = await typed_goto.typed_goto(instance.session, line)
                 backend.notify_timeline(name)
                 return {"output": output, "results": [], "exit": False, "session": name}
-            if off_loop.runs_off_loop(command_name, split_words(line)):  # long file work (copies, loads)
+            words = split_words(line)
+            snapshot_id = off_loop.restores_in_place(command_name, words)
+            if snapshot_id is not None:  # a jump: the replay in a worker thread, like goto
+                output = await off_loop.typed_restore_in_place(instance.repl, snapshot_id)
+                backend.notify_timeline(name)
+                return {"output": output, "results": [], "exit": False, "session": name}
+            if off_loop.runs_off_loop(command_name, words):  # long file work (copies, loads)
                 repl, output, should_exit = await off_loop.run_off_loop(backend, instance.repl, line)
             else:
                 repl, output, should_exit = process(instance.repl, line)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from omega_core.repl.timeline_commands import restore_snapshot, session_metrics, take_snapshot
 from omega_core.server.access import Mode
-from omega_core.server.off_loop import provide_from_thread
+from omega_core.server.off_loop import provide_from_thread, restore_in_place
 from omega_core.server.worker_threads import run_in_worker
 from omega_core.server.protocol import ErrorCode, ProtocolError, Request
 from omega_core.session import timeline as tl
@@ -187,8 +187,8 @@ async def op_restore(backend: "Backend", connection: "Connection", request: Requ
             if as_name:  # a copy of a big session: in a worker thread (see off_loop)
                 view = dataclasses.replace(instance.repl, provider=provide_from_thread(backend))
                 repl, report = await run_in_worker(restore_snapshot, view, snapshot_id, as_name)
-            else:  # in place: a jump, which appends to the log and pushes (loop-only work)
-                repl, report = restore_snapshot(instance.repl, snapshot_id, as_name)
+            else:  # in place: a jump, its replay in a worker thread (like goto)
+                repl, report = instance.repl, await restore_in_place(instance.repl, snapshot_id)
     finally:
         instance.busy -= 1
     backend.notify_timeline(name)
