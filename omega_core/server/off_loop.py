@@ -37,11 +37,14 @@ COMMANDS = frozenset({":session save", ":session fork", ":session load", ":sessi
 """Commands run in a worker thread whatever their arguments."""
 RESTORE = ":session restore"
 """Run in a worker thread only as ``--as NEW`` (a copy); in place it jumps, which appends to the log."""
+METRICS = ":session metrics"
+"""Run in a worker thread when it names a session (which may have to be loaded: a replay)."""
 
 
 def runs_off_loop(command_name: str | None, words: list[str]) -> bool:
     """Whether the command ``command_name`` typed as ``words`` runs in a worker thread."""
-    return command_name in COMMANDS or (command_name == RESTORE and "--as" in words)
+    return (command_name in COMMANDS or (command_name == RESTORE and "--as" in words)
+            or (command_name == METRICS and len(words) > 2))
 
 
 def provide_from_thread(backend: "OpsContext") -> Callable[[str], "RecordedSession"]:

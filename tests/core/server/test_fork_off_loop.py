@@ -179,3 +179,16 @@ def test_errors_of_commands_run_off_the_loop_read_as_the_repl_s(big: LiveServer,
         assert reply.session == "fork-errors"
         assert client.execute("y", "fork-errors").output == "=> 1"
 
+
+
+def test_metrics_of_another_big_session_load_it_off_the_loop(big: LiveServer) -> None:
+    server = big
+    with server.client(name="metrics") as client, TimedProbe(server) as probe:
+        assert client.execute(":session save big-metrics", "big").output.startswith("Saved")
+        client.close_session("big-metrics")  # unloaded: the metrics below must load it (a replay)
+        client.execute("(define here 1)", "metrics-elsewhere")
+        reply, sent, done = timed_execute(client, ":session metrics big-metrics", "metrics-elsewhere")
+        assert "big-metrics" in reply.output and not reply.output.startswith("error"), reply.output
+        assert reply.session == "metrics-elsewhere"
+        assert probe.answered_between(sent, done) >= PINGS_DURING, f"only {probe.answered_between(sent, done)} ping(s) answered while the metrics loaded"
+    probe.assert_served()
