@@ -14,7 +14,7 @@ import pytest
 from tests.core.server.live_server import LiveServer, servers
 
 DESCRIPTOR_LIMIT = 64
-SESSIONS = 120
+SESSIONS = 100
 
 
 @pytest.fixture
