@@ -146,6 +146,7 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
 
 
 def split_words(line: str) -> list[str]:
+    """``line``'s words as the processor splits them (quotes kept together)."""
     from omega_core.repl.processor import split_arguments
 
     return split_arguments(line.strip())

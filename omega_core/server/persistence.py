@@ -27,8 +27,8 @@ log = logging.getLogger("omega.backend")
 IDLE_INDEX_S = 2.0
 """A session idle this long gets its lagging index written (in a worker thread) even when the
 throttle would wait for 5% more growth. Why: evicting or closing it rewrites the index anyway,
-and that happens on the loop (17 ms for a 60k-event session); written here, off the loop, the
-eviction finds it up to date and only closes files."""
+and that happens on the loop (closing a 60k-event session: 6.6 ms with its index lagging, 0.6 ms
+without); written here, off the loop, the eviction finds it up to date and only closes files."""
 
 
 class PersistenceManager:
