@@ -284,6 +284,21 @@ def bomb_save(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
     return Outcome(f"{reply.output.strip()[:70]} (session of {events:,} events)", elapsed)
 
 
+def bomb_fork_load(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    """``:session fork`` of a big loaded session, then ``:session load`` of a saved copy of it that
+    is not loaded yet (both in worker threads: ``server.off_loop``)."""
+    session = "bigfork"
+    per_line = 100
+    for start in range(0, sizes.save_inputs, per_line):
+        client.execute(" ".join(f"(define k{n} {n})" for n in range(start, min(start + per_line, sizes.save_inputs))),
+                       session)
+    fork, fork_s = timed(client, ":session fork bigfork-fork", session)
+    client.execute(":session save bigfork-copy", session)
+    load, load_s = timed(client, ":session load bigfork-copy", session)
+    return Outcome(f"{fork.output.strip()[:60]}; {load.output.strip().splitlines()[-1][:50]}", fork_s + load_s,
+                   f"fork {fmt_seconds(fork_s)}, load {fmt_seconds(load_s)}")
+
+
 BOMBS: list[tuple[str, Callable[[Any, OmegaClient, Sizes], Outcome]]] = [
     ("stalled follower + writer", bomb_follower),
     ("(fact 2000), kill -9, reload", bomb_fact_kill),
@@ -294,6 +309,7 @@ BOMBS: list[tuple[str, Callable[[Any, OmegaClient, Sizes], Outcome]]] = [
     ("bignum squaring", bomb_bignum),
     ("big global + small defines", bomb_big_global),
     (":session save of a big session", bomb_save),
+    (":session fork + load of a big session", bomb_fork_load),
     ("frame of nested brackets", bomb_bracket_frame),
 ]
 

@@ -161,6 +161,7 @@ class ServerConfig:
     frame_stall_timeout_s: float = _positive(30.0)
     max_clients: int = _positive(256)
     max_open_logs: int = _positive(256)
+    close_idle_files_s: float = _non_negative(60.0)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from omega_core.server.execute_reply import reply_from_events, result_dict
 from omega_core.repl.processor import process
 from omega_core.repl.state import DEFAULT_SESSION
@@ -20,8 +18,9 @@ from omega_core.server.context import EXIT_RESTART, EXIT_STOP
 from omega_core.server.protocol import ErrorCode, Op, ProtocolError, Request
 from omega_core.errors import OmegaError
 from omega_core.server import ops_multi as multi
-from omega_core.server import typed_goto
+from omega_core.server import off_loop, typed_goto
 from omega_core.server.ops_history import op_history
+from omega_core.server.worker_threads import run_in_worker
 from omega_core.server.ops_multi import attach, clients_text, require_not_held_elsewhere, require_write
 from omega_core.session.metrics import describe_age
 from omega_core.session.names import validate_name
@@ -117,8 +116,14 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
                 output = await typed_goto.typed_goto(instance.session, line)
                 backend.notify_timeline(name)
                 return {"output": output, "results": [], "exit": False, "session": name}
-            if command_name in OFF_LOOP_COMMANDS:  # long file work, touching only this session
-                repl, output, should_exit = await anyio.to_thread.run_sync(process, instance.repl, line)
+            words = split_words(line)
+            snapshot_id = off_loop.restores_in_place(command_name, words)
+            if snapshot_id is not None:  # a jump: the replay in a worker thread, like goto
+                output = await off_loop.typed_restore_in_place(instance.repl, snapshot_id)
+                backend.notify_timeline(name)
+                return {"output": output, "results": [], "exit": False, "session": name}
+            if off_loop.runs_off_loop(command_name, words):  # long file work (copies, loads)
+                repl, output, should_exit = await off_loop.run_off_loop(backend, instance.repl, line)
             else:
                 repl, output, should_exit = process(instance.repl, line)
             if repl.session.name != name:  # :session load/fork/restore --as moved this client
@@ -140,8 +145,11 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
         return {"output": output, "results": [result_dict(r) for r in results], "exit": False, "session": name}
 
 
-OFF_LOOP_COMMANDS = frozenset({":session save"})
-"""Commands run in a worker thread: copying a big session takes long (the loop never waits)."""
+def split_words(line: str) -> list[str]:
+    """``line``'s words as the processor splits them (quotes kept together)."""
+    from omega_core.repl.processor import split_arguments
+
+    return split_arguments(line.strip())
 
 
 def command_of(line: str) -> str | None:
@@ -237,7 +245,7 @@ async def op_goto(backend: "Backend", connection: "Connection", request: Request
     instance.busy += 1
     try:
         async with backend.session_lock(name):  # the replay runs off the loop; the session is held
-            prepared = await anyio.to_thread.run_sync(instance.session.prepare_goto, seq)
+            prepared = await run_in_worker(instance.session.prepare_goto, seq)
             return {"report": instance.session.finish_goto(prepared), "seq": seq}
     finally:
         instance.busy -= 1
@@ -296,8 +304,15 @@ async def op_rename(backend: "Backend", connection: "Connection", request: Reque
     if not isinstance(target, str):
         raise ProtocolError(ErrorCode.BAD_REQUEST, "rename needs args.to (the new name)", request.id)
     require_not_held_elsewhere(backend, connection, name)
-    async with backend.session_lock(name):
-        backend.manager.rename(name, target)
+    async with backend.session_lock(name):  # the copy of a big session runs off the loop
+        manager = backend.manager
+        held = manager.begin_rename(name, target)
+        done = False
+        try:
+            await run_in_worker(manager.rename_files, name, target, held)
+            done = True
+        finally:
+            manager.end_rename(name, target, held, done)
     backend.access.sessions.pop(name, None)
     return {"renamed": name, "to": target}
 

@@ -3,10 +3,13 @@ annotated timeline. The same rules apply to the equivalent REPL commands sent th
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from omega_core.repl.timeline_commands import restore_snapshot, session_metrics, take_snapshot
 from omega_core.server.access import Mode
+from omega_core.server.off_loop import provide_from_thread, restore_in_place
+from omega_core.server.worker_threads import run_in_worker
 from omega_core.server.protocol import ErrorCode, ProtocolError, Request
 from omega_core.session import timeline as tl
 from omega_core.session.names import validate_name
@@ -178,8 +181,16 @@ async def op_restore(backend: "Backend", connection: "Connection", request: Requ
     as_name = request.args.get("as")
     if not isinstance(snapshot_id, str) or (as_name is not None and not isinstance(as_name, str)):
         raise ProtocolError(ErrorCode.BAD_REQUEST, "restore needs args.id and optional args.as (a new session name)", request.id)
-    async with backend.session_lock(name):
-        repl, report = restore_snapshot(instance.repl, snapshot_id, as_name)
+    instance.busy += 1  # leased before waiting for the lock: the pool cannot evict it meanwhile
+    try:
+        async with backend.session_lock(name):
+            if as_name:  # a copy of a big session: in a worker thread (see off_loop)
+                view = dataclasses.replace(instance.repl, provider=provide_from_thread(backend))
+                repl, report = await run_in_worker(restore_snapshot, view, snapshot_id, as_name)
+            else:  # in place: a jump, its replay in a worker thread (like goto)
+                repl, report = instance.repl, await restore_in_place(instance.repl, snapshot_id)
+    finally:
+        instance.busy -= 1
     backend.notify_timeline(name)
     return {"report": report, "session": repl.session.name}
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
-
 from omega_core.errors import OmegaError
+from omega_core.server.worker_threads import run_in_worker
 
 COMMAND = ":session goto"
 USAGE = "usage: :session goto SEQ"
@@ -29,7 +28,7 @@ async def typed_goto(session: Any, line: str) -> str:
         return USAGE
     try:
         seq = parse_seq(args[0])
-        prepared = await anyio.to_thread.run_sync(session.prepare_goto, seq)
+        prepared = await run_in_worker(session.prepare_goto, seq)
         return str(session.finish_goto(prepared))
     except OmegaError as problem:
         return f"error: {problem.message}"

@@ -286,6 +286,11 @@ class CheckpointStates:
             self._store.close()
             self._store = None
 
+    @property
+    def store_open(self) -> bool:
+        """Whether the states file is open (a descriptor held): ``close`` gives it back, ``flush`` reopens it."""
+        return self._store is not None
+
     def _open_store(self) -> StateStore:
         if self._store is None:
             self._store = StateStore(self.path)

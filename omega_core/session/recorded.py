@@ -31,6 +31,7 @@ from omega_core.session import events as ev
 from omega_core.session.checkpoint_states import CheckpointStates
 from omega_core.session.index import load_index, make_receipt, new_index, rebuild_index_from_log, write_index
 from omega_core.session.listing import write_meta
+from omega_core.session.errors import StorageError
 from omega_core.session.log import SessionLogWriter
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.names import session_paths
@@ -79,6 +80,8 @@ class RecordedSession:
         self.dirty = False
         self.last_flush = 0.0
         self._writer: SessionLogWriter | None = None
+        self._released_log_size: int | None = None
+        """The log's size when an idle session gave its descriptors back (``release_idle_files``)."""
         self._batch: list[dict[str, Any]] | None = None
         self._target: int | None = None
         self._input_seq = 0
@@ -348,7 +351,11 @@ class RecordedSession:
             raise OmegaError(f"session '{self.name}' was closed (unloaded); nothing was recorded")
         self.require_intact()
         if self._writer is None:
-            self._open_writer()
+            try:
+                self._take_log_back()
+            except BaseException:
+                self._forget_batch(batch)
+                raise
         assert self._writer is not None
         first_seq = batch[0]["seq"]
         if self._writer.next_seq != first_seq:  # pragma: no cover - a bug, never user input
@@ -541,4 +548,67 @@ class RecordedSession:
 
     @property
     def log_size(self) -> int:
-        return self._writer.size if self._writer is not None else 0
+        if self._writer is not None:
+            return self._writer.size
+        return self._released_log_size or 0
+
+    # --- descriptors of an idle session (a server's pool, issue 10 item 8) ---------------------
+
+    @property
+    def files_open(self) -> bool:
+        """Whether this session holds descriptors now: its log (written, and locked) or states file."""
+        return self._writer is not None or self.states.store_open
+
+    @property
+    def log_needs_fsync(self) -> bool:
+        """Appended data the ``interval`` policy has not forced to the disk yet (closing the log
+        would fsync it: a blocking call)."""
+        return self._writer is not None and self._writer.needs_fsync
+
+    @property
+    def files_released(self) -> bool:
+        """Whether ``release_idle_files`` gave the log back and nothing has opened it since."""
+        return self._released_log_size is not None and self._writer is None and not self.closed
+
+    def release_idle_files(self) -> None:
+        """Close the log and the states file of an idle session; its next command (or the pool's
+        ``get``) opens them again (``reopen_files``). Why: a server keeping hundreds of sessions
+        loaded held two descriptors each and ran out of them. Pending states are written first.
+        While released the log's ``flock`` is not held, so reopening checks nobody wrote to it."""
+        if self.closed or not self.files_open:
+            return
+        self.flush_states()
+        if self._writer is not None:
+            self._released_log_size = self._writer.size
+            self._writer.close()  # fsyncs what the policy still owes the disk
+            self._writer = None
+        self.states.close()
+
+    def _take_log_back(self) -> None:
+        """Open the log writer before an append: again after ``release_idle_files``, else anew."""
+        if not self.files_released:
+            self._open_writer()
+        elif not self.reopen_files():
+            raise StorageError(f"session '{self.name}': its log changed on disk while the session was idle "
+                               "(another program wrote to it); it is opened again from its files: run the "
+                               "command again", self.paths.log)
+
+    def reopen_files(self) -> bool:
+        """Take the log back after ``release_idle_files``; True when the session can go on.
+
+        False when the log changed on disk meanwhile (another program wrote to it): this session's
+        memory no longer matches its log, so it is closed without writing anything (a server's
+        pool then opens it again from its files). ``LogLocked`` when another writer holds it now.
+        """
+        size = self._released_log_size
+        if size is None or self._writer is not None:
+            return self._writer is not None
+        writer = SessionLogWriter(self.paths.log, str(self.config.server.fsync), session_id=self.session_id,
+                                  created=self.created, next_seq=self.next_seq)
+        if writer.size != size or writer.repair_warning:
+            writer.close()
+            self.release_files()
+            return False
+        self._writer = writer
+        self._released_log_size = None
+        return True

@@ -92,14 +92,16 @@ def test_running_out_of_descriptors_never_wedges_the_accept_path(
 
 
 def test_the_pool_never_holds_more_open_logs_than_max_open_logs(tmp_path: Path) -> None:
+    """Beyond ``max_open_logs`` the least recently used sessions close their files and stay loaded."""
     config = dataclasses.replace(Config(), session_dir=str(tmp_path / "sd"))
     config = dataclasses.replace(config, server=dataclasses.replace(config.server, max_open_logs=2))
     manager = SessionManager(config)
     try:
         for number in range(5):
             manager.get(f"s{number}").session.execute(f"(define x {number})")
-            assert len(manager.pool) <= 2
-        assert list(manager.pool) == ["s3", "s4"]
+            assert manager.open_files_count() <= 2
+        assert list(manager.pool) == ["s0", "s1", "s2", "s3", "s4"]
+        assert [name for name, instance in manager.pool.items() if instance.session.files_open] == ["s3", "s4"]
         assert manager.get("s0").session.execute("x")[0].value == "0"  # reopened with its work
     finally:
         manager.close_all()
