@@ -9,6 +9,8 @@ restored objects' addresses, so capture goes on sharing with what is stored.
 
 from __future__ import annotations
 
+import collections
+import threading
 from typing import Any, Protocol
 
 from omega_core.lang.builtins import PRELUDE_UNITS, fresh_globals, primitive_table
@@ -35,7 +37,18 @@ from omega_core.lang.serialize_shared import (
     gc_paused,
     inline_env_address,
 )
-from omega_core.lang.values import hash_key
+from omega_core.lang.values import (
+    NIL,
+    UNASSIGNED,
+    UNSPECIFIED,
+    Closure,
+    MachinePrimitive,
+    OracleProc,
+    Pair,
+    Primitive,
+    Symbol,
+    hash_key,
+)
 
 UNIT_CACHE_SIZE = 4096
 _UNIT_CACHE: dict[tuple[str, str], Unit] = {}
@@ -95,11 +108,113 @@ def _overlay_of(body: dict[str, Any], reader: StoreReader) -> tuple[dict[Address
     return versions, global_at, chain
 
 
+class LineAddressedReader(StoreReader, Protocol):
+    """A ``StoreReader`` that can also name where a capture's records are for good: ``line_of(c)``
+    is the byte offset of capture ``c``'s state line in a file only ever appended to (None for a
+    capture not stored yet). What a ``DecodeCache`` keys its objects by."""
+
+    def line_of(self, capture: int) -> int | None: ...
+
+
+DECODE_CACHE_OBJECTS = 200_000
+"""Objects a ``DecodeCache`` keeps (least recently used dropped first): at ~150 bytes an entry,
+about 30 MB at most; a goto's restore of a typical state finds all but its new objects there."""
+
+_LEAF_TYPES: frozenset[type] = frozenset({int, float, bool, str, type(None), Symbol, type(NIL), type(UNSPECIFIED),
+                                          type(UNASSIGNED), Primitive, MachinePrimitive})
+"""Values nothing can change and that every machine shares already (numbers, strings, symbols,
+constants, the primitives, which are one table for the whole process)."""
+
+
+class DecodeCache:
+    """Objects decoded from one append-only store, handed to every later restore from it.
+
+    A restore decodes every live object of its state, even those the previous restore already
+    decoded (a goto to a nearby seq shares almost all of them). Only objects no program can change
+    are kept: pairs (there is no ``set-car!``), strings, and closures or oracle procedures of the
+    top level (no environment), when everything they reach is such an object too. Environments,
+    hash tables, promises, continuations and frames change as the machine runs, so each restore
+    gets its own copy of those, and of anything that reaches one. Keys are (byte offset of the
+    capture's state line, position of the record in it): a line of an append-only file never
+    changes meaning, whatever process wrote it.
+    """
+
+    def __init__(self, max_objects: int = DECODE_CACHE_OBJECTS) -> None:
+        self.max_objects = max_objects
+        self._objects: collections.OrderedDict[tuple[int, int], Any] = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        """Objects handed out from here (tests and benches read it)."""
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def get(self, key: tuple[int, int]) -> Any:
+        """The object at ``key``, or None."""
+        with self._lock:
+            obj = self._objects.get(key)
+            if obj is not None:
+                self._objects.move_to_end(key)
+                self.hits += 1
+            return obj
+
+    def put(self, entries: list[tuple[tuple[int, int], Any]]) -> None:
+        with self._lock:
+            objects = self._objects
+            for key, obj in entries:
+                objects[key] = obj
+            while len(objects) > self.max_objects:
+                objects.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._objects.clear()
+
+
+def _immutable_children(obj: Any) -> tuple[Any, ...] | None:
+    """What ``obj`` refers to, if ``obj`` itself can never change; None if it can (or is unknown)."""
+    kind = type(obj)
+    if kind is Pair:
+        return (obj.car, obj.cdr)
+    if kind is Closure or kind is OracleProc:
+        return () if obj.env is None else None  # its code (compiled nodes) is never changed
+    return None
+
+
+def _immutable_graph(root: Any, verdicts: dict[int, bool]) -> bool:
+    """Whether nothing reachable from ``root`` can change (a work list: lists of any length)."""
+    stack = [root]
+    visiting: set[int] = set()
+    while stack:
+        obj = stack[-1]
+        key = id(obj)
+        if key in verdicts:
+            stack.pop()
+            continue
+        children = _immutable_children(obj)
+        if children is None:
+            verdicts[key] = False
+            stack.pop()
+            continue
+        waiting = [child for child in children
+                   if type(child) not in _LEAF_TYPES and id(child) not in verdicts]
+        if waiting and key not in visiting:
+            visiting.add(key)
+            stack.extend(waiting)
+            continue
+        verdicts[key] = all(type(child) in _LEAF_TYPES or verdicts.get(id(child), False) for child in children)
+        stack.pop()
+    return verdicts[id(root)]
+
+
 class SharedDecoder:
     """Rebuilds the machine of one state, reading only the records it reaches (lazily, by address)."""
 
-    def __init__(self, reader: StoreReader) -> None:
+    def __init__(self, reader: StoreReader, cache: DecodeCache | None = None) -> None:
         self.reader = reader
+        self.cache = cache if cache is not None and hasattr(reader, "line_of") else None
+        self.cached: set[tuple[int, int]] = set()
+        """Addresses whose objects came from the cache (already known to be immutable)."""
         self.versions: dict[Address, int] = {}
         self.objects: dict[Address, Any] = {}
         self.units: dict[str, Unit] = {}
@@ -137,6 +252,15 @@ class SharedDecoder:
         obj = self.objects.get(key)
         if obj is not None or key in self.objects:
             return obj
+        cache = self.cache
+        if cache is not None and key not in self.versions:  # a rewritten object is a mutable one
+            line = self.reader.line_of(capture)  # type: ignore[attr-defined]
+            if line is not None:
+                obj = cache.get((line, position))
+                if obj is not None:
+                    self.objects[key] = obj
+                    self.cached.add(key)
+                    return obj
         record = self._record_of(capture, position)
         tag = record[0]
         if tag == "str":
@@ -208,6 +332,30 @@ class SharedDecoder:
             obj, record = to_fill.pop()
             fill_record(obj, record, dec)
 
+    def publish(self) -> None:
+        """Hand the immutable objects this restore decoded to the cache (see ``DecodeCache``)."""
+        cache = self.cache
+        if cache is None:
+            return
+        line_of = self.reader.line_of  # type: ignore[attr-defined]
+        verdicts: dict[int, bool] = {id(self.objects[key]): True for key in self.cached}
+        entries: list[tuple[tuple[int, int], Any]] = []
+        lines: dict[int, int | None] = {}
+        for key, obj in self.objects.items():
+            if key in self.cached or key in self.versions:
+                continue
+            kind = type(obj)
+            if kind is not str and _immutable_children(obj) is None:
+                continue
+            capture = key[0]
+            line = lines[capture] = lines[capture] if capture in lines else line_of(capture)
+            if line is None:
+                continue
+            if kind is str or _immutable_graph(obj, verdicts):
+                entries.append(((line, key[1]), obj))
+        if entries:
+            cache.put(entries)
+
     def fill_tables(self) -> None:
         """Hash tables last: their keys are hashed by content, so every pair must be filled."""
         tables, self.tables = self.tables, []
@@ -241,20 +389,22 @@ def _inline_env_of(record: list[Any]) -> list[Any] | None:
     return record[slot] if slot >= 0 else None
 
 
-def restore_shared(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEncoder]:
+def restore_shared(body: dict[str, Any], reader: StoreReader,
+                   cache: DecodeCache | None = None) -> tuple[Any, SharedEncoder]:
     """The machine of state ``body`` and an encoder that already knows its objects (so the next
-    capture of that machine writes only what changes from here)."""
+    capture of that machine writes only what changes from here). ``cache``: immutable objects
+    shared with other restores from the same store (used if ``reader`` has ``line_of``)."""
     with gc_paused():
-        return _restore(body, reader)
+        return _restore(body, reader, cache)
 
 
-def _restore(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEncoder]:
+def _restore(body: dict[str, Any], reader: StoreReader, cache: DecodeCache | None) -> tuple[Any, SharedEncoder]:
     from omega_core.errors import OmegaError
     from omega_core.lang.machine import Machine
 
     try:
         versions, global_at, chain = _overlay_of(body, reader)
-        decoder = SharedDecoder(reader)
+        decoder = SharedDecoder(reader, cache)
         decoder.versions = versions
         root = body["root"]
         globals_table = fresh_globals()
@@ -274,6 +424,7 @@ def _restore(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEnco
         machine = Machine(globals_table)
         restore_machine_fields(machine, registers, root)
         machine.undo.decode(undo, lambda decoded: decoded)
+        decoder.publish()
     except StateFormatError:
         raise
     except (KeyError, IndexError, TypeError, AttributeError, ValueError, OmegaError) as problem:
