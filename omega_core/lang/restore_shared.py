@@ -9,7 +9,7 @@ restored objects' addresses, so capture goes on sharing with what is stored.
 
 from __future__ import annotations
 
-import collections
+import itertools
 import threading
 from typing import Any, Protocol
 
@@ -141,7 +141,7 @@ class DecodeCache:
 
     def __init__(self, max_objects: int = DECODE_CACHE_OBJECTS) -> None:
         self.max_objects = max_objects
-        self._objects: collections.OrderedDict[tuple[int, int], Any] = collections.OrderedDict()
+        self._objects: dict[tuple[int, int], Any] = {}
         self._lock = threading.Lock()
         self.hits = 0
         """Objects handed out from here (tests and benches read it)."""
@@ -150,21 +150,23 @@ class DecodeCache:
         return len(self._objects)
 
     def get(self, key: tuple[int, int]) -> Any:
-        """The object at ``key``, or None."""
-        with self._lock:
-            obj = self._objects.get(key)
-            if obj is not None:
-                self._objects.move_to_end(key)
-                self.hits += 1
-            return obj
+        """The object at ``key``, or None (one dict read: restores look up every object)."""
+        obj = self._objects.get(key)
+        if obj is not None:
+            self.hits += 1
+        return obj
 
     def put(self, entries: list[tuple[tuple[int, int], Any]]) -> None:
+        """Keep ``entries``; the oldest kept go first past the bound (first in, first out: a
+        lookup costs no bookkeeping)."""
         with self._lock:
             objects = self._objects
             for key, obj in entries:
                 objects[key] = obj
-            while len(objects) > self.max_objects:
-                objects.popitem(last=False)
+            excess = len(objects) - self.max_objects
+            if excess > 0:
+                for key in list(itertools.islice(objects, excess)):
+                    del objects[key]
 
     def clear(self) -> None:
         with self._lock:
@@ -337,21 +339,18 @@ class SharedDecoder:
         cache = self.cache
         if cache is None:
             return
+        cached, versions = self.cached, self.versions
+        candidates = [(key, obj) for key, obj in self.objects.items()
+                      if key not in cached and key not in versions
+                      and (type(obj) is str or _immutable_children(obj) is not None)]
+        if not candidates:  # a restore that found everything in the cache: nothing to add
+            return
         line_of = self.reader.line_of  # type: ignore[attr-defined]
-        verdicts: dict[int, bool] = {id(self.objects[key]): True for key in self.cached}
+        verdicts: dict[int, bool] = {id(self.objects[key]): True for key in cached}
         entries: list[tuple[tuple[int, int], Any]] = []
-        lines: dict[int, int | None] = {}
-        for key, obj in self.objects.items():
-            if key in self.cached or key in self.versions:
-                continue
-            kind = type(obj)
-            if kind is not str and _immutable_children(obj) is None:
-                continue
-            capture = key[0]
-            line = lines[capture] = lines[capture] if capture in lines else line_of(capture)
-            if line is None:
-                continue
-            if kind is str or _immutable_graph(obj, verdicts):
+        for key, obj in candidates:
+            line = line_of(key[0])
+            if line is not None and (type(obj) is str or _immutable_graph(obj, verdicts)):
                 entries.append(((line, key[1]), obj))
         if entries:
             cache.put(entries)

@@ -352,6 +352,8 @@ class _Reader:  # a restore_shared.LineAddressedReader over the sidecar, bodies 
         self.handle: Any = None
         self.pending_records: dict[int, dict[str, Any]] = {}
         self.seen_records: dict[int, dict[str, Any]] = {}
+        self.seen_bodies: dict[int, dict[str, Any]] = {}
+        self.lines: dict[int, int | None] = {}
 
     def __enter__(self) -> "_Reader":
         self.sidecar.store.complete()
@@ -362,6 +364,12 @@ class _Reader:  # a restore_shared.LineAddressedReader over the sidecar, bodies 
         self.handle.close()
 
     def body(self, capture: int) -> dict[str, Any]:
+        known = self.seen_bodies.get(capture)  # asked again for each global and record it holds
+        if known is None:
+            known = self.seen_bodies[capture] = self._body(capture)
+        return known
+
+    def _body(self, capture: int) -> dict[str, Any]:
         store = self.sidecar.store
         state_id = state_id_of(capture)
         pending = store.pending.get(state_id)
@@ -381,11 +389,14 @@ class _Reader:  # a restore_shared.LineAddressedReader over the sidecar, bodies 
 
     def line_of(self, capture: int) -> int | None:
         """Byte offset of the stored state line of ``capture`` (None if it is not stored yet)."""
-        ref = self.sidecar.store.refs.get(state_id_of(capture))
-        if not isinstance(ref, dict) or state_id_of(capture) in self.sidecar.store.pending:
-            return None
-        offset = ref.get("offset")
-        return offset if isinstance(offset, int) else None
+        lines = self.lines
+        if capture in lines:
+            return lines[capture]
+        state_id = state_id_of(capture)
+        ref = self.sidecar.store.refs.get(state_id)
+        offset = ref.get("offset") if isinstance(ref, dict) and state_id not in self.sidecar.store.pending else None
+        line = lines[capture] = offset if isinstance(offset, int) else None
+        return line
 
     def records(self, capture: int) -> dict[str, Any]:
         known = self.seen_records.get(capture)  # the decoder asks once per object: answer from here
