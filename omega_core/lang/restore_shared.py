@@ -212,8 +212,11 @@ def _immutable_graph(root: Any, verdicts: dict[int, bool]) -> bool:
 class SharedDecoder:
     """Rebuilds the machine of one state, reading only the records it reaches (lazily, by address)."""
 
-    def __init__(self, reader: StoreReader, cache: DecodeCache | None = None) -> None:
+    def __init__(self, reader: StoreReader, cache: DecodeCache | None = None, keep_units: bool = True) -> None:
         self.reader = reader
+        self.keep_units = keep_units
+        """Compiled units go to the shared ``_UNIT_CACHE`` (a warm-up keeps them only through the
+        closures it hands to ``cache``, so it never evicts what restores use)."""
         self.cache = cache if cache is not None and hasattr(reader, "line_of") else None
         self.cached: set[tuple[int, int]] = set()
         """Addresses whose objects came from the cache (already known to be immutable)."""
@@ -300,12 +303,13 @@ class SharedDecoder:
                 if len(forms) != 1:
                     raise StateFormatError(f"code unit {unit_id!r} does not hold exactly one form")
                 unit = compile_unit(forms[0], unit_id)
-                if len(_UNIT_CACHE) >= UNIT_CACHE_SIZE:
-                    try:
-                        _UNIT_CACHE.pop(next(iter(_UNIT_CACHE)), None)  # the oldest
-                    except (RuntimeError, StopIteration):  # another thread's restore changed it meanwhile
-                        pass
-                _UNIT_CACHE[(unit_id, source)] = unit
+                if self.keep_units:
+                    if len(_UNIT_CACHE) >= UNIT_CACHE_SIZE:
+                        try:
+                            _UNIT_CACHE.pop(next(iter(_UNIT_CACHE)), None)  # the oldest
+                        except (RuntimeError, StopIteration):  # another thread's restore changed it meanwhile
+                            pass
+                    _UNIT_CACHE[(unit_id, source)] = unit
             else:
                 datum = self.dec(source["datum"])
                 self.fill_all()

@@ -23,6 +23,7 @@ from omega_core.session import events as ev
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.recorder import SessionRecorder
 from omega_core.session.replay_sidecar import ReplaySidecar, input_crc
+from omega_core.session.replay_sidecar_read import warm_caches
 from omega_core.session.states import is_state_ref
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,6 +34,10 @@ SIDECAR_EVERY = 4
 """The first replay of foreign inputs stores a sidecar state after every 4th one (and after the
 last): a goto then replays at most 3 inputs after a restore, and the first open spends a quarter of
 what a state per input would cost in captures."""
+
+WARM_AFTER_CAPTURES = 64
+"""A replay that captured this many sidecar states (the first open of an OmegaLLM session) warms
+the sidecar's caches as an open with a sidecar does (``replay_sidecar_read.warm_caches``)."""
 
 _SIDECARS: "weakref.WeakKeyDictionary[Any, ReplaySidecar]" = weakref.WeakKeyDictionary()
 """Session -> its replay sidecar (read once per loaded session, kept while the session lives)."""
@@ -56,6 +61,7 @@ def sidecar_of(session: "RecordedSession") -> ReplaySidecar | None:
         sidecar = _SIDECARS[session] = ReplaySidecar(session.paths.log)
         if sidecar.problem:
             session.warnings.append(sidecar.problem)
+        warm_caches(sidecar)
     return sidecar
 
 
@@ -194,6 +200,8 @@ class Replayer:
             if owns:
                 assert sidecar is not None
                 sidecar.end_run()
+                if self.captured >= WARM_AFTER_CAPTURES:  # the first replay filled it: gotos follow
+                    warm_caches(sidecar)
 
     def _state_at(self, target: int, progress: Callable[[int, int], None] | None,
                   capturing_into: ReplaySidecar | None, sidecar: ReplaySidecar | None) -> tuple[Machine, int]:

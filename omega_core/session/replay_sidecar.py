@@ -28,25 +28,24 @@ cache, everything in it is rebuilt by replaying the log.
 from __future__ import annotations
 
 import bisect
-import collections
 import hashlib
 import json
 import re
 import secrets
 import threading
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from omega_core.lang.machine import Machine
-from omega_core.lang.restore_shared import DecodeCache, restore_shared
+from omega_core.lang.restore_shared import restore_shared
 from omega_core.lang.serialize import StateFormatError
-from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
 from omega_core.session.atomic import atomic_write_bytes, dumps_compact
 from omega_core.session.checkpoint_states import CheckpointStates, state_id_of
 from omega_core.session.errors import SessionFileError
 from omega_core.session.log_reader import SessionLogReader
+from omega_core.session.replay_sidecar_read import FileCaches, SidecarReader, caches_of
 from omega_core.session.states import StateStore
 from omega_core.session.warn import warn
 
@@ -59,13 +58,6 @@ SIDECAR_VERSION = 1
 HEAD_BYTES = 64 * 1024
 FLUSH_EVERY = 256
 """Captures kept in memory before they are appended (a first replay of 12k inputs)."""
-
-BODY_CACHE_SIZE = 8192
-"""State bodies kept parsed between restores: a restore reads the body of every capture that
-holds the latest value of a live global, and gotos read the same ones again and again."""
-FILE_CACHES_KEPT = 4
-"""Sidecar files whose parsed bodies and decoded objects outlive the sessions that read them (a
-session opened again, as the TUI and the server do, finds them warm)."""
 
 _STATE_LINE = re.compile(rb'\{"stateId":"state-(\d+)","state":')
 _ANCHOR_LINE = re.compile(rb'\{"anchor":(\d+),"offset":(\d+),"codeCrc":(\d+)\}\n\Z')
@@ -80,52 +72,6 @@ def sidecar_path(log_path: Path) -> Path:
 def input_crc(event: dict[str, Any]) -> int:
     """CRC-32 of what identifies a logged input: its timestamp and its code."""
     return zlib.crc32(f"{event.get('ts')}\x00{event.get('code', '')}".encode("utf-8", "surrogatepass"))
-
-
-@dataclass
-class _FileCaches:
-    """What restores from one sidecar file (one generation of it) share in this process: parsed
-    state bodies and decoded immutable objects, both keyed by byte offsets of lines, which never
-    change meaning in a file only appended to. Mutable on purpose: caches."""
-
-    bodies: collections.OrderedDict[int, dict[str, Any]] = field(default_factory=collections.OrderedDict)
-    """Parsed state bodies by the offset of their line (see BODY_CACHE_SIZE); stored ones only."""
-    decoded: DecodeCache = field(default_factory=DecodeCache)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def body(self, line: int) -> dict[str, Any] | None:
-        with self.lock:
-            body = self.bodies.get(line)
-            if body is not None:
-                self.bodies.move_to_end(line)
-            return body
-
-    def keep_body(self, line: int, body: dict[str, Any]) -> None:
-        with self.lock:
-            self.bodies[line] = body
-            if len(self.bodies) > BODY_CACHE_SIZE:
-                self.bodies.popitem(last=False)
-
-
-_FILE_CACHES: collections.OrderedDict[tuple[str, str], _FileCaches] = collections.OrderedDict()
-_FILE_CACHES_LOCK = threading.Lock()
-
-
-def _caches_of(path: Path, generation: str | None) -> _FileCaches:
-    """The caches of the sidecar ``path`` as written under ``generation`` (the random token of its
-    key line: a file replaced by another gets a new one); private ones for a file without one."""
-    if generation is None:
-        return _FileCaches()
-    key = (str(path.resolve()), generation)
-    with _FILE_CACHES_LOCK:
-        caches = _FILE_CACHES.get(key)
-        if caches is None:
-            caches = _FILE_CACHES[key] = _FileCaches()
-            while len(_FILE_CACHES) > FILE_CACHES_KEPT:
-                _FILE_CACHES.popitem(last=False)
-        else:
-            _FILE_CACHES.move_to_end(key)
-        return caches
 
 
 @dataclass(frozen=True)
@@ -161,7 +107,7 @@ class ReplaySidecar:
         self.problem: str | None = None
         self.writable = True
         self._pending_anchors: list[Anchor] = []
-        self.caches = _FileCaches()
+        self.caches = FileCaches()
         """Shared with every other reader of the same file generation once it is loaded."""
         self._owner = threading.Lock()
         self._load()
@@ -212,7 +158,7 @@ class ReplaySidecar:
                 offset += len(line)
         self.valid = True
         generation = key.get("generation")
-        self.caches = _caches_of(self.path, generation if isinstance(generation, str) else None)
+        self.caches = caches_of(self.path, generation if isinstance(generation, str) else None)
         self.store.refs = refs
         self.anchors = {seq: anchor for seq, anchor in anchors.items() if state_id_of(seq) in refs}
         self.seqs = sorted(self.anchors)
@@ -250,7 +196,7 @@ class ReplaySidecar:
             self.problem = f"sidecar state after seq {seq} does not match the log; replaying from further back"
             return None
         try:
-            with _Reader(self) as reader:
+            with SidecarReader(self) as reader:
                 machine, encoder = restore_shared(reader.body(seq), reader, self.caches.decoded)
         except (StateFormatError, ValueError, KeyError, TypeError, SessionFileError, OSError) as problem:
             self.problem = f"sidecar state after seq {seq} unusable ({problem}); replaying from further back"
@@ -337,85 +283,7 @@ class ReplaySidecar:
         key = {"omegaReplay": SIDECAR_VERSION, "headBytes": length, "headSha256": digest, "generation": generation}
         atomic_write_bytes(self.path, (dumps_compact(key) + "\n").encode("utf-8"), fsync=False)
         self.store.refs = {}
-        self.caches = _caches_of(self.path, generation)
+        self.caches = caches_of(self.path, generation)
         self.anchors = {}
         self.seqs = []
         self.valid = True
-
-
-class _Reader:  # a restore_shared.LineAddressedReader over the sidecar, bodies cached across restores
-    """Reads captures of the sidecar for one restore: pending ones from memory, stored ones from
-    its file (bodies through the sidecar's cache, records through ``CheckpointStates``'s)."""
-
-    def __init__(self, sidecar: ReplaySidecar) -> None:
-        self.sidecar = sidecar
-        self.handle: Any = None
-        self.pending_records: dict[int, dict[str, Any]] = {}
-        self.seen_records: dict[int, dict[str, Any]] = {}
-        self.seen_bodies: dict[int, dict[str, Any]] = {}
-        self.lines: dict[int, int | None] = {}
-
-    def __enter__(self) -> "_Reader":
-        self.sidecar.store.complete()
-        self.handle = open(self.sidecar.path, "rb")
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.handle.close()
-
-    def body(self, capture: int) -> dict[str, Any]:
-        known = self.seen_bodies.get(capture)  # asked again for each global and record it holds
-        if known is None:
-            known = self.seen_bodies[capture] = self._body(capture)
-        return known
-
-    def _body(self, capture: int) -> dict[str, Any]:
-        store = self.sidecar.store
-        state_id = state_id_of(capture)
-        pending = store.pending.get(state_id)
-        if pending is not None:
-            return pending
-        line = self.line_of(capture)
-        caches = self.sidecar.caches
-        body = caches.body(line) if line is not None else None
-        if body is not None:
-            return body
-        body = store.body(state_id, self.handle)
-        if body.get("format") != SHARED_FORMAT or body.get("seq") != capture:
-            raise StateFormatError(f"capture {capture} is not a shared state of this sidecar")
-        if line is not None:
-            caches.keep_body(line, body)
-        return body
-
-    def line_of(self, capture: int) -> int | None:
-        """Byte offset of the stored state line of ``capture`` (None if it is not stored yet)."""
-        lines = self.lines
-        if capture in lines:
-            return lines[capture]
-        state_id = state_id_of(capture)
-        ref = self.sidecar.store.refs.get(state_id)
-        offset = ref.get("offset") if isinstance(ref, dict) and state_id not in self.sidecar.store.pending else None
-        line = lines[capture] = offset if isinstance(offset, int) else None
-        return line
-
-    def records(self, capture: int) -> dict[str, Any]:
-        known = self.seen_records.get(capture)  # the decoder asks once per object: answer from here
-        if known is not None:
-            return known
-        records = self._records(capture)
-        self.seen_records[capture] = records
-        return records
-
-    def _records(self, capture: int) -> dict[str, Any]:
-        body = self.body(capture)
-        if "payload" in body:  # captured, not flushed yet
-            parsed = self.pending_records.get(capture)
-            if parsed is None:
-                payload = body["payload"]
-                parsed = json.loads(payload) if payload is not None else {"records": [], "rewrites": {}, "units": {}}
-                self.pending_records[capture] = parsed
-            return parsed
-        offset = body.get("rec")
-        if offset is None:
-            return {"records": [], "rewrites": {}, "units": {}}
-        return self.sidecar.store.records_at(offset, self.handle, state_id_of(capture))

@@ -1,5 +1,5 @@
 """Restores from an OmegaLLM session's sidecar share the objects no program can change
-(``restore_shared.DecodeCache``, kept per sidecar file in ``replay_sidecar``).
+(``restore_shared.DecodeCache``, kept per sidecar file in ``replay_sidecar_read``).
 
 A goto decodes only what the previous restores did not: pairs, strings and top-level closures are
 handed from one restore to the next. Environments, hash tables and anything reaching them are
@@ -23,14 +23,14 @@ from omega_core.lang.printer import write_string
 from omega_core.lang.restore_shared import DecodeCache
 from omega_core.lang.values import Pair
 from omega_core.session import replay as replay_module
-from omega_core.session import replay_sidecar
+from omega_core.session import replay_sidecar_read
 from omega_core.session.recorded import RecordedSession
 from omega_core.session.replay import Replayer, StartKind
 from omega_core.session.replay_sidecar import sidecar_path
 
 NAME = "mutating"
 PROBE = ("(list (g0 10) (g1 10) (g2 10) (h) (hash-ref table 3 #f) (hash-ref table 11 #f) (hash-count table) "
-         "shared (car holder) peek)")
+         "shared (car holder) peek (car big) (car (cdr (cdr big))))")
 """What a user would look at after a goto (no side effects): calls the top-level closures and the
 closure over a local environment, reads the hash table and the lists."""
 
@@ -45,6 +45,8 @@ def program() -> list[str]:
         "(define holder (list 0))",
         "(define peek 0)",
         "(define (g0 x) x)", "(define (g1 x) x)", "(define (g2 x) x)", "(define h (lambda () 0))",
+        # a records line far longer than a read block of the sidecar (64 KB)
+        "(define big (let loop ((i 0) (acc '())) (if (= i 2000) acc (loop (+ i 1) (cons (list i \"b\") acc)))))",
     ]
     for i in range(24):
         codes.append(f"(hash-set! table {i % 13} (list {i} \"s{i}\"))")
@@ -132,19 +134,24 @@ def probe(session: RecordedSession) -> str:
 @pytest.fixture(autouse=True)
 def fresh_caches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts with no shared caches (the module keeps those of recent sidecars)."""
-    monkeypatch.setattr(replay_sidecar, "_FILE_CACHES", type(replay_sidecar._FILE_CACHES)())
+    monkeypatch.setattr(replay_sidecar_read, "_FILE_CACHES", type(replay_sidecar_read._FILE_CACHES)())
 
 
+@pytest.mark.parametrize("warm_units", [None, 0, 5])
 def test_gotos_equal_a_replay_from_scratch_even_after_mutating_what_they_restored(
-        config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+        config: Config, monkeypatch: pytest.MonkeyPatch, warm_units: int | None) -> None:
+    """With no warm-up at open (None), one cut short (5 functions), and a full one (0: no bound)."""
+    if warm_units is None:
+        monkeypatch.setattr(replay_module, "warm_caches", lambda sidecar: 0)
+    elif warm_units:
+        monkeypatch.setattr(replay_sidecar_read, "WARM_UNITS", warm_units)
     open_session(config).close()  # the first open replays everything and fills the sidecar
     session = open_session(config)
     try:
         count = session.next_seq
     finally:
         session.close()
-    targets = list(range(0, count, 3)) + [count - 1]
-    random.Random(5).shuffle(targets)
+    targets = random.Random(5).sample(range(count - 1), 10) + [count - 1, 40]
     expected = reference_states(config, targets, monkeypatch)
     session = open_session(config)
     try:
@@ -156,7 +163,7 @@ def test_gotos_equal_a_replay_from_scratch_even_after_mutating_what_they_restore
             # mutate everything mutable the restore handed over: a later goto must not see it
             session.execute("(hash-set! table 3 \"changed\") (hash-set! table 99 1) (counter) (counter) "
                             "(h) (set! shared (list \"gone\")) (define (g0 x) 'changed)")
-        hits = sum(caches.decoded.hits for caches in replay_sidecar._FILE_CACHES.values())
+        hits = sum(caches.decoded.hits for caches in replay_sidecar_read._FILE_CACHES.values())
         assert hits > 0  # restores did share objects
     finally:
         session.close()
@@ -206,6 +213,36 @@ def test_a_session_opened_again_finds_the_cache_warm_and_a_new_sidecar_a_new_one
     session = open_session(config)
     try:
         assert replay_module.sidecar_of(session).caches is not caches  # type: ignore[union-attr]
+    finally:
+        session.close()
+
+
+def test_an_open_warms_the_cache_so_a_first_goto_decodes_and_compiles_nothing_new(
+        config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    from omega_core.lang import restore_shared
+
+    open_session(config).close()
+    compiled: list[str] = []
+    real_compile = restore_shared.compile_unit
+
+    def counting_compile(datum: Any, unit_id: str) -> Any:
+        compiled.append(unit_id)
+        return real_compile(datum, unit_id)
+
+    monkeypatch.setattr(restore_shared, "compile_unit", counting_compile)
+    monkeypatch.setattr(restore_shared, "_UNIT_CACHE", {})
+    monkeypatch.setattr(replay_sidecar_read, "_FILE_CACHES", type(replay_sidecar_read._FILE_CACHES)())
+    session = open_session(config)
+    try:
+        caches = replay_module.sidecar_of(session).caches  # type: ignore[union-attr]
+        assert caches.warmed and len(caches.decoded) > 2000  # every function, list and string
+        assert compiled
+        compiled.clear()
+        before = caches.decoded.hits
+        replayer = Replayer(session)
+        replayer.state_at(60)
+        assert replayer.start_kind is StartKind.SIDECAR
+        assert compiled == [] and caches.decoded.hits > before
     finally:
         session.close()
 
