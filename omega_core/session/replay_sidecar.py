@@ -9,10 +9,12 @@ nearest one and replay at most the inputs after it. OmegaLLM never looks at that
 
 File (one JSON object a line, appended with ``StateStore``; a torn last line is cut on append):
 
-* line 1, the key: ``{"omegaReplay": 1, "headBytes": N, "headSha256": H}``: the SHA-256 of the log's
-  first N bytes (its header and first events) when the sidecar was made. A log that no longer
-  starts with those bytes (replaced, rewritten by OmegaLLM, another session of the same name) makes
-  the whole sidecar stale: it is ignored and replaced on the next capture.
+* line 1, the key: ``{"omegaReplay": 1, "headBytes": N, "headSha256": H, "generation": G}``: the
+  SHA-256 of the log's first N bytes (its header and first events) when the sidecar was made. A log
+  that no longer starts with those bytes (replaced, rewritten by OmegaLLM, another session of the
+  same name) makes the whole sidecar stale: it is ignored and replaced on the next capture. G, a
+  random token of each new file, names the file's caches (``replay_sidecar_read``: what restores
+  share, keyed by line offsets); a file without one (written before it) gets private caches.
 * ``{"anchor": S, "offset": O, "codeCrc": C}``: the state named ``state-S`` is the machine after the
   foreign input of seq S, whose line starts at byte O of the log and whose timestamp and code have
   CRC-32 C (``input_crc``: the same code typed again, by Omega after a repair, never matches). Checked
@@ -22,7 +24,8 @@ File (one JSON object a line, appended with ``StateStore``; a torn last line is 
 * the records and state lines of ``checkpoint_states`` (``recordsOf`` / ``stateId``).
 
 Anything unreadable (a damaged line, a state that does not restore) is ignored: the sidecar is a
-cache, everything in it is rebuilt by replaying the log.
+cache, everything in it is rebuilt by replaying the log. Restores read it through
+``replay_sidecar_read`` (block reads, caches shared by restores, a warm-up when it is opened).
 """
 
 from __future__ import annotations

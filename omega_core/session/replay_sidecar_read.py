@@ -35,9 +35,10 @@ if TYPE_CHECKING:  # pragma: no cover
 BODY_CACHE_SIZE = 8192
 """State bodies kept parsed between restores: a restore reads the body of every capture that
 holds the latest value of a live global, and gotos read the same ones again and again."""
-RECORDS_CACHE_BYTES = 32 * 1024 * 1024
+RECORDS_CACHE_BYTES = 16 * 1024 * 1024
 """Parsed records lines kept between restores, by the size of their text (mutable objects, such
-as hash tables, are decoded from them at every restore)."""
+as hash tables, are decoded from them at every restore). With the decode cache (about 30 MB at
+most) and FILE_CACHES_KEPT files, the caches stay under a few hundred MB in the worst case."""
 FILE_CACHES_KEPT = 4
 """Sidecar files whose caches outlive the sessions that read them (a session opened again, as the
 TUI and the server do, finds them warm)."""
