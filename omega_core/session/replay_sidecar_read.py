@@ -266,9 +266,9 @@ class SidecarReader:  # a restore_shared.LineAddressedReader
 WARM_BYTES = 16 * 1024 * 1024
 """Records a sidecar's warm-up reads at most (newest captures first): about 200k events of a
 session like bench/omegallm.py's."""
-WARM_UNITS = 8192
+WARM_UNITS = 4096
 """Code units a warm-up compiles at most (compiling is most of its work: about 70 us a function,
-so 0.6 s at most on an idle core)."""
+so 0.3 s at most on an idle core: the newest 60k events of a session like the bench's)."""
 _WARM_TAGS = frozenset({"pair", "clo", "oracle", "str"})
 
 
