@@ -7,7 +7,7 @@ reads the state line and records line of each. Two things keep that cheap:
 * the lines are read through 64 KB blocks of the file (one read for the many small nearby lines
   a restore needs, not four system calls a line);
 * what restores share is kept per file in this process (``FileCaches``): parsed state bodies,
-  parsed records lines and decoded immutable objects (``restore_shared.DecodeCache``), all keyed by
+  parsed records lines and decoded immutable objects (``restore_cache.DecodeCache``), all keyed by
   byte offsets of lines. The sidecar is only ever appended to (a replaced file has a new random
   ``generation`` on its key line, so new caches), so an offset never changes meaning.
 """
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from omega_core.errors import OmegaError
 from omega_core.lang import restore_shared
-from omega_core.lang.restore_shared import DecodeCache
+from omega_core.lang.restore_cache import DecodeCache
 from omega_core.lang.serialize import StateFormatError
 from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
 from omega_core.lang.serialize_shared import gc_paused

@@ -1,5 +1,5 @@
 """Restores from an OmegaLLM session's sidecar share the objects no program can change
-(``restore_shared.DecodeCache``, kept per sidecar file in ``replay_sidecar_read``).
+(``restore_cache.DecodeCache``, kept per sidecar file in ``replay_sidecar_read``).
 
 A goto decodes only what the previous restores did not: pairs, strings and top-level closures are
 handed from one restore to the next. Environments, hash tables and anything reaching them are
@@ -20,7 +20,6 @@ import pytest
 from omega_core.config import Config, load_config
 from omega_core.lang.builtins import base_globals
 from omega_core.lang.printer import write_string
-from omega_core.lang.restore_shared import DecodeCache
 from omega_core.lang.values import Pair
 from omega_core.session import replay as replay_module
 from omega_core.session import replay_sidecar_read
@@ -245,10 +244,3 @@ def test_an_open_warms_the_cache_so_a_first_goto_decodes_and_compiles_nothing_ne
         assert compiled == [] and caches.decoded.hits > before
     finally:
         session.close()
-
-
-def test_the_decode_cache_keeps_at_most_its_bound() -> None:
-    cache = DecodeCache(max_objects=3)
-    cache.put([((0, position), Pair(position, None)) for position in range(5)])
-    assert len(cache) == 3
-    assert cache.get((0, 0)) is None and cache.get((0, 4)) is not None
