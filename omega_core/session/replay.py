@@ -35,6 +35,11 @@ SIDECAR_EVERY = 4
 last): a goto then replays at most 3 inputs after a restore, and the first open spends a quarter of
 what a state per input would cost in captures."""
 
+SIDECAR_STEPS = 5_000
+"""... or sooner, after the input that brings the steps run since the last capture to 5,000: a goto
+then replays at most about that many steps of heavy inputs (a few ms) after its restore. Counted in
+steps, never time, so the same log always gives the same sidecar."""
+
 WARM_AFTER_CAPTURES = 64
 """A replay that captured this many sidecar states (the first open of an OmegaLLM session) warms
 the sidecar's caches as an open with a sidecar does (``replay_sidecar_read.warm_caches``)."""
@@ -219,7 +224,7 @@ class Replayer:
         evaluator = Evaluator(machine, language, self.session.effects, perform=self.answer, observer=recorder,
                               measure_memory=False)
         total = len(inputs)
-        since_capture = 0
+        since_capture = steps_since_capture = 0
         for number, item in enumerate(inputs):
             if item.seq > target:
                 break
@@ -258,11 +263,13 @@ class Replayer:
             self.inputs_run += 1
             if capturing_into is not None and not item.exact and item.resume is None and item.offset >= 0:
                 since_capture += 1
+                steps_since_capture += evaluator.machine.steps - before
                 last = number + 1 == total or inputs[number + 1].seq > target
-                if (since_capture >= SIDECAR_EVERY or last) and capturing_into.wants(item.seq):
+                due = since_capture >= SIDECAR_EVERY or steps_since_capture >= SIDECAR_STEPS or last
+                if due and capturing_into.wants(item.seq):
                     capturing_into.capture(evaluator.machine, item.seq, item.offset, item.crc)
                     self.captured += 1
-                    since_capture = 0
+                    since_capture = steps_since_capture = 0
             if progress is not None:
                 progress(number + 1, total)
         return evaluator.machine, target

@@ -10,7 +10,6 @@ replay from event 0 (no sidecar).
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from omega_core.session import replay_sidecar_read
 from omega_core.session.recorded import RecordedSession
 from omega_core.session.replay import Replayer, StartKind
 from omega_core.session.replay_sidecar import sidecar_path
+from tests.core.session.omegallm_writer import write_omegallm_session
 
 NAME = "mutating"
 PROBE = ("(list (g0 10) (g1 10) (g2 10) (h) (hash-ref table 3 #f) (hash-ref table 11 #f) (hash-count table) "
@@ -56,34 +56,6 @@ def program() -> list[str]:
         if i % 5 == 0:
             codes.append("(define holder (list table shared))")
     return codes
-
-
-def write_omegallm_session(directory: Path, name: str, codes: list[str]) -> None:
-    """A log and index as OmegaLLM writes them (ARCHITECTURE.md section 4), one input per code,
-    each with a result and a checkpoint (OmegaLLM's own states: small, never read by Omega)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    lines = [json.dumps({"type": "session", "version": 1, "id": "current", "created": "2026-11-21T19:26:55.369Z"})]
-    offset = len(lines[0]) + 1
-    checkpoints: list[dict[str, Any]] = []
-    seq = 0
-    ts = 1795289215375
-    for code in codes:
-        for event in ({"type": "input", "code": code}, {"type": "step", "d": 0, "ctrl": code[:200]},
-                      {"type": "result", "value": "ok"},
-                      {"type": "checkpoint", "d": 0, "reason": "manual", "stateId": f"state-{seq + 3}"}):
-            ts += 1
-            line = json.dumps({"seq": seq, "ts": ts, **event}, separators=(",", ":"))
-            if event["type"] == "checkpoint":
-                checkpoints.append({"seq": seq, "byteOffset": offset, "stateId": event["stateId"], "reason": "manual"})
-            lines.append(line)
-            offset += len(line.encode()) + 1
-            seq += 1
-    (directory / f"{name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    state = {"control": {"tag": "Val", "v": {"tag": "Unit"}}, "envId": "e0", "storeEntries": [], "kont": [],
-             "handlers": []}
-    index = {"sessionId": "current", "eventCount": seq, "checkpoints": checkpoints,
-             "states": {cp["stateId"]: state for cp in checkpoints}, "receipts": {}}
-    (directory / f"{name}.index.json").write_text(json.dumps(index, indent=2), encoding="utf-8")
 
 
 @pytest.fixture
