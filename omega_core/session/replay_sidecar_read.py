@@ -167,7 +167,7 @@ class _Blocks:
         return value, len(line)
 
 
-class SidecarReader:  # a restore_shared.LineAddressedReader
+class SidecarReader:  # a restore_cache.LineAddressedReader
     """Reads captures of one sidecar for one restore: pending ones from memory, stored ones from its
     file through the file's caches."""
 
@@ -309,5 +309,6 @@ def warm_caches(sidecar: "ReplaySidecar", budget_bytes: int = WARM_BYTES) -> int
                     break
             decoder.publish()
     except (StateFormatError, ValueError, KeyError, IndexError, TypeError, AttributeError, OSError, OmegaError):
-        pass  # a damaged capture: restores meet it (and fall back) on their own
+        pass  # a damaged capture: nothing is published (objects may be half filled); restores meet it
+        # (and fall back) on their own
     return len(caches.decoded)
