@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Hashable
 from typing import Any, Protocol
 
 from omega_core.lang.values import (
@@ -27,11 +28,12 @@ from omega_core.lang.values import (
 
 
 class LineAddressedReader(Protocol):
-    """A ``restore_shared.StoreReader`` that can also name where a capture's records are for good:
-    ``line_of(c)`` is the byte offset of capture ``c``'s state line in a file only ever appended to
-    (None for a capture not stored yet). What a ``DecodeCache`` keys its objects by."""
+    """A ``restore_shared.StoreReader`` that can also name a capture's lines for good: ``line_of(c)``
+    is a hashable identity of capture ``c``'s stored lines that changes whenever their bytes do
+    (``replay_sidecar_read``: their byte offset and CRC-32), or None for a capture that cannot be
+    named so (not stored yet). What a ``DecodeCache`` keys its objects by."""
 
-    def line_of(self, capture: int) -> int | None: ...
+    def line_of(self, capture: int) -> "Hashable | None": ...
 
 
 DECODE_CACHE_OBJECTS = 200_000
@@ -52,14 +54,14 @@ class DecodeCache:
     are kept: pairs (there is no ``set-car!``), strings, and closures or oracle procedures of the
     top level (no environment), when everything they reach is such an object too. Environments,
     hash tables, promises, continuations and frames change as the machine runs, so each restore
-    gets its own copy of those, and of anything that reaches one. Keys are (byte offset of the
-    capture's state line, position of the record in it): a line of an append-only file never
-    changes meaning, whatever process wrote it.
+    gets its own copy of those, and of anything that reaches one. Keys are (identity of the
+    capture's lines, ``LineAddressedReader.line_of``; position of the record in them): the same
+    bytes always decode to the same objects, whatever process wrote them.
     """
 
     def __init__(self, max_objects: int = DECODE_CACHE_OBJECTS) -> None:
         self.max_objects = max_objects
-        self._objects: dict[tuple[int, int], Any] = {}
+        self._objects: dict[tuple[Hashable, int], Any] = {}
         self._lock = threading.Lock()
         self.hits = 0
         """Objects handed out from here (tests and benches read it)."""
@@ -67,14 +69,14 @@ class DecodeCache:
     def __len__(self) -> int:
         return len(self._objects)
 
-    def get(self, key: tuple[int, int]) -> Any:
+    def get(self, key: tuple[Hashable, int]) -> Any:
         """The object at ``key``, or None (one dict read: restores look up every object)."""
         obj = self._objects.get(key)
         if obj is not None:
             self.hits += 1
         return obj
 
-    def put(self, entries: list[tuple[tuple[int, int], Any]]) -> None:
+    def put(self, entries: list[tuple[tuple[Hashable, int], Any]]) -> None:
         """Keep ``entries``; the oldest kept go first past the bound (first in, first out: a
         lookup costs no bookkeeping)."""
         with self._lock:

@@ -48,7 +48,7 @@ from omega_core.session.atomic import atomic_write_bytes, dumps_compact
 from omega_core.session.checkpoint_states import CheckpointStates, state_id_of
 from omega_core.session.errors import SessionFileError
 from omega_core.session.log_reader import SessionLogReader
-from omega_core.session.replay_sidecar_read import FileCaches, SidecarReader, caches_of
+from omega_core.session.replay_sidecar_read import FileCaches, SidecarReader, caches_of, capture_crc
 from omega_core.session.states import StateStore
 from omega_core.session.warn import warn
 
@@ -112,6 +112,8 @@ class ReplaySidecar:
         self._pending_anchors: list[Anchor] = []
         self.caches = FileCaches()
         """Shared with every other reader of the same file generation once it is loaded."""
+        self.line_crcs: dict[int, int] = {}
+        """Offset of a state line -> ``capture_crc`` of its lines (read at load, else when used)."""
         self._owner = threading.Lock()
         self._load()
 
@@ -127,6 +129,8 @@ class ReplaySidecar:
             return
         refs: dict[str, Any] = {}
         anchors: dict[int, Anchor] = {}
+        crcs: dict[int, int] = {}
+        records_line: tuple[int, bytes] | None = None
         with handle:
             first = handle.readline()
             try:
@@ -146,9 +150,14 @@ class ReplaySidecar:
                 if not line.endswith(b"\n"):
                     break  # a torn last line: cut when the next capture is appended
                 if line.startswith(b'{"recordsOf":'):
-                    pass
+                    records_line = (offset, line)
                 elif (match := _STATE_LINE.match(line)) is not None:
-                    refs[f"state-{int(match.group(1))}"] = {"file": self.path.name, "offset": offset}
+                    state_id = f"state-{int(match.group(1))}"
+                    refs[state_id] = {"file": self.path.name, "offset": offset}
+                    crc = capture_crc(line, records_line, state_id)
+                    if crc is not None:
+                        crcs[offset] = crc
+                    records_line = None
                 elif line.startswith(b'{"anchor":'):
                     anchor = self._anchor(line)
                     if anchor is None:
@@ -163,6 +172,7 @@ class ReplaySidecar:
         generation = key.get("generation")
         self.caches = caches_of(self.path, generation if isinstance(generation, str) else None)
         self.store.refs = refs
+        self.line_crcs = crcs
         self.anchors = {seq: anchor for seq, anchor in anchors.items() if state_id_of(seq) in refs}
         self.seqs = sorted(self.anchors)
 
@@ -286,6 +296,7 @@ class ReplaySidecar:
         key = {"omegaReplay": SIDECAR_VERSION, "headBytes": length, "headSha256": digest, "generation": generation}
         atomic_write_bytes(self.path, (dumps_compact(key) + "\n").encode("utf-8"), fsync=False)
         self.store.refs = {}
+        self.line_crcs = {}
         self.caches = caches_of(self.path, generation)
         self.anchors = {}
         self.seqs = []

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 import threading
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +48,26 @@ BLOCK_BYTES = 64 * 1024
 """Reads of the sidecar for one restore: the captures it needs are mostly near each other."""
 
 _EMPTY_RECORDS: dict[str, Any] = {"records": [], "rewrites": {}, "units": {}}
+Identity = tuple[int, int]
+"""(offset of a capture's state line, ``capture_crc`` of its lines)."""
+_REC_AT_END = re.compile(rb',"rec":(\d+|null)\}\}\n\Z')
+"""How ``CheckpointStates.flush`` ends a state line: the offset of its records line, or null."""
+
+
+def capture_crc(state_line: bytes, records_line: tuple[int, bytes] | None, state_id: str) -> int | None:
+    """CRC-32 of a capture's records line then its state line (each with its newline): with the
+    state line's offset, what names the capture's bytes in the caches (``FileCaches``), so a file
+    replaced under the same name by other bytes never finds another capture's objects. None if the
+    state line names records other than ``records_line`` (offset, bytes) or cannot be read so."""
+    match = _REC_AT_END.search(state_line)
+    if match is None:
+        return None
+    if match.group(1) == b"null":
+        return zlib.crc32(state_line)
+    if (records_line is None or records_line[0] != int(match.group(1))
+            or not records_line[1].startswith(b'{"recordsOf":' + json.dumps(state_id).encode() + b",")):
+        return None
+    return zlib.crc32(state_line, zlib.crc32(records_line[1]))
 
 
 @dataclass
@@ -53,30 +75,30 @@ class FileCaches:
     """What restores from one sidecar file (one generation of it) share in this process. Mutable
     on purpose: caches, each bounded."""
 
-    bodies: collections.OrderedDict[int, dict[str, Any]] = field(default_factory=collections.OrderedDict)
-    """Parsed state bodies by the offset of their line (stored captures only)."""
-    records: collections.OrderedDict[int, tuple[int, dict[str, Any]]] = field(default_factory=collections.OrderedDict)
-    """(text size, parsed records line) by the offset of the line."""
+    bodies: collections.OrderedDict[Identity, dict[str, Any]] = field(default_factory=collections.OrderedDict)
+    """Parsed state bodies by the identity of their capture (stored captures only)."""
+    records: collections.OrderedDict[Identity, tuple[int, dict[str, Any]]] = field(default_factory=collections.OrderedDict)
+    """(text size, parsed records line) by the identity of their capture."""
     records_bytes: int = 0
     decoded: DecodeCache = field(default_factory=DecodeCache)
     lock: threading.Lock = field(default_factory=threading.Lock)
     warmed: bool = False
     """``warm_caches`` ran (once per file generation and process)."""
 
-    def body(self, line: int) -> dict[str, Any] | None:
+    def body(self, line: Identity) -> dict[str, Any] | None:
         with self.lock:
             body = self.bodies.get(line)
             if body is not None:
                 self.bodies.move_to_end(line)
             return body
 
-    def keep_body(self, line: int, body: dict[str, Any]) -> None:
+    def keep_body(self, line: Identity, body: dict[str, Any]) -> None:
         with self.lock:
             self.bodies[line] = body
             if len(self.bodies) > BODY_CACHE_SIZE:
                 self.bodies.popitem(last=False)
 
-    def records_at(self, line: int) -> dict[str, Any] | None:
+    def records_at(self, line: Identity) -> dict[str, Any] | None:
         with self.lock:
             entry = self.records.get(line)
             if entry is None:
@@ -84,7 +106,7 @@ class FileCaches:
             self.records.move_to_end(line)
             return entry[1]
 
-    def keep_records(self, line: int, size: int, records: dict[str, Any]) -> None:
+    def keep_records(self, line: Identity, size: int, records: dict[str, Any]) -> None:
         with self.lock:
             if line in self.records:
                 return
@@ -178,7 +200,7 @@ class SidecarReader:  # a restore_cache.LineAddressedReader
         self.pending_records: dict[int, dict[str, Any]] = {}
         self.seen_records: dict[int, dict[str, Any]] = {}
         self.seen_bodies: dict[int, dict[str, Any]] = {}
-        self.lines: dict[int, int | None] = {}
+        self.lines: dict[int, Identity | None] = {}
         self.bytes_read = 0
         """Bytes of records lines read from the file (not from the caches)."""
 
@@ -192,17 +214,43 @@ class SidecarReader:  # a restore_cache.LineAddressedReader
             self.blocks.handle.close()
             self.blocks = None
 
-    def line_of(self, capture: int) -> int | None:
-        """Byte offset of the stored state line of ``capture`` (None if it is not stored yet)."""
+    def line_of(self, capture: int) -> Identity | None:
+        """The identity of ``capture``'s stored lines (None if it is not stored, or its lines do
+        not read as ``flush`` writes them: then it is read, never cached)."""
         lines = self.lines
         if capture in lines:
             return lines[capture]
+        offset = self._offset_of(capture)
+        identity = None
+        if offset is not None:
+            crc = self.sidecar.line_crcs.get(offset)
+            if crc is None and self.blocks is not None:  # appended since the sidecar was loaded
+                crc = self._crc_at(offset, state_id_of(capture))
+                if crc is not None:
+                    self.sidecar.line_crcs[offset] = crc
+            identity = (offset, crc) if crc is not None else None
+        lines[capture] = identity
+        return identity
+
+    def _offset_of(self, capture: int) -> int | None:
         store = self.sidecar.store
         state_id = state_id_of(capture)
         ref = store.refs.get(state_id)
         offset = ref.get("offset") if isinstance(ref, dict) and state_id not in store.pending else None
-        line = lines[capture] = offset if isinstance(offset, int) else None
-        return line
+        return offset if isinstance(offset, int) else None
+
+    def _crc_at(self, offset: int, state_id: str) -> int | None:
+        assert self.blocks is not None
+        try:
+            state_line = self.blocks.line_at(offset) + b"\n"
+            match = _REC_AT_END.search(state_line)
+            records_line = None
+            if match is not None and match.group(1) != b"null":
+                at = int(match.group(1))
+                records_line = (at, self.blocks.line_at(at) + b"\n")
+        except StateFormatError:
+            return None
+        return capture_crc(state_line, records_line, state_id)
 
     def body(self, capture: int) -> dict[str, Any]:
         known = self.seen_bodies.get(capture)  # asked again for each global and record it holds
@@ -215,20 +263,22 @@ class SidecarReader:  # a restore_cache.LineAddressedReader
         pending = self.sidecar.store.pending.get(state_id)
         if pending is not None:
             return pending
-        line = self.line_of(capture)
-        if line is None:
+        offset = self._offset_of(capture)
+        if offset is None:
             raise StateFormatError(f"no stored state {state_id!r} in {self.sidecar.path}")
-        body = self.caches.body(line)
+        identity = self.line_of(capture)
+        body = self.caches.body(identity) if identity is not None else None
         if body is not None:
             return body
         assert self.blocks is not None, "read inside `with SidecarReader(...)`"
-        entry, _ = self.blocks.object_at(line)
+        entry, _ = self.blocks.object_at(offset)
         body = entry.get("state")
         if entry.get("stateId") != state_id or not isinstance(body, dict):
-            raise StateFormatError(f"state {state_id!r} not found at byte {line} of {self.sidecar.path}")
+            raise StateFormatError(f"state {state_id!r} not found at byte {offset} of {self.sidecar.path}")
         if body.get("format") != SHARED_FORMAT or body.get("seq") != capture:
             raise StateFormatError(f"capture {capture} is not a shared state of this sidecar")
-        self.caches.keep_body(line, body)
+        if identity is not None:
+            self.caches.keep_body(identity, body)
         return body
 
     def records(self, capture: int) -> dict[str, Any]:
@@ -251,7 +301,8 @@ class SidecarReader:  # a restore_cache.LineAddressedReader
             return _EMPTY_RECORDS
         if not isinstance(offset, int):
             raise StateFormatError(f"capture {capture}: records offset {offset!r} is not a byte offset")
-        records = self.caches.records_at(offset)
+        identity = self.line_of(capture)
+        records = self.caches.records_at(identity) if identity is not None else None
         if records is not None:
             return records
         assert self.blocks is not None, "read inside `with SidecarReader(...)`"
@@ -259,7 +310,8 @@ class SidecarReader:  # a restore_cache.LineAddressedReader
         if records.get("recordsOf") != state_id_of(capture):
             raise StateFormatError(f"records of capture {capture} not found at byte {offset} of {self.sidecar.path}")
         self.bytes_read += size
-        self.caches.keep_records(offset, size, records)
+        if identity is not None:
+            self.caches.keep_records(identity, size, records)
         return records
 
 

@@ -216,3 +216,28 @@ def test_an_open_warms_the_cache_so_a_first_goto_decodes_and_compiles_nothing_ne
         assert compiled == [] and caches.decoded.hits > before
     finally:
         session.close()
+
+
+def test_a_sidecar_rewritten_in_place_under_the_same_generation_is_read_again(config: Config) -> None:
+    """The caches name a capture by its lines' offset and CRC: other bytes at the same offset (a
+    backup copied back over the file while the process runs) are decoded anew, never taken for
+    what was cached."""
+    write_omegallm_session(config.sessions_dir, "small", ["(define (f x) x)", '(define s (list "alpha" 1))',
+                                                          "(define t 2)"])
+    RecordedSession.open(config.sessions_dir, "small", config).close()
+    path = sidecar_path(config.sessions_dir / "small.jsonl")
+    session = RecordedSession.open(config.sessions_dir, "small", config)
+    try:
+        assert Replayer(session).state_at(11)[0].globals["s"].car == "alpha"
+    finally:
+        session.close()
+    data = path.read_bytes()
+    assert data.count(b'"alpha"') == 1
+    path.write_bytes(data.replace(b'"alpha"', b'"omega"'))  # same length, same key line, same inode
+    session = RecordedSession.open(config.sessions_dir, "small", config)
+    try:
+        replayer = Replayer(session)
+        assert replayer.state_at(11)[0].globals["s"].car == "omega"
+        assert replayer.start_kind is StartKind.SIDECAR
+    finally:
+        session.close()
