@@ -2,14 +2,17 @@
 
 A goto on an OmegaLLM session restores a sidecar state whose live values were captured by many
 earlier captures (a global redefined 100 inputs ago lives in that input's capture): a restore
-reads the state line and records line of each. Two things keep that cheap:
+reads the state line and records line of each. Three things keep that cheap:
 
 * the lines are read through 64 KB blocks of the file (one read for the many small nearby lines
   a restore needs, not four system calls a line);
-* what restores share is kept per file in this process (``FileCaches``): parsed state bodies,
-  parsed records lines and decoded immutable objects (``restore_cache.DecodeCache``), all keyed by
-  byte offsets of lines. The sidecar is only ever appended to (a replaced file has a new random
-  ``generation`` on its key line, so new caches), so an offset never changes meaning.
+* what restores share is kept per file in this process (``FileCaches``, one per ``generation``
+  of the file, the random token of its key line): parsed state bodies, parsed records lines and
+  decoded immutable objects (``restore_cache.DecodeCache``), all keyed by a capture's identity:
+  the offset of its state line and the CRC-32 of its two lines (``capture_crc``). The sidecar is
+  only ever appended to, and other bytes at an offset (a file rewritten in place) have another
+  CRC, so a cached value is only ever used for the bytes it was read from.
+* an open warms those caches once (``warm_caches``), as OmegaLLM parses its states at open.
 """
 
 from __future__ import annotations
