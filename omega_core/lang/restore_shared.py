@@ -35,6 +35,7 @@ from omega_core.lang.serialize_shared import (
     gc_paused,
     inline_env_address,
 )
+from omega_core.lang.restore_cache import DecodeCache, immutable_children, immutable_graph
 from omega_core.lang.values import hash_key
 
 UNIT_CACHE_SIZE = 4096
@@ -98,8 +99,14 @@ def _overlay_of(body: dict[str, Any], reader: StoreReader) -> tuple[dict[Address
 class SharedDecoder:
     """Rebuilds the machine of one state, reading only the records it reaches (lazily, by address)."""
 
-    def __init__(self, reader: StoreReader) -> None:
+    def __init__(self, reader: StoreReader, cache: DecodeCache | None = None, keep_units: bool = True) -> None:
         self.reader = reader
+        self.keep_units = keep_units
+        """Compiled units go to the shared ``_UNIT_CACHE`` (a warm-up keeps them only through the
+        closures it hands to ``cache``, so it never evicts what restores use)."""
+        self.cache = cache if cache is not None and hasattr(reader, "line_of") else None
+        self.cached: set[tuple[int, int]] = set()
+        """Addresses whose objects came from the cache (already known to be immutable)."""
         self.versions: dict[Address, int] = {}
         self.objects: dict[Address, Any] = {}
         self.units: dict[str, Unit] = {}
@@ -137,6 +144,15 @@ class SharedDecoder:
         obj = self.objects.get(key)
         if obj is not None or key in self.objects:
             return obj
+        cache = self.cache
+        if cache is not None and key not in self.versions:  # a rewritten object is a mutable one
+            line = self.reader.line_of(capture)  # type: ignore[attr-defined]
+            if line is not None:
+                obj = cache.get((line, position))
+                if obj is not None:
+                    self.objects[key] = obj
+                    self.cached.add(key)
+                    return obj
         record = self._record_of(capture, position)
         tag = record[0]
         if tag == "str":
@@ -174,12 +190,13 @@ class SharedDecoder:
                 if len(forms) != 1:
                     raise StateFormatError(f"code unit {unit_id!r} does not hold exactly one form")
                 unit = compile_unit(forms[0], unit_id)
-                if len(_UNIT_CACHE) >= UNIT_CACHE_SIZE:
-                    try:
-                        _UNIT_CACHE.pop(next(iter(_UNIT_CACHE)), None)  # the oldest
-                    except (RuntimeError, StopIteration):  # another thread's restore changed it meanwhile
-                        pass
-                _UNIT_CACHE[(unit_id, source)] = unit
+                if self.keep_units:
+                    if len(_UNIT_CACHE) >= UNIT_CACHE_SIZE:
+                        try:
+                            _UNIT_CACHE.pop(next(iter(_UNIT_CACHE)), None)  # the oldest
+                        except (RuntimeError, StopIteration):  # another thread's restore changed it meanwhile
+                            pass
+                    _UNIT_CACHE[(unit_id, source)] = unit
             else:
                 datum = self.dec(source["datum"])
                 self.fill_all()
@@ -207,6 +224,27 @@ class SharedDecoder:
         while to_fill:
             obj, record = to_fill.pop()
             fill_record(obj, record, dec)
+
+    def publish(self) -> None:
+        """Hand the immutable objects this restore decoded to the cache (see ``DecodeCache``)."""
+        cache = self.cache
+        if cache is None:
+            return
+        cached, versions = self.cached, self.versions
+        candidates = [(key, obj) for key, obj in self.objects.items()
+                      if key not in cached and key not in versions
+                      and (type(obj) is str or immutable_children(obj) is not None)]
+        if not candidates:  # a restore that found everything in the cache: nothing to add
+            return
+        line_of = self.reader.line_of  # type: ignore[attr-defined]
+        verdicts: dict[int, bool] = {id(self.objects[key]): True for key in cached}
+        entries: list[tuple[tuple[int, int], Any]] = []
+        for key, obj in candidates:
+            line = line_of(key[0])
+            if line is not None and (type(obj) is str or immutable_graph(obj, verdicts)):
+                entries.append(((line, key[1]), obj))
+        if entries:
+            cache.put(entries)
 
     def fill_tables(self) -> None:
         """Hash tables last: their keys are hashed by content, so every pair must be filled."""
@@ -241,20 +279,22 @@ def _inline_env_of(record: list[Any]) -> list[Any] | None:
     return record[slot] if slot >= 0 else None
 
 
-def restore_shared(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEncoder]:
+def restore_shared(body: dict[str, Any], reader: StoreReader,
+                   cache: DecodeCache | None = None) -> tuple[Any, SharedEncoder]:
     """The machine of state ``body`` and an encoder that already knows its objects (so the next
-    capture of that machine writes only what changes from here)."""
+    capture of that machine writes only what changes from here). ``cache``: immutable objects
+    shared with other restores from the same store (used if ``reader`` has ``line_of``)."""
     with gc_paused():
-        return _restore(body, reader)
+        return _restore(body, reader, cache)
 
 
-def _restore(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEncoder]:
+def _restore(body: dict[str, Any], reader: StoreReader, cache: DecodeCache | None) -> tuple[Any, SharedEncoder]:
     from omega_core.errors import OmegaError
     from omega_core.lang.machine import Machine
 
     try:
         versions, global_at, chain = _overlay_of(body, reader)
-        decoder = SharedDecoder(reader)
+        decoder = SharedDecoder(reader, cache)
         decoder.versions = versions
         root = body["root"]
         globals_table = fresh_globals()
@@ -274,6 +314,7 @@ def _restore(body: dict[str, Any], reader: StoreReader) -> tuple[Any, SharedEnco
         machine = Machine(globals_table)
         restore_machine_fields(machine, registers, root)
         machine.undo.decode(undo, lambda decoded: decoded)
+        decoder.publish()
     except StateFormatError:
         raise
     except (KeyError, IndexError, TypeError, AttributeError, ValueError, OmegaError) as problem:

@@ -22,6 +22,7 @@ __all__ = ["SessionLogReader", "BLOCK_SIZE", "session_name_of", "parse_object_li
 
 BLOCK_SIZE = 64 * 1024  # backward scans read this much at a time
 _FORWARD_BLOCK = 1024 * 1024  # forward scans read this much at a time
+_FIRST_FORWARD_BLOCK = 16 * 1024  # ... after a first read of this much (a goto replays a few lines)
 BULK_TAIL_MIN = 256  # tails of at least this many events decode their lines in one call
 _sync = getattr(os, "fdatasync", os.fsync)
 
@@ -131,8 +132,10 @@ class SessionLogReader:
         pos = start
         carry = b""
         held: tuple[int, bytes] | None = None
+        size = _FIRST_FORWARD_BLOCK  # doubled up to _FORWARD_BLOCK: a replay of a few inputs reads little
         while True:
-            block = self._f.read(_FORWARD_BLOCK)
+            block = self._f.read(size)
+            size = min(2 * size, _FORWARD_BLOCK)
             if not block:
                 break
             data = carry + block

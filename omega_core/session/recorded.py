@@ -212,9 +212,14 @@ class RecordedSession:
 
     @property
     def checkpoint_seqs(self) -> list[int]:
-        """Seqs of the checkpoints, ascending (cached: goto and the timeline search it)."""
-        if len(self._checkpoint_seqs) != len(self.checkpoints):
-            self._checkpoint_seqs = [cp["seq"] for cp in self.checkpoints]
+        """Seqs of the checkpoints, ascending (cached: goto and the timeline search it; extended
+        when checkpoints were only appended, as each goto's jump record does)."""
+        seqs, checkpoints = self._checkpoint_seqs, self.checkpoints
+        known = len(seqs)
+        if known < len(checkpoints) and known and checkpoints[known - 1]["seq"] == seqs[-1]:
+            seqs.extend(cp["seq"] for cp in checkpoints[known:])
+        elif known != len(checkpoints):
+            self._checkpoint_seqs = [cp["seq"] for cp in checkpoints]
         return self._checkpoint_seqs
 
     # --- recording -----------------------------------------------------------------------------

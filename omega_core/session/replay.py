@@ -23,6 +23,7 @@ from omega_core.session import events as ev
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.recorder import SessionRecorder
 from omega_core.session.replay_sidecar import ReplaySidecar, input_crc
+from omega_core.session.replay_sidecar_read import warm_caches
 from omega_core.session.states import is_state_ref
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,6 +34,15 @@ SIDECAR_EVERY = 4
 """The first replay of foreign inputs stores a sidecar state after every 4th one (and after the
 last): a goto then replays at most 3 inputs after a restore, and the first open spends a quarter of
 what a state per input would cost in captures."""
+
+SIDECAR_STEPS = 5_000
+"""... or sooner, after the input that brings the steps run since the last capture to 5,000: a goto
+then replays at most about that many steps of heavy inputs (a few ms) after its restore. Counted in
+steps, never time, so the same log always gives the same sidecar."""
+
+WARM_AFTER_CAPTURES = 64
+"""A replay that captured this many sidecar states (the first open of an OmegaLLM session) warms
+the sidecar's caches as an open with a sidecar does (``replay_sidecar_read.warm_caches``)."""
 
 _SIDECARS: "weakref.WeakKeyDictionary[Any, ReplaySidecar]" = weakref.WeakKeyDictionary()
 """Session -> its replay sidecar (read once per loaded session, kept while the session lives)."""
@@ -56,6 +66,7 @@ def sidecar_of(session: "RecordedSession") -> ReplaySidecar | None:
         sidecar = _SIDECARS[session] = ReplaySidecar(session.paths.log)
         if sidecar.problem:
             session.warnings.append(sidecar.problem)
+        warm_caches(sidecar)
     return sidecar
 
 
@@ -194,6 +205,8 @@ class Replayer:
             if owns:
                 assert sidecar is not None
                 sidecar.end_run()
+                if self.captured >= WARM_AFTER_CAPTURES:  # the first replay filled it: gotos follow
+                    warm_caches(sidecar)
 
     def _state_at(self, target: int, progress: Callable[[int, int], None] | None,
                   capturing_into: ReplaySidecar | None, sidecar: ReplaySidecar | None) -> tuple[Machine, int]:
@@ -211,7 +224,7 @@ class Replayer:
         evaluator = Evaluator(machine, language, self.session.effects, perform=self.answer, observer=recorder,
                               measure_memory=False)
         total = len(inputs)
-        since_capture = 0
+        since_capture = steps_since_capture = 0
         for number, item in enumerate(inputs):
             if item.seq > target:
                 break
@@ -250,11 +263,13 @@ class Replayer:
             self.inputs_run += 1
             if capturing_into is not None and not item.exact and item.resume is None and item.offset >= 0:
                 since_capture += 1
+                steps_since_capture += evaluator.machine.steps - before
                 last = number + 1 == total or inputs[number + 1].seq > target
-                if (since_capture >= SIDECAR_EVERY or last) and capturing_into.wants(item.seq):
+                due = since_capture >= SIDECAR_EVERY or steps_since_capture >= SIDECAR_STEPS or last
+                if due and capturing_into.wants(item.seq):
                     capturing_into.capture(evaluator.machine, item.seq, item.offset, item.crc)
                     self.captured += 1
-                    since_capture = 0
+                    since_capture = steps_since_capture = 0
             if progress is not None:
                 progress(number + 1, total)
         return evaluator.machine, target

@@ -9,10 +9,12 @@ nearest one and replay at most the inputs after it. OmegaLLM never looks at that
 
 File (one JSON object a line, appended with ``StateStore``; a torn last line is cut on append):
 
-* line 1, the key: ``{"omegaReplay": 1, "headBytes": N, "headSha256": H}``: the SHA-256 of the log's
-  first N bytes (its header and first events) when the sidecar was made. A log that no longer
-  starts with those bytes (replaced, rewritten by OmegaLLM, another session of the same name) makes
-  the whole sidecar stale: it is ignored and replaced on the next capture.
+* line 1, the key: ``{"omegaReplay": 1, "headBytes": N, "headSha256": H, "generation": G}``: the
+  SHA-256 of the log's first N bytes (its header and first events) when the sidecar was made. A log
+  that no longer starts with those bytes (replaced, rewritten by OmegaLLM, another session of the
+  same name) makes the whole sidecar stale: it is ignored and replaced on the next capture. G, a
+  random token of each new file, names the file's caches (``replay_sidecar_read``: what restores
+  share, keyed by line offsets); a file without one (written before it) gets private caches.
 * ``{"anchor": S, "offset": O, "codeCrc": C}``: the state named ``state-S`` is the machine after the
   foreign input of seq S, whose line starts at byte O of the log and whose timestamp and code have
   CRC-32 C (``input_crc``: the same code typed again, by Omega after a repair, never matches). Checked
@@ -22,16 +24,17 @@ File (one JSON object a line, appended with ``StateStore``; a torn last line is 
 * the records and state lines of ``checkpoint_states`` (``recordsOf`` / ``stateId``).
 
 Anything unreadable (a damaged line, a state that does not restore) is ignored: the sidecar is a
-cache, everything in it is rebuilt by replaying the log.
+cache, everything in it is rebuilt by replaying the log. Restores read it through
+``replay_sidecar_read`` (block reads, caches shared by restores, a warm-up when it is opened).
 """
 
 from __future__ import annotations
 
 import bisect
-import collections
 import hashlib
 import json
 import re
+import secrets
 import threading
 import zlib
 from dataclasses import dataclass
@@ -41,11 +44,11 @@ from typing import Any
 from omega_core.lang.machine import Machine
 from omega_core.lang.restore_shared import restore_shared
 from omega_core.lang.serialize import StateFormatError
-from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
 from omega_core.session.atomic import atomic_write_bytes, dumps_compact
 from omega_core.session.checkpoint_states import CheckpointStates, state_id_of
 from omega_core.session.errors import SessionFileError
 from omega_core.session.log_reader import SessionLogReader
+from omega_core.session.replay_sidecar_read import FileCaches, SidecarReader, caches_of, capture_crc
 from omega_core.session.states import StateStore
 from omega_core.session.warn import warn
 
@@ -58,10 +61,6 @@ SIDECAR_VERSION = 1
 HEAD_BYTES = 64 * 1024
 FLUSH_EVERY = 256
 """Captures kept in memory before they are appended (a first replay of 12k inputs)."""
-
-BODY_CACHE_SIZE = 8192
-"""State bodies kept parsed between restores: a restore reads the body of every capture that
-holds the latest value of a live global, and gotos read the same ones again and again."""
 
 _STATE_LINE = re.compile(rb'\{"stateId":"state-(\d+)","state":')
 _ANCHOR_LINE = re.compile(rb'\{"anchor":(\d+),"offset":(\d+),"codeCrc":(\d+)\}\n\Z')
@@ -111,8 +110,10 @@ class ReplaySidecar:
         self.problem: str | None = None
         self.writable = True
         self._pending_anchors: list[Anchor] = []
-        self.bodies: collections.OrderedDict[int, dict[str, Any]] = collections.OrderedDict()
-        """Parsed state bodies by capture (see BODY_CACHE_SIZE); only stored ones, never pending."""
+        self.caches = FileCaches()
+        """Shared with every other reader of the same file generation once it is loaded."""
+        self.line_crcs: dict[int, int] = {}
+        """Offset of a state line -> ``capture_crc`` of its lines (read at load, else when used)."""
         self._owner = threading.Lock()
         self._load()
 
@@ -128,6 +129,8 @@ class ReplaySidecar:
             return
         refs: dict[str, Any] = {}
         anchors: dict[int, Anchor] = {}
+        crcs: dict[int, int] = {}
+        records_line: tuple[int, bytes] | None = None
         with handle:
             first = handle.readline()
             try:
@@ -147,9 +150,14 @@ class ReplaySidecar:
                 if not line.endswith(b"\n"):
                     break  # a torn last line: cut when the next capture is appended
                 if line.startswith(b'{"recordsOf":'):
-                    pass
+                    records_line = (offset, line)
                 elif (match := _STATE_LINE.match(line)) is not None:
-                    refs[f"state-{int(match.group(1))}"] = {"file": self.path.name, "offset": offset}
+                    state_id = f"state-{int(match.group(1))}"
+                    refs[state_id] = {"file": self.path.name, "offset": offset}
+                    crc = capture_crc(line, records_line, state_id)
+                    if crc is not None:
+                        crcs[offset] = crc
+                    records_line = None
                 elif line.startswith(b'{"anchor":'):
                     anchor = self._anchor(line)
                     if anchor is None:
@@ -161,7 +169,10 @@ class ReplaySidecar:
                     return
                 offset += len(line)
         self.valid = True
+        generation = key.get("generation")
+        self.caches = caches_of(self.path, generation if isinstance(generation, str) else None)
         self.store.refs = refs
+        self.line_crcs = crcs
         self.anchors = {seq: anchor for seq, anchor in anchors.items() if state_id_of(seq) in refs}
         self.seqs = sorted(self.anchors)
 
@@ -198,8 +209,8 @@ class ReplaySidecar:
             self.problem = f"sidecar state after seq {seq} does not match the log; replaying from further back"
             return None
         try:
-            with _Reader(self) as reader:
-                machine, encoder = restore_shared(reader.body(seq), reader)
+            with SidecarReader(self) as reader:
+                machine, encoder = restore_shared(reader.body(seq), reader, self.caches.decoded)
         except (StateFormatError, ValueError, KeyError, TypeError, SessionFileError, OSError) as problem:
             self.problem = f"sidecar state after seq {seq} unusable ({problem}); replaying from further back"
             return None
@@ -281,70 +292,12 @@ class ReplaySidecar:
             raise SessionFileError(f"log {self.log_path} unreadable ({exc.strerror})", self.log_path) from exc
         length = min(HEAD_BYTES, size)
         digest = _head_hash(self.log_path, length) or ""
-        key = {"omegaReplay": SIDECAR_VERSION, "headBytes": length, "headSha256": digest}
+        generation = secrets.token_hex(8)
+        key = {"omegaReplay": SIDECAR_VERSION, "headBytes": length, "headSha256": digest, "generation": generation}
         atomic_write_bytes(self.path, (dumps_compact(key) + "\n").encode("utf-8"), fsync=False)
         self.store.refs = {}
-        self.bodies.clear()
+        self.line_crcs = {}
+        self.caches = caches_of(self.path, generation)
         self.anchors = {}
         self.seqs = []
         self.valid = True
-
-
-class _Reader:  # a restore_shared.StoreReader over the sidecar, with bodies cached across restores
-    """Reads captures of the sidecar for one restore: pending ones from memory, stored ones from
-    its file (bodies through the sidecar's cache, records through ``CheckpointStates``'s)."""
-
-    def __init__(self, sidecar: ReplaySidecar) -> None:
-        self.sidecar = sidecar
-        self.handle: Any = None
-        self.pending_records: dict[int, dict[str, Any]] = {}
-        self.seen_records: dict[int, dict[str, Any]] = {}
-
-    def __enter__(self) -> "_Reader":
-        self.sidecar.store.complete()
-        self.handle = open(self.sidecar.path, "rb")
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.handle.close()
-
-    def body(self, capture: int) -> dict[str, Any]:
-        store = self.sidecar.store
-        state_id = state_id_of(capture)
-        pending = store.pending.get(state_id)
-        if pending is not None:
-            return pending
-        cache = self.sidecar.bodies
-        body = cache.get(capture)
-        if body is not None:
-            cache.move_to_end(capture)
-            return body
-        body = store.body(state_id, self.handle)
-        if body.get("format") != SHARED_FORMAT or body.get("seq") != capture:
-            raise StateFormatError(f"capture {capture} is not a shared state of this sidecar")
-        cache[capture] = body
-        if len(cache) > BODY_CACHE_SIZE:
-            cache.popitem(last=False)
-        return body
-
-    def records(self, capture: int) -> dict[str, Any]:
-        known = self.seen_records.get(capture)  # the decoder asks once per object: answer from here
-        if known is not None:
-            return known
-        records = self._records(capture)
-        self.seen_records[capture] = records
-        return records
-
-    def _records(self, capture: int) -> dict[str, Any]:
-        body = self.body(capture)
-        if "payload" in body:  # captured, not flushed yet
-            parsed = self.pending_records.get(capture)
-            if parsed is None:
-                payload = body["payload"]
-                parsed = json.loads(payload) if payload is not None else {"records": [], "rewrites": {}, "units": {}}
-                self.pending_records[capture] = parsed
-            return parsed
-        offset = body.get("rec")
-        if offset is None:
-            return {"records": [], "rewrites": {}, "units": {}}
-        return self.sidecar.store.records_at(offset, self.handle, state_id_of(capture))

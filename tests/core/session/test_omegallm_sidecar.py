@@ -253,7 +253,7 @@ def test_restores_share_compiled_code_but_not_machines(config: Config, monkeypat
         compiled.clear()
         second = Replayer(session).state_at(15)[0]
         assert compiled == []  # the second one reuses it
-        assert first.globals["square"] is not second.globals["square"]
+        assert first.globals is not second.globals  # (a top-level closure may be shared: it never changes)
         assert user_state(first) == user_state(second)
         first.globals["square"] = first.globals["sum-of-squares"]
         assert user_state(second)["square"] == "<closure (x)>"
