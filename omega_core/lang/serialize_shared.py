@@ -283,6 +283,24 @@ class SharedEncoder:
         while work and counted < count:
             obj = work.pop()
             kind = type(obj)
+            if kind is Pair:  # down a list's spine in one loop: the common case, kept cheap
+                while True:
+                    key = id(obj)
+                    if key in seen:
+                        break
+                    seen.add(key)
+                    entry = addr_get(key)
+                    if entry is not None and entry[2] is obj:
+                        break
+                    counted += 1
+                    car = obj.car
+                    if type(car) is not int and car is not None and type(car) is not Symbol:
+                        work.append(car)
+                    obj = obj.cdr
+                    if type(obj) is not Pair or counted >= count:
+                        work.append(obj)
+                        break
+                continue
             if kind is int or kind is bool or obj is None or kind is float or kind is Symbol:
                 continue
             if kind is str:

@@ -114,6 +114,10 @@ class CheckpointStates:
         self._capturing: str | None = None
         self._pruning: Iterator[None] | None = None
         self._proposal: _Proposal | None = None
+        self._declined_allowance: int | None = None
+        """The allowance of the command's last declined proposal: a proposal is walked again
+        only once its allowance has doubled, so a command that keeps building new values walks
+        O(log) times, not once per periodic checkpoint (each walk costs up to its allowance)."""
 
     # --- capture and flush ---------------------------------------------------------------------
 
@@ -150,9 +154,16 @@ class CheckpointStates:
         like the capture itself, so the machine must not run before ``drain`` is done or
         ``complete`` is called."""
         self.complete()
+        declined = self._declined_allowance
+        if declined is not None and max_new_records < 2 * declined:
+            return  # declined at a smaller allowance in this command: not walked again so soon
         roots = self.encoder.new_object_roots(machine)
         roots.reverse()  # walked as a stack: the registers (the value, the stack) first
         self._proposal = _Proposal(machine, state_id, seq, max_new_records, roots)
+
+    def command_started(self) -> None:
+        """A new command runs: its proposals start from its own allowance."""
+        self._declined_allowance = None
 
     def prune_soon(self) -> None:
         """Have the next capture forget (in slices, like the capture) the objects nothing else
@@ -190,7 +201,9 @@ class CheckpointStates:
                 return False
             self._proposal = None
             if not decided:
+                self._declined_allowance = proposal.max_new_records
                 return True
+            self._declined_allowance = None
             self.begin_capture(proposal.machine, proposal.state_id, proposal.seq)
         state_id = self._capturing
         if state_id is None:

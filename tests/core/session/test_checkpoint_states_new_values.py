@@ -81,3 +81,24 @@ def test_walk_counts_pairs_and_frames_but_not_what_is_written() -> None:
     big = encoder.new_object_roots(evaluator.machine) + [Pair(i, None) for i in range(CAPTURE_ALWAYS_FRAMES)]
     counted, finished = encoder.walk_new_objects(big, set(), 10)
     assert (counted, finished) == (10, False)  # stops at the bound: the walk costs what it counts
+
+
+def test_a_declined_proposal_is_walked_again_only_once_its_allowance_doubled(tmp_path: Path) -> None:
+    from omega_core.session.checkpoint_states import CheckpointStates
+
+    evaluator = Evaluator()
+    list(evaluator.run_text("(define (upto n acc) (if (= n 0) acc (upto (- n 1) (cons n acc))))\n(define xs (upto 5000 (quote ())))"))
+    states = CheckpointStates(tmp_path / "s.states.ndjson")
+    states.command_started()
+    states.propose_capture(evaluator.machine, "state-1", 1, 1000)
+    states.complete()
+    assert not states.has("state-1")  # 5,000 new pairs > 1,000: declined
+    states.propose_capture(evaluator.machine, "state-2", 2, 1999)
+    assert not states.capturing  # not walked again: declined at once
+    states.propose_capture(evaluator.machine, "state-3", 3, 2000)
+    assert states.capturing  # doubled: walked (and declined again)
+    states.complete()
+    states.command_started()
+    states.propose_capture(evaluator.machine, "state-4", 4, 6000)
+    states.complete()
+    assert states.has("state-4")  # a new command: walked, and 5,000 <= 6,000
