@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from omega_core.errors import EvalError
+from omega_core.lang import fused
 from omega_core.lang.frames import NOT_INLINE, CallK, continue_call
 from omega_core.lang.primitives import lists, numbers, predicates
 from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair, Primitive
@@ -114,7 +115,7 @@ guard fails the primitive itself is called, with its checks and error messages."
 
 _NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE,
               "EvalError": EvalError, "Closure": Closure, "Primitive": Primitive, "continue_call": continue_call,
-              "CallK": CallK}
+              "CallK": CallK, "OmegaError": fused.OmegaError}
 _VAL_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _EV_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _RESUME_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
@@ -199,7 +200,8 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int) -> list[str]:
         done = ", ".join(f"a{j}" for j in range(i))
         if kind == "N":  # what continue_call would do, without asking the operand first
             body += [f"m.k = CallK(m.k, node, env, {i}, f, ({done}{',' if i else ''}))", f"m.node = d{i}",
-                     "m.env = env", "return"]
+                     "m.env = env", f"if m.fusing and d{i}.fuse_operand:"]
+            body += fused.chain_lines(f"d{i}", 4) + ["return"]  # the operand call's step too
             return body
         body += _read(kind, i, f"return continue_call(m, node, env, f, [{done}], {i})")
     return body + _enter(len(kinds))
@@ -217,7 +219,10 @@ def _enter(count: int) -> list[str]:
         "        if lam.extra_slots:",
         "            frame.extend(lam.extra_slots)",
         "        m.env = frame",
-        "        m.node = lam.body",
+        "        body = lam.body",
+        "        m.node = body",
+        "        if m.fusing and body.fuse_entry:",  # the body's first step too (fused.py)
+        *fused.chain_lines("body", 12),
         "        return",
         f"elif type(f) is Primitive and f.min_args <= {count}:",
         f"    if f.max_args is None or {count} <= f.max_args:",

@@ -19,7 +19,7 @@ from types import MethodType
 from typing import Any
 
 from omega_core.errors import EvalError
-from omega_core.lang import fastcall
+from omega_core.lang import fastcall, fused
 from omega_core.lang.frames import (
     NOT_INLINE,
     AndOrK,
@@ -67,6 +67,10 @@ class Unit:
 class Node:
     __slots__ = ("unit", "idx", "form")
     pure = False
+    fuse_entry = False
+    """A call entering a closure whose body is this node may take its step too (``fused.py``)."""
+    fuse_operand = False
+    """A call waiting for this node as an operand may take its step too (``fused.py``)."""
 
     def __init__(self, unit: Unit, form: Any) -> None:
         self.unit = unit
@@ -221,6 +225,7 @@ class If(Node):
     most frequent steps, it then reads no attribute of the node."""
 
     __slots__ = ("test", "then", "otherwise", "ev")
+    fuse_entry = True
 
     def __init__(self, unit: Unit, form: Any, test: Node, then: Node, otherwise: Node) -> None:
         super().__init__(unit, form)
@@ -238,19 +243,7 @@ def _if_ev(node: If, test: Node, then: Node, otherwise: Node) -> Any:
             m.node = test
 
         return ev_in_steps
-
-    def ev(m: Any) -> None:
-        env = m.env
-        value = test.val(m, env)
-        if value is NOT_INLINE:
-            m.k = IfK(m.k, node, env)
-            m.node = test
-        elif value is False:
-            m.node = otherwise
-        else:
-            m.node = then
-
-    return ev
+    return fused.if_ev(node, test, then, otherwise)
 
 
 class Seq(Node):
@@ -281,7 +274,7 @@ class Call(Node):
     generic ones below, or code specialised for the call's shape (``fastcall.py``), which behaves
     identically and falls back to the generic code for anything unusual."""
 
-    __slots__ = ("fn", "args", "inline_ok", "val", "ev", "resume", "fn_kind", "kinds", "data")
+    __slots__ = ("fn", "args", "inline_ok", "val", "ev", "resume", "fn_kind", "kinds", "data", "fuse_operand")
 
     def __init__(self, unit: Unit, form: Any, fn: Node, args: tuple[Node, ...]) -> None:
         super().__init__(unit, form)
@@ -292,6 +285,7 @@ class Call(Node):
         eligible = fn_kind in fastcall.OPERATOR_KINDS and len(args) <= fastcall.MAX_FAST_OPERANDS
         self.fn_kind = fn_kind if eligible else None
         self.kinds = tuple(fastcall.operand_kind(arg) for arg in args)
+        self.fuse_operand = eligible and "N" not in self.kinds  # its own step chains no operand
         self.data = (fastcall.operand_datum(fn, fn_kind),) + tuple(
             fastcall.operand_datum(arg, kind) for arg, kind in zip(args, self.kinds)
         )

@@ -1,0 +1,98 @@
+"""Fused steps: one dispatch of the step loop takes several machine steps, counting each one.
+
+Why: in CPython most of a step's time is the dispatch itself (the loop, a call, reading the
+registers back); the steps of ``(fib n)`` come in fixed chains (enter the closure, its ``if``,
+the branch's variable) that need no dispatch in between. Why it is safe: step counts are part of
+the machine's contract (budgets, slices, periodic checkpoints, and a goto replays an input to the
+same step), so a fused dispatch takes exactly the steps of the unfused ones, in the same order,
+with the same effects, and adds the extra ones to ``Machine.fused_steps``. It fuses only while
+``Machine.fusing`` is set, which ``Machine.run`` does only when the slice has room for
+``FUSE_MAX_STEPS`` more steps: a slice therefore always ends on the same step, in the same state,
+as when every step is its own dispatch, and states, frames and errors never see a difference.
+
+The chains (and why none is longer than ``FUSE_MAX_STEPS``):
+
+* ``if`` whose test is inline and whose chosen branch is a constant or a variable: the ``if``
+  step, then the branch's value step (2). Code generated per branch shape (``if_ev``).
+* a call that enters a closure whose body is an ``if``: the call step, then the ``if`` (above)
+  (1 + 2). Written into the call's generated code (``fastcall._enter``, ``ENTER_BODY``).
+* a call (or a call's resumption after an operand returned) whose next operand is itself a call
+  with only inline operands: pushing the frame, then that call (above) (1 + 3). Only such a call
+  qualifies (``Call.fuse_operand``), so the chain cannot go on into its operands.
+
+An inner step that fails is counted before it runs and its error names its own node, as the
+machine loop would have done; an inner step that suspends (a host effect) leaves the machine as
+the unfused step did. Nothing in a chain runs before the step it belongs to.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from omega_core.errors import OmegaError
+from omega_core.lang.frames import NOT_INLINE, IfK
+from omega_core.lang.values import UNASSIGNED
+
+
+def chain_lines(inner: str, indent: int) -> list[str]:
+    """Source lines (for generated code) that take the step of node ``inner`` (already in
+    ``m.node``) inside the current dispatch: counted first, its error named after it."""
+    pad = " " * indent
+    return [f"{pad}m.fused_steps += 1",
+            f"{pad}try:",
+            f"{pad}    {inner}.ev(m)",
+            f"{pad}except OmegaError as error:",
+            f"{pad}    if getattr(error, 'node', None) is None:",
+            f"{pad}        error.node = {inner}",
+            f"{pad}    raise"]
+
+
+NAMESPACE: dict[str, Any] = {"OmegaError": OmegaError, "NOT_INLINE": NOT_INLINE, "IfK": IfK,
+                             "UNASSIGNED": UNASSIGNED}
+_IF_FACTORIES: dict[tuple[str, str], Callable[..., Any]] = {}
+
+
+def branch_kind(branch: Any) -> str:
+    """``C`` constant, ``L0``/``L1`` variable of the innermost frame or the one around it
+    (their value step is written into the ``if``), ``-`` anything else (taken in its own step)."""
+    from omega_core.lang import nodes as n  # nodes imports this module
+
+    kind = type(branch)
+    if kind is n.Const:
+        return "C"
+    if kind is n.LocalRef0:
+        return "L0"
+    if kind is n.LocalRef1:
+        return "L1"
+    return "-"
+
+
+def _branch_lines(kind: str, name: str) -> list[str]:
+    """Lines that move to branch ``name``; with its value step fused when the kind allows."""
+    if kind == "C":
+        return ["if m.fusing:", f"    m.value = {name}.value", "    m.node = None", "    m.fused_steps += 1",
+                "    return", f"m.node = {name}"]
+    if kind in ("L0", "L1"):
+        frame = "env" if kind == "L0" else "env[0]"
+        return ["if m.fusing:", f"    value = {frame}[{name}.index]", "    if value is not UNASSIGNED:",
+                "        m.value = value", "        m.node = None", "        m.fused_steps += 1", "        return",
+                f"m.node = {name}"]  # unassigned: the variable's own step reports it
+    return [f"m.node = {name}"]
+
+
+def if_ev(node: Any, test: Any, then: Any, otherwise: Any) -> Callable[[Any], None]:
+    """The ``ev`` of an ``if`` whose test may be inline: the test's value picks the branch (one
+    step), and when fusing, a constant or variable branch also gives its value (a second)."""
+    key = (branch_kind(then), branch_kind(otherwise))
+    factory = _IF_FACTORIES.get(key)
+    if factory is None:
+        body = ["env = m.env", "value = test.val(m, env)", "if value is NOT_INLINE:",
+                "    m.k = IfK(m.k, node, env)", "    m.node = test", "    return", "if value is False:"]
+        body += ["    " + line for line in _branch_lines(key[1], "otherwise")]
+        body += ["else:"] + ["    " + line for line in _branch_lines(key[0], "then")]
+        source = ("def factory(node, test, then, otherwise):\n    def ev(m):\n"
+                  + "".join(" " * 8 + line + "\n" for line in body) + "    return ev\n")
+        namespace = dict(NAMESPACE)
+        exec(compile(source, f"<omega fused if {key}>", "exec"), namespace)  # noqa: S102 - our own template
+        factory = _IF_FACTORIES[key] = namespace["factory"]
+    return factory(node, test, then, otherwise)  # type: ignore[no-any-return]
