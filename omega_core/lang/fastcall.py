@@ -18,6 +18,7 @@ Measured with ``bench/language.py``.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from omega_core.errors import EvalError
@@ -113,7 +114,7 @@ INLINE_PRIMITIVES: dict[Callable[..., Any], tuple[int, str | None, str]] = {
 exactly what the primitive's own first lines do (e.g. ``+`` of two ``int``: ``a + b``); when the
 guard fails the primitive itself is called, with its checks and error messages."""
 
-_NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE,
+NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE,
               "EvalError": EvalError, "Closure": Closure, "Primitive": Primitive, "continue_call": continue_call,
               "CallK": CallK, "OmegaError": fused.OmegaError}
 _VAL_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
@@ -122,7 +123,7 @@ _RESUME_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
 
 def _build(source: str, name: str) -> Callable[..., Any]:
-    namespace = dict(_NAMESPACE)
+    namespace = dict(NAMESPACE)
     exec(compile(source, f"<omega fast call {name}>", "exec"), namespace)  # noqa: S102 - our own templates
     return namespace["factory"]  # type: ignore[no-any-return]
 
@@ -157,41 +158,112 @@ def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any)
     return factory
 
 
-def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...]) -> Callable[..., Any]:
-    """``factory(node, generic, fd, d0, d1 ...)`` -> ``ev(m)`` for one shape: evaluates the
-    operands inline and enters a closure of the right arity directly; anything else (a primitive,
-    an operand that needs steps) continues in ``continue_call`` from the operand it reached."""
-    key = (fn_kind, kinds)
+def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
+               specs: tuple[Any, ...] = ()) -> Callable[..., Any]:
+    """``factory(node, generic, fd, d0, d1 ..., *inline values)`` -> ``ev(m)`` for one shape:
+    evaluates the operands inline and enters a closure of the right arity directly; anything else
+    (a primitive, an operand that needs steps) continues in ``continue_call`` from the operand it
+    reached. ``specs`` (``inline_specs``): operands whose primitive call is written in too."""
+    specs = specs or (None,) * len(kinds)
+    key = (fn_kind, kinds, specs)
     factory = _EV_FACTORIES.get(key)
     if factory is None:
-        params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))])
-        body = ["env = m.env"] + _operator(fn_kind, "return generic(node, m)") + _operands_from(kinds, 0)
+        params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))] + spec_params(specs))
+        body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
+        body += _operator(fn_kind, "return generic(node, m)") + _operands_from(kinds, 0, specs)
         source = f"def factory({params}):\n    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
     return factory
 
 
-def resume_factory(kinds: tuple[OperandKind, ...]) -> Callable[..., Any]:
-    """``factory(node, d0, d1 ...)`` -> ``resume(m, k, value)``: what ``CallK.ret`` does when
-    operand ``k.index`` of this call returned ``value``: the next operands inline, then the call,
-    as ``continue_call`` would, without its generic loop."""
-    factory = _RESUME_FACTORIES.get(kinds)
+def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = ()) -> Callable[..., Any]:
+    """``factory(node, d0, d1 ..., *inline values)`` -> ``resume(m, k, value)``: what
+    ``CallK.ret`` does when operand ``k.index`` of this call returned ``value``: the next operands
+    inline, then the call, as ``continue_call`` would, without its generic loop."""
+    specs = specs or (None,) * len(kinds)
+    key = (kinds, specs)
+    factory = _RESUME_FACTORIES.get(key)
     if factory is None:
         count = len(kinds)
-        params = ", ".join(["node"] + [f"d{i}" for i in range(count)])
-        body = ["index = k.index", "env = k.env", "f = k.f"]
+        params = ", ".join(["node"] + [f"d{i}" for i in range(count)] + spec_params(specs))
+        body = ["index = k.index", "env = k.env", "f = k.f"] + (["g = m.globals"] if any(specs) else [])
         for index in range(count):
             known = [f"a{j}" for j in range(index)]
             body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
             lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
-            body += ["    " + line for line in lines + _operands_from(kinds, index + 1)]
+            body += ["    " + line for line in lines + _operands_from(kinds, index + 1, specs)]
         body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
         source = f"def factory({params}):\n    def resume(m, k, value):\n{_indent(body, 8)}    return resume\n"
-        factory = _RESUME_FACTORIES[kinds] = _build(source, f"resume {kinds}")
+        factory = _RESUME_FACTORIES[key] = _build(source, f"resume {key}")
     return factory
 
 
-def _operands_from(kinds: tuple[OperandKind, ...], start: int) -> list[str]:
+SIMPLE_KINDS = frozenset({"C", "L0", "L1", "L2", "L3", "G"})
+
+
+def inline_specs(operands: tuple[Any, ...], kinds: tuple[OperandKind, ...], m: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """For each operand that is a call of a global bound now to a primitive of
+    ``INLINE_PRIMITIVES`` on constants and variables (``(- n 1)``, ``(car xs)``): its shape
+    (guard, result, operand kinds) to write into the caller's code, else None; and the values
+    that code needs (the primitive, its global's name, the operands' data), flattened. The
+    written-in code checks the global is still that primitive and the guard holds, and otherwise
+    asks the operand's own ``val``: the same value, the same error, one Python call fewer."""
+    from omega_core.lang import nodes as n  # nodes imports this module
+
+    specs: list[Any] = []
+    values: list[Any] = []
+    for operand, kind in zip(operands, kinds):
+        spec = None
+        if kind == "X" and type(operand) is n.Call and type(operand.fn) is n.GlobalRef \
+                and all(sub in SIMPLE_KINDS for sub in operand.kinds):
+            prim = m.globals.get(operand.fn.name)
+            inline = INLINE_PRIMITIVES.get(prim.fn) if type(prim) is Primitive else None
+            if inline is not None and inline[0] == len(operand.kinds):
+                spec = (inline[1], inline[2], operand.kinds)
+                values += [prim, operand.fn.name, *operand.data[1:]]
+        specs.append(spec)
+    return tuple(specs), tuple(values)
+
+
+def spec_params(specs: tuple[Any, ...]) -> list[str]:
+    names: list[str] = []
+    for i, spec in enumerate(specs):
+        if spec is not None:
+            names += [f"P{i}", f"N{i}"] + [f"S{i}_{j}" for j in range(len(spec[2]))]
+    return names
+
+
+def _renamed(text: str, i: int) -> str:
+    return re.sub(r"\ba(\d)\b", lambda found: f"b{i}_{found.group(1)}", text)
+
+
+def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
+    """Lines that put operand ``i`` (a primitive call, ``spec``) in ``a{i}``: written in when the
+    global is still the primitive, its operands are assigned and the guard holds; else its ``val``."""
+    guard, result, subkinds = spec
+    lines = [f"a{i} = NOT_INLINE", f"if g.get(N{i}, MISSING) is P{i}:"]
+    conditions: list[str] = []
+    for j, sub in enumerate(subkinds):
+        name = f"b{i}_{j}"
+        if sub == "C":
+            lines.append(f"    {name} = S{i}_{j}")
+        elif sub == "G":
+            lines.append(f"    {name} = g.get(S{i}_{j}, MISSING)")
+            conditions.append(f"{name} is not MISSING")
+        else:
+            frame = "env" + "[0]" * int(sub[1])
+            lines.append(f"    {name} = {frame}[S{i}_{j}]")
+            conditions.append(f"{name} is not UNASSIGNED")
+    if guard:
+        conditions.append(f"({_renamed(guard, i)})")
+    if conditions:
+        lines += [f"    if {' and '.join(conditions)}:", f"        a{i} = {_renamed(result, i)}"]
+    else:
+        lines.append(f"    a{i} = {_renamed(result, i)}")
+    return lines + [f"if a{i} is NOT_INLINE:", f"    a{i} = d{i}.val(m, env)", f"    if a{i} is NOT_INLINE: {fallback}"]
+
+
+def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any, ...]) -> list[str]:
     """Source lines that evaluate operands ``start`` ... into ``a{i}`` (earlier ones are there
     already; ``f`` and ``env`` are set), then make the call."""
     body: list[str] = []
@@ -203,7 +275,8 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int) -> list[str]:
                      "m.env = env", f"if m.fusing and d{i}.fuse_operand:"]
             body += fused.chain_lines(f"d{i}", 4) + ["return"]  # the operand call's step too
             return body
-        body += _read(kind, i, f"return continue_call(m, node, env, f, [{done}], {i})")
+        fallback = f"return continue_call(m, node, env, f, [{done}], {i})"
+        body += inline_read(specs[i], i, fallback) if specs[i] is not None else _read(kind, i, fallback)
     return body + _enter(len(kinds))
 
 

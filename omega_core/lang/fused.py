@@ -49,7 +49,7 @@ def chain_lines(inner: str, indent: int) -> list[str]:
 
 NAMESPACE: dict[str, Any] = {"OmegaError": OmegaError, "NOT_INLINE": NOT_INLINE, "IfK": IfK,
                              "UNASSIGNED": UNASSIGNED}
-_IF_FACTORIES: dict[tuple[str, str], Callable[..., Any]] = {}
+_IF_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
 
 def branch_kind(branch: Any) -> str:
@@ -82,17 +82,40 @@ def _branch_lines(kind: str, name: str) -> list[str]:
 
 def if_ev(node: Any, test: Any, then: Any, otherwise: Any) -> Callable[[Any], None]:
     """The ``ev`` of an ``if`` whose test may be inline: the test's value picks the branch (one
-    step), and when fusing, a constant or variable branch also gives its value (a second)."""
-    key = (branch_kind(then), branch_kind(otherwise))
+    step), and when fusing, a constant or variable branch also gives its value (a second). Made
+    on the first step: a test that calls a primitive (``(< n 2)``) has its call written in
+    (``fastcall.inline_specs``, which needs the globals of the machine running it)."""
+
+    def first_ev(m: Any) -> None:
+        from omega_core.lang import fastcall  # fastcall imports this module
+
+        specs, values = fastcall.inline_specs((test,), (fastcall.operand_kind(test),), m)
+        node.ev = _if_factory(branch_kind(then), branch_kind(otherwise), specs[0])(
+            node, test, then, otherwise, *values)
+        node.ev(m)
+
+    return first_ev
+
+
+def _if_factory(then_kind: str, otherwise_kind: str, spec: Any) -> Callable[..., Any]:
+    from omega_core.lang import fastcall
+
+    key = (then_kind, otherwise_kind, spec)
     factory = _IF_FACTORIES.get(key)
     if factory is None:
-        body = ["env = m.env", "value = test.val(m, env)", "if value is NOT_INLINE:",
-                "    m.k = IfK(m.k, node, env)", "    m.node = test", "    return", "if value is False:"]
-        body += ["    " + line for line in _branch_lines(key[1], "otherwise")]
-        body += ["else:"] + ["    " + line for line in _branch_lines(key[0], "then")]
-        source = ("def factory(node, test, then, otherwise):\n    def ev(m):\n"
+        in_steps = "m.k = IfK(m.k, node, env); m.node = test; return"
+        if spec is None:
+            body = ["env = m.env", "a0 = test.val(m, env)", f"if a0 is NOT_INLINE: {in_steps}"]
+        else:
+            body = ["env = m.env", "g = m.globals"] + fastcall.inline_read(spec, 0, in_steps)
+        body.append("if a0 is False:")
+        body += ["    " + line for line in _branch_lines(otherwise_kind, "otherwise")]
+        body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, "then")]
+        params = ", ".join(["node", "test", "then", "otherwise"] + fastcall.spec_params((spec,)))
+        source = (f"def factory({params}):\n    d0 = test\n    def ev(m):\n"
                   + "".join(" " * 8 + line + "\n" for line in body) + "    return ev\n")
         namespace = dict(NAMESPACE)
+        namespace.update(fastcall.NAMESPACE)
         exec(compile(source, f"<omega fused if {key}>", "exec"), namespace)  # noqa: S102 - our own template
         factory = _IF_FACTORIES[key] = namespace["factory"]
-    return factory(node, test, then, otherwise)  # type: ignore[no-any-return]
+    return factory

@@ -297,13 +297,16 @@ class Call(Node):
 
 
 def _first_call_ev(node: Call, m: Any) -> None:
-    node.ev = fastcall.ev_factory(node.fn_kind, node.kinds)(node, generic_call_ev, *node.data)  # type: ignore[arg-type]
+    specs, values = fastcall.inline_specs(node.args, node.kinds, m)
+    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs)  # type: ignore[arg-type]
+    node.ev = factory(node, generic_call_ev, *node.data, *values)
     node.ev(m)
 
 
 def _first_call_resume(m: Any, k: Any, value: Any) -> None:
     node = k.node
-    node.resume = fastcall.resume_factory(node.kinds)(node, *node.data[1:])
+    specs, values = fastcall.inline_specs(node.args, node.kinds, m)
+    node.resume = fastcall.resume_factory(node.kinds, specs)(node, *node.data[1:], *values)
     node.resume(m, k, value)
 
 
