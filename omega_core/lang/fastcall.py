@@ -159,39 +159,42 @@ def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any)
 
 
 def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
-               specs: tuple[Any, ...] = ()) -> Callable[..., Any]:
+               specs: tuple[Any, ...] = (), op_spec: Any = None) -> Callable[..., Any]:
     """``factory(node, generic, fd, d0, d1 ..., *inline values)`` -> ``ev(m)`` for one shape:
     evaluates the operands inline and enters a closure of the right arity directly; anything else
     (a primitive, an operand that needs steps) continues in ``continue_call`` from the operand it
     reached. ``specs`` (``inline_specs``): operands whose primitive call is written in too."""
     specs = specs or (None,) * len(kinds)
-    key = (fn_kind, kinds, specs)
+    key = (fn_kind, kinds, specs, op_spec)
     factory = _EV_FACTORIES.get(key)
     if factory is None:
-        params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))] + spec_params(specs))
+        params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))] + spec_params(specs)
+                           + (["FP"] if op_spec else []))
         body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
-        body += _operator(fn_kind, "return generic(node, m)") + _operands_from(kinds, 0, specs)
+        body += _operator(fn_kind, "return generic(node, m)") + _operands_from(kinds, 0, specs, op_spec)
         source = f"def factory({params}):\n    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
     return factory
 
 
-def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = ()) -> Callable[..., Any]:
+def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
+                   op_spec: Any = None) -> Callable[..., Any]:
     """``factory(node, d0, d1 ..., *inline values)`` -> ``resume(m, k, value)``: what
     ``CallK.ret`` does when operand ``k.index`` of this call returned ``value``: the next operands
     inline, then the call, as ``continue_call`` would, without its generic loop."""
     specs = specs or (None,) * len(kinds)
-    key = (kinds, specs)
+    key = (kinds, specs, op_spec)
     factory = _RESUME_FACTORIES.get(key)
     if factory is None:
         count = len(kinds)
-        params = ", ".join(["node"] + [f"d{i}" for i in range(count)] + spec_params(specs))
+        params = ", ".join(["node"] + [f"d{i}" for i in range(count)] + spec_params(specs)
+                           + (["FP"] if op_spec else []))
         body = ["index = k.index", "env = k.env", "f = k.f"] + (["g = m.globals"] if any(specs) else [])
         for index in range(count):
             known = [f"a{j}" for j in range(index)]
             body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
             lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
-            body += ["    " + line for line in lines + _operands_from(kinds, index + 1, specs)]
+            body += ["    " + line for line in lines + _operands_from(kinds, index + 1, specs, op_spec)]
         body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
         source = f"def factory({params}):\n    def resume(m, k, value):\n{_indent(body, 8)}    return resume\n"
         factory = _RESUME_FACTORIES[key] = _build(source, f"resume {key}")
@@ -223,6 +226,21 @@ def inline_specs(operands: tuple[Any, ...], kinds: tuple[OperandKind, ...], m: A
                 values += [prim, operand.fn.name, *operand.data[1:]]
         specs.append(spec)
     return tuple(specs), tuple(values)
+
+
+def operator_spec(node: Any, m: Any) -> tuple[Any, tuple[Any, ...]]:
+    """When call ``node``'s operator is a global bound now to a primitive of ``INLINE_PRIMITIVES``
+    of the call's arity (``+`` in ``(+ (fib ...) (fib ...))``): its (guard, result) to write into
+    the call's code, checked against that primitive at each call, and the primitive; else None."""
+    from omega_core.lang import nodes as n  # nodes imports this module
+
+    if type(node.fn) is not n.GlobalRef:
+        return None, ()
+    prim = m.globals.get(node.fn.name)
+    inline = INLINE_PRIMITIVES.get(prim.fn) if type(prim) is Primitive else None
+    if inline is None or inline[0] != len(node.args):
+        return None, ()
+    return (inline[1], inline[2]), (prim,)
 
 
 def spec_params(specs: tuple[Any, ...]) -> list[str]:
@@ -263,7 +281,7 @@ def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
     return lines + [f"if a{i} is NOT_INLINE:", f"    a{i} = d{i}.val(m, env)", f"    if a{i} is NOT_INLINE: {fallback}"]
 
 
-def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any, ...]) -> list[str]:
+def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any, ...], op_spec: Any = None) -> list[str]:
     """Source lines that evaluate operands ``start`` ... into ``a{i}`` (earlier ones are there
     already; ``f`` and ``env`` are set), then make the call."""
     body: list[str] = []
@@ -277,14 +295,21 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any,
             return body
         fallback = f"return continue_call(m, node, env, f, [{done}], {i})"
         body += inline_read(specs[i], i, fallback) if specs[i] is not None else _read(kind, i, fallback)
-    return body + _enter(len(kinds))
+    return body + _enter(len(kinds), op_spec)
 
 
-def _enter(count: int) -> list[str]:
+def _enter(count: int, op_spec: Any = None) -> list[str]:
     """Source lines that call ``f`` with the operands in ``a0`` ...: a closure's frame or a
-    primitive directly (exactly as ``Machine.apply`` would), the rest through it."""
+    primitive directly (exactly as ``Machine.apply`` would), the rest through it. ``op_spec``: the
+    primitive the operator was bound to (``FP``), whose common case is written in."""
     values = ", ".join(f"a{i}" for i in range(count))
-    return [
+    written_in: list[str] = []
+    if op_spec is not None:
+        guard, result = op_spec
+        done = ["m.value = " + result, "m.node = None", "return"]
+        written_in = ["if f is FP:"] + ([f"    if {guard}:"] + ["        " + line for line in done] if guard
+                                        else ["    " + line for line in done])
+    return written_in + [
         "if type(f) is Closure:",
         "    lam = f.lam",
         f"    if lam.nparams == {count} and lam.rest is None:",

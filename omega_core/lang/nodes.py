@@ -298,15 +298,17 @@ class Call(Node):
 
 def _first_call_ev(node: Call, m: Any) -> None:
     specs, values = fastcall.inline_specs(node.args, node.kinds, m)
-    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs)  # type: ignore[arg-type]
-    node.ev = factory(node, generic_call_ev, *node.data, *values)
+    op_spec, op_values = fastcall.operator_spec(node, m)
+    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec)  # type: ignore[arg-type]
+    node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values)
     node.ev(m)
 
 
 def _first_call_resume(m: Any, k: Any, value: Any) -> None:
     node = k.node
     specs, values = fastcall.inline_specs(node.args, node.kinds, m)
-    node.resume = fastcall.resume_factory(node.kinds, specs)(node, *node.data[1:], *values)
+    op_spec, op_values = fastcall.operator_spec(node, m)
+    node.resume = fastcall.resume_factory(node.kinds, specs, op_spec)(node, *node.data[1:], *values, *op_values)
     node.resume(m, k, value)
 
 
