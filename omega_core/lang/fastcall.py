@@ -84,13 +84,13 @@ def _read(kind: OperandKind, i: int, fallback: str) -> list[str]:
     return [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {fallback}"]
 
 
-def _operator(kind: OperandKind, fallback: str) -> list[str]:
+def _operator(kind: OperandKind, fallback: str, table: str = "m.globals") -> list[str]:
     if kind == "L0":
         return ["f = env[fd]", f"if f is UNASSIGNED: {fallback}"]
     if kind in ("L1", "L2", "L3"):
         frame = "env" + "[0]" * int(kind[1])
         return [f"f = {frame}[fd]", f"if f is UNASSIGNED: {fallback}"]
-    return ["f = m.globals.get(fd, MISSING)", f"if f is MISSING: {fallback}"]
+    return [f"f = {table}.get(fd, MISSING)", f"if f is MISSING: {fallback}"]
 
 
 _INT2 = "type(a0) is int and type(a1) is int"
@@ -171,7 +171,8 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
         params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))] + spec_params(specs)
                            + (["FP"] if op_spec else []))
         body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
-        body += _operator(fn_kind, "return generic(node, m)") + _operands_from(kinds, 0, specs, op_spec)
+        body += _operator(fn_kind, "return generic(node, m)", "g" if any(specs) else "m.globals")
+        body += _operands_from(kinds, 0, specs, op_spec)
         source = f"def factory({params}):\n    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
     return factory
@@ -312,7 +313,7 @@ def _enter(count: int, op_spec: Any = None) -> list[str]:
     return written_in + [
         "if type(f) is Closure:",
         "    lam = f.lam",
-        f"    if lam.nparams == {count} and lam.rest is None:",
+        f"    if lam.fixed_arity == {count}:",
         f"        frame = [f.env{', ' if count else ''}{values}]",
         "        if lam.extra_slots:",
         "            frame.extend(lam.extra_slots)",

@@ -200,7 +200,7 @@ class Lambda(Node):
     """``lambda``: ``nparams`` fixed parameters, an optional rest parameter, and ``extra_slots``
     (UNASSIGNED placeholders) for the body's internal defines."""
 
-    __slots__ = ("params", "rest", "nparams", "extra_slots", "body", "name")
+    __slots__ = ("params", "rest", "nparams", "extra_slots", "body", "name", "fixed_arity")
     pure = True
 
     def __init__(self, unit: Unit, form: Any, params: tuple[str, ...], rest: str | None, name: str | None) -> None:
@@ -208,6 +208,8 @@ class Lambda(Node):
         self.params = params
         self.rest = rest
         self.nparams = len(params)
+        self.fixed_arity = self.nparams if rest is None else -1
+        """The number of arguments a call must pass, -1 with a rest parameter: one test in calls."""
         self.extra_slots: tuple[Any, ...] = ()
         self.body: Node | None = None
         self.name = name
