@@ -116,7 +116,7 @@ guard fails the primitive itself is called, with its checks and error messages."
 
 NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE,
               "EvalError": EvalError, "Closure": Closure, "Primitive": Primitive, "continue_call": continue_call,
-              "CallK": CallK, "OmegaError": fused.OmegaError}
+              "CallK": CallK, "OmegaError": fused.OmegaError, "new_object": object.__new__}
 _VAL_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _EV_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _RESUME_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
@@ -290,7 +290,10 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any,
         kind = kinds[i]
         done = ", ".join(f"a{j}" for j in range(i))
         if kind == "N":  # what continue_call would do, without asking the operand first
-            body += [f"m.k = CallK(m.k, node, env, {i}, f, ({done}{',' if i else ''}))", f"m.node = d{i}",
+            # ``CallK(m.k, node, env, i, f, values)`` without its ``__init__`` call (half the time)
+            body += ["waiting = new_object(CallK)", "waiting.next = m.k", "waiting.node = node", "waiting.env = env",
+                     f"waiting.index = {i}", "waiting.f = f", f"waiting.vals = ({done}{',' if i else ''})",
+                     "m.k = waiting", f"m.node = d{i}",
                      "m.env = env", f"if m.fusing and d{i}.fuse_operand:"]
             body += fused.chain_lines(f"d{i}", 4) + ["return"]  # the operand call's step too
             return body
