@@ -103,7 +103,9 @@ def _if_factory(then_kind: str, otherwise_kind: str, spec: Any) -> Callable[...,
     key = (then_kind, otherwise_kind, spec)
     factory = _IF_FACTORIES.get(key)
     if factory is None:
-        in_steps = "m.k = IfK(m.k, node, env); m.node = test; return"
+        # ``IfK(m.k, node, env)`` without its ``__init__`` call
+        in_steps = ("waiting = new_object(IfK); waiting.next = m.k; waiting.node = node; waiting.env = env; "
+                    "m.k = waiting; m.node = test; return")
         if spec is None:
             body = ["env = m.env", "a0 = test.val(m, env)", f"if a0 is NOT_INLINE: {in_steps}"]
         else:

@@ -237,11 +237,18 @@ class If(Node):
         self.ev = _if_ev(self, test, then, otherwise)
 
 
+_new_object = object.__new__
+
+
 def _if_ev(node: If, test: Node, then: Node, otherwise: Node) -> Any:
     if fastcall.operand_kind(test) == "N":  # the test always takes steps: no need to ask it
 
         def ev_in_steps(m: Any) -> None:
-            m.k = IfK(m.k, node, m.env)
+            waiting = _new_object(IfK)  # ``IfK(m.k, node, m.env)`` without its ``__init__`` call
+            waiting.next = m.k
+            waiting.node = node
+            waiting.env = m.env
+            m.k = waiting
             m.node = test
 
         return ev_in_steps

@@ -127,7 +127,6 @@ def test_fusion_keeps_the_pinned_step_count() -> None:
             for datum in read_all(FIB + "(fib 15)").forms:
                 machine.start(machine.compile(datum).root)
                 start = machine.steps
-                fused_before = 0
                 while machine.run(10_000) is Status.RUNNING:
                     pass
             steps[fusion] = machine.steps - start
