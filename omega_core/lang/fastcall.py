@@ -150,7 +150,8 @@ def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any)
         args = ", ".join((["m"] if needs_machine else []) + [f"a{i}" for i in range(len(kinds))])
         if inline is not None:
             _, guard, result = inline
-            body += [f"if {guard}: return {result}" if guard else f"return {result}"]
+            returned = "; ".join(assign_lines("result", result)) + "; return result"
+            body += [f"if {guard}: {returned}" if guard else returned]
         body += ["try:", f"    return fn({args})", "except EvalError as error:",
                  "    if getattr(error, 'node', None) is None:", "        error.node = node", "    raise"]
         source = f"def factory({params}):\n    def val(m, env):\n{_indent(body, 8)}    return val\n"
@@ -252,6 +253,19 @@ def spec_params(specs: tuple[Any, ...]) -> list[str]:
     return names
 
 
+_PAIR_RESULT = re.compile(r"Pair\((\w+), (\w+)\)\Z")
+
+
+def assign_lines(target: str, result: str) -> list[str]:
+    """Lines that set ``target`` to the written-in primitive's ``result``; a new pair is built
+    without its ``__init__`` call (``cons`` is most of a list program's allocations)."""
+    pair = _PAIR_RESULT.match(result)
+    if pair is None:
+        return [f"{target} = {result}"]
+    return ["new_pair = new_object(Pair)", f"new_pair.car = {pair.group(1)}", f"new_pair.cdr = {pair.group(2)}",
+            f"{target} = new_pair"]
+
+
 def _renamed(text: str, i: int) -> str:
     return re.sub(r"\ba(\d)\b", lambda found: f"b{i}_{found.group(1)}", text)
 
@@ -276,9 +290,9 @@ def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
     if guard:
         conditions.append(f"({_renamed(guard, i)})")
     if conditions:
-        lines += [f"    if {' and '.join(conditions)}:", f"        a{i} = {_renamed(result, i)}"]
+        lines += [f"    if {' and '.join(conditions)}:"] + ["        " + line for line in assign_lines(f"a{i}", _renamed(result, i))]
     else:
-        lines.append(f"    a{i} = {_renamed(result, i)}")
+        lines += ["    " + line for line in assign_lines(f"a{i}", _renamed(result, i))]
     return lines + [f"if a{i} is NOT_INLINE:", f"    a{i} = d{i}.val(m, env)", f"    if a{i} is NOT_INLINE: {fallback}"]
 
 
@@ -310,7 +324,7 @@ def _enter(count: int, op_spec: Any = None) -> list[str]:
     written_in: list[str] = []
     if op_spec is not None:
         guard, result = op_spec
-        done = ["m.value = " + result, "m.node = None", "return"]
+        done = assign_lines("m.value", result) + ["m.node = None", "return"]
         written_in = ["if f is FP:"] + ([f"    if {guard}:"] + ["        " + line for line in done] if guard
                                         else ["    " + line for line in done])
     return written_in + [
