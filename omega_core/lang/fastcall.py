@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from omega_core.errors import EvalError
 from omega_core.lang import fused
-from omega_core.lang.frames import NOT_INLINE, CallK, continue_call
+from omega_core.lang.frames import NOT_INLINE, CallK, IfK, continue_call
 from omega_core.lang.primitives import lists, numbers, predicates
 from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair, Primitive
 
@@ -116,7 +116,7 @@ guard fails the primitive itself is called, with its checks and error messages."
 
 NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE,
               "EvalError": EvalError, "Closure": Closure, "Primitive": Primitive, "continue_call": continue_call,
-              "CallK": CallK, "OmegaError": fused.OmegaError, "new_object": object.__new__}
+              "CallK": CallK, "IfK": IfK, "OmegaError": fused.OmegaError, "new_object": object.__new__}
 _VAL_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _EV_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _RESUME_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
@@ -160,20 +160,20 @@ def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any)
 
 
 def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
-               specs: tuple[Any, ...] = (), op_spec: Any = None) -> Callable[..., Any]:
+               specs: tuple[Any, ...] = (), op_spec: Any = None, entry: Any = None) -> Callable[..., Any]:
     """``factory(node, generic, fd, d0, d1 ..., *inline values)`` -> ``ev(m)`` for one shape:
     evaluates the operands inline and enters a closure of the right arity directly; anything else
     (a primitive, an operand that needs steps) continues in ``continue_call`` from the operand it
     reached. ``specs`` (``inline_specs``): operands whose primitive call is written in too."""
     specs = specs or (None,) * len(kinds)
-    key = (fn_kind, kinds, specs, op_spec)
+    key = (fn_kind, kinds, specs, op_spec, entry)
     factory = _EV_FACTORIES.get(key)
     if factory is None:
         params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))] + spec_params(specs)
-                           + (["FP"] if op_spec else []))
+                           + (["FP"] if op_spec else []) + (_entry_params(entry) if entry else []))
         body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
         body += _operator(fn_kind, "return generic(node, m)", "g" if any(specs) else "m.globals")
-        body += _operands_from(kinds, 0, specs, op_spec)
+        body += _operands_from(kinds, 0, specs, op_spec, entry)
         source = f"def factory({params}):\n    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
     return factory
@@ -249,8 +249,24 @@ def spec_params(specs: tuple[Any, ...]) -> list[str]:
     names: list[str] = []
     for i, spec in enumerate(specs):
         if spec is not None:
-            names += [f"P{i}", f"N{i}"] + [f"S{i}_{j}" for j in range(len(spec[2]))]
+            names += spec_params_at(spec, i)
     return names
+
+
+def spec_params_at(spec: Any, i: int) -> list[str]:
+    return [f"P{i}", f"N{i}"] + [f"S{i}_{j}" for j in range(len(spec[2]))]
+
+
+def _entered(entry: Any) -> list[str]:
+    """Lines (in ``_enter``, the frame just entered) that take the step of the callee's ``if``
+    written in (``entry_spec``) when fusing and the body is still that ``if``."""
+    if entry is None:
+        return []
+    lines = fused.if_lines(entry[0], entry[1], entry[2], ENTRY_INDEX, "B", "BTH", "BO")
+    return (["        if body is B and m.fusing:", "            m.fused_steps += 1", "            env = frame",
+             "            try:"] + ["                " + line for line in lines]
+            + ["            except OmegaError as error:", "                if getattr(error, 'node', None) is None:",
+               "                    error.node = body", "                raise", "            return"])
 
 
 _PAIR_RESULT = re.compile(r"Pair\((\w+), (\w+)\)\Z")
@@ -296,7 +312,8 @@ def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
     return lines + [f"if a{i} is NOT_INLINE:", f"    a{i} = d{i}.val(m, env)", f"    if a{i} is NOT_INLINE: {fallback}"]
 
 
-def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any, ...], op_spec: Any = None) -> list[str]:
+def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any, ...], op_spec: Any = None,
+                   entry: Any = None) -> list[str]:
     """Source lines that evaluate operands ``start`` ... into ``a{i}`` (earlier ones are there
     already; ``f`` and ``env`` are set), then make the call."""
     body: list[str] = []
@@ -313,10 +330,42 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any,
             return body
         fallback = f"return continue_call(m, node, env, f, [{done}], {i})"
         body += inline_read(specs[i], i, fallback) if specs[i] is not None else _read(kind, i, fallback)
-    return body + _enter(len(kinds), op_spec)
+    return body + _enter(len(kinds), op_spec, entry)
 
 
-def _enter(count: int, op_spec: Any = None) -> list[str]:
+ENTRY_INDEX = 9
+"""Index of the names of an entered ``if`` written into a call (``a9``, ``d9``, ``P9`` ...):
+above every operand's (``MAX_FAST_OPERANDS``), so they never meet."""
+
+
+def entry_spec(node: Any, m: Any) -> tuple[Any, tuple[Any, ...]]:
+    """When call ``node``'s operator is a global bound now to a closure of the call's arity whose
+    body is an ``if`` with an inline test (``fib``'s body): that ``if``'s step written into the
+    call's code, taken (fused, ``fused.py``) when the callee's body is still that node; its
+    shape (branch kinds, test spec) and the values it needs; else None."""
+    from omega_core.lang import fused
+    from omega_core.lang import nodes as n  # nodes imports this module
+
+    if type(node.fn) is not n.GlobalRef:
+        return None, ()
+    f = m.globals.get(node.fn.name)
+    if type(f) is not Closure or f.lam.fixed_arity != len(node.args) or type(f.lam.body) is not n.If:
+        return None, ()
+    body = f.lam.body
+    test_kind = operand_kind(body.test)
+    if test_kind == "N":
+        return None, ()
+    specs, values = inline_specs((body.test,), (test_kind,), m)
+    entry = (fused.branch_kind(body.then), fused.branch_kind(body.otherwise), specs[0])
+    return entry, (body, body.test, body.then, body.otherwise, *values)
+
+
+def _entry_params(entry: Any) -> list[str]:
+    i = ENTRY_INDEX
+    return ["B", f"d{i}", "BTH", "BO"] + (spec_params_at(entry[2], i) if entry[2] is not None else [])
+
+
+def _enter(count: int, op_spec: Any = None, entry: Any = None) -> list[str]:
     """Source lines that call ``f`` with the operands in ``a0`` ...: a closure's frame or a
     primitive directly (exactly as ``Machine.apply`` would), the rest through it. ``op_spec``: the
     primitive the operator was bound to (``FP``), whose common case is written in."""
@@ -337,6 +386,7 @@ def _enter(count: int, op_spec: Any = None) -> list[str]:
         "        m.env = frame",
         "        body = lam.body",
         "        m.node = body",
+        *_entered(entry),
         "        if m.fusing and body.fuse_entry:",  # the body's first step too (fused.py)
         *fused.chain_lines("body", 12),
         "        return",

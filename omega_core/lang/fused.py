@@ -67,17 +67,37 @@ def branch_kind(branch: Any) -> str:
     return "-"
 
 
-def _branch_lines(kind: str, name: str) -> list[str]:
+def _branch_lines(kind: str, name: str, i: int) -> list[str]:
     """Lines that move to branch ``name``; with its value step fused when the kind allows."""
     if kind == "C":
         return ["if m.fusing:", f"    m.value = {name}.value", "    m.node = None", "    m.fused_steps += 1",
                 "    return", f"m.node = {name}"]
     if kind in ("L0", "L1"):
         frame = "env" if kind == "L0" else "env[0]"
-        return ["if m.fusing:", f"    value = {frame}[{name}.index]", "    if value is not UNASSIGNED:",
-                "        m.value = value", "        m.node = None", "        m.fused_steps += 1", "        return",
+        return ["if m.fusing:", f"    v{i} = {frame}[{name}.index]", f"    if v{i} is not UNASSIGNED:",
+                f"        m.value = v{i}", "        m.node = None", "        m.fused_steps += 1", "        return",
                 f"m.node = {name}"]  # unassigned: the variable's own step reports it
     return [f"m.node = {name}"]
+
+
+def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int = 0, node: str = "node",
+             then: str = "then", otherwise: str = "otherwise") -> list[str]:
+    """The step of an ``if`` (environment in ``env``, test in ``d{i}``), as source lines; ``i``
+    and the names keep them apart from the code they are written into (a call entering the
+    closure whose body this ``if`` is: ``fastcall._enter``)."""
+    from omega_core.lang import fastcall  # fastcall imports this module
+
+    # ``IfK(m.k, node, env)`` without its ``__init__`` call
+    in_steps = (f"waiting = new_object(IfK); waiting.next = m.k; waiting.node = {node}; waiting.env = env; "
+                f"m.k = waiting; m.node = d{i}; return")
+    if spec is None:
+        body = [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {in_steps}"]
+    else:
+        body = ["g = m.globals"] + fastcall.inline_read(spec, i, in_steps)
+    body.append(f"if a{i} is False:")
+    body += ["    " + line for line in _branch_lines(otherwise_kind, otherwise, i)]
+    body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, then, i)]
+    return body
 
 
 def if_ev(node: Any, test: Any, then: Any, otherwise: Any) -> Callable[[Any], None]:
@@ -103,16 +123,7 @@ def _if_factory(then_kind: str, otherwise_kind: str, spec: Any) -> Callable[...,
     key = (then_kind, otherwise_kind, spec)
     factory = _IF_FACTORIES.get(key)
     if factory is None:
-        # ``IfK(m.k, node, env)`` without its ``__init__`` call
-        in_steps = ("waiting = new_object(IfK); waiting.next = m.k; waiting.node = node; waiting.env = env; "
-                    "m.k = waiting; m.node = test; return")
-        if spec is None:
-            body = ["env = m.env", "a0 = test.val(m, env)", f"if a0 is NOT_INLINE: {in_steps}"]
-        else:
-            body = ["env = m.env", "g = m.globals"] + fastcall.inline_read(spec, 0, in_steps)
-        body.append("if a0 is False:")
-        body += ["    " + line for line in _branch_lines(otherwise_kind, "otherwise")]
-        body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, "then")]
+        body = ["env = m.env"] + if_lines(then_kind, otherwise_kind, spec)
         params = ", ".join(["node", "test", "then", "otherwise"] + fastcall.spec_params((spec,)))
         source = (f"def factory({params}):\n    d0 = test\n    def ev(m):\n"
                   + "".join(" " * 8 + line + "\n" for line in body) + "    return ev\n")

@@ -308,8 +308,9 @@ class Call(Node):
 def _first_call_ev(node: Call, m: Any) -> None:
     specs, values = fastcall.inline_specs(node.args, node.kinds, m)
     op_spec, op_values = fastcall.operator_spec(node, m)
-    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec)  # type: ignore[arg-type]
-    node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values)
+    entry, entry_values = fastcall.entry_spec(node, m)
+    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry)  # type: ignore[arg-type]
+    node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values)
     node.ev(m)
 
 

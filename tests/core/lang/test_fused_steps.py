@@ -43,6 +43,8 @@ PROGRAMS = {
     "used before definition": "(define (k) (define y (if #t x 0)) (define x 2) y)\n(k)",
     "arity in a chain": "(define (one a) (if a 1 2))\n(define (two n) (+ (one n n) 1))\n(two 3)",
     "rebound procedure": FIB + "(fib 5)\n(define (fib n) (if (< n 1) 'z n))\n(fib 3)",
+    "if test rebound under a call": "(define (h n) (if (< n 2) 'small 'big))\n(define (w n) (h n))\n(w 1)\n"
+                                    "(define (< a b) (> a b))\n(w 1)\n(w 3)\n(define (h n) (if n 1 2))\n(w 3)",
     "effect handled": "(define (ask n) (if (= n 0) (effect amb.choose 1 2) (+ 1 (ask (- n 1)))))\n(ask 3)",
 }
 PROGRAMS.update({f"fixture {path.stem}": path.read_text(encoding="utf-8")
