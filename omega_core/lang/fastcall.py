@@ -13,6 +13,10 @@ case it does not handle (an operand that needs steps, a variable used before its
 unbound operator, a rest parameter, an arity error ...), from the point it got to, so no operand
 is evaluated twice. ``val`` additionally caches the primitive it last checked (operator identity
 and arity): a global rebound to another procedure fails the identity check and goes generic.
+Operands, operators and ``if`` tests that call a primitive of ``INLINE_PRIMITIVES`` (``(- n 1)``,
+``+``, ``(< n 2)``) have its common case written in too, checked at each use against the
+primitive the global held when the code was made (``inline_specs``, ``operator_spec``); the
+chains of fused steps (``fused.py``) are written into this code as well.
 Measured with ``bench/language.py``.
 """
 

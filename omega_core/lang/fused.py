@@ -15,7 +15,9 @@ The chains (and why none is longer than ``FUSE_MAX_STEPS``):
 * ``if`` whose test is inline and whose chosen branch is a constant or a variable: the ``if``
   step, then the branch's value step (2). Code generated per branch shape (``if_ev``).
 * a call that enters a closure whose body is an ``if``: the call step, then the ``if`` (above)
-  (1 + 2). Written into the call's generated code (``fastcall._enter``, ``ENTER_BODY``).
+  (1 + 2). Written into the call's generated code (``fastcall._enter``): when the callee was a
+  global closure the first time the call ran, its ``if`` is written in too (``if_lines``,
+  ``fastcall.entry_spec``), used while the body entered is still that node.
 * a call (or a call's resumption after an operand returned) whose next operand is itself a call
   with only inline operands: pushing the frame, then that call (above) (1 + 3). Only such a call
   qualifies (``Call.fuse_operand``), so the chain cannot go on into its operands.
