@@ -13,15 +13,21 @@ case it does not handle (an operand that needs steps, a variable used before its
 unbound operator, a rest parameter, an arity error ...), from the point it got to, so no operand
 is evaluated twice. ``val`` additionally caches the primitive it last checked (operator identity
 and arity): a global rebound to another procedure fails the identity check and goes generic.
+Operands, operators and ``if`` tests that call a primitive of ``INLINE_PRIMITIVES`` (``(- n 1)``,
+``+``, ``(< n 2)``) have its common case written in too, checked at each use against the
+primitive the global held when the code was made (``inline_specs``, ``operator_spec``); the
+chains of fused steps (``fused.py``) are written into this code as well.
 Measured with ``bench/language.py``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from omega_core.errors import EvalError
-from omega_core.lang.frames import NOT_INLINE, CallK, continue_call
+from omega_core.lang import fused
+from omega_core.lang.frames import NOT_INLINE, CallK, IfK, continue_call
 from omega_core.lang.primitives import lists, numbers, predicates
 from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair, Primitive
 
@@ -82,13 +88,13 @@ def _read(kind: OperandKind, i: int, fallback: str) -> list[str]:
     return [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {fallback}"]
 
 
-def _operator(kind: OperandKind, fallback: str) -> list[str]:
+def _operator(kind: OperandKind, fallback: str, table: str = "m.globals") -> list[str]:
     if kind == "L0":
         return ["f = env[fd]", f"if f is UNASSIGNED: {fallback}"]
     if kind in ("L1", "L2", "L3"):
         frame = "env" + "[0]" * int(kind[1])
         return [f"f = {frame}[fd]", f"if f is UNASSIGNED: {fallback}"]
-    return ["f = m.globals.get(fd, MISSING)", f"if f is MISSING: {fallback}"]
+    return [f"f = {table}.get(fd, MISSING)", f"if f is MISSING: {fallback}"]
 
 
 _INT2 = "type(a0) is int and type(a1) is int"
@@ -112,16 +118,16 @@ INLINE_PRIMITIVES: dict[Callable[..., Any], tuple[int, str | None, str]] = {
 exactly what the primitive's own first lines do (e.g. ``+`` of two ``int``: ``a + b``); when the
 guard fails the primitive itself is called, with its checks and error messages."""
 
-_NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE,
+NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE,
               "EvalError": EvalError, "Closure": Closure, "Primitive": Primitive, "continue_call": continue_call,
-              "CallK": CallK}
+              "CallK": CallK, "IfK": IfK, "OmegaError": fused.OmegaError, "new_object": object.__new__}
 _VAL_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _EV_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _RESUME_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
 
 def _build(source: str, name: str) -> Callable[..., Any]:
-    namespace = dict(_NAMESPACE)
+    namespace = dict(NAMESPACE)
     exec(compile(source, f"<omega fast call {name}>", "exec"), namespace)  # noqa: S102 - our own templates
     return namespace["factory"]  # type: ignore[no-any-return]
 
@@ -148,7 +154,8 @@ def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any)
         args = ", ".join((["m"] if needs_machine else []) + [f"a{i}" for i in range(len(kinds))])
         if inline is not None:
             _, guard, result = inline
-            body += [f"if {guard}: return {result}" if guard else f"return {result}"]
+            returned = "; ".join(assign_lines("result", result)) + "; return result"
+            body += [f"if {guard}: {returned}" if guard else returned]
         body += ["try:", f"    return fn({args})", "except EvalError as error:",
                  "    if getattr(error, 'node', None) is None:", "        error.node = node", "    raise"]
         source = f"def factory({params}):\n    def val(m, env):\n{_indent(body, 8)}    return val\n"
@@ -156,41 +163,161 @@ def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any)
     return factory
 
 
-def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...]) -> Callable[..., Any]:
-    """``factory(node, generic, fd, d0, d1 ...)`` -> ``ev(m)`` for one shape: evaluates the
-    operands inline and enters a closure of the right arity directly; anything else (a primitive,
-    an operand that needs steps) continues in ``continue_call`` from the operand it reached."""
-    key = (fn_kind, kinds)
+def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
+               specs: tuple[Any, ...] = (), op_spec: Any = None, entry: Any = None) -> Callable[..., Any]:
+    """``factory(node, generic, fd, d0, d1 ..., *inline values)`` -> ``ev(m)`` for one shape:
+    evaluates the operands inline and enters a closure of the right arity directly; anything else
+    (a primitive, an operand that needs steps) continues in ``continue_call`` from the operand it
+    reached. ``specs`` (``inline_specs``): operands whose primitive call is written in too."""
+    specs = specs or (None,) * len(kinds)
+    key = (fn_kind, kinds, specs, op_spec, entry)
     factory = _EV_FACTORIES.get(key)
     if factory is None:
-        params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))])
-        body = ["env = m.env"] + _operator(fn_kind, "return generic(node, m)") + _operands_from(kinds, 0)
+        params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))] + spec_params(specs)
+                           + (["FP"] if op_spec else []) + (_entry_params(entry) if entry else []))
+        body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
+        body += _operator(fn_kind, "return generic(node, m)", "g" if any(specs) else "m.globals")
+        body += _operands_from(kinds, 0, specs, op_spec, entry)
         source = f"def factory({params}):\n    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
     return factory
 
 
-def resume_factory(kinds: tuple[OperandKind, ...]) -> Callable[..., Any]:
-    """``factory(node, d0, d1 ...)`` -> ``resume(m, k, value)``: what ``CallK.ret`` does when
-    operand ``k.index`` of this call returned ``value``: the next operands inline, then the call,
-    as ``continue_call`` would, without its generic loop."""
-    factory = _RESUME_FACTORIES.get(kinds)
+def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
+                   op_spec: Any = None) -> Callable[..., Any]:
+    """``factory(node, d0, d1 ..., *inline values)`` -> ``resume(m, k, value)``: what
+    ``CallK.ret`` does when operand ``k.index`` of this call returned ``value``: the next operands
+    inline, then the call, as ``continue_call`` would, without its generic loop."""
+    specs = specs or (None,) * len(kinds)
+    key = (kinds, specs, op_spec)
+    factory = _RESUME_FACTORIES.get(key)
     if factory is None:
         count = len(kinds)
-        params = ", ".join(["node"] + [f"d{i}" for i in range(count)])
-        body = ["index = k.index", "env = k.env", "f = k.f"]
+        params = ", ".join(["node"] + [f"d{i}" for i in range(count)] + spec_params(specs)
+                           + (["FP"] if op_spec else []))
+        body = ["index = k.index", "env = k.env", "f = k.f"] + (["g = m.globals"] if any(specs) else [])
         for index in range(count):
             known = [f"a{j}" for j in range(index)]
             body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
             lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
-            body += ["    " + line for line in lines + _operands_from(kinds, index + 1)]
+            body += ["    " + line for line in lines + _operands_from(kinds, index + 1, specs, op_spec)]
         body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
         source = f"def factory({params}):\n    def resume(m, k, value):\n{_indent(body, 8)}    return resume\n"
-        factory = _RESUME_FACTORIES[kinds] = _build(source, f"resume {kinds}")
+        factory = _RESUME_FACTORIES[key] = _build(source, f"resume {key}")
     return factory
 
 
-def _operands_from(kinds: tuple[OperandKind, ...], start: int) -> list[str]:
+SIMPLE_KINDS = frozenset({"C", "L0", "L1", "L2", "L3", "G"})
+
+
+def inline_specs(operands: tuple[Any, ...], kinds: tuple[OperandKind, ...], m: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """For each operand that is a call of a global bound now to a primitive of
+    ``INLINE_PRIMITIVES`` on constants and variables (``(- n 1)``, ``(car xs)``): its shape
+    (guard, result, operand kinds) to write into the caller's code, else None; and the values
+    that code needs (the primitive, its global's name, the operands' data), flattened. The
+    written-in code checks the global is still that primitive and the guard holds, and otherwise
+    asks the operand's own ``val``: the same value, the same error, one Python call fewer."""
+    from omega_core.lang import nodes as n  # nodes imports this module
+
+    specs: list[Any] = []
+    values: list[Any] = []
+    for operand, kind in zip(operands, kinds):
+        spec = None
+        if kind == "X" and type(operand) is n.Call and type(operand.fn) is n.GlobalRef \
+                and all(sub in SIMPLE_KINDS for sub in operand.kinds):
+            prim = m.globals.get(operand.fn.name)
+            inline = INLINE_PRIMITIVES.get(prim.fn) if type(prim) is Primitive else None
+            if inline is not None and inline[0] == len(operand.kinds):
+                spec = (inline[1], inline[2], operand.kinds)
+                values += [prim, operand.fn.name, *operand.data[1:]]
+        specs.append(spec)
+    return tuple(specs), tuple(values)
+
+
+def operator_spec(node: Any, m: Any) -> tuple[Any, tuple[Any, ...]]:
+    """When call ``node``'s operator is a global bound now to a primitive of ``INLINE_PRIMITIVES``
+    of the call's arity (``+`` in ``(+ (fib ...) (fib ...))``): its (guard, result) to write into
+    the call's code, checked against that primitive at each call, and the primitive; else None."""
+    from omega_core.lang import nodes as n  # nodes imports this module
+
+    if type(node.fn) is not n.GlobalRef:
+        return None, ()
+    prim = m.globals.get(node.fn.name)
+    inline = INLINE_PRIMITIVES.get(prim.fn) if type(prim) is Primitive else None
+    if inline is None or inline[0] != len(node.args):
+        return None, ()
+    return (inline[1], inline[2]), (prim,)
+
+
+def spec_params(specs: tuple[Any, ...]) -> list[str]:
+    names: list[str] = []
+    for i, spec in enumerate(specs):
+        if spec is not None:
+            names += spec_params_at(spec, i)
+    return names
+
+
+def spec_params_at(spec: Any, i: int) -> list[str]:
+    return [f"P{i}", f"N{i}"] + [f"S{i}_{j}" for j in range(len(spec[2]))]
+
+
+def _entered(entry: Any) -> list[str]:
+    """Lines (in ``_enter``, the frame just entered) that take the step of the callee's ``if``
+    written in (``entry_spec``) when fusing and the body is still that ``if``."""
+    if entry is None:
+        return []
+    lines = fused.if_lines(entry[0], entry[1], entry[2], ENTRY_INDEX, "B", "BTH", "BO")
+    return (["        if body is B and m.fusing:", "            m.fused_steps += 1", "            env = frame",
+             "            try:"] + ["                " + line for line in lines]
+            + ["            except OmegaError as error:", "                if getattr(error, 'node', None) is None:",
+               "                    error.node = body", "                raise", "            return"])
+
+
+_PAIR_RESULT = re.compile(r"Pair\((\w+), (\w+)\)\Z")
+
+
+def assign_lines(target: str, result: str) -> list[str]:
+    """Lines that set ``target`` to the written-in primitive's ``result``; a new pair is built
+    without its ``__init__`` call (``cons`` is most of a list program's allocations)."""
+    pair = _PAIR_RESULT.match(result)
+    if pair is None:
+        return [f"{target} = {result}"]
+    return ["new_pair = new_object(Pair)", f"new_pair.car = {pair.group(1)}", f"new_pair.cdr = {pair.group(2)}",
+            f"{target} = new_pair"]
+
+
+def _renamed(text: str, i: int) -> str:
+    return re.sub(r"\ba(\d)\b", lambda found: f"b{i}_{found.group(1)}", text)
+
+
+def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
+    """Lines that put operand ``i`` (a primitive call, ``spec``) in ``a{i}``: written in when the
+    global is still the primitive, its operands are assigned and the guard holds; else its ``val``."""
+    guard, result, subkinds = spec
+    lines = [f"a{i} = NOT_INLINE", f"if g.get(N{i}, MISSING) is P{i}:"]
+    conditions: list[str] = []
+    for j, sub in enumerate(subkinds):
+        name = f"b{i}_{j}"
+        if sub == "C":
+            lines.append(f"    {name} = S{i}_{j}")
+        elif sub == "G":
+            lines.append(f"    {name} = g.get(S{i}_{j}, MISSING)")
+            conditions.append(f"{name} is not MISSING")
+        else:
+            frame = "env" + "[0]" * int(sub[1])
+            lines.append(f"    {name} = {frame}[S{i}_{j}]")
+            conditions.append(f"{name} is not UNASSIGNED")
+    if guard:
+        conditions.append(f"({_renamed(guard, i)})")
+    if conditions:
+        lines += [f"    if {' and '.join(conditions)}:"] + ["        " + line for line in assign_lines(f"a{i}", _renamed(result, i))]
+    else:
+        lines += ["    " + line for line in assign_lines(f"a{i}", _renamed(result, i))]
+    return lines + [f"if a{i} is NOT_INLINE:", f"    a{i} = d{i}.val(m, env)", f"    if a{i} is NOT_INLINE: {fallback}"]
+
+
+def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any, ...], op_spec: Any = None,
+                   entry: Any = None) -> list[str]:
     """Source lines that evaluate operands ``start`` ... into ``a{i}`` (earlier ones are there
     already; ``f`` and ``env`` are set), then make the call."""
     body: list[str] = []
@@ -198,26 +325,74 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int) -> list[str]:
         kind = kinds[i]
         done = ", ".join(f"a{j}" for j in range(i))
         if kind == "N":  # what continue_call would do, without asking the operand first
-            body += [f"m.k = CallK(m.k, node, env, {i}, f, ({done}{',' if i else ''}))", f"m.node = d{i}",
-                     "m.env = env", "return"]
+            # ``CallK(m.k, node, env, i, f, values)`` without its ``__init__`` call (half the time)
+            body += ["waiting = new_object(CallK)", "waiting.next = m.k", "waiting.node = node", "waiting.env = env",
+                     f"waiting.index = {i}", "waiting.f = f", f"waiting.vals = ({done}{',' if i else ''})",
+                     "m.k = waiting", f"m.node = d{i}",
+                     "m.env = env", f"if m.fusing and d{i}.fuse_operand:"]
+            body += fused.chain_lines(f"d{i}", 4) + ["return"]  # the operand call's step too
             return body
-        body += _read(kind, i, f"return continue_call(m, node, env, f, [{done}], {i})")
-    return body + _enter(len(kinds))
+        fallback = f"return continue_call(m, node, env, f, [{done}], {i})"
+        body += inline_read(specs[i], i, fallback) if specs[i] is not None else _read(kind, i, fallback)
+    return body + _enter(len(kinds), op_spec, entry)
 
 
-def _enter(count: int) -> list[str]:
+ENTRY_INDEX = 9
+"""Index of the names of an entered ``if`` written into a call (``a9``, ``d9``, ``P9`` ...):
+above every operand's (``MAX_FAST_OPERANDS``), so they never meet."""
+
+
+def entry_spec(node: Any, m: Any) -> tuple[Any, tuple[Any, ...]]:
+    """When call ``node``'s operator is a global bound now to a closure of the call's arity whose
+    body is an ``if`` with an inline test (``fib``'s body): that ``if``'s step written into the
+    call's code, taken (fused, ``fused.py``) when the callee's body is still that node; its
+    shape (branch kinds, test spec) and the values it needs; else None."""
+    from omega_core.lang import fused
+    from omega_core.lang import nodes as n  # nodes imports this module
+
+    if type(node.fn) is not n.GlobalRef:
+        return None, ()
+    f = m.globals.get(node.fn.name)
+    if type(f) is not Closure or f.lam.fixed_arity != len(node.args) or type(f.lam.body) is not n.If:
+        return None, ()
+    body = f.lam.body
+    test_kind = operand_kind(body.test)
+    if test_kind == "N":
+        return None, ()
+    specs, values = inline_specs((body.test,), (test_kind,), m)
+    entry = (fused.branch_kind(body.then), fused.branch_kind(body.otherwise), specs[0])
+    return entry, (body, body.test, body.then, body.otherwise, *values)
+
+
+def _entry_params(entry: Any) -> list[str]:
+    i = ENTRY_INDEX
+    return ["B", f"d{i}", "BTH", "BO"] + (spec_params_at(entry[2], i) if entry[2] is not None else [])
+
+
+def _enter(count: int, op_spec: Any = None, entry: Any = None) -> list[str]:
     """Source lines that call ``f`` with the operands in ``a0`` ...: a closure's frame or a
-    primitive directly (exactly as ``Machine.apply`` would), the rest through it."""
+    primitive directly (exactly as ``Machine.apply`` would), the rest through it. ``op_spec``: the
+    primitive the operator was bound to (``FP``), whose common case is written in."""
     values = ", ".join(f"a{i}" for i in range(count))
-    return [
+    written_in: list[str] = []
+    if op_spec is not None:
+        guard, result = op_spec
+        done = assign_lines("m.value", result) + ["m.node = None", "return"]
+        written_in = ["if f is FP:"] + ([f"    if {guard}:"] + ["        " + line for line in done] if guard
+                                        else ["    " + line for line in done])
+    return written_in + [
         "if type(f) is Closure:",
         "    lam = f.lam",
-        f"    if lam.nparams == {count} and lam.rest is None:",
+        f"    if lam.fixed_arity == {count}:",
         f"        frame = [f.env{', ' if count else ''}{values}]",
         "        if lam.extra_slots:",
         "            frame.extend(lam.extra_slots)",
         "        m.env = frame",
-        "        m.node = lam.body",
+        "        body = lam.body",
+        "        m.node = body",
+        *_entered(entry),
+        "        if m.fusing and body.fuse_entry:",  # the body's first step too (fused.py)
+        *fused.chain_lines("body", 12),
         "        return",
         f"elif type(f) is Primitive and f.min_args <= {count}:",
         f"    if f.max_args is None or {count} <= f.max_args:",

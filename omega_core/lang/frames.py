@@ -58,7 +58,7 @@ def continue_call(m: Any, node: Any, env: Any, f: Any, vals: list[Any], index: i
         index += 1
     if type(f) is Closure:  # the common case of ``Machine.apply``, without its dispatch
         lam = f.lam
-        if lam.rest is None and lam.nparams == count:
+        if lam.fixed_arity == count:
             vals.insert(0, f.env)
             if lam.extra_slots:
                 vals.extend(lam.extra_slots)

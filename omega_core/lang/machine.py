@@ -19,6 +19,7 @@ from omega_core.errors import EvalError, InternalError, OmegaError
 from omega_core.lang import budgets
 from omega_core.lang import frames as fr
 from omega_core.lang.compiler import compile_unit
+from omega_core.lang.frames import CallK
 from omega_core.lang.nodes import Amb, Unit
 from omega_core.lang.printer import display_string, short_string, write_string
 from omega_core.lang.undo import ABSENT, UndoJournal
@@ -50,6 +51,14 @@ class Status(enum.Enum):
     EFFECT = "effect"
     ERROR = "error"
 
+
+FUSE_MAX_STEPS = 4
+"""The most steps one fused dispatch takes (``fused.py``): the chains of fused steps are built so
+that none can be longer (a call's operand call, its entry into the callee, the callee's ``if``,
+the branch's value)."""
+
+FUSION_ENABLED = True
+"""Off: every step is its own dispatch (the differential tests compare both ways)."""
 
 REVERSE_CHUNK_PAIRS = 16_384
 """Pairs ``%reverse-onto`` copies per step: about a millisecond or two of work, so a list of
@@ -99,6 +108,10 @@ class Machine:
         self.memory = budgets.MemoryMeter()
         self.undo = UndoJournal()
         """First old value of each global / hash entry the running command changed (undo.py)."""
+        self.fusing = False
+        """True while ``run`` lets a dispatch take several steps (the slice has room for them)."""
+        self.fused_steps = 0
+        """Steps taken by fused dispatches beyond their first, in the current chunk of ``run``."""
 
     # --- loading and running -------------------------------------------------------------------
 
@@ -132,27 +145,53 @@ class Machine:
         self.effect_args = []
 
     def run(self, max_steps: int) -> Status:
-        """Take at most ``max_steps`` steps; return why it stopped (RUNNING: slice used up)."""
+        """Take at most ``max_steps`` steps; return why it stopped (RUNNING: slice used up).
+
+        Fused steps (``fused.py``): while the slice has room for ``FUSE_MAX_STEPS`` more, the
+        step loop runs in chunks of ``room // FUSE_MAX_STEPS`` dispatches with ``fusing`` set,
+        and a dispatch may then take up to that many steps at once (adding the extra ones to
+        ``fused_steps``). A chunk can never pass the end of the slice, so every slice ends on the
+        same step in the same state as one step at a time; the last few steps of a slice (and a
+        debugger's single steps) run unfused."""
         if self.status is not Status.RUNNING:
             return self.status
+        taken = 0  # steps of the chunks already run
         steps = 0
         node = k = None
+        self.fused_steps = 0
         try:
-            # ``steps`` is the number of the step being taken (counted before it runs, so a step
-            # that fails or suspends counts); a ``for`` over a range is the cheapest counter.
-            for steps in range(1, max_steps + 1):
-                node = self.node
-                if node is not None:
-                    node.ev(self)
-                    continue
-                k = self.k
-                if k is None:
-                    self.status = Status.DONE
-                    self.env = None  # the last frame is garbage now: no state capture may keep it
-                    steps -= 1
+            while True:
+                room = max_steps - taken
+                if room >= FUSE_MAX_STEPS and FUSION_ENABLED:
+                    self.fusing = True
+                    chunk = room // FUSE_MAX_STEPS
+                else:
+                    self.fusing = False
+                    chunk = room
+                if chunk <= 0:
                     break
-                self.k = k.next
-                k.ret(self, self.value)
+                # ``steps`` is the number of the dispatch being made (counted before it runs, so
+                # a step that fails or suspends counts); a ``for`` over a range is the cheapest.
+                for steps in range(1, chunk + 1):
+                    node = self.node
+                    if node is not None:
+                        node.ev(self)
+                        continue
+                    k = self.k
+                    if k is None:
+                        self.status = Status.DONE
+                        self.env = None  # the last frame is garbage now: no state capture may keep it
+                        steps -= 1
+                        break
+                    self.k = k.next
+                    if type(k) is CallK and k.index >= 0:  # ``CallK.ret``, one Python call fewer
+                        k.node.resume(self, k, self.value)
+                    else:
+                        k.ret(self, self.value)
+                taken += steps + self.fused_steps
+                steps = self.fused_steps = 0
+                if self.status is not Status.RUNNING:
+                    break
         except _Suspend:
             pass
         except OmegaError as error:
@@ -172,7 +211,9 @@ class Machine:
             self.error = InternalError(f"internal error: {type(bug).__name__}: {bug}; the command was stopped and "
                                        "undone (the session goes on)")
             self.error_node = node if node is not None else getattr(k, "node", None)
-        self.steps += steps
+        self.fusing = False
+        self.steps += taken + steps + self.fused_steps
+        self.fused_steps = 0
         if self.status is Status.RUNNING and self.node is None and self.k is None:
             self.status = Status.DONE
             self.env = None

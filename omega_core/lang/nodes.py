@@ -19,7 +19,7 @@ from types import MethodType
 from typing import Any
 
 from omega_core.errors import EvalError
-from omega_core.lang import fastcall
+from omega_core.lang import fastcall, fused
 from omega_core.lang.frames import (
     NOT_INLINE,
     AndOrK,
@@ -67,6 +67,10 @@ class Unit:
 class Node:
     __slots__ = ("unit", "idx", "form")
     pure = False
+    fuse_entry = False
+    """A call entering a closure whose body is this node may take its step too (``fused.py``)."""
+    fuse_operand = False
+    """A call waiting for this node as an operand may take its step too (``fused.py``)."""
 
     def __init__(self, unit: Unit, form: Any) -> None:
         self.unit = unit
@@ -196,7 +200,7 @@ class Lambda(Node):
     """``lambda``: ``nparams`` fixed parameters, an optional rest parameter, and ``extra_slots``
     (UNASSIGNED placeholders) for the body's internal defines."""
 
-    __slots__ = ("params", "rest", "nparams", "extra_slots", "body", "name")
+    __slots__ = ("params", "rest", "nparams", "extra_slots", "body", "name", "fixed_arity")
     pure = True
 
     def __init__(self, unit: Unit, form: Any, params: tuple[str, ...], rest: str | None, name: str | None) -> None:
@@ -204,6 +208,8 @@ class Lambda(Node):
         self.params = params
         self.rest = rest
         self.nparams = len(params)
+        self.fixed_arity = self.nparams if rest is None else -1
+        """The number of arguments a call must pass, -1 with a rest parameter: one test in calls."""
         self.extra_slots: tuple[Any, ...] = ()
         self.body: Node | None = None
         self.name = name
@@ -221,6 +227,7 @@ class If(Node):
     most frequent steps, it then reads no attribute of the node."""
 
     __slots__ = ("test", "then", "otherwise", "ev")
+    fuse_entry = True
 
     def __init__(self, unit: Unit, form: Any, test: Node, then: Node, otherwise: Node) -> None:
         super().__init__(unit, form)
@@ -230,27 +237,22 @@ class If(Node):
         self.ev = _if_ev(self, test, then, otherwise)
 
 
+_new_object = object.__new__
+
+
 def _if_ev(node: If, test: Node, then: Node, otherwise: Node) -> Any:
     if fastcall.operand_kind(test) == "N":  # the test always takes steps: no need to ask it
 
         def ev_in_steps(m: Any) -> None:
-            m.k = IfK(m.k, node, m.env)
+            waiting = _new_object(IfK)  # ``IfK(m.k, node, m.env)`` without its ``__init__`` call
+            waiting.next = m.k
+            waiting.node = node
+            waiting.env = m.env
+            m.k = waiting
             m.node = test
 
         return ev_in_steps
-
-    def ev(m: Any) -> None:
-        env = m.env
-        value = test.val(m, env)
-        if value is NOT_INLINE:
-            m.k = IfK(m.k, node, env)
-            m.node = test
-        elif value is False:
-            m.node = otherwise
-        else:
-            m.node = then
-
-    return ev
+    return fused.if_ev(node, test, then, otherwise)
 
 
 class Seq(Node):
@@ -281,7 +283,7 @@ class Call(Node):
     generic ones below, or code specialised for the call's shape (``fastcall.py``), which behaves
     identically and falls back to the generic code for anything unusual."""
 
-    __slots__ = ("fn", "args", "inline_ok", "val", "ev", "resume", "fn_kind", "kinds", "data")
+    __slots__ = ("fn", "args", "inline_ok", "val", "ev", "resume", "fn_kind", "kinds", "data", "fuse_operand")
 
     def __init__(self, unit: Unit, form: Any, fn: Node, args: tuple[Node, ...]) -> None:
         super().__init__(unit, form)
@@ -292,6 +294,7 @@ class Call(Node):
         eligible = fn_kind in fastcall.OPERATOR_KINDS and len(args) <= fastcall.MAX_FAST_OPERANDS
         self.fn_kind = fn_kind if eligible else None
         self.kinds = tuple(fastcall.operand_kind(arg) for arg in args)
+        self.fuse_operand = eligible and "N" not in self.kinds  # its own step chains no operand
         self.data = (fastcall.operand_datum(fn, fn_kind),) + tuple(
             fastcall.operand_datum(arg, kind) for arg, kind in zip(args, self.kinds)
         )
@@ -303,13 +306,19 @@ class Call(Node):
 
 
 def _first_call_ev(node: Call, m: Any) -> None:
-    node.ev = fastcall.ev_factory(node.fn_kind, node.kinds)(node, generic_call_ev, *node.data)  # type: ignore[arg-type]
+    specs, values = fastcall.inline_specs(node.args, node.kinds, m)
+    op_spec, op_values = fastcall.operator_spec(node, m)
+    entry, entry_values = fastcall.entry_spec(node, m)
+    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry)  # type: ignore[arg-type]
+    node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values)
     node.ev(m)
 
 
 def _first_call_resume(m: Any, k: Any, value: Any) -> None:
     node = k.node
-    node.resume = fastcall.resume_factory(node.kinds)(node, *node.data[1:])
+    specs, values = fastcall.inline_specs(node.args, node.kinds, m)
+    op_spec, op_values = fastcall.operator_spec(node, m)
+    node.resume = fastcall.resume_factory(node.kinds, specs, op_spec)(node, *node.data[1:], *values, *op_values)
     node.resume(m, k, value)
 
 

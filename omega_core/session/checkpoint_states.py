@@ -15,6 +15,7 @@ states (``omega-delta/2``: delta chains with full captures) still load.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import time
 import weakref
@@ -33,7 +34,7 @@ DELTA_FORMAT = "omega-delta/2"
 """Delta chains written before shared states; read only."""
 MAX_CHAIN = 256
 WALK_CHUNK = 4096
-"""Frames looked at between two looks at the clock when deciding on a proposed capture."""
+"""New objects counted between two looks at the clock when deciding on a proposed capture."""
 RECORDS_CACHE_BYTES = 32 * 1024 * 1024
 """Parsed records lines kept between restores (gotos near each other read the same ones)."""
 
@@ -56,8 +57,10 @@ class _Proposal:
     machine: Any
     state_id: str
     seq: int
-    max_new_frames: int
-    frame: Any
+    max_new_records: int
+    work: list[Any]
+    """Objects still to look at (the walk goes on in slices)."""
+    seen: set[int] = dataclasses.field(default_factory=set)
     counted: int = 0
 
 
@@ -111,6 +114,10 @@ class CheckpointStates:
         self._capturing: str | None = None
         self._pruning: Iterator[None] | None = None
         self._proposal: _Proposal | None = None
+        self._declined_allowance: int | None = None
+        """The allowance of the command's last declined proposal: a proposal is walked again
+        only once its allowance has doubled, so a command that keeps building new values walks
+        O(log) times, not once per periodic checkpoint (each walk costs up to its allowance)."""
 
     # --- capture and flush ---------------------------------------------------------------------
 
@@ -138,13 +145,25 @@ class CheckpointStates:
             raise
         self._capturing = state_id
 
-    def propose_capture(self, machine: Any, state_id: str, seq: int, max_new_frames: int) -> None:
-        """Capture ``machine`` as ``state_id`` only if its stack has at most ``max_new_frames``
-        frames no capture has written (else the state is not stored). Deciding walks the stack
-        down to the first written frame: ``drain`` does it in slices, like the capture itself, so
-        the machine must not run before ``drain`` is done or ``complete`` is called."""
+    def propose_capture(self, machine: Any, state_id: str, seq: int, max_new_records: int) -> None:
+        """Capture ``machine`` as ``state_id`` only if it would write at most ``max_new_records``
+        records (else the state is not stored): new frames of its stack, and new values such as
+        the pairs of a list the command just built (``SharedEncoder.walk_new_objects``; counted,
+        never timed, so the decision is the same on every run). Deciding walks the new objects
+        from the capture's roots, up to one past the allowance: ``drain`` does it in slices,
+        like the capture itself, so the machine must not run before ``drain`` is done or
+        ``complete`` is called."""
         self.complete()
-        self._proposal = _Proposal(machine, state_id, seq, max_new_frames, machine.k)
+        declined = self._declined_allowance
+        if declined is not None and max_new_records < 2 * declined:
+            return  # declined at a smaller allowance in this command: not walked again so soon
+        roots = self.encoder.new_object_roots(machine)
+        roots.reverse()  # walked as a stack: the registers (the value, the stack) first
+        self._proposal = _Proposal(machine, state_id, seq, max_new_records, roots)
+
+    def command_started(self) -> None:
+        """A new command runs: its proposals start from its own allowance."""
+        self._declined_allowance = None
 
     def prune_soon(self) -> None:
         """Have the next capture forget (in slices, like the capture) the objects nothing else
@@ -157,18 +176,18 @@ class CheckpointStates:
         return self._capturing is not None or self._proposal is not None
 
     def _decide(self, budget_s: float | None) -> bool | None:
-        """Walk the proposed capture's stack for about ``budget_s``: True (capture it), False (too
-        many new frames), None (not decided yet)."""
+        """Walk the proposed capture's new objects for about ``budget_s``: True (capture it), False
+        (too many new records), None (not decided yet)."""
         proposal = self._proposal
         assert proposal is not None
         deadline = None if budget_s is None else time.perf_counter() + budget_s
         while True:
-            room = min(WALK_CHUNK, proposal.max_new_frames - proposal.counted + 1)
-            seen, proposal.frame, reached = self.encoder.walk_new_frames(proposal.frame, room)
-            proposal.counted += seen
-            if proposal.counted > proposal.max_new_frames:
+            room = min(WALK_CHUNK, proposal.max_new_records - proposal.counted + 1)
+            counted, finished = self.encoder.walk_new_objects(proposal.work, proposal.seen, room)
+            proposal.counted += counted
+            if proposal.counted > proposal.max_new_records:
                 return False
-            if reached or proposal.frame is None:
+            if finished:
                 return True
             if deadline is not None and time.perf_counter() > deadline:
                 return None
@@ -182,7 +201,9 @@ class CheckpointStates:
                 return False
             self._proposal = None
             if not decided:
+                self._declined_allowance = proposal.max_new_records
                 return True
+            self._declined_allowance = None
             self.begin_capture(proposal.machine, proposal.state_id, proposal.seq)
         state_id = self._capturing
         if state_id is None:

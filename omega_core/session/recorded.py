@@ -294,6 +294,7 @@ class RecordedSession:
         started = time.perf_counter()
         self._command_steps = self.machine.steps
         self._command_records = self.states.records_total
+        self.states.command_started()
         extra: dict[str, Any] = {"omega": 1}
         if not self.recorder.record_steps:
             extra["record"] = False

@@ -1,0 +1,136 @@
+"""Fused steps: one dispatch of the step loop takes several machine steps, counting each one.
+
+Why: in CPython most of a step's time is the dispatch itself (the loop, a call, reading the
+registers back); the steps of ``(fib n)`` come in fixed chains (enter the closure, its ``if``,
+the branch's variable) that need no dispatch in between. Why it is safe: step counts are part of
+the machine's contract (budgets, slices, periodic checkpoints, and a goto replays an input to the
+same step), so a fused dispatch takes exactly the steps of the unfused ones, in the same order,
+with the same effects, and adds the extra ones to ``Machine.fused_steps``. It fuses only while
+``Machine.fusing`` is set, which ``Machine.run`` does only when the slice has room for
+``FUSE_MAX_STEPS`` more steps: a slice therefore always ends on the same step, in the same state,
+as when every step is its own dispatch, and states, frames and errors never see a difference.
+
+The chains (and why none is longer than ``FUSE_MAX_STEPS``):
+
+* ``if`` whose test is inline and whose chosen branch is a constant or a variable: the ``if``
+  step, then the branch's value step (2). Code generated per branch shape (``if_ev``).
+* a call that enters a closure whose body is an ``if``: the call step, then the ``if`` (above)
+  (1 + 2). Written into the call's generated code (``fastcall._enter``): when the callee was a
+  global closure the first time the call ran, its ``if`` is written in too (``if_lines``,
+  ``fastcall.entry_spec``), used while the body entered is still that node.
+* a call (or a call's resumption after an operand returned) whose next operand is itself a call
+  with only inline operands: pushing the frame, then that call (above) (1 + 3). Only such a call
+  qualifies (``Call.fuse_operand``), so the chain cannot go on into its operands.
+
+An inner step that fails is counted before it runs and its error names its own node, as the
+machine loop would have done; an inner step that suspends (a host effect) leaves the machine as
+the unfused step did. Nothing in a chain runs before the step it belongs to.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from omega_core.errors import OmegaError
+from omega_core.lang.frames import NOT_INLINE, IfK
+from omega_core.lang.values import UNASSIGNED
+
+
+def chain_lines(inner: str, indent: int) -> list[str]:
+    """Source lines (for generated code) that take the step of node ``inner`` (already in
+    ``m.node``) inside the current dispatch: counted first, its error named after it."""
+    pad = " " * indent
+    return [f"{pad}m.fused_steps += 1",
+            f"{pad}try:",
+            f"{pad}    {inner}.ev(m)",
+            f"{pad}except OmegaError as error:",
+            f"{pad}    if getattr(error, 'node', None) is None:",
+            f"{pad}        error.node = {inner}",
+            f"{pad}    raise"]
+
+
+NAMESPACE: dict[str, Any] = {"OmegaError": OmegaError, "NOT_INLINE": NOT_INLINE, "IfK": IfK,
+                             "UNASSIGNED": UNASSIGNED}
+_IF_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
+
+
+def branch_kind(branch: Any) -> str:
+    """``C`` constant, ``L0``/``L1`` variable of the innermost frame or the one around it
+    (their value step is written into the ``if``), ``-`` anything else (taken in its own step)."""
+    from omega_core.lang import nodes as n  # nodes imports this module
+
+    kind = type(branch)
+    if kind is n.Const:
+        return "C"
+    if kind is n.LocalRef0:
+        return "L0"
+    if kind is n.LocalRef1:
+        return "L1"
+    return "-"
+
+
+def _branch_lines(kind: str, name: str, i: int) -> list[str]:
+    """Lines that move to branch ``name``; with its value step fused when the kind allows."""
+    if kind == "C":
+        return ["if m.fusing:", f"    m.value = {name}.value", "    m.node = None", "    m.fused_steps += 1",
+                "    return", f"m.node = {name}"]
+    if kind in ("L0", "L1"):
+        frame = "env" if kind == "L0" else "env[0]"
+        return ["if m.fusing:", f"    v{i} = {frame}[{name}.index]", f"    if v{i} is not UNASSIGNED:",
+                f"        m.value = v{i}", "        m.node = None", "        m.fused_steps += 1", "        return",
+                f"m.node = {name}"]  # unassigned: the variable's own step reports it
+    return [f"m.node = {name}"]
+
+
+def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int = 0, node: str = "node",
+             then: str = "then", otherwise: str = "otherwise") -> list[str]:
+    """The step of an ``if`` (environment in ``env``, test in ``d{i}``), as source lines; ``i``
+    and the names keep them apart from the code they are written into (a call entering the
+    closure whose body this ``if`` is: ``fastcall._enter``)."""
+    from omega_core.lang import fastcall  # fastcall imports this module
+
+    # ``IfK(m.k, node, env)`` without its ``__init__`` call
+    in_steps = (f"waiting = new_object(IfK); waiting.next = m.k; waiting.node = {node}; waiting.env = env; "
+                f"m.k = waiting; m.node = d{i}; return")
+    if spec is None:
+        body = [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {in_steps}"]
+    else:
+        body = ["g = m.globals"] + fastcall.inline_read(spec, i, in_steps)
+    body.append(f"if a{i} is False:")
+    body += ["    " + line for line in _branch_lines(otherwise_kind, otherwise, i)]
+    body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, then, i)]
+    return body
+
+
+def if_ev(node: Any, test: Any, then: Any, otherwise: Any) -> Callable[[Any], None]:
+    """The ``ev`` of an ``if`` whose test may be inline: the test's value picks the branch (one
+    step), and when fusing, a constant or variable branch also gives its value (a second). Made
+    on the first step: a test that calls a primitive (``(< n 2)``) has its call written in
+    (``fastcall.inline_specs``, which needs the globals of the machine running it)."""
+
+    def first_ev(m: Any) -> None:
+        from omega_core.lang import fastcall  # fastcall imports this module
+
+        specs, values = fastcall.inline_specs((test,), (fastcall.operand_kind(test),), m)
+        node.ev = _if_factory(branch_kind(then), branch_kind(otherwise), specs[0])(
+            node, test, then, otherwise, *values)
+        node.ev(m)
+
+    return first_ev
+
+
+def _if_factory(then_kind: str, otherwise_kind: str, spec: Any) -> Callable[..., Any]:
+    from omega_core.lang import fastcall
+
+    key = (then_kind, otherwise_kind, spec)
+    factory = _IF_FACTORIES.get(key)
+    if factory is None:
+        body = ["env = m.env"] + if_lines(then_kind, otherwise_kind, spec)
+        params = ", ".join(["node", "test", "then", "otherwise"] + fastcall.spec_params((spec,)))
+        source = (f"def factory({params}):\n    d0 = test\n    def ev(m):\n"
+                  + "".join(" " * 8 + line + "\n" for line in body) + "    return ev\n")
+        namespace = dict(NAMESPACE)
+        namespace.update(fastcall.NAMESPACE)
+        exec(compile(source, f"<omega fused if {key}>", "exec"), namespace)  # noqa: S102 - our own template
+        factory = _IF_FACTORIES[key] = namespace["factory"]
+    return factory

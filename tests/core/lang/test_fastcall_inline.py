@@ -1,0 +1,51 @@
+"""Primitive calls written into the code of the call or ``if`` that uses them
+(``fastcall.inline_specs``, ``fastcall.operator_spec``, the ``if`` of ``fused.py``).
+
+The written-in code was made for the primitive a global held when the code was generated; it must
+notice when the global is rebound, when an operand is not of the guarded type, and when a variable
+is used before its definition, and then behave exactly as the primitive itself (same value, same
+error, same place, same steps)."""
+
+from __future__ import annotations
+
+from omega_core.evaluator import Evaluator, FormResult
+
+
+def run(text: str) -> list[FormResult]:
+    return list(Evaluator().run_text(text))
+
+
+def values(text: str) -> list[str | None]:
+    return [result.value if result.ok else f"error: {result.error}" for result in run(text)]
+
+
+def test_an_operand_primitive_rebound_after_the_call_site_ran() -> None:
+    assert values("(define (g x) x)\n(define (f n) (g (- n 1)))\n(f 5)\n(define (- a b) (+ a b))\n(f 5)") == [
+        "g", "f", "4", "-", "6"]
+
+
+def test_an_if_test_primitive_rebound_after_the_if_ran() -> None:
+    assert values("(define (h n) (if (< n 2) 'small 'big))\n(h 1)\n(define (< a b) #f)\n(h 1)") == [
+        "h", "small", "<", "big"]
+
+
+def test_an_operator_primitive_rebound_to_a_closure() -> None:
+    assert values("(define (k a) (car (cons a 2)))\n(k 1)\n(define (cons a b) (list b a))\n(k 1)") == [
+        "k", "1", "cons", "2"]
+
+
+def test_the_guard_falls_back_to_the_primitive_and_its_error() -> None:
+    results = run('(define (g x) x)\n(define (f n) (g (- n "a")))\n(f 5)')
+    assert results[2].error == '-: expected a number, got "a" (string) (in (- n "a"), line 2, column 18)'
+    assert values("(define (g x) x)\n(define (f n) (g (- n 1)))\n(f 2.5)\n(f (expt 2 100))") == [
+        "g", "f", "1.5", str(2**100 - 1)]
+
+
+def test_an_unassigned_variable_in_a_written_in_operand_keeps_its_error_and_steps() -> None:
+    result = run("(define (g x) x)\n(define (k) (define y (g (+ x 1))) (define x 2) y)\n(k)")[-1]
+    assert result.error == "x: used before its definition (in (+ x 1), line 2, column 26)"
+
+
+def test_cons_written_in_builds_ordinary_pairs() -> None:
+    assert values("(define (f a b) (cons a b))\n(f 1 2)\n(define (two x) (cons x (cons x '())))\n(two 3)\n"
+                  "(equal? (two 3) (list 3 3))") == ["f", "(1 . 2)", "two", "(3 3)", "#t"]

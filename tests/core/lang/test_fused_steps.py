@@ -1,0 +1,147 @@
+"""Fused steps (``fused.py``) change nothing a program, a budget, a checkpoint or a replay can see.
+
+Each program runs twice in a bare machine, fusion on and off, in small slices (7 steps: slice
+ends fall inside fused chains all the time); after every slice the whole machine state is dumped
+(``serialize.dump_state``) and the two runs must agree slice for slice: same step numbers, same
+registers, frames, environments and values, then the same result or the same error at the same
+step, named at the same place. Errors raised inside a chain (an ``if`` test, a callee's body, an
+operand call) are among the programs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from omega_core.lang import machine as machine_module
+from omega_core.lang.machine import Machine, Status
+from omega_core.lang.printer import write_string
+from omega_core.lang.reader import read_all
+from omega_core.lang.serialize import dump_state
+
+FIXTURES = Path("/work/shared/fixtures/programs")
+FIB = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))\n"
+PROGRAMS = {
+    "fib": FIB + "(fib 9)",
+    "loop": "(define (loop i acc) (if (= i 0) acc (loop (- i 1) (+ acc 1))))\n(loop 40 0)",
+    "deep": "(define (deep n) (if (= n 0) 0 (+ 1 (deep (- n 1)))))\n(deep 30)",
+    "tak": "(define (tak x y z) (if (not (< y x)) z (tak (tak (- x 1) y z) (tak (- y 1) z x) (tak (- z 1) x y))))\n"
+           "(tak 6 4 2)",
+    "lists": "(define (build n) (let loop ((i 0) (acc '())) (if (= i n) acc (loop (+ i 1) (cons i acc)))))\n"
+             "(fold-left + 0 (filter even? (map (lambda (x) (* x 3)) (build 30))))",
+    "constant branch": "(define (f n) (if (< n 1) 'done (f (- n 1))))\n(list (f 5) (f 0))",
+    "outer variable branch": "(define (g k) (let ((z 5)) (if (< k 0) k z)))\n(+ (g 1) (g -1))",
+    "error in a chained test": "(define (p n) (if (car n) 1 2))\n(define (q n) (+ (p n) 1))\n(q 5)",
+    "error in an operand call": "(define (h n) (+ (car n) 1))\n(define (w n) (+ (h n) 1))\n(w 5)",
+    "unbound in a chained test": "(define (t n) (if missing-flag 1 2))\n(define (r n) (+ (t n) 1))\n(r 1)",
+    "unbound in a branch": "(define (u n) (if (< n 1) missing-name (u (- n 1))))\n(u 3)",
+    "used before definition": "(define (k) (define y (if #t x 0)) (define x 2) y)\n(k)",
+    "arity in a chain": "(define (one a) (if a 1 2))\n(define (two n) (+ (one n n) 1))\n(two 3)",
+    "rebound procedure": FIB + "(fib 5)\n(define (fib n) (if (< n 1) 'z n))\n(fib 3)",
+    "if test rebound under a call": "(define (h n) (if (< n 2) 'small 'big))\n(define (w n) (h n))\n(w 1)\n"
+                                    "(define (< a b) (> a b))\n(w 1)\n(w 3)\n(define (h n) (if n 1 2))\n(w 3)",
+    "effect handled": "(define (ask n) (if (= n 0) (effect amb.choose 1 2) (+ 1 (ask (- n 1)))))\n(ask 3)",
+}
+PROGRAMS.update({f"fixture {path.stem}": path.read_text(encoding="utf-8")
+                 for path in sorted(FIXTURES.glob("*.omega"))})
+
+
+def normalised(state: dict[str, Any]) -> str:
+    return json.dumps(state, sort_keys=True)
+
+
+def fingerprint(machine: Machine) -> tuple[Any, ...]:
+    """A cheap summary of the registers and the frame chain (the whole dump is slow)."""
+    frames = []
+    frame = machine.k
+    while frame is not None:
+        node = getattr(frame, "node", None)
+        frames.append((type(frame).__name__, getattr(node, "idx", None), getattr(frame, "index", None),
+                       write_string(list(getattr(frame, "vals", ()) or ()))))
+        frame = frame.next
+    env = machine.env
+    return (getattr(machine.node, "idx", None), write_string(machine.value),
+            write_string(env[1:]) if type(env) is list else None, tuple(frames))
+
+
+def trace(text: str, fusion: bool, slice_steps: int, dump_every: int = 25) -> list[Any]:
+    """Every slice's end state (the whole dump every ``dump_every`` slices), then each form's
+    result (value or error, where, steps)."""
+    machine_module.FUSION_ENABLED = fusion
+    try:
+        machine = Machine()
+        machine.unit_prefix = "u-test-"  # unit ids otherwise differ between machines
+        seen: list[Any] = []
+        read = read_all(text)
+        for datum in read.forms:
+            machine.start(machine.compile(datum, read.positions).root)
+            start = machine.steps
+            for _ in range(100_000):
+                status = machine.run(slice_steps)
+                if status is Status.EFFECT:
+                    machine.fail_effect("no host here")
+                    status = machine.status
+                whole = normalised(dump_state(machine)) if len(seen) % dump_every == 0 else None
+                seen.append((machine.steps - start, fingerprint(machine), whole))
+                if status is not Status.RUNNING:
+                    seen.append(normalised(dump_state(machine)))
+                    break
+            if status is Status.ERROR:
+                error = machine.error
+                seen.append(("error", error.code if error else None, error.message if error else None,
+                             machine.error_location(), machine.steps - start))
+                machine.status = Status.DONE
+            else:
+                seen.append(("value", write_string(machine.value), machine.steps - start))
+        return seen
+    finally:
+        machine_module.FUSION_ENABLED = True
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_fused_and_unfused_runs_agree_at_every_slice(name: str) -> None:
+    text = PROGRAMS[name]
+    every = 400 if "dwelling" in name else 25
+    assert trace(text, True, 7, every) == trace(text, False, 7, every)
+
+
+def test_errors_inside_chains_are_reported_as_unfused() -> None:
+    results = [item for item in trace(PROGRAMS["error in a chained test"], True, 1000) if item[0] in ("value", "error")]
+    assert results[-1][0] == "error" and results[-1][3] is not None and "(car n)" in results[-1][3]
+    results = [item for item in trace(PROGRAMS["arity in a chain"], True, 1000) if item[0] in ("value", "error")]
+    assert results[-1][0] == "error" and "one: expected 1 argument, got 2" in results[-1][2]
+
+
+def test_fusion_keeps_the_pinned_step_count() -> None:
+    """(fib 15) in big slices ends at the step count the generic machine pinned (test_fastcall),
+    and the fused run really fused: its dispatches (counted by wrapping ``Frame.ret`` and the
+    ``if`` nodes' steps) are fewer."""
+    steps = {}
+    for fusion in (True, False):
+        machine_module.FUSION_ENABLED = fusion
+        try:
+            machine = Machine()
+            for datum in read_all(FIB + "(fib 15)").forms:
+                machine.start(machine.compile(datum).root)
+                start = machine.steps
+                while machine.run(10_000) is Status.RUNNING:
+                    pass
+            steps[fusion] = machine.steps - start
+        finally:
+            machine_module.FUSION_ENABLED = True
+    assert steps[True] == steps[False] == 7891
+
+
+SMALL = sorted(name for name in PROGRAMS if "dwelling" not in name)  # the amb search is long
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(min_value=1, max_value=12), st.sampled_from(SMALL))
+def test_any_slice_size_gives_the_same_states(slice_steps: int, name: str) -> None:
+    text = PROGRAMS[name]
+    assert trace(text, True, slice_steps, 200) == trace(text, False, slice_steps, 200)
