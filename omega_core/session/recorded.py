@@ -29,13 +29,12 @@ from omega_core.evaluator import PAUSE, STOPPED_CODES, Evaluator, FormResult, St
 from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.checkpoint_states import CheckpointStates
-from omega_core.session.index import load_index, make_receipt, new_index, rebuild_index_from_log, write_index
-from omega_core.session.listing import write_meta
-from omega_core.session.errors import StorageError
+from omega_core.session.index import load_index, make_receipt, rebuild_index_from_log
 from omega_core.session.log import SessionLogWriter
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.names import session_paths
 from omega_core.session.metrics import SessionMetrics
+from omega_core.session.recorded_files import SessionFiles
 from omega_core.session.recorder import SessionRecorder
 from omega_core.session.replay import Replayer, StopAtSeq
 from omega_core.session.states import is_state_ref
@@ -45,7 +44,6 @@ from omega_core.session.validation import SessionDamaged, check_log_covers_index
 RECENT_EVENTS = 2000
 CAPTURE_SLICE_S = 0.003
 """Encoding of a checkpoint state between two pauses (the loop must never stall over 5 ms)."""
-INDEX_GROWTH = 0.05
 CAPTURE_SHARE = 0.25
 """Periodic checkpoints of a command store no state when capturing its new frames would take the
 command's capture work past this share of its evaluation work (see ``_periodic_capture_allowance``)."""
@@ -55,7 +53,7 @@ CAPTURE_ALWAYS_FRAMES = 4096
 """A periodic capture with at most this many new frames is always taken (small: a few ms)."""
 
 
-class RecordedSession:
+class RecordedSession(SessionFiles):
     def __init__(self, sessions_dir: Path, name: str, config: Config, effects: EffectHost | None = None) -> None:
         self.config = config
         self.paths = session_paths(sessions_dir, name)
@@ -459,162 +457,3 @@ class RecordedSession:
             return list(self.recent)[-count:] if count else []
         with SessionLogReader(self.paths.log) as reader:
             return [event for _, event in reader.tail(count)]
-
-    # --- persistence of derived files ----------------------------------------------------------
-
-    def estimated_memory(self) -> int:
-        """A cheap estimate of this session's resident size (exact sizing would cost more than it
-        saves): per captured record, checkpoint, recent event and global, plus a base."""
-        estimate = (64 * 1024 + len(self.states.encoder.addr) * 160 + len(self.checkpoints) * 120
-                    + len(self.recent) * 300 + len(self.machine.globals) * 64)
-        self.peak_memory = max(self.peak_memory, estimate)
-        return estimate
-
-    def disk_bytes(self) -> int:
-        total = 0
-        for path in (self.paths.log, self.paths.index, self.paths.states, self.paths.meta,
-                     timeline_path(self.paths.log.parent, self.name)):
-            try:
-                total += path.stat().st_size
-            except OSError:
-                pass
-        return total
-
-    def flush(self, force_index: bool = False) -> None:
-        """Write pending states; rewrite the index when it lags enough (or ``force_index``)."""
-        self.flush_states()
-        job = self.index_job(force_index)
-        if job is not None:
-            job()
-
-    @property
-    def needs_persisting(self) -> bool:
-        """States to write, or an index that lags the log (whose rewrite the interval may hold back)."""
-        return self.dirty or bool(self.states.pending) or self.next_seq > self.last_index_count
-
-    def flush_states(self) -> None:
-        self.bytes_written += self.states.flush()
-        self.dirty = False
-        self.last_flush = time.monotonic()
-
-    def index_job(self, force: bool = False) -> Callable[[], None] | None:
-        """The index (and meta) rewrite, if due, as a function a server can run off its loop.
-
-        Due when the log grew by ``INDEX_GROWTH`` of its length since the last one (so the
-        amortized cost per event stays constant) and ``index_interval_ms`` has passed, or when
-        forced. Recovery reads the log past the index: at most 5% of it or one interval of commands.
-        The data is copied now, so the job does not race with later commands. Not fsynced: the
-        index is a cache of the log.
-        """
-        if self.damaged is not None:
-            return None  # the index of a damaged log is evidence: only :session repair replaces it
-        grown = self.next_seq - self.last_index_count
-        due = grown >= max(1, int(self.next_seq * INDEX_GROWTH)) and \
-            (time.monotonic() - self.last_index_time) * 1000 >= self.config.server.index_interval_ms
-        if not (due or (force and (grown or not self.paths.index.exists()))):
-            return None
-        self.last_index_time = time.monotonic()
-        index = new_index(self.session_id)
-        index["eventCount"] = self.next_seq
-        index["checkpoints"] = list(self.checkpoints)
-        index["states"] = dict(self.states.refs)
-        index["receipts"] = dict(self.receipts)
-        index["omega"] = {"version": 1, "metrics": self.metrics.to_json()}
-        self.last_index_count = self.next_seq
-        meta = dict(session_id=self.session_id, created=self.created, event_count=self.next_seq,
-                    checkpoint_count=len(self.checkpoints),
-                    log_size=self._writer.size if self._writer is not None else self.paths.log.stat().st_size)
-        index_path, meta_path = self.paths.index, self.paths.meta
-
-        def write() -> None:
-            write_index(index_path, index, fsync=False)
-            try:
-                write_meta(meta_path, **meta)
-            except (OmegaError, OSError):
-                pass  # a sidecar only speeds listings up
-
-        return write
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            self.flush(force_index=True)
-        finally:
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
-            self.states.close()
-            # Break the session <-> recorder cycle, so a closed session is freed as soon as it is
-            # dropped, not at the next full collection (a server evicting thousands of sessions
-            # grew by ~2 KB per session it had ever loaded).
-            self.evaluator.observer = None
-            self.recorder.session = None  # type: ignore[assignment]
-
-    @property
-    def log_size(self) -> int:
-        if self._writer is not None:
-            return self._writer.size
-        return self._released_log_size or 0
-
-    # --- descriptors of an idle session (a server's pool, issue 10 item 8) ---------------------
-
-    @property
-    def files_open(self) -> bool:
-        """Whether this session holds descriptors now: its log (written, and locked) or states file."""
-        return self._writer is not None or self.states.store_open
-
-    @property
-    def log_needs_fsync(self) -> bool:
-        """Appended data the ``interval`` policy has not forced to the disk yet (closing the log
-        would fsync it: a blocking call)."""
-        return self._writer is not None and self._writer.needs_fsync
-
-    @property
-    def files_released(self) -> bool:
-        """Whether ``release_idle_files`` gave the log back and nothing has opened it since."""
-        return self._released_log_size is not None and self._writer is None and not self.closed
-
-    def release_idle_files(self) -> None:
-        """Close the log and the states file of an idle session; its next command (or the pool's
-        ``get``) opens them again (``reopen_files``). Why: a server keeping hundreds of sessions
-        loaded held two descriptors each and ran out of them. Pending states are written first.
-        While released the log's ``flock`` is not held, so reopening checks nobody wrote to it."""
-        if self.closed or not self.files_open:
-            return
-        self.flush_states()
-        if self._writer is not None:
-            self._released_log_size = self._writer.size
-            self._writer.close()  # fsyncs what the policy still owes the disk
-            self._writer = None
-        self.states.close()
-
-    def _take_log_back(self) -> None:
-        """Open the log writer before an append: again after ``release_idle_files``, else anew."""
-        if not self.files_released:
-            self._open_writer()
-        elif not self.reopen_files():
-            raise StorageError(f"session '{self.name}': its log changed on disk while the session was idle "
-                               "(another program wrote to it); it is opened again from its files: run the "
-                               "command again", self.paths.log)
-
-    def reopen_files(self) -> bool:
-        """Take the log back after ``release_idle_files``; True when the session can go on.
-
-        False when the log changed on disk meanwhile (another program wrote to it): this session's
-        memory no longer matches its log, so it is closed without writing anything (a server's
-        pool then opens it again from its files). ``LogLocked`` when another writer holds it now.
-        """
-        size = self._released_log_size
-        if size is None or self._writer is not None:
-            return self._writer is not None
-        writer = SessionLogWriter(self.paths.log, str(self.config.server.fsync), session_id=self.session_id,
-                                  created=self.created, next_seq=self.next_seq)
-        if writer.size != size or writer.repair_warning:
-            writer.close()
-            self.release_files()
-            return False
-        self._writer = writer
-        self._released_log_size = None
-        return True
