@@ -38,6 +38,7 @@ from omega_core.server.config_report import effective_config
 from omega_core.server.connection import Connection, read_frames
 from omega_core.server.context import EXIT_RESTART, EXIT_STOP
 from omega_core.server.health import BackgroundJob
+from omega_core.server.loop_watch import LoopWatch, watched_loop_factory
 from omega_core.server.manager import SessionInstance, SessionManager
 from omega_core.server.ops import dispatch
 from omega_core.server.persistence import PersistenceManager
@@ -95,6 +96,8 @@ class Backend:
         self.subscribers: dict[str, set[int]] = {}
         self.requests = RequestRecord(self.config.sessions_dir)
         """The persisted request-id record: a resend is answered from it, before locks (exactly-once)."""
+        self.loop_watch = LoopWatch()
+        """The loop's stalls, measured (``loop_watch``): ``"loop"`` in ``metrics`` and ``status``."""
         self.acceptor = Acceptor(listener, key, self.config.server, stopping=self._stop.is_set,
                                  client_count=lambda: len(self.connections), adopt=self._adopt_from_thread)
 
@@ -336,6 +339,7 @@ class Backend:
                 "last_flush": self.persistence.last_flush,
                 "bytes_written": self.persistence.bytes_written(),
             },
+            "loop": self.loop_watch.figures(),
         }
 
     def session_lock(self, name: str) -> anyio.Lock:
@@ -404,6 +408,7 @@ class Backend:
             "last_flush": self.persistence.last_flush,
             "session_dir": str(self.config.session_dir),
             "degraded": self.manager.health.degraded(),
+            "loop": {key: value for key, value in self.loop_watch.figures().items() if key != "recent_stalls"},
             "config": effective_config(self.config),  # front ends compare theirs (config_report.py)
         }
 
@@ -442,12 +447,18 @@ PROFILE_ENV = "OMEGA_BACKEND_PROFILE"
 finding what stalls the loop; ``python -m pstats PATH``). Unset in normal use."""
 
 
+def _run(backend: Backend) -> int:
+    """Serve on an asyncio loop whose selector measures the loop's stalls (``loop_watch``)."""
+    options = {"loop_factory": watched_loop_factory(backend.loop_watch)}
+    return int(anyio.run(backend.serve, backend="asyncio", backend_options=options))
+
+
 def _run_profiled(backend: Backend) -> int:
     import cProfile
 
     profiler = cProfile.Profile()
     try:
-        return int(profiler.runcall(anyio.run, backend.serve, backend="asyncio"))
+        return int(profiler.runcall(_run, backend))
     finally:
         profiler.dump_stats(os.environ[PROFILE_ENV])
 
@@ -463,7 +474,7 @@ def backend_main(listener: Any, config: Config, key: bytes, restarts: int, super
         sweep_temp_files(config.sessions_dir, started_before=time.time())  # left by a crashed process
         backend = Backend(config, listener, key, restarts, supervisor_pid)
         tune_garbage_collector()
-        code = _run_profiled(backend) if os.environ.get(PROFILE_ENV) else anyio.run(backend.serve, backend="asyncio")
+        code = _run_profiled(backend) if os.environ.get(PROFILE_ENV) else _run(backend)
     except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide
         log.exception("backend crashed")
         code = 1
