@@ -194,19 +194,25 @@ class LoopFigures:
     stalls: int
     long_stalls: int
     longest_ms: float
+    full_collections: int
+    longest_full_collection_ms: float
 
     @classmethod
     def between(cls, before: dict[str, Any], after: dict[str, Any], started: float) -> "LoopFigures":
         recent = [ms for at, ms in after.get("recent_stalls", []) if at >= started]
         return cls(after.get("stalls_over_5ms", 0) - before.get("stalls_over_5ms", 0),
                    after.get("stalls_over_50ms", 0) - before.get("stalls_over_50ms", 0),
-                   max(recent, default=0.0))
+                   max(recent, default=0.0),
+                   (after.get("collections") or [0, 0, 0])[2] - (before.get("collections") or [0, 0, 0])[2],
+                   (after.get("longest_collection_ms") or [0, 0, 0])[2])
 
     def note(self) -> str:
+        collections = (f"; {self.full_collections} full GC(s), the longest of the run "
+                       f"{self.longest_full_collection_ms:.0f} ms" if self.full_collections else "")
         if not self.stalls:
-            return "server loop: no stall over 5 ms"
+            return f"server loop: no stall over 5 ms{collections}"
         return (f"server loop: {self.stalls} stall(s) over 5 ms ({self.long_stalls} over 50 ms), "
-                f"longest {self.longest_ms:.1f} ms")
+                f"longest {self.longest_ms:.1f} ms{collections}")
 
 
 def loop_figures(client: OmegaClient) -> dict[str, Any]:
@@ -435,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes and timeouts (smoke test); no targets")
     parser.add_argument("--only", metavar="TEXT", help="run only the bombs whose label contains TEXT")
     parser.add_argument("--dir", metavar="PARENT", help="make the temp dir under PARENT")
+    parser.add_argument("--server-log", metavar="FILE", help="copy the server's log there at the end")
     args = parser.parse_args(arguments)
     sizes = Sizes.pick(args.quick)
     signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -456,6 +463,9 @@ def main(argv: list[str] | None = None) -> int:
                         rows.extend(case_rows(label, *measured, loop=loop, quick=args.quick))
                 finally:
                     probe.stop()
+                    if args.server_log:
+                        with contextlib.suppress(OSError):
+                            Path(args.server_log).write_bytes(server.paths.log.read_bytes())
     except KeyboardInterrupt:
         report_stopped(rows, TITLE, "interrupted", "interrupted (server stopped)")
         return 130

@@ -92,7 +92,7 @@ Step = Pause | EffectCall | FormResult
 
 COLLECTOR_THRESHOLDS = (20_000, 10, 10)
 """The cyclic collector's thresholds while Omega code runs in this process (the backend sets the
-same in ``tune_garbage_collector``). Evaluation allocates a frame list, a continuation frame or a
+same in ``server.collector``). Evaluation allocates a frame list, a continuation frame or a
 pair every few steps; with the default (700, 10, 10) young collections ran every few hundred steps
 and full ones walked every live pair: map/filter/fold over a 100k list built in the same input took
 7.3 s in-process, 4.2 s with these thresholds and a frozen start-up heap (bench/language.py)."""
@@ -350,6 +350,7 @@ class Evaluator:
         language = self.language
         machine.memory_limit = language.max_memory_mb * budgets.MIB
         machine.max_integer_bits = language.max_integer_bits
+        machine.max_string_chars = language.max_string_chars
         machine.max_output_chars = language.max_output_chars
 
     @staticmethod

@@ -94,6 +94,7 @@ class Machine:
         # Budgets of one command (see budgets.py); the evaluator sets the limits from the config.
         self.memory_limit = 512 * budgets.MIB
         self.max_integer_bits = 65_536
+        self.max_string_chars = budgets.DEFAULT_MAX_STRING_CHARS
         self.max_output_chars = 100_000
         self.output_chars = 0
         self.memory = budgets.MemoryMeter()

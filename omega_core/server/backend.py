@@ -15,7 +15,6 @@ a busy session never delays another client's request. ``connection`` holds a cli
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import signal
@@ -37,6 +36,7 @@ from omega_core.server.access import AccessTable
 from omega_core.server.config_report import effective_config
 from omega_core.server.connection import Connection, read_frames
 from omega_core.server.context import EXIT_RESTART, EXIT_STOP
+from omega_core.server.collector import collect_when_idle, tune_garbage_collector
 from omega_core.server.health import BackgroundJob
 from omega_core.server.loop_watch import LoopWatch, watched_loop_factory
 from omega_core.server.manager import SessionInstance, SessionManager
@@ -115,6 +115,7 @@ class Backend:
                     group.start_soon(self.persistence.run_fsync_loop)
                     group.start_soon(self._idle_loop)
                     group.start_soon(self._signal_loop)
+                    group.start_soon(collect_when_idle, self.any_session_busy)
                     await self._stop.wait()
                     group.cancel_scope.cancel()  # no new requests from here on
                 # Requests under way finish and are answered (a running command is interrupted),
@@ -127,6 +128,10 @@ class Backend:
         self.manager.close_all()
         self.requests.close()
         return self.exit_code
+
+    def any_session_busy(self) -> bool:
+        """Some session runs a command now (the full garbage collection waits: ``collector``)."""
+        return any(instance.busy for instance in self.manager.pool.values())
 
     def _interrupt_all(self) -> None:
         for instance in self.manager.pool.values():
@@ -423,25 +428,6 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-GC_THRESHOLDS = (10_000, 2, 100)
-"""The cyclic collector's thresholds in the backend. Deep recursions build hundreds of thousands of
-frames; with the default (700, 10, 10) the collector ran thousands of times and its full
-collections walked every live object, about 40% of ``(deep 100000)`` (measured in-process: 4.3 s
--> 2.6 s with a frozen start-up heap and fewer collections). A pause is as long as the young
-generations it walks: a middle-generation collection walks up to ``t0 * (t1 + 1)`` objects (a
-deep stack keeps them all), 220,000 with (20000, 10, 10), 40-90 ms on a loaded machine; with
-(10000, 2, 100) it walks 30,000. Full collections are tried as often as before (every 2 million
-allocations, and only when the old generation grew by a quarter)."""
-
-
-def tune_garbage_collector() -> None:
-    """Freeze what start-up built (modules, builtins, prelude: never garbage, never walked again)
-    and make young collections rarer."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
 PROFILE_ENV = "OMEGA_BACKEND_PROFILE"
 """A path: the backend runs under cProfile and writes its stats there on a clean stop (a tool for
 finding what stalls the loop; ``python -m pstats PATH``). Unset in normal use."""
@@ -474,6 +460,7 @@ def backend_main(listener: Any, config: Config, key: bytes, restarts: int, super
         sweep_temp_files(config.sessions_dir, started_before=time.time())  # left by a crashed process
         backend = Backend(config, listener, key, restarts, supervisor_pid)
         tune_garbage_collector()
+        backend.loop_watch.watch_collections()
         code = _run_profiled(backend) if os.environ.get(PROFILE_ENV) else _run(backend)
     except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide
         log.exception("backend crashed")

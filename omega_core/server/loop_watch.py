@@ -18,6 +18,7 @@ this is the server's side alone. No timer is involved: an idle loop costs nothin
 from __future__ import annotations
 
 import asyncio
+import gc
 import selectors
 import time
 from collections import deque
@@ -49,6 +50,26 @@ class LoopWatch:
         self.stalls = 0
         self.long_stalls = 0
         self.recent: deque[Stall] = deque(maxlen=RECENT_STALLS)
+        self.collections = [0, 0, 0]
+        """Cyclic garbage collections per generation (a full one walks every live object)."""
+        self.longest_collection_s = [0.0, 0.0, 0.0]
+        self._collection_started = 0.0
+
+    def watch_collections(self) -> None:
+        """Time the cyclic collector's passes too (``gc.callbacks``): a full collection over a
+        heap of millions of objects holds the GIL for as long as it takes, whoever asked for it."""
+        if self._on_collection not in gc.callbacks:
+            gc.callbacks.append(self._on_collection)
+
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._collection_started = time.perf_counter()
+            return
+        generation = info.get("generation", 2)
+        if 0 <= generation <= 2:
+            took = time.perf_counter() - self._collection_started
+            self.collections[generation] += 1
+            self.longest_collection_s[generation] = max(self.longest_collection_s[generation], took)
 
     def iteration(self, busy_s: float) -> None:
         """One iteration of the loop took ``busy_s`` away from ``select``."""
@@ -68,6 +89,8 @@ class LoopWatch:
             "longest_stall_ms": round(self.longest_s * 1000, 3),
             "stalls_over_5ms": self.stalls,
             "stalls_over_50ms": self.long_stalls,
+            "collections": list(self.collections),
+            "longest_collection_ms": [round(seconds * 1000, 3) for seconds in self.longest_collection_s],
             "recent_stalls": [[round(stall.ended_at, 4), round(stall.seconds * 1000, 3)] for stall in self.recent],
         }
 

@@ -1,0 +1,71 @@
+"""The backend's sharing of the interpreter: short young collections, full ones only when idle, and
+a short GIL switch interval.
+
+A full collection walks every live object that start-up did not freeze, holding the GIL the whole
+time: about 0.2-0.4 microseconds per object here, so 0.5-1 s while one session holds a deep stack or
+a list of millions of pairs (measured by ``bench/isolation.py``: the endless recursion's and the
+list doubling's longest stalls were full collections). Whoever triggers it, every client waits.
+Python's own policy runs one every few million allocations once the old generation grew by a
+quarter, which is exactly while a bomb grows its heap. So in the backend:
+
+- young collections stay automatic but small (``GC_THRESHOLDS``): a middle-generation pass walks at
+  most ``t0 * (t1 + 1)`` = 7,500 objects, about 0.5-2 ms; the total work per object is the same as
+  with larger thresholds (each survivor is walked once per young generation);
+- full collections never start by themselves; ``collect_when_idle`` runs one when no session runs a
+  command (a finished or stopped command has given its garbage back by reference counting, so the
+  heap is small again) and enough was allocated since the last one for cycles to have piled up. A
+  backend that is never idle still collects after ``FULL_COLLECTION_MAX_WAIT_S``.
+
+The loop gives up the GIL in every ``select``; when a worker thread (``:session save``, an index
+write, the freeing of a huge stack) runs Python code meanwhile, the loop gets the GIL back only when
+the worker is asked to drop it, after the switch interval: 5 ms by default, and several hand-overs
+per request (read, answer, write) made another client's ping wait 15-20 ms while a big save ran.
+``SWITCH_INTERVAL_S`` makes each hand-over short.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+from typing import Callable
+
+import anyio
+
+GC_THRESHOLDS = (2_500, 2, 1_000_000_000)
+"""Young (2,500 allocations) and middle (every 2nd young) collections; the third number is the
+count of middle collections after which Python would try a full one: never (``collect_when_idle``)."""
+FULL_COLLECTION_AFTER = 400
+"""Middle collections (about 2 million allocations) after which an idle full collection is due."""
+IDLE_CHECK_S = 1.0
+"""How often the backend looks whether a full collection is due (one wake-up a second when idle)."""
+FULL_COLLECTION_MAX_WAIT_S = 600.0
+"""A backend busy without a pause for this long collects anyway (cyclic garbage must not pile up forever)."""
+SWITCH_INTERVAL_S = 0.0005
+"""How long a thread may keep the GIL while another waits for it (Python's default is 5 ms)."""
+
+
+def tune_garbage_collector() -> None:
+    """Freeze what start-up built (modules, builtins, prelude: never garbage, never walked again),
+    set the backend's thresholds and its GIL switch interval."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
+def full_collection_due(is_busy: bool, since_last_s: float) -> bool:
+    """Enough allocated since the last full collection, and nobody computing (or waited too long)."""
+    if gc.get_count()[2] < FULL_COLLECTION_AFTER:
+        return False
+    return not is_busy or since_last_s >= FULL_COLLECTION_MAX_WAIT_S
+
+
+async def collect_when_idle(busy: Callable[[], bool]) -> None:
+    """The backend's full collections (a task on the loop, for the backend's lifetime)."""
+    last = time.monotonic()
+    while True:
+        await anyio.sleep(IDLE_CHECK_S)
+        if full_collection_due(busy(), time.monotonic() - last):
+            gc.collect()
+            last = time.monotonic()
