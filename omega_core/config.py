@@ -102,6 +102,7 @@ class LanguageConfig:
     max_memory_mb: int = _positive(512)
     max_integer_bits: int = _positive(65_536)
     max_string_chars: int = _positive(16 * 1024 * 1024)
+    slice_ms: float = _positive(2.0)
 
 
 @dataclass(frozen=True)
