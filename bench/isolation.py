@@ -196,15 +196,18 @@ class LoopFigures:
     longest_ms: float
     full_collections: int
     longest_full_collection_ms: float
+    longest_at_s: float
+    """When the longest stall ended, in seconds since the case started."""
 
     @classmethod
     def between(cls, before: dict[str, Any], after: dict[str, Any], started: float) -> "LoopFigures":
-        recent = [ms for at, ms in after.get("recent_stalls", []) if at >= started]
+        recent = [(ms, at) for at, ms in after.get("recent_stalls", []) if at >= started]
+        longest, longest_at = max(recent, default=(0.0, started))
         return cls(after.get("stalls_over_5ms", 0) - before.get("stalls_over_5ms", 0),
                    after.get("stalls_over_50ms", 0) - before.get("stalls_over_50ms", 0),
-                   max(recent, default=0.0),
+                   longest,
                    (after.get("collections") or [0, 0, 0])[2] - (before.get("collections") or [0, 0, 0])[2],
-                   (after.get("longest_collection_ms") or [0, 0, 0])[2])
+                   (after.get("longest_collection_ms") or [0, 0, 0])[2], longest_at - started)
 
     def note(self) -> str:
         collections = (f"; {self.full_collections} full GC(s), the longest of the run "
@@ -212,7 +215,7 @@ class LoopFigures:
         if not self.stalls:
             return f"server loop: no stall over 5 ms{collections}"
         return (f"server loop: {self.stalls} stall(s) over 5 ms ({self.long_stalls} over 50 ms), "
-                f"longest {self.longest_ms:.1f} ms{collections}")
+                f"longest {self.longest_ms:.1f} ms at +{self.longest_at_s:.1f} s{collections}")
 
 
 def loop_figures(client: OmegaClient) -> dict[str, Any]:
@@ -368,12 +371,15 @@ def bomb_big_global(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
 def bomb_save(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
     session = "bigsave"
     per_line = 100
+    started = time.perf_counter()
     for start in range(0, sizes.save_inputs, per_line):
         client.execute(" ".join(f"(define k{n} {n})" for n in range(start, min(start + per_line, sizes.save_inputs))),
                        session)
     events = next((row["events"] for row in client.list_sessions() if row["name"] == session), 0)
+    building = time.perf_counter() - started
     reply, elapsed = timed(client, ":session save bigsave-copy", session)
-    return Outcome(f"{reply.output.strip()[:70]} (session of {events:,} events)", elapsed)
+    return Outcome(f"{reply.output.strip()[:70]} (session of {events:,} events, built in {building:.1f} s before "
+                   "the save)", elapsed)
 
 
 BOMBS: list[tuple[str, Callable[[Any, OmegaClient, Sizes], Outcome]]] = [

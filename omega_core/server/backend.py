@@ -433,9 +433,24 @@ PROFILE_ENV = "OMEGA_BACKEND_PROFILE"
 finding what stalls the loop; ``python -m pstats PATH``). Unset in normal use."""
 
 
+SLOW_CALLBACKS_ENV = "OMEGA_BACKEND_SLOW_CALLBACKS_MS"
+"""A number of milliseconds: the loop runs in asyncio's debug mode and logs every callback or task
+step that held it longer (a tool for finding what stalls the loop; debug mode costs some speed).
+Unset in normal use."""
+
+
 def _run(backend: Backend) -> int:
     """Serve on an asyncio loop whose selector measures the loop's stalls (``loop_watch``)."""
-    options = {"loop_factory": watched_loop_factory(backend.loop_watch)}
+    options: dict[str, Any] = {"loop_factory": watched_loop_factory(backend.loop_watch)}
+    slow_ms = os.environ.get(SLOW_CALLBACKS_ENV)
+    if slow_ms:
+        options["debug"] = True
+
+        async def serve() -> int:
+            asyncio.get_running_loop().slow_callback_duration = float(slow_ms) / 1000
+            return await backend.serve()
+
+        return int(anyio.run(serve, backend="asyncio", backend_options=options))
     return int(anyio.run(backend.serve, backend="asyncio", backend_options=options))
 
 

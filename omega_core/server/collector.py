@@ -54,9 +54,10 @@ def tune_garbage_collector() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 
-def full_collection_due(is_busy: bool, since_last_s: float) -> bool:
-    """Enough allocated since the last full collection, and nobody computing (or waited too long)."""
-    if gc.get_count()[2] < FULL_COLLECTION_AFTER:
+def full_collection_due(middle_collections: int, is_busy: bool, since_last_s: float) -> bool:
+    """Enough allocated since the last full collection (``middle_collections``: ``gc.get_count()[2]``),
+    and nobody computing (or the last one was too long ago)."""
+    if middle_collections < FULL_COLLECTION_AFTER:
         return False
     return not is_busy or since_last_s >= FULL_COLLECTION_MAX_WAIT_S
 
@@ -66,6 +67,6 @@ async def collect_when_idle(busy: Callable[[], bool]) -> None:
     last = time.monotonic()
     while True:
         await anyio.sleep(IDLE_CHECK_S)
-        if full_collection_due(busy(), time.monotonic() - last):
+        if full_collection_due(gc.get_count()[2], busy(), time.monotonic() - last):
             gc.collect()
             last = time.monotonic()

@@ -1,0 +1,33 @@
+"""The backend's garbage collector policy (``server.collector``): no automatic full collection
+(they walk every live object: 0.5-1 s under a bomb's heap), one when idle once enough was
+allocated, or after a long busy stretch; short young collections; a short GIL switch interval."""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+from omega_core.server import collector
+
+
+def test_a_full_collection_waits_for_an_idle_moment_unless_it_waited_too_long() -> None:
+    enough = collector.FULL_COLLECTION_AFTER
+    assert not collector.full_collection_due(enough - 1, is_busy=False, since_last_s=1e9)
+    assert collector.full_collection_due(enough, is_busy=False, since_last_s=0.0)
+    assert not collector.full_collection_due(enough, is_busy=True, since_last_s=1.0)
+    assert collector.full_collection_due(enough, is_busy=True, since_last_s=collector.FULL_COLLECTION_MAX_WAIT_S)
+
+
+def test_tuning_sets_thresholds_without_automatic_full_collections_and_a_short_switch_interval() -> None:
+    thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
+    try:
+        collector.tune_garbage_collector()
+        young, middle, full = gc.get_threshold()
+        assert (young, middle) == collector.GC_THRESHOLDS[:2]
+        assert young * (middle + 1) <= 10_000  # a middle collection walks at most this many objects
+        assert full >= 1_000_000  # never reached: full collections only through collect_when_idle
+        assert sys.getswitchinterval() == collector.SWITCH_INTERVAL_S
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        sys.setswitchinterval(interval)
