@@ -44,7 +44,7 @@ STRING_HEADER_BYTES = 49
 DEFAULT_MAX_STRING_CHARS = 16 * 1024 * 1024
 """``[language] max_string_chars``: 16 Mi characters, a copy of a few milliseconds."""
 
-RESERVE_CHECK_BYTES = 128 * 1024
+RESERVE_CHECK_BYTES = 64 * 1024
 """Objects smaller than this are left to the per-slice measurement: a slice cannot build many of
 them between two measurements, and checking is then not worth its cost."""
 

@@ -51,8 +51,8 @@ class Status(enum.Enum):
     ERROR = "error"
 
 
-REVERSE_CHUNK_PAIRS = 4_096
-"""Pairs ``%reverse-onto`` copies per step: about a millisecond of work (16,384 took 10 ms on a
+REVERSE_CHUNK_PAIRS = 2_048
+"""Pairs ``%reverse-onto`` copies per step: under a millisecond of work (16,384 took 10 ms on a
 loaded machine), so a list of millions of pairs is copied in many slices instead of one step
 stalling the backend for seconds. A chunk's pairs are still over ``budgets.RESERVE_CHECK_BYTES``."""
 
