@@ -35,6 +35,14 @@ _HELD_BY_LINK = 3
 """... of an object held by one link of an object being taken apart, plus the walk's variable
 and the call's argument: nobody else holds it."""
 _ATOMS = (int, float, str, bool, bytes, type(None))
+_running = 0
+_running_lock = threading.Lock()
+
+
+def releases_running() -> int:
+    """Release threads at work now: while one runs, the heap still holds what it frees (a host
+    waits with its full garbage collection, which would walk all of it: ``server.collector``)."""
+    return _running
 
 
 def release_registers(machine: Any) -> None:
@@ -57,9 +65,21 @@ def release_in_background(roots: list[Any]) -> threading.Thread | None:
     roots.clear()
     if not holder:
         return None
-    thread = threading.Thread(target=_take_apart, args=(holder,), name="omega-release", daemon=True)
+    global _running
+    with _running_lock:
+        _running += 1
+    thread = threading.Thread(target=_counted, args=(holder,), name="omega-release", daemon=True)
     thread.start()
     return thread
+
+
+def _counted(stack: list[Any]) -> None:
+    global _running
+    try:
+        _take_apart(stack)
+    finally:
+        with _running_lock:
+            _running -= 1
 
 
 def _take_apart(stack: list[Any]) -> None:

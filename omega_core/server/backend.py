@@ -30,6 +30,7 @@ from anyio.from_thread import BlockingPortal
 from omega_core.config import Config
 from omega_core.errors import OmegaError
 from omega_core.evaluator import EffectCall, FormResult
+from omega_core.lang.release import releases_running
 from omega_core.server import protocol as proto
 from omega_core.server.accepting import Acceptor, raise_descriptor_limit
 from omega_core.server.access import AccessTable
@@ -133,8 +134,9 @@ class Backend:
         return self.exit_code
 
     def any_session_busy(self) -> bool:
-        """Some session runs a command now (the full garbage collection waits: ``collector``)."""
-        return any(instance.busy for instance in self.manager.pool.values())
+        """Some session runs a command now, or a stopped command's values are still being freed
+        (the full garbage collection waits: ``collector``)."""
+        return releases_running() > 0 or any(instance.busy for instance in self.manager.pool.values())
 
     def _interrupt_all(self) -> None:
         for instance in self.manager.pool.values():

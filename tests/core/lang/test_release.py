@@ -110,3 +110,12 @@ def test_a_chunk_of_a_list_copy_is_big_enough_for_the_memory_check() -> None:
     from omega_core.lang.machine import REVERSE_CHUNK_PAIRS
 
     assert list_bytes(REVERSE_CHUNK_PAIRS) >= RESERVE_CHECK_BYTES
+
+
+def test_a_running_release_is_counted_until_it_is_done() -> None:
+    from omega_core.lang.release import releases_running
+
+    before = releases_running()
+    thread = release_in_background([long_list(20 * RELEASE_SLICE)])
+    finish(thread)
+    assert releases_running() == before
