@@ -37,7 +37,7 @@ from omega_core.server.access import AccessTable
 from omega_core.server.config_report import effective_config
 from omega_core.server.connection import Connection, read_frames
 from omega_core.server.context import EXIT_RESTART, EXIT_STOP
-from omega_core.server.collector import collect_when_idle, tune_garbage_collector
+from omega_core.server.collector import YOUNG_COLLECTION_EVERY_S, collect_when_idle, collect_young, tune_garbage_collector
 from omega_core.server.health import BackgroundJob
 from omega_core.server.loop_watch import LoopWatch, watched_loop_factory
 from omega_core.server.manager import SessionInstance, SessionManager
@@ -379,7 +379,7 @@ class Backend:
         results: list[FormResult] = []
         to_send: Any = None
         to_throw: OmegaError | None = None
-        last_breath = last_turn = time.perf_counter()
+        last_breath = last_turn = last_young = time.perf_counter()
         while True:
             try:
                 item = steps.throw(to_throw) if to_throw is not None else steps.send(to_send)
@@ -402,13 +402,17 @@ class Backend:
                     for _ in range(SLICE_YIELDS):
                         await anyio.sleep(0)
                     last_turn = time.perf_counter()
-            elif time.perf_counter() - last_breath > BREATHE_EVERY_S:
-                await anyio.sleep(BREATHE_S)
-                last_breath = last_turn = time.perf_counter()
             else:
-                for _ in range(SLICE_YIELDS):
-                    await anyio.sleep(0)
-                last_turn = time.perf_counter()
+                if time.perf_counter() - last_young > YOUNG_COLLECTION_EVERY_S:
+                    collect_young()  # bounds the young generations (``collector``)
+                    last_young = time.perf_counter()
+                if time.perf_counter() - last_breath > BREATHE_EVERY_S:
+                    await anyio.sleep(BREATHE_S)
+                    last_breath = last_turn = time.perf_counter()
+                else:
+                    for _ in range(SLICE_YIELDS):
+                        await anyio.sleep(0)
+                    last_turn = time.perf_counter()
 
     def status(self) -> dict[str, Any]:
         return {

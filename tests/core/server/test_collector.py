@@ -31,3 +31,23 @@ def test_tuning_sets_thresholds_without_automatic_full_collections_and_a_short_s
         gc.unfreeze()
         gc.set_threshold(*thresholds)
         sys.setswitchinterval(interval)
+
+
+def test_a_forced_young_collection_keeps_the_young_generations_small_while_old_objects_are_freed() -> None:
+    """Freeing old objects as fast as new ones are built keeps Python's young count near zero: no
+    automatic young collection comes and the young generation grows without bound (CPython 3.11).
+    ``collect_young`` (every few milliseconds of a run) empties it whatever the count says."""
+    thresholds = gc.get_threshold()
+    old = [[index] for index in range(200_000)]
+    gc.collect()
+    try:
+        gc.set_threshold(*collector.GC_THRESHOLDS)
+        kept = []
+        for index in range(200_000):
+            kept.append([index])  # one new tracked object ...
+            old[index] = None  # ... and one old one freed: the young count stays where it was
+        assert len(gc.get_objects(0)) > 100_000  # the pathology itself
+        collector.collect_young()
+        assert len(gc.get_objects(0)) < 1_000
+    finally:
+        gc.set_threshold(*thresholds)
