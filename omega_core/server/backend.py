@@ -119,7 +119,7 @@ class Backend:
                     group.start_soon(self.persistence.run_fsync_loop)
                     group.start_soon(self._idle_loop)
                     group.start_soon(self._signal_loop)
-                    group.start_soon(collect_when_idle, self.any_session_busy)
+                    group.start_soon(collect_when_idle, self.any_session_busy, lambda: self.manager.stats.evictions)
                     await self._stop.wait()
                     group.cancel_scope.cancel()  # no new requests from here on
                 # Requests under way finish and are answered (a running command is interrupted),

@@ -12,9 +12,15 @@ quarter, which is exactly while a bomb grows its heap. So in the backend:
   most ``t0 * (t1 + 1)`` = 7,500 objects, about 0.5-2 ms; the total work per object is the same as
   with larger thresholds (each survivor is walked once per young generation);
 - full collections never start by themselves; ``collect_when_idle`` runs one when no session runs a
-  command (a finished or stopped command has given its garbage back by reference counting, so the
-  heap is small again) and enough was allocated since the last one for cycles to have piled up. A
-  backend that is never idle still collects after ``FULL_COLLECTION_MAX_WAIT_S``.
+  command (and no stopped command's values are being freed) and enough was allocated since the
+  last one for cycles to have piled up. A backend that is never idle still collects after
+  ``FULL_COLLECTION_MAX_WAIT_S``;
+- what survives a full collection is frozen (``gc.freeze``), so the next one walks only what was
+  built since, not the whole heap (an idle collection over a heap a list bomb left behind took
+  2-15 s). The price: cyclic garbage among frozen objects waits for the deep collection
+  (``gc.unfreeze`` then a full one) that ``collect_when_idle`` runs when idle, every
+  ``DEEP_COLLECTION_EVERY_S`` or sooner once the pool evicted sessions (an evicted session's
+  objects may hold each other). Reference counting frees everything else at once, frozen or not.
 
 The loop gives up the GIL in every ``select``; when a worker thread (``:session save``, an index
 write, the freeing of a huge stack) runs Python code meanwhile, the loop gets the GIL back only when
@@ -43,6 +49,8 @@ FULL_COLLECTION_MAX_WAIT_S = 600.0
 """A backend busy without a pause for this long collects anyway (cyclic garbage must not pile up forever)."""
 YOUNG_COLLECTION_EVERY_S = 0.01
 """How often, in computing time, a session's run forces a young (or a due middle) collection."""
+DEEP_COLLECTION_EVERY_S = 600.0
+"""How often (when idle) the frozen heap is collected too, if no eviction asked for it sooner."""
 SWITCH_INTERVAL_S = 0.0005
 """How long a thread may keep the GIL while another waits for it (Python's default is 5 ms)."""
 
@@ -77,11 +85,20 @@ def full_collection_due(middle_collections: int, is_busy: bool, since_last_s: fl
     return not is_busy or since_last_s >= FULL_COLLECTION_MAX_WAIT_S
 
 
-async def collect_when_idle(busy: Callable[[], bool]) -> None:
-    """The backend's full collections (a task on the loop, for the backend's lifetime)."""
-    last = time.monotonic()
+async def collect_when_idle(busy: Callable[[], bool], evictions: Callable[[], int] = lambda: 0) -> None:
+    """The backend's full collections (a task on the loop, for the backend's lifetime);
+    ``evictions()`` counts the sessions the pool evicted so far."""
+    last = last_deep = time.monotonic()
+    evicted = evictions()
     while True:
         await anyio.sleep(IDLE_CHECK_S)
-        if full_collection_due(gc.get_count()[2], busy(), time.monotonic() - last):
+        is_busy = busy()
+        if full_collection_due(gc.get_count()[2], is_busy, time.monotonic() - last):
+            deep_due = evictions() != evicted or time.monotonic() - last_deep >= DEEP_COLLECTION_EVERY_S
+            if not is_busy and deep_due:
+                gc.unfreeze()
+                last_deep = time.monotonic()
+                evicted = evictions()
             gc.collect()
+            gc.freeze()
             last = time.monotonic()

@@ -51,3 +51,35 @@ def test_a_forced_young_collection_keeps_the_young_generations_small_while_old_o
         assert len(gc.get_objects(0)) < 1_000
     finally:
         gc.set_threshold(*thresholds)
+
+
+def test_an_idle_full_collection_freezes_what_survives_and_an_eviction_makes_the_next_one_deep(monkeypatch) -> None:
+    import time
+
+    import anyio
+
+    monkeypatch.setattr(collector, "IDLE_CHECK_S", 0.01)
+    monkeypatch.setattr(collector, "FULL_COLLECTION_AFTER", 0)
+    evictions = [0]
+    unfrozen: list[int] = []
+    real_unfreeze = gc.unfreeze
+    monkeypatch.setattr(gc, "unfreeze", lambda: (unfrozen.append(1), real_unfreeze()))
+    frozen_before = gc.get_freeze_count()
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(collector.collect_when_idle, lambda: False, lambda: evictions[0])
+            deadline = time.monotonic() + 10
+            while gc.get_freeze_count() <= frozen_before and time.monotonic() < deadline:
+                await anyio.sleep(0.01)
+            assert gc.get_freeze_count() > frozen_before and not unfrozen  # frozen, not deep
+            evictions[0] += 1
+            while not unfrozen and time.monotonic() < deadline:
+                await anyio.sleep(0.01)
+            assert unfrozen  # the eviction made the next collection a deep one
+            group.cancel_scope.cancel()
+
+    try:
+        anyio.run(main)
+    finally:
+        real_unfreeze()
