@@ -452,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         return probe_main(*arguments[1:5])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and timeouts (smoke test); no targets")
-    parser.add_argument("--only", metavar="TEXT", help="run only the bombs whose label contains TEXT")
+    parser.add_argument("--only", metavar="TEXT", help="run only the bombs whose label contains TEXT (several: TEXT,TEXT)")
     parser.add_argument("--dir", metavar="PARENT", help="make the temp dir under PARENT")
     parser.add_argument("--server-log", metavar="FILE", help="copy the server's log there at the end")
     args = parser.parse_args(arguments)
@@ -470,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
                 probe.start(server)
                 try:
                     for label, bomb in BOMBS:
-                        if args.only and args.only not in label:
+                        if args.only and not any(part in label for part in args.only.split(",")):
                             continue
                         *measured, loop = run_case(server, probe, label, bomb, sizes, watcher)
                         rows.extend(case_rows(label, *measured, loop=loop, quick=args.quick))

@@ -32,6 +32,7 @@ import sys
 from typing import Any
 
 from omega_core.errors import BudgetExceeded
+from omega_core.lang.release import releases_running
 
 MIB = 1024 * 1024
 
@@ -178,11 +179,21 @@ class MemoryMeter:
 
     def slice_ended(self) -> None:
         if self._slice_start is not None:
-            self.grown += RESIDENT.bytes() - self._slice_start
+            self.grown += _counted(RESIDENT.bytes() - self._slice_start)
             self._slice_start = None
 
     def growth_now(self) -> int:
         """Growth so far, including the part of the slice being run (for a primitive's check)."""
         if self._slice_start is None:
             return max(self.grown, 0)
-        return max(self.grown + RESIDENT.bytes() - self._slice_start, 0)
+        return max(self.grown + _counted(RESIDENT.bytes() - self._slice_start), 0)
+
+
+def _counted(change: int) -> int:
+    """A slice's change of the resident size, as this command's: a shrink while a release thread
+    frees a stopped command's values (``release``) is that thread's doing, not this command's (a
+    list doubling that started while 512 MB of an endless recursion were freed went on far past its
+    budget, counted as having built nothing)."""
+    if change < 0 and releases_running():
+        return 0
+    return change

@@ -119,3 +119,12 @@ def test_a_running_release_is_counted_until_it_is_done() -> None:
     thread = release_in_background([long_list(20 * RELEASE_SLICE)])
     finish(thread)
     assert releases_running() == before
+
+
+def test_memory_freed_by_a_release_thread_is_not_counted_against_the_running_command(monkeypatch) -> None:
+    from omega_core.lang import budgets
+
+    monkeypatch.setattr(budgets, "releases_running", lambda: 1)
+    assert budgets._counted(-1000) == 0 and budgets._counted(500) == 500
+    monkeypatch.setattr(budgets, "releases_running", lambda: 0)
+    assert budgets._counted(-1000) == -1000
