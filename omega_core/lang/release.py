@@ -146,10 +146,15 @@ def _free_frames(frame: Any, stack: list[Any]) -> None:
         head = last = None
 
 
+_HOLDERS = (list, tuple, Pair)
+"""Fields of a frame that may hold a big structure: its environment (a list), the values of a
+call's evaluated operands (a tuple), a list."""
+
+
 def _keep_fields(frame: Any, stack: list[Any]) -> None:
-    """Put the environment and list fields that only ``frame`` holds on the stack."""
+    """Put the environment, operand and list fields that only ``frame`` holds on the stack."""
     for name in type(frame).FIELDS:
         value = getattr(frame, name, None)
-        if (type(value) is list or type(value) is Pair) and sys.getrefcount(value) == _HELD_BY_LINK:
+        if type(value) in _HOLDERS and sys.getrefcount(value) == _HELD_BY_LINK:
             stack.append(value)
         value = None

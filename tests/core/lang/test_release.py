@@ -128,3 +128,13 @@ def test_memory_freed_by_a_release_thread_is_not_counted_against_the_running_com
     assert budgets._counted(-1000) == 0 and budgets._counted(500) == 500
     monkeypatch.setattr(budgets, "releases_running", lambda: 0)
     assert budgets._counted(-1000) == -1000
+
+
+def test_a_frame_holding_a_big_list_in_its_operand_values_is_taken_apart() -> None:
+    marker = Marker()
+    seen = weakref.ref(marker)
+    frame = CallK(None, None, [None], 1, None, (long_list(6 * RELEASE_SLICE, last=marker),))
+    marker = None
+    finish(release_in_background([frame]))
+    frame = None
+    assert wait_until(lambda: seen() is None)
