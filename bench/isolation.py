@@ -1,8 +1,11 @@
 """Isolation of the session server (issue "No session and no client can hurt another"): a probe
 client's ``ping`` and ``list_sessions`` latency while another session runs each "bomb".
 
-One real server (temp session and runtime dirs). A probe thread on its own connection sends
-``ping`` then ``list_sessions`` in a loop; for each bomb, in a session of its own:
+One real server (temp session and runtime dirs). A probe in a process of its own (a thread of this
+process would wait for this process's GIL while the bomb client decodes big replies, and measure
+the bench instead of the server) sends ``ping`` then ``list_sessions`` in a loop on its own
+connection and writes its samples to a file; each case reads those of its time window. For each
+bomb, in a session of its own:
   * a stalled follower (a raw connection that subscribes and never reads) while a writer
     produces output in the followed session;
   * ``(fact 2000)`` stored in a global, a kill -9 of the backend after the background save, then
@@ -11,15 +14,19 @@ One real server (temp session and runtime dirs). A probe thread on its own conne
   * an endless non-tail recursion (stopped by a budget, or interrupted at the case timeout);
   * a string doubled with ``string-append``, a list doubled with ``append``, a bignum squared;
   * a 16 MiB global followed by 600 small defines (the growth of the states file is reported);
-  * ``:session save`` of a big session;
+  * ``:session save`` of a big session (the time to build it is reported; the case spans both);
   * a request frame of about 8 MB of arrays nested 60 deep (the nesting check reads all of it).
 One table: per bomb, the probe's ping and list_sessions median, p99 and max, whether the backend
-restarted, and how the bomb ended (its value or error, or the case timeout). Bombs that depend on
-work in flight (budgets, structurally shared state capture) still run: each has a timeout after
-which its session is interrupted, and the row says so. Targets (full mode): p99 <= 5 ms.
+restarted, the server's own view (``metrics`` ``"loop"``, ``server/loop_watch.py``: its loop
+iterations over 5 and 50 ms, the longest and when it ended, full garbage collections), and how the
+bomb ended (its value or error, or the case timeout). Each bomb has a timeout after which its
+session is interrupted, and the row says so. Targets (full mode): p99 <= 5 ms, max <= 50 ms.
+Figures depend on the machine's load: on a shared machine, compare the server's own stalls.
 
     python bench/isolation.py            # full sizes (needs the budgets to be safe: 2 GB strings)
     python bench/isolation.py --quick    # small sizes, short timeouts, no targets (smoke test)
+    python bench/isolation.py --only save --server-log /tmp/log   # one case; keep the server's log
+    OMEGA_BACKEND_SLOW_CALLBACKS_MS=30 python bench/isolation.py ...  # the log names slow callbacks
 """
 
 from __future__ import annotations
@@ -30,11 +37,12 @@ import importlib.util
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -96,40 +104,134 @@ class Outcome:
     extra: str = ""
 
 
-@dataclass
-class Probe:
-    """Pings and lists sessions on its own connection; samples go to the current case."""
+PROBE_FLUSH_S = 0.1
+"""The probe process writes its samples out this often; the bench waits twice that after a case."""
 
-    client: OmegaClient
-    ping: list[float] = field(default_factory=list)
-    listing: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def run(self) -> None:
-        while not self.stop.is_set():
+def probe_main(config_path: str, session_dir: str, runtime_dir: str, samples_path: str) -> int:
+    """The probe, in a process of its own: ping then list_sessions in a loop until stdin closes.
+
+    Its own process, because a probe thread sharing the bench process with the bomb client waits
+    for that process's GIL whenever the client decodes a big reply: it measured the bench, not the
+    server. Each sample is one line ``started_unix ping_s list_s`` (or ``started_unix error TEXT``);
+    the bench reads the lines of each case's time window."""
+    from omega_core.config import load_config
+
+    environ = {"OMEGA_SESSION_DIR": session_dir, "OMEGA_RUNTIME_DIR": runtime_dir}
+    config = load_config(Path(config_path), environ=environ, cwd=Path(config_path).parent)
+    client = OmegaClient(config, name="probe", autostart=False, connect_timeout_s=30.0, config_path=config_path)
+    client.connect()
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    with open(samples_path, "a", encoding="utf-8") as out:
+        last_flush = time.monotonic()
+        while not stop.is_set():
+            wall = time.time()
             try:
                 started = time.perf_counter()
-                self.client.ping()
+                client.ping()
                 middle = time.perf_counter()
-                self.client.list_sessions()
+                client.list_sessions()
                 ended = time.perf_counter()
             except Exception as problem:  # noqa: BLE001 - counted and reported
-                with self.lock:
-                    self.errors.append(f"{type(problem).__name__}: {problem}")
-                time.sleep(0.05)
-                continue
-            with self.lock:
-                self.ping.append(middle - started)
-                self.listing.append(ended - middle)
-            time.sleep(0.002)
+                out.write(f"{wall:.6f} error {type(problem).__name__}: {str(problem).splitlines()[0][:100]}\n")
+                stop.wait(0.05)
+            else:
+                out.write(f"{wall:.6f} {middle - started:.7f} {ended - middle:.7f}\n")
+                stop.wait(0.002)
+            if time.monotonic() - last_flush > PROBE_FLUSH_S:
+                out.flush()
+                last_flush = time.monotonic()
+    with contextlib.suppress(Exception):
+        client.close()
+    return 0
 
-    def take(self) -> tuple[list[float], list[float], list[str]]:
-        with self.lock:
-            taken = (self.ping, self.listing, self.errors)
-            self.ping, self.listing, self.errors = [], [], []
-        return taken
+
+@dataclass
+class Probe:
+    """The probe process (``probe_main``) and the reading of its samples per case."""
+
+    samples_path: Path
+    process: subprocess.Popen[str] | None = None
+
+    def start(self, server: Any) -> None:
+        command = [sys.executable, str(Path(__file__).resolve()), "--probe", str(server.config_path),
+                   str(server.session_dir), str(server.runtime_dir), str(self.samples_path)]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, text=True)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(OSError):
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+    def window(self, started: float, ended: float) -> tuple[list[float], list[float], list[str]]:
+        """The ping and list_sessions latencies, and the errors, of samples started in the window."""
+        time.sleep(2 * PROBE_FLUSH_S)
+        ping: list[float] = []
+        listing: list[float] = []
+        errors: list[str] = []
+        with contextlib.suppress(OSError), open(self.samples_path, encoding="utf-8") as lines:
+            for line in lines:
+                parts = line.rstrip("\n").split(" ", 2)
+                if len(parts) != 3:
+                    continue
+                with contextlib.suppress(ValueError):
+                    at = float(parts[0])
+                    if not started <= at <= ended:
+                        continue
+                    if parts[1] == "error":
+                        errors.append(parts[2])
+                    else:
+                        ping.append(float(parts[1]))
+                        listing.append(float(parts[2]))
+        return ping, listing, errors
+
+
+@dataclass(frozen=True)
+class LoopFigures:
+    """The backend's own view of a case (``metrics`` ``"loop"``): its stalls over 5 ms."""
+
+    stalls: int
+    long_stalls: int
+    longest_ms: float
+    full_collections: int
+    longest_full_collection_ms: float
+    longest_at_s: float
+    """When the longest stall ended, in seconds since the case started."""
+
+    @classmethod
+    def between(cls, before: dict[str, Any], after: dict[str, Any], started: float) -> "LoopFigures":
+        recent = [(ms, at) for at, ms in after.get("recent_stalls", []) if at >= started]
+        longest, longest_at = max(recent, default=(0.0, started))
+        return cls(after.get("stalls_over_5ms", 0) - before.get("stalls_over_5ms", 0),
+                   after.get("stalls_over_50ms", 0) - before.get("stalls_over_50ms", 0),
+                   longest,
+                   (after.get("collections") or [0, 0, 0])[2] - (before.get("collections") or [0, 0, 0])[2],
+                   (after.get("longest_collection_ms") or [0, 0, 0])[2], longest_at - started)
+
+    def note(self) -> str:
+        collections = (f"; {self.full_collections} full GC(s), the longest of the run "
+                       f"{self.longest_full_collection_ms:.0f} ms" if self.full_collections else "")
+        if not self.stalls:
+            return f"server loop: no stall over 5 ms{collections}"
+        return (f"server loop: {self.stalls} stall(s) over 5 ms ({self.long_stalls} over 50 ms), "
+                f"longest {self.longest_ms:.1f} ms at +{self.longest_at_s:.1f} s{collections}")
+
+
+def loop_figures(client: OmegaClient) -> dict[str, Any]:
+    """The backend's loop figures now (empty if it cannot tell: a restarted backend starts afresh)."""
+    with contextlib.suppress(Exception):
+        figures = client.call(proto.Op.METRICS)
+        if isinstance(figures, dict) and isinstance(figures.get("loop"), dict):
+            return figures["loop"]
+    return {}
 
 
 def first_result(reply: Any) -> str:
@@ -276,12 +378,15 @@ def bomb_big_global(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
 def bomb_save(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
     session = "bigsave"
     per_line = 100
+    started = time.perf_counter()
     for start in range(0, sizes.save_inputs, per_line):
         client.execute(" ".join(f"(define k{n} {n})" for n in range(start, min(start + per_line, sizes.save_inputs))),
                        session)
     events = next((row["events"] for row in client.list_sessions() if row["name"] == session), 0)
+    building = time.perf_counter() - started
     reply, elapsed = timed(client, ":session save bigsave-copy", session)
-    return Outcome(f"{reply.output.strip()[:70]} (session of {events:,} events)", elapsed)
+    return Outcome(f"{reply.output.strip()[:70]} (session of {events:,} events, built in {building:.1f} s before "
+                   "the save)", elapsed)
 
 
 def bomb_fork_load(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
@@ -318,10 +423,10 @@ BOMBS: list[tuple[str, Callable[[Any, OmegaClient, Sizes], Outcome]]] = [
 
 
 def run_case(server: Any, probe: Probe, label: str, bomb: Callable[..., Outcome], sizes: Sizes,
-             watcher: OmegaClient) -> tuple[Outcome, bool, list[float], list[float], list[str]]:
+             watcher: OmegaClient) -> tuple[Outcome, bool, list[float], list[float], list[str], LoopFigures]:
     """Run one bomb in a thread with the case timeout (then its sessions are interrupted)."""
     before = server.status(watcher)["backend_pid"]
-    probe.take()
+    loop_before = loop_figures(watcher)
     client = server.client(f"bomb-{label}")
     result: list[Outcome] = []
 
@@ -331,6 +436,7 @@ def run_case(server: Any, probe: Probe, label: str, bomb: Callable[..., Outcome]
         except Exception as problem:  # noqa: BLE001 - reported in the row
             result.append(Outcome(f"client error: {type(problem).__name__}: {str(problem)[:80]}"))
 
+    started = time.time()
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
     thread.join(sizes.case_timeout_s)
@@ -345,19 +451,27 @@ def run_case(server: Any, probe: Probe, label: str, bomb: Callable[..., Outcome]
         outcome = result[0]
     with contextlib.suppress(Exception):
         client.close()
+    finished = time.time()
     after = before
     with contextlib.suppress(Exception):
         after = server.status(watcher)["backend_pid"]
-    ping, listing, errors = probe.take()
-    return outcome, after != before, ping, listing, errors
+    loop_after = loop_figures(watcher)
+    if after != before:  # a new backend counts from zero
+        loop_before = {}
+    ping, listing, errors = probe.window(started, finished)
+    return outcome, after != before, ping, listing, errors, LoopFigures.between(loop_before, loop_after, started)
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["--probe"]:
+        return probe_main(*arguments[1:5])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and timeouts (smoke test); no targets")
-    parser.add_argument("--only", metavar="TEXT", help="run only the bombs whose label contains TEXT")
+    parser.add_argument("--only", metavar="TEXT", help="run only the bombs whose label contains TEXT (several: TEXT,TEXT)")
     parser.add_argument("--dir", metavar="PARENT", help="make the temp dir under PARENT")
-    args = parser.parse_args(argv)
+    parser.add_argument("--server-log", metavar="FILE", help="copy the server's log there at the end")
+    args = parser.parse_args(arguments)
     sizes = Sizes.pick(args.quick)
     signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
     rows: list[Row] = []
@@ -368,33 +482,34 @@ def main(argv: list[str] | None = None) -> int:
             toml += f"\n[language]\nstep_budget = {sizes.step_budget}\nmax_input_chars = 4000000\n"
             with BenchServer(root / "sessions", root, toml, "isolation") as server:
                 watcher = server.client("watcher")
-                probe = Probe(server.client("probe"))
-                thread = threading.Thread(target=probe.run, daemon=True)
-                thread.start()
+                probe = Probe(root / "probe-samples.txt")
+                probe.start(server)
                 try:
                     for label, bomb in BOMBS:
-                        if args.only and args.only not in label:
+                        if args.only and not any(part in label for part in args.only.split(",")):
                             continue
-                        outcome, restarted, ping, listing, errors = run_case(server, probe, label, bomb, sizes, watcher)
-                        rows.extend(case_rows(label, outcome, restarted, ping, listing, errors, args.quick))
+                        *measured, loop = run_case(server, probe, label, bomb, sizes, watcher)
+                        rows.extend(case_rows(label, *measured, loop=loop, quick=args.quick))
                 finally:
-                    probe.stop.set()
-                    thread.join(10)
+                    probe.stop()
+                    if args.server_log:
+                        with contextlib.suppress(OSError):
+                            Path(args.server_log).write_bytes(server.paths.log.read_bytes())
     except KeyboardInterrupt:
         report_stopped(rows, TITLE, "interrupted", "interrupted (server stopped)")
         return 130
     print_table(rows, title=f"{TITLE}{' --quick: small sizes, no targets' if args.quick else ''}; probe: ping, "
-                            "then list_sessions, on its own connection; p99 target 5 ms")
+                            "then list_sessions, from a process of its own; p99 target 5 ms")
     return 0
 
 
 def case_rows(label: str, outcome: Outcome, restarted: bool, ping: list[float], listing: list[float],
-              errors: list[str], quick: bool) -> list[Row]:
+              errors: list[str], loop: LoopFigures, quick: bool) -> list[Row]:
     target = None if quick else 0.005
     bomb = f"bomb {fmt_seconds(outcome.bomb_s)}; " if outcome.bomb_s is not None else ""
     failed = f"; probe errors: {len(errors)} ({errors[0][:60]})" if errors else ""
     notes = [f"max {fmt_seconds(max(ping))}" if ping else "no answers",
-             f"restarted: {'yes' if restarted else 'no'}", f"{bomb}ended: {outcome.ended}{failed}"]
+             f"restarted: {'yes' if restarted else 'no'}", loop.note(), f"{bomb}ended: {outcome.ended}{failed}"]
     if outcome.extra:
         notes.append(outcome.extra)
     rows = []

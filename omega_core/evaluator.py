@@ -21,7 +21,7 @@ from omega_core.lang import budgets
 from omega_core.lang.machine import Machine, Status
 from omega_core.lang.printer import truncate_output, write_string
 from omega_core.lang.reader import read_recovering
-from omega_core.lang.release import release_in_background
+from omega_core.lang.release import release_registers
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,30 @@ class EvalObserver(Protocol):
     def effect_done(self, machine: Machine, op: str, args: list[Any], outcome: EffectOutcome) -> None: ...
 
 
+class SlicePacer:
+    """How many steps the next slice may take: at most ``[language] slice_steps``, and about
+    ``slice_ms`` of time. Steps differ a lot in cost (a call with many arguments, a chunk of a list
+    copy, a deep stack's bookkeeping, a loaded machine), so a slice of a fixed count could take
+    10-20 ms while another client waited; each slice's measured rate sets the next one's length.
+    Only where a slice ends depends on time: results, budgets and checkpoints count steps."""
+
+    MIN_STEPS = 32
+
+    __slots__ = ("limit", "target_s", "steps")
+
+    def __init__(self, limit: int, target_s: float) -> None:
+        self.limit = limit
+        self.target_s = target_s
+        self.steps = limit
+
+    def ran(self, steps: int, seconds: float) -> None:
+        """A slice took ``steps`` steps in ``seconds``: size the next one (at most double it)."""
+        if steps <= 0 or seconds <= 0:
+            return
+        fitting = int(steps * self.target_s / seconds)
+        self.steps = max(self.MIN_STEPS, min(self.limit, fitting, 2 * self.steps))
+
+
 @dataclass(frozen=True)
 class Pause:
     """Yielded by the cooperative drivers at each slice boundary: a host may serve others now."""
@@ -92,7 +116,7 @@ Step = Pause | EffectCall | FormResult
 
 COLLECTOR_THRESHOLDS = (20_000, 10, 10)
 """The cyclic collector's thresholds while Omega code runs in this process (the backend sets the
-same in ``tune_garbage_collector``). Evaluation allocates a frame list, a continuation frame or a
+same in ``server.collector``). Evaluation allocates a frame list, a continuation frame or a
 pair every few steps; with the default (700, 10, 10) young collections ran every few hundred steps
 and full ones walked every live pair: map/filter/fold over a 100k list built in the same input took
 7.3 s in-process, 4.2 s with these thresholds and a frozen start-up heap (bench/language.py)."""
@@ -278,7 +302,8 @@ class Evaluator:
         steps = machine.steps - steps_before
         if error is not None:
             if error.code in STOPPED_CODES:  # stopped from outside: leave the session as it was
-                release_in_background(machine.k)  # a deep stack is freed in pieces, off the loop
+                # a deep stack or a huge value is freed in pieces, off the loop (``release``)
+                release_registers(machine)
                 machine.roll_back()
             if machine.status is not Status.ERROR:  # budget or interrupt: the machine did not fail itself
                 machine.status = Status.ERROR
@@ -294,22 +319,25 @@ class Evaluator:
     def _drive(self, machine: Machine, steps_before: int, stop_after_steps: int | None = None) -> Generator[Step, Any, OmegaError | None]:
         """Run slices until the form is done; effects go out as ``EffectCall``; budget, interrupts."""
         budget = self.language.step_budget if stop_after_steps is None else stop_after_steps
-        slice_steps = self.language.slice_steps
+        pacer = SlicePacer(self.language.slice_steps, self.language.slice_ms / 1000)
         while True:
             if stop_after_steps is not None and machine.steps - steps_before >= budget:  # replay of a form
                 return Interrupted("interrupted: the command was stopped (the session goes on)")  # stopped at 0
             remaining = budget - (machine.steps - steps_before)
-            this_slice = min(slice_steps, max(remaining, 1))
+            this_slice = min(pacer.steps, max(remaining, 1))
             if self.observer is not None:
                 until = self.observer.steps_until_checkpoint(machine)
                 if until is not None:  # checkpoints at exact step counts, whatever the slice size
                     this_slice = max(1, min(this_slice, until))
+            steps_at_start = machine.steps
+            started = time.perf_counter()
             if self.measure_memory:
                 machine.memory.slice_started()
                 status = machine.run(this_slice)
                 machine.memory.slice_ended()
             else:
                 status = machine.run(this_slice)
+            pacer.ran(machine.steps - steps_at_start, time.perf_counter() - started)
             if self.observer is not None:
                 self.observer.slice_done(machine)
             if status is Status.DONE:
@@ -350,6 +378,7 @@ class Evaluator:
         language = self.language
         machine.memory_limit = language.max_memory_mb * budgets.MIB
         machine.max_integer_bits = language.max_integer_bits
+        machine.max_string_chars = language.max_string_chars
         machine.max_output_chars = language.max_output_chars
 
     @staticmethod

@@ -14,6 +14,10 @@ One place for every budget rule, so a reader finds them together:
   so multiplication and the int<->text conversions (``numtext``) of any allowed integer stay in the
   millisecond range. ``+`` and ``-`` are not checked (one bit per step at most: passing the budget by
   much would take as many steps as bits), nor literals the reader accepts (its input limit bounds them).
+- **String size** (characters): a string is built by one copy in one step, which nobody can
+  interrupt (a 256 MB ``string-append`` held the loop for over a second); primitives that build a
+  string check its length first (``check_string_chars``), so every step that copies a string stays
+  within a few milliseconds.
 - **Output** per command: ``display`` output past the limit ends the command, the shown output
   is cut there with a note.
 
@@ -25,8 +29,10 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from omega_core.errors import BudgetExceeded
+from omega_core.lang.release import releases_running
 
 MIB = 1024 * 1024
 
@@ -36,7 +42,10 @@ PAIR_BYTES = 56
 STRING_HEADER_BYTES = 49
 """``sys.getsizeof("")``: what a Python string costs before its characters."""
 
-RESERVE_CHECK_BYTES = 256 * 1024
+DEFAULT_MAX_STRING_CHARS = 16 * 1024 * 1024
+"""``[language] max_string_chars``: 16 Mi characters, a copy of a few milliseconds."""
+
+RESERVE_CHECK_BYTES = 64 * 1024
 """Objects smaller than this are left to the per-slice measurement: a slice cannot build many of
 them between two measurements, and checking is then not worth its cost."""
 
@@ -81,6 +90,22 @@ def integer_exceeded(who: str, bits: int, limit: int) -> BudgetExceeded:
         f"integer size budget exceeded: {who} would build an integer of about {bits:,} bits "
         f"(~{bits * 3 // 10:,} digits; limit {limit:,} bits, [language] max_integer_bits)"
     )
+
+
+def string_exceeded(who: str, length: int, limit: int) -> BudgetExceeded:
+    return BudgetExceeded(
+        f"string size budget exceeded: {who} would build a string of {length:,} characters "
+        f"(limit {limit:,} characters, [language] max_string_chars)"
+    )
+
+
+def check_string_chars(machine: Any, length: int, all_ascii: bool, who: str) -> None:
+    """``who`` is about to build a string of ``length`` characters: refuse it past the string
+    size budget, then past the memory budget (``Machine.reserve``)."""
+    limit = machine.max_string_chars
+    if length > limit:
+        raise string_exceeded(who, length, limit)
+    machine.reserve(string_bytes(length, all_ascii), who)
 
 
 def output_exceeded(limit: int) -> BudgetExceeded:
@@ -154,11 +179,21 @@ class MemoryMeter:
 
     def slice_ended(self) -> None:
         if self._slice_start is not None:
-            self.grown += RESIDENT.bytes() - self._slice_start
+            self.grown += _counted(RESIDENT.bytes() - self._slice_start)
             self._slice_start = None
 
     def growth_now(self) -> int:
         """Growth so far, including the part of the slice being run (for a primitive's check)."""
         if self._slice_start is None:
             return max(self.grown, 0)
-        return max(self.grown + RESIDENT.bytes() - self._slice_start, 0)
+        return max(self.grown + _counted(RESIDENT.bytes() - self._slice_start), 0)
+
+
+def _counted(change: int) -> int:
+    """A slice's change of the resident size, as this command's: a shrink while a release thread
+    frees a stopped command's values (``release``) is that thread's doing, not this command's (a
+    list doubling that started while 512 MB of an endless recursion were freed went on far past its
+    budget, counted as having built nothing)."""
+    if change < 0 and releases_running():
+        return 0
+    return change

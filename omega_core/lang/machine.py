@@ -62,7 +62,11 @@ FUSION_ENABLED = True
 
 REVERSE_CHUNK_PAIRS = 16_384
 """Pairs ``%reverse-onto`` copies per step: about a millisecond or two of work, so a list of
-millions of pairs is copied in many slices instead of one step stalling the backend for seconds."""
+millions of pairs is copied in many slices instead of one step stalling the backend for seconds.
+It stays at 16,384 although a smaller chunk would stall less (2,048: under a millisecond on a
+loaded machine): the chunk sets the step count of ``append``/``reverse``, and step counts are part
+of every recorded session (periodic checkpoints, a goto's replay to a step), so changing it would
+make old logs replay to other points."""
 
 
 class _Suspend(Exception):
@@ -103,6 +107,7 @@ class Machine:
         # Budgets of one command (see budgets.py); the evaluator sets the limits from the config.
         self.memory_limit = 512 * budgets.MIB
         self.max_integer_bits = 65_536
+        self.max_string_chars = budgets.DEFAULT_MAX_STRING_CHARS
         self.max_output_chars = 100_000
         self.output_chars = 0
         self.memory = budgets.MemoryMeter()

@@ -1,55 +1,141 @@
-"""Dropping a huge continuation without stalling everyone else.
+"""Dropping a huge continuation or huge values without stalling everyone else.
 
 A command stopped at depth (an endless non-tail recursion hitting its budget, an interrupt) leaves
-a chain of millions of frames. Dropping the last reference frees the whole chain in one C-level
-cascade that holds the GIL for seconds (a 3.46 s ping was measured). ``release_in_background``
-hands the chain to a thread that cuts it into pieces of ``RELEASE_SLICE`` frames and frees one
-piece at a time: between pieces the thread runs bytecode, so the loop gets the GIL back.
+a chain of millions of frames; one stopped while doubling a list leaves a list of millions of
+pairs. Dropping the last reference frees the whole structure in one C-level cascade that holds the
+GIL for as long as it takes (a 3.46 s ping was measured for a stack, 1.3 s for an 8-million-pair
+list). ``release_registers`` hands the machine's registers to a thread that takes them apart:
+
+- a chain (frames linked by ``next``, pairs linked by ``cdr``) is cut into pieces of
+  ``RELEASE_SLICE`` links, each freed on its own (about a millisecond);
+- any other object is freed one at a time: what it holds is taken first (``gc.get_referents``),
+  so freeing it frees nothing else.
+
+Between pieces the thread runs bytecode, so the loop gets the GIL back (the backend's switch
+interval is short: ``server.collector``). Only objects that nothing else holds are taken apart,
+which ``sys.getrefcount`` tells exactly: anything shared (a global's value, a captured
+continuation, a compiled node, a stored state) stays as it is and ends the walk there, and since
+nobody else can reach an object only the thread holds, changing it (cutting a chain) is invisible.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from typing import Any
 
+from omega_core.lang.values import UNSPECIFIED, Pair
+
 RELEASE_SLICE = 2048
-"""Frames freed per piece (about a millisecond)."""
-RELEASE_MIN_FRAMES = 4096
-"""Shorter chains are dropped where they are (not worth a thread)."""
-_OWNED_REFS = 3
-"""References to a frame that only its predecessor holds, as ``sys.getrefcount`` sees it while
-the walk looks at it: the predecessor's ``next``, the walk's variable, the call's argument."""
+"""Links freed per piece of a chain (about a millisecond)."""
+_ONLY_OURS = 2
+"""``sys.getrefcount`` of an object that only the walk holds: its variable and the call's argument."""
+_HELD_BY_LINK = 3
+"""... of an object held by one link of an object being taken apart, plus the walk's variable
+and the call's argument: nobody else holds it."""
+_ATOMS = (int, float, str, bool, bytes, type(None))
+_running = 0
+_running_lock = threading.Lock()
 
 
-def release_in_background(frame: Any) -> None:
-    """Free the chain of frames from ``frame`` (linked by ``next``) off the caller's thread, in
-    pieces. The caller must drop its own references right after (the machine's register)."""
-    if frame is None:
-        return
-    probe, length = frame, 0
-    while probe is not None and length < RELEASE_MIN_FRAMES:
-        probe = getattr(probe, "next", None)
-        length += 1
-    probe = None
-    if length < RELEASE_MIN_FRAMES:
-        return
-    holder = [frame]
-    frame = None
-    threading.Thread(target=_free_in_pieces, args=(holder,), name="omega-release", daemon=True).start()
+def releases_running() -> int:
+    """Release threads at work now: while one runs, the heap still holds what it frees (a host
+    waits with its full garbage collection, which would walk all of it: ``server.collector``)."""
+    return _running
 
 
-def _free_in_pieces(holder: list[Any]) -> None:
-    """Walk the chain, cutting it after every ``RELEASE_SLICE`` frames that nothing else holds
-    and freeing what is above the cut. A frame held from elsewhere (a captured continuation, a
-    stored state) ends the walk: it and what it reaches stay alive anyway."""
-    frame = holder.pop()
+def release_registers(machine: Any) -> None:
+    """Take the registers of a stopped command (its continuation, environment, value, choice
+    points, effect arguments) out of ``machine`` and free them off the caller's thread, in pieces.
+    Taken out here, before the thread starts: a register still set when the thread looks would
+    count as held elsewhere (and be left to a cascade on the caller's thread)."""
+    roots = [machine.k, machine.env, machine.value, machine.choices, machine.effect_args]
+    machine.k = machine.env = machine.choices = None
+    machine.value = UNSPECIFIED
+    machine.effect_args = []
+    release_in_background(roots)
+
+
+def release_in_background(roots: list[Any]) -> threading.Thread | None:
+    """Free the objects in ``roots`` (and what only they hold) off the caller's thread, in pieces.
+    The list is emptied; the caller must hold no other reference to them (objects held elsewhere
+    are simply left alone). Returns the thread (None: nothing to free)."""
+    holder = [root for root in roots if root is not None and type(root) not in _ATOMS]
+    roots.clear()
+    if not holder:
+        return None
+    global _running
+    with _running_lock:
+        _running += 1
+    thread = threading.Thread(target=_counted, args=(holder,), name="omega-release", daemon=True)
+    thread.start()
+    return thread
+
+
+def _counted(stack: list[Any]) -> None:
+    global _running
+    try:
+        _take_apart(stack)
+    finally:
+        with _running_lock:
+            _running -= 1
+
+
+def _take_apart(stack: list[Any]) -> None:
+    """Free what ``stack`` holds, one piece at a time (the thread's only job)."""
+    while stack:
+        item = stack.pop()
+        if sys.getrefcount(item) > _ONLY_OURS:
+            continue  # held elsewhere: dropping our reference frees nothing
+        if type(item) is Pair:
+            _free_pairs(item, stack)
+        elif getattr(item, "next", None) is not None and hasattr(type(item), "FIELDS"):
+            _free_frames(item, stack)
+        elif gc.is_tracked(item):
+            stack.extend(part for part in gc.get_referents(item) if type(part) not in _ATOMS)
+        item = None  # freed here: what it held is on the stack (or shared)
+
+
+def _free_pairs(head: Any, stack: list[Any]) -> None:
+    """Free a list of pairs only we hold, ``RELEASE_SLICE`` pairs at a time. A pair held from
+    elsewhere ends the walk (it and what follows stay alive); an element that is itself a
+    structure only this list holds goes on the stack, so freeing its pair frees nothing more."""
+    while head is not None:
+        last = head
+        for _ in range(RELEASE_SLICE):
+            element = last.car
+            if type(element) not in _ATOMS and sys.getrefcount(element) == _HELD_BY_LINK:
+                stack.append(element)
+            element = None
+            following = last.cdr
+            if type(following) is not Pair or sys.getrefcount(following) > _HELD_BY_LINK:
+                if type(following) not in _ATOMS and sys.getrefcount(following) == _HELD_BY_LINK:
+                    stack.append(following)  # an improper tail only we hold
+                following = None
+                head = last = None  # the rest is shared or ends here: this piece is freed as it is
+                return
+            last = following
+            following = None
+        rest = last.cdr
+        last.cdr = None  # cut: ``head`` to ``last`` is a piece of RELEASE_SLICE + 1 pairs
+        head = last = None
+        head = rest
+        rest = None
+
+
+def _free_frames(frame: Any, stack: list[Any]) -> None:
+    """Free a chain of frames only we hold (linked by ``next``), ``RELEASE_SLICE`` at a time. A
+    frame's field that only it holds and that may be big (its environment, a list) goes on the
+    stack first, so freeing the frame frees nothing more. A frame held from elsewhere (a captured
+    continuation, a stored state) ends the walk."""
     while frame is not None:
         head = frame
         last = frame
         for _ in range(RELEASE_SLICE):
+            _keep_fields(last, stack)
             following = getattr(last, "next", None)
-            if following is None or sys.getrefcount(following) > _OWNED_REFS:
+            if following is None or sys.getrefcount(following) > _HELD_BY_LINK:
                 following = None
                 head = frame = last = None  # the rest is shared or ends here: drop it as it is
                 return
@@ -58,3 +144,17 @@ def _free_in_pieces(holder: list[Any]) -> None:
         frame = last.next
         last.next = None  # cut: ``head`` to ``last`` is a piece of RELEASE_SLICE + 1 frames
         head = last = None
+
+
+_HOLDERS = (list, tuple, Pair)
+"""Fields of a frame that may hold a big structure: its environment (a list), the values of a
+call's evaluated operands (a tuple), a list."""
+
+
+def _keep_fields(frame: Any, stack: list[Any]) -> None:
+    """Put the environment, operand and list fields that only ``frame`` holds on the stack."""
+    for name in type(frame).FIELDS:
+        value = getattr(frame, name, None)
+        if type(value) in _HOLDERS and sys.getrefcount(value) == _HELD_BY_LINK:
+            stack.append(value)
+        value = None

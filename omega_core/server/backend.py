@@ -15,7 +15,6 @@ a busy session never delays another client's request. ``connection`` holds a cli
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import signal
@@ -31,13 +30,16 @@ from anyio.from_thread import BlockingPortal
 from omega_core.config import Config
 from omega_core.errors import OmegaError
 from omega_core.evaluator import EffectCall, FormResult
+from omega_core.lang.release import releases_running
 from omega_core.server import protocol as proto
 from omega_core.server.accepting import Acceptor, raise_descriptor_limit
 from omega_core.server.access import AccessTable
 from omega_core.server.config_report import effective_config
 from omega_core.server.connection import Connection, read_frames
 from omega_core.server.context import EXIT_RESTART, EXIT_STOP
+from omega_core.server.collector import YOUNG_COLLECTION_EVERY_S, collect_when_idle, collect_young, tune_garbage_collector
 from omega_core.server.health import BackgroundJob
+from omega_core.server.loop_watch import LoopWatch, watched_loop_factory
 from omega_core.server.manager import SessionInstance, SessionManager
 from omega_core.server.ops import dispatch
 from omega_core.server.persistence import PersistenceManager
@@ -51,6 +53,9 @@ SLICE_YIELDS = 4
 """Loop turns given to others after each slice. A request that arrived during a slice needs three
 (its socket seen ready, its frame read, its task started) to be answered before the next slice
 rather than three slices later; a turn with nothing to do costs a few microseconds."""
+FORMS_TURN_S = 0.002
+"""A command of many forms that each end within their first slice yields only form results, no
+pauses: after this long the loop gets its turns anyway (100 defines in one line held it for 0.9 s)."""
 REPLY_CACHE = 256
 DECODE_OFF_LOOP_BYTES = 256 * 1024
 """Request frames bigger than this are decoded in a worker thread (its C calls are each short, so
@@ -95,6 +100,8 @@ class Backend:
         self.subscribers: dict[str, set[int]] = {}
         self.requests = RequestRecord(self.config.sessions_dir)
         """The persisted request-id record: a resend is answered from it, before locks (exactly-once)."""
+        self.loop_watch = LoopWatch()
+        """The loop's stalls, measured (``loop_watch``): ``"loop"`` in ``metrics`` and ``status``."""
         self.acceptor = Acceptor(listener, key, self.config.server, stopping=self._stop.is_set,
                                  client_count=lambda: len(self.connections), adopt=self._adopt_from_thread)
 
@@ -112,6 +119,7 @@ class Backend:
                     group.start_soon(self.persistence.run_fsync_loop)
                     group.start_soon(self._idle_loop)
                     group.start_soon(self._signal_loop)
+                    group.start_soon(collect_when_idle, self.any_session_busy, lambda: self.manager.stats.evictions)
                     await self._stop.wait()
                     group.cancel_scope.cancel()  # no new requests from here on
                 # Requests under way finish and are answered (a running command is interrupted),
@@ -124,6 +132,11 @@ class Backend:
         self.manager.close_all()
         self.requests.close()
         return self.exit_code
+
+    def any_session_busy(self) -> bool:
+        """Some session runs a command now, or a stopped command's values are still being freed
+        (the full garbage collection waits: ``collector``)."""
+        return releases_running() > 0 or any(instance.busy for instance in self.manager.pool.values())
 
     def _interrupt_all(self) -> None:
         for instance in self.manager.pool.values():
@@ -336,6 +349,7 @@ class Backend:
                 "last_flush": self.persistence.last_flush,
                 "bytes_written": self.persistence.bytes_written(),
             },
+            "loop": self.loop_watch.figures(),
         }
 
     def session_lock(self, name: str) -> anyio.Lock:
@@ -365,7 +379,7 @@ class Backend:
         results: list[FormResult] = []
         to_send: Any = None
         to_throw: OmegaError | None = None
-        last_breath = time.perf_counter()
+        last_breath = last_turn = last_young = time.perf_counter()
         while True:
             try:
                 item = steps.throw(to_throw) if to_throw is not None else steps.send(to_send)
@@ -384,12 +398,21 @@ class Backend:
                 results.append(item)
                 if on_result is not None:
                     on_result(item)
-            elif time.perf_counter() - last_breath > BREATHE_EVERY_S:
-                await anyio.sleep(BREATHE_S)
-                last_breath = time.perf_counter()
+                if time.perf_counter() - last_turn > FORMS_TURN_S:  # many quick forms in a row
+                    for _ in range(SLICE_YIELDS):
+                        await anyio.sleep(0)
+                    last_turn = time.perf_counter()
             else:
-                for _ in range(SLICE_YIELDS):
-                    await anyio.sleep(0)
+                if time.perf_counter() - last_young > YOUNG_COLLECTION_EVERY_S:
+                    collect_young()  # bounds the young generations (``collector``)
+                    last_young = time.perf_counter()
+                if time.perf_counter() - last_breath > BREATHE_EVERY_S:
+                    await anyio.sleep(BREATHE_S)
+                    last_breath = last_turn = time.perf_counter()
+                else:
+                    for _ in range(SLICE_YIELDS):
+                        await anyio.sleep(0)
+                    last_turn = time.perf_counter()
 
     def status(self) -> dict[str, Any]:
         return {
@@ -404,6 +427,7 @@ class Backend:
             "last_flush": self.persistence.last_flush,
             "session_dir": str(self.config.session_dir),
             "degraded": self.manager.health.degraded(),
+            "loop": {key: value for key, value in self.loop_watch.figures().items() if key != "recent_stalls"},
             "config": effective_config(self.config),  # front ends compare theirs (config_report.py)
         }
 
@@ -418,28 +442,30 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-GC_THRESHOLDS = (10_000, 2, 100)
-"""The cyclic collector's thresholds in the backend. Deep recursions build hundreds of thousands of
-frames; with the default (700, 10, 10) the collector ran thousands of times and its full
-collections walked every live object, about 40% of ``(deep 100000)`` (measured in-process: 4.3 s
--> 2.6 s with a frozen start-up heap and fewer collections). A pause is as long as the young
-generations it walks: a middle-generation collection walks up to ``t0 * (t1 + 1)`` objects (a
-deep stack keeps them all), 220,000 with (20000, 10, 10), 40-90 ms on a loaded machine; with
-(10000, 2, 100) it walks 30,000. Full collections are tried as often as before (every 2 million
-allocations, and only when the old generation grew by a quarter)."""
-
-
-def tune_garbage_collector() -> None:
-    """Freeze what start-up built (modules, builtins, prelude: never garbage, never walked again)
-    and make young collections rarer."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
 PROFILE_ENV = "OMEGA_BACKEND_PROFILE"
 """A path: the backend runs under cProfile and writes its stats there on a clean stop (a tool for
 finding what stalls the loop; ``python -m pstats PATH``). Unset in normal use."""
+
+
+SLOW_CALLBACKS_ENV = "OMEGA_BACKEND_SLOW_CALLBACKS_MS"
+"""A number of milliseconds: the loop runs in asyncio's debug mode and logs every callback or task
+step that held it longer (a tool for finding what stalls the loop; debug mode costs some speed).
+Unset in normal use."""
+
+
+def _run(backend: Backend) -> int:
+    """Serve on an asyncio loop whose selector measures the loop's stalls (``loop_watch``)."""
+    options: dict[str, Any] = {"loop_factory": watched_loop_factory(backend.loop_watch)}
+    slow_ms = os.environ.get(SLOW_CALLBACKS_ENV)
+    if slow_ms:
+        options["debug"] = True
+
+        async def serve() -> int:
+            asyncio.get_running_loop().slow_callback_duration = float(slow_ms) / 1000
+            return await backend.serve()
+
+        return int(anyio.run(serve, backend="asyncio", backend_options=options))
+    return int(anyio.run(backend.serve, backend="asyncio", backend_options=options))
 
 
 def _run_profiled(backend: Backend) -> int:
@@ -447,7 +473,7 @@ def _run_profiled(backend: Backend) -> int:
 
     profiler = cProfile.Profile()
     try:
-        return int(profiler.runcall(anyio.run, backend.serve, backend="asyncio"))
+        return int(profiler.runcall(_run, backend))
     finally:
         profiler.dump_stats(os.environ[PROFILE_ENV])
 
@@ -463,7 +489,8 @@ def backend_main(listener: Any, config: Config, key: bytes, restarts: int, super
         sweep_temp_files(config.sessions_dir, started_before=time.time())  # left by a crashed process
         backend = Backend(config, listener, key, restarts, supervisor_pid)
         tune_garbage_collector()
-        code = _run_profiled(backend) if os.environ.get(PROFILE_ENV) else anyio.run(backend.serve, backend="asyncio")
+        backend.loop_watch.watch_collections()
+        code = _run_profiled(backend) if os.environ.get(PROFILE_ENV) else _run(backend)
     except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide
         log.exception("backend crashed")
         code = 1

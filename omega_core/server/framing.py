@@ -53,7 +53,8 @@ class FrameReader:
             end = self._header + self._size
             if len(self._buffer) < end:
                 return frames
-            frames.append(bytes(self._buffer[self._header:end]))
+            with memoryview(self._buffer) as view:  # one copy (slicing the bytearray would make two)
+                frames.append(bytes(view[self._header:end]))
             del self._buffer[:end]
             self._size = None
             self._header = _SHORT.size

@@ -17,7 +17,7 @@ import itertools
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 VERSION = 1
 
@@ -116,11 +116,43 @@ worker thread lets the loop have the GIL between two)."""
 _ID_FIELD = re.compile(rb'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
 
 
+SCAN_PIECE_BYTES = 256 * 1024
+"""Bytes of a frame looked at per C call by the checks below (well under a millisecond each): a
+frame of many MB is checked in a worker thread, and a C call over all of it at once would hold the
+GIL, and with it the loop, for 20-40 ms (an 8 MB frame of brackets on a loaded machine)."""
+
+
+def _outside_string_pieces(data: bytes) -> Iterator[bytes]:
+    """The JSON text ``data`` without its strings, piece by piece, a few short C calls per piece:
+    escaped backslashes go first, then escaped quotes, so every quote left delimits a string; the
+    parts between quotes alternate outside/inside, carried from one piece to the next. A piece never
+    ends inside a run of backslashes or right after one, so every escape stays within one piece."""
+    inside = False
+    start = 0
+    size = len(data)
+    while start < size:
+        end = min(start + SCAN_PIECE_BYTES, size)
+        while end < size and data[end - 1] == 0x5C:  # include the run of backslashes and the escaped byte
+            end += 1
+        parts = data[start:end].replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')
+        yield b"".join(parts[1::2] if inside else parts[0::2])
+        inside ^= bool((len(parts) - 1) & 1)
+        start = end
+
+
+def _bracket_pieces(data: bytes) -> Iterator[bytes]:
+    """The brackets of ``data`` outside strings, all as ``[`` and ``]``, piece by piece."""
+    for piece in _outside_string_pieces(data):
+        yield piece.translate(_ONE_BRACKET_KIND, _NOT_BRACKET)
+
+
+def _count_in_pieces(data: bytes, needle: bytes) -> int:
+    return sum(data.count(needle, start, start + SCAN_PIECE_BYTES) for start in range(0, len(data), SCAN_PIECE_BYTES))
+
+
 def json_text_outside_strings(data: bytes) -> bytes:
-    """``data`` (JSON text) without its strings, in a few C-speed passes: escaped backslashes
-    go first, then escaped quotes, so every quote left delimits a string; the pieces between
-    quotes alternate outside/inside."""
-    return b"".join(data.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')[::2])
+    """``data`` (JSON text) without its strings."""
+    return b"".join(_outside_string_pieces(data))
 
 
 MAX_JSON_CONTAINERS = 4096
@@ -130,16 +162,28 @@ frame of a million small arrays is parsed by one C call that holds the GIL for a
 
 def json_container_count(data: bytes) -> int:
     """Arrays and objects in the JSON text ``data`` (brackets inside strings do not count)."""
-    count = data.count(b"[") + data.count(b"{")
+    count = _count_in_pieces(data, b"[") + _count_in_pieces(data, b"{")
     if count <= MAX_JSON_CONTAINERS:
         return count
-    outside = json_text_outside_strings(data)
-    return outside.count(b"[") + outside.count(b"{")
+    return sum(piece.count(b"[") + piece.count(b"{") for piece in _outside_string_pieces(data))
 
 
 def json_brackets(data: bytes) -> bytes:
     """The brackets of ``data`` outside strings, all as ``[`` and ``]``."""
-    return json_text_outside_strings(data).translate(_ONE_BRACKET_KIND, _NOT_BRACKET)
+    return b"".join(_bracket_pieces(data))
+
+
+def _has_run_of_openers(data: bytes, length: int) -> bool:
+    """Whether ``length`` openers follow each other outside strings (the usual too-deep frame);
+    the last ``length - 1`` brackets of a piece are carried into the next one."""
+    run = b"[" * length
+    carried = b""
+    for piece in _bracket_pieces(data):
+        joined = carried + piece
+        if run in joined:
+            return True
+        carried = joined[-(length - 1):] if length > 1 else b""
+    return False
 
 
 def json_too_deep(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -148,21 +192,21 @@ def json_too_deep(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     ``limit``. Brackets inside strings do not count. Ordinary frames stop at the first check (a
     count of bracket bytes), big code texts at the second (few brackets outside strings); only
     frames with more than ``limit`` brackets outside strings get the running sum of the depth,
-    ``DEPTH_CHUNK`` brackets per C call."""
-    if data.count(b"[") + data.count(b"{") <= limit:
+    ``DEPTH_CHUNK`` brackets per C call. Every C call looks at one piece (``SCAN_PIECE_BYTES``)."""
+    if _count_in_pieces(data, b"[") + _count_in_pieces(data, b"{") <= limit:
         return False
-    brackets = json_brackets(data)
-    if brackets.count(b"[") <= limit:
+    if sum(piece.count(b"[") for piece in _bracket_pieces(data)) <= limit:
         return False
-    if b"[" * (limit + 1) in brackets:  # the usual deep frame: a run of openers
+    if _has_run_of_openers(data, limit + 1):
         return True
     depth = 0
-    for start in range(0, len(brackets), DEPTH_CHUNK):
-        steps = memoryview(brackets[start:start + DEPTH_CHUNK].translate(_SIGNED_STEP)).cast("b")
-        depths = list(itertools.accumulate(steps, initial=depth))
-        if max(depths) > limit:
-            return True
-        depth = depths[-1]
+    for brackets in _bracket_pieces(data):
+        for start in range(0, len(brackets), DEPTH_CHUNK):
+            steps = memoryview(brackets[start:start + DEPTH_CHUNK].translate(_SIGNED_STEP)).cast("b")
+            depths = list(itertools.accumulate(steps, initial=depth))
+            if max(depths) > limit:
+                return True
+            depth = depths[-1]
     return False
 
 
@@ -184,7 +228,7 @@ def decode_request(data: bytes, max_bytes: int) -> Request:
         raise ProtocolError(ErrorCode.TOO_LARGE, f"frame of {len(data)} bytes is over the limit of {max_bytes} bytes")
     containers = json_container_count(data)
     too_many = containers > MAX_JSON_CONTAINERS
-    if too_many and b"[" * (MAX_JSON_DEPTH + 1) not in json_brackets(data):  # else: say it is too deep
+    if too_many and not _has_run_of_openers(data, MAX_JSON_DEPTH + 1):  # else: say it is too deep
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"frame holds {containers:,} arrays/objects, more than the "
                             f"protocol's limit of {MAX_JSON_CONTAINERS:,} (requests need a few)", _id_near_start(data))
     if too_many or json_too_deep(data):

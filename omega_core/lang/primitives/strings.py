@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from omega_core.errors import EvalError
-from omega_core.lang.budgets import list_bytes, string_bytes
+from omega_core.lang.budgets import check_string_chars, list_bytes, string_bytes
 from omega_core.lang.numtext import parse_number
 from omega_core.lang.primitives import _checks as check
 from omega_core.lang.primitives._registry import primitive
@@ -29,7 +29,9 @@ def string_append(m: Any, *args: Any) -> str:
     """Concatenation; its size is checked against the memory budget before it is built."""
     strings = _strings("string-append", args)
     if len(strings) > 1:
-        m.reserve(string_bytes(sum(map(len, strings)), all(s.isascii() for s in strings)), "string-append")
+        length = sum(map(len, strings))
+        check_string_chars(m, length, length <= m.max_string_chars and all(s.isascii() for s in strings),
+                           "string-append")
     return "".join(strings)
 
 
@@ -92,7 +94,8 @@ def string_join(m: Any, lst: Any, sep: Any) -> str:
                 f"{check.describe(item)}"
             )
     length = sum(map(len, items)) + len(separator) * max(len(items) - 1, 0)
-    m.reserve(string_bytes(length, separator.isascii() and all(item.isascii() for item in items)), "string-join")
+    check_string_chars(m, length, length <= m.max_string_chars and separator.isascii()
+                       and all(item.isascii() for item in items), "string-join")
     return separator.join(items)
 
 
@@ -112,7 +115,8 @@ def string_replace_all(m: Any, s: Any, old: Any, new: Any) -> str:
         raise check.type_error("string-replace-all", "a non-empty string to replace", pattern)
     if len(replacement) > len(pattern):  # the result can be much longer than the text
         grown = len(text) + text.count(pattern) * (len(replacement) - len(pattern))
-        m.reserve(string_bytes(grown, text.isascii() and replacement.isascii()), "string-replace-all")
+        check_string_chars(m, grown, grown <= m.max_string_chars and text.isascii() and replacement.isascii(),
+                           "string-replace-all")
     return text.replace(pattern, replacement)
 
 

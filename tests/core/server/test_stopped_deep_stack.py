@@ -8,10 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from omega_core.lang.release import RELEASE_MIN_FRAMES, release_in_background
+from omega_core.lang.release import RELEASE_SLICE, release_in_background
 from omega_core.lang.frames import CallK
 from tests.core.server.isolation_probe import Probe
 from tests.core.server.live_server import LiveServer, servers
+
+
+RELEASE_MIN_FRAMES = 2 * RELEASE_SLICE
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +44,10 @@ def test_a_shared_tail_of_the_chain_is_left_intact() -> None:
         frame = CallK(frame, None, [None, index], 1, None, ())
         if index == RELEASE_MIN_FRAMES:
             kept = frame
-    release_in_background(frame)
+    thread = release_in_background([frame])
     frame = None
+    assert thread is not None
+    thread.join(30)
     length, probe = 0, kept
     while probe is not None:
         length += 1

@@ -1,0 +1,140 @@
+"""How long the backend's event loop went without looking at its sockets: its stalls, measured.
+
+Another client's request waits for as long as the loop is busy with something else (a slice of a
+session's evaluation, a state capture, a big reply being encoded, a worker thread holding the
+GIL). The loop looks at its sockets once per iteration, in ``selector.select``; the time from one
+``select`` returning to the next one being called is therefore exactly how long a request that
+arrived meanwhile could not even be read. ``WatchedSelector`` wraps the loop's selector and
+measures that stretch on every iteration (two clock reads: nothing to see in a profile), and
+``LoopWatch`` keeps the figures: the longest stall, how many passed 5 and 50 ms (the isolation
+targets, ARCHITECTURE.md section 7), and the recent ones over 5 ms with their time, so a bench
+can tell which of its cases caused which stall (``bench/isolation.py``).
+
+Measuring a client's ping from outside mixes the server's stalls with the client's own (a bench
+whose probe shares a process with a client decoding big replies measures that process's GIL);
+this is the server's side alone. No timer is involved: an idle loop costs nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import selectors
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+STALL_S = 0.005
+"""A loop iteration longer than this is a stall (the p99 target of another client's request)."""
+LONG_STALL_S = 0.050
+"""The max target: an iteration longer than this is counted apart."""
+RECENT_STALLS = 512
+"""Stalls over ``STALL_S`` remembered with their time (older ones only count)."""
+
+
+@dataclass(frozen=True)
+class Stall:
+    """One loop iteration longer than ``STALL_S``: when it ended (Unix time) and how long it was."""
+
+    ended_at: float
+    seconds: float
+
+
+class LoopWatch:
+    """The figures of the loop's iterations (updated on the loop's thread only)."""
+
+    def __init__(self) -> None:
+        self.iterations = 0
+        self.longest_s = 0.0
+        self.stalls = 0
+        self.long_stalls = 0
+        self.recent: deque[Stall] = deque(maxlen=RECENT_STALLS)
+        self.collections = [0, 0, 0]
+        """Cyclic garbage collections per generation (a full one walks every live object)."""
+        self.longest_collection_s = [0.0, 0.0, 0.0]
+        self._collection_started = 0.0
+
+    def watch_collections(self) -> None:
+        """Time the cyclic collector's passes too (``gc.callbacks``): a full collection over a
+        heap of millions of objects holds the GIL for as long as it takes, whoever asked for it."""
+        if self._on_collection not in gc.callbacks:
+            gc.callbacks.append(self._on_collection)
+
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._collection_started = time.perf_counter()
+            return
+        generation = info.get("generation", 2)
+        if 0 <= generation <= 2:
+            took = time.perf_counter() - self._collection_started
+            self.collections[generation] += 1
+            self.longest_collection_s[generation] = max(self.longest_collection_s[generation], took)
+
+    def iteration(self, busy_s: float) -> None:
+        """One iteration of the loop took ``busy_s`` away from ``select``."""
+        self.iterations += 1
+        if busy_s <= STALL_S:
+            return
+        self.longest_s = max(self.longest_s, busy_s)
+        self.stalls += 1
+        if busy_s > LONG_STALL_S:
+            self.long_stalls += 1
+        self.recent.append(Stall(time.time(), busy_s))
+
+    def figures(self) -> dict[str, Any]:
+        """For ``status`` and ``metrics`` (``"loop"``): milliseconds, counts, recent stalls."""
+        return {
+            "iterations": self.iterations,
+            "longest_stall_ms": round(self.longest_s * 1000, 3),
+            "stalls_over_5ms": self.stalls,
+            "stalls_over_50ms": self.long_stalls,
+            "collections": list(self.collections),
+            "longest_collection_ms": [round(seconds * 1000, 3) for seconds in self.longest_collection_s],
+            "recent_stalls": [[round(stall.ended_at, 4), round(stall.seconds * 1000, 3)] for stall in self.recent],
+        }
+
+
+class WatchedSelector(selectors.BaseSelector):
+    """The loop's selector, timing the work done between two of its ``select`` calls."""
+
+    def __init__(self, inner: selectors.BaseSelector, watch: LoopWatch) -> None:
+        self._inner = inner
+        self._watch = watch
+        self._returned_at: float | None = None
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        called_at = time.perf_counter()
+        if self._returned_at is not None:
+            self._watch.iteration(called_at - self._returned_at)
+        try:
+            return self._inner.select(timeout)
+        finally:
+            self._returned_at = time.perf_counter()
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.unregister(fileobj)
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.modify(fileobj, events, data)
+
+    def get_key(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.get_key(fileobj)
+
+    def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
+        return self._inner.get_map()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def watched_loop_factory(watch: LoopWatch) -> Callable[[], asyncio.AbstractEventLoop]:
+    """A loop factory for ``anyio.run(backend_options={"loop_factory": ...})``."""
+
+    def factory() -> asyncio.AbstractEventLoop:
+        return asyncio.SelectorEventLoop(WatchedSelector(selectors.DefaultSelector(), watch))
+
+    return factory

@@ -1,0 +1,85 @@
+"""The backend's garbage collector policy (``server.collector``): no automatic full collection
+(they walk every live object: 0.5-1 s under a bomb's heap), one when idle once enough was
+allocated, or after a long busy stretch; short young collections; a short GIL switch interval."""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+from omega_core.server import collector
+
+
+def test_a_full_collection_waits_for_an_idle_moment_unless_it_waited_too_long() -> None:
+    enough = collector.FULL_COLLECTION_AFTER
+    assert not collector.full_collection_due(enough - 1, is_busy=False, since_last_s=1e9)
+    assert collector.full_collection_due(enough, is_busy=False, since_last_s=0.0)
+    assert not collector.full_collection_due(enough, is_busy=True, since_last_s=1.0)
+    assert collector.full_collection_due(enough, is_busy=True, since_last_s=collector.FULL_COLLECTION_MAX_WAIT_S)
+
+
+def test_tuning_sets_thresholds_without_automatic_full_collections_and_a_short_switch_interval() -> None:
+    thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
+    try:
+        collector.tune_garbage_collector()
+        young, middle, full = gc.get_threshold()
+        assert (young, middle) == collector.GC_THRESHOLDS[:2]
+        assert young * (middle + 1) <= 10_000  # a middle collection walks at most this many objects
+        assert full >= 1_000_000  # never reached: full collections only through collect_when_idle
+        assert sys.getswitchinterval() == collector.SWITCH_INTERVAL_S
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        sys.setswitchinterval(interval)
+
+
+def test_a_forced_young_collection_keeps_the_young_generations_small_while_old_objects_are_freed() -> None:
+    """Freeing old objects as fast as new ones are built keeps Python's young count near zero: no
+    automatic young collection comes and the young generation grows without bound (CPython 3.11).
+    ``collect_young`` (every few milliseconds of a run) empties it whatever the count says."""
+    thresholds = gc.get_threshold()
+    old = [[index] for index in range(200_000)]
+    gc.collect()
+    try:
+        gc.set_threshold(*collector.GC_THRESHOLDS)
+        kept = []
+        for index in range(200_000):
+            kept.append([index])  # one new tracked object ...
+            old[index] = None  # ... and one old one freed: the young count stays where it was
+        assert len(gc.get_objects(0)) > 100_000  # the pathology itself
+        collector.collect_young()
+        assert len(gc.get_objects(0)) < 1_000
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def test_an_idle_full_collection_freezes_what_survives_and_an_eviction_makes_the_next_one_deep(monkeypatch) -> None:
+    import time
+
+    import anyio
+
+    monkeypatch.setattr(collector, "IDLE_CHECK_S", 0.01)
+    monkeypatch.setattr(collector, "FULL_COLLECTION_AFTER", 0)
+    evictions = [0]
+    unfrozen: list[int] = []
+    real_unfreeze = gc.unfreeze
+    monkeypatch.setattr(gc, "unfreeze", lambda: (unfrozen.append(1), real_unfreeze()))
+    frozen_before = gc.get_freeze_count()
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(collector.collect_when_idle, lambda: False, lambda: evictions[0])
+            deadline = time.monotonic() + 10
+            while gc.get_freeze_count() <= frozen_before and time.monotonic() < deadline:
+                await anyio.sleep(0.01)
+            assert gc.get_freeze_count() > frozen_before and not unfrozen  # frozen, not deep
+            evictions[0] += 1
+            while not unfrozen and time.monotonic() < deadline:
+                await anyio.sleep(0.01)
+            assert unfrozen  # the eviction made the next collection a deep one
+            group.cancel_scope.cancel()
+
+    try:
+        anyio.run(main)
+    finally:
+        real_unfreeze()
