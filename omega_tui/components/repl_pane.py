@@ -16,13 +16,13 @@ from textual import events
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical
-from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import Reactive
-from textual.widgets import LoadingIndicator, RichLog, Static, TextArea
+from textual.widgets import LoadingIndicator, Static, TextArea
 from textual.widgets.text_area import TextAreaTheme
 
 from omega_tui.components.lisp_highlight import DEFAULT_STYLES, highlight, line_highlights
+from omega_tui.components.prompt_paint import hold_frames
+from omega_tui.components.repl_log import ReplLog
 from omega_tui.keys import bindings_for
 
 PASTE_GAP_S = 0.003
@@ -139,7 +139,7 @@ class ReplInput(TextArea):
                 self.load_text(text + "\n")  # the burst goes on: a paste, and that Enter was its newline
                 self.move_cursor(self.document.end)
             else:
-                self.post_message(self.Submitted(text))
+                self._hand_over(text)
         burst = at - self._last_key_at <= PASTE_GAP_S
         self._last_key_at = at
         # TextArea inserts a newline for Enter before bindings are looked at; decide here instead.
@@ -196,16 +196,22 @@ class ReplInput(TextArea):
             return
         self.load_text("")
         if hold_at is None:
-            self.post_message(self.Submitted(text))
+            self._hand_over(text)
             return
         self._held = (text, hold_at)
         self._hold_timer = self.set_timer(PASTE_HOLD_S, self._release_hold)
+
+    def _hand_over(self, text: str) -> None:
+        """Give ``text`` to the app to run; the next frame waits a few milliseconds for its result
+        (``prompt_paint``): a quick command's input and result are painted in one frame."""
+        hold_frames(self)
+        self.post_message(self.Submitted(text))
 
     def _release_hold(self) -> None:
         if self._held is not None:
             text = self._held[0]
             self._cancel_hold()
-            self.post_message(self.Submitted(text))
+            self._hand_over(text)
 
     def _cancel_hold(self) -> None:
         self._held = None
@@ -284,26 +290,6 @@ class ReplInput(TextArea):
         self.post_message(self.ScrollLog(direction))
 
 
-class ReplLog(RichLog):
-    """The REPL's log: a ``RichLog`` whose growth does not lay out the whole screen.
-
-    Why: ``Widget.virtual_size`` is a reactive with ``layout=True``, so every ``write`` reflowed
-    every pane of the screen (tens of milliseconds on a loaded machine, several times between Enter
-    and its painted result). The log's own box never changes when it grows, so a layout is asked
-    for only when a scrollbar appears or goes; otherwise the scrollbars are updated in place.
-    """
-
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
-
-    def watch_virtual_size(self, old: Size, new: Size) -> None:
-        room = self.container_size
-        if (old.height > room.height) != (new.height > room.height) or (old.width > room.width) != (new.width > room.width):
-            self.refresh(layout=True)  # a scrollbar comes or goes: the box's content area changes
-            return
-        self._scroll_update(new)
-        self.refresh()
-
-
 class ReplPane(Vertical):
     """Log + input + a status line (session, access, what is running)."""
 
@@ -322,8 +308,8 @@ class ReplPane(Vertical):
         yield ReplInput(id="repl-input")
 
     @property
-    def log_view(self) -> RichLog:
-        return self.query_one("#repl-log", RichLog)
+    def log_view(self) -> ReplLog:
+        return self.query_one("#repl-log", ReplLog)
 
     @property
     def input(self) -> ReplInput:

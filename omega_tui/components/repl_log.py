@@ -1,0 +1,190 @@
+"""The REPL's log: a ``RichLog`` that paints only what is new when it grows.
+
+Why it is not a plain ``RichLog``: Enter to a painted result has a budget of 10 ms, and a plain
+``RichLog`` spends most of a frame (7-9 ms on a quiet machine, 15-25 ms on a loaded one) re-styling
+every visible line whenever one line is appended, because the whole widget is marked dirty and
+Textual's styles cache forgets every line (each line then walks the DOM for its ``rich_style``).
+Its scrollbar repaints all its cells too, although appending one line to a long log seldom moves
+the thumb by even one eighth of a cell. And ``write`` scrolls to the end only *after* the next
+frame, so the new line first becomes visible in a second frame.
+
+Here:
+
+* ``render_lines`` keeps the finished (styled, filtered) strip of each log line by its index in
+  the log, for as long as the look of the lines does not change (width, horizontal scroll, style,
+  background, filters); appending and scrolling to the end renders only the new lines.
+* The vertical scrollbar (``SteadyScrollBar``) keeps its painted cells while the thumb stays where
+  it is.
+* Growth never lays out the screen (the log's box does not change) unless a scrollbar comes or
+  goes, and the log scrolls to its end at once, so the frame that follows shows the new lines.
+"""
+
+from __future__ import annotations
+
+from math import ceil
+from typing import Any
+
+from textual.geometry import Region, Size
+from textual.reactive import Reactive
+from textual.scrollbar import ScrollBar
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import RichLog
+
+BAR_EIGHTHS = 8
+"""A scrollbar cell is drawn in eighths (``ScrollBarRender``'s partial block glyphs)."""
+MAX_KEPT_SCREENS = 3
+"""How many screenfuls of finished lines the log keeps (the visible one and some either side)."""
+
+
+class SteadyScrollBar(ScrollBar):
+    """A scrollbar that repaints its cells only when what they show changes.
+
+    Textual refreshes a scroll view's scrollbar on every change of its sizes or position; rendering
+    it again goes through the styles cache line by line. The cells depend only on the thumb's
+    place in eighths of a cell, the bar's size and its colours, so the last rendering is reused
+    while those are the same.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._painted: tuple[tuple[Any, ...], Region, list[Strip]] | None = None
+
+    def _thumb_key(self) -> tuple[Any, ...]:
+        """What the painted cells depend on: the thumb's ends in eighths of a cell, computed as
+        ``ScrollBarRender.render_bar`` does, the bar's size, its state and its colours' sources."""
+        size = self.size.height if self.vertical else self.size.width
+        virtual = ceil(self.window_virtual_size)
+        window = ceil(self.window_size) if self.window_size < self.window_virtual_size else 0
+        thumb_place: tuple[int, int] = (0, 0)
+        if window and size and virtual and size != virtual:
+            thumb = max(1, window / (virtual / size))
+            start = int((size - thumb) * (self.position / (virtual - window)) * BAR_EIGHTHS)
+            thumb_place = (start, start + ceil(thumb * BAR_EIGHTHS))
+        parent = self.parent
+        parent_look = (parent.styles._cache_key, parent.background_colors) if isinstance(parent, Widget) else None
+        return (self.size, thumb_place, bool(self.grabbed), self.mouse_over, parent_look,
+                self.screen.styles._cache_key, tuple(id(line_filter) for line_filter in self.app.get_line_filters()))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        key = self._thumb_key()
+        painted = self._painted
+        if painted is not None and painted[0] == key and painted[1] == crop:
+            return list(painted[2])
+        self._styles_cache.clear()  # the cells below change: render them again
+        strips = super().render_lines(crop)
+        self._painted = (key, crop, list(strips))
+        return strips
+
+
+class ReplLog(RichLog):
+    """The REPL log (see the module docstring)."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._finished: dict[int, Strip] = {}
+        """Index of a line in the log (counting lines dropped by ``max_lines``) -> its finished strip."""
+        self._finished_look: tuple[Any, ...] | None = None
+
+    # --- growing ---------------------------------------------------------------------------------
+
+    def watch_virtual_size(self, old: Size, new: Size) -> None:
+        room = self.container_size
+        if (old.height > room.height) != (new.height > room.height) or (old.width > room.width) != (new.width > room.width):
+            self.refresh(layout=True)  # a scrollbar comes or goes: the box's content area changes
+            return
+        self._scroll_update(new)
+
+    def write(self, content: Any, width: int | None = None, expand: bool = False, shrink: bool = True,
+              scroll_end: bool | None = None, animate: bool = False) -> "ReplLog":
+        follow = self.auto_scroll if scroll_end is None else scroll_end
+        lines_before = len(self.lines)
+        super().write(content, width, expand, shrink, scroll_end=False, animate=animate)
+        if not self._size_known:  # deferred until the size is known: written (and followed) then
+            return self
+        if len(self.lines) != lines_before:
+            self._refresh_lines(lines_before)
+        if follow:
+            if self._layout_required:  # a scrollbar just came: the end is known after the layout
+                self.scroll_end(animate=False, immediate=False, x_axis=False)
+            else:
+                self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        return self
+
+    def _refresh_lines(self, first_new: int) -> None:
+        """Mark the new lines' rows dirty if they are on screen (the rest is unchanged)."""
+        top = int(self.scroll_offset.y)
+        box = self.region.size  # refresh regions, like the styles cache's rows, are in the widget's box
+        start, end = max(first_new - top, 0), min(len(self.lines) - top, box.height)
+        if end > start:
+            self.refresh(Region(0, start, box.width, end - start))
+
+    def clear(self) -> "ReplLog":
+        self._finished.clear()
+        super().clear()
+        return self
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._finished.clear()
+
+    # --- painting --------------------------------------------------------------------------------
+
+    def _look(self) -> tuple[Any, ...] | None:
+        """What every finished line depends on besides its content; None when the box has rows
+        that are not log lines (a border, vertical padding): then the styles cache does it all."""
+        styles = self.styles
+        top, _, bottom, _ = styles.gutter
+        if top or bottom or styles.has_rule("hatch"):
+            return None
+        return (self.region.size, self.scrollable_content_region.width, int(self.scroll_offset.x),
+                styles._cache_key, self.background_colors, self.opacity, self.rich_style,
+                tuple(id(line_filter) for line_filter in self.app.get_line_filters()), self.app.ansi_theme)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        look = self._look()
+        if look is None:
+            return super().render_lines(crop)
+        if look != self._finished_look:
+            self._finished.clear()
+            self._finished_look = look
+        finished = self._finished
+        top = int(self.scroll_offset.y)
+        width, height = self.region.size  # what the styles cache renders: the box with its padding
+        count = len(self.lines)
+        rows = list(crop.line_range)
+        missing = [y for y in rows if top + y >= count or top + y + self._start_line not in finished]
+        if missing:
+            self._styles_cache.clear()  # its rows are keyed by place, not by line: stale after a scroll
+            first, last = missing[0], missing[-1]
+            fresh = super().render_lines(Region(0, first, width, last - first + 1))
+            for y in missing:
+                strip = fresh[y - first]
+                if top + y < count:
+                    finished[top + y + self._start_line] = strip
+                else:
+                    finished[-1 - y] = strip  # a blank row below the end (keyed apart from lines)
+        strips = [finished[top + y + self._start_line] if top + y < count else finished[-1 - y] for y in rows]
+        if len(finished) > MAX_KEPT_SCREENS * max(1, height) + 64:
+            keep = range(top + self._start_line - height, top + self._start_line + 2 * height)
+            self._finished = {index: strip for index, strip in finished.items() if index in keep or index < 0}
+        if crop.column_span != (0, width):
+            x1, x2 = crop.column_span
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
+
+    # --- the scrollbar ---------------------------------------------------------------------------
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """The vertical scrollbar, a ``SteadyScrollBar`` (created when first needed, as Textual does)."""
+        if self._vertical_scrollbar is not None:
+            return self._vertical_scrollbar
+        self._vertical_scrollbar = scroll_bar = SteadyScrollBar(
+            vertical=True, name="vertical", thickness=self.scrollbar_size_vertical
+        )
+        self._vertical_scrollbar.display = False
+        self.app._start_widget(self, scroll_bar)
+        return scroll_bar
