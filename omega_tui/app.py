@@ -126,6 +126,8 @@ class OmegaApp(App[int]):
         self.timeline = TimelineController(self)
         self.metrics = MetricsController(self)
         self.quiet_cursor: QuietCursor | None = None
+        self._status_parts: tuple[StatusBar, ReplPane] | None = None
+        """The status bar and the REPL pane, found once (``show_status`` runs several times per Enter)."""
 
     # --- the state the controllers share (read-only views) ---------------------------------------
 
@@ -386,11 +388,12 @@ class OmegaApp(App[int]):
 
     def show_status(self, doing: str | None = None) -> None:
         """Redraw the status bar from the controllers' state."""
-        try:
-            bar = self.main.query_one(StatusBar)
-            repl = self.main.query_one(ReplPane)
-        except Exception:  # noqa: BLE001 - not composed yet
-            return
+        if self._status_parts is None:
+            try:
+                self._status_parts = (self.main.query_one(StatusBar), self.main.query_one(ReplPane))
+            except Exception:  # noqa: BLE001 - not composed yet
+                return
+        bar, repl = self._status_parts
         sessions, runner = self.sessions, self.repl
         name = sessions.session_name or sessions.wanted_session
         busy = None if runner.busy_since is None else time.monotonic() - runner.busy_since

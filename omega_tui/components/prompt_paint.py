@@ -27,7 +27,7 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
-ENTER_HOLD_S = 0.008
+ENTER_HOLD_S = 0.012
 """How long Enter holds the next frame back, waiting for the result of a quick command."""
 ASK_EXPIRES_S = 0.25
 """A ``paint_soon`` that found nothing to paint for this long is dropped (its change was painted anyway)."""

@@ -66,12 +66,15 @@ class ReplController:
         self._poll_busy = False
         self._last_poll = 0.0
         self._ticker: Any = None
+        self._pane: ReplPane | None = None
         self.lane = RunLane(app)
         """The thread the commands run on (see ``run_lane``: cheaper to reach than a new worker)."""
 
     @property
     def pane(self) -> ReplPane:
-        return self.app.main.query_one(ReplPane)
+        if self._pane is None:
+            self._pane = self.app.main.query_one(ReplPane)  # once: the pane lives as long as the app
+        return self._pane
 
     # --- entering and the queue ------------------------------------------------------------------
 

@@ -62,9 +62,9 @@ class SteadyScrollBar(ScrollBar):
             start = int((size - thumb) * (self.position / (virtual - window)) * BAR_EIGHTHS)
             thumb_place = (start, start + ceil(thumb * BAR_EIGHTHS))
         parent = self.parent
-        parent_look = (parent.styles._cache_key, parent.background_colors) if isinstance(parent, Widget) else None
-        return (self.size, thumb_place, bool(self.grabbed), self.mouse_over, parent_look,
-                self.screen.styles._cache_key, tuple(id(line_filter) for line_filter in self.app.get_line_filters()))
+        parent_look = (parent.styles._cache_key, getattr(parent, "style_generation", None)) if isinstance(parent, Widget) else None
+        return (self.size, thumb_place, bool(self.grabbed), self.mouse_over, parent_look, self.app.theme,
+                tuple(id(line_filter) for line_filter in self.app.get_line_filters()))
 
     def render_lines(self, crop: Region) -> list[Strip]:
         key = self._thumb_key()
@@ -87,6 +87,8 @@ class ReplLog(RichLog):
         self._finished: dict[int, Strip] = {}
         """Index of a line in the log (counting lines dropped by ``max_lines``) -> its finished strip."""
         self._finished_look: tuple[Any, ...] | None = None
+        self.style_generation = 0
+        """Counts the CSS applications to the log (see ``notify_style_update``)."""
 
     # --- growing ---------------------------------------------------------------------------------
 
@@ -127,21 +129,27 @@ class ReplLog(RichLog):
         return self
 
     def notify_style_update(self) -> None:
+        """Textual calls this whenever CSS is applied to the log, which it does for every
+        descendant of a node whose classes, pseudo classes or theme changed: so it also hears of
+        an ancestor's new background."""
         super().notify_style_update()
+        self.style_generation += 1
         self._finished.clear()
 
     # --- painting --------------------------------------------------------------------------------
 
     def _look(self) -> tuple[Any, ...] | None:
         """What every finished line depends on besides its content; None when the box has rows
-        that are not log lines (a border, vertical padding): then the styles cache does it all."""
+        that are not log lines (a border, vertical padding): then the styles cache does it all.
+        Cheap on purpose (it is asked once a frame): the colours that come from the log's
+        ancestors are covered by ``style_generation`` rather than by walking them."""
         styles = self.styles
         top, _, bottom, _ = styles.gutter
         if top or bottom or styles.has_rule("hatch"):
             return None
-        return (self.region.size, self.scrollable_content_region.width, int(self.scroll_offset.x),
-                styles._cache_key, self.background_colors, self.opacity, self.rich_style,
-                tuple(id(line_filter) for line_filter in self.app.get_line_filters()), self.app.ansi_theme)
+        app = self.app
+        return (self.region.size, self.scrollable_content_region.width, int(self.scroll_offset.x), self.style_generation,
+                styles._cache_key, app.theme, app.ansi_color, tuple(id(line_filter) for line_filter in app.get_line_filters()))
 
     def render_lines(self, crop: Region) -> list[Strip]:
         look = self._look()

@@ -16,7 +16,10 @@ from textual import events
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import LoadingIndicator, Static, TextArea
 from textual.widgets.text_area import TextAreaTheme
 
@@ -108,6 +111,28 @@ class ReplInput(TextArea):
         self._held: tuple[str, float] | None = None  # (text, its Enter's time) while a burst may go on
         self._hold_timer: Any = None
         self._last_key_at = float("-inf")
+        self._css_generation = 0  # CSS applications to the input (see notify_style_update)
+        self._css_applied: tuple[Any, ...] | None = None
+
+    # --- painting --------------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        """Textual calls this whenever CSS is applied to the input: for its own classes and pseudo
+        classes and for those of any ancestor, and for a new theme."""
+        super().notify_style_update()
+        self._css_generation += 1
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """``TextArea`` applies its theme's CSS at every render (a walk of its ancestors and six
+        component styles: a few milliseconds of every frame that shows the input, such as the one
+        after Enter); here only when something that CSS comes from changed."""
+        theme = self._theme
+        key = (id(theme), self._css_generation, self.styles._cache_key, self.has_focus, self.app.theme,
+               self.app.ansi_color)
+        if theme and key != self._css_applied:
+            theme.apply_css(self)
+            self._css_applied = key
+        return Widget.render_lines(self, crop)
 
     # --- highlighting ----------------------------------------------------------------------------
 
@@ -299,21 +324,27 @@ class ReplPane(Vertical):
         self.styles_map: dict[str, Style] = dict(DEFAULT_STYLES)
         self.entries: list[tuple[str, str]] = []
         """What the log shows, as (kind, plain text): input, result, error, output, command, notice."""
+        # The parts, kept rather than looked up (a DOM query each time cost the path from Enter
+        # to the painted result a fraction of a millisecond per use, several uses per Enter).
+        self._log = ReplLog(id="repl-log", wrap=True, markup=False, highlight=False, auto_scroll=True, min_width=20)
+        self._input = ReplInput(id="repl-input")
+        self._oracle = Static("", id="repl-oracle")
+        self._pending = Static("", id="repl-pending")
 
     def compose(self) -> ComposeResult:
         yield LoadingIndicator(id="repl-loading")
-        yield ReplLog(id="repl-log", wrap=True, markup=False, highlight=False, auto_scroll=True, min_width=20)
-        yield Static("", id="repl-oracle")
-        yield Static("", id="repl-pending")
-        yield ReplInput(id="repl-input")
+        yield self._log
+        yield self._oracle
+        yield self._pending
+        yield self._input
 
     @property
     def log_view(self) -> ReplLog:
-        return self.query_one("#repl-log", ReplLog)
+        return self._log
 
     @property
     def input(self) -> ReplInput:
-        return self.query_one("#repl-input", ReplInput)
+        return self._input
 
     def apply_styles(self, styles: dict[str, Style]) -> None:
         self.styles_map = styles
@@ -326,7 +357,7 @@ class ReplPane(Vertical):
 
     def set_pending(self, queued: list[str]) -> None:
         """Show the inputs waiting to run, in order, under the running one (escape takes the last back)."""
-        pending = self.query_one("#repl-pending", Static)
+        pending = self._pending
         pending.display = bool(queued)
         if not queued:
             return
@@ -348,7 +379,7 @@ class ReplPane(Vertical):
     def show_oracle_stream(self, text: str) -> None:
         """The oracle answer arriving for the running command (its tail; "" hides it): a live
         preview under the log, gone when the command ends and its result is written."""
-        live = self.query_one("#repl-oracle", Static)
+        live = self._oracle
         live.display = bool(text)
         if not text:
             return

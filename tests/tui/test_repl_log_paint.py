@@ -75,6 +75,10 @@ async def test_appending_renders_only_the_new_line_and_paints_what_a_richlog_pai
         await pilot.pause()
         await pilot.pause()
         assert painted(log) == painted_by_richlog(log)
+        app.theme = "textual-light"  # a new theme: every finished line is painted again in its colours
+        await pilot.pause()
+        await pilot.pause()
+        assert painted(log) == painted_by_richlog(log)
         log.clear()
         log.write("after clear")
         await pilot.pause()
