@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on
 from textual.app import App, ComposeResult
@@ -46,9 +46,11 @@ from omega_tui.components.status_bar import BUSY_SHOWN_AFTER_S, StatusBar, Statu
 from omega_tui.components.timeline_controller import TimelineController
 from omega_tui.components.timeline_pane import TimelinePane, TimelineView
 from omega_tui.keys import KeySpec, bindings_for, check_keymap
-from omega_tui.link import ServerLink
 from omega_tui.components.pane_titles import set_border_subtitle
 from omega_tui.components.prompt_paint import PromptPaintScreen
+
+if TYPE_CHECKING:  # pragma: no cover - a type only: the link module loads the client (start-up time)
+    from omega_tui.link import ServerLink
 
 PANES = ("repl", "sessions", "timeline", "metrics")
 FOCUS_TARGET = {"repl": "#repl-input", "sessions": "#sessions-table", "timeline": "#timeline-view", "metrics": "#metrics"}
