@@ -13,68 +13,28 @@ Here:
 * ``render_lines`` keeps the finished (styled, filtered) strip of each log line by its index in
   the log, for as long as the look of the lines does not change (width, horizontal scroll, style,
   background, filters); appending and scrolling to the end renders only the new lines.
-* The vertical scrollbar (``SteadyScrollBar``) keeps its painted cells while the thumb stays where
-  it is.
+* The vertical scrollbar (``steady_scrollbar``) keeps its painted cells while the thumb stays
+  where it is.
 * Growth never lays out the screen (the log's box does not change) unless a scrollbar comes or
   goes, and the log scrolls to its end at once, so the frame that follows shows the new lines.
 """
 
 from __future__ import annotations
 
-from math import ceil
 from typing import Any
 
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.scrollbar import ScrollBar
 from textual.strip import Strip
-from textual.widget import Widget
 from textual.widgets import RichLog
 
-BAR_EIGHTHS = 8
-"""A scrollbar cell is drawn in eighths (``ScrollBarRender``'s partial block glyphs)."""
+from omega_tui.components.steady_scrollbar import SteadyScrollBar, steady_vertical_scrollbar
+
+__all__ = ["ReplLog", "SteadyScrollBar"]
+
 MAX_KEPT_SCREENS = 3
 """How many screenfuls of finished lines the log keeps (the visible one and some either side)."""
-
-
-class SteadyScrollBar(ScrollBar):
-    """A scrollbar that repaints its cells only when what they show changes.
-
-    Textual refreshes a scroll view's scrollbar on every change of its sizes or position; rendering
-    it again goes through the styles cache line by line. The cells depend only on the thumb's
-    place in eighths of a cell, the bar's size and its colours, so the last rendering is reused
-    while those are the same.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._painted: tuple[tuple[Any, ...], Region, list[Strip]] | None = None
-
-    def _thumb_key(self) -> tuple[Any, ...]:
-        """What the painted cells depend on: the thumb's ends in eighths of a cell, computed as
-        ``ScrollBarRender.render_bar`` does, the bar's size, its state and its colours' sources."""
-        size = self.size.height if self.vertical else self.size.width
-        virtual = ceil(self.window_virtual_size)
-        window = ceil(self.window_size) if self.window_size < self.window_virtual_size else 0
-        thumb_place: tuple[int, int] = (0, 0)
-        if window and size and virtual and size != virtual:
-            thumb = max(1, window / (virtual / size))
-            start = int((size - thumb) * (self.position / (virtual - window)) * BAR_EIGHTHS)
-            thumb_place = (start, start + ceil(thumb * BAR_EIGHTHS))
-        parent = self.parent
-        parent_look = (parent.styles._cache_key, getattr(parent, "style_generation", None)) if isinstance(parent, Widget) else None
-        return (self.size, thumb_place, bool(self.grabbed), self.mouse_over, parent_look, self.app.theme,
-                tuple(id(line_filter) for line_filter in self.app.get_line_filters()))
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        key = self._thumb_key()
-        painted = self._painted
-        if painted is not None and painted[0] == key and painted[1] == crop:
-            return list(painted[2])
-        self._styles_cache.clear()  # the cells below change: render them again
-        strips = super().render_lines(crop)
-        self._painted = (key, crop, list(strips))
-        return strips
 
 
 class ReplLog(RichLog):
@@ -188,11 +148,4 @@ class ReplLog(RichLog):
     @property
     def vertical_scrollbar(self) -> ScrollBar:
         """The vertical scrollbar, a ``SteadyScrollBar`` (created when first needed, as Textual does)."""
-        if self._vertical_scrollbar is not None:
-            return self._vertical_scrollbar
-        self._vertical_scrollbar = scroll_bar = SteadyScrollBar(
-            vertical=True, name="vertical", thickness=self.scrollbar_size_vertical
-        )
-        self._vertical_scrollbar.display = False
-        self.app._start_widget(self, scroll_bar)
-        return scroll_bar
+        return steady_vertical_scrollbar(self)
