@@ -16,6 +16,9 @@ to 16 ms more than the whole budget of Enter to a painted result (10 ms).
 * ``paint_soon(widget)``: the frame holding ``widget``'s pending change (the result in the log)
   is painted as soon as that change reaches the screen, without waiting for the next tick; this
   also ends a hold. Everything else keeps Textual's pacing (streamed output, scrolling, panes).
+
+It leans on Textual 8's screen internals (``Screen._on_timer_update``, ``Screen._dirty_widgets``,
+``App._batch_count``); ``tests/tui/test_prompt_paint.py`` fails if they change meaning.
 """
 
 from __future__ import annotations

@@ -17,6 +17,10 @@ Here:
   where it is.
 * Growth never lays out the screen (the log's box does not change) unless a scrollbar comes or
   goes, and the log scrolls to its end at once, so the frame that follows shows the new lines.
+
+It leans on ``RichLog``'s and the styles cache's internals in Textual 8 (``lines``,
+``_size_known``, ``_start_line``, ``_styles_cache``, ``styles._cache_key``);
+``tests/tui/test_repl_log_paint.py`` compares what it paints with what a ``RichLog`` paints.
 """
 
 from __future__ import annotations
@@ -76,12 +80,13 @@ class ReplLog(RichLog):
         return self
 
     def _refresh_lines(self, first_new: int) -> None:
-        """Mark the new lines' rows dirty if they are on screen (the rest is unchanged)."""
+        """Mark the new lines' rows dirty if they are on screen (the rest is unchanged). Regions
+        given to ``refresh`` are in content coordinates, as ``ScrollView.refresh_lines`` uses them."""
         top = int(self.scroll_offset.y)
-        box = self.region.size  # refresh regions, like the styles cache's rows, are in the widget's box
-        start, end = max(first_new - top, 0), min(len(self.lines) - top, box.height)
+        content = self.size
+        start, end = max(first_new - top, 0), min(len(self.lines) - top, content.height)
         if end > start:
-            self.refresh(Region(0, start, box.width, end - start))
+            self.refresh(Region(0, start, content.width, end - start))
 
     def clear(self) -> "ReplLog":
         self._finished.clear()
