@@ -9,8 +9,8 @@ controller beside its pane in ``omega_tui.components``:
 * ``sessions_controller.SessionsController``: the open session, access, the Sessions pane;
 * ``timeline_controller.TimelineController`` and ``metrics_controller.MetricsController``.
 
-Every call that waits on the server runs in a thread worker (``background``): the UI thread never
-blocks. Tests build the app with ``OmegaApp(client_factory=...)`` against a real server in a temp
+Every call that waits on the server runs in a thread worker (``background``), the REPL's commands
+on one long-lived thread (``run_lane``): the UI thread never blocks. Tests build the app with ``OmegaApp(client_factory=...)`` against a real server in a temp
 dir; snapshot tests use ``deterministic=True`` (no timers, no cursor blink) and the canned client.
 """
 
@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on
 from textual.app import App, ComposeResult
@@ -42,18 +42,21 @@ from omega_tui.components.repl_controller import OracleChunk, OutputChunk, ReplC
 from omega_tui.components.repl_pane import ReplInput, ReplPane, theme_styles
 from omega_tui.components.sessions_controller import SessionsController
 from omega_tui.components.sessions_pane import SessionsPane, SessionsTable
-from omega_tui.components.status_bar import StatusBar, StatusFacts
+from omega_tui.components.status_bar import BUSY_SHOWN_AFTER_S, StatusBar, StatusFacts
 from omega_tui.components.timeline_controller import TimelineController
 from omega_tui.components.timeline_pane import TimelinePane, TimelineView
 from omega_tui.keys import KeySpec, bindings_for, check_keymap
-from omega_tui.link import ServerLink
 from omega_tui.components.pane_titles import set_border_subtitle
+from omega_tui.components.prompt_paint import PromptPaintScreen
+
+if TYPE_CHECKING:  # pragma: no cover - a type only: the link module loads the client (start-up time)
+    from omega_tui.link import ServerLink
 
 PANES = ("repl", "sessions", "timeline", "metrics")
 FOCUS_TARGET = {"repl": "#repl-input", "sessions": "#sessions-table", "timeline": "#timeline-view", "metrics": "#metrics"}
 
 
-class MainScreen(Screen):
+class MainScreen(PromptPaintScreen):
     BINDINGS = bindings_for("screen")
     AUTO_FOCUS = "#repl-input"
     """Focused as soon as the screen mounts: keys typed while the app starts land in the input."""
@@ -125,6 +128,8 @@ class OmegaApp(App[int]):
         self.timeline = TimelineController(self)
         self.metrics = MetricsController(self)
         self.quiet_cursor: QuietCursor | None = None
+        self._status_parts: tuple[StatusBar, ReplPane] | None = None
+        """The status bar and the REPL pane, found once (``show_status`` runs several times per Enter)."""
 
     # --- the state the controllers share (read-only views) ---------------------------------------
 
@@ -217,10 +222,12 @@ class OmegaApp(App[int]):
 
     async def action_quit(self) -> None:
         self.connection.shutdown()
+        self.repl.lane.stop()
         self.exit(0)
 
     def on_unmount(self) -> None:
         self.connection.shutdown()
+        self.repl.lane.stop()
 
     # --- workers ---------------------------------------------------------------------------------
 
@@ -383,14 +390,17 @@ class OmegaApp(App[int]):
 
     def show_status(self, doing: str | None = None) -> None:
         """Redraw the status bar from the controllers' state."""
-        try:
-            bar = self.main.query_one(StatusBar)
-            repl = self.main.query_one(ReplPane)
-        except Exception:  # noqa: BLE001 - not composed yet
-            return
+        if self._status_parts is None:
+            try:
+                self._status_parts = (self.main.query_one(StatusBar), self.main.query_one(ReplPane))
+            except Exception:  # noqa: BLE001 - not composed yet
+                return
+        bar, repl = self._status_parts
         sessions, runner = self.sessions, self.repl
         name = sessions.session_name or sessions.wanted_session
         busy = None if runner.busy_since is None else time.monotonic() - runner.busy_since
+        if busy is not None and busy < BUSY_SHOWN_AFTER_S and not runner.queue and not self.deterministic:
+            busy = None  # see BUSY_SHOWN_AFTER_S: the REPL's tick shows it if the command lasts
         bar.show(StatusFacts(
             link=self.connection.state, session=name, access=sessions.access_text, busy_s=busy,
             queued=len(runner.queue), doing=doing, cause=self.connection.cause,

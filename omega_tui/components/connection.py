@@ -21,10 +21,10 @@ from textual.message import Message
 from textual.widgets import Static
 
 from omega_tui.components.status_bar import LinkState
-from omega_tui.link import OpUnavailable, ServerLink, unavailable_cause
 
 if TYPE_CHECKING:  # pragma: no cover
     from omega_tui.app import OmegaApp
+    from omega_tui.link import ServerLink
 
 NOTICE_S = 30.0
 """How long the status bar keeps saying that the backend restarted (one timer, not a poll)."""
@@ -111,6 +111,8 @@ class ConnectionController:
 
     def _connected(self, client: Any) -> None:
         self.client = client
+        from omega_tui.link import ServerLink  # here, not at import: it loads the client (start-up time)
+
         self.link = ServerLink(client)
         if hasattr(client, "autostart"):
             client.autostart = False  # a stopped server stays stopped until the user starts it
@@ -312,6 +314,8 @@ class ConnectionController:
     def failed(self, problem: BaseException) -> bool:
         """Explain a failed call that says something about the server; True if it was explained."""
         from omega_core.server.client import ServerUnavailable
+
+        from omega_tui.link import OpUnavailable, unavailable_cause
 
         cause = unavailable_cause(problem)
         if cause is not None:

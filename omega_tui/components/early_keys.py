@@ -28,7 +28,7 @@ COOKED_ENTER = "ctrl+j"
 """What Enter becomes when typed while the terminal is still in cooked mode (CR mapped to LF)."""
 TYPING_GAP_S = 0.05
 """Replayed keys are stamped this far apart: typed by hand, not a paste (the REPL input treats keys
-closer than ``repl_pane.PASTE_GAP_S``, or waiting within ``repl_pane.PASTE_BURST_S`` of an Enter, as
+closer than ``repl_input.PASTE_GAP_S``, or waiting within ``repl_input.PASTE_BURST_S`` of an Enter, as
 a paste and that Enter as a newline), so each Enter typed at launch runs its own input, as it would
 have once the app was up."""
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from omega_tui.components.repl_pane import ReplPane
+from omega_tui.components.run_lane import RunLane
 from omega_tui.components.status_bar import LinkState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,10 +66,15 @@ class ReplController:
         self._poll_busy = False
         self._last_poll = 0.0
         self._ticker: Any = None
+        self._pane: ReplPane | None = None
+        self.lane = RunLane(app)
+        """The thread the commands run on (see ``run_lane``: cheaper to reach than a new worker)."""
 
     @property
     def pane(self) -> ReplPane:
-        return self.app.main.query_one(ReplPane)
+        if self._pane is None:
+            self._pane = self.app.main.query_one(ReplPane)  # once: the pane lives as long as the app
+        return self._pane
 
     # --- entering and the queue ------------------------------------------------------------------
 
@@ -130,9 +136,8 @@ class ReplController:
         def on_oracle(piece: str) -> None:  # the client's reading thread
             app.post_message(OracleChunk(token, piece))
 
-        app.background(link.execute, text, session, on_output, on_oracle,
-                       done=lambda reply: self._executed(session, reply),
-                       failed=self._execute_failed, group="execute", description="run")
+        self.lane.run(link.execute, text, session, on_output, on_oracle,
+                      done=lambda reply: self._executed(session, reply), failed=self._execute_failed)
 
     def output_chunk(self, message: OutputChunk) -> None:
         if message.token != self._token or self.busy_since is None:
@@ -180,6 +185,7 @@ class ReplController:
             repl.show_results([{**item, "output": self._unshown(str(item.get("output") or ""))} for item in results])
         elif getattr(reply, "output", ""):
             repl.show_command_output(reply.output, getattr(reply, "ok", True))
+        app.main.paint_soon(repl.log_view)  # the result's frame, without waiting for the next tick
         if getattr(reply, "should_exit", False):
             app.call_later(app.action_quit)
             return
@@ -199,6 +205,7 @@ class ReplController:
         self._finish()
         text = for_people(problem.code, problem.message) if isinstance(problem, ServerError) else str(problem)
         self.pane.show_error(text)  # the code in words ("read-only: ..."), not "(read_only)"
+        self.app.main.paint_soon(self.pane.log_view)
         self.drain()
 
     def _finish(self) -> None:

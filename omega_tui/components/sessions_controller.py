@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from omega_tui.components.confirm import ConfirmScreen, Field, FormScreen
 from omega_tui.components.repl_pane import ReplPane
 from omega_tui.components.sessions_pane import SessionsTable
-from omega_tui.link import DEFAULT_SESSION
 
 if TYPE_CHECKING:  # pragma: no cover
     from omega_tui.app import OmegaApp
@@ -29,6 +28,8 @@ class SessionsController:
     def __init__(self, app: "OmegaApp", wanted_session: str | None) -> None:
         self.app = app
         self.session_name: str | None = None
+        from omega_tui.link import DEFAULT_SESSION  # the link module loads the client: here, not at start-up's imports
+
         self.wanted_session = wanted_session or DEFAULT_SESSION
         self.mode = "read-write"
         self.holder: str | None = None
@@ -292,5 +293,7 @@ class SessionsController:
         self.app.notify(f"Deleted session '{name}'")
         if self.session_name == name:
             self.session_name = None
+            from omega_tui.link import DEFAULT_SESSION
+
             self.open_session(DEFAULT_SESSION if name != DEFAULT_SESSION else "scratch")
         self.refresh_sessions()

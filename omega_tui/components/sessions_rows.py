@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from omega_core.session.metrics import describe_age
 
 
 class SortKey(Enum):
@@ -88,6 +87,8 @@ def human_time(stamp: Any, deterministic: bool = False, now: float | None = None
         stamp = stamp / 1000
     if deterministic:
         return time.strftime("%Y-%m-%d", time.gmtime(stamp))
+    from omega_core.session.metrics import describe_age  # not at import: it loads the session file layer (start-up)
+
     return describe_age(stamp, now)
 
 

@@ -17,6 +17,13 @@ from rich.text import Text
 from textual.widgets import Static
 
 
+BUSY_SHOWN_AFTER_S = 0.1
+"""A command says "running" once it has run this long (or at once when inputs wait behind it).
+Why: most commands answer within a frame; saying "running" and then not would repaint the bar
+twice per Enter (a few milliseconds each, in the frame that should show the result) for a word
+nobody could read."""
+
+
 class LinkState(Enum):
     """Where the connection to the server stands."""
 

@@ -10,7 +10,6 @@ from omega_tui.components.confirm import ChoiceScreen, Field, FormScreen
 from omega_tui.components.repl_pane import ReplPane
 from omega_tui.components.timeline_pane import TimelineView
 from omega_tui.components.timeline_rows import Done, rows_from_items
-from omega_tui.link import OpUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover
     from omega_tui.app import OmegaApp
@@ -39,6 +38,8 @@ class LinkSource:
             return
 
         def fetch() -> dict[str, Any]:
+            from omega_tui.link import OpUnavailable  # not at import: the link loads the client (start-up)
+
             if not tag:
                 try:
                     return dict(self._history(offset=offset, limit=limit))

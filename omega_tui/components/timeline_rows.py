@@ -10,12 +10,13 @@ rows (a server without ``history``, and the tag filter, which lists tagged items
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.segment import Segment
 from rich.style import Style
 
-from omega_core.session.history import History
+if TYPE_CHECKING:  # pragma: no cover - a type only: importing it loads the session file layer (start-up)
+    from omega_core.session.history import History
 
 MAX_LANES = 4
 """Lanes drawn in the gutter; branches in lanes past it share the last column (drawn ``┆``)."""

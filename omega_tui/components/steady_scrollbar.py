@@ -1,0 +1,78 @@
+"""A scrollbar that repaints its cells only when what they show changes.
+
+Textual refreshes a scroll view's scrollbar on every change of its sizes or position, and rendering
+it again goes through the styles cache cell by cell: several milliseconds of a frame on a loaded
+machine. For a long list (a REPL log of 100,000 lines, a timeline of 100,000 inputs) appending a
+line or moving one row seldom moves the thumb by even one eighth of a cell, so the last rendering
+is reused while the thumb, the bar's size and its colours' sources are the same.
+
+A scroll view uses it by returning ``steady_vertical_scrollbar(self)`` from its
+``vertical_scrollbar`` property; it may count the CSS applications that reach it in a
+``style_generation`` attribute (the bar's colours come from its parent's styles).
+"""
+
+from __future__ import annotations
+
+from math import ceil
+from typing import Any
+
+from textual.geometry import Region
+from textual.scrollbar import ScrollBar
+from textual.strip import Strip
+from textual.widget import Widget
+
+BAR_EIGHTHS = 8
+"""A scrollbar cell is drawn in eighths (``ScrollBarRender``'s partial block glyphs)."""
+
+
+class SteadyScrollBar(ScrollBar):
+    """A scrollbar that repaints its cells only when what they show changes.
+
+    Textual refreshes a scroll view's scrollbar on every change of its sizes or position; rendering
+    it again goes through the styles cache line by line. The cells depend only on the thumb's
+    place in eighths of a cell, the bar's size and its colours, so the last rendering is reused
+    while those are the same.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._painted: tuple[tuple[Any, ...], Region, list[Strip]] | None = None
+
+    def _thumb_key(self) -> tuple[Any, ...]:
+        """What the painted cells depend on: the thumb's ends in eighths of a cell, computed as
+        ``ScrollBarRender.render_bar`` does, the bar's size, its state and its colours' sources."""
+        size = self.size.height if self.vertical else self.size.width
+        virtual = ceil(self.window_virtual_size)
+        window = ceil(self.window_size) if self.window_size < self.window_virtual_size else 0
+        thumb_place: tuple[int, int] = (0, 0)
+        if window and size and virtual and size != virtual:
+            thumb = max(1, window / (virtual / size))
+            start = int((size - thumb) * (self.position / (virtual - window)) * BAR_EIGHTHS)
+            thumb_place = (start, start + ceil(thumb * BAR_EIGHTHS))
+        parent = self.parent
+        parent_look = (parent.styles._cache_key, getattr(parent, "style_generation", None)) if isinstance(parent, Widget) else None
+        return (self.size, thumb_place, bool(self.grabbed), self.mouse_over, parent_look, self.app.theme,
+                tuple(id(line_filter) for line_filter in self.app.get_line_filters()))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        key = self._thumb_key()
+        painted = self._painted
+        if painted is not None and painted[0] == key and painted[1] == crop:
+            return list(painted[2])
+        self._styles_cache.clear()  # the cells below change: render them again
+        strips = super().render_lines(crop)
+        self._painted = (key, crop, list(strips))
+        return strips
+
+
+def steady_vertical_scrollbar(widget: Widget) -> ScrollBar:
+    """``widget``'s vertical scrollbar, a ``SteadyScrollBar``, created when first needed (as
+    ``Widget.vertical_scrollbar`` does for a plain one)."""
+    if widget._vertical_scrollbar is not None:
+        return widget._vertical_scrollbar
+    widget._vertical_scrollbar = scroll_bar = SteadyScrollBar(
+        vertical=True, name="vertical", thickness=widget.scrollbar_size_vertical
+    )
+    scroll_bar.display = False
+    widget.app._start_widget(widget, scroll_bar)
+    return scroll_bar

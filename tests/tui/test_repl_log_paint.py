@@ -1,0 +1,128 @@
+"""The REPL log paints only what is new (issue 12, item 2: Enter to a painted result <= 10 ms).
+
+Appending a line renders that line only, not every visible one; what it paints is exactly what a
+plain ``RichLog`` paints; it is at its end as soon as ``write`` returns (not one frame later); and
+its scrollbar is not rendered again while its thumb stays in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.scrollbar import ScrollBar
+from textual.widgets import RichLog
+
+from omega_tui.components.repl_log import ReplLog, SteadyScrollBar
+
+pytestmark = [pytest.mark.anyio]
+
+
+class LogApp(App[None]):
+    CSS = "ReplLog { padding: 0 1; scrollbar-size-vertical: 1; background: $surface; }"
+
+    def compose(self) -> ComposeResult:
+        yield ReplLog(id="log", wrap=True, auto_scroll=True, min_width=20)
+
+
+def painted(log: ReplLog) -> list[list[tuple[str, Any]]]:
+    """The log's rows as (text, style) segments, through its own ``render_lines``."""
+    width, height = log.region.size
+    return [[(segment.text, segment.style) for segment in strip] for strip in log.render_lines(Region(0, 0, width, height))]
+
+
+def painted_by_richlog(log: ReplLog) -> list[list[tuple[str, Any]]]:
+    """The same rows as a plain ``RichLog`` renders them (every row through the styles cache)."""
+    width, height = log.region.size
+    log._styles_cache.clear()
+    strips = RichLog.render_lines(log, Region(0, 0, width, height))
+    return [[(segment.text, segment.style) for segment in strip] for strip in strips]
+
+
+async def test_appending_renders_only_the_new_line_and_paints_what_a_richlog_paints() -> None:
+    app = LogApp()
+    async with app.run_test(size=(50, 12)) as pilot:
+        log = app.query_one(ReplLog)
+        for index in range(40):
+            log.write(Text(f"line {index}", style="bold" if index % 3 else "italic"))
+        await pilot.pause()
+        await pilot.pause()
+        assert painted(log) == painted_by_richlog(log)
+        rendered: list[int] = []
+        original = log.render_line
+
+        def spy(y: int) -> Any:
+            rendered.append(y)
+            return original(y)
+
+        log.render_line = spy  # type: ignore[method-assign]
+        log.write("one more")
+        await pilot.pause()
+        await pilot.pause()
+        assert log.scroll_y == log.max_scroll_y
+        assert len(rendered) == 1, f"rows rendered again after one line was appended: {rendered}"
+        log.render_line = original  # type: ignore[method-assign]
+        assert painted(log)[-1][1][0].startswith("one more")
+        assert painted(log) == painted_by_richlog(log)
+        log.scroll_to(y=5, animate=False, immediate=True)  # scrolled up, then a wrapped long line at the end
+        log.write("word " * 30)
+        await pilot.pause()
+        assert painted(log) == painted_by_richlog(log)
+        await pilot.resize_terminal(40, 9)
+        await pilot.pause()
+        await pilot.pause()
+        assert painted(log) == painted_by_richlog(log)
+        app.theme = "textual-light"  # a new theme: every finished line is painted again in its colours
+        await pilot.pause()
+        await pilot.pause()
+        assert painted(log) == painted_by_richlog(log)
+        log.clear()
+        log.write("after clear")
+        await pilot.pause()
+        assert painted(log) == painted_by_richlog(log)
+
+
+async def test_the_log_is_at_its_end_when_write_returns() -> None:
+    app = LogApp()
+    async with app.run_test(size=(50, 12)) as pilot:
+        log = app.query_one(ReplLog)
+        for index in range(40):
+            log.write(f"line {index}")
+        await pilot.pause()
+        await pilot.pause()
+        log.write("the result")
+        assert log.scroll_y == log.max_scroll_y == len(log.lines) - log.scrollable_content_region.height
+
+
+async def test_the_scrollbar_is_not_rendered_again_while_its_thumb_stays() -> None:
+    app = LogApp()
+    async with app.run_test(size=(50, 12)) as pilot:
+        log = app.query_one(ReplLog)
+        for index in range(5_000):
+            log.write(f"line {index}")
+        await pilot.pause()
+        await pilot.pause()
+        bar = log.vertical_scrollbar
+        assert isinstance(bar, SteadyScrollBar) and bar.display
+        renders: list[int] = []
+        original = ScrollBar.render
+
+        def spy(self: ScrollBar) -> Any:
+            renders.append(1)
+            return original(self)
+
+        ScrollBar.render = spy  # type: ignore[method-assign]
+        try:
+            log.write("one more")  # 5,001 lines in a 10-row window: the thumb moves by far less than 1/8 cell
+            await pilot.pause()
+            await pilot.pause()
+            assert renders == []
+            log.scroll_home(animate=False, immediate=True)  # the thumb moves to the top: drawn again
+            await pilot.pause()
+            await pilot.pause()
+            assert renders
+        finally:
+            ScrollBar.render = original  # type: ignore[method-assign]
