@@ -33,8 +33,8 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import os
 import re
-import secrets
 import threading
 import zlib
 from dataclasses import dataclass
@@ -292,7 +292,7 @@ class ReplaySidecar:
             raise SessionFileError(f"log {self.log_path} unreadable ({exc.strerror})", self.log_path) from exc
         length = min(HEAD_BYTES, size)
         digest = _head_hash(self.log_path, length) or ""
-        generation = secrets.token_hex(8)
+        generation = os.urandom(8).hex()  # not secrets: it loads random, which a one-line batch need not
         key = {"omegaReplay": SIDECAR_VERSION, "headBytes": length, "headSha256": digest, "generation": generation}
         atomic_write_bytes(self.path, (dumps_compact(key) + "\n").encode("utf-8"), fsync=False)
         self.store.refs = {}

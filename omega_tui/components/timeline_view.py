@@ -335,6 +335,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         y = max(0, min(y, self.line_count - max(1, self.scrollable_content_region.height)))
         self.scroll_target_y = y
         self.scroll_y = y
+        # Textual moves the scrollbar's thumb only while the scrollbar is shown: a scroll made
+        # before the first layout (the first load) left the thumb at the top once it appeared.
+        self.vertical_scrollbar.position = y
 
     def _refresh_line(self, line: int) -> None:
         y = line - self.scroll_offset.y

@@ -112,3 +112,41 @@ async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
 
 
 Waiter = Callable[..., Awaitable[Any]]
+
+
+SCREEN_AT_REST_S = 5.0
+
+
+async def screen_at_rest(pilot: Any) -> None:
+    """Wait until two screenshots taken a few frames apart are the same (deadline 5 s). Why: a
+    worker's reply, a scroll made after a refresh or a frame held for a quick result can land just
+    after the test's last pause, and the snapshot then catches the screen halfway (seen as a
+    timeline scrollbar thumb one eighth of a cell off, a few runs in ten under load)."""
+    deadline = time.monotonic() + SCREEN_AT_REST_S
+    await pilot.app.workers.wait_for_complete()
+    before = pilot.app.export_screenshot()
+    while True:
+        await pilot.pause(0.05)
+        now = pilot.app.export_screenshot()
+        if now == before:
+            return
+        assert time.monotonic() < deadline, "the screen kept changing for 5 s"
+        before = now
+
+
+@pytest.fixture
+def snap_compare(snap_compare: Callable[..., bool]) -> Callable[..., bool]:
+    """pytest-textual-snapshot's ``snap_compare``, taking the picture only once the screen is at rest."""
+
+    def compare(app: Any, *args: Any, run_before: Callable[[Any], Awaitable[None] | None] | None = None,
+                **kwargs: Any) -> bool:
+        async def settled(pilot: Any) -> None:
+            if run_before is not None:
+                result = run_before(pilot)
+                if asyncio.iscoroutine(result):
+                    await result
+            await screen_at_rest(pilot)
+
+        return snap_compare(app, *args, run_before=settled, **kwargs)
+
+    return compare
