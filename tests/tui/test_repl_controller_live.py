@@ -11,6 +11,7 @@ from textual import events
 from omega_core.server import launcher
 from omega_tui.app import OmegaApp
 from omega_tui.components.repl_pane import ReplInput, ReplPane
+from omega_tui.components.repl_input import PASTE_BURST_S
 from tests.core.server.live_server import stop_server
 
 from .conftest import LiveServer, in_thread, wait_for
@@ -35,8 +36,12 @@ async def started(app: OmegaApp, pilot: Any, session: str = "current") -> None:
 
 
 async def type_and_enter(pilot: Any, text: str) -> None:
+    """Type ``text`` and Enter at a typist's pace after the Enter: a key stamped within
+    ``PASTE_BURST_S`` of an Enter is taken as part of a paste (the Enter becomes a newline), and on
+    a loaded machine Pilot's next keys could come that close."""
     await pilot.press(*text)
     await pilot.press("enter")
+    await pilot.pause(PASTE_BURST_S * 3)
 
 
 async def test_keys_typed_before_the_connection_are_kept_and_run_in_order(live: LiveServer) -> None:
