@@ -57,16 +57,10 @@ _IF_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 def branch_kind(branch: Any) -> str:
     """``C`` constant, ``L0``/``L1`` variable of the innermost frame or the one around it
     (their value step is written into the ``if``), ``-`` anything else (taken in its own step)."""
-    from omega_core.lang import nodes as n  # nodes imports this module
+    from omega_core.lang.fastcall import operand_kind  # fastcall imports this module
 
-    kind = type(branch)
-    if kind is n.Const:
-        return "C"
-    if kind is n.LocalRef0:
-        return "L0"
-    if kind is n.LocalRef1:
-        return "L1"
-    return "-"
+    kind = operand_kind(branch)
+    return kind if kind in ("C", "L0", "L1") else "-"
 
 
 def _branch_lines(kind: str, name: str, i: int) -> list[str]:

@@ -16,7 +16,10 @@ from omega_core.server import launcher, protocol
 from omega_core.server.client_records import ServerError, ServerUnavailable, loads_message as _loads
 from omega_core.server.client_records import result_of as _result_of
 from omega_core.server.dialing import (
+    BACKOFF_INITIAL_S,
+    BACKOFF_MAX_S,
     BREAK_ERRORS,
+    KeyRefusals,
     KeyRefused,
     NoServer,
     autostart,
@@ -29,10 +32,6 @@ from omega_core.server.dialing import (
 from omega_core.server.protocol import ErrorCode, Op
 from omega_core.server.trust import UntrustedPath
 from omega_core.server.wire import SocketConnection as Connection  # what dialing.dial returns
-
-BACKOFF_INITIAL_S = 0.05
-BACKOFF_MAX_S = 1.0
-KEY_REFUSED_GRACE_S = 0.5
 
 
 class ServerGreeting:
@@ -52,7 +51,7 @@ class ServerGreeting:
         tried_start = False
         started: int | None = None
         last: BaseException | None = None
-        refused_since: float | None = None
+        refusals = KeyRefusals()
         while True:
             try:
                 conn = dial(self.paths, deadline)
@@ -64,15 +63,11 @@ class ServerGreeting:
                     raise
                 return conn
             except KeyRefused as problem:
-                # A server that is just starting may bind before its new key is in the file: retry
-                # briefly (at once if the file changed), then it is a real mismatch.
-                now = time.monotonic()
-                refused_since = now if refused_since is None else refused_since
-                if self.paths.read_key() == problem.args[0] and now - refused_since >= KEY_REFUSED_GRACE_S:
+                if refusals.retry_at_once(problem.args[0], self.paths.read_key()):
+                    continue
+                if refusals.given_up():
                     raise ServerUnavailable(key_refused_message(self.paths)) from None
                 last = problem
-                if self.paths.read_key() != problem.args[0]:
-                    continue
             except NoServer as problem:
                 last = problem
                 if self.autostart and (not tried_start or self._start_again(deadline)):

@@ -29,6 +29,32 @@ BREAK_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError)
 """A broken connection: EOFError from recv, OSError covers BrokenPipeError and ConnectionResetError."""
 
 
+BACKOFF_INITIAL_S = 0.05
+BACKOFF_MAX_S = 1.0
+"""Retries of a dial double their wait from the first figure up to the second."""
+KEY_REFUSED_GRACE_S = 0.5
+
+
+class KeyRefusals:
+    """The rule for a key the server refused, shared by ``OmegaClient`` and ``ThinClient``: a
+    server that is just starting may bind before its new key is in the file, so a refusal is
+    retried at once when the key file changed, and given up only when the same key stays refused
+    for ``KEY_REFUSED_GRACE_S``."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def retry_at_once(self, refused_key: bytes, key_now: bytes | None) -> bool:
+        """True when the key file changed since the refused dial: dial again without waiting."""
+        if self.since is None:
+            self.since = time.monotonic()
+        return key_now != refused_key
+
+    def given_up(self) -> bool:
+        """True when the same key has been refused for the whole grace period: a real mismatch."""
+        return self.since is not None and time.monotonic() - self.since >= KEY_REFUSED_GRACE_S
+
+
 class NoServer(Exception):
     """Nothing listens (socket or key file missing, connection refused)."""
 

@@ -36,7 +36,17 @@ from omega_core.server.client_records import (
     loads_message,
     result_of,
 )
-from omega_core.server.dialing import BREAK_ERRORS, KeyRefused, NoServer, dial
+from omega_core.server.dialing import (
+    BACKOFF_INITIAL_S,
+    BACKOFF_MAX_S,
+    BREAK_ERRORS,
+    KeyRefusals,
+    KeyRefused,
+    NoServer,
+    dial,
+    key_refused_message,
+    timeout_message,
+)
 from omega_core.server.trust import UntrustedPath, read_key_file
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
@@ -48,9 +58,6 @@ if TYPE_CHECKING:
 
 PROTOCOL_VERSION = 1
 """``protocol.VERSION`` (importing the protocol module would load its dataclasses)."""
-BACKOFF_INITIAL_S = 0.05
-BACKOFF_MAX_S = 1.0
-KEY_REFUSED_GRACE_S = 0.5
 DIAL_ERRORS = (NoServer, KeyRefused, TimeoutError, AssertionError, *BREAK_ERRORS)
 """What a dial that did not reach a serving Omega server raises (AssertionError: a foreign greeting)."""
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -131,22 +138,16 @@ class ThinClient:
         deadline = time.monotonic() + self.connect_timeout_s
         delay = BACKOFF_INITIAL_S
         last: BaseException | None = None
-        refused_since: float | None = None
+        refusals = KeyRefusals()
         while True:
             try:
                 conn = dial(self.paths, deadline)
             except UntrustedPath as problem:
                 raise ServerUnavailable(problem.message) from None
             except KeyRefused as problem:
-                # As OmegaClient: a server just starting may bind before its new key is in the file;
-                # a key that stays refused for KEY_REFUSED_GRACE_S is a real mismatch.
-                now = time.monotonic()
-                refused_since = now if refused_since is None else refused_since
-                if read_key_file(self.paths.runtime_dir, self.paths.key) != problem.args[0]:
-                    continue  # the file changed: try the new key at once
-                if now - refused_since >= KEY_REFUSED_GRACE_S:
-                    from omega_core.server.dialing import key_refused_message
-
+                if refusals.retry_at_once(problem.args[0], read_key_file(self.paths.runtime_dir, self.paths.key)):
+                    continue
+                if refusals.given_up():
                     raise ServerUnavailable(key_refused_message(self.paths.server_paths())) from None
                 last = problem
             except DIAL_ERRORS as problem:
@@ -168,8 +169,6 @@ class ThinClient:
                     return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                from omega_core.server.dialing import timeout_message
-
                 message = timeout_message(self.paths.server_paths(), self.connect_timeout_s, last)
                 raise ServerUnavailable(message) from None
             time.sleep(min(delay, remaining))
