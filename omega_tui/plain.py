@@ -45,7 +45,7 @@ def _setup_readline(history_file: Path) -> Callable[[], None]:
 
 def repl_loop(
     process: Callable[[str], tuple[str, bool]],
-    read_line: Callable[[str], str] = input,
+    read_line: Callable[[str], str] | None = None,
     out: TextIO = sys.stdout,
     history_file: Path | None = None,
 ) -> int:
@@ -53,8 +53,20 @@ def repl_loop(
 
     Ctrl+C at the prompt drops what was typed; pressed again right away (nothing entered between)
     it leaves, as Ctrl+D does. Ctrl+C while an entry runs is the caller's: ``process`` interrupts.
+    ``read_line`` None: the terminal, through readline, with ctrl+c that is never lost
+    (``prompt_signals``).
     """
-    save_history = _setup_readline(history_file) if history_file is not None and read_line is input else (lambda: None)
+    if read_line is not None:
+        return _repl_loop(process, read_line, out, lambda: None)
+    from omega_tui.prompt_signals import PromptInterrupts
+
+    save_history = _setup_readline(history_file) if history_file is not None else (lambda: None)
+    with PromptInterrupts(input) as prompt:
+        return _repl_loop(process, prompt.read, out, save_history)
+
+
+def _repl_loop(process: Callable[[str], tuple[str, bool]], read_line: Callable[[str], str], out: TextIO,
+               save_history: Callable[[], None]) -> int:
     leave_armed = False  # the last key at the prompt was ctrl+c: one more leaves
     try:
         while True:
