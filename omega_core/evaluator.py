@@ -107,6 +107,8 @@ class EffectCall:
 
 PAUSE = Pause()
 
+NOT_STARTED_MESSAGE = "interrupted: the command was stopped before this form started (the session goes on)"
+"""An interrupt that came while the form before ran and ended: the rest of the input is not run."""
 STOPPED_CODES = frozenset({"budget_exceeded", "interrupted", "internal"})
 """Error codes of commands stopped from outside the program's own logic (a budget, an interrupt, a
 host failure): their changes are undone (``undo.py``) and replay stops them at their recorded step,
@@ -228,6 +230,7 @@ class Evaluator:
         except (RecursionError, MemoryError) as problem:  # the reader's own limit should come first
             yield self._failure(text[:40], first_line, _host_failure("reading the input", problem), "internal")
             return
+        first_form = resume_form[0] if resume_form is not None else 0
         for number, item in enumerate(forms):
             limit = limits[number] if number < len(limits) else None
             if resume_form is not None and number < resume_form[0]:
@@ -236,17 +239,30 @@ class Evaluator:
                 return
             self.form_number = number
             if isinstance(item, ReadError):
+                if self._stopped_before(number, first_form):
+                    yield self._failure("", item.line, NOT_STARTED_MESSAGE, "interrupted")
+                    return
                 yield self._failure("", item.line, item.message, item.code)
                 continue
             datum, (start, end), positions = item
             line = text.count("\n", 0, start) + first_line
+            if self._stopped_before(number, first_form):  # stopped between two forms: say so
+                yield self._failure(text[start:end], line, NOT_STARTED_MESSAGE, "interrupted")
+                return
             if resume_form is not None and number == resume_form[0]:
                 result = yield from self._form_steps(None, text[start:end], line, None, limit, resume_form[1])
             else:
                 result = yield from self._form_steps(datum, text[start:end], line, positions, limit, 0)
             yield result
-            if self._interrupt.is_set() or result.error_code == "interrupted":
+            if result.error_code == "interrupted":
                 return
+
+    def _stopped_before(self, number: int, first_form: int) -> bool:
+        """An interrupt came while an earlier form of this input ran, and that form ended anyway."""
+        if number > first_form and self._interrupt.is_set():
+            self._interrupt.clear()
+            return True
+        return False
 
     def run_form(
         self,
@@ -281,6 +297,8 @@ class Evaluator:
         machine = self.machine
         started = time.perf_counter()
         self._apply_limits(machine)
+        if datum is not None and stop_after_steps == 0:  # replaying a form interrupted before it started
+            return self._failure(source, line, NOT_STARTED_MESSAGE, "interrupted")
         if datum is not None:
             steps_before = machine.steps
             try:

@@ -35,6 +35,7 @@ from omega_core.config import Config
 from omega_tui.commands import OmegaCommands, spec_scope_pane
 from omega_tui.components.connection import Banner, ConnectionController, Disconnected, LinkLost, Reconnected, ServerPush
 from omega_tui.components.early_keys import EarlyKeys
+from omega_tui.cooked_input import CookedInput
 from omega_tui.components.idle_cursor import QuietCursor
 from omega_tui.components.metrics_controller import MetricsController
 from omega_tui.components.metrics_pane import MetricsPane
@@ -412,7 +413,14 @@ class OmegaApp(App[int]):
         set_border_subtitle(repl, "read-only" if read_only else "")
 
 
-def run_app(config: Config, session: str | None = None, config_path: str | None = None) -> int:
-    app = OmegaApp(config, session=session, config_path=config_path)
-    result = app.run()
+def run_app(config: Config, session: str | None = None, config_path: str | None = None,
+            cooked: CookedInput | None = None) -> int:
+    """Run the app; ``cooked``: the terminal as the command line took it (keys typed during start-up)."""
+    cooked = cooked if cooked is not None else CookedInput().take()
+    try:
+        app = OmegaApp(config, session=session, config_path=config_path)
+        app.early_keys.type_text(cooked.text)
+        result = app.run()
+    finally:
+        cooked.restore()
     return int(result or 0)

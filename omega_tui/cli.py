@@ -145,9 +145,15 @@ def _launcher(argv: list[str]) -> Callable[[], int]:
     if args.embedded:
         raise UsageError("the full-screen app always runs through the server: --embedded goes with --batch or --plain",
                          "omega --plain --embedded")
-    from omega_tui.app import run_app  # the full-screen app (Textual); it starts the server if none runs
+    from omega_tui.cooked_input import CookedInput
 
-    return functools.partial(run_app, config, session=args.session, config_path=args.config)
+    cooked = CookedInput().take()  # at once: keys typed from here on reach the app untranslated
+    try:
+        from omega_tui.app import run_app  # the full-screen app (Textual); it starts the server if none runs
+    except BaseException:
+        cooked.restore()
+        raise
+    return functools.partial(run_app, config, session=args.session, config_path=args.config, cooked=cooked)
 
 
 def _batch_launcher(file: str, as_json: bool, session: str | None, config_path: str | None, embedded: bool,

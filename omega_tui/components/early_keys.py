@@ -2,16 +2,15 @@
 
 Why this exists: Textual's driver starts reading the terminal before the main screen has mounted
 and focused its input. A key read in that window is forwarded to the screen (nothing is focused),
-which ignores it, so a user typing ``(+ 1 2)`` right after launching lost it. Worse, keys typed
-before the driver switched the terminal to raw mode were translated by the terminal's cooked mode:
-Enter arrives as a line feed (``ICRNL``), which Textual reads as ``ctrl+j`` (the REPL's "newline"
-key), so even a replayed Enter would not have run anything.
+which ignores it, so a user typing ``(+ 1 2)`` right after launching lost it. (Keys typed even
+earlier, while the terminal was still in cooked mode, are taken by ``omega_tui.cooked_input`` and
+given here by ``type_text``, ahead of the rest.)
 
 ``EarlyKeys`` holds every key event the app receives before the main screen is ready, and
 ``replay`` forwards them, in their order, to the REPL input (after the app's priority bindings,
-such as quit, had their say), turning those ``ctrl+j`` into Enter and stamping them as typed by
-hand (``TYPING_GAP_S``) since one terminal read delivers them all at once, like a paste. Keys read after ``replay`` take
-Textual's normal path; they queue behind the replayed ones, so the order is kept.
+such as quit, had their say), stamping them as typed by hand (``TYPING_GAP_S``) since one terminal
+read delivers them all at once, like a paste. Keys read after ``replay`` take Textual's normal
+path; they queue behind the replayed ones, so the order is kept.
 """
 
 from __future__ import annotations
@@ -24,8 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from textual.app import App
     from textual.widget import Widget
 
-COOKED_ENTER = "ctrl+j"
-"""What Enter becomes when typed while the terminal is still in cooked mode (CR mapped to LF)."""
 TYPING_GAP_S = 0.05
 """Replayed keys are stamped this far apart: typed by hand, not a paste (the REPL input treats keys
 closer than ``repl_input.PASTE_GAP_S``, or waiting within ``repl_input.PASTE_BURST_S`` of an Enter, as
@@ -45,10 +42,16 @@ class EarlyKeys:
         """Keep ``event`` if it is a key that arrived too early; True if it was kept."""
         if self.open or not isinstance(event, events.Key) or event.is_forwarded:
             return False
-        if event.key == COOKED_ENTER:
-            event = events.Key("enter", "\r")
         self.held.append(event)
         return True
+
+    def type_text(self, text: str) -> None:
+        """Keep ``text``, typed before the app could read keys (``cooked_input``), ahead of the
+        keys held so far: it was typed first."""
+        from omega_tui.cooked_input import text_as_keys
+
+        typed = [events.Key(key, character) for key, character in text_as_keys(text)]
+        self.held[:0] = typed
 
     async def replay(self, app: "App[object]", target: "Widget") -> int:
         """Hand the kept keys to ``target`` in order (priority bindings first); returns how many."""

@@ -111,9 +111,12 @@ class ReplInput(TextArea):
 
     # --- entering --------------------------------------------------------------------------------
 
-    def _submit_keys(self) -> set[str]:
+    def _keys_of(self, binding_id: str, default: str) -> set[str]:
         keymap = getattr(self.app, "_keymap", {}) or {}
-        return {key.strip() for key in keymap.get("repl.submit", "enter").split(",")}
+        return {key.strip() for key in keymap.get(binding_id, default).split(",")}
+
+    def _submit_keys(self) -> set[str]:
+        return self._keys_of("repl.submit", "enter")
 
     async def _on_key(self, event: Any) -> None:
         at = float(getattr(event, "time", 0.0) or 0.0)
@@ -135,6 +138,13 @@ class ReplInput(TextArea):
                 self.insert("\n")
                 return
             self.action_submit(hold_at=at if burst else None)
+            return
+        if event.key in self._keys_of("repl.newline", "ctrl+j"):
+            # here, not by the binding: a binding runs once the key has bubbled up to the app,
+            # after the keys typed behind it, and the newline would land after them
+            event.stop()
+            event.prevent_default()
+            self.insert("\n")
             return
         if event.key == "escape" and not self.text and self._app_has_queue():
             event.stop()
