@@ -73,7 +73,10 @@ class LiveServer:
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveServer]:
     config_path = tmp_path / "omega.toml"
-    config_path.write_text("[server]\nidle_shutdown_s = 20\nrestart_backoff_initial_s = 0.05\n", encoding="utf-8")
+    # the tests stop their endless commands themselves: the default step budget (50 M, a few seconds
+    # of a tight loop) would end them first on a busy machine
+    config_path.write_text("[server]\nidle_shutdown_s = 20\nrestart_backoff_initial_s = 0.05\n"
+                           "[language]\nstep_budget = 1000000000000\n", encoding="utf-8")
     config = load_config(config_path)
     server = LiveServer(config, str(config_path))
     try:

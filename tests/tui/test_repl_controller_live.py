@@ -80,11 +80,11 @@ async def test_typing_while_busy_queues_escape_takes_back_and_ctrl_c_interrupts_
         await type_and_enter(pilot, "(+ 1 1)")
         await type_and_enter(pilot, ")")  # fails to parse: its error shows in its place
         await type_and_enter(pilot, "(+ 2 2)")
-        assert list(app.repl.queue) == ["(+ 1 1)", ")", "(+ 2 2)"]
+        assert list(app.repl.queue) == ["(+ 1 1)", ")", "(+ 2 2)"], entries(app)[-8:]
         assert "3 queued" in status(app) and "running" in status(app)
         await pilot.press("escape")  # the input is empty: the last queued input comes back to edit
         repl_input = app.query_one(ReplInput)
-        assert repl_input.text == "(+ 2 2)" and list(app.repl.queue) == ["(+ 1 1)", ")"]
+        assert repl_input.text == "(+ 2 2)" and list(app.repl.queue) == ["(+ 1 1)", ")"], entries(app)[-8:]
         repl_input.load_text("")
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: not app.repl.queue and app.busy_since is None
