@@ -6,6 +6,7 @@ import fcntl
 import os
 import pty
 import select
+import struct
 import subprocess
 import sys
 import termios
@@ -16,9 +17,13 @@ from pathlib import Path
 class Terminal:
     """A child (``omega`` unless told otherwise) whose controlling terminal is a pty we type into."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str], program: list[str] | None = None) -> None:
-        """``program``: what to run instead of ``python -m omega_tui.cli`` (``args`` follow it)."""
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str], program: list[str] | None = None,
+                 size: tuple[int, int] | None = None) -> None:
+        """``program``: what to run instead of ``python -m omega_tui.cli`` (``args`` follow it);
+        ``size``: the terminal's (columns, rows)."""
         self.main, child = pty.openpty()
+        if size is not None:
+            fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
 
         def own_the_terminal() -> None:  # after setsid: make the pty our controlling terminal
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
@@ -37,12 +42,16 @@ class Terminal:
             if found >= 0:
                 return found + len(wanted)
             assert time.monotonic() < deadline, f"no {wanted!r} within {timeout} s; screen: {self.seen[-1500:]!r}"
-            ready, _, _ = select.select([self.main], [], [], 0.1)
-            if ready:
-                try:
-                    self.seen += os.read(self.main, 65536)
-                except OSError:
-                    pass
+            self.pump()
+
+    def pump(self, wait_s: float = 0.1) -> None:
+        """Read what the child wrote (waiting up to ``wait_s``), so it never blocks on a full pty."""
+        ready, _, _ = select.select([self.main], [], [], wait_s)
+        if ready:
+            try:
+                self.seen += os.read(self.main, 65536)
+            except OSError:
+                pass
 
     def type(self, text: str) -> None:
         os.write(self.main, text.encode())
@@ -50,13 +59,8 @@ class Terminal:
     def wait_exit(self, timeout: float = 15.0) -> int:
         deadline = time.monotonic() + timeout
         while self.process.poll() is None:
-            assert time.monotonic() < deadline, f"the REPL did not leave; screen: {self.seen[-1500:]!r}"
-            ready, _, _ = select.select([self.main], [], [], 0.1)
-            if ready:
-                try:
-                    self.seen += os.read(self.main, 65536)
-                except OSError:
-                    pass
+            assert time.monotonic() < deadline, f"the program did not leave; screen: {self.seen[-1500:]!r}"
+            self.pump()
         return self.process.returncode
 
     def close(self) -> None:

@@ -7,13 +7,9 @@ even started and checks the session ran each form as its own input, in order.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import pty
 import select
-import struct
-import subprocess
-import sys
 import termios
 import time
 from pathlib import Path
@@ -26,6 +22,7 @@ from omega_core.server.paths import ServerPaths
 from omega_tui.cooked_input import CookedInput, text_as_keys
 
 from .conftest import stop_server
+from .pty_terminal import Terminal
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -82,15 +79,11 @@ def test_a_burst_typed_before_the_app_started_runs_each_form_in_order(tmp_path: 
     config_path.write_text("[server]\nidle_shutdown_s = 20\n", encoding="utf-8")
     env = dict(os.environ, OMEGA_CONFIG=str(config_path), TERM="xterm-256color", XDG_STATE_HOME=str(tmp_path / "st"))
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    main, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    process = subprocess.Popen([sys.executable, "-m", "omega_tui.cli", "--session", "early"], stdin=child,
-                               stdout=child, stderr=child, env=env, cwd=tmp_path, start_new_session=True)
-    os.close(child)
+    terminal = Terminal(["--session", "early"], tmp_path, env, size=(80, 24))
     # typed at once, while Python is still starting: the first part certainly in cooked mode
-    os.write(main, b"(define (count i n) (if (= i n) i (count (+ i 1) n)))\r")
-    os.write(main, b"(define a 1)\r(define b 2)\r(+ a b)")
-    os.write(main, b"\r")
+    terminal.type("(define (count i n) (if (= i n) i (count (+ i 1) n)))\r")
+    terminal.type("(define a 1)\r(define b 2)\r(+ a b)")
+    terminal.type("\r")
     config = load_config(config_path)
     try:
         deadline = time.monotonic() + 30
@@ -98,11 +91,7 @@ def test_a_burst_typed_before_the_app_started_runs_each_form_in_order(tmp_path: 
         with OmegaClient(config, connect_timeout_s=30) as client:
             while len(inputs) < 4:
                 assert time.monotonic() < deadline, f"the typed forms did not all run: {inputs}"
-                select.select([main], [], [], 0.2)
-                try:
-                    os.read(main, 1 << 20)  # keep the app's output flowing
-                except OSError:
-                    pass
+                terminal.pump(0.2)
                 try:
                     rows = client.history("early")["rows"]
                 except ServerError:  # not found: the session is created by its first input
@@ -110,19 +99,8 @@ def test_a_burst_typed_before_the_app_started_runs_each_form_in_order(tmp_path: 
                 inputs = [row["first_line"] for row in rows]
         assert inputs == ["(define (count i n) (if (= i n) i (count (+ i 1) n)))", "(define a 1)",
                           "(define b 2)", "(+ a b)"]
-        os.write(main, b"\x11")  # ctrl+q
-        deadline = time.monotonic() + 10
-        while process.poll() is None:
-            assert time.monotonic() < deadline, "ctrl+q did not quit"
-            if select.select([main], [], [], 0.1)[0]:
-                try:
-                    os.read(main, 65536)
-                except OSError:
-                    pass
-        assert process.returncode == 0
+        terminal.type("\x11")  # ctrl+q
+        assert terminal.wait_exit(10) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(5)
-        os.close(main)
+        terminal.close()
         stop_server(ServerPaths.for_config(config), config)
