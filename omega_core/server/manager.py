@@ -19,7 +19,7 @@ import os
 import resource
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from omega_core.config import Config
 from omega_core.effects import EffectHost
@@ -29,10 +29,11 @@ from omega_core.session.copying import delete_session_files
 from omega_core.session.damaged import open_damaged
 from omega_core.session.errors import CorruptLog
 from omega_core.session.validation import damaged_signature
-from omega_core.session.listing import SessionSummary, list_sessions, session_files_size
+from omega_core.session.listing import SessionSummary, session_files_size
 from omega_core.session.names import session_paths, validate_name
 from omega_core.session.recorded import RecordedSession
 
+from omega_core.server.catalog_scan import CatalogScan, directory_mtime, scan_catalog
 from omega_core.server.health import BackgroundJob, SessionHealth
 from omega_core.server.worker_threads import quick_switching
 from omega_core.server.list_reply import LIST_COLUMNS, ListReplyEncoder, ListRow, with_health
@@ -99,7 +100,8 @@ class SessionManager:
         self._catalog: dict[str, SessionSummary] = {}
         self._catalog_version = 0
         """Bumped on every change of ``_catalog`` (part of the cached listing's key)."""
-        self._catalog_mtime: float = -1.0
+        self._catalog_mtime: int = -1
+        """The sessions directory's mtime (ns) when the catalog last looked at it."""
         self.health = SessionHealth()
         """Sessions whose background jobs failed (shown in listings, status and metrics)."""
         self.max_open_logs = config.server.max_open_logs
@@ -280,35 +282,43 @@ class SessionManager:
         Only new names are summarized: the server is the only writer of the sessions it knows,
         so their summaries stay right (loaded ones come from memory, unloaded ones were updated
         when they were unloaded). An atomic index or meta write changes the mtime too, so this
-        must stay cheap: one listdir plus the new names.
+        must stay cheap: one listdir plus the new names. A server does the disk half in a worker
+        thread first (``catalog_scan_job``); then this finds the mtime unchanged and returns.
         """
-        try:
-            mtime = os.stat(self.sessions_dir).st_mtime_ns
-        except OSError:
-            mtime = -1
-        if mtime == self._catalog_mtime:
+        if self.catalog_current():
             return
-        self._catalog_mtime = mtime
-        if not self._catalog:
-            self._catalog = {summary.name: summary for summary in list_sessions(self.sessions_dir)}
-            self._catalog_version += 1
-            return
-        try:
-            names = {entry[: -len(".jsonl")] for entry in os.listdir(self.sessions_dir) if entry.endswith(".jsonl")}
-        except OSError:
-            return
-        for gone in set(self._catalog) - names:
-            del self._catalog[gone]
-            self._catalog_version += 1
-        for name in names - set(self._catalog) - set(self.pool):
-            try:
-                validate_name(name)
-                from omega_core.session.listing import summarize_session
+        self.apply_catalog_scan(scan_catalog(self.sessions_dir, *self._catalog_snapshot()))
 
-                self._catalog[name] = summarize_session(self.sessions_dir, name)
+    def catalog_current(self) -> bool:
+        """Whether the catalog saw the sessions directory as it is now (no refresh due)."""
+        return directory_mtime(self.sessions_dir) == self._catalog_mtime
+
+    def _catalog_snapshot(self) -> tuple[frozenset[str] | None, frozenset[str]]:
+        return (frozenset(self._catalog) if self._catalog else None), frozenset(self.pool)
+
+    def catalog_scan_job(self) -> Callable[[], CatalogScan]:
+        """The disk half of a refresh as a function for a worker thread (it reads the names known
+        now, not the live catalog); ``apply_catalog_scan`` on the loop after it."""
+        sessions_dir = self.sessions_dir
+        known, loaded = self._catalog_snapshot()
+        return lambda: scan_catalog(sessions_dir, known, loaded)
+
+    def apply_catalog_scan(self, scan: CatalogScan) -> None:
+        """Take a scan's findings into the catalog. Summaries the loop made meanwhile (a session
+        unloaded after the scan began) are newer and stay; a name deleted or renamed meanwhile
+        changed the directory after the scan read its mtime, so the next refresh drops it."""
+        self._catalog_mtime = scan.mtime
+        catalog = self._catalog
+        if scan.names is not None:
+            for gone in set(catalog) - scan.names:
+                del catalog[gone]
                 self._catalog_version += 1
-            except (OmegaError, OSError):
-                continue
+        for name, summary in scan.summaries.items():
+            if name not in catalog and (scan.full or name not in self.pool):
+                catalog[name] = summary
+                self._catalog_version += 1
+        if scan.full:
+            self._catalog_version += 1
 
     def summaries(self) -> list[SessionSummary]:
         """Every session, loaded or not, sorted by name (for ``:session list``)."""

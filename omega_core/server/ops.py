@@ -187,6 +187,7 @@ async def server_command(backend: "Backend", connection: "Connection", name: str
         if command == ":server metrics":
             return reply(format_server_metrics(backend.server_metrics()))
         if command == ":session list" and len(words) == 2:
+            await backend.refresh_catalog()
             return reply(session_list_text(backend))
     except OmegaError as problem:
         return reply(f"error: {problem.message}")
@@ -219,6 +220,7 @@ async def op_hello(backend: "Backend", connection: "Connection", request: Reques
 
 
 async def op_list_sessions(backend: "Backend", connection: "Connection", request: Request) -> Any:
+    await backend.refresh_catalog()  # the disk half in a worker thread (after a restart: every session)
     return proto.RawJSON(backend.manager.list_json())
 
 
