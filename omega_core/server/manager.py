@@ -320,9 +320,13 @@ class SessionManager:
         if scan.full:
             self._catalog_version += 1
 
-    def summaries(self) -> list[SessionSummary]:
-        """Every session, loaded or not, sorted by name (for ``:session list``)."""
-        self._refresh_catalog()
+    def summaries(self, refresh: bool = True) -> list[SessionSummary]:
+        """Every session, loaded or not, sorted by name (for ``:session list``). ``refresh=False``:
+        the caller just refreshed the catalog off the loop (``Backend.refresh_catalog``); while a
+        tool writes sessions into the directory its mtime changes all the time, and refreshing
+        here again would do the disk work on the loop after all."""
+        if refresh:
+            self._refresh_catalog()
         merged = dict(self._catalog)
         for name, instance in self.pool.items():
             merged[name] = self._summary_of(instance)
@@ -343,10 +347,12 @@ class SessionManager:
             modified=instance.last_access,
         )
 
-    def list_json(self) -> bytes:
+    def list_json(self, refresh: bool = True) -> bytes:
         """``list()`` as JSON (see ``list_reply``). Called on the event loop for every listing, so
-        it patches the loaded sessions' rows into the last reply instead of encoding it all."""
-        self._refresh_catalog()
+        it patches the loaded sessions' rows into the last reply instead of encoding it all.
+        ``refresh``: as for ``summaries``."""
+        if refresh:
+            self._refresh_catalog()
         pool_rows = [self._pool_row(instance) for instance in self.pool.values()]
         layout = (self._catalog_version, frozenset(self.pool))
         return with_health(self._list_encoder.encode(layout, lambda: self._rows(pool_rows), pool_rows),

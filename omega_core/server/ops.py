@@ -199,7 +199,7 @@ def session_list_text(backend: "Backend") -> str:
     whose background jobs failed (interfaces.md #2)."""
     from omega_core.session.listing import format_session_list
 
-    summaries = backend.manager.summaries()
+    summaries = backend.manager.summaries(refresh=False)  # the caller refreshed it off the loop
     lines = format_session_list(summaries)
     degraded = backend.manager.health.degraded()
     if degraded and len(lines) == len(summaries):
@@ -221,7 +221,7 @@ async def op_hello(backend: "Backend", connection: "Connection", request: Reques
 
 async def op_list_sessions(backend: "Backend", connection: "Connection", request: Request) -> Any:
     await backend.refresh_catalog()  # the disk half in a worker thread (after a restart: every session)
-    return proto.RawJSON(backend.manager.list_json())
+    return proto.RawJSON(backend.manager.list_json(refresh=False))
 
 
 async def op_checkpoints(backend: "Backend", connection: "Connection", request: Request) -> Any:

@@ -77,6 +77,20 @@ def test_list_sessions_scans_the_disk_in_a_worker_thread(tmp_path: Path, monkeyp
                 path.unlink()
         rows = await listed(backend, connection)
         assert len(rows) == SESSIONS and "late-a" not in rows
+        # a tool keeps writing sessions: the directory changes between the scan and the reply,
+        # and the reply must not scan again on the loop (it shows the new one next time)
+        real_refresh = backend.refresh_catalog
+
+        async def refresh_then_a_session_appears() -> None:
+            await real_refresh()
+            if "racing" not in backend.manager.summaries(refresh=False)[-1].name:
+                make_sessions(backend.config, ["zz-racing"])
+
+        backend.refresh_catalog = refresh_then_a_session_appears  # type: ignore[method-assign]
+        rows = await listed(backend, connection)
+        assert "zz-racing" not in rows
+        rows = await listed(backend, connection)
+        assert "zz-racing" in rows
 
     try:
         anyio.run(main)
