@@ -365,13 +365,17 @@ class Backend:
 
     async def refresh_catalog(self) -> None:
         """Bring the session catalog up to date with the disk, its scan in a worker thread (one at
-        a time). Why: after a restart the first listing summarized every session on the loop
-        (200-400 ms with many sessions). The listing then finds the catalog current."""
-        if self.manager.catalog_current():
+        a time), and the listing's rows encoded there too when they changed. Why: after a restart
+        the first listing summarized every session on the loop (200-400 ms with many sessions),
+        then encoded all their rows. The listing then finds both current."""
+        if self.manager.catalog_current() and self.manager.listing_current():
             return
         async with self._catalog_lock:
             if not self.manager.catalog_current():
                 self.manager.apply_catalog_scan(await run_in_worker(self.manager.catalog_scan_job()))
+            job = self.manager.list_encoder_job()
+            if job is not None:
+                self.manager.install_list_encoder(await run_in_worker(job))
 
     def session_lock(self, name: str) -> anyio.Lock:
         # fast_acquire: a free lock is taken without a trip through the loop (one per command)

@@ -48,6 +48,21 @@ DESCRIPTOR_SHARE = 4
 the listening socket, temporary files of saves and copies)."""
 
 
+def listing_rows(catalog: dict[str, SessionSummary], pool_rows: list[ListRow]) -> list[ListRow]:
+    """Every session's listing row, sorted by name: loaded ones' rows as given, the others from
+    their catalog summaries (any thread: it reads only what it is given)."""
+    loaded = {row[0]: row for row in pool_rows}
+    rows = []
+    for name in sorted(catalog.keys() | loaded.keys()):
+        row = loaded.get(name)
+        if row is None:
+            summary = catalog[name]
+            row = (name, summary.event_count, summary.checkpoint_count, summary.size_bytes,
+                   round(summary.modified, 3), False)
+        rows.append(row)
+    return rows
+
+
 class NotFound(OmegaError):
     code = "not_found"
 
@@ -367,16 +382,36 @@ class SessionManager:
         return rows
 
     def _rows(self, pool_rows: list[ListRow]) -> list[ListRow]:
-        loaded = {row[0]: row for row in pool_rows}
-        rows = []
-        for name in sorted(self._catalog.keys() | loaded.keys()):
-            row = loaded.get(name)
-            if row is None:
-                summary = self._catalog[name]
-                row = (name, summary.event_count, summary.checkpoint_count, summary.size_bytes,
-                       round(summary.modified, 3), False)
-            rows.append(row)
-        return rows
+        return listing_rows(self._catalog, pool_rows)
+
+    def list_encoder_job(self) -> Callable[[], ListReplyEncoder] | None:
+        """When the listing's layout changed (the catalog or the pool's members), the encoding of
+        every row as a function for a worker thread (None: the cached one is current); install
+        its result with ``install_list_encoder``. Why: after a restart the first listing encoded
+        thousands of rows on the loop (17 ms per 4,000 rows here, 40-80 ms under load)."""
+        if self.listing_current():
+            return None
+        layout = (self._catalog_version, frozenset(self.pool))
+        pool_rows = [self._pool_row(instance) for instance in self.pool.values()]
+        catalog = dict(self._catalog)  # summaries are frozen: the copy is the snapshot
+
+        def build() -> ListReplyEncoder:
+            encoder = ListReplyEncoder()
+            encoder.encode(layout, lambda: listing_rows(catalog, pool_rows), pool_rows)
+            return encoder
+
+        return build
+
+    def listing_current(self) -> bool:
+        """Whether the cached listing has the rows of the catalog and pool as they are now (only
+        loaded sessions' rows may need patching)."""
+        return self._list_encoder.layout == (self._catalog_version, frozenset(self.pool))
+
+    def install_list_encoder(self, encoder: ListReplyEncoder) -> None:
+        """Use ``encoder`` (from ``list_encoder_job``) if the layout it encoded is still the
+        listing's (else the next listing encodes the new one, as before)."""
+        if encoder.layout == (self._catalog_version, frozenset(self.pool)):
+            self._list_encoder = encoder
 
     def _disk_bytes(self, instance: SessionInstance) -> int:
         """All of a loaded session's files (the log's size is known; the rest costs a few stats)."""

@@ -21,7 +21,7 @@ from omega_core.config import Config
 from omega_core.server import catalog_scan
 from omega_core.server.backend import Backend
 from omega_core.server.connection import Connection
-from omega_core.server.list_reply import rows_from_reply
+from omega_core.server.list_reply import ListReplyEncoder, rows_from_reply
 from omega_core.server.ops import dispatch
 from omega_core.server.protocol import RawJSON, Request
 from omega_core.session.recorded import RecordedSession
@@ -59,6 +59,10 @@ def test_list_sessions_scans_the_disk_in_a_worker_thread(tmp_path: Path, monkeyp
                         lambda *a, **k: (scanned.append(threading.current_thread().name), real_list(*a, **k))[1])
     monkeypatch.setattr(catalog_scan, "summarize_session",
                         lambda *a, **k: (scanned.append(threading.current_thread().name), real_summarize(*a, **k))[1])
+    encoded: list[str] = []  # where every row of a new listing layout is encoded
+    real_rebuild = ListReplyEncoder._rebuild
+    monkeypatch.setattr(ListReplyEncoder, "_rebuild",
+                        lambda self, *a: (encoded.append(threading.current_thread().name), real_rebuild(self, *a))[1])
     ours, theirs = socket.socketpair()
     connection = Connection(MpConnection(ours.detach()), number=1)
     loop_thread = threading.current_thread().name
@@ -98,3 +102,4 @@ def test_list_sessions_scans_the_disk_in_a_worker_thread(tmp_path: Path, monkeyp
         backend.manager.close_all()
         theirs.close()
     assert scanned and all(name != loop_thread for name in scanned), scanned
+    assert len(encoded) >= 4 and all(name != loop_thread for name in encoded), encoded
