@@ -15,7 +15,10 @@ bomb, in a session of its own:
   * a string doubled with ``string-append``, a list doubled with ``append``, a bignum squared;
   * a 16 MiB global followed by 600 small defines (the growth of the states file is reported);
   * ``:session save`` of a big session (the time to build it is reported; the case spans both);
-  * a request frame of about 8 MB of arrays nested 60 deep (the nesting check reads all of it).
+  * a request frame of about 8 MB of arrays nested 60 deep (the nesting check reads all of it);
+  * thousands of small sessions written to the sessions dir by the bench (the next listing
+    summarizes the new names), then a kill -9 of the backend with all of them on disk (the new
+    backend reads its whole catalog).
 One table: per bomb, the probe's ping and list_sessions median, p99 and max, whether the backend
 restarted, the server's own view (``metrics`` ``"loop"``, ``server/loop_watch.py``: its loop
 iterations over 5 and 50 ms, the longest and when it ended, full garbage collections), and how the
@@ -85,16 +88,18 @@ class Sizes:
     case_timeout_s: float
     step_budget: int
     bracket_frame_bytes: int
+    catalog_sessions: int
 
     @classmethod
     def pick(cls, quick: bool) -> "Sizes":
         if quick:
             return cls(fact=2000, deep=20_000, doublings_string=20, doublings_list=14, squarings=16,
                        big_global_bytes=1 << 20, small_defines=60, save_inputs=200, follower_commands=40,
-                       case_timeout_s=10.0, step_budget=100_000, bracket_frame_bytes=1 << 20)
+                       case_timeout_s=10.0, step_budget=100_000, bracket_frame_bytes=1 << 20, catalog_sessions=200)
         return cls(fact=2000, deep=200_000, doublings_string=31, doublings_list=27, squarings=26,
                    big_global_bytes=16 << 20, small_defines=600, save_inputs=34_000, follower_commands=400,
-                   case_timeout_s=120.0, step_budget=20_000_000, bracket_frame_bytes=(8 << 20) - 4096)
+                   case_timeout_s=120.0, step_budget=20_000_000, bracket_frame_bytes=(8 << 20) - 4096,
+                   catalog_sessions=4000)
 
 
 @dataclass
@@ -404,6 +409,50 @@ def bomb_fork_load(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
                    f"fork {fmt_seconds(fork_s)}, load {fmt_seconds(load_s)}")
 
 
+def wait_listed(client: OmegaClient, count: int, timeout_s: float) -> int:
+    """List until at least ``count`` sessions show (or the timeout); the number last seen."""
+    deadline = time.monotonic() + timeout_s
+    seen = 0
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            seen = len(client.list_sessions())
+            if seen >= count:
+                break
+        time.sleep(0.05)
+    return seen
+
+
+def bomb_catalog_appear(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    """Thousands of small sessions appear on disk (written by the bench, as by a copy or another
+    tool): the next listing summarizes each new name (``catalog_scan``)."""
+    before = len(client.list_sessions())
+    started = time.perf_counter()
+    server_bench.write_tiny_sessions(server.session_dir, sizes.catalog_sessions)
+    seen = wait_listed(client, before + sizes.catalog_sessions, sizes.case_timeout_s)
+    return Outcome(f"{seen} sessions listed", time.perf_counter() - started,
+                   f"{sizes.catalog_sessions} sessions written to disk by the bench")
+
+
+def bomb_catalog_restart(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    """kill -9 of the backend with thousands of sessions on disk: the new backend's catalog
+    starts empty and is read whole (after the "appear" case; alone, it writes the sessions first)."""
+    if len(client.list_sessions()) < sizes.catalog_sessions:
+        server_bench.write_tiny_sessions(server.session_dir, sizes.catalog_sessions)
+        wait_listed(client, sizes.catalog_sessions, sizes.case_timeout_s)
+    old = server.status(client)["backend_pid"]
+    started = time.perf_counter()
+    os.kill(old, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if server.status(client)["backend_pid"] != old:
+                break
+        time.sleep(0.05)
+    seen = wait_listed(client, sizes.catalog_sessions, sizes.case_timeout_s)
+    time.sleep(1.0)  # the probe lists against the new backend for a while
+    return Outcome(f"{seen} sessions listed after the restart", time.perf_counter() - started)
+
+
 BOMBS: list[tuple[str, Callable[[Any, OmegaClient, Sizes], Outcome]]] = [
     ("stalled follower + writer", bomb_follower),
     ("(fact 2000), kill -9, reload", bomb_fact_kill),
@@ -416,6 +465,8 @@ BOMBS: list[tuple[str, Callable[[Any, OmegaClient, Sizes], Outcome]]] = [
     (":session save of a big session", bomb_save),
     (":session fork + load of a big session", bomb_fork_load),
     ("frame of nested brackets", bomb_bracket_frame),
+    ("many sessions appear on disk", bomb_catalog_appear),
+    ("restart with many sessions on disk", bomb_catalog_restart),
 ]
 
 

@@ -67,6 +67,13 @@ BOX_MIN_CHARS = 256
 """Strings at least this long are stored once by identity (a record), not inline at each use."""
 CHUNK_RECORDS = 256
 """Records encoded (and turned into JSON text) between two looks at the clock."""
+STRING_PIECE_CHARS = 65536
+"""A string record longer than this is turned into JSON text this many characters at a time, with
+a look at the clock between pieces, and its text stays in pieces (``finish``: the payload is then a
+list): one JSON call over a 16 MiB string held the server's loop (and the GIL) for 90-190 ms, and so
+did every join or UTF-8 encoding of the whole text. A piece costs about 0.3 ms. JSON escapes each
+character on its own (``ensure_ascii=False``), so the pieces concatenated are exactly the text of
+the whole string: the format does not change."""
 SNAPSHOT_LINKS = 256
 """At most this many overlay links between snapshots: bounds what a restore reads."""
 PRUNE_MIN = 4096
@@ -100,6 +107,21 @@ def inline_env_address(frame_position: int) -> int:
     """The position part of the address of the environment inlined in record ``frame_position``
     (negative: it never collides with a record's own position, and needs no record of its own)."""
     return -1 - frame_position
+
+
+def _is_big_string(obj: Any) -> bool:
+    """Whether ``obj``'s record is encoded in pieces (``SharedEncoder._encode_big_string``)."""
+    return type(obj) is str and len(obj) > STRING_PIECE_CHARS
+
+
+def payload_text(payload: str | list[str]) -> str:
+    """The JSON text of a capture's ``payload`` (``SharedEncoder.finish``), whichever form it has."""
+    return payload if isinstance(payload, str) else "".join(payload)
+
+
+def payload_pieces(payload: str | list[str]) -> list[str]:
+    """A capture's ``payload`` as a list of pieces of JSON text, to be written one after another."""
+    return [payload] if isinstance(payload, str) else payload
 
 
 class gc_paused:
@@ -141,9 +163,14 @@ class SharedEncoder:
         self._body: dict[str, Any] | None = None
         self._rewrites: dict[str, Any] = {}
         self._filled = 0
-        self._chunks: list[str] = []
         self._capture = 0
         self._pending: list[tuple[int, Any]] = []
+        self._chunks: list[str | list[str]] = []
+        """JSON text of the records so far: a chunk of records, or the pieces of one big string's record."""
+        self._string_pieces: list[str] | None = None
+        """The pieces of the big string record being encoded (``_encode_big_string``), if any."""
+        self._piece_at = 0
+        """Characters of that string already encoded."""
         self._units: dict[str, Any] = {}
         self._unit_objects: list[Unit] = []
         self.fixed_forms: dict[int, tuple[Any, Any]] = {}
@@ -175,6 +202,7 @@ class SharedEncoder:
         self._pending = []
         self._filled = 0
         self._chunks = []
+        self._string_pieces = None
         self._units = {}
         self._unit_objects = []
         table = machine.globals
@@ -224,14 +252,22 @@ class SharedEncoder:
         record = self._record
         while True:
             while self._filled < len(pending):
+                if self._string_pieces is not None or _is_big_string(pending[self._filled]):
+                    if not self._encode_big_string(deadline):
+                        return False
+                    continue
                 chunk = []
                 filled = self._filled
                 while filled < len(pending) and len(chunk) < CHUNK_RECORDS:  # grows as records reach more
-                    chunk.append(record(pending[filled], filled))
+                    obj = pending[filled]
+                    if _is_big_string(obj):
+                        break  # in pieces of its own, next round
+                    chunk.append(record(obj, filled))
                     pending[filled] = None
                     filled += 1
                 self._filled = filled
-                self._chunks.append(_COMPACT.encode(chunk)[1:-1])
+                if chunk:
+                    self._chunks.append(_COMPACT.encode(chunk)[1:-1])
                 if deadline is not None and time.perf_counter() > deadline:
                     return False
             if not self._unit_objects:
@@ -241,19 +277,56 @@ class SharedEncoder:
                 datum = unit.datum
                 self._units[unit.unit_id] = write_string(datum) if _readable(datum) else {"datum": self.enc(datum)}
 
+    def _encode_big_string(self, deadline: float | None) -> bool:
+        """Go on with the record ``["str", TEXT]`` of the big string at ``self._filled``, a piece of
+        ``STRING_PIECE_CHARS`` at a time until ``deadline``; True when its record is done."""
+        pending = self._pending
+        text = pending[self._filled]
+        pieces = self._string_pieces
+        if pieces is None:
+            pieces = self._string_pieces = ['["str","']
+            self._piece_at = 0
+        while self._piece_at < len(text):
+            end = self._piece_at + STRING_PIECE_CHARS
+            pieces.append(_COMPACT.encode(text[self._piece_at:end])[1:-1])
+            self._piece_at = end
+            if deadline is not None and time.perf_counter() > deadline and self._piece_at < len(text):
+                return False
+        pieces.append('"]')
+        self._chunks.append(pieces)
+        self._string_pieces = None
+        pending[self._filled] = None
+        self._filled += 1
+        return True
+
     def finish(self) -> dict[str, Any]:
-        """The finished body: ``payload`` is the JSON text of its records, rewrites and units."""
+        """The finished body: ``payload`` is the JSON text of its records, rewrites and units: one
+        string, or a list of strings to be written one after the other when the records hold a big
+        string (``STRING_PIECE_CHARS``: joining them would be one long call again); None when empty.
+        ``payload_text`` reads either."""
         body = self._body
         assert body is not None and self._filled == len(self._pending), "finish() before every step"
         count = len(self._pending)
-        chunks = [chunk for chunk in self._chunks if chunk]
         body["counts"] = [count, len(self._rewrites), len(self._units)]
-        body["payload"] = None if not any(body["counts"]) else (
-            '{"records":[' + ",".join(chunks) + '],"rewrites":' + _COMPACT.encode(self._rewrites)
-            + ',"units":' + _COMPACT.encode(self._units) + "}")
+        body["payload"] = None if not any(body["counts"]) else self._payload()
         self._body = None
         self._pending, self._chunks, self._units, self._rewrites = [], [], {}, {}
         return body
+
+    def _payload(self) -> str | list[str]:
+        tail = '],"rewrites":' + _COMPACT.encode(self._rewrites) + ',"units":' + _COMPACT.encode(self._units) + "}"
+        if all(type(chunk) is str for chunk in self._chunks):
+            return '{"records":[' + ",".join(self._chunks) + tail  # type: ignore[arg-type]
+        parts: list[str] = ['{"records":[']
+        for number, chunk in enumerate(self._chunks):
+            if number:
+                parts.append(",")
+            if type(chunk) is str:
+                parts.append(chunk)
+            else:
+                parts.extend(chunk)
+        parts.append(tail)
+        return parts
 
     def new_object_roots(self, machine: Any) -> list[Any]:
         """Where the next capture of ``machine`` starts encoding: its registers, the values of

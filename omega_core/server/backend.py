@@ -44,6 +44,7 @@ from omega_core.server.manager import SessionInstance, SessionManager
 from omega_core.server.ops import dispatch
 from omega_core.server.persistence import PersistenceManager
 from omega_core.server.request_record import RequestRecord
+from omega_core.server.worker_threads import run_in_worker
 
 log = logging.getLogger("omega.backend")
 
@@ -85,6 +86,8 @@ class Backend:
         self.replies: dict[str, dict[Any, dict[str, Any]]] = {}
         self.inflight: dict[tuple[str, Any], anyio.Event] = {}
         self.session_locks: dict[str, anyio.Lock] = {}
+        self._catalog_lock = anyio.Lock()
+        """One catalog scan at a time (``refresh_catalog``)."""
         self.loading: dict[str, anyio.Lock] = {}
         self.started = time.time()
         self.last_client_seen = time.monotonic()
@@ -119,6 +122,7 @@ class Backend:
                     group.start_soon(self.persistence.run_fsync_loop)
                     group.start_soon(self._idle_loop)
                     group.start_soon(self._signal_loop)
+                    group.start_soon(self._warm_catalog)
                     group.start_soon(collect_when_idle, self.any_session_busy, lambda: self.manager.stats.evictions)
                     await self._stop.wait()
                     group.cancel_scope.cancel()  # no new requests from here on
@@ -155,6 +159,13 @@ class Backend:
                 log.info("signal %s: flushing and stopping", received)
                 self.stop(EXIT_STOP)
                 return
+
+    async def _warm_catalog(self) -> None:
+        """Read the catalog at start, off the loop, so the first listing finds it ready."""
+        try:
+            await self.refresh_catalog()
+        except Exception:  # noqa: BLE001 - a listing reads it again (and reports its error)
+            log.exception("reading the session catalog at start failed")
 
     async def _idle_loop(self) -> None:
         """Stop after the idle period with no clients, and at once if the supervisor died (an
@@ -351,6 +362,20 @@ class Backend:
             },
             "loop": self.loop_watch.figures(),
         }
+
+    async def refresh_catalog(self) -> None:
+        """Bring the session catalog up to date with the disk, its scan in a worker thread (one at
+        a time), and the listing's rows encoded there too when they changed. Why: after a restart
+        the first listing summarized every session on the loop (200-400 ms with many sessions),
+        then encoded all their rows. The listing then finds both current."""
+        if self.manager.catalog_current() and self.manager.listing_current():
+            return
+        async with self._catalog_lock:
+            if not self.manager.catalog_current():
+                self.manager.apply_catalog_scan(await run_in_worker(self.manager.catalog_scan_job()))
+            job = self.manager.list_encoder_job()
+            if job is not None:
+                self.manager.install_list_encoder(await run_in_worker(job))
 
     def session_lock(self, name: str) -> anyio.Lock:
         # fast_acquire: a free lock is taken without a trip through the loop (one per command)

@@ -55,6 +55,11 @@ class ListReplyEncoder:
         self._live_encoded: list[tuple[bytes, ...]] = []
         self._reply = b""
 
+    @property
+    def layout(self) -> Hashable:
+        """The layout of the listing last encoded."""
+        return self._layout
+
     def encode(self, layout: Hashable, all_rows: Callable[[], list[ListRow]], live_rows: Iterable[ListRow]) -> bytes:
         """The reply. ``all_rows()`` (every row, live ones included, in listing order) is called
         only for a new layout; ``live_rows`` must be the same names as in that listing."""

@@ -187,6 +187,7 @@ async def server_command(backend: "Backend", connection: "Connection", name: str
         if command == ":server metrics":
             return reply(format_server_metrics(backend.server_metrics()))
         if command == ":session list" and len(words) == 2:
+            await backend.refresh_catalog()
             return reply(session_list_text(backend))
     except OmegaError as problem:
         return reply(f"error: {problem.message}")
@@ -198,7 +199,7 @@ def session_list_text(backend: "Backend") -> str:
     whose background jobs failed (interfaces.md #2)."""
     from omega_core.session.listing import format_session_list
 
-    summaries = backend.manager.summaries()
+    summaries = backend.manager.summaries(refresh=False)  # the caller refreshed it off the loop
     lines = format_session_list(summaries)
     degraded = backend.manager.health.degraded()
     if degraded and len(lines) == len(summaries):
@@ -219,7 +220,8 @@ async def op_hello(backend: "Backend", connection: "Connection", request: Reques
 
 
 async def op_list_sessions(backend: "Backend", connection: "Connection", request: Request) -> Any:
-    return proto.RawJSON(backend.manager.list_json())
+    await backend.refresh_catalog()  # the disk half in a worker thread (after a restart: every session)
+    return proto.RawJSON(backend.manager.list_json(refresh=False))
 
 
 async def op_checkpoints(backend: "Backend", connection: "Connection", request: Request) -> Any:

@@ -1,7 +1,8 @@
 """Background persistence of the loaded sessions (ARCHITECTURE.md section 3).
 
 The log append is not here: it happens in the command itself, before the acknowledgement. What
-is here is what may lag behind: checkpoint states (appended on the loop: small), index and meta
+is here is what may lag behind: checkpoint states (appended in a worker thread: one may hold a
+big value; the references installed on the loop after), index and meta
 rewrites (serialized and written in a worker thread: they grow with a session, and are throttled
 by ``RecordedSession.index_job``), and with ``fsync = "interval"`` the periodic fsync of logs that
 were written to (a blocking call, so also in a worker thread). A session running a command is
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import anyio
 
@@ -21,6 +22,9 @@ from omega_core.config import Config
 from omega_core.server.health import BackgroundJob
 from omega_core.server.manager import SessionManager
 from omega_core.server.worker_threads import run_in_worker
+
+if TYPE_CHECKING:  # pragma: no cover
+    from omega_core.session.recorded import RecordedSession
 
 log = logging.getLogger("omega.backend")
 
@@ -65,10 +69,12 @@ class PersistenceManager:
             if instance.busy or session.closed or not session.needs_persisting:
                 continue
             try:
-                session.flush_states()
+                await self._flush_states(session)
             except Exception as problem:  # noqa: BLE001 - stays in its session (issue 10, item 1)
                 health.failed(name, BackgroundJob.FLUSH, problem)
                 continue  # no index naming states that are not written
+            if session.closed:
+                continue  # closed (evicted, deleted) while its states were written: its close flushed
             health.succeeded(name, BackgroundJob.FLUSH)
             try:
                 job = session.index_job()
@@ -90,6 +96,19 @@ class PersistenceManager:
             except Exception:  # noqa: BLE001 - housekeeping must not end the flush loop
                 log.exception("after-flush housekeeping failed")
         self.last_flush = time.time()
+
+    @staticmethod
+    async def _flush_states(session: "RecordedSession") -> None:
+        """Append the session's pending states, the writing in a worker thread (a 16 MiB state
+        held the loop 50-100 ms), the references installed on the loop after it."""
+        job = session.flush_states_job()
+        if job is None:
+            return
+        written = 0
+        try:
+            written = await run_in_worker(job)
+        finally:
+            session.states_flushed(written)
 
     async def run_fsync_loop(self) -> None:
         if str(self.config.server.fsync) != "interval":

@@ -17,16 +17,17 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import threading
 import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from omega_core.lang.serialize import StateFormatError, load_state, merge_chain
 from omega_core.lang.restore_shared import restore_shared
 from omega_core.lang.serialize_shared import READABLE_FORMATS as SHARED_FORMATS
-from omega_core.lang.serialize_shared import SharedEncoder
+from omega_core.lang.serialize_shared import SharedEncoder, payload_pieces, payload_text
 from omega_core.session.atomic import dumps_compact
 from omega_core.session.states import StateStore, is_state_ref, read_line_at, read_state_ref
 
@@ -88,7 +89,7 @@ class _Reader:  # a restore_shared.StoreReader
             parsed = self.parsed.get(capture)
             if parsed is None:
                 payload = body["payload"]
-                parsed = self.parsed[capture] = json.loads(payload) if payload is not None else _EMPTY
+                parsed = self.parsed[capture] = json.loads(payload_text(payload)) if payload is not None else _EMPTY
             return parsed
         offset = body.get("rec")
         if offset is None:
@@ -111,6 +112,11 @@ class CheckpointStates:
         self._records_cache: collections.OrderedDict[int, tuple[int, dict[str, Any]]] = collections.OrderedDict()
         self._records_cache_bytes = 0
         self._store: StateStore | None = None
+        self._write_lock = threading.Lock()
+        """Held while states are appended or the store opened or closed: a flush job runs in a
+        worker thread (``flush_job``) while the session's thread may flush or close too."""
+        self._written: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        """States a flush job wrote whose references are not installed yet: id -> (body, ref)."""
         self._capturing: str | None = None
         self._pruning: Iterator[None] | None = None
         self._proposal: _Proposal | None = None
@@ -282,30 +288,86 @@ class CheckpointStates:
     def flush(self) -> int:
         """Append every pending state to the states file (records line, state line); return bytes added."""
         self.complete()
-        if not self.pending:
-            return 0
-        store = self._open_store()
-        before = store.size
-        for state_id, body in list(self.pending.items()):
-            if body.get("format") in SHARED_FORMATS:
-                stored = {key: value for key, value in body.items() if key != "payload"}
-                payload = body["payload"]
-                stored["rec"] = None if payload is None else store.append_text(
-                    '{"recordsOf":' + dumps_compact(state_id) + "," + payload[1:])
-                body = stored
-            self.refs[state_id] = store.append(state_id, body)
-            del self.pending[state_id]
-        self.last_bytes = store.size - before
-        return self.last_bytes
+        with self._write_lock:
+            self._install_written()
+            if not self.pending:
+                return 0
+            store = self._open_store()
+            before = store.size
+            for state_id, body in list(self.pending.items()):
+                self.refs[state_id] = self._append(store, state_id, body)
+                del self.pending[state_id]
+            self.last_bytes = store.size - before
+            return self.last_bytes
+
+    def flush_job(self) -> Callable[[], int] | None:
+        """The states pending now, as a job that appends them from any thread (None: nothing to
+        write); ``flushed`` installs what it wrote, on the session's thread, when it is done.
+
+        Why: the write of a big state (a 16 MiB string: its UTF-8 encoding, the write itself) held
+        a server's loop for tens of ms. The job writes the payload piece by piece (each piece a
+        short call: the loop gets the GIL between them). Meanwhile the states stay pending, so
+        restores read them from memory; a ``flush`` or ``close`` on the session's thread waits for
+        the job's lock and then installs its references before writing the rest (nothing is
+        written twice). States captured after this call are left to the next flush."""
+        self.complete()
+        taken = list(self.pending.items())
+        if not taken:
+            return None
+
+        def write() -> int:
+            with self._write_lock:
+                store = self._open_store()
+                before = store.size
+                for state_id, body in taken:
+                    if self.pending.get(state_id) is body and state_id not in self._written:
+                        self._written[state_id] = (body, self._append(store, state_id, body))
+                return store.size - before
+
+        return write
+
+    def flushed(self, written: int) -> None:
+        """On the session's thread, after a ``flush_job`` ran (or failed): its states get their
+        references (an index written after this names them) and leave ``pending``."""
+        with self._write_lock:
+            self._install_written()
+        self.last_bytes = written
+
+    def _install_written(self) -> None:
+        """(Lock held.) The references of the states a flush job wrote; a state discarded since
+        (never the case for states pending when the job was taken) keeps none."""
+        for state_id, (body, ref) in self._written.items():
+            if self.pending.get(state_id) is body:
+                self.refs[state_id] = ref
+                del self.pending[state_id]
+        self._written.clear()
+
+    @staticmethod
+    def _append(store: StateStore, state_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Append one state (its records line, then its state line); return its reference."""
+        if body.get("format") in SHARED_FORMATS:
+            stored = {key: value for key, value in body.items() if key != "payload"}
+            payload = body["payload"]
+            if payload is None:
+                stored["rec"] = None
+            else:
+                pieces = payload_pieces(payload)
+                first = '{"recordsOf":' + dumps_compact(state_id) + "," + pieces[0][1:]
+                stored["rec"] = store.append_pieces([first, *pieces[1:]])
+            body = stored
+        return store.append(state_id, body)
 
     def fsync(self) -> None:
-        if self._store is not None:
-            self._store.fsync()
+        with self._write_lock:
+            if self._store is not None:
+                self._store.fsync()
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        with self._write_lock:
+            self._install_written()
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
     @property
     def store_open(self) -> bool:

@@ -61,6 +61,23 @@ class SessionFiles:
         self.dirty = False
         self.last_flush = time.monotonic()
 
+    def flush_states_job(self) -> Callable[[], int] | None:
+        """``flush_states`` in two halves for a server: this (on its loop) returns the write, to
+        run in a worker thread (None: nothing to write); ``states_flushed`` (on the loop) then
+        installs what it wrote. Why: writing a big state held the loop (``CheckpointStates.flush_job``)."""
+        job = self.states.flush_job()
+        self.dirty = False  # a command appending while the job runs sets it again
+        if job is None:
+            self.last_flush = time.monotonic()
+        return job
+
+    def states_flushed(self, written: int) -> None:
+        """After the job of ``flush_states_job`` (done, or failed: ``written`` 0, nothing installed
+        but what it finished)."""
+        self.states.flushed(written)
+        self.bytes_written += written
+        self.last_flush = time.monotonic()
+
     def index_job(self, force: bool = False) -> Callable[[], None] | None:
         """The index (and meta) rewrite, if due, as a function a server can run off its loop.
 

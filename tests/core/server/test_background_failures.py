@@ -84,8 +84,8 @@ def test_a_failing_states_flush_degrades_only_its_session_and_the_flush_loop_goe
         await call(backend, connection, "execute", "bad", line="(define x 1)")
         await call(backend, connection, "execute", "good", line="(define y 2)")
         bad = backend.manager.pool["bad"].session
-        original = bad.flush_states
-        bad.flush_states = boom  # type: ignore[method-assign]
+        original = bad.flush_states_job
+        bad.flush_states_job = lambda: boom  # type: ignore[method-assign]  # the write fails (in its worker thread)
         bad.dirty = True
         async with anyio.create_task_group() as group:
             group.start_soon(backend.persistence.run_flush_loop)
@@ -100,7 +100,7 @@ def test_a_failing_states_flush_degrades_only_its_session_and_the_flush_loop_goe
             text = (await call(backend, connection, "execute", "bad", line=":session list"))["output"]
             assert f"  bad (" in text and f"[degraded: {cause}]" in text
             assert "good (" in text and text.count("[degraded") == 1
-            bad.flush_states = original  # type: ignore[method-assign]
+            bad.flush_states_job = original  # type: ignore[method-assign]
             with anyio.fail_after(10):
                 while not healthy(backend):
                     await anyio.sleep(0.01)
