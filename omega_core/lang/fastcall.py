@@ -26,7 +26,7 @@ import re
 from typing import Any, Callable
 
 from omega_core.errors import EvalError
-from omega_core.lang import fused
+from omega_core.lang import fused, global_cache
 from omega_core.lang.frames import NOT_INLINE, CallK, IfK, continue_call
 from omega_core.lang.primitives import lists, numbers, predicates
 from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair, Primitive
@@ -120,7 +120,8 @@ guard fails the primitive itself is called, with its checks and error messages."
 
 NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE,
               "EvalError": EvalError, "Closure": Closure, "Primitive": Primitive, "continue_call": continue_call,
-              "CallK": CallK, "IfK": IfK, "OmegaError": fused.OmegaError, "new_object": object.__new__}
+              "CallK": CallK, "IfK": IfK, "OmegaError": fused.OmegaError, "new_object": object.__new__,
+             "refill": global_cache.refill}
 _VAL_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _EV_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _RESUME_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
@@ -178,7 +179,8 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
         body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
         body += _operator(fn_kind, "return generic(node, m)", "g" if any(specs) else "m.globals")
         body += _operands_from(kinds, 0, specs, op_spec, entry)
-        source = f"def factory({params}):\n    def ev(m):\n{_indent(body, 8)}    return ev\n"
+        body, setup, _ = global_cache.cached_reads(body)
+        source = f"def factory({params}):\n{_indent(setup, 4)}    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
     return factory
 
@@ -202,7 +204,9 @@ def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
             lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
             body += ["    " + line for line in lines + _operands_from(kinds, index + 1, specs, op_spec)]
         body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
-        source = f"def factory({params}):\n    def resume(m, k, value):\n{_indent(body, 8)}    return resume\n"
+        body, setup, _ = global_cache.cached_reads(body)
+        source = (f"def factory({params}):\n{_indent(setup, 4)}    def resume(m, k, value):\n{_indent(body, 8)}"
+                  "    return resume\n")
         factory = _RESUME_FACTORIES[key] = _build(source, f"resume {key}")
     return factory
 

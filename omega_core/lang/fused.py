@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from omega_core.errors import OmegaError
+from omega_core.lang import global_cache
 from omega_core.lang.frames import NOT_INLINE, IfK
 from omega_core.lang.values import UNASSIGNED
 
@@ -119,10 +120,10 @@ def _if_factory(then_kind: str, otherwise_kind: str, spec: Any) -> Callable[...,
     key = (then_kind, otherwise_kind, spec)
     factory = _IF_FACTORIES.get(key)
     if factory is None:
-        body = ["env = m.env"] + if_lines(then_kind, otherwise_kind, spec)
+        body, setup, _ = global_cache.cached_reads(["env = m.env"] + if_lines(then_kind, otherwise_kind, spec))
         params = ", ".join(["node", "test", "then", "otherwise"] + fastcall.spec_params((spec,)))
-        source = (f"def factory({params}):\n    d0 = test\n    def ev(m):\n"
-                  + "".join(" " * 8 + line + "\n" for line in body) + "    return ev\n")
+        source = (f"def factory({params}):\n    d0 = test\n" + "".join(" " * 4 + line + "\n" for line in setup)
+                  + "    def ev(m):\n" + "".join(" " * 8 + line + "\n" for line in body) + "    return ev\n")
         namespace = dict(NAMESPACE)
         namespace.update(fastcall.NAMESPACE)
         exec(compile(source, f"<omega fused if {key}>", "exec"), namespace)  # noqa: S102 - our own template
