@@ -296,28 +296,32 @@ def _renamed(text: str, i: int) -> str:
 
 def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
     """Lines that put operand ``i`` (a primitive call, ``spec``) in ``a{i}``: written in when the
-    global is still the primitive, its operands are assigned and the guard holds; else its ``val``."""
+    global is still the primitive, its operands are assigned and the guard holds; else its ``val``.
+    The operands are read first (reading a variable has no effect); a variable whose type the
+    guard tests needs no test of its own for UNASSIGNED (nor a global for MISSING): the guard
+    fails on them, and the operand's ``val`` reports them."""
     guard, result, subkinds = spec
-    lines = [f"a{i} = NOT_INLINE", f"if g.get(N{i}, MISSING) is P{i}:"]
-    conditions: list[str] = []
+    typed = {term.strip()[5:7] for term in (guard or "").split(" and ") if term.strip().startswith("type(a")}
+    lines: list[str] = []
+    conditions = [f"g.get(N{i}, MISSING) is P{i}"]
     for j, sub in enumerate(subkinds):
         name = f"b{i}_{j}"
+        checked = f"a{j}" in typed
         if sub == "C":
-            lines.append(f"    {name} = S{i}_{j}")
+            lines.append(f"{name} = S{i}_{j}")
         elif sub == "G":
-            lines.append(f"    {name} = g.get(S{i}_{j}, MISSING)")
-            conditions.append(f"{name} is not MISSING")
+            lines.append(f"{name} = g.get(S{i}_{j}, MISSING)")
+            if not checked:
+                conditions.append(f"{name} is not MISSING")
         else:
             frame = "env" + "[0]" * int(sub[1])
-            lines.append(f"    {name} = {frame}[S{i}_{j}]")
-            conditions.append(f"{name} is not UNASSIGNED")
+            lines.append(f"{name} = {frame}[S{i}_{j}]")
+            if not checked:
+                conditions.append(f"{name} is not UNASSIGNED")
     if guard:
         conditions.append(f"({_renamed(guard, i)})")
-    if conditions:
-        lines += [f"    if {' and '.join(conditions)}:"] + ["        " + line for line in assign_lines(f"a{i}", _renamed(result, i))]
-    else:
-        lines += ["    " + line for line in assign_lines(f"a{i}", _renamed(result, i))]
-    return lines + [f"if a{i} is NOT_INLINE:", f"    a{i} = d{i}.val(m, env)", f"    if a{i} is NOT_INLINE: {fallback}"]
+    lines += [f"if {' and '.join(conditions)}:"] + ["    " + line for line in assign_lines(f"a{i}", _renamed(result, i))]
+    return lines + ["else:", f"    a{i} = d{i}.val(m, env)", f"    if a{i} is NOT_INLINE: {fallback}"]
 
 
 def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any, ...], op_spec: Any = None,

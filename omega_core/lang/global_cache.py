@@ -48,9 +48,9 @@ def cached_reads(body: list[str]) -> tuple[list[str], list[str], list[str]]:
             params.append(param)
         return f"KC[{params.index(param) + 1}]"
 
-    rewritten = [_GLOBAL_READ.sub(slot, line) for line in body]
+    rewritten = [_GLOBAL_READ.sub(slot, line) for line in body if line.strip() != "g = m.globals"]
     if not params:
-        return body, [], []
+        return body, [], []  # (its ``g = m.globals`` lines, if any, stay too)
     setup = [f"KC = [None] * {len(params) + 1}", f"NAMES = ({', '.join(params)},)"]
     check = ["g = m.globals", "if g.stamp is not KC[0]: refill(KC, NAMES, g, MISSING)"]
     return check + rewritten, setup, params
