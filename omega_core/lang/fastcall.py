@@ -107,6 +107,8 @@ INLINE_PRIMITIVES: dict[Callable[..., Any], tuple[int, str | None, str]] = {
     numbers.num_gt: (2, _INT2, "a0 > a1"),
     numbers.num_le: (2, _INT2, "a0 <= a1"),
     numbers.num_ge: (2, _INT2, "a0 >= a1"),
+    numbers.is_even: (1, "type(a0) is int", "a0 & 1 == 0"),
+    numbers.is_odd: (1, "type(a0) is int", "a0 & 1 == 1"),
     lists.cons: (2, None, "Pair(a0, a1)"),
     lists.car: (1, "type(a0) is Pair", "a0.car"),
     lists.cdr: (1, "type(a0) is Pair", "a0.cdr"),
@@ -238,15 +240,24 @@ def inline_specs(operands: tuple[Any, ...], kinds: tuple[OperandKind, ...], m: A
     return tuple(specs), tuple(values)
 
 
-def operator_spec(node: Any, m: Any) -> tuple[Any, tuple[Any, ...]]:
-    """When call ``node``'s operator is a global bound now to a primitive of ``INLINE_PRIMITIVES``
-    of the call's arity (``+`` in ``(+ (fib ...) (fib ...))``): its (guard, result) to write into
-    the call's code, checked against that primitive at each call, and the primitive; else None."""
+def operator_spec(node: Any, m: Any, env: Any) -> tuple[Any, tuple[Any, ...]]:
+    """When call ``node``'s operator holds now a primitive of ``INLINE_PRIMITIVES`` of the call's
+    arity (the global ``+`` in ``(+ (fib ...) (fib ...))``, or a local: ``fold-left``'s ``f`` bound
+    to ``+``): its (guard, result) to write into the call's code, used at each call only while the
+    operator is that very primitive (an identity test), and the primitive; else None. ``env`` is
+    the environment the call runs in now (a local operator is read from it)."""
     from omega_core.lang import nodes as n  # nodes imports this module
 
-    if type(node.fn) is not n.GlobalRef:
+    fn = node.fn
+    if type(fn) is n.GlobalRef:
+        prim = m.globals.get(fn.name)
+    elif node.fn_kind in ("L0", "L1", "L2", "L3"):
+        frame = env
+        for _ in range(int(node.fn_kind[1])):
+            frame = frame[0]
+        prim = frame[fn.index]
+    else:
         return None, ()
-    prim = m.globals.get(node.fn.name)
     inline = INLINE_PRIMITIVES.get(prim.fn) if type(prim) is Primitive else None
     if inline is None or inline[0] != len(node.args):
         return None, ()

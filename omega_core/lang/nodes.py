@@ -307,7 +307,7 @@ class Call(Node):
 
 def _first_call_ev(node: Call, m: Any) -> None:
     specs, values = fastcall.inline_specs(node.args, node.kinds, m)
-    op_spec, op_values = fastcall.operator_spec(node, m)
+    op_spec, op_values = fastcall.operator_spec(node, m, m.env)
     entry, entry_values = fastcall.entry_spec(node, m)
     factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry)  # type: ignore[arg-type]
     node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values)
@@ -317,7 +317,7 @@ def _first_call_ev(node: Call, m: Any) -> None:
 def _first_call_resume(m: Any, k: Any, value: Any) -> None:
     node = k.node
     specs, values = fastcall.inline_specs(node.args, node.kinds, m)
-    op_spec, op_values = fastcall.operator_spec(node, m)
+    op_spec, op_values = fastcall.operator_spec(node, m, k.env)
     node.resume = fastcall.resume_factory(node.kinds, specs, op_spec)(node, *node.data[1:], *values, *op_values)
     node.resume(m, k, value)
 
