@@ -188,23 +188,23 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
 
 
 def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
-                   op_spec: Any = None) -> Callable[..., Any]:
+                   op_spec: Any = None, entry: Any = None) -> Callable[..., Any]:
     """``factory(node, d0, d1 ..., *inline values)`` -> ``resume(m, k, value)``: what
     ``CallK.ret`` does when operand ``k.index`` of this call returned ``value``: the next operands
     inline, then the call, as ``continue_call`` would, without its generic loop."""
     specs = specs or (None,) * len(kinds)
-    key = (kinds, specs, op_spec)
+    key = (kinds, specs, op_spec, entry)
     factory = _RESUME_FACTORIES.get(key)
     if factory is None:
         count = len(kinds)
         params = ", ".join(["node"] + [f"d{i}" for i in range(count)] + spec_params(specs)
-                           + (["FP"] if op_spec else []))
+                           + (["FP"] if op_spec else []) + (_entry_params(entry) if entry else []))
         body = ["index = k.index", "env = k.env", "f = k.f"] + (["g = m.globals"] if any(specs) else [])
         for index in range(count):
             known = [f"a{j}" for j in range(index)]
             body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
             lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
-            body += ["    " + line for line in lines + _operands_from(kinds, index + 1, specs, op_spec)]
+            body += ["    " + line for line in lines + _operands_from(kinds, index + 1, specs, op_spec, entry)]
         body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
         body, setup, _ = global_cache.cached_reads(body)
         source = (f"def factory({params}):\n{_indent(setup, 4)}    def resume(m, k, value):\n{_indent(body, 8)}"
@@ -240,24 +240,29 @@ def inline_specs(operands: tuple[Any, ...], kinds: tuple[OperandKind, ...], m: A
     return tuple(specs), tuple(values)
 
 
-def operator_spec(node: Any, m: Any, env: Any) -> tuple[Any, tuple[Any, ...]]:
-    """When call ``node``'s operator holds now a primitive of ``INLINE_PRIMITIVES`` of the call's
-    arity (the global ``+`` in ``(+ (fib ...) (fib ...))``, or a local: ``fold-left``'s ``f`` bound
-    to ``+``): its (guard, result) to write into the call's code, used at each call only while the
-    operator is that very primitive (an identity test), and the primitive; else None. ``env`` is
-    the environment the call runs in now (a local operator is read from it)."""
+def current_operator(node: Any, m: Any, env: Any) -> Any:
+    """What call ``node``'s operator holds now in ``env`` (a global or a local variable; else
+    None): the code made at a call's first run is shaped for it, and checks it at each use."""
     from omega_core.lang import nodes as n  # nodes imports this module
 
     fn = node.fn
     if type(fn) is n.GlobalRef:
-        prim = m.globals.get(fn.name)
-    elif node.fn_kind in ("L0", "L1", "L2", "L3"):
+        return m.globals.get(fn.name)
+    if node.fn_kind in ("L0", "L1", "L2", "L3"):
         frame = env
         for _ in range(int(node.fn_kind[1])):
             frame = frame[0]
-        prim = frame[fn.index]
-    else:
-        return None, ()
+        return frame[fn.index]
+    return None
+
+
+def operator_spec(node: Any, m: Any, operator: Any) -> tuple[Any, tuple[Any, ...]]:
+    """When call ``node``'s ``operator`` (``current_operator``) is a primitive of
+    ``INLINE_PRIMITIVES`` of the call's arity (the global ``+`` in ``(+ (fib ...) (fib ...))``, or
+    a local: ``fold-left``'s ``f`` bound to ``+``): its (guard, result) to write into the call's
+    code, used at each call only while the operator is that very primitive (an identity test), and
+    the primitive; else None."""
+    prim = operator
     inline = INLINE_PRIMITIVES.get(prim.fn) if type(prim) is Primitive else None
     if inline is None or inline[0] != len(node.args):
         return None, ()
@@ -281,7 +286,11 @@ def _entered(entry: Any) -> list[str]:
     written in (``entry_spec``) when fusing and the body is still that ``if``."""
     if entry is None:
         return []
-    lines = fused.if_lines(entry[0], entry[1], entry[2], ENTRY_INDEX, "B", "BTH", "BO")
+    if entry[0] == "call":  # the body's value written in; else its step is the next dispatch's
+        lines = inline_read(entry[1], ENTRY_INDEX, "m.fused_steps -= 1; return")
+        lines += [f"m.value = a{ENTRY_INDEX}", "m.node = None"]
+    else:
+        lines = fused.if_lines(entry[0], entry[1], entry[2], ENTRY_INDEX, "B", "BTH", "BO")
     return (["        if body is B and m.fusing:", "            m.fused_steps += 1", "            env = frame",
              "            try:"] + ["                " + line for line in lines]
             + ["            except OmegaError as error:", "                if getattr(error, 'node', None) is None:",
@@ -361,20 +370,30 @@ ENTRY_INDEX = 9
 above every operand's (``MAX_FAST_OPERANDS``), so they never meet."""
 
 
-def entry_spec(node: Any, m: Any) -> tuple[Any, tuple[Any, ...]]:
-    """When call ``node``'s operator is a global bound now to a closure of the call's arity whose
-    body is an ``if`` with an inline test (``fib``'s body): that ``if``'s step written into the
-    call's code, taken (fused, ``fused.py``) when the callee's body is still that node; its
-    shape (branch kinds, test spec) and the values it needs; else None."""
+def entry_spec(node: Any, m: Any, operator: Any) -> tuple[Any, tuple[Any, ...]]:
+    """When call ``node``'s ``operator`` (``current_operator``: a global's or a local's value) is
+    a closure of the call's arity whose body takes its step without steps of its own: that step
+    written into the call's code, taken (fused, ``fused.py``) when the callee's body is still that
+    node; its shape and the values it needs; else None. Two bodies qualify:
+
+    * an ``if`` with an inline test (``fib``'s body): shape (branch kinds, test spec);
+    * a call of a global primitive of ``INLINE_PRIMITIVES`` on constants and variables
+      (``(lambda (x) (* x 3))`` given to ``map``): shape ``("call", spec)``. When its global is no
+      longer that primitive or the guard fails, the body's step is left to the next dispatch."""
     from omega_core.lang import fused
     from omega_core.lang import nodes as n  # nodes imports this module
 
-    if type(node.fn) is not n.GlobalRef:
-        return None, ()
-    f = m.globals.get(node.fn.name)
-    if type(f) is not Closure or f.lam.fixed_arity != len(node.args) or type(f.lam.body) is not n.If:
+    f = operator
+    if type(f) is not Closure or f.lam.fixed_arity != len(node.args):
         return None, ()
     body = f.lam.body
+    if type(body) is n.Call:
+        specs, values = inline_specs((body,), (operand_kind(body),), m)
+        if specs[0] is None:
+            return None, ()
+        return ("call", specs[0]), (body, body, *values)
+    if type(body) is not n.If:
+        return None, ()
     test_kind = operand_kind(body.test)
     if test_kind == "N":
         return None, ()
@@ -385,6 +404,8 @@ def entry_spec(node: Any, m: Any) -> tuple[Any, tuple[Any, ...]]:
 
 def _entry_params(entry: Any) -> list[str]:
     i = ENTRY_INDEX
+    if entry[0] == "call":
+        return ["B", f"d{i}"] + spec_params_at(entry[1], i)
     return ["B", f"d{i}", "BTH", "BO"] + (spec_params_at(entry[2], i) if entry[2] is not None else [])
 
 
