@@ -181,7 +181,7 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
         body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
         body += _operator(fn_kind, "return generic(node, m)", "g" if any(specs) else "m.globals")
         body += _operands_from(kinds, 0, specs, op_spec, entry)
-        body, setup, _ = global_cache.cached_reads(body)
+        body, setup = global_cache.cached_reads(body)
         source = f"def factory({params}):\n{_indent(setup, 4)}    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
     return factory
@@ -199,14 +199,15 @@ def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
         count = len(kinds)
         params = ", ".join(["node"] + [f"d{i}" for i in range(count)] + spec_params(specs)
                            + (["FP"] if op_spec else []) + (_entry_params(entry) if entry else []))
-        body = ["index = k.index", "env = k.env", "f = k.f"] + (["g = m.globals"] if any(specs) else [])
+        body = ["index = k.index", "env = k.env", "f = k.f"]
+        reads = global_cache.CachedReads()  # per branch: one that reads no global checks nothing
         for index in range(count):
             known = [f"a{j}" for j in range(index)]
             body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
             lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
-            body += ["    " + line for line in lines + _operands_from(kinds, index + 1, specs, op_spec, entry)]
+            body += ["    " + line for line in reads.rewrite(lines + _operands_from(kinds, index + 1, specs, op_spec, entry))]
         body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
-        body, setup, _ = global_cache.cached_reads(body)
+        setup = reads.setup()
         source = (f"def factory({params}):\n{_indent(setup, 4)}    def resume(m, k, value):\n{_indent(body, 8)}"
                   "    return resume\n")
         factory = _RESUME_FACTORIES[key] = _build(source, f"resume {key}")
@@ -290,7 +291,7 @@ def _entered(entry: Any) -> list[str]:
         lines = inline_read(entry[1], ENTRY_INDEX, "m.fused_steps -= 1; return")
         lines += [f"m.value = a{ENTRY_INDEX}", "m.node = None"]
     else:
-        lines = fused.if_lines(entry[0], entry[1], entry[2], ENTRY_INDEX, "B", "BTH", "BO")
+        lines = fused.if_lines(entry[0], entry[1], entry[2], ENTRY_INDEX, "B", "BTH", "BO", fusing=True)
     return (["        if body is B and m.fusing:", "            m.fused_steps += 1", "            env = frame",
              "            try:"] + ["                " + line for line in lines]
             + ["            except OmegaError as error:", "                if getattr(error, 'node', None) is None:",

@@ -34,23 +34,39 @@ def refill(cache: list[Any], names: tuple[str, ...], table: Any, missing: Any) -
     cache[0] = table.stamp
 
 
-def cached_reads(body: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """Rewrite the lines of a generated function so its global reads come from its cache.
+class CachedReads:
+    """The global reads of one generated function, rewritten to read its cache (``KC``).
 
-    Returns the new body (starting with the stamp check), the lines the factory runs once per
-    node before defining the function (its cache and the names, from the factory's parameters),
-    and the names' parameters in cache order. A body without global reads comes back as is."""
-    params: list[str] = []
+    ``rewrite`` a block of the function's lines (the whole body, or each branch of a resumption,
+    so a branch reading no global skips the stamp check); ``setup`` the lines the factory runs
+    once per node before defining the function: its cache and the names, from the factory's
+    parameters (``NAME_PARAM`` of each ``g.get(NAME_PARAM, MISSING)``)."""
 
-    def slot(found: re.Match[str]) -> str:
+    def __init__(self) -> None:
+        self.params: list[str] = []
+
+    def _slot(self, found: re.Match[str]) -> str:
         param = found.group(1)
-        if param not in params:
-            params.append(param)
-        return f"KC[{params.index(param) + 1}]"
+        if param not in self.params:
+            self.params.append(param)
+        return f"KC[{self.params.index(param) + 1}]"
 
-    rewritten = [_GLOBAL_READ.sub(slot, line) for line in body if line.strip() != "g = m.globals"]
-    if not params:
-        return body, [], []  # (its ``g = m.globals`` lines, if any, stay too)
-    setup = [f"KC = [None] * {len(params) + 1}", f"NAMES = ({', '.join(params)},)"]
-    check = ["g = m.globals", "if g.stamp is not KC[0]: refill(KC, NAMES, g, MISSING)"]
-    return check + rewritten, setup, params
+    def rewrite(self, block: list[str]) -> list[str]:
+        """``block`` reading its globals from the cache, checked first; unchanged if it reads none."""
+        if not any(_GLOBAL_READ.search(line) for line in block):
+            return block
+        rewritten = [_GLOBAL_READ.sub(self._slot, line) for line in block if line.strip() != "g = m.globals"]
+        return ["g = m.globals", "if g.stamp is not KC[0]: refill(KC, NAMES, g, MISSING)"] + rewritten
+
+    def setup(self) -> list[str]:
+        if not self.params:
+            return []
+        return [f"KC = [None] * {len(self.params) + 1}", f"NAMES = ({', '.join(self.params)},)"]
+
+
+def cached_reads(body: list[str]) -> tuple[list[str], list[str]]:
+    """The body of a generated function with its global reads from its cache, and the factory's
+    setup lines for it (``CachedReads``)."""
+    reads = CachedReads()
+    body = reads.rewrite(body)
+    return body, reads.setup()
