@@ -26,16 +26,19 @@ _GLOBAL_READ = re.compile(r"\b(?:m\.globals|g)\.get\((\w+), MISSING\)")
 """A global read in generated code: ``g.get(NAME_PARAM, MISSING)`` (``NAME_PARAM`` holds the name)."""
 
 
-def refill(cache: list[Any], names: tuple[str, ...], table: Any, missing: Any) -> None:
-    """Read every global of ``names`` from ``table`` into ``cache[1:]``; ``cache[0]`` the stamp."""
-    get = table.get
-    for index, name in enumerate(names, 1):
-        cache[index] = get(name, missing)
-    cache[0] = table.stamp
+def refill(cache: list[Any], names: tuple[str, ...], table: Any, missing: Any) -> tuple[Any, ...]:
+    """Read every global of ``names`` from ``table``: ``(stamp, value ...)``, kept in ``cache[0]``
+    and returned. One tuple, replaced whole: the prelude's nodes are shared by every machine of
+    the process and a session may replay in a worker thread while another runs, so a function
+    works on the tuple it checked (a local), never on values another thread just put there."""
+    snapshot = (table.stamp, *[table.get(name, missing) for name in names])  # the stamp first
+    cache[0] = snapshot
+    return snapshot
 
 
 class CachedReads:
-    """The global reads of one generated function, rewritten to read its cache (``KC``).
+    """The global reads of one generated function, rewritten to read its cache (``KC[0]``, read
+    into the local ``KCV`` once per block).
 
     ``rewrite`` a block of the function's lines (the whole body, or each branch of a resumption,
     so a branch reading no global skips the stamp check); ``setup`` the lines the factory runs
@@ -49,19 +52,20 @@ class CachedReads:
         param = found.group(1)
         if param not in self.params:
             self.params.append(param)
-        return f"KC[{self.params.index(param) + 1}]"
+        return f"KCV[{self.params.index(param) + 1}]"
 
     def rewrite(self, block: list[str]) -> list[str]:
         """``block`` reading its globals from the cache, checked first; unchanged if it reads none."""
         if not any(_GLOBAL_READ.search(line) for line in block):
             return block
         rewritten = [_GLOBAL_READ.sub(self._slot, line) for line in block if line.strip() != "g = m.globals"]
-        return ["g = m.globals", "if g.stamp is not KC[0]: refill(KC, NAMES, g, MISSING)"] + rewritten
+        return ["g = m.globals", "KCV = KC[0]",
+                "if KCV[0] is not g.stamp: KCV = refill(KC, NAMES, g, MISSING)"] + rewritten
 
     def setup(self) -> list[str]:
         if not self.params:
             return []
-        return [f"KC = [None] * {len(self.params) + 1}", f"NAMES = ({', '.join(self.params)},)"]
+        return [f"KC = [(None,)]", f"NAMES = ({', '.join(self.params)},)"]  # no stamp is None
 
 
 def cached_reads(body: list[str]) -> tuple[list[str], list[str]]:

@@ -78,3 +78,13 @@ def test_a_definition_inside_a_running_command_is_seen_by_the_same_command() -> 
     assert values(evaluator, "(define (k n) (if (< n 2) 'small 'big))\n"
                              "(list (k 1) (begin (set! < >) (k 1)) (begin (set! < <=) (k 1)))") == [
         "k", "(small big small)"]
+
+
+def test_machines_sharing_the_prelude_s_code_each_see_their_own_globals() -> None:
+    """The prelude's nodes (and so their generated code and its kept globals) are shared by every
+    machine of the process: ``map`` reads ``reverse`` from the table of the machine running it."""
+    mine, plain = Evaluator(), Evaluator()
+    assert values(mine, "(define (reverse xs) 'mine)") == ["reverse"]
+    for _ in range(3):
+        assert values(mine, "(map car '((1) (2)))") == ["mine"]
+        assert values(plain, "(map car '((1) (2)))") == ["(1 2)"]
