@@ -26,7 +26,7 @@ import re
 from typing import Any, Callable
 
 from omega_core.errors import EvalError
-from omega_core.lang import fused, global_cache
+from omega_core.lang import fastcall_entry, fused, global_cache
 from omega_core.lang.frames import NOT_INLINE, CallK, IfK, continue_call
 from omega_core.lang.primitives import lists, numbers, predicates
 from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair, Primitive
@@ -177,7 +177,7 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
     factory = _EV_FACTORIES.get(key)
     if factory is None:
         params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))] + spec_params(specs)
-                           + (["FP"] if op_spec else []) + (_entry_params(entry) if entry else []))
+                           + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else []))
         body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
         body += _operator(fn_kind, "return generic(node, m)", "g" if any(specs) else "m.globals")
         body += _operands_from(kinds, 0, specs, op_spec, entry)
@@ -198,7 +198,7 @@ def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
     if factory is None:
         count = len(kinds)
         params = ", ".join(["node"] + [f"d{i}" for i in range(count)] + spec_params(specs)
-                           + (["FP"] if op_spec else []) + (_entry_params(entry) if entry else []))
+                           + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else []))
         body = ["index = k.index", "env = k.env", "f = k.f"]
         reads = global_cache.CachedReads()  # per branch: one that reads no global checks nothing
         for index in range(count):
@@ -282,22 +282,6 @@ def spec_params_at(spec: Any, i: int) -> list[str]:
     return [f"P{i}", f"N{i}"] + [f"S{i}_{j}" for j in range(len(spec[2]))]
 
 
-def _entered(entry: Any) -> list[str]:
-    """Lines (in ``_enter``, the frame just entered) that take the step of the callee's ``if``
-    written in (``entry_spec``) when fusing and the body is still that ``if``."""
-    if entry is None:
-        return []
-    if entry[0] == "call":  # the body's value written in; else its step is the next dispatch's
-        lines = inline_read(entry[1], ENTRY_INDEX, "m.fused_steps -= 1; return")
-        lines += [f"m.value = a{ENTRY_INDEX}", "m.node = None"]
-    else:
-        lines = fused.if_lines(entry[0], entry[1], entry[2], ENTRY_INDEX, "B", "BTH", "BO", fusing=True)
-    return (["        if body is B and m.fusing:", "            m.fused_steps += 1", "            env = frame",
-             "            try:"] + ["                " + line for line in lines]
-            + ["            except OmegaError as error:", "                if getattr(error, 'node', None) is None:",
-               "                    error.node = body", "                raise", "            return"])
-
-
 _PAIR_RESULT = re.compile(r"Pair\((\w+), (\w+)\)\Z")
 
 
@@ -366,50 +350,6 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any,
     return body + _enter(len(kinds), op_spec, entry)
 
 
-ENTRY_INDEX = 9
-"""Index of the names of an entered ``if`` written into a call (``a9``, ``d9``, ``P9`` ...):
-above every operand's (``MAX_FAST_OPERANDS``), so they never meet."""
-
-
-def entry_spec(node: Any, m: Any, operator: Any) -> tuple[Any, tuple[Any, ...]]:
-    """When call ``node``'s ``operator`` (``current_operator``: a global's or a local's value) is
-    a closure of the call's arity whose body takes its step without steps of its own: that step
-    written into the call's code, taken (fused, ``fused.py``) when the callee's body is still that
-    node; its shape and the values it needs; else None. Two bodies qualify:
-
-    * an ``if`` with an inline test (``fib``'s body): shape (branch kinds, test spec);
-    * a call of a global primitive of ``INLINE_PRIMITIVES`` on constants and variables
-      (``(lambda (x) (* x 3))`` given to ``map``): shape ``("call", spec)``. When its global is no
-      longer that primitive or the guard fails, the body's step is left to the next dispatch."""
-    from omega_core.lang import fused
-    from omega_core.lang import nodes as n  # nodes imports this module
-
-    f = operator
-    if type(f) is not Closure or f.lam.fixed_arity != len(node.args):
-        return None, ()
-    body = f.lam.body
-    if type(body) is n.Call:
-        specs, values = inline_specs((body,), (operand_kind(body),), m)
-        if specs[0] is None:
-            return None, ()
-        return ("call", specs[0]), (body, body, *values)
-    if type(body) is not n.If:
-        return None, ()
-    test_kind = operand_kind(body.test)
-    if test_kind == "N":
-        return None, ()
-    specs, values = inline_specs((body.test,), (test_kind,), m)
-    entry = (fused.branch_kind(body.then), fused.branch_kind(body.otherwise), specs[0])
-    return entry, (body, body.test, body.then, body.otherwise, *values)
-
-
-def _entry_params(entry: Any) -> list[str]:
-    i = ENTRY_INDEX
-    if entry[0] == "call":
-        return ["B", f"d{i}"] + spec_params_at(entry[1], i)
-    return ["B", f"d{i}", "BTH", "BO"] + (spec_params_at(entry[2], i) if entry[2] is not None else [])
-
-
 def _enter(count: int, op_spec: Any = None, entry: Any = None) -> list[str]:
     """Source lines that call ``f`` with the operands in ``a0`` ...: a closure's frame or a
     primitive directly (exactly as ``Machine.apply`` would), the rest through it. ``op_spec``: the
@@ -431,7 +371,7 @@ def _enter(count: int, op_spec: Any = None, entry: Any = None) -> list[str]:
         "        m.env = frame",
         "        body = lam.body",
         "        m.node = body",
-        *_entered(entry),
+        *fastcall_entry.entered_lines(entry),
         "        if m.fusing and body.fuse_entry:",  # the body's first step too (fused.py)
         *fused.chain_lines("body", 12),
         "        return",

@@ -17,11 +17,11 @@ The chains (and why none is longer than ``FUSE_MAX_STEPS``):
 * a call that enters a closure whose body is an ``if``: the call step, then the ``if`` (above)
   (1 + 2). Written into the call's generated code (``fastcall._enter``): when the callee was a
   global closure the first time the call ran, its ``if`` is written in too (``if_lines``,
-  ``fastcall.entry_spec``), used while the body entered is still that node.
+  ``fastcall_entry.entry_spec``), used while the body entered is still that node.
 * a call that enters a closure whose body is a call of a primitive written in
   (``(lambda (x) (* x 3))`` given to ``map``): the call step, then the body's, when the body's
   global is still that primitive and its guard holds (1 + 1); otherwise the body's step is left
-  to the next dispatch (``fastcall.entry_spec``). Entries are written in for a call's operator
+  to the next dispatch (``fastcall_entry.entry_spec``). Entries are written in for a call's operator
   read from a global or a local, in the call's code and in its resumptions.
 * a call (or a call's resumption after an operand returned) whose next operand is itself a call
   with only inline operands: pushing the frame, then that call (above) (1 + 3). Only such a call
