@@ -235,7 +235,7 @@ def inline_specs(operands: tuple[Any, ...], kinds: tuple[OperandKind, ...], m: A
             prim = m.globals.get(operand.fn.name)
             inline = INLINE_PRIMITIVES.get(prim.fn) if type(prim) is Primitive else None
             if inline is not None and inline[0] == len(operand.kinds):
-                spec = (inline[1], inline[2], operand.kinds)
+                spec = (guard_for(inline[1], operand.kinds, operand.data[1:]), inline[2], operand.kinds)
                 values += [prim, operand.fn.name, *operand.data[1:]]
         specs.append(spec)
     return tuple(specs), tuple(values)
@@ -267,7 +267,27 @@ def operator_spec(node: Any, m: Any, operator: Any) -> tuple[Any, tuple[Any, ...
     inline = INLINE_PRIMITIVES.get(prim.fn) if type(prim) is Primitive else None
     if inline is None or inline[0] != len(node.args):
         return None, ()
-    return (inline[1], inline[2]), (prim,)
+    return (guard_for(inline[1], node.kinds, node.data[1:]), inline[2]), (prim,)
+
+
+_TYPE_TEST = re.compile(r"type\(a(\d)\) is (\w+)\Z")
+
+
+def guard_for(guard: str | None, kinds: tuple[OperandKind, ...], data: tuple[Any, ...]) -> str | None:
+    """A written-in primitive's ``guard`` without the type tests of its constant operands that
+    pass them (a constant never changes: ``1`` in ``(- n 1)`` is an ``int`` at every call), or
+    None when nothing is left to test. ``data``: the operands' (``operand_datum``)."""
+    if not guard:
+        return guard
+    kept = []
+    for term in guard.split(" and "):
+        test = _TYPE_TEST.match(term.strip())
+        if test is not None:
+            index = int(test.group(1))
+            if kinds[index] == "C" and type(data[index]).__name__ == test.group(2):
+                continue
+        kept.append(term)
+    return " and ".join(kept) or None
 
 
 def spec_params(specs: tuple[Any, ...]) -> list[str]:

@@ -67,3 +67,13 @@ def test_a_local_primitive_operator_s_guard_falls_back_to_its_error() -> None:
     assert results[2].error == '+: expected a number, got "a" (string) (in (f a b), line 1, column 21)'
     assert results[5].error == "even?: expected an integer, got 2.5 (decimal) (in (f a), line 4, column 20)"
     assert results[6].value == "(2 4)"
+
+
+def test_a_constant_operand_s_type_test_is_left_out_only_when_the_constant_passes_it() -> None:
+    """``(- n 1)``: the ``1`` is an integer at every call, so only ``n`` is tested; a constant of
+    another type keeps its test and the primitive decides (its value, its error)."""
+    results = run('(define (k x) (car (list x)))\n(define (f n) (k (- n 1)))\n(define (h n) (k (- n 0.5)))\n'
+                  '(define (s n) (k (+ n "a")))\n(f 3)\n(h 3)\n(s 3)\n(define (c n) (k (car \'(7 8))))\n(c 1)')
+    assert [result.value for result in results[4:6]] == ["2", "2.5"]
+    assert results[6].error == '+: expected a number, got "a" (string) (in (+ n "a"), line 4, column 18)'
+    assert results[8].value == "7"
