@@ -16,7 +16,9 @@ and arity): a global rebound to another procedure fails the identity check and g
 Operands, operators and ``if`` tests that call a primitive of ``INLINE_PRIMITIVES`` (``(- n 1)``,
 ``+``, ``(< n 2)``) have its common case written in too, checked at each use against the
 primitive the global held when the code was made (``inline_specs``, ``operator_spec``); the
-chains of fused steps (``fused.py``) are written into this code as well.
+chains of fused steps (``fused.py``) are written into this code as well, and so is the first step
+of a callee's body (``fastcall_entry.py``). The globals this code reads come from a cache it
+refreshes when the global table changed (``global_cache.py``).
 Measured with ``bench/language.py``.
 """
 
@@ -26,7 +28,7 @@ import re
 from typing import Any, Callable
 
 from omega_core.errors import EvalError
-from omega_core.lang import fused
+from omega_core.lang import fastcall_entry, fused, global_cache
 from omega_core.lang.frames import NOT_INLINE, CallK, IfK, continue_call
 from omega_core.lang.primitives import lists, numbers, predicates
 from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair, Primitive
@@ -107,6 +109,8 @@ INLINE_PRIMITIVES: dict[Callable[..., Any], tuple[int, str | None, str]] = {
     numbers.num_gt: (2, _INT2, "a0 > a1"),
     numbers.num_le: (2, _INT2, "a0 <= a1"),
     numbers.num_ge: (2, _INT2, "a0 >= a1"),
+    numbers.is_even: (1, "type(a0) is int", "a0 & 1 == 0"),
+    numbers.is_odd: (1, "type(a0) is int", "a0 & 1 == 1"),
     lists.cons: (2, None, "Pair(a0, a1)"),
     lists.car: (1, "type(a0) is Pair", "a0.car"),
     lists.cdr: (1, "type(a0) is Pair", "a0.cdr"),
@@ -120,7 +124,8 @@ guard fails the primitive itself is called, with its checks and error messages."
 
 NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE,
               "EvalError": EvalError, "Closure": Closure, "Primitive": Primitive, "continue_call": continue_call,
-              "CallK": CallK, "IfK": IfK, "OmegaError": fused.OmegaError, "new_object": object.__new__}
+              "CallK": CallK, "IfK": IfK, "OmegaError": fused.OmegaError, "new_object": object.__new__,
+             "refill": global_cache.refill}
 _VAL_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _EV_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _RESUME_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
@@ -174,35 +179,39 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
     factory = _EV_FACTORIES.get(key)
     if factory is None:
         params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))] + spec_params(specs)
-                           + (["FP"] if op_spec else []) + (_entry_params(entry) if entry else []))
+                           + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else []))
         body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
         body += _operator(fn_kind, "return generic(node, m)", "g" if any(specs) else "m.globals")
         body += _operands_from(kinds, 0, specs, op_spec, entry)
-        source = f"def factory({params}):\n    def ev(m):\n{_indent(body, 8)}    return ev\n"
+        body, setup = global_cache.cached_reads(body)
+        source = f"def factory({params}):\n{_indent(setup, 4)}    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
     return factory
 
 
 def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
-                   op_spec: Any = None) -> Callable[..., Any]:
+                   op_spec: Any = None, entry: Any = None) -> Callable[..., Any]:
     """``factory(node, d0, d1 ..., *inline values)`` -> ``resume(m, k, value)``: what
     ``CallK.ret`` does when operand ``k.index`` of this call returned ``value``: the next operands
     inline, then the call, as ``continue_call`` would, without its generic loop."""
     specs = specs or (None,) * len(kinds)
-    key = (kinds, specs, op_spec)
+    key = (kinds, specs, op_spec, entry)
     factory = _RESUME_FACTORIES.get(key)
     if factory is None:
         count = len(kinds)
         params = ", ".join(["node"] + [f"d{i}" for i in range(count)] + spec_params(specs)
-                           + (["FP"] if op_spec else []))
-        body = ["index = k.index", "env = k.env", "f = k.f"] + (["g = m.globals"] if any(specs) else [])
+                           + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else []))
+        body = ["index = k.index", "env = k.env", "f = k.f"]
+        reads = global_cache.CachedReads()  # per branch: one that reads no global checks nothing
         for index in range(count):
             known = [f"a{j}" for j in range(index)]
             body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
             lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
-            body += ["    " + line for line in lines + _operands_from(kinds, index + 1, specs, op_spec)]
+            body += ["    " + line for line in reads.rewrite(lines + _operands_from(kinds, index + 1, specs, op_spec, entry))]
         body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
-        source = f"def factory({params}):\n    def resume(m, k, value):\n{_indent(body, 8)}    return resume\n"
+        setup = reads.setup()
+        source = (f"def factory({params}):\n{_indent(setup, 4)}    def resume(m, k, value):\n{_indent(body, 8)}"
+                  "    return resume\n")
         factory = _RESUME_FACTORIES[key] = _build(source, f"resume {key}")
     return factory
 
@@ -228,25 +237,59 @@ def inline_specs(operands: tuple[Any, ...], kinds: tuple[OperandKind, ...], m: A
             prim = m.globals.get(operand.fn.name)
             inline = INLINE_PRIMITIVES.get(prim.fn) if type(prim) is Primitive else None
             if inline is not None and inline[0] == len(operand.kinds):
-                spec = (inline[1], inline[2], operand.kinds)
+                spec = (guard_for(inline[1], operand.kinds, operand.data[1:]), inline[2], operand.kinds)
                 values += [prim, operand.fn.name, *operand.data[1:]]
         specs.append(spec)
     return tuple(specs), tuple(values)
 
 
-def operator_spec(node: Any, m: Any) -> tuple[Any, tuple[Any, ...]]:
-    """When call ``node``'s operator is a global bound now to a primitive of ``INLINE_PRIMITIVES``
-    of the call's arity (``+`` in ``(+ (fib ...) (fib ...))``): its (guard, result) to write into
-    the call's code, checked against that primitive at each call, and the primitive; else None."""
+def current_operator(node: Any, m: Any, env: Any) -> Any:
+    """What call ``node``'s operator holds now in ``env`` (a global or a local variable; else
+    None): the code made at a call's first run is shaped for it, and checks it at each use."""
     from omega_core.lang import nodes as n  # nodes imports this module
 
-    if type(node.fn) is not n.GlobalRef:
-        return None, ()
-    prim = m.globals.get(node.fn.name)
+    fn = node.fn
+    if type(fn) is n.GlobalRef:
+        return m.globals.get(fn.name)
+    if node.fn_kind in ("L0", "L1", "L2", "L3"):
+        frame = env
+        for _ in range(int(node.fn_kind[1])):
+            frame = frame[0]
+        return frame[fn.index]
+    return None
+
+
+def operator_spec(node: Any, m: Any, operator: Any) -> tuple[Any, tuple[Any, ...]]:
+    """When call ``node``'s ``operator`` (``current_operator``) is a primitive of
+    ``INLINE_PRIMITIVES`` of the call's arity (the global ``+`` in ``(+ (fib ...) (fib ...))``, or
+    a local: ``fold-left``'s ``f`` bound to ``+``): its (guard, result) to write into the call's
+    code, used at each call only while the operator is that very primitive (an identity test), and
+    the primitive; else None."""
+    prim = operator
     inline = INLINE_PRIMITIVES.get(prim.fn) if type(prim) is Primitive else None
     if inline is None or inline[0] != len(node.args):
         return None, ()
-    return (inline[1], inline[2]), (prim,)
+    return (guard_for(inline[1], node.kinds, node.data[1:]), inline[2]), (prim,)
+
+
+_TYPE_TEST = re.compile(r"type\(a(\d)\) is (\w+)\Z")
+
+
+def guard_for(guard: str | None, kinds: tuple[OperandKind, ...], data: tuple[Any, ...]) -> str | None:
+    """A written-in primitive's ``guard`` without the type tests of its constant operands that
+    pass them (a constant never changes: ``1`` in ``(- n 1)`` is an ``int`` at every call), or
+    None when nothing is left to test. ``data``: the operands' (``operand_datum``)."""
+    if not guard:
+        return guard
+    kept = []
+    for term in guard.split(" and "):
+        test = _TYPE_TEST.match(term.strip())
+        if test is not None:
+            index = int(test.group(1))
+            if kinds[index] == "C" and type(data[index]).__name__ == test.group(2):
+                continue
+        kept.append(term)
+    return " and ".join(kept) or None
 
 
 def spec_params(specs: tuple[Any, ...]) -> list[str]:
@@ -259,18 +302,6 @@ def spec_params(specs: tuple[Any, ...]) -> list[str]:
 
 def spec_params_at(spec: Any, i: int) -> list[str]:
     return [f"P{i}", f"N{i}"] + [f"S{i}_{j}" for j in range(len(spec[2]))]
-
-
-def _entered(entry: Any) -> list[str]:
-    """Lines (in ``_enter``, the frame just entered) that take the step of the callee's ``if``
-    written in (``entry_spec``) when fusing and the body is still that ``if``."""
-    if entry is None:
-        return []
-    lines = fused.if_lines(entry[0], entry[1], entry[2], ENTRY_INDEX, "B", "BTH", "BO")
-    return (["        if body is B and m.fusing:", "            m.fused_steps += 1", "            env = frame",
-             "            try:"] + ["                " + line for line in lines]
-            + ["            except OmegaError as error:", "                if getattr(error, 'node', None) is None:",
-               "                    error.node = body", "                raise", "            return"])
 
 
 _PAIR_RESULT = re.compile(r"Pair\((\w+), (\w+)\)\Z")
@@ -292,28 +323,32 @@ def _renamed(text: str, i: int) -> str:
 
 def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
     """Lines that put operand ``i`` (a primitive call, ``spec``) in ``a{i}``: written in when the
-    global is still the primitive, its operands are assigned and the guard holds; else its ``val``."""
+    global is still the primitive, its operands are assigned and the guard holds; else its ``val``.
+    The operands are read first (reading a variable has no effect); a variable whose type the
+    guard tests needs no test of its own for UNASSIGNED (nor a global for MISSING): the guard
+    fails on them, and the operand's ``val`` reports them."""
     guard, result, subkinds = spec
-    lines = [f"a{i} = NOT_INLINE", f"if g.get(N{i}, MISSING) is P{i}:"]
-    conditions: list[str] = []
+    typed = {term.strip()[5:7] for term in (guard or "").split(" and ") if term.strip().startswith("type(a")}
+    lines: list[str] = []
+    conditions = [f"g.get(N{i}, MISSING) is P{i}"]
     for j, sub in enumerate(subkinds):
         name = f"b{i}_{j}"
+        checked = f"a{j}" in typed
         if sub == "C":
-            lines.append(f"    {name} = S{i}_{j}")
+            lines.append(f"{name} = S{i}_{j}")
         elif sub == "G":
-            lines.append(f"    {name} = g.get(S{i}_{j}, MISSING)")
-            conditions.append(f"{name} is not MISSING")
+            lines.append(f"{name} = g.get(S{i}_{j}, MISSING)")
+            if not checked:
+                conditions.append(f"{name} is not MISSING")
         else:
             frame = "env" + "[0]" * int(sub[1])
-            lines.append(f"    {name} = {frame}[S{i}_{j}]")
-            conditions.append(f"{name} is not UNASSIGNED")
+            lines.append(f"{name} = {frame}[S{i}_{j}]")
+            if not checked:
+                conditions.append(f"{name} is not UNASSIGNED")
     if guard:
         conditions.append(f"({_renamed(guard, i)})")
-    if conditions:
-        lines += [f"    if {' and '.join(conditions)}:"] + ["        " + line for line in assign_lines(f"a{i}", _renamed(result, i))]
-    else:
-        lines += ["    " + line for line in assign_lines(f"a{i}", _renamed(result, i))]
-    return lines + [f"if a{i} is NOT_INLINE:", f"    a{i} = d{i}.val(m, env)", f"    if a{i} is NOT_INLINE: {fallback}"]
+    lines += [f"if {' and '.join(conditions)}:"] + ["    " + line for line in assign_lines(f"a{i}", _renamed(result, i))]
+    return lines + ["else:", f"    a{i} = d{i}.val(m, env)", f"    if a{i} is NOT_INLINE: {fallback}"]
 
 
 def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any, ...], op_spec: Any = None,
@@ -337,38 +372,6 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any,
     return body + _enter(len(kinds), op_spec, entry)
 
 
-ENTRY_INDEX = 9
-"""Index of the names of an entered ``if`` written into a call (``a9``, ``d9``, ``P9`` ...):
-above every operand's (``MAX_FAST_OPERANDS``), so they never meet."""
-
-
-def entry_spec(node: Any, m: Any) -> tuple[Any, tuple[Any, ...]]:
-    """When call ``node``'s operator is a global bound now to a closure of the call's arity whose
-    body is an ``if`` with an inline test (``fib``'s body): that ``if``'s step written into the
-    call's code, taken (fused, ``fused.py``) when the callee's body is still that node; its
-    shape (branch kinds, test spec) and the values it needs; else None."""
-    from omega_core.lang import fused
-    from omega_core.lang import nodes as n  # nodes imports this module
-
-    if type(node.fn) is not n.GlobalRef:
-        return None, ()
-    f = m.globals.get(node.fn.name)
-    if type(f) is not Closure or f.lam.fixed_arity != len(node.args) or type(f.lam.body) is not n.If:
-        return None, ()
-    body = f.lam.body
-    test_kind = operand_kind(body.test)
-    if test_kind == "N":
-        return None, ()
-    specs, values = inline_specs((body.test,), (test_kind,), m)
-    entry = (fused.branch_kind(body.then), fused.branch_kind(body.otherwise), specs[0])
-    return entry, (body, body.test, body.then, body.otherwise, *values)
-
-
-def _entry_params(entry: Any) -> list[str]:
-    i = ENTRY_INDEX
-    return ["B", f"d{i}", "BTH", "BO"] + (spec_params_at(entry[2], i) if entry[2] is not None else [])
-
-
 def _enter(count: int, op_spec: Any = None, entry: Any = None) -> list[str]:
     """Source lines that call ``f`` with the operands in ``a0`` ...: a closure's frame or a
     primitive directly (exactly as ``Machine.apply`` would), the rest through it. ``op_spec``: the
@@ -390,7 +393,7 @@ def _enter(count: int, op_spec: Any = None, entry: Any = None) -> list[str]:
         "        m.env = frame",
         "        body = lam.body",
         "        m.node = body",
-        *_entered(entry),
+        *fastcall_entry.entered_lines(entry),
         "        if m.fusing and body.fuse_entry:",  # the body's first step too (fused.py)
         *fused.chain_lines("body", 12),
         "        return",

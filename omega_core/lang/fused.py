@@ -17,7 +17,12 @@ The chains (and why none is longer than ``FUSE_MAX_STEPS``):
 * a call that enters a closure whose body is an ``if``: the call step, then the ``if`` (above)
   (1 + 2). Written into the call's generated code (``fastcall._enter``): when the callee was a
   global closure the first time the call ran, its ``if`` is written in too (``if_lines``,
-  ``fastcall.entry_spec``), used while the body entered is still that node.
+  ``fastcall_entry.entry_spec``), used while the body entered is still that node.
+* a call that enters a closure whose body is a call of a primitive written in
+  (``(lambda (x) (* x 3))`` given to ``map``): the call step, then the body's, when the body's
+  global is still that primitive and its guard holds (1 + 1); otherwise the body's step is left
+  to the next dispatch (``fastcall_entry.entry_spec``). Entries are written in for a call's operator
+  read from a global or a local, in the call's code and in its resumptions.
 * a call (or a call's resumption after an operand returned) whose next operand is itself a call
   with only inline operands: pushing the frame, then that call (above) (1 + 3). Only such a call
   qualifies (``Call.fuse_operand``), so the chain cannot go on into its operands.
@@ -32,6 +37,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from omega_core.errors import OmegaError
+from omega_core.lang import global_cache
 from omega_core.lang.frames import NOT_INLINE, IfK
 from omega_core.lang.values import UNASSIGNED
 
@@ -63,24 +69,26 @@ def branch_kind(branch: Any) -> str:
     return kind if kind in ("C", "L0", "L1") else "-"
 
 
-def _branch_lines(kind: str, name: str, i: int) -> list[str]:
-    """Lines that move to branch ``name``; with its value step fused when the kind allows."""
+def _branch_lines(kind: str, name: str, i: int, fusing: bool) -> list[str]:
+    """Lines that move to branch ``name``; with its value step fused when the kind allows (when
+    ``m.fusing`` is set: ``fusing`` says the lines run only when it is, so it is not tested)."""
     if kind == "C":
-        return ["if m.fusing:", f"    m.value = {name}.value", "    m.node = None", "    m.fused_steps += 1",
-                "    return", f"m.node = {name}"]
+        fused = [f"m.value = {name}.value", "m.node = None", "m.fused_steps += 1", "return"]
+        return fused if fusing else ["if m.fusing:"] + ["    " + line for line in fused] + [f"m.node = {name}"]
     if kind in ("L0", "L1"):
         frame = "env" if kind == "L0" else "env[0]"
-        return ["if m.fusing:", f"    v{i} = {frame}[{name}.index]", f"    if v{i} is not UNASSIGNED:",
-                f"        m.value = v{i}", "        m.node = None", "        m.fused_steps += 1", "        return",
-                f"m.node = {name}"]  # unassigned: the variable's own step reports it
+        fused = [f"v{i} = {frame}[{name}.index]", f"if v{i} is not UNASSIGNED:", f"    m.value = v{i}",
+                 "    m.node = None", "    m.fused_steps += 1", "    return"]
+        # unassigned: the variable's own step reports it
+        return (fused if fusing else ["if m.fusing:"] + ["    " + line for line in fused]) + [f"m.node = {name}"]
     return [f"m.node = {name}"]
 
 
 def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int = 0, node: str = "node",
-             then: str = "then", otherwise: str = "otherwise") -> list[str]:
+             then: str = "then", otherwise: str = "otherwise", fusing: bool = False) -> list[str]:
     """The step of an ``if`` (environment in ``env``, test in ``d{i}``), as source lines; ``i``
     and the names keep them apart from the code they are written into (a call entering the
-    closure whose body this ``if`` is: ``fastcall._enter``)."""
+    closure whose body this ``if`` is: ``fastcall._enter``, where ``fusing`` is known)."""
     from omega_core.lang import fastcall  # fastcall imports this module
 
     # ``IfK(m.k, node, env)`` without its ``__init__`` call
@@ -91,8 +99,8 @@ def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int = 0, node: s
     else:
         body = ["g = m.globals"] + fastcall.inline_read(spec, i, in_steps)
     body.append(f"if a{i} is False:")
-    body += ["    " + line for line in _branch_lines(otherwise_kind, otherwise, i)]
-    body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, then, i)]
+    body += ["    " + line for line in _branch_lines(otherwise_kind, otherwise, i, fusing)]
+    body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, then, i, fusing)]
     return body
 
 
@@ -119,10 +127,10 @@ def _if_factory(then_kind: str, otherwise_kind: str, spec: Any) -> Callable[...,
     key = (then_kind, otherwise_kind, spec)
     factory = _IF_FACTORIES.get(key)
     if factory is None:
-        body = ["env = m.env"] + if_lines(then_kind, otherwise_kind, spec)
+        body, setup = global_cache.cached_reads(["env = m.env"] + if_lines(then_kind, otherwise_kind, spec))
         params = ", ".join(["node", "test", "then", "otherwise"] + fastcall.spec_params((spec,)))
-        source = (f"def factory({params}):\n    d0 = test\n    def ev(m):\n"
-                  + "".join(" " * 8 + line + "\n" for line in body) + "    return ev\n")
+        source = (f"def factory({params}):\n    d0 = test\n" + "".join(" " * 4 + line + "\n" for line in setup)
+                  + "    def ev(m):\n" + "".join(" " * 8 + line + "\n" for line in body) + "    return ev\n")
         namespace = dict(NAMESPACE)
         namespace.update(fastcall.NAMESPACE)
         exec(compile(source, f"<omega fused if {key}>", "exec"), namespace)  # noqa: S102 - our own template

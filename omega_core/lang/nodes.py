@@ -19,7 +19,7 @@ from types import MethodType
 from typing import Any
 
 from omega_core.errors import EvalError
-from omega_core.lang import fastcall, fused
+from omega_core.lang import fastcall, fastcall_entry, fused
 from omega_core.lang.frames import (
     NOT_INLINE,
     AndOrK,
@@ -307,8 +307,9 @@ class Call(Node):
 
 def _first_call_ev(node: Call, m: Any) -> None:
     specs, values = fastcall.inline_specs(node.args, node.kinds, m)
-    op_spec, op_values = fastcall.operator_spec(node, m)
-    entry, entry_values = fastcall.entry_spec(node, m)
+    operator = fastcall.current_operator(node, m, m.env)
+    op_spec, op_values = fastcall.operator_spec(node, m, operator)
+    entry, entry_values = fastcall_entry.entry_spec(node, m, operator)
     factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry)  # type: ignore[arg-type]
     node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values)
     node.ev(m)
@@ -317,8 +318,10 @@ def _first_call_ev(node: Call, m: Any) -> None:
 def _first_call_resume(m: Any, k: Any, value: Any) -> None:
     node = k.node
     specs, values = fastcall.inline_specs(node.args, node.kinds, m)
-    op_spec, op_values = fastcall.operator_spec(node, m)
-    node.resume = fastcall.resume_factory(node.kinds, specs, op_spec)(node, *node.data[1:], *values, *op_values)
+    op_spec, op_values = fastcall.operator_spec(node, m, k.f)
+    entry, entry_values = fastcall_entry.entry_spec(node, m, k.f)
+    node.resume = fastcall.resume_factory(node.kinds, specs, op_spec, entry)(
+        node, *node.data[1:], *values, *op_values, *entry_values)
     node.resume(m, k, value)
 
 

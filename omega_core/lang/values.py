@@ -221,12 +221,51 @@ class GlobalTable(dict):  # type: ignore[type-arg]
     the session's) shares the tracking too, so incremental capture never misses a change.
     """
 
-    __slots__ = ("dirty", "dirty_objects")
+    __slots__ = ("dirty", "dirty_objects", "stamp")
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.dirty: set[str] = set()
         self.dirty_objects: dict[int, Any] = {}
+        self.stamp = object()
+        """Replaced by a new object on every change: generated code keeps the globals it read
+        with the stamp it read them at, and reads again only when it changed (``global_cache.py``)."""
+
+    # Every way to change a dict, each giving the table a new stamp. (A C function writing into
+    # the table directly would bypass these; nothing does: globals change through these only.)
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        dict.__setitem__(self, name, value)
+        self.stamp = object()
+
+    def __delitem__(self, name: str) -> None:
+        dict.__delitem__(self, name)
+        self.stamp = object()
+
+    def __ior__(self, other: Any) -> "GlobalTable":
+        dict.update(self, other)
+        self.stamp = object()
+        return self
+
+    def pop(self, *args: Any) -> Any:
+        self.stamp = object()
+        return dict.pop(self, *args)
+
+    def popitem(self) -> tuple[str, Any]:
+        self.stamp = object()
+        return dict.popitem(self)
+
+    def clear(self) -> None:
+        dict.clear(self)
+        self.stamp = object()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        dict.update(self, *args, **kwargs)
+        self.stamp = object()
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        self.stamp = object()
+        return dict.setdefault(self, name, default)
 
 
 PROCEDURE_TYPES = (Closure, Primitive, MachinePrimitive, Continuation, OracleProc)

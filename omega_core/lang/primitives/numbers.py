@@ -289,11 +289,15 @@ def round_(x: Any) -> int:
 
 @primitive("even?", 1)
 def is_even(x: Any) -> bool:
+    if type(x) is int:  # the common case first: ``(filter even? xs)`` calls this per element
+        return x & 1 == 0
     return check.integer("even?", x) % 2 == 0
 
 
 @primitive("odd?", 1)
 def is_odd(x: Any) -> bool:
+    if type(x) is int:
+        return x & 1 == 1
     return check.integer("odd?", x) % 2 == 1
 
 

@@ -45,6 +45,13 @@ PROGRAMS = {
     "rebound procedure": FIB + "(fib 5)\n(define (fib n) (if (< n 1) 'z n))\n(fib 3)",
     "if test rebound under a call": "(define (h n) (if (< n 2) 'small 'big))\n(define (w n) (h n))\n(w 1)\n"
                                     "(define (< a b) (> a b))\n(w 1)\n(w 3)\n(define (h n) (if n 1 2))\n(w 3)",
+    "body call written in": "(define (triple x) (* x 3))\n(define (app f a) (+ (f a) 1))\n(app triple 5)\n"
+                            "(map (lambda (x) (* x 3)) '(1 2 3))\n(set! * +)\n(app triple 5)\n"
+                            "(app (lambda (x) (car x)) 5)\n(app (lambda (x) (- x)) 5)",
+    "unassigned in a written-in body": "(define (k) (define g (lambda () (+ y 1))) (define v (+ (g) 1)) (define y 2) v)\n"
+                                       "(k)",
+    "local primitive operator": "(define (app2 f a b) (+ (f a b) 1))\n(app2 + 1 2)\n(app2 - 1 2)\n(app2 + \"a\" 1)\n"
+                                "(fold-left + 0 '(1 2 x))",
     "effect handled": "(define (ask n) (if (= n 0) (effect amb.choose 1 2) (+ 1 (ask (- n 1)))))\n(ask 3)",
 }
 PROGRAMS.update({f"fixture {path.stem}": path.read_text(encoding="utf-8")

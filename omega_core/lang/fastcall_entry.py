@@ -1,0 +1,74 @@
+"""Calls entering a closure whose body's first step is written into the call's code.
+
+A split of ``fastcall.py`` (which generates the calls' code and uses these): when a call's
+operator held, at the call's first run, a closure whose body is an ``if`` with an inline test
+(``fib``) or a written-in primitive call (``(lambda (x) (* x 3))`` given to ``map``), the body's
+step is written into the call's code, right after the new frame is made, and taken (a fused step,
+``fused.py``) while the body entered is still that node. The names of the written-in step end in
+``ENTRY_INDEX`` (``a9``, ``d9``, ``P9`` ...), apart from the operands'.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omega_core.lang import fastcall, fused
+from omega_core.lang.values import Closure
+
+ENTRY_INDEX = 9
+"""Index of the names of an entered ``if`` written into a call (``a9``, ``d9``, ``P9`` ...):
+above every operand's (``MAX_FAST_OPERANDS``), so they never meet."""
+
+
+def entry_spec(node: Any, m: Any, operator: Any) -> tuple[Any, tuple[Any, ...]]:
+    """When call ``node``'s ``operator`` (``current_operator``: a global's or a local's value) is
+    a closure of the call's arity whose body takes its step without steps of its own: that step
+    written into the call's code, taken (fused, ``fused.py``) when the callee's body is still that
+    node; its shape and the values it needs; else None. Two bodies qualify:
+
+    * an ``if`` with an inline test (``fib``'s body): shape (branch kinds, test spec);
+    * a call of a global primitive of ``INLINE_PRIMITIVES`` on constants and variables
+      (``(lambda (x) (* x 3))`` given to ``map``): shape ``("call", spec)``. When its global is no
+      longer that primitive or the guard fails, the body's step is left to the next dispatch."""
+    from omega_core.lang import nodes as n  # nodes imports this module
+
+    f = operator
+    if type(f) is not Closure or f.lam.fixed_arity != len(node.args):
+        return None, ()
+    body = f.lam.body
+    if type(body) is n.Call:
+        specs, values = fastcall.inline_specs((body,), (fastcall.operand_kind(body),), m)
+        if specs[0] is None:
+            return None, ()
+        return ("call", specs[0]), (body, body, *values)
+    if type(body) is not n.If:
+        return None, ()
+    test_kind = fastcall.operand_kind(body.test)
+    if test_kind == "N":
+        return None, ()
+    specs, values = fastcall.inline_specs((body.test,), (test_kind,), m)
+    entry = (fused.branch_kind(body.then), fused.branch_kind(body.otherwise), specs[0])
+    return entry, (body, body.test, body.then, body.otherwise, *values)
+
+
+def entry_params(entry: Any) -> list[str]:
+    i = ENTRY_INDEX
+    if entry[0] == "call":
+        return ["B", f"d{i}"] + fastcall.spec_params_at(entry[1], i)
+    return ["B", f"d{i}", "BTH", "BO"] + (fastcall.spec_params_at(entry[2], i) if entry[2] is not None else [])
+
+
+def entered_lines(entry: Any) -> list[str]:
+    """Lines (in ``fastcall._enter``, the frame just entered) that take the step of the callee's
+    body written in (``entry_spec``) when fusing and the body is still that node."""
+    if entry is None:
+        return []
+    if entry[0] == "call":  # the body's value written in; else its step is the next dispatch's
+        lines = fastcall.inline_read(entry[1], ENTRY_INDEX, "m.fused_steps -= 1; return")
+        lines += [f"m.value = a{ENTRY_INDEX}", "m.node = None"]
+    else:
+        lines = fused.if_lines(entry[0], entry[1], entry[2], ENTRY_INDEX, "B", "BTH", "BO", fusing=True)
+    return (["        if body is B and m.fusing:", "            m.fused_steps += 1", "            env = frame",
+             "            try:"] + ["                " + line for line in lines]
+            + ["            except OmegaError as error:", "                if getattr(error, 'node', None) is None:",
+               "                    error.node = body", "                raise", "            return"])
