@@ -23,6 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omega_tui.start_collector import CollectorPause
+
+_imports_pause = CollectorPause.pause_now()
+"""The collector is off while the imports below run (``start_collector``), back on after them."""
+
 from textual import events, on
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -47,6 +52,8 @@ from omega_tui.components.timeline_controller import TimelineController
 from omega_tui.keys import KeySpec, bindings_for, check_keymap
 from omega_tui.components.pane_titles import set_border_subtitle
 from omega_tui.components.prompt_paint import PromptPaintScreen
+
+_imports_pause.resume()
 
 if TYPE_CHECKING:  # pragma: no cover - types only: these modules load after the first frame (start-up time)
     from omega_tui.components.metrics_pane import MetricsPane
@@ -128,6 +135,8 @@ class OmegaApp(App[int]):
         self.timeline = TimelineController(self)
         self.metrics = MetricsController(self)
         self.side_panes = SidePanes()
+        self.start_pause = CollectorPause()
+        """The collector is off from the ``Load`` event to the first frame (``start_collector``)."""
         """The Sessions, Timeline and Metrics panes: placeholders in the first frame, real right after."""
         self.quiet_cursor: QuietCursor | None = None
         self._status_parts: tuple[StatusBar, ReplPane] | None = None
@@ -186,6 +195,9 @@ class OmegaApp(App[int]):
         self.main = MainScreen()
         return self.main
 
+    def on_load(self) -> None:
+        self.start_pause.pause()
+
     def on_mount(self) -> None:
         if self.requested_theme in self.available_themes:
             self.theme = self.requested_theme
@@ -209,6 +221,7 @@ class OmegaApp(App[int]):
         """The main screen is composed and its first frame is drawn: fill it, then connect."""
         if self.first_paint is None:
             self.first_paint = time.perf_counter()
+        self.start_pause.resume(freeze=True)
         self._apply_styles()
         repl_input = self.main.query_one(ReplInput)
         if self.deterministic:
@@ -218,7 +231,7 @@ class OmegaApp(App[int]):
         repl_input.focus()
         self.call_later(self.early_keys.replay, self, repl_input)  # after the focus, before later keys
         self.show_status()
-        self.side_panes.when_filled(self._side_panes_filled)
+        self.side_panes.when_filled(self.guarded(self._side_panes_filled))
         self.call_later(self.side_panes.fill, self.main.query_one("#side"))  # after the replayed keys
         # no polling timers: lists and figures follow pushes and commands (idle CPU); the connection
         # is made meanwhile, and shown once the side panes are there (``ConnectionController``)
@@ -237,6 +250,7 @@ class OmegaApp(App[int]):
         self.exit(0)
 
     def on_unmount(self) -> None:
+        self.start_pause.resume()  # a start that never reached its first frame
         self.connection.shutdown()
         self.repl.lane.stop()
 
