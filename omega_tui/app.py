@@ -23,10 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omega_tui.start_collector import CollectorPause
+from omega_tui.start_collector import CollectorPause, first_start
 
 _imports_pause = CollectorPause.pause_now()
-"""The collector is off while the imports below run (``start_collector``), back on after them."""
+"""The collector is off while the imports below run, and what they made is frozen (``start_collector``)."""
 
 from textual import events, on
 from textual.app import App, ComposeResult
@@ -53,7 +53,7 @@ from omega_tui.keys import KeySpec, bindings_for, check_keymap
 from omega_tui.components.pane_titles import set_border_subtitle
 from omega_tui.components.prompt_paint import PromptPaintScreen
 
-_imports_pause.resume()
+_imports_pause.resume(freeze=True)
 
 if TYPE_CHECKING:  # pragma: no cover - types only: these modules load after the first frame (start-up time)
     from omega_tui.components.metrics_pane import MetricsPane
@@ -221,7 +221,7 @@ class OmegaApp(App[int]):
         """The main screen is composed and its first frame is drawn: fill it, then connect."""
         if self.first_paint is None:
             self.first_paint = time.perf_counter()
-        self.start_pause.resume(freeze=True)
+        self.start_pause.resume(freeze=self.start_pause.paused and first_start())
         self._apply_styles()
         repl_input = self.main.query_one(ReplInput)
         if self.deterministic:
