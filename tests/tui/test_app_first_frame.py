@@ -33,8 +33,9 @@ REPO = Path(__file__).resolve().parents[2]
 AFTER_THE_FIRST_FRAME = ("omega_tui.components.sessions_pane", "omega_tui.components.sessions_table",
                          "omega_tui.components.timeline_pane", "omega_tui.components.timeline_view",
                          "omega_tui.components.metrics_pane", "omega_tui.components.confirm",
-                         "omega_tui.link", "omega_core.server.client")
-"""Modules the first frame does not need (the side panes, the dialogs, the client)."""
+                         "omega_tui.link", "omega_core.server.client", "attr")
+"""Modules the first frame does not need (the side panes, the dialogs, the client; ``attr``, which
+``rich.pretty`` would load for the REPL log's ``RichLog``: ``repl_log``)."""
 
 PROBE = """
 import gc, json, sys
@@ -127,6 +128,13 @@ async def test_a_connection_made_before_the_panes_waits_for_them() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.ready.is_set(), 10, "the canned session")
     assert panes_there_at_open and all(panes_there_at_open), panes_there_at_open
+
+
+def test_attrs_stays_importable_after_the_log_kept_it_out() -> None:
+    probe = "import sys, omega_tui.app, rich.pretty; import attr; print(attr.has is not None, rich.pretty._has_attrs)"
+    env = dict(os.environ, PYTHONPATH=str(REPO) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""))
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0 and done.stdout.split() == ["True", "False"], done.stdout + done.stderr[-2000:]
 
 
 def test_collector_pause_resumes_only_what_it_paused() -> None:
