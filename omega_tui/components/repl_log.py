@@ -151,7 +151,11 @@ class ReplLog(RichLog):
         width, height = self.region.size  # what the styles cache renders: the box with its padding
         count = len(self.lines)
         rows = list(crop.line_range)
-        missing = [y for y in rows if top + y >= count or top + y + self._start_line not in finished]
+        # A blank row below the end is kept too (by its place: every blank row looks alike, but the
+        # key keeps them apart from lines): a log shorter than its box (a new session) otherwise
+        # painted all its blank rows again at each Enter, five times the rows of the new lines.
+        missing = [y for y in rows
+                   if ((-1 - y) if top + y >= count else (top + y + self._start_line)) not in finished]
         if missing:
             self._styles_cache.clear()  # its rows are keyed by place, not by line: stale after a scroll
             first, last = missing[0], missing[-1]

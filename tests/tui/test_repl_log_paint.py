@@ -85,6 +85,37 @@ async def test_appending_renders_only_the_new_line_and_paints_what_a_richlog_pai
         assert painted(log) == painted_by_richlog(log)
 
 
+async def test_a_log_shorter_than_its_box_renders_only_the_new_line() -> None:
+    """A new session's log has blank rows below its end: they are kept too, not rendered at each line."""
+    app = LogApp()
+    async with app.run_test(size=(50, 12)) as pilot:
+        log = app.query_one(ReplLog)
+        for index in range(3):
+            log.write(f"line {index}")
+        await pilot.pause()
+        await pilot.pause()
+        assert painted(log) == painted_by_richlog(log)
+        rendered: list[int] = []
+        original = log.render_line
+
+        def spy(y: int) -> Any:
+            rendered.append(y)
+            return original(y)
+
+        log.render_line = spy  # type: ignore[method-assign]
+        log.write("one more")
+        await pilot.pause()
+        await pilot.pause()
+        assert len(rendered) == 1, f"rows rendered again after one line was appended: {rendered}"
+        log.render_line = original  # type: ignore[method-assign]
+        assert painted(log)[3][1][0].startswith("one more")
+        assert painted(log) == painted_by_richlog(log)
+        log.clear()  # blank rows where lines were: painted as blank
+        log.write("after clear")
+        await pilot.pause()
+        assert painted(log) == painted_by_richlog(log)
+
+
 async def test_the_log_is_at_its_end_when_write_returns() -> None:
     app = LogApp()
     async with app.run_test(size=(50, 12)) as pilot:
