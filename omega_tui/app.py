@@ -135,9 +135,9 @@ class OmegaApp(App[int]):
         self.timeline = TimelineController(self)
         self.metrics = MetricsController(self)
         self.side_panes = SidePanes()
+        """The Sessions, Timeline and Metrics panes: placeholders in the first frame, real right after."""
         self.start_pause = CollectorPause()
         """The collector is off from the ``Load`` event to the first frame (``start_collector``)."""
-        """The Sessions, Timeline and Metrics panes: placeholders in the first frame, real right after."""
         self.quiet_cursor: QuietCursor | None = None
         self._status_parts: tuple[StatusBar, ReplPane] | None = None
         """The status bar and the REPL pane, found once (``show_status`` runs several times per Enter)."""
@@ -218,7 +218,8 @@ class OmegaApp(App[int]):
         await super().on_event(event)
 
     def on_ready(self) -> None:
-        """The main screen is composed and its first frame is drawn: fill it, then connect."""
+        """The main screen's first frame is drawn (the REPL takes keys): the collector runs again,
+        the early keys are replayed, the side panes replace their placeholders, and the app connects."""
         if self.first_paint is None:
             self.first_paint = time.perf_counter()
         self.start_pause.resume(freeze=self.start_pause.paused and first_start())
