@@ -23,6 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omega_tui.start_collector import CollectorPause, first_start
+
+_imports_pause = CollectorPause.pause_now()
+"""The collector is off while the imports below run, and what they made is frozen (``start_collector``)."""
+
 from textual import events, on
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -38,19 +43,22 @@ from omega_tui.components.early_keys import EarlyKeys
 from omega_tui.cooked_input import CookedInput
 from omega_tui.components.idle_cursor import QuietCursor
 from omega_tui.components.metrics_controller import MetricsController
-from omega_tui.components.metrics_pane import MetricsPane
 from omega_tui.components.repl_controller import OracleChunk, OutputChunk, ReplController
 from omega_tui.components.repl_pane import ReplInput, ReplPane, theme_styles
 from omega_tui.components.sessions_controller import SessionsController
-from omega_tui.components.sessions_pane import SessionsPane, SessionsTable
+from omega_tui.components.side_panes import SidePanes, placeholders
 from omega_tui.components.status_bar import BUSY_SHOWN_AFTER_S, StatusBar, StatusFacts
 from omega_tui.components.timeline_controller import TimelineController
-from omega_tui.components.timeline_pane import TimelinePane, TimelineView
 from omega_tui.keys import KeySpec, bindings_for, check_keymap
 from omega_tui.components.pane_titles import set_border_subtitle
 from omega_tui.components.prompt_paint import PromptPaintScreen
 
-if TYPE_CHECKING:  # pragma: no cover - a type only: the link module loads the client (start-up time)
+_imports_pause.resume(freeze=True)
+
+if TYPE_CHECKING:  # pragma: no cover - types only: these modules load after the first frame (start-up time)
+    from omega_tui.components.metrics_pane import MetricsPane
+    from omega_tui.components.sessions_pane import SessionsTable
+    from omega_tui.components.timeline_pane import TimelineView
     from omega_tui.link import ServerLink
 
 PANES = ("repl", "sessions", "timeline", "metrics")
@@ -68,9 +76,7 @@ class MainScreen(PromptPaintScreen):
         with Horizontal(id="main"):
             yield ReplPane(id="repl")
             with Vertical(id="side"):
-                yield SessionsPane(id="sessions")
-                yield TimelinePane(id="timeline")
-                yield MetricsPane(id="metrics")
+                yield from placeholders()  # the real panes after the first frame (``side_panes``)
         yield StatusBar("", id="status-bar")
         yield Footer()
 
@@ -128,6 +134,10 @@ class OmegaApp(App[int]):
         self.repl = ReplController(self)
         self.timeline = TimelineController(self)
         self.metrics = MetricsController(self)
+        self.side_panes = SidePanes()
+        """The Sessions, Timeline and Metrics panes: placeholders in the first frame, real right after."""
+        self.start_pause = CollectorPause()
+        """The collector is off from the ``Load`` event to the first frame (``start_collector``)."""
         self.quiet_cursor: QuietCursor | None = None
         self._status_parts: tuple[StatusBar, ReplPane] | None = None
         """The status bar and the REPL pane, found once (``show_status`` runs several times per Enter)."""
@@ -185,6 +195,9 @@ class OmegaApp(App[int]):
         self.main = MainScreen()
         return self.main
 
+    def on_load(self) -> None:
+        self.start_pause.pause()
+
     def on_mount(self) -> None:
         if self.requested_theme in self.available_themes:
             self.theme = self.requested_theme
@@ -205,12 +218,12 @@ class OmegaApp(App[int]):
         await super().on_event(event)
 
     def on_ready(self) -> None:
-        """The main screen is composed and its first frame is drawn: fill it, then connect."""
+        """The main screen's first frame is drawn (the REPL takes keys): the collector runs again,
+        the early keys are replayed, the side panes replace their placeholders, and the app connects."""
         if self.first_paint is None:
             self.first_paint = time.perf_counter()
+        self.start_pause.resume(freeze=self.start_pause.paused and first_start())
         self._apply_styles()
-        self.main.query_one(SessionsTable).deterministic = self.deterministic
-        self.main.query_one(MetricsPane).deterministic = self.deterministic
         repl_input = self.main.query_one(ReplInput)
         if self.deterministic:
             repl_input.cursor_blink = False
@@ -219,7 +232,18 @@ class OmegaApp(App[int]):
         repl_input.focus()
         self.call_later(self.early_keys.replay, self, repl_input)  # after the focus, before later keys
         self.show_status()
-        self.connection.start()  # no polling timers: lists and figures follow pushes and commands (idle CPU)
+        self.side_panes.when_filled(self.guarded(self._side_panes_filled))
+        self.call_later(self.side_panes.fill, self.main.query_one("#side"))  # after the replayed keys
+        # no polling timers: lists and figures follow pushes and commands (idle CPU); the connection
+        # is made meanwhile, and shown once the side panes are there (``ConnectionController``)
+        self.connection.start()
+
+    def _side_panes_filled(self) -> None:
+        from omega_tui.components.metrics_pane import MetricsPane
+        from omega_tui.components.sessions_pane import SessionsTable
+
+        self.main.query_one(SessionsTable).deterministic = self.deterministic
+        self.main.query_one(MetricsPane).deterministic = self.deterministic
 
     async def action_quit(self) -> None:
         self.connection.shutdown()
@@ -227,6 +251,7 @@ class OmegaApp(App[int]):
         self.exit(0)
 
     def on_unmount(self) -> None:
+        self.start_pause.resume()  # a start that never reached its first frame
         self.connection.shutdown()
         self.repl.lane.stop()
 
@@ -314,20 +339,19 @@ class OmegaApp(App[int]):
     def _cancel_queued(self) -> None:
         self.repl.cancel_last()
 
-    @on(SessionsTable.Command)
-    def _session_command(self, message: SessionsTable.Command) -> None:
+    # The side panes' messages go by handler name, not ``@on(Class)``: their classes are imported
+    # after the first frame (``side_panes``).
+
+    def on_sessions_table_command(self, message: SessionsTable.Command) -> None:
         self.sessions.command(message)
 
-    @on(TimelineView.Goto)
-    def _goto(self, message: TimelineView.Goto) -> None:
+    def on_timeline_view_goto(self, message: TimelineView.Goto) -> None:
         self.timeline.goto(message)
 
-    @on(TimelineView.Request)
-    def _timeline_request(self, message: TimelineView.Request) -> None:
+    def on_timeline_view_request(self, message: TimelineView.Request) -> None:
         self.timeline.request(message)
 
-    @on(MetricsPane.RefreshRequested)
-    def _metrics_refresh(self) -> None:
+    def on_metrics_pane_refresh_requested(self, message: MetricsPane.RefreshRequested) -> None:
         self.metrics.refresh()
 
     # --- actions ---------------------------------------------------------------------------------

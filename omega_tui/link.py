@@ -23,11 +23,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from omega_core.server.client import ServerError
+from omega_tui import DEFAULT_SESSION
 
-__all__ = ["OpUnavailable", "ServerLink", "unavailable_cause"]
-
-DEFAULT_SESSION = "current"
-"""The server's default session (``omega_core.repl.state.DEFAULT_SESSION``; not imported to keep start-up light)."""
+__all__ = ["DEFAULT_SESSION", "OpUnavailable", "ServerLink", "unavailable_cause"]
 
 LATENCY_WINDOW = 60
 

@@ -26,11 +26,9 @@ from typing import Any, Callable
 from omega_core import __version__
 from omega_core.config import Config
 from omega_core.error_words import for_people
+from omega_tui import DEFAULT_SESSION  # the session a REPL uses without ``--session``
 from omega_tui.plain import QUIT_COMMANDS, default_history_file, repl_loop
 
-DEFAULT_SESSION = "current"
-"""The session a REPL uses without ``--session`` (``omega_core.repl.state.DEFAULT_SESSION``; not
-imported from there because that module loads the language)."""
 POLL_S = 0.05
 QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 

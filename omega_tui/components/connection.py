@@ -110,7 +110,11 @@ class ConnectionController:
         return client
 
     def _connected(self, client: Any) -> None:
-        self.client = client
+        self.client = client  # closed by ``shutdown`` even if the app quits before the panes are there
+        side_panes = self.app.side_panes
+        if not side_panes.filled:  # what follows fills the side panes: they must be mounted first
+            side_panes.when_filled(self.app.guarded(lambda: self._connected(client)))
+            return
         from omega_tui.link import ServerLink  # here, not at import: it loads the client (start-up time)
 
         self.link = ServerLink(client)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from omega_tui.components.metrics_pane import MetricsPane
-
 if TYPE_CHECKING:  # pragma: no cover
     from omega_tui.app import OmegaApp
 
@@ -44,6 +42,8 @@ class MetricsController:
             return (link.session_metrics(session) if session else None), link.server_metrics()
 
         def done(result: tuple[Any, Any]) -> None:
+            from omega_tui.components.metrics_pane import MetricsPane  # loads after the first frame (``side_panes``)
+
             self.busy = False
             notes = []
             if not link.has("metrics"):

@@ -25,17 +25,40 @@ It leans on ``RichLog``'s and the styles cache's internals in Textual 8 (``lines
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.scrollbar import ScrollBar
 from textual.strip import Strip
-from textual.widgets import RichLog
 
 from omega_tui.components.steady_scrollbar import SteadyScrollBar, steady_vertical_scrollbar
 
 __all__ = ["ReplLog", "SteadyScrollBar"]
+
+
+def _rich_log_without_attrs() -> type:
+    """``textual.widgets.RichLog``, imported without letting ``rich.pretty`` (which it imports)
+    load ``attrs``: that package costs the app's start 15-20 ms (issue 12: keys within 0.3 s) and
+    serves only to pretty-print attrs classes, which the app never shows. ``rich.pretty`` treats a
+    failed ``import attr`` as "no attrs installed"; the block lasts only for this import (a later
+    ``import attr`` works), and is skipped if either module is loaded already."""
+    if "attr" in sys.modules or "rich.pretty" in sys.modules:
+        from textual.widgets import RichLog as loaded
+        return loaded
+    sys.modules["attr"] = None  # type: ignore[assignment] - "import attr" raises ImportError
+    try:
+        from textual.widgets import RichLog as loaded
+    finally:
+        del sys.modules["attr"]
+    return loaded
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from textual.widgets import RichLog
+else:
+    RichLog = _rich_log_without_attrs()
 
 MAX_KEPT_SCREENS = 3
 """How many screenfuls of finished lines the log keeps (the visible one and some either side)."""
@@ -128,7 +151,11 @@ class ReplLog(RichLog):
         width, height = self.region.size  # what the styles cache renders: the box with its padding
         count = len(self.lines)
         rows = list(crop.line_range)
-        missing = [y for y in rows if top + y >= count or top + y + self._start_line not in finished]
+        # A blank row below the end is kept too (by its place: every blank row looks alike, but the
+        # key keeps them apart from lines): a log shorter than its box (a new session) otherwise
+        # painted all its blank rows again at each Enter, five times the rows of the new lines.
+        missing = [y for y in rows
+                   if ((-1 - y) if top + y >= count else (top + y + self._start_line)) not in finished]
         if missing:
             self._styles_cache.clear()  # its rows are keyed by place, not by line: stale after a scroll
             first, last = missing[0], missing[-1]

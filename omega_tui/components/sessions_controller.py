@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from omega_tui.components.confirm import ConfirmScreen, Field, FormScreen
+from omega_tui import DEFAULT_SESSION
 from omega_tui.components.repl_pane import ReplPane
-from omega_tui.components.sessions_pane import SessionsTable
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover - the pane loads after the first frame (``side_panes``)
+    from omega_tui.components.sessions_pane import SessionsTable
     from omega_tui.app import OmegaApp
 
 TRANSCRIPT_LIMIT = 200
@@ -28,8 +28,6 @@ class SessionsController:
     def __init__(self, app: "OmegaApp", wanted_session: str | None) -> None:
         self.app = app
         self.session_name: str | None = None
-        from omega_tui.link import DEFAULT_SESSION  # the link module loads the client: here, not at start-up's imports
-
         self.wanted_session = wanted_session or DEFAULT_SESSION
         self.mode = "read-write"
         self.holder: str | None = None
@@ -225,12 +223,16 @@ class SessionsController:
     def _show_sessions(self, rows: list[dict[str, Any]], token: int) -> None:
         if token != self._token:
             return  # a newer listing is on its way
+        from omega_tui.components.sessions_pane import SessionsTable
+
         app = self.app
         app.main.query_one(SessionsTable).set_rows(rows, self.session_name)
         if app.link is not None and not app.link.has("clients"):
             app.connection.tell_missing("clients")
 
     def command(self, message: SessionsTable.Command) -> None:
+        from omega_tui.components.confirm import ConfirmScreen, Field, FormScreen  # dialogs: not at start-up
+
         app = self.app
         name = message.name
         link = app.link
@@ -293,7 +295,5 @@ class SessionsController:
         self.app.notify(f"Deleted session '{name}'")
         if self.session_name == name:
             self.session_name = None
-            from omega_tui.link import DEFAULT_SESSION
-
             self.open_session(DEFAULT_SESSION if name != DEFAULT_SESSION else "scratch")
         self.refresh_sessions()

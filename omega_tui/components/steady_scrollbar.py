@@ -60,9 +60,43 @@ class SteadyScrollBar(ScrollBar):
         if painted is not None and painted[0] == key and painted[1] == crop:
             return list(painted[2])
         self._styles_cache.clear()  # the cells below change: render them again
-        strips = super().render_lines(crop)
+        moved = self._moved_rows(painted, key, crop) if self.vertical else None
+        if moved is None:
+            strips = super().render_lines(crop)
+        else:  # only the thumb moved: the rows it left or reached are rendered again, the rest kept
+            assert painted is not None
+            strips = list(painted[2])
+            for first, last in moved:
+                fresh = super().render_lines(Region(crop.x, first, crop.width, last - first))
+                strips[first - crop.y:last - crop.y] = fresh
         self._painted = (key, crop, list(strips))
         return strips
+
+    @staticmethod
+    def _moved_rows(painted: tuple[tuple[Any, ...], Region, list[Strip]] | None, key: tuple[Any, ...],
+                    crop: Region) -> list[tuple[int, int]] | None:
+        """The row ranges (first, end) whose cells differ when only the thumb moved since
+        ``painted`` (same size, colours, state and crop); None if anything else changed. A row is a
+        cell of eight eighths: it changes only if one of the thumb's ends crossed it (a move of a
+        long log's thumb by one eighth changes two rows, not the whole bar). Each range takes a row
+        more on either side: a rounding of the thumb's ends unlike ``ScrollBarRender``'s costs a
+        row rendered for nothing, never a stale one."""
+        if painted is None or painted[1] != crop or painted[0][0] != key[0] or painted[0][2:] != key[2:]:
+            return None
+        (old_start, old_end), (new_start, new_end) = painted[0][1], key[1]
+        if not (old_end and new_end):
+            return None  # no thumb before or now (the bar was or is empty)
+        ranges = []
+        for low, high in sorted(((min(old_start, new_start), max(old_start, new_start)),
+                                 (min(old_end, new_end), max(old_end, new_end)))):
+            if high > low:
+                first, end = max(low // BAR_EIGHTHS - 1, crop.y), min(-(-high // BAR_EIGHTHS) + 1, crop.bottom)
+                if end > first:
+                    if ranges and first <= ranges[-1][1]:
+                        ranges[-1] = (ranges[-1][0], max(end, ranges[-1][1]))
+                    else:
+                        ranges.append((first, end))
+        return ranges
 
 
 def steady_vertical_scrollbar(widget: Widget) -> ScrollBar:

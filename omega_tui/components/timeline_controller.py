@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from omega_tui.components.confirm import ChoiceScreen, Field, FormScreen
 from omega_tui.components.repl_pane import ReplPane
-from omega_tui.components.timeline_pane import TimelineView
 from omega_tui.components.timeline_rows import Done, rows_from_items
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover - the pane and the dialogs load after the first frame (``side_panes``)
+    from omega_tui.components.timeline_pane import TimelineView
     from omega_tui.app import OmegaApp
 
 RELOAD_DELAY_S = 0.15
@@ -70,6 +69,8 @@ class TimelineController:
 
     @property
     def view(self) -> TimelineView:
+        from omega_tui.components.timeline_pane import TimelineView
+
         return self.app.main.query_one(TimelineView)
 
     def session_opened(self, name: str) -> None:
@@ -116,6 +117,9 @@ class TimelineController:
                        exclusive=True, description=f"go to seq {seq}")
 
     def request(self, message: TimelineView.Request) -> None:
+        from omega_tui.components.confirm import FormScreen, Field
+        from omega_tui.components.timeline_pane import TimelineView
+
         app = self.app
         link, session = app.link, app.session_name
         view = self.view
@@ -146,6 +150,8 @@ class TimelineController:
                            description="list snapshots")
 
     def _annotate(self, session: str, item: dict[str, Any] | None) -> None:
+        from omega_tui.components.confirm import FormScreen, Field
+
         app, link, view = self.app, self.app.link, self.view
         assert link is not None
         if item is None:
@@ -178,6 +184,8 @@ class TimelineController:
         ], ok="Save", note="Leave everything empty to remove the annotation."), annotate)
 
     def _snapshot(self, session: str) -> None:
+        from omega_tui.components.confirm import FormScreen, Field
+
         app, link, view = self.app, self.app.link, self.view
         assert link is not None
         if not link.has("snapshot") or not link.has("timeline"):  # no annotated timeline: none of its ops
@@ -200,6 +208,8 @@ class TimelineController:
         ], ok="Take snapshot"), snapshot)
 
     def _choose_snapshot(self, session: str, snapshots: list[dict[str, Any]], item: dict[str, Any] | None) -> None:
+        from omega_tui.components.confirm import ChoiceScreen, Field
+
         app = self.app
         link = app.link
         if link is None:

@@ -85,6 +85,37 @@ async def test_appending_renders_only_the_new_line_and_paints_what_a_richlog_pai
         assert painted(log) == painted_by_richlog(log)
 
 
+async def test_a_log_shorter_than_its_box_renders_only_the_new_line() -> None:
+    """A new session's log has blank rows below its end: they are kept too, not rendered at each line."""
+    app = LogApp()
+    async with app.run_test(size=(50, 12)) as pilot:
+        log = app.query_one(ReplLog)
+        for index in range(3):
+            log.write(f"line {index}")
+        await pilot.pause()
+        await pilot.pause()
+        assert painted(log) == painted_by_richlog(log)
+        rendered: list[int] = []
+        original = log.render_line
+
+        def spy(y: int) -> Any:
+            rendered.append(y)
+            return original(y)
+
+        log.render_line = spy  # type: ignore[method-assign]
+        log.write("one more")
+        await pilot.pause()
+        await pilot.pause()
+        assert len(rendered) == 1, f"rows rendered again after one line was appended: {rendered}"
+        log.render_line = original  # type: ignore[method-assign]
+        assert painted(log)[3][1][0].startswith("one more")
+        assert painted(log) == painted_by_richlog(log)
+        log.clear()  # blank rows where lines were: painted as blank
+        log.write("after clear")
+        await pilot.pause()
+        assert painted(log) == painted_by_richlog(log)
+
+
 async def test_the_log_is_at_its_end_when_write_returns() -> None:
     app = LogApp()
     async with app.run_test(size=(50, 12)) as pilot:
@@ -126,3 +157,42 @@ async def test_the_scrollbar_is_not_rendered_again_while_its_thumb_stays() -> No
             assert renders
         finally:
             ScrollBar.render = original  # type: ignore[method-assign]
+
+
+async def test_a_moved_thumb_renders_only_the_rows_it_crossed_and_paints_the_whole_bar_right() -> None:
+    app = LogApp()
+    async with app.run_test(size=(50, 30)) as pilot:
+        log = app.query_one(ReplLog)
+        for index in range(200):
+            log.write(f"line {index}")
+        await pilot.pause()
+        await pilot.pause()
+        bar = log.vertical_scrollbar
+        assert isinstance(bar, SteadyScrollBar) and bar.display
+        height = bar.size.height
+        whole = Region(0, 0, 1, height)
+
+        def fresh() -> list[list[tuple[str, Any]]]:
+            bar._styles_cache.clear()
+            return [[(segment.text, segment.style) for segment in strip] for strip in ScrollBar.render_lines(bar, whole)]
+
+        rows: list[int] = []
+        original = bar.render_line
+
+        def spy(y: int) -> Any:
+            rows.append(y)
+            return original(y)
+
+        moves = 0
+        for target in (199, 150, 151, 90, 3, 0, 40, 41, 120):
+            before = bar._thumb_key()[1]
+            log.scroll_to(y=min(target, log.max_scroll_y), animate=False, immediate=True)
+            bar.render_line = spy  # type: ignore[method-assign]
+            rows.clear()
+            shown = [[(segment.text, segment.style) for segment in strip] for strip in bar.render_lines(whole)]
+            bar.render_line = original  # type: ignore[method-assign]
+            assert shown == fresh(), f"the bar after a scroll to {target} differs from a full rendering"
+            if bar._thumb_key()[1] != before:
+                moves += 1
+                assert len(rows) < height, f"the whole bar was rendered again for a thumb move ({len(rows)} rows)"
+        assert moves >= 5
