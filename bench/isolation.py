@@ -283,19 +283,24 @@ def bomb_follower(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
         raw.close()
 
 
+def kill_backend_and_wait(server: Any, client: OmegaClient, old: int) -> None:
+    """kill -9 the backend ``old``; return once the supervisor's new one answers (30 s at most)."""
+    os.kill(old, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if server.status(client)["backend_pid"] != old:
+                return
+        time.sleep(0.05)
+
+
 def bomb_fact_kill(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
     session = "fact"
     client.execute("(define (fact n) (if (= n 0) 1 (* n (fact (- n 1)))))", session)
     reply, elapsed = timed(client, f"(define f (fact {sizes.fact}))", session)
     time.sleep(1.0)  # a few background saves (save_interval_ms = 200)
     old = server.status(client)["backend_pid"]
-    os.kill(old, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if server.status(client)["backend_pid"] != old:
-                break
-        time.sleep(0.05)
+    kill_backend_and_wait(server, client, old)
     after = client.execute("(string-length (number->string f))", session)
     return Outcome(f"{first_result(reply)}; after kill -9 + reload: {first_result(after)}", elapsed)
 
@@ -441,13 +446,7 @@ def bomb_catalog_restart(server: Any, client: OmegaClient, sizes: Sizes) -> Outc
         wait_listed(client, sizes.catalog_sessions, sizes.case_timeout_s)
     old = server.status(client)["backend_pid"]
     started = time.perf_counter()
-    os.kill(old, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if server.status(client)["backend_pid"] != old:
-                break
-        time.sleep(0.05)
+    kill_backend_and_wait(server, client, old)
     seen = wait_listed(client, sizes.catalog_sessions, sizes.case_timeout_s)
     time.sleep(1.0)  # the probe lists against the new backend for a while
     return Outcome(f"{seen} sessions listed after the restart", time.perf_counter() - started)

@@ -222,6 +222,10 @@ async def key_repaints(presses: int) -> tuple[list[float], float]:
     frames: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
         deadline = time.monotonic() + 20
+        while not app.side_panes.filled:  # the side panes come right after the first frame
+            if time.monotonic() > deadline:
+                raise Failed("the app never showed its side panes")
+            await pilot.pause(0.02)
         view = app.main.query_one(TimelineView)
         while not (app.ready.is_set() and view.total == CHECKPOINTS):
             if time.monotonic() > deadline:

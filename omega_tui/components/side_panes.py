@@ -71,6 +71,8 @@ class SidePanes:
         with column.app.batch_update():
             await column.remove_children()
             await column.mount_all(panes)
+        if not all(pane.is_attached for pane in panes):
+            return  # the app closed meanwhile (its screen is gone): nothing is waiting any more
         self.filled = True
         waiting, self._waiting = self._waiting, []
         for callback in waiting:

@@ -42,6 +42,25 @@ def painted_by_richlog(log: ReplLog) -> list[list[tuple[str, Any]]]:
     return [[(segment.text, segment.style) for segment in strip] for strip in strips]
 
 
+async def rows_rendered_while(pilot: Any, log: ReplLog, action: Any) -> list[int]:
+    """The rows ``log`` renders again for the frames after ``action`` runs."""
+    rendered: list[int] = []
+    original = log.render_line
+
+    def spy(y: int) -> Any:
+        rendered.append(y)
+        return original(y)
+
+    log.render_line = spy  # type: ignore[method-assign]
+    try:
+        action()
+        await pilot.pause()
+        await pilot.pause()
+    finally:
+        log.render_line = original  # type: ignore[method-assign]
+    return rendered
+
+
 async def test_appending_renders_only_the_new_line_and_paints_what_a_richlog_paints() -> None:
     app = LogApp()
     async with app.run_test(size=(50, 12)) as pilot:
@@ -51,20 +70,9 @@ async def test_appending_renders_only_the_new_line_and_paints_what_a_richlog_pai
         await pilot.pause()
         await pilot.pause()
         assert painted(log) == painted_by_richlog(log)
-        rendered: list[int] = []
-        original = log.render_line
-
-        def spy(y: int) -> Any:
-            rendered.append(y)
-            return original(y)
-
-        log.render_line = spy  # type: ignore[method-assign]
-        log.write("one more")
-        await pilot.pause()
-        await pilot.pause()
+        rendered = await rows_rendered_while(pilot, log, lambda: log.write("one more"))
         assert log.scroll_y == log.max_scroll_y
         assert len(rendered) == 1, f"rows rendered again after one line was appended: {rendered}"
-        log.render_line = original  # type: ignore[method-assign]
         assert painted(log)[-1][1][0].startswith("one more")
         assert painted(log) == painted_by_richlog(log)
         log.scroll_to(y=5, animate=False, immediate=True)  # scrolled up, then a wrapped long line at the end
@@ -95,19 +103,8 @@ async def test_a_log_shorter_than_its_box_renders_only_the_new_line() -> None:
         await pilot.pause()
         await pilot.pause()
         assert painted(log) == painted_by_richlog(log)
-        rendered: list[int] = []
-        original = log.render_line
-
-        def spy(y: int) -> Any:
-            rendered.append(y)
-            return original(y)
-
-        log.render_line = spy  # type: ignore[method-assign]
-        log.write("one more")
-        await pilot.pause()
-        await pilot.pause()
+        rendered = await rows_rendered_while(pilot, log, lambda: log.write("one more"))
         assert len(rendered) == 1, f"rows rendered again after one line was appended: {rendered}"
-        log.render_line = original  # type: ignore[method-assign]
         assert painted(log)[3][1][0].startswith("one more")
         assert painted(log) == painted_by_richlog(log)
         log.clear()  # blank rows where lines were: painted as blank
