@@ -46,7 +46,7 @@ from omega_tui.components.metrics_controller import MetricsController
 from omega_tui.components.repl_controller import OracleChunk, OutputChunk, ReplController
 from omega_tui.components.repl_pane import ReplInput, ReplPane, theme_styles
 from omega_tui.components.sessions_controller import SessionsController
-from omega_tui.components.side_panes import SidePanes, placeholders
+from omega_tui.components.side_panes import SidePanes, empty_panes
 from omega_tui.components.status_bar import BUSY_SHOWN_AFTER_S, StatusBar, StatusFacts
 from omega_tui.components.timeline_controller import TimelineController
 from omega_tui.keys import KeySpec, bindings_for, check_keymap
@@ -76,7 +76,7 @@ class MainScreen(PromptPaintScreen):
         with Horizontal(id="main"):
             yield ReplPane(id="repl")
             with Vertical(id="side"):
-                yield from placeholders()  # the real panes after the first frame (``side_panes``)
+                yield from empty_panes()  # the real panes after the first frame (``side_panes``)
         yield StatusBar("", id="status-bar")
         yield Footer()
 
@@ -135,7 +135,7 @@ class OmegaApp(App[int]):
         self.timeline = TimelineController(self)
         self.metrics = MetricsController(self)
         self.side_panes = SidePanes()
-        """The Sessions, Timeline and Metrics panes: placeholders in the first frame, real right after."""
+        """The Sessions, Timeline and Metrics panes: empty boxes in the first frame, the real panes right after."""
         self.start_pause = CollectorPause()
         """The collector is off from the ``Load`` event to the first frame (``start_collector``)."""
         self.quiet_cursor: QuietCursor | None = None
@@ -219,7 +219,7 @@ class OmegaApp(App[int]):
 
     def on_ready(self) -> None:
         """The main screen's first frame is drawn (the REPL takes keys): the collector runs again,
-        the early keys are replayed, the side panes replace their placeholders, and the app connects."""
+        the early keys are replayed, the side panes replace their empty boxes, and the app connects."""
         if self.first_paint is None:
             self.first_paint = time.perf_counter()
         self.start_pause.resume(freeze=self.start_pause.paused and first_start())

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from types import FrameType, TracebackType
 from typing import Any, Callable
 
@@ -129,17 +130,17 @@ class PromptInterrupts:
             if signal.SIGINT in data and self._at_prompt:
                 self._nudge_until_heard(self._prompt_serial)
 
+    def _unheard(self, serial: int) -> bool:
+        """The prompt ``serial`` is still waiting and has not raised for its ctrl+c yet."""
+        return self._active and self._at_prompt and self._prompt_serial == serial and self._raised_serial != serial
+
     def _nudge_until_heard(self, serial: int) -> None:
-        stop = threading.Event()
-        while self._active and self._at_prompt and self._prompt_serial == serial \
-                and self._raised_serial != serial:
-            if stop.wait(NUDGE_S):
-                return
-            if not (self._active and self._at_prompt and self._prompt_serial == serial
-                    and self._raised_serial != serial):
+        assert self._main_ident is not None
+        while self._unheard(serial):
+            time.sleep(NUDGE_S)  # the prompt's own handling usually comes first
+            if not self._unheard(serial):
                 return
             try:
-                assert self._main_ident is not None
                 signal.pthread_kill(self._main_ident, signal.SIGUSR1)
             except (OSError, ProcessLookupError):
                 return

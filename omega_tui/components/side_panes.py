@@ -5,7 +5,7 @@ Why: the app must take keys within 0.3 s of its start (issue 12), and a bare Tex
 input already paints its first frame at about 0.27 s. Composing, styling and rendering the three
 side panes (and importing their modules: tables, the timeline's rows and preview, dialogs) cost the
 first frame more than a third of its time, for panes that show nothing until the server answers
-anyway. So the first frame holds ``PanePlaceholder`` boxes: the same ids, hence the same borders,
+anyway. So the first frame holds ``EmptyPane`` boxes: the same ids, hence the same borders,
 titles and sizes from ``app.tcss``, and nothing inside; nothing moves when the real panes replace
 them (``SidePanes.fill``, called once the first frame is on screen, in one batch: no frame shows
 the column half swapped).
@@ -24,7 +24,7 @@ SIDE_PANES = (("sessions", "Sessions"), ("timeline", "Timeline"), ("metrics", "M
 """(id, border title) of each side pane, top to bottom."""
 
 
-class PanePlaceholder(Widget, can_focus=False):
+class EmptyPane(Widget, can_focus=False):
     """An empty box styled as the pane of the same id (border, title, size); renders nothing."""
 
     def __init__(self, pane_id: str, title: str) -> None:
@@ -35,9 +35,9 @@ class PanePlaceholder(Widget, can_focus=False):
         return ""
 
 
-def placeholders() -> list[PanePlaceholder]:
+def empty_panes() -> list[EmptyPane]:
     """The first frame's side column."""
-    return [PanePlaceholder(pane_id, title) for pane_id, title in SIDE_PANES]
+    return [EmptyPane(pane_id, title) for pane_id, title in SIDE_PANES]
 
 
 def real_panes() -> list[Widget]:
@@ -50,7 +50,7 @@ def real_panes() -> list[Widget]:
 
 
 class SidePanes:
-    """Swaps the placeholders of ``column`` for the real panes once, and runs what waited for them."""
+    """Swaps the empty boxes of ``column`` for the real panes once, and runs what waited for them."""
 
     def __init__(self) -> None:
         self.filled = False
@@ -64,7 +64,7 @@ class SidePanes:
             self._waiting.append(callback)
 
     async def fill(self, column: Widget) -> None:
-        """Replace the placeholders in ``column`` by the real panes (one batch: one frame)."""
+        """Replace the empty boxes in ``column`` by the real panes (one batch: one frame)."""
         if self.filled:
             return
         panes = real_panes()

@@ -22,7 +22,7 @@ import pytest
 from omega_core.config import Config
 from omega_tui.app import OmegaApp
 from omega_tui.canned import CannedClient
-from omega_tui.components.side_panes import PanePlaceholder
+from omega_tui.components.side_panes import EmptyPane
 from omega_tui.start_collector import CollectorPause
 
 from .conftest import wait_for
@@ -95,10 +95,10 @@ async def test_side_panes_replace_same_size_placeholders_after_the_first_frame()
         assert app.side_panes.filled
         for pane_id, (kind, region, title) in first.items():
             pane = app.main.query_one(f"#{pane_id}")
-            assert kind is PanePlaceholder and not isinstance(pane, PanePlaceholder), pane_id
+            assert kind is EmptyPane and not isinstance(pane, EmptyPane), pane_id
             assert pane.region == region, f"{pane_id} moved when the real pane came: {region} -> {pane.region}"
             assert pane.border_title == title
-        assert not list(app.query(PanePlaceholder))
+        assert not list(app.query(EmptyPane))
 
 
 async def test_a_connection_made_before_the_panes_waits_for_them() -> None:
