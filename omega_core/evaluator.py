@@ -326,7 +326,10 @@ class Evaluator:
             if machine.status is not Status.ERROR:  # budget or interrupt: the machine did not fail itself
                 machine.status = Status.ERROR
                 machine.error = error
+            else:
+                machine.undo.clear()  # its changes stay: the old values it journaled are garbage
             return FormResult(source, line, None, output, error.message, error.code, steps, elapsed)
+        machine.undo.clear()  # done: what it replaced is garbage now (the memory budget counts it freed)
         try:
             value = truncate_output(write_string(machine.value), self.language.max_output_chars)
         except (RecursionError, MemoryError) as problem:  # the form ran: its effects stay, only the echo fails
@@ -385,16 +388,18 @@ class Evaluator:
                 return Interrupted("interrupted: the command was stopped (the session goes on)")
             if machine.steps - steps_before >= budget:
                 return budgets.steps_exceeded(machine.steps - steps_before, budget)
-            if machine.memory.grown > machine.memory_limit:
-                return budgets.memory_exceeded(
-                    machine.memory.grown, machine.memory_limit, "the command's values and continuation", "reached"
-                )
+            memory = machine.memory
+            if memory.over(machine.memory_limit):
+                what = "the command's values and continuation" if not memory.held else "this command's values and continuation"
+                return budgets.memory_exceeded(memory.held + memory.grown, machine.memory_limit, what, "reached", memory.held)
             yield PAUSE
 
     def _apply_limits(self, machine: Machine) -> None:
         """The machine's budgets from the config (on every form: goto and restore replace machines)."""
         language = self.language
         machine.memory_limit = language.max_memory_mb * budgets.MIB
+        if not self.measure_memory:  # a replay redoes what was recorded, whatever is held now
+            machine.memory.held = 0
         machine.max_integer_bits = language.max_integer_bits
         machine.max_string_chars = language.max_string_chars
         machine.max_output_chars = language.max_output_chars

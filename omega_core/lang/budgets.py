@@ -2,14 +2,22 @@
 
 One place for every budget rule, so a reader finds them together:
 
-- **Memory** of what a command builds (its values and its continuation). It is counted as values
-  are built, never by walking the heap: the evaluator measures how much the process's resident
-  memory grew during each of the command's own slices (``MemoryMeter``: one ``pread`` of
-  ``/proc/self/statm`` before and after a slice, a few microseconds per 20,000 steps, nothing per
-  step), so frames, closures and pairs built by the machine itself are counted without any cost on
-  the hot path, and memory other sessions build between our slices is not. Primitives that can build
-  a large object in one step (``string-append``, ``append``, ``*`` ...) estimate its size and call
-  ``Machine.reserve`` BEFORE building it, so no single step allocates past the budget.
+- **Memory** of a session's values and continuation, in two parts, neither found by walking the
+  heap (``MemoryMeter``):
+  - *held*: what the session keeps from earlier commands, counted as its checkpoint encoder
+    addresses the objects it captures (``value_size.held_bytes``, one ``getsizeof`` per new object)
+    and settled when the encoder prunes the garbage among them. A session set by its owner before
+    each command (``RecordedSession.execute_steps``); a bare evaluator holds nothing.
+  - *grown*: what the running command builds, measured as how much the process's resident memory
+    grew during each of the command's own slices (one ``pread`` of ``/proc/self/statm`` before and
+    after a slice, a few microseconds per 20,000 steps, nothing per step), so frames, closures and
+    pairs built by the machine itself are counted without any cost on the hot path, and memory
+    other sessions build between our slices is not.
+  The command stops once held + grown passes the budget and the command itself grew by at least
+  ``SMALL_GROWTH_BYTES`` (a session over its budget can still run small commands: free values,
+  look, go back). Primitives that can build a large object in one step (``string-append``,
+  ``append``, ``*`` ...) estimate its size and call ``Machine.reserve`` BEFORE building it, so no
+  single step allocates past the budget.
 - **Integer size** (bits): ``*`` and ``expt`` estimate the size of their result before computing it,
   so multiplication and the int<->text conversions (``numtext``) of any allowed integer stay in the
   millisecond range. ``+`` and ``-`` are not checked (one bit per step at most: passing the budget by
@@ -45,6 +53,10 @@ STRING_HEADER_BYTES = 49
 DEFAULT_MAX_STRING_CHARS = 16 * 1024 * 1024
 """``[language] max_string_chars``: 16 Mi characters, a copy of a few milliseconds."""
 
+SMALL_GROWTH_BYTES = 1024 * 1024
+"""A command that grew the process by less than this is never stopped for memory (the resident
+size moves by pages for reasons of its own)."""
+
 RESERVE_CHECK_BYTES = 64 * 1024
 """Objects smaller than this are left to the per-slice measurement: a slice cannot build many of
 them between two measurements, and checking is then not worth its cost."""
@@ -77,11 +89,19 @@ def _mb(nbytes: int) -> str:
     return f"{nbytes / MIB:,.0f} MB" if nbytes >= 10 * MIB else f"{nbytes / MIB:,.1f} MB"
 
 
-def memory_exceeded(reached: int, limit: int, what: str, verb: str = "would reach") -> BudgetExceeded:
-    """``what`` says which values: ``the command's values and continuation`` or a primitive's result."""
+def memory_exceeded(reached: int, limit: int, what: str, verb: str = "would reach", held: int = 0) -> BudgetExceeded:
+    """``what`` says which values: ``the command's values and continuation`` or a primitive's
+    result; ``held``: the part earlier commands keep (named, with what to do about it)."""
+    if held <= 0:
+        return BudgetExceeded(
+            f"memory budget exceeded: {what} {verb} {_mb(reached)} "
+            f"(limit {limit // MIB:,} MB, [language] max_memory_mb)"
+        )
     return BudgetExceeded(
-        f"memory budget exceeded: {what} {verb} {_mb(reached)} "
-        f"(limit {limit // MIB:,} MB, [language] max_memory_mb)"
+        f"memory budget exceeded: the session's values would reach {_mb(reached)}: {_mb(held)} kept "
+        f"by earlier commands (as of the last checkpoint) and {_mb(max(reached - held, 0))} for {what} "
+        f"(limit {limit // MIB:,} MB, [language] max_memory_mb); free values you no longer need "
+        "(set! or redefine them) and run it again, or raise the limit"
     )
 
 
@@ -161,18 +181,24 @@ RESIDENT = _ResidentMemory()
 
 
 class MemoryMeter:
-    """How much memory the running command has built: the sum, over its own slices, of how much
-    the process grew during the slice. Started fresh for every command."""
+    """How much memory the session holds (``held``, from earlier commands: set by the session
+    before each command) and how much the running command has built (``grown``: the sum, over its
+    own slices, of how much the process grew during the slice, started fresh for every command)."""
 
-    __slots__ = ("grown", "_slice_start")
+    __slots__ = ("grown", "held", "_slice_start")
 
     def __init__(self) -> None:
         self.grown = 0
+        self.held = 0
         self._slice_start: int | None = None
 
     def reset(self) -> None:
         self.grown = 0
         self._slice_start = None
+
+    def over(self, limit: int) -> bool:
+        """The command has grown enough to be stopped, and with what is held it passes ``limit``."""
+        return self.grown >= SMALL_GROWTH_BYTES and self.held + self.grown > limit
 
     def slice_started(self) -> None:
         self._slice_start = RESIDENT.bytes()

@@ -336,13 +336,15 @@ class Machine:
     # --- budgets (checked by primitives BEFORE they build something big) -----------------------
 
     def reserve(self, nbytes: int, who: str) -> None:
-        """``who`` is about to build an object of about ``nbytes``: refuse if the command's memory
-        would pass its budget. Small objects are left to the per-slice measurement."""
+        """``who`` is about to build an object of about ``nbytes``: refuse if the session's memory
+        (what earlier commands keep, and what this one built) would pass its budget. Small objects
+        are left to the per-slice measurement."""
         if nbytes < budgets.RESERVE_CHECK_BYTES:
             return
-        reached = self.memory.growth_now() + nbytes
+        held = self.memory.held
+        reached = held + self.memory.growth_now() + nbytes
         if reached > self.memory_limit:
-            raise budgets.memory_exceeded(reached, self.memory_limit, f"the result of {who}")
+            raise budgets.memory_exceeded(reached, self.memory_limit, f"the result of {who}", held=held)
 
     def check_integer_bits(self, bits: int, who: str) -> None:
         """``who`` is about to build an integer of about ``bits`` bits."""

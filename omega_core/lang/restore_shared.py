@@ -36,6 +36,7 @@ from omega_core.lang.serialize_shared import (
     inline_env_address,
 )
 from omega_core.lang.restore_cache import DecodeCache, immutable_children, immutable_graph
+from omega_core.lang.value_size import held_bytes
 from omega_core.lang.values import hash_key
 
 UNIT_CACHE_SIZE = 4096
@@ -323,6 +324,7 @@ def _restore(body: dict[str, Any], reader: StoreReader, cache: DecodeCache | Non
     encoder.fresh = False
     encoder.addr = {id(obj): (key[0], key[1], obj) for key, obj in decoder.objects.items()}
     encoder.prune_at = max(PRUNE_MIN, 2 * len(encoder.addr))
+    encoder.settle_value_bytes(sum(map(held_bytes, decoder.objects.values())))
     encoder.unit_at = dict(decoder.unit_at)
     encoder.versions = versions
     encoder.global_at = global_at

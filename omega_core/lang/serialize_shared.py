@@ -45,6 +45,7 @@ from omega_core.lang.nodes import Node, Unit
 from omega_core.lang.numtext import JSON_INT_BITS, int_to_text
 from omega_core.lang.serialize import _COUNTERS, _REGISTERS, _readable
 from omega_core.lang.printer import write_string
+from omega_core.lang.value_size import held_bytes
 from omega_core.lang.values import (
     NIL,
     UNASSIGNED,
@@ -77,6 +78,8 @@ the whole string: the format does not change."""
 SNAPSHOT_LINKS = 256
 """At most this many overlay links between snapshots: bounds what a restore reads."""
 PRUNE_MIN = 4096
+PRUNE_MIN_BYTES = 64 * 1024 * 1024
+"""A prune settles ``value_bytes`` once this much may be garbage (or twice what was kept)."""
 FIXED_FORMS_MAX = 65536
 """At most this many cached encodings of code nodes and primitives (then the cache starts over)."""
 DELETED = ["x"]
@@ -160,6 +163,13 @@ class SharedEncoder:
         self.fresh = True
         """No capture yet: the next one writes every global and a snapshot."""
         self.prune_at = PRUNE_MIN
+        self.value_bytes = 0
+        """What the addressed objects hold (``value_size.held_bytes``): charged as captures address
+        objects, settled by ``prune_steps`` (which drops the garbage among them). The session's
+        memory budget counts it as what earlier commands keep (``budgets.MemoryMeter.held``)."""
+        self.prune_bytes_at = PRUNE_MIN_BYTES
+        """``value_bytes`` past which the next capture prunes: bytes charged since the last prune
+        may be garbage, so the count is settled once they are as many as it held then."""
         self._body: dict[str, Any] | None = None
         self._rewrites: dict[str, Any] = {}
         self._filled = 0
@@ -257,15 +267,18 @@ class SharedEncoder:
                         return False
                     continue
                 chunk = []
+                charged = 0
                 filled = self._filled
                 while filled < len(pending) and len(chunk) < CHUNK_RECORDS:  # grows as records reach more
                     obj = pending[filled]
                     if _is_big_string(obj):
                         break  # in pieces of its own, next round
                     chunk.append(record(obj, filled))
+                    charged += held_bytes(obj)
                     pending[filled] = None
                     filled += 1
                 self._filled = filled
+                self.value_bytes += charged
                 if chunk:
                     self._chunks.append(_COMPACT.encode(chunk)[1:-1])
                 if deadline is not None and time.perf_counter() > deadline:
@@ -293,6 +306,7 @@ class SharedEncoder:
             if deadline is not None and time.perf_counter() > deadline and self._piece_at < len(text):
                 return False
         pieces.append('"]')
+        self.value_bytes += held_bytes(text)
         self._chunks.append(pieces)
         self._string_pieces = None
         pending[self._filled] = None
@@ -434,7 +448,7 @@ class SharedEncoder:
 
     @property
     def wants_prune(self) -> bool:
-        return len(self.addr) > self.prune_at
+        return len(self.addr) > self.prune_at or self.value_bytes > self.prune_bytes_at
 
     def _overlay_step(self, capture: int, rewrites: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
         for key in rewrites:
@@ -479,6 +493,7 @@ class SharedEncoder:
         end = len(keys)
         deadline = None if budget_s is None else time.perf_counter() + budget_s
         visited = 0
+        kept_bytes = 0
         obj: Any = None
         while end > 0:
             start = end - 1
@@ -493,6 +508,8 @@ class SharedEncoder:
                 entry = None
                 if sys.getrefcount(obj) <= 3:  # the table's entry, ``obj`` and the call's argument
                     del addr[keys[position]]
+                else:
+                    kept_bytes += held_bytes(obj)
                 obj = None
                 visited += 1
                 if deadline is not None and not visited % 1024 and time.perf_counter() > deadline:
@@ -500,6 +517,12 @@ class SharedEncoder:
                     deadline = time.perf_counter() + budget_s  # type: ignore[operator]
             end = start
         self.prune_at = max(PRUNE_MIN, 2 * len(addr))
+        self.settle_value_bytes(kept_bytes)
+
+    def settle_value_bytes(self, kept_bytes: int) -> None:
+        """``kept_bytes`` is what the addressed objects hold now (after a prune or a restore)."""
+        self.value_bytes = kept_bytes
+        self.prune_bytes_at = max(PRUNE_MIN_BYTES, 2 * kept_bytes)
 
     # --- encoding ------------------------------------------------------------------------------
 
@@ -600,6 +623,7 @@ class SharedEncoder:
                 continue
             if value_kind is list and len(out) == env_slot:
                 addr[id(value)] = (self._capture, inline_env_address(position), value)  # type: ignore[arg-type]
+                self.value_bytes += held_bytes(value)
                 out.append([INLINE_ENV, *[item if type(item) is int and -_INT_LIMIT < item < _INT_LIMIT
                                           or item is None else enc(item) for item in value]])
                 continue

@@ -213,6 +213,10 @@ class OracleProc:
         self.env = env
 
 
+NO_READS: tuple[Any, ...] = (None,)
+"""An emptied cache of generated code's global reads: no table's stamp is None, so it reads again."""
+
+
 class GlobalTable(dict):  # type: ignore[type-arg]
     """The global environment, plus what changed since the last state capture.
 
@@ -221,7 +225,7 @@ class GlobalTable(dict):  # type: ignore[type-arg]
     the session's) shares the tracking too, so incremental capture never misses a change.
     """
 
-    __slots__ = ("dirty", "dirty_objects", "stamp")
+    __slots__ = ("dirty", "dirty_objects", "stamp", "read_caches")
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -230,6 +234,15 @@ class GlobalTable(dict):  # type: ignore[type-arg]
         self.stamp = object()
         """Replaced by a new object on every change: generated code keeps the globals it read
         with the stamp it read them at, and reads again only when it changed (``global_cache.py``)."""
+        self.read_caches: list[list[Any]] = []
+        """The caches of generated code filled from this table since its last change: emptied at
+        the next change, so code that never runs again does not keep an old value alive (a big
+        string freed by ``set!`` stayed in memory, and in the session's memory budget, for good)."""
+
+    def _forget_reads(self) -> None:
+        for cache in self.read_caches:
+            cache[0] = NO_READS
+        self.read_caches.clear()
 
     # Every way to change a dict, each giving the table a new stamp. (A C function writing into
     # the table directly would bypass these; nothing does: globals change through these only.)
@@ -237,34 +250,50 @@ class GlobalTable(dict):  # type: ignore[type-arg]
     def __setitem__(self, name: str, value: Any) -> None:
         dict.__setitem__(self, name, value)
         self.stamp = object()
+        if self.read_caches:
+            self._forget_reads()
 
     def __delitem__(self, name: str) -> None:
         dict.__delitem__(self, name)
         self.stamp = object()
+        if self.read_caches:
+            self._forget_reads()
 
     def __ior__(self, other: Any) -> "GlobalTable":
         dict.update(self, other)
         self.stamp = object()
+        if self.read_caches:
+            self._forget_reads()
         return self
 
     def pop(self, *args: Any) -> Any:
         self.stamp = object()
+        if self.read_caches:
+            self._forget_reads()
         return dict.pop(self, *args)
 
     def popitem(self) -> tuple[str, Any]:
         self.stamp = object()
+        if self.read_caches:
+            self._forget_reads()
         return dict.popitem(self)
 
     def clear(self) -> None:
         dict.clear(self)
         self.stamp = object()
+        if self.read_caches:
+            self._forget_reads()
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         dict.update(self, *args, **kwargs)
         self.stamp = object()
+        if self.read_caches:
+            self._forget_reads()
 
     def setdefault(self, name: str, default: Any = None) -> Any:
         self.stamp = object()
+        if self.read_caches:
+            self._forget_reads()
         return dict.setdefault(self, name, default)
 
 

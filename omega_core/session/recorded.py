@@ -26,6 +26,7 @@ from omega_core.config import Config
 from omega_core.effects import EffectHost, OracleExchange
 from omega_core.errors import OmegaError
 from omega_core.evaluator import PAUSE, STOPPED_CODES, Evaluator, FormResult, Step, drive
+from omega_core.lang.budgets import MIB
 from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.checkpoint_states import CheckpointStates
@@ -293,6 +294,7 @@ class RecordedSession(SessionFiles):
         self._command_steps = self.machine.steps
         self._command_records = self.states.records_total
         self.states.command_started()
+        self.machine.memory.held = self.states.encoder.value_bytes  # the memory budget's earlier part
         extra: dict[str, Any] = {"omega": 1}
         if not self.recorder.record_steps:
             extra["record"] = False
@@ -321,8 +323,8 @@ class RecordedSession(SessionFiles):
                 except OmegaError as error:
                     to_throw = error
             if results and (all(r.ok for r in results) or any(r.error_code in STOPPED_CODES for r in results)):
-                if any(r.error_code in STOPPED_CODES for r in results):
-                    self.states.prune_soon()  # what the undone command's captures named is garbage now
+                if any(r.error_code in STOPPED_CODES for r in results) or self._may_have_freed_held_values():
+                    self.states.prune_soon()  # garbage among what the captures named: settle the count
                 self.checkpoint(self.machine, ev.CheckpointReason.MANUAL, defer=True)
                 yield from self._capture_in_slices()
             self._append(self._batch)
@@ -332,6 +334,14 @@ class RecordedSession(SessionFiles):
         self.jump_record_seq = None
         self.metrics.record_input((time.perf_counter() - started) * 1000, sum(r.steps for r in results),
                                   sum(1 for r in results if not r.ok))
+
+    def _may_have_freed_held_values(self) -> bool:
+        """The command changed globals while what earlier commands keep is at least half the
+        memory budget: what it replaced may be garbage, and the budget should not count it in the
+        next command (a prune, O(captured objects), settles the count; smaller sessions settle
+        when the encoder's table doubles)."""
+        held = self.states.encoder.value_bytes
+        return 2 * held >= self.config.language.max_memory_mb * MIB and bool(self.machine.globals.dirty)
 
     def _capture_in_slices(self) -> Generator[Step, Any, None]:
         """Encode the capture in progress a few milliseconds at a time, pausing between (a server

@@ -28,8 +28,10 @@ class SessionFiles:
 
     def estimated_memory(self) -> int:
         """A cheap estimate of this session's resident size (exact sizing would cost more than it
-        saves): per captured record, checkpoint, recent event and global, plus a base."""
-        estimate = (64 * 1024 + len(self.states.encoder.addr) * 160 + len(self.checkpoints) * 120
+        saves): what its captured values hold (``SharedEncoder.value_bytes``) and the encoder's
+        table entry for each, per checkpoint, recent event and global, plus a base."""
+        encoder = self.states.encoder
+        estimate = (64 * 1024 + encoder.value_bytes + len(encoder.addr) * 100 + len(self.checkpoints) * 120
                     + len(self.recent) * 300 + len(self.machine.globals) * 64)
         self.peak_memory = max(self.peak_memory, estimate)
         return estimate

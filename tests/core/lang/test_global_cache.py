@@ -7,12 +7,14 @@ and check the code sees the change."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 import pytest
 
 from omega_core.config import LanguageConfig
 from omega_core.evaluator import Evaluator
+from omega_core.lang.global_cache import refill
 from omega_core.lang.values import GlobalTable
 
 
@@ -88,3 +90,27 @@ def test_machines_sharing_the_prelude_s_code_each_see_their_own_globals() -> Non
     for _ in range(3):
         assert values(mine, "(map car '((1) (2)))") == ["mine"]
         assert values(plain, "(map car '((1) (2)))") == ["(1 2)"]
+
+
+@pytest.mark.parametrize("change", [change for _, change in CHANGES], ids=[name for name, _ in CHANGES])
+def test_every_change_of_a_table_empties_the_caches_filled_from_it(change: Callable[[GlobalTable], Any]) -> None:
+    table = GlobalTable({"x": 1})
+    cache: list[Any] = [(None,)]
+    refill(cache, ("x",), table, object())
+    assert cache[0][1] == 1 and table.read_caches == [cache]
+    change(table)
+    assert cache[0][0] is None and table.read_caches == []  # holds nothing, reads again next time
+
+
+def test_code_that_read_a_global_does_not_keep_its_old_value_alive() -> None:
+    """A big string read by ``(string-length big)`` stayed in that code's cache after ``set!``
+    replaced it: in memory, and in the session's memory budget, for as long as the code lived."""
+    evaluator = Evaluator(language=LanguageConfig())
+    doubled = "(define (rep s n) (if (= n 0) s (rep (string-append s s) (- n 1))))"
+    assert values(evaluator, f'{doubled} (define big (rep "x" 17)) (define (size) (string-length big)) (size)') \
+        == ["rep", "big", "size", "131072"]
+    big = evaluator.machine.globals["big"]
+    assert sys.getrefcount(big) > 2  # the table, and the cache of the code that read it
+    assert values(evaluator, "(set! big 0)") == ["null"]
+    assert sys.getrefcount(big) == 2  # only ``big`` here and getrefcount's argument
+    assert values(evaluator, "(size)")[0].startswith("error: string-length")

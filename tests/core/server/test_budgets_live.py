@@ -45,3 +45,26 @@ def test_budget_failures_leave_the_session_as_it_was_in_memory_and_after_a_reloa
         assert client.execute(CHECK, "bud").output == "=> (1 1 1)"
         assert client.execute("(begin (set! s \"yy\") (string-length s))", "bud").output == "=> 2"
     srv.assert_healthy()
+
+
+def test_a_session_filling_memory_over_many_commands_is_stopped_and_others_go_on(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    """Each command keeps 8 MB, far below the budget alone: what earlier commands keep counts too."""
+    srv = make_server(language={"max_memory_mb": 48})
+    with srv.client() as client:
+        assert client.execute("(define (rep s n) (if (= n 0) s (rep (string-append s s) (- n 1))))", "hog").ok
+        pid = srv.backend_pid()
+        refused = None
+        for number in range(12):
+            reply = client.execute(f'(define g{number} (rep "x" 23))', "hog")
+            if not reply.ok:
+                refused = reply
+                break
+            assert client.execute("(+ 1 2)", "other").output == "=> 3"
+        assert refused is not None, "12 strings of 8 MB kept under a budget of 48 MB"
+        assert refused.results[-1]["error_code"] == "budget_exceeded"  # type: ignore[attr-defined]
+        assert "kept by earlier commands" in refused.output and "[language] max_memory_mb" in refused.output
+        assert client.execute("(string-length g0)", "hog").output == "=> 8388608"
+        assert client.status()["backend_pid"] == pid
+    srv.assert_healthy()
