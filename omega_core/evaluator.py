@@ -390,7 +390,8 @@ class Evaluator:
                 return budgets.steps_exceeded(machine.steps - steps_before, budget)
             memory = machine.memory
             if memory.over(machine.memory_limit):
-                what = "the command's values and continuation" if not memory.held else "this command's values and continuation"
+                what = "the command's values and continuation" if memory.held < budgets.SMALL_GROWTH_BYTES \
+                    else "this command's values and continuation"
                 return budgets.memory_exceeded(memory.held + memory.grown, machine.memory_limit, what, "reached", memory.held)
             yield PAUSE
 

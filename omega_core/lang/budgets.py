@@ -92,7 +92,7 @@ def _mb(nbytes: int) -> str:
 def memory_exceeded(reached: int, limit: int, what: str, verb: str = "would reach", held: int = 0) -> BudgetExceeded:
     """``what`` says which values: ``the command's values and continuation`` or a primitive's
     result; ``held``: the part earlier commands keep (named, with what to do about it)."""
-    if held <= 0:
+    if held < SMALL_GROWTH_BYTES:  # earlier commands keep next to nothing: not worth a mention
         return BudgetExceeded(
             f"memory budget exceeded: {what} {verb} {_mb(reached)} "
             f"(limit {limit // MIB:,} MB, [language] max_memory_mb)"

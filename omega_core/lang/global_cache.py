@@ -33,7 +33,7 @@ def refill(cache: list[Any], names: tuple[str, ...], table: Any, missing: Any) -
     works on the tuple it checked (a local), never on values another thread just put there."""
     snapshot = (table.stamp, *[table.get(name, missing) for name in names])  # the stamp first
     cache[0] = snapshot
-    table.read_caches.append(cache)  # emptied at the table's next change (``GlobalTable``)
+    table.note_read_cache(cache)  # emptied at the table's next change (``GlobalTable``)
     return snapshot
 
 

@@ -201,7 +201,9 @@ class Machine:
             pass
         except OmegaError as error:
             self.status = Status.ERROR
-            self.error = error
+            self.error = error.with_traceback(None)  # its frames hold the primitive's arguments:
+            # kept until the next command, a list a budget stopped stayed alive (512 MB, and every
+            # full collection of the process walked its millions of pairs)
             self.error_node = getattr(error, "node", None) or (node if node is not None else getattr(k, "node", None))
         except RecursionError:  # evaluation does not recurse; a primitive walking nested data might
             self.status = Status.ERROR

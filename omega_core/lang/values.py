@@ -213,6 +213,8 @@ class OracleProc:
         self.env = env
 
 
+READ_CACHES_BOUND = 4096
+"""How many caches a table notes before it drops repeats (a power of two)."""
 NO_READS: tuple[Any, ...] = (None,)
 """An emptied cache of generated code's global reads: no table's stamp is None, so it reads again."""
 
@@ -243,6 +245,15 @@ class GlobalTable(dict):  # type: ignore[type-arg]
         for cache in self.read_caches:
             cache[0] = NO_READS
         self.read_caches.clear()
+
+    def note_read_cache(self, cache: list[Any]) -> None:
+        """``cache`` was filled from this table. Code shared by two machines (the prelude's, two
+        sessions running ``map`` in turns) refills from each table in turn, so the same cache can
+        be noted many times before a change: past a bound the list is made unique again."""
+        caches = self.read_caches
+        caches.append(cache)
+        if len(caches) > READ_CACHES_BOUND and len(caches) & (READ_CACHES_BOUND - 1) == 0:
+            caches[:] = list({id(each): each for each in caches}.values())
 
     # Every way to change a dict, each giving the table a new stamp. (A C function writing into
     # the table directly would bypass these; nothing does: globals change through these only.)

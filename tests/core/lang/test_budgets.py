@@ -179,3 +179,26 @@ def test_the_memory_meter_counts_only_what_its_slices_built() -> None:
     assert meter.grown >= 24 * 1024 * 1024
     assert meter.growth_now() < 48 * 1024 * 1024
     del block, outside
+
+
+def test_a_list_a_budget_stopped_is_freed_not_kept_by_the_error() -> None:
+    """The budget error raised inside ``append`` carried its traceback, whose frames held
+    ``append``'s arguments: the machine kept it as its error, so the half-built list (512 MB,
+    millions of pairs at the default budget) stayed alive until the next command, out of the
+    release thread's reach, and every full collection of the process walked it."""
+    import gc
+
+    from omega_core.lang.release import releases_running
+
+    evaluator = Evaluator(language=LanguageConfig(max_memory_mb=16))
+    list(evaluator.run_text("(define (grow l) (grow (append l l)))"))
+    gc.collect()
+    before = len(gc.get_objects())
+    results = list(evaluator.run_text("(grow (list 1))"))
+    assert_budget(results[0], "memory budget exceeded", "append")
+    assert evaluator.machine.error is not None and evaluator.machine.error.__traceback__ is None
+    deadline = time.monotonic() + 30
+    while releases_running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gc.collect()
+    assert len(gc.get_objects()) < before + 20_000  # the list had over 100,000 pairs

@@ -15,7 +15,7 @@ import pytest
 from omega_core.config import LanguageConfig
 from omega_core.evaluator import Evaluator
 from omega_core.lang.global_cache import refill
-from omega_core.lang.values import GlobalTable
+from omega_core.lang.values import READ_CACHES_BOUND, GlobalTable
 
 
 def values(evaluator: Evaluator, text: str) -> list[str | None]:
@@ -114,3 +114,16 @@ def test_code_that_read_a_global_does_not_keep_its_old_value_alive() -> None:
     assert values(evaluator, "(set! big 0)") == ["null"]
     assert sys.getrefcount(big) == 2  # only ``big`` here and getrefcount's argument
     assert values(evaluator, "(size)")[0].startswith("error: string-length")
+
+
+def test_a_cache_refilled_from_two_tables_in_turn_is_noted_a_bounded_number_of_times() -> None:
+    """Two sessions running the prelude's code in turns refill its caches from each table at every
+    slice; without a bound a table that never changes would note the same cache for ever."""
+    first, second = GlobalTable({"x": 1}), GlobalTable({"x": 2})
+    cache: list[Any] = [(None,)]
+    for _ in range(50_000):
+        refill(cache, ("x",), first, object())
+        refill(cache, ("x",), second, object())
+    assert len(first.read_caches) <= READ_CACHES_BOUND and len(second.read_caches) <= READ_CACHES_BOUND
+    first["x"] = 3
+    assert cache[0][0] is None  # still emptied by a change
