@@ -135,6 +135,7 @@ def tune_collector_for_evaluation() -> None:
     if _collector_tuned:
         return
     _collector_tuned = True
+    budgets.pin_allocator_for_measuring()
     gc.freeze()
     if gc.get_threshold() == PYTHON_DEFAULT_THRESHOLDS:
         gc.set_threshold(*COLLECTOR_THRESHOLDS)
@@ -231,31 +232,41 @@ class Evaluator:
             yield self._failure(text[:40], first_line, _host_failure("reading the input", problem), "internal")
             return
         first_form = resume_form[0] if resume_form is not None else 0
-        for number, item in enumerate(forms):
-            limit = limits[number] if number < len(limits) else None
-            if resume_form is not None and number < resume_form[0]:
-                continue
-            if form_count is not None and number >= form_count:
-                return
-            self.form_number = number
-            if isinstance(item, ReadError):
-                if self._stopped_before(number, first_form):
-                    yield self._failure("", item.line, NOT_STARTED_MESSAGE, "interrupted")
+        # The memory budget's part kept by what ran before (the session sets it per input): each
+        # form that ends adds what it grew, so the forms of one input (a whole file in batch)
+        # count what the ones before them keep.
+        held_before = self.machine.memory.held
+        try:
+            for number, item in enumerate(forms):
+                limit = limits[number] if number < len(limits) else None
+                if resume_form is not None and number < resume_form[0]:
+                    continue
+                if form_count is not None and number >= form_count:
                     return
-                yield self._failure("", item.line, item.message, item.code)
-                continue
-            datum, (start, end), positions = item
-            line = text.count("\n", 0, start) + first_line
-            if self._stopped_before(number, first_form):  # stopped between two forms: say so
-                yield self._failure(text[start:end], line, NOT_STARTED_MESSAGE, "interrupted")
-                return
-            if resume_form is not None and number == resume_form[0]:
-                result = yield from self._form_steps(None, text[start:end], line, None, limit, resume_form[1])
-            else:
-                result = yield from self._form_steps(datum, text[start:end], line, positions, limit, 0)
-            yield result
-            if result.error_code == "interrupted":
-                return
+                self.form_number = number
+                if isinstance(item, ReadError):
+                    if self._stopped_before(number, first_form):
+                        yield self._failure("", item.line, NOT_STARTED_MESSAGE, "interrupted")
+                        return
+                    yield self._failure("", item.line, item.message, item.code)
+                    continue
+                datum, (start, end), positions = item
+                line = text.count("\n", 0, start) + first_line
+                if self._stopped_before(number, first_form):  # stopped between two forms: say so
+                    yield self._failure(text[start:end], line, NOT_STARTED_MESSAGE, "interrupted")
+                    return
+                if resume_form is not None and number == resume_form[0]:
+                    result = yield from self._form_steps(None, text[start:end], line, None, limit, resume_form[1])
+                else:
+                    result = yield from self._form_steps(datum, text[start:end], line, positions, limit, 0)
+                if result.error_code not in STOPPED_CODES:
+                    memory = self.machine.memory
+                    memory.held += max(memory.grown, 0)
+                yield result
+                if result.error_code == "interrupted":
+                    return
+        finally:
+            self.machine.memory.held = held_before
 
     def _stopped_before(self, number: int, first_form: int) -> bool:
         """An interrupt came while an earlier form of this input ran, and that form ended anyway."""

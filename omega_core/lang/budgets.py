@@ -99,7 +99,7 @@ def memory_exceeded(reached: int, limit: int, what: str, verb: str = "would reac
         )
     return BudgetExceeded(
         f"memory budget exceeded: the session's values would reach {_mb(reached)}: {_mb(held)} kept "
-        f"by earlier commands (as of the last checkpoint) and {_mb(max(reached - held, 0))} for {what} "
+        f"by earlier commands or forms and {_mb(max(reached - held, 0))} for {what} "
         f"(limit {limit // MIB:,} MB, [language] max_memory_mb); free values you no longer need "
         "(set! or redefine them) and run it again, or raise the limit"
     )
@@ -178,6 +178,29 @@ def _peak_resident_bytes() -> int:
 
 
 RESIDENT = _ResidentMemory()
+
+MMAP_THRESHOLD_BYTES = 256 * 1024
+_allocator_pinned = False
+
+
+def pin_allocator_for_measuring() -> None:
+    """Once per process: have glibc map every block of ``MMAP_THRESHOLD_BYTES`` or more on its own
+    and unmap it when freed. By default glibc raises that threshold each time it frees a mapped
+    block (up to 32 MB), after which big strings come from its heap and, once freed, stay resident
+    for reuse: a command reusing them built megabytes without the resident size growing, so the
+    memory budget, which measures that growth, counted nothing (seen after a session was
+    restored: its decoded strings freed, the next 8 MB strings free of charge). Elsewhere (another
+    libc, no ``mallopt``) nothing changes."""
+    global _allocator_pinned
+    if _allocator_pinned or not sys.platform.startswith("linux"):
+        return
+    _allocator_pinned = True
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-3, MMAP_THRESHOLD_BYTES)  # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 class MemoryMeter:

@@ -113,3 +113,19 @@ def test_the_encoder_charges_captured_values_and_a_prune_settles_the_count() -> 
     assert encoder.value_bytes > MIB  # charged, not settled yet
     encoder.prune()
     assert encoder.value_bytes < 64 * 1024
+
+
+def test_the_forms_of_one_input_count_what_the_ones_before_them_keep(tmp_path: Path) -> None:
+    """A whole file run as one input (or several defines on one line): no capture between its
+    forms, so each form that ends adds what it grew to the part kept by what ran before."""
+    session = open_session(tmp_path)
+    try:
+        session.execute(DOUBLED)
+        forms = " ".join(f'(define g{number} (rep "x" {MB8}))' for number in range(12))
+        results = session.execute(forms)
+        refused = [number for number, result in enumerate(results) if result.error_code == "budget_exceeded"]
+        assert refused, [result.transcript() for result in results]
+        assert 2 <= refused[0] <= LIMIT_MB // 8
+        assert "kept by earlier commands or forms" in (results[refused[0]].error or "")
+    finally:
+        session.close()
