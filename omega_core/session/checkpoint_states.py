@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from omega_core.lang.capture_walk import new_object_roots, walk_new_objects
 from omega_core.lang.serialize import StateFormatError, load_state, merge_chain
 from omega_core.lang.restore_shared import restore_shared
 from omega_core.lang.serialize_shared import READABLE_FORMATS as SHARED_FORMATS
@@ -154,7 +155,7 @@ class CheckpointStates:
     def propose_capture(self, machine: Any, state_id: str, seq: int, max_new_records: int) -> None:
         """Capture ``machine`` as ``state_id`` only if it would write at most ``max_new_records``
         records (else the state is not stored): new frames of its stack, and new values such as
-        the pairs of a list the command just built (``SharedEncoder.walk_new_objects``; counted,
+        the pairs of a list the command just built (``capture_walk.walk_new_objects``; counted,
         never timed, so the decision is the same on every run). Deciding walks the new objects
         from the capture's roots, up to one past the allowance: ``drain`` does it in slices,
         like the capture itself, so the machine must not run before ``drain`` is done or
@@ -163,7 +164,7 @@ class CheckpointStates:
         declined = self._declined_allowance
         if declined is not None and max_new_records < 2 * declined:
             return  # declined at a smaller allowance in this command: not walked again so soon
-        roots = self.encoder.new_object_roots(machine)
+        roots = new_object_roots(self.encoder, machine)
         roots.reverse()  # walked as a stack: the registers (the value, the stack) first
         self._proposal = _Proposal(machine, state_id, seq, max_new_records, roots)
 
@@ -189,7 +190,7 @@ class CheckpointStates:
         deadline = None if budget_s is None else time.perf_counter() + budget_s
         while True:
             room = min(WALK_CHUNK, proposal.max_new_records - proposal.counted + 1)
-            counted, finished = self.encoder.walk_new_objects(proposal.work, proposal.seen, room)
+            counted, finished = walk_new_objects(self.encoder, proposal.work, proposal.seen, room)
             proposal.counted += counted
             if proposal.counted > proposal.max_new_records:
                 return False

@@ -1,5 +1,5 @@
 """A periodic capture counts the new VALUES it would write, not only new frames
-(``CheckpointStates.propose_capture``, ``SharedEncoder.walk_new_objects``).
+(``CheckpointStates.propose_capture``, ``capture_walk.walk_new_objects``).
 
 A command that builds a long list runs in a shallow stack, so counting frames alone took every
 periodic capture, each writing one record per new pair (about 10 us each): the batch run of
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from omega_core.config import Config, SessionConfig
 from omega_core.evaluator import Evaluator
+from omega_core.lang.capture_walk import new_object_roots, walk_new_objects
 from omega_core.lang.machine import Status
 from omega_core.lang.printer import write_string
 from omega_core.lang.reader import read_one
@@ -72,14 +73,14 @@ def test_walk_counts_pairs_and_frames_but_not_what_is_written() -> None:
     encoder = SharedEncoder()
     encoder.capture(evaluator.machine, 1)
     list(evaluator.run_text("(define xs (list 1 2 3 4 5))"))
-    work = encoder.new_object_roots(evaluator.machine)
-    assert encoder.walk_new_objects(work, set(), 100) == (5, True)  # five pairs, nothing else new
+    work = new_object_roots(encoder, evaluator.machine)
+    assert walk_new_objects(encoder, work, set(), 100) == (5, True)  # five pairs, nothing else new
     encoder.capture(evaluator.machine, 2)
     list(evaluator.run_text("(define ys (cons 0 xs))"))
-    work = encoder.new_object_roots(evaluator.machine)
-    assert encoder.walk_new_objects(work, set(), 100) == (1, True)  # only the new pair
-    big = encoder.new_object_roots(evaluator.machine) + [Pair(i, None) for i in range(CAPTURE_ALWAYS_FRAMES)]
-    counted, finished = encoder.walk_new_objects(big, set(), 10)
+    work = new_object_roots(encoder, evaluator.machine)
+    assert walk_new_objects(encoder, work, set(), 100) == (1, True)  # only the new pair
+    big = new_object_roots(encoder, evaluator.machine) + [Pair(i, None) for i in range(CAPTURE_ALWAYS_FRAMES)]
+    counted, finished = walk_new_objects(encoder, big, set(), 10)
     assert (counted, finished) == (10, False)  # stops at the bound: the walk costs what it counts
 
 
