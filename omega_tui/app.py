@@ -32,6 +32,7 @@ from textual import events, on
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
@@ -190,6 +191,16 @@ class OmegaApp(App[int]):
         from omega_core.server.client import OmegaClient
 
         return OmegaClient(self.config, name="omega tui", config_path=self.config_path)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal, except that on Linux/macOS it reads the terminal in
+        bursts (``burst_driver``): a paste without bracketed paste stays one paste under load."""
+        driver_class = super().get_driver_class()
+        if driver_class.__module__ == "textual.drivers.linux_driver" and driver_class.__name__ == "LinuxDriver":
+            from omega_tui.burst_driver import BurstDriver
+
+            return BurstDriver
+        return driver_class
 
     def get_default_screen(self) -> Screen:
         self.main = MainScreen()
