@@ -81,3 +81,17 @@ async def test_a_pane_key_typed_before_the_first_frame_waits_too_and_tab_counts(
         table: Any = app.query_one("#sessions-table")
         await wait_for(pilot, lambda: table.sort_key.name != "NAME", 5, "the sort to change")
         assert repl_input.text == "x"
+
+
+async def test_a_paste_before_the_first_frame_is_kept_too() -> None:
+    class App(OmegaApp):
+        def on_mount(self) -> None:
+            super().on_mount()
+            self.post_message(events.Key("x", "x"))
+            self.post_message(events.Paste("(+ 1\n 2)"))  # bracketed, before anything had focus
+
+    app = App(Config(), client_factory=lambda: CannedClient(), deterministic=True)  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.query_one(ReplInput).text == "x(+ 1\n 2)", 5,
+                       f"the paste in the input ({app.query_one(ReplInput).text!r})")
+        await wait_for(pilot, lambda: app.side_panes.filled, 5, "the side panes")
