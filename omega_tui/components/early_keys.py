@@ -28,7 +28,8 @@ TYPING_GAP_S = 0.05
 """Replayed keys are stamped this far apart: typed by hand, not a paste (the REPL input treats keys
 closer than ``repl_input.PASTE_GAP_S``, or waiting within ``repl_input.PASTE_BURST_S`` of an Enter, as
 a paste and that Enter as a newline), so each Enter typed at launch runs its own input, as it would
-have once the app was up."""
+have once the app was up. A key the terminal driver marked as part of a burst (``read_burst``: a
+paste read while the app was starting) keeps its mark, which the REPL input goes by instead."""
 
 
 class EarlyKeys:
