@@ -32,6 +32,7 @@ from textual import events, on
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
@@ -43,6 +44,7 @@ from omega_tui.components.early_keys import EarlyKeys
 from omega_tui.cooked_input import CookedInput
 from omega_tui.components.idle_cursor import QuietCursor
 from omega_tui.components.metrics_controller import MetricsController
+from omega_tui.components.pane_keys import PaneKeys
 from omega_tui.components.repl_controller import OracleChunk, OutputChunk, ReplController
 from omega_tui.components.repl_pane import ReplInput, ReplPane, theme_styles
 from omega_tui.components.sessions_controller import SessionsController
@@ -136,6 +138,8 @@ class OmegaApp(App[int]):
         self.metrics = MetricsController(self)
         self.side_panes = SidePanes()
         """The Sessions, Timeline and Metrics panes: empty boxes in the first frame, the real panes right after."""
+        self.pane_keys = PaneKeys()
+        """Keys to a side pane pressed before it is mounted, and the keys after them (``pane_keys``)."""
         self.start_pause = CollectorPause()
         """The collector is off from the ``Load`` event to the first frame (``start_collector``)."""
         self.quiet_cursor: QuietCursor | None = None
@@ -191,6 +195,16 @@ class OmegaApp(App[int]):
 
         return OmegaClient(self.config, name="omega tui", config_path=self.config_path)
 
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal, except that on Linux/macOS it reads the terminal in
+        bursts (``burst_driver``): a paste without bracketed paste stays one paste under load."""
+        driver_class = super().get_driver_class()
+        if driver_class.__module__ == "textual.drivers.linux_driver" and driver_class.__name__ == "LinuxDriver":
+            from omega_tui.burst_driver import BurstDriver
+
+            return BurstDriver
+        return driver_class
+
     def get_default_screen(self) -> Screen:
         self.main = MainScreen()
         return self.main
@@ -213,7 +227,7 @@ class OmegaApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if self.quiet_cursor is not None and isinstance(event, (events.Key, events.Paste)):
             self.quiet_cursor.key_pressed()
-        if self.early_keys.hold(event):
+        if self.early_keys.hold(event) or self.pane_keys.take(self, event):
             return
         await super().on_event(event)
 
@@ -230,7 +244,8 @@ class OmegaApp(App[int]):
         else:
             self.quiet_cursor = QuietCursor(self, repl_input)  # no blink repaints while idle
         repl_input.focus()
-        self.call_later(self.early_keys.replay, self, repl_input)  # after the focus, before later keys
+        self.call_later(self.early_keys.replay, self, repl_input, lambda event: self.pane_keys.take(self, event))
+        # (after the focus, before later keys; a pane key among them waits for the side panes)
         self.show_status()
         self.side_panes.when_filled(self.guarded(self._side_panes_filled))
         self.call_later(self.side_panes.fill, self.main.query_one("#side"))  # after the replayed keys
@@ -391,8 +406,12 @@ class OmegaApp(App[int]):
         return None
 
     def focus_pane(self, name: str) -> None:
+        """Focus the pane at once (keys already read go to it), or once the side panes are mounted."""
+        if name != "repl" and not self.side_panes.filled:
+            self.side_panes.when_filled(lambda: self.focus_pane(name))
+            return
         with contextlib.suppress(Exception):
-            self.main.query_one(FOCUS_TARGET[name]).focus()
+            self.main.set_focus(self.main.query_one(FOCUS_TARGET[name]))
 
     def cycle_pane(self, step: int) -> None:
         current = self.pane_of(self.focused)

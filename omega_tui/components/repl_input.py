@@ -2,8 +2,9 @@
 
 The input continues over several lines while a parenthesis or string is open (Enter then inserts a
 newline, as ``omega --plain`` does); up/down walk the history when the cursor is on the first/last
-line. A paste, bracketed or not, lands as one multi-line text. (Split from ``repl_pane``, which
-re-exports ``ReplInput``.)
+line. A paste, bracketed or not, lands as one multi-line text: without bracketed paste an Enter
+with more keys of the same terminal read behind it is the paste's newline (``read_burst``). (Split
+from ``repl_pane``, which re-exports ``ReplInput``.)
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from textual.widgets.text_area import TextAreaTheme
 from omega_tui.components.lisp_highlight import DEFAULT_STYLES, line_highlights
 from omega_tui.components.prompt_paint import hold_frames
 from omega_tui.keys import bindings_for
+from omega_tui.read_burst import burst_mark
 
 PASTE_GAP_S = 0.003
-"""Keys closer than this to the previous one came in one burst (one terminal read): a paste."""
+"""Keys closer than this to the previous one came in one burst (one terminal read): a paste. Only
+for keys without a ``read_burst`` mark (the terminal driver marks the keys of one read as such)."""
 PASTE_BURST_S = 0.020
-"""A key already waiting that was read this soon after an Enter makes that Enter a paste's newline."""
+"""A key already waiting that was read this soon after an Enter makes that Enter a paste's newline
+(keys without a ``read_burst`` mark only)."""
 PASTE_HOLD_S = 0.008
 """How long an Enter inside a burst waits for the burst to go on before its text is handed over."""
 
@@ -128,16 +132,25 @@ class ReplInput(TextArea):
                 self.move_cursor(self.document.end)
             else:
                 self._hand_over(text)
-        burst = at - self._last_key_at <= PASTE_GAP_S
+        mark = burst_mark(event)  # how the key arrived, when the driver says (``burst_driver``)
+        burst = mark.before > 0 if mark is not None else at - self._last_key_at <= PASTE_GAP_S
         self._last_key_at = at
         # TextArea inserts a newline for Enter before bindings are looked at; decide here instead.
         if event.key in self._submit_keys():
             event.stop()
             event.prevent_default()
-            if self.text.strip() and self._keys_pending(at):  # more keys of the same read: a paste's newline
+            if mark is not None and mark.after > 0:  # more keys came in the same read: a paste's newline
+                self.insert("\n")
+                return
+            if mark is None and self.text.strip() and self._keys_pending(at):  # no mark: judged by time
                 self.insert("\n")
                 return
             self.action_submit(hold_at=at if burst else None)
+            return
+        if event.key == "tab" and mark is not None:  # a tab inside a paste is text, not "next pane"
+            event.stop()
+            event.prevent_default()
+            self.insert("\t")
             return
         if event.key in self._keys_of("repl.newline", "ctrl+j"):
             # here, not by the binding: a binding runs once the key has bubbled up to the app,
