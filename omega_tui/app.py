@@ -200,9 +200,11 @@ class OmegaApp(App[int]):
         bursts (``burst_driver``): a paste without bracketed paste stays one paste under load."""
         driver_class = super().get_driver_class()
         if driver_class.__module__ == "textual.drivers.linux_driver" and driver_class.__name__ == "LinuxDriver":
-            from omega_tui.burst_driver import BurstDriver
-
-            return BurstDriver
+            try:  # it builds on Textual internals: another Textual may lack them
+                from omega_tui.burst_driver import burst_driver_class
+            except ImportError:
+                return driver_class
+            return burst_driver_class() or driver_class
         return driver_class
 
     def get_default_screen(self) -> Screen:

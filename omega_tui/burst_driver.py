@@ -40,10 +40,12 @@ from textual.message import Message
 
 from omega_tui.read_burst import mark_burst
 
-__all__ = ["BurstDriver", "FULL_READ_WAIT_S", "READ_SIZE"]
+__all__ = ["BurstDriver", "FULL_READ_WAIT_S", "READ_SIZE", "burst_driver_class"]
 
 READ_SIZE = 4096
 """Bytes asked of one read (as Textual does)."""
+TEXTUAL_MAJOR = 8
+"""The Textual major version whose input loop ``BurstDriver.run_input_thread`` follows."""
 FULL_READ_WAIT_S = 0.05
 """After a read that filled ``READ_SIZE``, how long to wait for the rest of what is being written."""
 
@@ -132,3 +134,13 @@ class BurstDriver(LinuxDriver):
                     pass
             except (EOFError, ParseError):
                 pass
+
+
+def burst_driver_class() -> type[LinuxDriver] | None:
+    """``BurstDriver`` if this Textual is the one its input loop follows (``TEXTUAL_MAJOR``), else
+    None: the app then keeps Textual's own driver, and pastes without bracketed paste are told
+    from typing by the timing rules of ``repl_input`` (as before the driver existed)."""
+    import textual
+
+    major = str(getattr(textual, "__version__", "0")).split(".")[0]
+    return BurstDriver if major == str(TEXTUAL_MAJOR) else None

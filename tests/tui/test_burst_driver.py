@@ -137,3 +137,14 @@ async def test_what_was_typed_while_the_app_loaded_is_not_a_burst(signals: None)
         assert [burst_mark(key) for key in later] == [BurstMark(0, 1), BurstMark(1, 0)]
     finally:
         reading.stop()
+
+
+def test_the_burst_driver_is_used_only_with_the_textual_it_follows(monkeypatch: pytest.MonkeyPatch) -> None:
+    import textual
+
+    from omega_tui.burst_driver import TEXTUAL_MAJOR, BurstDriver, burst_driver_class
+
+    monkeypatch.setattr(textual, "__version__", f"{TEXTUAL_MAJOR}.9.1")
+    assert burst_driver_class() is BurstDriver
+    monkeypatch.setattr(textual, "__version__", f"{TEXTUAL_MAJOR + 1}.0.0")
+    assert burst_driver_class() is None  # the app keeps Textual's own driver
