@@ -31,9 +31,8 @@ _imports_pause = CollectorPause.pause_now()
 from textual import events, on
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.css.query import NoMatches
 from textual.driver import Driver
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 
@@ -51,6 +50,7 @@ from omega_tui.components.sessions_controller import SessionsController
 from omega_tui.components.side_panes import SidePanes, empty_panes
 from omega_tui.components.status_bar import BUSY_SHOWN_AFTER_S, StatusBar, StatusFacts
 from omega_tui.components.timeline_controller import TimelineController
+from omega_tui.app_workers import WorkerCalls
 from omega_tui.keys import KeySpec, bindings_for, check_keymap
 from omega_tui.components.pane_titles import set_border_subtitle
 from omega_tui.components.prompt_paint import PromptPaintScreen
@@ -98,7 +98,7 @@ class MainScreen(PromptPaintScreen):
         self.app.show_dialog(HelpScreen(keymap), lambda _: None)  # type: ignore[attr-defined]
 
 
-class OmegaApp(App[int]):
+class OmegaApp(WorkerCalls, App[int]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere find it too
     TITLE = "Omega"
     BINDINGS = bindings_for("app")
@@ -271,62 +271,6 @@ class OmegaApp(App[int]):
         self.start_pause.resume()  # a start that never reached its first frame
         self.connection.shutdown()
         self.repl.lane.stop()
-
-    # --- workers ---------------------------------------------------------------------------------
-
-    def background(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], Any] | None = None,
-                   failed: Callable[[BaseException], Any] | None = None, group: str = "default",
-                   exclusive: bool = False, description: str = "", quiet: bool = False) -> Any:
-        """Run ``fn(*args)`` in a thread worker; ``done``/``failed`` then run on the UI thread."""
-
-        def run() -> None:
-            try:
-                result = fn(*args)
-            except Exception as problem:  # noqa: BLE001 - reported on the UI thread
-                self._call_soon(self._failed, problem, failed, description, quiet)
-            else:
-                if done is not None:
-                    self._call_soon(done, result)
-
-        return self.run_worker(run, thread=True, group=group, exclusive=exclusive, exit_on_error=False,
-                               description=description or getattr(fn, "__name__", "call"))
-
-    def _call_soon(self, callback: Callable[..., Any], *args: Any) -> None:
-        if self.connection.stopping or not self.is_running:
-            return
-        with contextlib.suppress(RuntimeError):
-            self.call_from_thread(self.guarded(callback), *args)
-
-    def guarded(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """``callback`` that does nothing once the app is closing (its widgets may be gone)."""
-
-        def run(*args: Any) -> Any:
-            if self.connection.stopping or self._closing:
-                return None
-            try:
-                return callback(*args)
-            except NoMatches:
-                if self._closing or self.connection.stopping:
-                    return None
-                raise
-
-        return run
-
-    def _failed(self, problem: BaseException, failed: Callable[[BaseException], Any] | None, description: str,
-                quiet: bool) -> None:
-        if failed is not None:
-            failed(problem)
-        if self.connection.failed(problem):
-            return
-        if failed is None or not quiet:
-            what = f"{description}: " if description else ""
-            self.notify(f"{what}{problem}", severity="error", timeout=6)
-
-    def show_dialog(self, screen: ModalScreen[Any], callback: Callable[[Any], Any]) -> None:
-        """Open ``screen`` unless a dialog is open already (a burst of keys opens one, not three)."""
-        if isinstance(self.screen, ModalScreen):
-            return
-        self.push_screen(screen, callback)
 
     # --- messages, handed to their controller ----------------------------------------------------
 
