@@ -182,7 +182,7 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
                            + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else []))
         body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
         body += _operator(fn_kind, "return generic(node, m)", "g" if any(specs) else "m.globals")
-        body += _operands_from(kinds, 0, specs, op_spec, entry)
+        body += _operands_from(kinds, 0, specs, op_spec, entry, "")  # ev starts a dispatch: may fuse a return
         body, setup = global_cache.cached_reads(body)
         source = f"def factory({params}):\n{_indent(setup, 4)}    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
@@ -191,9 +191,11 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
 
 def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
                    op_spec: Any = None, entry: Any = None) -> Callable[..., Any]:
-    """``factory(node, d0, d1 ..., *inline values)`` -> ``resume(m, k, value)``: what
+    """``factory(node, d0, d1 ..., *inline values)`` -> ``resume(m, k, value, again=True)``: what
     ``CallK.ret`` does when operand ``k.index`` of this call returned ``value``: the next operands
-    inline, then the call, as ``continue_call`` would, without its generic loop."""
+    inline, then the call, as ``continue_call`` would, without its generic loop. ``again``: False
+    when this resumption is itself a fused return (``fused.return_lines``): it fuses no further
+    return, which keeps every chain within ``FUSE_MAX_STEPS``."""
     specs = specs or (None,) * len(kinds)
     key = (kinds, specs, op_spec, entry)
     factory = _RESUME_FACTORIES.get(key)
@@ -207,10 +209,11 @@ def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
             known = [f"a{j}" for j in range(index)]
             body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
             lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
-            body += ["    " + line for line in reads.rewrite(lines + _operands_from(kinds, index + 1, specs, op_spec, entry))]
+            body += ["    " + line for line in reads.rewrite(lines + _operands_from(kinds, index + 1, specs, op_spec, entry,
+                                                                                   "again and "))]
         body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
         setup = reads.setup()
-        source = (f"def factory({params}):\n{_indent(setup, 4)}    def resume(m, k, value):\n{_indent(body, 8)}"
+        source = (f"def factory({params}):\n{_indent(setup, 4)}    def resume(m, k, value, again=True):\n{_indent(body, 8)}"
                   "    return resume\n")
         factory = _RESUME_FACTORIES[key] = _build(source, f"resume {key}")
     return factory
@@ -352,9 +355,11 @@ def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
 
 
 def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any, ...], op_spec: Any = None,
-                   entry: Any = None) -> list[str]:
+                   entry: Any = None, fuse_return: str | None = None) -> list[str]:
     """Source lines that evaluate operands ``start`` ... into ``a{i}`` (earlier ones are there
-    already; ``f`` and ``env`` are set), then make the call."""
+    already; ``f`` and ``env`` are set), then make the call. ``fuse_return``: the condition
+    prefix under which an operand call that gave its value at once in the chain also takes the
+    return into this call's frame (``fused.return_lines``); None: never."""
     body: list[str] = []
     for i in range(start, len(kinds)):
         kind = kinds[i]
@@ -365,8 +370,10 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any,
                      f"waiting.index = {i}", "waiting.f = f", f"waiting.vals = ({done}{',' if i else ''})",
                      "m.k = waiting", f"m.node = d{i}",
                      "m.env = env", f"if m.fusing and d{i}.fuse_operand:"]
-            body += fused.chain_lines(f"d{i}", 4) + ["return"]  # the operand call's step too
-            return body
+            body += fused.chain_lines(f"d{i}", 4)  # the operand call's step too
+            if fuse_return is not None:  # and its value's return into this frame
+                body += fused.return_lines(fuse_return, 4)
+            return body + ["return"]
         fallback = f"return continue_call(m, node, env, f, [{done}], {i})"
         body += inline_read(specs[i], i, fallback) if specs[i] is not None else _read(kind, i, fallback)
     return body + _enter(len(kinds), op_spec, entry)

@@ -26,6 +26,16 @@ The chains (and why none is longer than ``FUSE_MAX_STEPS``):
 * a call (or a call's resumption after an operand returned) whose next operand is itself a call
   with only inline operands: pushing the frame, then that call (above) (1 + 3). Only such a call
   qualifies (``Call.fuse_operand``), so the chain cannot go on into its operands.
+* ... and when that operand call gave its value at once (a leaf ``(fib 1)``, ``(f (car l))``
+  entering ``(lambda (x) (* x 3))``, ``+`` given to ``fold-left``): the value's return into the
+  frame just pushed, i.e. the call's resumption, which may push and chain its next operand or
+  enter the callee (above) (1 + 3 + 1 + 3 = 8). The resumption so called fuses no return of its
+  own (``again`` False: ``return_lines``), so chains do not nest.
+* an ``if`` whose test always takes steps and is a call with inline operands (``(pred (car l))``
+  in ``filter``): pushing its frame, the test call (above, up to 3), the test's return into the
+  ``if`` (1), then the chosen branch's step when it is such a call too (up to 3) (1 + 3 + 1 + 3
+  = 8). Such an ``if`` is not itself fused into a call entering it (``If.fuse_entry``), so the
+  chain cannot nest into another one.
 
 An inner step that fails is counted before it runs and its error names its own node, as the
 machine loop would have done; an inner step that suspends (a host effect) leaves the machine as
@@ -53,6 +63,25 @@ def chain_lines(inner: str, indent: int) -> list[str]:
             f"{pad}    if getattr(error, 'node', None) is None:",
             f"{pad}        error.node = {inner}",
             f"{pad}    raise"]
+
+
+def return_lines(condition: str, indent: int) -> list[str]:
+    """Source lines (after ``chain_lines`` of an operand call, in the code of the call waiting in
+    frame ``waiting``) that take the next step too when the operand gave its value at once: the
+    return into ``waiting``, i.e. that call's resumption, exactly what the machine loop does with
+    a value and a ``CallK`` on top (``waiting`` must still be on top: a continuation called in the
+    chain may have replaced the stack). The resumption is told (``again`` False) to fuse no return
+    of its own. ``condition``: a prefix of the test (``again and `` in a resumption)."""
+    pad = " " * indent
+    return [f"{pad}if {condition}m.node is None and m.k is waiting:",
+            f"{pad}    m.k = waiting.next",
+            f"{pad}    m.fused_steps += 1",
+            f"{pad}    try:",
+            f"{pad}        node.resume(m, waiting, m.value, False)",
+            f"{pad}    except OmegaError as error:",
+            f"{pad}        if getattr(error, 'node', None) is None:",
+            f"{pad}            error.node = node",
+            f"{pad}        raise"]
 
 
 NAMESPACE: dict[str, Any] = {"OmegaError": OmegaError, "NOT_INLINE": NOT_INLINE, "IfK": IfK,

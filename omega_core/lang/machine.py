@@ -52,10 +52,10 @@ class Status(enum.Enum):
     ERROR = "error"
 
 
-FUSE_MAX_STEPS = 4
+FUSE_MAX_STEPS = 8
 """The most steps one fused dispatch takes (``fused.py``): the chains of fused steps are built so
 that none can be longer (a call's operand call, its entry into the callee, the callee's ``if``,
-the branch's value)."""
+the branch's value, then that value's return into the call and the call's next step)."""
 
 FUSION_ENABLED = True
 """Off: every step is its own dispatch (the differential tests compare both ways)."""
