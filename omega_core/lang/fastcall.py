@@ -320,8 +320,15 @@ def assign_lines(target: str, result: str) -> list[str]:
             f"{target} = new_pair"]
 
 
-def _renamed(text: str, i: int) -> str:
-    return re.sub(r"\ba(\d)\b", lambda found: f"b{i}_{found.group(1)}", text)
+def _renamed(text: str, i: int, subkinds: tuple[OperandKind, ...] = ()) -> str:
+    """``text`` (a written-in primitive's guard or result, on ``a0`` ...) on operand ``i``'s own
+    operands: ``b{i}_{j}``, or for a constant the factory parameter holding it (``S{i}_{j}``:
+    one copy to a local fewer)."""
+    def name(found: re.Match[str]) -> str:
+        j = int(found.group(1))
+        return f"S{i}_{j}" if j < len(subkinds) and subkinds[j] == "C" else f"b{i}_{j}"
+
+    return re.sub(r"\ba(\d)\b", name, text)
 
 
 def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
@@ -338,7 +345,7 @@ def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
         name = f"b{i}_{j}"
         checked = f"a{j}" in typed
         if sub == "C":
-            lines.append(f"{name} = S{i}_{j}")
+            pass  # read from its parameter where used (``_renamed``)
         elif sub == "G":
             lines.append(f"{name} = g.get(S{i}_{j}, MISSING)")
             if not checked:
@@ -349,8 +356,9 @@ def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
             if not checked:
                 conditions.append(f"{name} is not UNASSIGNED")
     if guard:
-        conditions.append(f"({_renamed(guard, i)})")
-    lines += [f"if {' and '.join(conditions)}:"] + ["    " + line for line in assign_lines(f"a{i}", _renamed(result, i))]
+        conditions.append(f"({_renamed(guard, i, subkinds)})")
+    lines += [f"if {' and '.join(conditions)}:"] + ["    " + line
+                                                   for line in assign_lines(f"a{i}", _renamed(result, i, subkinds))]
     return lines + ["else:", f"    a{i} = d{i}.val(m, env)", f"    if a{i} is NOT_INLINE: {fallback}"]
 
 
@@ -359,7 +367,8 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any,
     """Source lines that evaluate operands ``start`` ... into ``a{i}`` (earlier ones are there
     already; ``f`` and ``env`` are set), then make the call. ``fuse_return``: the condition
     prefix under which an operand call that gave its value at once in the chain also takes the
-    return into this call's frame (``fused.return_lines``); None: never."""
+    return into this call's frame (``fused.return_lines``); None: never; ``""`` (always) is for
+    the call's own ``ev``, where ``m.env`` already holds ``env``."""
     body: list[str] = []
     for i in range(start, len(kinds)):
         kind = kinds[i]
@@ -368,8 +377,10 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any,
             # ``CallK(m.k, node, env, i, f, values)`` without its ``__init__`` call (half the time)
             body += ["waiting = new_object(CallK)", "waiting.next = m.k", "waiting.node = node", "waiting.env = env",
                      f"waiting.index = {i}", "waiting.f = f", f"waiting.vals = ({done}{',' if i else ''})",
-                     "m.k = waiting", f"m.node = d{i}",
-                     "m.env = env", f"if m.fusing and d{i}.fuse_operand:"]
+                     "m.k = waiting", f"m.node = d{i}"]
+            if fuse_return != "":  # a call's own ``ev`` read ``env`` from ``m.env``: no need to set it
+                body.append("m.env = env")
+            body.append(f"if m.fusing and d{i}.fuse_operand:")
             body += fused.chain_lines(f"d{i}", 4)  # the operand call's step too
             if fuse_return is not None:  # and its value's return into this frame
                 body += fused.return_lines(fuse_return, 4)
@@ -390,9 +401,20 @@ def _enter(count: int, op_spec: Any = None, entry: Any = None) -> list[str]:
         done = assign_lines("m.value", result) + ["m.node = None", "return"]
         written_in = ["if f is FP:"] + ([f"    if {guard}:"] + ["        " + line for line in done] if guard
                                         else ["    " + line for line in done])
+    known: list[str] = []
+    if entry is not None:  # the lambda seen when the code was made: its arity, slots and body are known
+        known = ["    if lam is LAM:",
+                 f"        frame = [f.env{', ' if count else ''}{values}]",
+                 "        if EXTRA:",
+                 "            frame.extend(EXTRA)",
+                 "        m.env = frame",
+                 *fastcall_entry.entered_lines(entry),
+                 "        m.node = B",
+                 "        return"]
     return written_in + [
         "if type(f) is Closure:",
         "    lam = f.lam",
+        *known,
         f"    if lam.fixed_arity == {count}:",
         f"        frame = [f.env{', ' if count else ''}{values}]",
         "        if lam.extra_slots:",
@@ -400,7 +422,6 @@ def _enter(count: int, op_spec: Any = None, entry: Any = None) -> list[str]:
         "        m.env = frame",
         "        body = lam.body",
         "        m.node = body",
-        *fastcall_entry.entered_lines(entry),
         "        if m.fusing and body.fuse_entry:",  # the body's first step too (fused.py)
         *fused.chain_lines("body", 12),
         "        return",

@@ -17,7 +17,7 @@ The chains (and why none is longer than ``FUSE_MAX_STEPS``):
 * a call that enters a closure whose body is an ``if``: the call step, then the ``if`` (above)
   (1 + 2). Written into the call's generated code (``fastcall._enter``): when the callee was a
   global closure the first time the call ran, its ``if`` is written in too (``if_lines``,
-  ``fastcall_entry.entry_spec``), used while the body entered is still that node.
+  ``fastcall_entry.entry_spec``), used while the closure entered is one of that lambda.
 * a call that enters a closure whose body is a call of a primitive written in
   (``(lambda (x) (* x 3))`` given to ``map``): the call step, then the body's, when the body's
   global is still that primitive and its guard holds (1 + 1); otherwise the body's step is left
@@ -98,38 +98,45 @@ def branch_kind(branch: Any) -> str:
     return kind if kind in ("C", "L0", "L1") else "-"
 
 
-def _branch_lines(kind: str, name: str, i: int, fusing: bool) -> list[str]:
+def _counted(steps: int) -> list[str]:
+    return [f"m.fused_steps += {steps}"] if steps else []
+
+
+def _branch_lines(kind: str, name: str, i: int, fusing: bool, pending: int = 0) -> list[str]:
     """Lines that move to branch ``name``; with its value step fused when the kind allows (when
-    ``m.fusing`` is set: ``fusing`` says the lines run only when it is, so it is not tested)."""
+    ``m.fusing`` is set: ``fusing`` says the lines run only when it is, so it is not tested).
+    ``pending``: fused steps taken but not yet counted (added on the way out)."""
     if kind == "C":
-        fused = [f"m.value = {name}.value", "m.node = None", "m.fused_steps += 1", "return"]
+        fused = [f"m.value = {name}.value", "m.node = None", f"m.fused_steps += {1 + pending}", "return"]
         return fused if fusing else ["if m.fusing:"] + ["    " + line for line in fused] + [f"m.node = {name}"]
     if kind in ("L0", "L1"):
         frame = "env" if kind == "L0" else "env[0]"
         fused = [f"v{i} = {frame}[{name}.index]", f"if v{i} is not UNASSIGNED:", f"    m.value = v{i}",
-                 "    m.node = None", "    m.fused_steps += 1", "    return"]
+                 "    m.node = None", f"    m.fused_steps += {1 + pending}", "    return"]
         # unassigned: the variable's own step reports it
-        return (fused if fusing else ["if m.fusing:"] + ["    " + line for line in fused]) + [f"m.node = {name}"]
-    return [f"m.node = {name}"]
+        return ((fused if fusing else ["if m.fusing:"] + ["    " + line for line in fused]) + [f"m.node = {name}"]
+                + _counted(pending))
+    return [f"m.node = {name}"] + _counted(pending)
 
 
 def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int = 0, node: str = "node",
-             then: str = "then", otherwise: str = "otherwise", fusing: bool = False) -> list[str]:
+             then: str = "then", otherwise: str = "otherwise", fusing: bool = False, pending: int = 0) -> list[str]:
     """The step of an ``if`` (environment in ``env``, test in ``d{i}``), as source lines; ``i``
     and the names keep them apart from the code they are written into (a call entering the
-    closure whose body this ``if`` is: ``fastcall._enter``, where ``fusing`` is known)."""
+    closure whose body this ``if`` is: ``fastcall._enter``, where ``fusing`` is known, and the
+    ``if``'s own step is fused: ``pending`` 1, counted on each way out, one addition fewer)."""
     from omega_core.lang import fastcall  # fastcall imports this module
 
     # ``IfK(m.k, node, env)`` without its ``__init__`` call
     in_steps = (f"waiting = new_object(IfK); waiting.next = m.k; waiting.node = {node}; waiting.env = env; "
-                f"m.k = waiting; m.node = d{i}; return")
+                f"m.k = waiting; m.node = d{i}; " + "".join(f"{line}; " for line in _counted(pending)) + "return")
     if spec is None:
         body = [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {in_steps}"]
     else:
         body = ["g = m.globals"] + fastcall.inline_read(spec, i, in_steps)
     body.append(f"if a{i} is False:")
-    body += ["    " + line for line in _branch_lines(otherwise_kind, otherwise, i, fusing)]
-    body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, then, i, fusing)]
+    body += ["    " + line for line in _branch_lines(otherwise_kind, otherwise, i, fusing, pending)]
+    body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, then, i, fusing, pending)]
     return body
 
 
