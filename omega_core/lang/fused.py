@@ -58,7 +58,8 @@ def chain_lines(inner: str, indent: int) -> list[str]:
     pad = " " * indent
     return [f"{pad}m.fused_steps += 1",
             f"{pad}try:",
-            f"{pad}    {inner}.ev(m)",
+            f"{pad}    step = {inner}.ev",  # a slot: read as an attribute, called (not a method call: unspecialised)
+            f"{pad}    step(m)",
             f"{pad}except OmegaError as error:",
             f"{pad}    if getattr(error, 'node', None) is None:",
             f"{pad}        error.node = {inner}",
@@ -77,7 +78,8 @@ def return_lines(condition: str, indent: int) -> list[str]:
             f"{pad}    m.k = waiting.next",
             f"{pad}    m.fused_steps += 1",
             f"{pad}    try:",
-            f"{pad}        node.resume(m, waiting, m.value, False)",
+            f"{pad}        resume = node.resume",
+            f"{pad}        resume(m, waiting, m.value, False)",
             f"{pad}    except OmegaError as error:",
             f"{pad}        if getattr(error, 'node', None) is None:",
             f"{pad}            error.node = node",

@@ -196,7 +196,8 @@ class Machine:
                         break
                     self.k = k.next
                     if type(k) is CallK and k.index >= 0:  # ``CallK.ret``, one Python call fewer
-                        k.node.resume(self, k, self.value)
+                        resume = k.node.resume  # a slot: read, then called (a method call of a
+                        resume(self, k, self.value)  # slot is not specialised by CPython 3.11)
                     else:
                         k.ret(self, self.value)
                 taken += steps + self.fused_steps
