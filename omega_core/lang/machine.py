@@ -186,7 +186,8 @@ class Machine:
                 for steps in range(1, chunk + 1):
                     node = self.node
                     if node is not None:
-                        node.ev(self)
+                        step = node.ev  # mostly a slot (calls, ifs): read, then called, as below
+                        step(self)
                         continue
                     k = self.k
                     if k is None:
