@@ -38,8 +38,12 @@ PROGRAMS: dict[str, tuple[str, int, int, str]] = {
 }
 RUNNER = """
 import sys
+from omega_core.config import LanguageConfig
 from omega_core.evaluator import Evaluator
-results = list(Evaluator().run_text(sys.argv[1]))
+# Slices of 4,000 steps, as a run at full speed makes them (about 2 ms): slices are paced by time,
+# and under valgrind (50x slower) they would shrink to a few dozen steps, which no real run has.
+language = LanguageConfig(slice_steps=4000, slice_ms=1000.0)
+results = list(Evaluator(language=language).run_text(sys.argv[1]))
 if not results[-1].ok:
     sys.exit(f"error: {results[-1].error}")
 """

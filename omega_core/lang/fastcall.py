@@ -104,13 +104,15 @@ INLINE_PRIMITIVES: dict[Callable[..., Any], tuple[int, str | None, str]] = {
     numbers.add: (2, _INT2, "a0 + a1"),
     numbers.subtract: (2, _INT2, "a0 - a1"),
     numbers.multiply: (2, _INT2 + " and a0.bit_length() + a1.bit_length() <= m.max_integer_bits", "a0 * a1"),
-    numbers.num_eq: (2, _INT2, "a0 == a1"),
-    numbers.num_lt: (2, _INT2, "a0 < a1"),
-    numbers.num_gt: (2, _INT2, "a0 > a1"),
-    numbers.num_le: (2, _INT2, "a0 <= a1"),
-    numbers.num_ge: (2, _INT2, "a0 >= a1"),
-    numbers.is_even: (1, "type(a0) is int", "a0 & 1 == 0"),
-    numbers.is_odd: (1, "type(a0) is int", "a0 & 1 == 1"),
+    # A comparison's value is taken through a jump (``True if ... else False``): CPython 3.11
+    # specialises an int comparison only when a jump follows it (else a generic rich compare).
+    numbers.num_eq: (2, _INT2, "True if a0 == a1 else False"),
+    numbers.num_lt: (2, _INT2, "True if a0 < a1 else False"),
+    numbers.num_gt: (2, _INT2, "True if a0 > a1 else False"),
+    numbers.num_le: (2, _INT2, "True if a0 <= a1 else False"),
+    numbers.num_ge: (2, _INT2, "True if a0 >= a1 else False"),
+    numbers.is_even: (1, "type(a0) is int", "False if a0 & 1 else True"),
+    numbers.is_odd: (1, "type(a0) is int", "True if a0 & 1 else False"),
     lists.cons: (2, None, "Pair(a0, a1)"),
     lists.car: (1, "type(a0) is Pair", "a0.car"),
     lists.cdr: (1, "type(a0) is Pair", "a0.cdr"),
@@ -182,7 +184,7 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
                            + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else []))
         body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
         body += _operator(fn_kind, "return generic(node, m)", "g" if any(specs) else "m.globals")
-        body += _operands_from(kinds, 0, specs, op_spec, entry)
+        body += _operands_from(kinds, 0, specs, op_spec, entry, "")  # ev starts a dispatch: may fuse a return
         body, setup = global_cache.cached_reads(body)
         source = f"def factory({params}):\n{_indent(setup, 4)}    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
@@ -191,9 +193,11 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
 
 def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
                    op_spec: Any = None, entry: Any = None) -> Callable[..., Any]:
-    """``factory(node, d0, d1 ..., *inline values)`` -> ``resume(m, k, value)``: what
+    """``factory(node, d0, d1 ..., *inline values)`` -> ``resume(m, k, value, again=True)``: what
     ``CallK.ret`` does when operand ``k.index`` of this call returned ``value``: the next operands
-    inline, then the call, as ``continue_call`` would, without its generic loop."""
+    inline, then the call, as ``continue_call`` would, without its generic loop. ``again``: False
+    when this resumption is itself a fused return (``fused.return_lines``): it fuses no further
+    return, which keeps every chain within ``FUSE_MAX_STEPS``."""
     specs = specs or (None,) * len(kinds)
     key = (kinds, specs, op_spec, entry)
     factory = _RESUME_FACTORIES.get(key)
@@ -207,10 +211,11 @@ def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
             known = [f"a{j}" for j in range(index)]
             body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
             lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
-            body += ["    " + line for line in reads.rewrite(lines + _operands_from(kinds, index + 1, specs, op_spec, entry))]
+            body += ["    " + line for line in reads.rewrite(lines + _operands_from(kinds, index + 1, specs, op_spec, entry,
+                                                                                   "again and "))]
         body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
         setup = reads.setup()
-        source = (f"def factory({params}):\n{_indent(setup, 4)}    def resume(m, k, value):\n{_indent(body, 8)}"
+        source = (f"def factory({params}):\n{_indent(setup, 4)}    def resume(m, k, value, again=True):\n{_indent(body, 8)}"
                   "    return resume\n")
         factory = _RESUME_FACTORIES[key] = _build(source, f"resume {key}")
     return factory
@@ -317,8 +322,15 @@ def assign_lines(target: str, result: str) -> list[str]:
             f"{target} = new_pair"]
 
 
-def _renamed(text: str, i: int) -> str:
-    return re.sub(r"\ba(\d)\b", lambda found: f"b{i}_{found.group(1)}", text)
+def _renamed(text: str, i: int, subkinds: tuple[OperandKind, ...] = ()) -> str:
+    """``text`` (a written-in primitive's guard or result, on ``a0`` ...) on operand ``i``'s own
+    operands: ``b{i}_{j}``, or for a constant the factory parameter holding it (``S{i}_{j}``:
+    one copy to a local fewer)."""
+    def name(found: re.Match[str]) -> str:
+        j = int(found.group(1))
+        return f"S{i}_{j}" if j < len(subkinds) and subkinds[j] == "C" else f"b{i}_{j}"
+
+    return re.sub(r"\ba(\d)\b", name, text)
 
 
 def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
@@ -335,7 +347,7 @@ def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
         name = f"b{i}_{j}"
         checked = f"a{j}" in typed
         if sub == "C":
-            lines.append(f"{name} = S{i}_{j}")
+            pass  # read from its parameter where used (``_renamed``)
         elif sub == "G":
             lines.append(f"{name} = g.get(S{i}_{j}, MISSING)")
             if not checked:
@@ -346,15 +358,19 @@ def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
             if not checked:
                 conditions.append(f"{name} is not UNASSIGNED")
     if guard:
-        conditions.append(f"({_renamed(guard, i)})")
-    lines += [f"if {' and '.join(conditions)}:"] + ["    " + line for line in assign_lines(f"a{i}", _renamed(result, i))]
+        conditions.append(f"({_renamed(guard, i, subkinds)})")
+    lines += [f"if {' and '.join(conditions)}:"] + ["    " + line
+                                                   for line in assign_lines(f"a{i}", _renamed(result, i, subkinds))]
     return lines + ["else:", f"    a{i} = d{i}.val(m, env)", f"    if a{i} is NOT_INLINE: {fallback}"]
 
 
 def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any, ...], op_spec: Any = None,
-                   entry: Any = None) -> list[str]:
+                   entry: Any = None, fuse_return: str | None = None) -> list[str]:
     """Source lines that evaluate operands ``start`` ... into ``a{i}`` (earlier ones are there
-    already; ``f`` and ``env`` are set), then make the call."""
+    already; ``f`` and ``env`` are set), then make the call. ``fuse_return``: the condition
+    prefix under which an operand call that gave its value at once in the chain also takes the
+    return into this call's frame (``fused.return_lines``); None: never; ``""`` (always) is for
+    the call's own ``ev``, where ``m.env`` already holds ``env``."""
     body: list[str] = []
     for i in range(start, len(kinds)):
         kind = kinds[i]
@@ -363,10 +379,14 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any,
             # ``CallK(m.k, node, env, i, f, values)`` without its ``__init__`` call (half the time)
             body += ["waiting = new_object(CallK)", "waiting.next = m.k", "waiting.node = node", "waiting.env = env",
                      f"waiting.index = {i}", "waiting.f = f", f"waiting.vals = ({done}{',' if i else ''})",
-                     "m.k = waiting", f"m.node = d{i}",
-                     "m.env = env", f"if m.fusing and d{i}.fuse_operand:"]
-            body += fused.chain_lines(f"d{i}", 4) + ["return"]  # the operand call's step too
-            return body
+                     "m.k = waiting", f"m.node = d{i}"]
+            if fuse_return != "":  # a call's own ``ev`` read ``env`` from ``m.env``: no need to set it
+                body.append("m.env = env")
+            body.append(f"if m.fusing and d{i}.fuse_operand:")
+            body += fused.chain_lines(f"d{i}", 4)  # the operand call's step too
+            if fuse_return is not None:  # and its value's return into this frame
+                body += fused.return_lines(fuse_return, 4)
+            return body + ["return"]
         fallback = f"return continue_call(m, node, env, f, [{done}], {i})"
         body += inline_read(specs[i], i, fallback) if specs[i] is not None else _read(kind, i, fallback)
     return body + _enter(len(kinds), op_spec, entry)
@@ -383,9 +403,20 @@ def _enter(count: int, op_spec: Any = None, entry: Any = None) -> list[str]:
         done = assign_lines("m.value", result) + ["m.node = None", "return"]
         written_in = ["if f is FP:"] + ([f"    if {guard}:"] + ["        " + line for line in done] if guard
                                         else ["    " + line for line in done])
+    known: list[str] = []
+    if entry is not None:  # the lambda seen when the code was made: its arity, slots and body are known
+        known = ["    if lam is LAM:",
+                 f"        frame = [f.env{', ' if count else ''}{values}]",
+                 "        if EXTRA:",
+                 "            frame.extend(EXTRA)",
+                 "        m.env = frame",
+                 *fastcall_entry.entered_lines(entry),
+                 "        m.node = B",
+                 "        return"]
     return written_in + [
         "if type(f) is Closure:",
         "    lam = f.lam",
+        *known,
         f"    if lam.fixed_arity == {count}:",
         f"        frame = [f.env{', ' if count else ''}{values}]",
         "        if lam.extra_slots:",
@@ -393,7 +424,6 @@ def _enter(count: int, op_spec: Any = None, entry: Any = None) -> list[str]:
         "        m.env = frame",
         "        body = lam.body",
         "        m.node = body",
-        *fastcall_entry.entered_lines(entry),
         "        if m.fusing and body.fuse_entry:",  # the body's first step too (fused.py)
         *fused.chain_lines("body", 12),
         "        return",

@@ -4,7 +4,8 @@ A split of ``fastcall.py`` (which generates the calls' code and uses these): whe
 operator held, at the call's first run, a closure whose body is an ``if`` with an inline test
 (``fib``) or a written-in primitive call (``(lambda (x) (* x 3))`` given to ``map``), the body's
 step is written into the call's code, right after the new frame is made, and taken (a fused step,
-``fused.py``) while the body entered is still that node. The names of the written-in step end in
+``fused.py``) while the closure entered is still one of that very lambda (``lam is LAM``: then its
+arity, extra slots and body are known too, and not read again). The names of the written-in step end in
 ``ENTRY_INDEX`` (``a9``, ``d9``, ``P9`` ...), apart from the operands'.
 """
 
@@ -40,7 +41,7 @@ def entry_spec(node: Any, m: Any, operator: Any) -> tuple[Any, tuple[Any, ...]]:
         specs, values = fastcall.inline_specs((body,), (fastcall.operand_kind(body),), m)
         if specs[0] is None:
             return None, ()
-        return ("call", specs[0]), (body, body, *values)
+        return ("call", specs[0]), (f.lam, f.lam.extra_slots, body, body, *values)
     if type(body) is not n.If:
         return None, ()
     test_kind = fastcall.operand_kind(body.test)
@@ -48,27 +49,30 @@ def entry_spec(node: Any, m: Any, operator: Any) -> tuple[Any, tuple[Any, ...]]:
         return None, ()
     specs, values = fastcall.inline_specs((body.test,), (test_kind,), m)
     entry = (fused.branch_kind(body.then), fused.branch_kind(body.otherwise), specs[0])
-    return entry, (body, body.test, body.then, body.otherwise, *values)
+    return entry, (f.lam, f.lam.extra_slots, body, body.test, body.then, body.otherwise, *values)
 
 
 def entry_params(entry: Any) -> list[str]:
     i = ENTRY_INDEX
     if entry[0] == "call":
-        return ["B", f"d{i}"] + fastcall.spec_params_at(entry[1], i)
-    return ["B", f"d{i}", "BTH", "BO"] + (fastcall.spec_params_at(entry[2], i) if entry[2] is not None else [])
+        return ["LAM", "EXTRA", "B", f"d{i}"] + fastcall.spec_params_at(entry[1], i)
+    return ["LAM", "EXTRA", "B", f"d{i}", "BTH", "BO"] + (fastcall.spec_params_at(entry[2], i) if entry[2] is not None else [])
 
 
 def entered_lines(entry: Any) -> list[str]:
-    """Lines (in ``fastcall._enter``, the frame just entered) that take the step of the callee's
-    body written in (``entry_spec``) when fusing and the body is still that node."""
-    if entry is None:
-        return []
+    """Lines (in ``fastcall._enter``, the frame of the very lambda ``entry_spec`` saw just
+    entered: ``lam is LAM``, so its body is ``B``) that take the step of the callee's body
+    written in when fusing; every way through them returns, but one: not fusing. The body's step
+    is counted on the way out (one addition, with a fused branch value's), and ``m.node`` is set
+    to the body only where the machine stops there (a failing step too, as unfused)."""
     if entry[0] == "call":  # the body's value written in; else its step is the next dispatch's
-        lines = fastcall.inline_read(entry[1], ENTRY_INDEX, "m.fused_steps -= 1; return")
-        lines += [f"m.value = a{ENTRY_INDEX}", "m.node = None"]
+        lines = fastcall.inline_read(entry[1], ENTRY_INDEX, "m.node = B; return")
+        lines += [f"m.value = a{ENTRY_INDEX}", "m.node = None", "m.fused_steps += 1", "return"]
     else:
-        lines = fused.if_lines(entry[0], entry[1], entry[2], ENTRY_INDEX, "B", "BTH", "BO", fusing=True)
-    return (["        if body is B and m.fusing:", "            m.fused_steps += 1", "            env = frame",
-             "            try:"] + ["                " + line for line in lines]
-            + ["            except OmegaError as error:", "                if getattr(error, 'node', None) is None:",
-               "                    error.node = body", "                raise", "            return"])
+        lines = fused.if_lines(entry[0], entry[1], entry[2], ENTRY_INDEX, "B", "BTH", "BO", fusing=True, pending=1)
+        lines.append("return")
+    return (["        if m.fusing:", "            env = frame", "            try:"]
+            + ["                " + line for line in lines]
+            + ["            except OmegaError as error:", "                m.fused_steps += 1", "                m.node = B",
+               "                if getattr(error, 'node', None) is None:", "                    error.node = B",
+               "                raise"])

@@ -17,7 +17,7 @@ The chains (and why none is longer than ``FUSE_MAX_STEPS``):
 * a call that enters a closure whose body is an ``if``: the call step, then the ``if`` (above)
   (1 + 2). Written into the call's generated code (``fastcall._enter``): when the callee was a
   global closure the first time the call ran, its ``if`` is written in too (``if_lines``,
-  ``fastcall_entry.entry_spec``), used while the body entered is still that node.
+  ``fastcall_entry.entry_spec``), used while the closure entered is one of that lambda.
 * a call that enters a closure whose body is a call of a primitive written in
   (``(lambda (x) (* x 3))`` given to ``map``): the call step, then the body's, when the body's
   global is still that primitive and its guard holds (1 + 1); otherwise the body's step is left
@@ -26,6 +26,16 @@ The chains (and why none is longer than ``FUSE_MAX_STEPS``):
 * a call (or a call's resumption after an operand returned) whose next operand is itself a call
   with only inline operands: pushing the frame, then that call (above) (1 + 3). Only such a call
   qualifies (``Call.fuse_operand``), so the chain cannot go on into its operands.
+* ... and when that operand call gave its value at once (a leaf ``(fib 1)``, ``(f (car l))``
+  entering ``(lambda (x) (* x 3))``, ``+`` given to ``fold-left``): the value's return into the
+  frame just pushed, i.e. the call's resumption, which may push and chain its next operand or
+  enter the callee (above) (1 + 3 + 1 + 3 = 8). The resumption so called fuses no return of its
+  own (``again`` False: ``return_lines``), so chains do not nest.
+* an ``if`` whose test always takes steps and is a call with inline operands (``(pred (car l))``
+  in ``filter``): pushing its frame, the test call (above, up to 3), the test's return into the
+  ``if`` (1), then the chosen branch's step when it is such a call too (up to 3) (1 + 3 + 1 + 3
+  = 8). Such an ``if`` is not itself fused into a call entering it (``If.fuse_entry``), so the
+  chain cannot nest into another one.
 
 An inner step that fails is counted before it runs and its error names its own node, as the
 machine loop would have done; an inner step that suspends (a host effect) leaves the machine as
@@ -48,11 +58,32 @@ def chain_lines(inner: str, indent: int) -> list[str]:
     pad = " " * indent
     return [f"{pad}m.fused_steps += 1",
             f"{pad}try:",
-            f"{pad}    {inner}.ev(m)",
+            f"{pad}    step = {inner}.ev",  # a slot: read as an attribute, called (not a method call: unspecialised)
+            f"{pad}    step(m)",
             f"{pad}except OmegaError as error:",
             f"{pad}    if getattr(error, 'node', None) is None:",
             f"{pad}        error.node = {inner}",
             f"{pad}    raise"]
+
+
+def return_lines(condition: str, indent: int) -> list[str]:
+    """Source lines (after ``chain_lines`` of an operand call, in the code of the call waiting in
+    frame ``waiting``) that take the next step too when the operand gave its value at once: the
+    return into ``waiting``, i.e. that call's resumption, exactly what the machine loop does with
+    a value and a ``CallK`` on top (``waiting`` must still be on top: a continuation called in the
+    chain may have replaced the stack). The resumption is told (``again`` False) to fuse no return
+    of its own. ``condition``: a prefix of the test (``again and `` in a resumption)."""
+    pad = " " * indent
+    return [f"{pad}if {condition}m.node is None and m.k is waiting:",
+            f"{pad}    m.k = waiting.next",
+            f"{pad}    m.fused_steps += 1",
+            f"{pad}    try:",
+            f"{pad}        resume = node.resume",
+            f"{pad}        resume(m, waiting, m.value, False)",
+            f"{pad}    except OmegaError as error:",
+            f"{pad}        if getattr(error, 'node', None) is None:",
+            f"{pad}            error.node = node",
+            f"{pad}        raise"]
 
 
 NAMESPACE: dict[str, Any] = {"OmegaError": OmegaError, "NOT_INLINE": NOT_INLINE, "IfK": IfK,
@@ -69,38 +100,45 @@ def branch_kind(branch: Any) -> str:
     return kind if kind in ("C", "L0", "L1") else "-"
 
 
-def _branch_lines(kind: str, name: str, i: int, fusing: bool) -> list[str]:
+def _counted(steps: int) -> list[str]:
+    return [f"m.fused_steps += {steps}"] if steps else []
+
+
+def _branch_lines(kind: str, name: str, i: int, fusing: bool, pending: int = 0) -> list[str]:
     """Lines that move to branch ``name``; with its value step fused when the kind allows (when
-    ``m.fusing`` is set: ``fusing`` says the lines run only when it is, so it is not tested)."""
+    ``m.fusing`` is set: ``fusing`` says the lines run only when it is, so it is not tested).
+    ``pending``: fused steps taken but not yet counted (added on the way out)."""
     if kind == "C":
-        fused = [f"m.value = {name}.value", "m.node = None", "m.fused_steps += 1", "return"]
+        fused = [f"m.value = {name}.value", "m.node = None", f"m.fused_steps += {1 + pending}", "return"]
         return fused if fusing else ["if m.fusing:"] + ["    " + line for line in fused] + [f"m.node = {name}"]
     if kind in ("L0", "L1"):
         frame = "env" if kind == "L0" else "env[0]"
         fused = [f"v{i} = {frame}[{name}.index]", f"if v{i} is not UNASSIGNED:", f"    m.value = v{i}",
-                 "    m.node = None", "    m.fused_steps += 1", "    return"]
+                 "    m.node = None", f"    m.fused_steps += {1 + pending}", "    return"]
         # unassigned: the variable's own step reports it
-        return (fused if fusing else ["if m.fusing:"] + ["    " + line for line in fused]) + [f"m.node = {name}"]
-    return [f"m.node = {name}"]
+        return ((fused if fusing else ["if m.fusing:"] + ["    " + line for line in fused]) + [f"m.node = {name}"]
+                + _counted(pending))
+    return [f"m.node = {name}"] + _counted(pending)
 
 
 def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int = 0, node: str = "node",
-             then: str = "then", otherwise: str = "otherwise", fusing: bool = False) -> list[str]:
+             then: str = "then", otherwise: str = "otherwise", fusing: bool = False, pending: int = 0) -> list[str]:
     """The step of an ``if`` (environment in ``env``, test in ``d{i}``), as source lines; ``i``
     and the names keep them apart from the code they are written into (a call entering the
-    closure whose body this ``if`` is: ``fastcall._enter``, where ``fusing`` is known)."""
+    closure whose body this ``if`` is: ``fastcall._enter``, where ``fusing`` is known, and the
+    ``if``'s own step is fused: ``pending`` 1, counted on each way out, one addition fewer)."""
     from omega_core.lang import fastcall  # fastcall imports this module
 
     # ``IfK(m.k, node, env)`` without its ``__init__`` call
     in_steps = (f"waiting = new_object(IfK); waiting.next = m.k; waiting.node = {node}; waiting.env = env; "
-                f"m.k = waiting; m.node = d{i}; return")
+                f"m.k = waiting; m.node = d{i}; " + "".join(f"{line}; " for line in _counted(pending)) + "return")
     if spec is None:
         body = [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {in_steps}"]
     else:
         body = ["g = m.globals"] + fastcall.inline_read(spec, i, in_steps)
     body.append(f"if a{i} is False:")
-    body += ["    " + line for line in _branch_lines(otherwise_kind, otherwise, i, fusing)]
-    body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, then, i, fusing)]
+    body += ["    " + line for line in _branch_lines(otherwise_kind, otherwise, i, fusing, pending)]
+    body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, then, i, fusing, pending)]
     return body
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from types import MethodType
 from typing import Any
 
-from omega_core.errors import EvalError
+from omega_core.errors import EvalError, OmegaError
 from omega_core.lang import fastcall, fastcall_entry, fused
 from omega_core.lang.frames import (
     NOT_INLINE,
@@ -226,8 +226,7 @@ class If(Node):
     """``ev`` is a per-node function (a slot) with the branches in its closure: one of the two
     most frequent steps, it then reads no attribute of the node."""
 
-    __slots__ = ("test", "then", "otherwise", "ev")
-    fuse_entry = True
+    __slots__ = ("test", "then", "otherwise", "ev", "fuse_entry")
 
     def __init__(self, unit: Unit, form: Any, test: Node, then: Node, otherwise: Node) -> None:
         super().__init__(unit, form)
@@ -235,12 +234,60 @@ class If(Node):
         self.then = then
         self.otherwise = otherwise
         self.ev = _if_ev(self, test, then, otherwise)
+        self.fuse_entry = not _chains_its_test(test)
+        """A call entering a closure whose body is this ``if`` may take its step too, unless the
+        ``if`` chains its test's steps (``_if_ev``): a chain must not grow past ``FUSE_MAX_STEPS``."""
 
 
 _new_object = object.__new__
 
 
+def _chains_its_test(test: Node) -> bool:
+    """The test always takes steps and is a call whose own step may be fused (``fuse_operand``:
+    ``(pred (car l))`` in ``filter``): the ``if`` takes that step, the test's return and the
+    chosen branch's first step in its own dispatch (``fused.py``)."""
+    return fastcall.operand_kind(test) == "N" and test.fuse_operand
+
+
 def _if_ev(node: If, test: Node, then: Node, otherwise: Node) -> Any:
+    if _chains_its_test(test):
+
+        def ev_chaining_test(m: Any) -> None:
+            env = m.env
+            waiting = _new_object(IfK)  # ``IfK(m.k, node, env)`` without its ``__init__`` call
+            waiting.next = m.k
+            waiting.node = node
+            waiting.env = env
+            m.k = waiting
+            m.node = test
+            if not m.fusing:
+                return
+            m.fused_steps += 1  # the test call's step
+            try:
+                step = test.ev  # a slot: an attribute read and a call are faster than a method call
+                step(m)
+            except OmegaError as error:
+                if getattr(error, "node", None) is None:
+                    error.node = test
+                raise
+            if m.node is not None or m.k is not waiting:  # the test goes on in steps (or left)
+                return
+            m.k = waiting.next  # its value returns to the ``if`` (``IfK.ret``)
+            m.fused_steps += 1
+            branch = then if m.value is not False else otherwise
+            m.node = branch
+            m.env = env
+            if branch.fuse_operand:  # a call with inline operands: its step too
+                m.fused_steps += 1
+                try:
+                    step = branch.ev
+                    step(m)
+                except OmegaError as error:
+                    if getattr(error, "node", None) is None:
+                        error.node = branch
+                    raise
+
+        return ev_chaining_test
     if fastcall.operand_kind(test) == "N":  # the test always takes steps: no need to ask it
 
         def ev_in_steps(m: Any) -> None:
@@ -315,14 +362,14 @@ def _first_call_ev(node: Call, m: Any) -> None:
     node.ev(m)
 
 
-def _first_call_resume(m: Any, k: Any, value: Any) -> None:
+def _first_call_resume(m: Any, k: Any, value: Any, again: bool = True) -> None:
     node = k.node
     specs, values = fastcall.inline_specs(node.args, node.kinds, m)
     op_spec, op_values = fastcall.operator_spec(node, m, k.f)
     entry, entry_values = fastcall_entry.entry_spec(node, m, k.f)
     node.resume = fastcall.resume_factory(node.kinds, specs, op_spec, entry)(
         node, *node.data[1:], *values, *op_values, *entry_values)
-    node.resume(m, k, value)
+    node.resume(m, k, value, again)
 
 
 def _never_inline(m: Any, env: Any) -> Any:
@@ -357,8 +404,9 @@ def generic_call_val(node: Call, m: Any, env: Any) -> Any:
         raise
 
 
-def generic_call_resume(m: Any, k: Any, value: Any) -> None:
-    """``CallK.ret`` for operand ``k.index`` (>= 0) of ``k.node``: on with the next operands."""
+def generic_call_resume(m: Any, k: Any, value: Any, again: bool = True) -> None:
+    """``CallK.ret`` for operand ``k.index`` (>= 0) of ``k.node``: on with the next operands
+    (``again``: see ``fastcall.resume_factory``; this code fuses nothing)."""
     continue_call(m, k.node, k.env, k.f, [*k.vals, value], k.index + 1)
 
 
