@@ -338,8 +338,10 @@ class Evaluator:
                 machine.status = Status.ERROR
                 machine.error = error
             else:
+                machine.memory.replaced |= machine.undo.replaced_values()
                 machine.undo.clear()  # its changes stay: the old values it journaled are garbage
             return FormResult(source, line, None, output, error.message, error.code, steps, elapsed)
+        machine.memory.replaced |= machine.undo.replaced_values()
         machine.undo.clear()  # done: what it replaced is garbage now (the memory budget counts it freed)
         try:
             value = truncate_output(write_string(machine.value), self.language.max_output_chars)

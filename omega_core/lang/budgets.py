@@ -208,11 +208,14 @@ class MemoryMeter:
     before each command) and how much the running command has built (``grown``: the sum, over its
     own slices, of how much the process grew during the slice, started fresh for every command)."""
 
-    __slots__ = ("grown", "held", "_slice_start")
+    __slots__ = ("grown", "held", "replaced", "_slice_start")
 
     def __init__(self) -> None:
         self.grown = 0
         self.held = 0
+        self.replaced = False
+        """A form since the session last looked replaced a value that may have held memory
+        (``UndoJournal.replaced_values``): what it freed is still in ``held`` until a prune."""
         self._slice_start: int | None = None
 
     def reset(self) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from omega_core.lang.values import GlobalTable, HashTable, hash_key
 
 ABSENT: Any = object()
+_SMALL_ATOMS = (int, float, bool, type(None))
 """Marks a global or hash key that did not exist before the command."""
 
 
@@ -38,6 +39,14 @@ class UndoJournal:
     def clear(self) -> None:
         self.globals.clear()
         self.entries.clear()
+
+    def replaced_values(self) -> bool:
+        """Whether the command replaced a global's value or a hash entry's by something else while
+        the old one was a value that can hold memory (anything but a number, a boolean or a short
+        string): what it may have freed, for the memory budget's count (``RecordedSession``)."""
+        olds = [*self.globals.values(), *(entry[3] for entry in self.entries.values())]
+        return any(old is not ABSENT and type(old) not in _SMALL_ATOMS
+                   and not (type(old) is str and len(old) < 256) for old in olds)
 
     def note_entry(self, table: HashTable, key: Any, key_value: Any) -> None:
         """Before entry ``key`` (the hash key of ``key_value``) of ``table`` changes: remember it once."""

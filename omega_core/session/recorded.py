@@ -295,6 +295,7 @@ class RecordedSession(SessionFiles):
         self._command_records = self.states.records_total
         self.states.command_started()
         self.machine.memory.held = self.states.encoder.value_bytes  # the memory budget's earlier part
+        self.machine.memory.replaced = False
         extra: dict[str, Any] = {"omega": 1}
         if not self.recorder.record_steps:
             extra["record"] = False
@@ -336,12 +337,13 @@ class RecordedSession(SessionFiles):
                                   sum(1 for r in results if not r.ok))
 
     def _may_have_freed_held_values(self) -> bool:
-        """The command changed globals while what earlier commands keep is at least half the
-        memory budget: what it replaced may be garbage, and the budget should not count it in the
-        next command (a prune, O(captured objects), settles the count; smaller sessions settle
+        """The command replaced a value that may have held memory (not a number or a short
+        string: ``(define x 1)`` does not count) while what earlier commands keep is at least half
+        the memory budget: what it replaced may be garbage, and the budget should not count it in
+        the next command (a prune, O(captured objects), settles the count; smaller sessions settle
         when the encoder's table doubles)."""
         held = self.states.encoder.value_bytes
-        return 2 * held >= self.config.language.max_memory_mb * MIB and bool(self.machine.globals.dirty)
+        return 2 * held >= self.config.language.max_memory_mb * MIB and self.machine.memory.replaced
 
     def _capture_in_slices(self) -> Generator[Step, Any, None]:
         """Encode the capture in progress a few milliseconds at a time, pausing between (a server

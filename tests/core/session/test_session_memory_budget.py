@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 from omega_core.config import Config, LanguageConfig
 from omega_core.evaluator import Evaluator
 from omega_core.lang.budgets import MIB
@@ -127,5 +129,32 @@ def test_the_forms_of_one_input_count_what_the_ones_before_them_keep(tmp_path: P
         assert refused, [result.transcript() for result in results]
         assert 2 <= refused[0] <= LIMIT_MB // 8
         assert "kept by earlier commands or forms" in (results[refused[0]].error or "")
+    finally:
+        session.close()
+
+
+def test_only_a_replaced_value_that_can_hold_memory_settles_the_count(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past half the budget a prune (O(captured objects)) follows a command that replaced a big
+    value, not one that changed a number: ``(define x 1)`` in a big session stays cheap."""
+    prunes: list[int] = []
+    original = SharedEncoder.prune_steps
+
+    def counted(self: SharedEncoder, budget_s: float | None):  # type: ignore[no-untyped-def]
+        prunes.append(len(self.addr))
+        return original(self, budget_s)
+
+    monkeypatch.setattr(SharedEncoder, "prune_steps", counted)
+    session = open_session(tmp_path)
+    try:
+        session.execute(DOUBLED + " (define counter 0)")
+        defined = fill_until_refused(session)  # past half the budget now (and refused once: pruned)
+        assert 2 * session.states.encoder.value_bytes >= LIMIT_MB * MIB
+        before = len(prunes)
+        assert session.execute("(define counter 1) (set! counter 2)")[-1].ok
+        assert len(prunes) == before  # numbers replaced: nothing to settle
+        assert session.execute(f"(set! {defined[0]} #f)")[0].ok
+        assert len(prunes) == before + 1  # an 8 MB string replaced: settled at once
+        assert session.states.encoder.value_bytes < 8 * MIB * (len(defined) - 1) + MIB
     finally:
         session.close()
