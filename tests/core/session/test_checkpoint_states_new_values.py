@@ -84,6 +84,24 @@ def test_walk_counts_pairs_and_frames_but_not_what_is_written() -> None:
     assert (counted, finished) == (10, False)  # stops at the bound: the walk costs what it counts
 
 
+def test_one_walk_call_visits_a_bounded_number_of_items_and_the_total_is_unchanged() -> None:
+    """A deep stack's frames are counted, their fields (numbers, None) only visited: one call that
+    may count 4,096 frames visited ten times as many items and held the server's loop 10-35 ms.
+    A call now stops after ``VISITS_PER_COUNTED * count`` items; the calls add up to the same."""
+    from omega_core.lang.capture_walk import VISITS_PER_COUNTED
+
+    encoder = SharedEncoder()
+    work: list[object] = [Pair(1, None), Pair(2, None)] + [None] * 10_000  # visited from the end
+    assert walk_new_objects(encoder, work, set(), 10) == (0, False)
+    assert len(work) == 10_002 - VISITS_PER_COUNTED * 10
+    total, finished, calls = 0, False, 1
+    seen: set[int] = set()
+    while not finished:
+        counted, finished = walk_new_objects(encoder, work, seen, 10)
+        total, calls = total + counted, calls + 1
+    assert total == 2 and calls > 100
+
+
 def test_a_declined_proposal_is_walked_again_only_once_its_allowance_doubled(tmp_path: Path) -> None:
     from omega_core.session.checkpoint_states import CheckpointStates
 
