@@ -233,8 +233,8 @@ class Evaluator:
             return
         first_form = resume_form[0] if resume_form is not None else 0
         # The memory budget's part kept by what ran before (the session sets it per input): each
-        # form that ends adds what it grew, so the forms of one input (a whole file in batch)
-        # count what the ones before them keep.
+        # form that ends adds what it grew, so the forms of one input (several on one line, a
+        # notebook cell) count what the ones before them keep.
         held_before = self.machine.memory.held
         try:
             for number, item in enumerate(forms):

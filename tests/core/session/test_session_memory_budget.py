@@ -118,7 +118,7 @@ def test_the_encoder_charges_captured_values_and_a_prune_settles_the_count() -> 
 
 
 def test_the_forms_of_one_input_count_what_the_ones_before_them_keep(tmp_path: Path) -> None:
-    """A whole file run as one input (or several defines on one line): no capture between its
+    """Several defines in one input (one line, a notebook cell): no capture between its
     forms, so each form that ends adds what it grew to the part kept by what ran before."""
     session = open_session(tmp_path)
     try:
