@@ -338,11 +338,9 @@ class Evaluator:
                 machine.status = Status.ERROR
                 machine.error = error
             else:
-                machine.memory.replaced |= machine.undo.replaced_values()
-                machine.undo.clear()  # its changes stay: the old values it journaled are garbage
+                machine.end_form()  # failed by itself: its changes stay
             return FormResult(source, line, None, output, error.message, error.code, steps, elapsed)
-        machine.memory.replaced |= machine.undo.replaced_values()
-        machine.undo.clear()  # done: what it replaced is garbage now (the memory budget counts it freed)
+        machine.end_form()
         try:
             value = truncate_output(write_string(machine.value), self.language.max_output_chars)
         except (RecursionError, MemoryError) as problem:  # the form ran: its effects stay, only the echo fails
@@ -403,9 +401,8 @@ class Evaluator:
                 return budgets.steps_exceeded(machine.steps - steps_before, budget)
             memory = machine.memory
             if memory.over(machine.memory_limit):
-                what = "the command's values and continuation" if memory.held < budgets.SMALL_GROWTH_BYTES \
-                    else "this command's values and continuation"
-                return budgets.memory_exceeded(memory.held + memory.grown, machine.memory_limit, what, "reached", memory.held)
+                return budgets.memory_exceeded(memory.held + memory.grown, machine.memory_limit,
+                                               "the command's values and continuation", "reached", memory.held)
             yield PAUSE
 
     def _apply_limits(self, machine: Machine) -> None:

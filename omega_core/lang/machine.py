@@ -147,6 +147,13 @@ class Machine:
         self.memory.reset()
         self.undo.clear()
 
+    def end_form(self) -> None:
+        """The form ended and its changes stay: the old values its undo journal kept are garbage
+        now. Whether one could hold memory is noted for the session's memory count
+        (``MemoryMeter.replaced``)."""
+        self.memory.replaced |= self.undo.replaced_values()
+        self.undo.clear()
+
     def roll_back(self) -> None:
         """The command was stopped from outside (budget, interrupt): undo its changes to globals and
         hash tables and drop its registers (the continuation may be what filled the memory)."""

@@ -241,7 +241,9 @@ class GlobalTable(dict):  # type: ignore[type-arg]
         the next change, so code that never runs again does not keep an old value alive (a big
         string freed by ``set!`` stayed in memory, and in the session's memory budget, for good)."""
 
-    def _forget_reads(self) -> None:
+    def _changed(self) -> None:
+        """A new stamp, and the caches filled from the table emptied (what they hold may be gone)."""
+        self.stamp = object()
         for cache in self.read_caches:
             cache[0] = NO_READS
         self.read_caches.clear()
@@ -255,56 +257,43 @@ class GlobalTable(dict):  # type: ignore[type-arg]
         if len(caches) > READ_CACHES_BOUND and len(caches) & (READ_CACHES_BOUND - 1) == 0:
             caches[:] = list({id(each): each for each in caches}.values())
 
-    # Every way to change a dict, each giving the table a new stamp. (A C function writing into
-    # the table directly would bypass these; nothing does: globals change through these only.)
+    # Every way to change a dict, each giving the table a new stamp (``_changed``). (A C function
+    # writing into the table directly would bypass these; nothing does.) ``__setitem__``, the one
+    # a running ``set!`` uses, does it inline: a method call per global write is worth avoiding.
 
     def __setitem__(self, name: str, value: Any) -> None:
         dict.__setitem__(self, name, value)
         self.stamp = object()
         if self.read_caches:
-            self._forget_reads()
+            self._changed()
 
     def __delitem__(self, name: str) -> None:
         dict.__delitem__(self, name)
-        self.stamp = object()
-        if self.read_caches:
-            self._forget_reads()
+        self._changed()
 
     def __ior__(self, other: Any) -> "GlobalTable":
         dict.update(self, other)
-        self.stamp = object()
-        if self.read_caches:
-            self._forget_reads()
+        self._changed()
         return self
 
     def pop(self, *args: Any) -> Any:
-        self.stamp = object()
-        if self.read_caches:
-            self._forget_reads()
+        self._changed()
         return dict.pop(self, *args)
 
     def popitem(self) -> tuple[str, Any]:
-        self.stamp = object()
-        if self.read_caches:
-            self._forget_reads()
+        self._changed()
         return dict.popitem(self)
 
     def clear(self) -> None:
         dict.clear(self)
-        self.stamp = object()
-        if self.read_caches:
-            self._forget_reads()
+        self._changed()
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         dict.update(self, *args, **kwargs)
-        self.stamp = object()
-        if self.read_caches:
-            self._forget_reads()
+        self._changed()
 
     def setdefault(self, name: str, default: Any = None) -> Any:
-        self.stamp = object()
-        if self.read_caches:
-            self._forget_reads()
+        self._changed()
         return dict.setdefault(self, name, default)
 
 

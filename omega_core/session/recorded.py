@@ -26,7 +26,6 @@ from omega_core.config import Config
 from omega_core.effects import EffectHost, OracleExchange
 from omega_core.errors import OmegaError
 from omega_core.evaluator import PAUSE, STOPPED_CODES, Evaluator, FormResult, Step, drive
-from omega_core.lang.budgets import MIB
 from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.checkpoint_states import CheckpointStates
@@ -343,7 +342,7 @@ class RecordedSession(SessionFiles):
         the next command (a prune, O(captured objects), settles the count; smaller sessions settle
         when the encoder's table doubles)."""
         held = self.states.encoder.value_bytes
-        return 2 * held >= self.config.language.max_memory_mb * MIB and self.machine.memory.replaced
+        return 2 * held >= self.machine.memory_limit and self.machine.memory.replaced
 
     def _capture_in_slices(self) -> Generator[Step, Any, None]:
         """Encode the capture in progress a few milliseconds at a time, pausing between (a server

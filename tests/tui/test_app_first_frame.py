@@ -1,7 +1,7 @@
 """The app's first frame holds almost nothing but the REPL (issue 12: keys taken within 0.3 s).
 
 The Sessions, Timeline and Metrics panes come right after the first frame in place of titled
-placeholders of the same size (``side_panes``), their modules are not imported before it, and the
+empty boxes of the same size (``side_panes``), their modules are not imported before it, and the
 garbage collector is off from the start to the first frame and freezes what the start built
 (``start_collector``). Speed itself is measured by ``bench/tui.py --only start``; these tests keep
 the causes from coming back."""
@@ -78,7 +78,7 @@ def test_first_frame_imports_no_side_pane_and_runs_without_the_collector(tmp_pat
     assert seen["frozen"] > 10_000, "what the start built was not frozen"
 
 
-async def test_side_panes_replace_same_size_placeholders_after_the_first_frame() -> None:
+async def test_side_panes_replace_same_size_empty_boxes_after_the_first_frame() -> None:
     first: dict[str, Any] = {}
 
     class Watched(OmegaApp):
