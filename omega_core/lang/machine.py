@@ -20,6 +20,7 @@ from omega_core.lang import budgets
 from omega_core.lang import frames as fr
 from omega_core.lang.compiler import compile_unit
 from omega_core.lang.frames import CallK
+from omega_core.lang.list_copy import ReverseInProgress, copy_piece
 from omega_core.lang.nodes import Amb, Unit
 from omega_core.lang.printer import display_string, short_string, write_string
 from omega_core.lang.undo import ABSENT, UndoJournal
@@ -66,13 +67,11 @@ dispatch and every fused step, in a chunk of hundreds: a few percent of ``fib``'
 FUSION_ENABLED = True
 """Off: every step is its own dispatch (the differential tests compare both ways)."""
 
-REVERSE_CHUNK_PAIRS = 16_384
-"""Pairs ``%reverse-onto`` copies per step: about a millisecond or two of work, so a list of
-millions of pairs is copied in many slices instead of one step stalling the backend for seconds.
-It stays at 16,384 although a smaller chunk would stall less (2,048: under a millisecond on a
-loaded machine): the chunk sets the step count of ``append``/``reverse``, and step counts are part
-of every recorded session (periodic checkpoints, a goto's replay to a step), so changing it would
-make old logs replay to other points."""
+def _failed_at(node: Any, k: Any) -> Any:
+    """The node a step failed in, for its error's location. Not a copy in progress: it holds the
+    half-built list (it has no place in the code; ``error_location`` then names the caller)."""
+    failed = node if node is not None else getattr(k, "node", None)
+    return None if type(failed) is ReverseInProgress else failed
 
 
 class _Suspend(Exception):
@@ -219,7 +218,7 @@ class Machine:
             self.error = error.with_traceback(None)  # its frames hold the primitive's arguments:
             # kept until the next command, a list a budget stopped stayed alive (512 MB, and every
             # full collection of the process walked its millions of pairs)
-            self.error_node = getattr(error, "node", None) or (node if node is not None else getattr(k, "node", None))
+            self.error_node = getattr(error, "node", None) or _failed_at(node, k)
         except RecursionError:  # evaluation does not recurse; a primitive walking nested data might
             self.status = Status.ERROR
             self.error = InternalError("internal error: a value is too deeply nested to process; the command was "
@@ -232,7 +231,7 @@ class Machine:
             self.status = Status.ERROR
             self.error = InternalError(f"internal error: {type(bug).__name__}: {bug}; the command was stopped and "
                                        "undone (the session goes on)")
-            self.error_node = node if node is not None else getattr(k, "node", None)
+            self.error_node = _failed_at(node, k)
         self.fusing = False
         self.steps += taken + steps + self.fused_steps
         self.fused_steps = 0
@@ -417,29 +416,23 @@ class Machine:
         ``REST`` onto ``ACC`` and return ``(REST' . ACC')`` (``REST'`` is ``()`` when done). The
         prelude's ``reverse`` and ``append`` loop over it, so copying a long list is many short
         steps, each chunk ending the slice: the host then serves other sessions, measures memory
-        and can stop the command between chunks. ``ORIGINAL`` is only for the error message."""
+        and can stop the command between chunks; the host gets turns inside a step too, between
+        its pieces (``list_copy``). ``ORIGINAL`` is only for the error message."""
         who, original, current, acc = args
-        count = 0
-        new_pair = object.__new__  # a pair without its ``__init__`` call: a fifth of the copy's time
-        for count in range(REVERSE_CHUNK_PAIRS):
-            if type(current) is not Pair:
-                break
-            pair = new_pair(Pair)
-            pair.car = current.car
-            pair.cdr = acc
-            acc = pair
-            current = current.cdr
-        else:
-            count = REVERSE_CHUNK_PAIRS
-        if type(current) is not Pair and current is not NIL:
-            from omega_core.lang.primitives._checks import type_error  # error path only
+        self.reverse_piece(who, original, current, acc, 0)
 
-            raise type_error(who.name if type(who) is Symbol else str(who), "a proper list", original)
-        self.value = Pair(current, acc)
-        self.node = None
-        if count == REVERSE_CHUNK_PAIRS:
-            self.reserve(budgets.list_bytes(count), who.name if type(who) is Symbol else str(who))
-            raise _Suspend()  # end the slice (status stays RUNNING: the next slice goes on from here)
+    @property
+    def inside_step(self) -> bool:
+        """The last slice ended between two pieces of one step (``list_copy``): no step boundary."""
+        return type(self.node) is ReverseInProgress
+
+    def reverse_piece(self, who: Any, original: Any, current: Any, acc: Any, copied: int) -> None:
+        """The next piece of a ``%reverse-onto`` step. A piece that leaves the step unfinished
+        gives its dispatch's step back (the step is counted once, by the dispatch that ends it)."""
+        if copy_piece(self, who, original, current, acc, copied):
+            if type(self.node) is ReverseInProgress:
+                self.fused_steps -= 1  # summed with the dispatches when the slice ends
+            raise _Suspend()
 
     # --- amb ----------------------------------------------------------------------------------
 

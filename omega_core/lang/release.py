@@ -50,8 +50,8 @@ def release_registers(machine: Any) -> None:
     points, effect arguments) out of ``machine`` and free them off the caller's thread, in pieces.
     Taken out here, before the thread starts: a register still set when the thread looks would
     count as held elsewhere (and be left to a cascade on the caller's thread)."""
-    roots = [machine.k, machine.env, machine.value, machine.choices, machine.effect_args]
-    machine.k = machine.env = machine.choices = None
+    roots = [machine.k, machine.env, machine.value, machine.choices, machine.effect_args, machine.node]
+    machine.k = machine.env = machine.choices = machine.node = None  # a node may be a copy in progress
     machine.value = UNSPECIFIED
     machine.effect_args = []
     release_in_background(roots)

@@ -344,6 +344,8 @@ class Debugger:
                 machine.run(min(target, timeline.furthest) - machine.steps)
             else:
                 machine.run(1)
+                while machine.inside_step and machine.status is Status.RUNNING:  # a step in pieces
+                    machine.run(1)
                 if machine.steps > timeline.furthest:
                     timeline.record(machine)
             if quiet and machine.output:

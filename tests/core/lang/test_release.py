@@ -107,7 +107,7 @@ def test_the_registers_are_taken_out_of_the_machine_before_the_thread_starts() -
 
 def test_a_chunk_of_a_list_copy_is_big_enough_for_the_memory_check() -> None:
     from omega_core.lang.budgets import RESERVE_CHECK_BYTES, list_bytes
-    from omega_core.lang.machine import REVERSE_CHUNK_PAIRS
+    from omega_core.lang.list_copy import REVERSE_CHUNK_PAIRS
 
     assert list_bytes(REVERSE_CHUNK_PAIRS) >= RESERVE_CHECK_BYTES
 

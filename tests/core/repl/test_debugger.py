@@ -395,3 +395,26 @@ def test_misuse_messages(debugger: Debugger) -> None:
     assert debugger.start("(fib 2)").endswith("(the previous debugging session ended)")
     assert debugger.stop() == "Stopped debugging (fib 2) at step 0."
     assert not debugger.active and debugger.machine is None
+
+
+def test_stepping_over_a_long_list_copy_takes_whole_steps(evaluator: Evaluator, host: FakeHost) -> None:
+    """A step of ``append`` over a long list is done in pieces, the machine leaving its slice
+    between them (``list_copy``); the debugger's single steps still move one whole step, and a
+    goto lands on the step it names."""
+    from omega_core.lang.values import make_list
+
+    evaluator.machine.globals["big"] = make_list(range(40_000))
+    debugger = Debugger(evaluator.machine.globals, host, checkpoint_every=3)
+    debugger.start("(length (append big '(1)))")
+    texts = step_texts(debugger)
+    assert debugger.machine.value == 40_001
+    assert not debugger.machine.inside_step
+    for target in (len(texts) - 2, 5, 9):
+        assert debugger.goto(target).splitlines()[0] == f"step {target}: {texts[target]}"
+        assert not debugger.machine.inside_step
+    copy_steps = [step for step, text in enumerate(texts) if text.startswith("(%reverse-onto who")]
+    assert len(copy_steps) >= 3  # the next step copies (the first and the consuming pass: 16,384 pairs)
+    debugger.add_break("step", str(copy_steps[0]))  # hit once, not again inside the copy step
+    debugger.start("(length (append big '(1)))")
+    assert debugger.run().splitlines()[0].startswith("Breakpoint 1 (step ")
+    assert debugger.run().splitlines()[-1] == "=> 40001"
