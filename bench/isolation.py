@@ -210,16 +210,22 @@ class LoopFigures:
     longest_full_collection_ms: float
     longest_at_s: float
     """When the longest stall ended, in seconds since the case started."""
+    cpu_stalls: int = 0
+    """Iterations whose loop-thread CPU time passed 5 ms: the loop's own work, whatever the load."""
+    longest_cpu_ms: float = 0.0
 
     @classmethod
     def between(cls, before: dict[str, Any], after: dict[str, Any], started: float) -> "LoopFigures":
-        recent = [(ms, at) for at, ms in after.get("recent_stalls", []) if at >= started]
-        longest, longest_at = max(recent, default=(0.0, started))
+        stalls = [(entry[1], entry[0], entry[2] if len(entry) > 2 else 0.0)
+                  for entry in after.get("recent_stalls", []) if entry[0] >= started]
+        longest, longest_at, _ = max(stalls, default=(0.0, started, 0.0))
         return cls(after.get("stalls_over_5ms", 0) - before.get("stalls_over_5ms", 0),
                    after.get("stalls_over_50ms", 0) - before.get("stalls_over_50ms", 0),
                    longest,
                    (after.get("collections") or [0, 0, 0])[2] - (before.get("collections") or [0, 0, 0])[2],
-                   (after.get("longest_collection_ms") or [0, 0, 0])[2], longest_at - started)
+                   (after.get("longest_collection_ms") or [0, 0, 0])[2], longest_at - started,
+                   after.get("cpu_stalls_over_5ms", 0) - before.get("cpu_stalls_over_5ms", 0),
+                   max((cpu for _, _, cpu in stalls), default=0.0))
 
     def note(self) -> str:
         collections = (f"; {self.full_collections} full GC(s), the longest of the run "
@@ -227,7 +233,8 @@ class LoopFigures:
         if not self.stalls:
             return f"server loop: no stall over 5 ms{collections}"
         return (f"server loop: {self.stalls} stall(s) over 5 ms ({self.long_stalls} over 50 ms), "
-                f"longest {self.longest_ms:.1f} ms at +{self.longest_at_s:.1f} s{collections}")
+                f"longest {self.longest_ms:.1f} ms at +{self.longest_at_s:.1f} s; in the loop's CPU time: "
+                f"{self.cpu_stalls} over 5 ms, longest {self.longest_cpu_ms:.1f} ms{collections}")
 
 
 def loop_figures(client: OmegaClient) -> dict[str, Any]:

@@ -13,6 +13,11 @@ can tell which of its cases caused which stall (``bench/isolation.py``).
 Measuring a client's ping from outside mixes the server's stalls with the client's own (a bench
 whose probe shares a process with a client decoding big replies measures that process's GIL);
 this is the server's side alone. No timer is involved: an idle loop costs nothing more.
+
+Each stretch is also measured in the loop thread's own CPU time (``time.thread_time``): on a
+loaded machine the wall time of a stretch includes the time the kernel gave other processes,
+while its CPU time is the loop's own work, whatever else runs (it leaves out waits for the GIL
+held by a worker thread, which the wall time shows). A bench on a busy machine compares both.
 """
 
 from __future__ import annotations
@@ -35,10 +40,12 @@ RECENT_STALLS = 512
 
 @dataclass(frozen=True)
 class Stall:
-    """One loop iteration longer than ``STALL_S``: when it ended (Unix time) and how long it was."""
+    """One loop iteration longer than ``STALL_S``: when it ended (Unix time), how long it was,
+    and how much of that was the loop thread's own CPU time."""
 
     ended_at: float
     seconds: float
+    cpu_seconds: float = 0.0
 
 
 class LoopWatch:
@@ -50,6 +57,9 @@ class LoopWatch:
         self.stalls = 0
         self.long_stalls = 0
         self.recent: deque[Stall] = deque(maxlen=RECENT_STALLS)
+        self.longest_cpu_s = 0.0
+        self.cpu_stalls = 0
+        """Iterations whose own CPU time passed ``STALL_S`` (see the module's docstring)."""
         self.collections = [0, 0, 0]
         """Cyclic garbage collections per generation (a full one walks every live object)."""
         self.longest_collection_s = [0.0, 0.0, 0.0]
@@ -71,16 +81,19 @@ class LoopWatch:
             self.collections[generation] += 1
             self.longest_collection_s[generation] = max(self.longest_collection_s[generation], took)
 
-    def iteration(self, busy_s: float) -> None:
-        """One iteration of the loop took ``busy_s`` away from ``select``."""
+    def iteration(self, busy_s: float, cpu_s: float = 0.0) -> None:
+        """One iteration of the loop took ``busy_s`` away from ``select``, ``cpu_s`` of it working."""
         self.iterations += 1
+        if cpu_s > STALL_S:
+            self.cpu_stalls += 1
+            self.longest_cpu_s = max(self.longest_cpu_s, cpu_s)
         if busy_s <= STALL_S:
             return
         self.longest_s = max(self.longest_s, busy_s)
         self.stalls += 1
         if busy_s > LONG_STALL_S:
             self.long_stalls += 1
-        self.recent.append(Stall(time.time(), busy_s))
+        self.recent.append(Stall(time.time(), busy_s, cpu_s))
 
     def figures(self) -> dict[str, Any]:
         """For ``status`` and ``metrics`` (``"loop"``): milliseconds, counts, recent stalls."""
@@ -89,9 +102,12 @@ class LoopWatch:
             "longest_stall_ms": round(self.longest_s * 1000, 3),
             "stalls_over_5ms": self.stalls,
             "stalls_over_50ms": self.long_stalls,
+            "longest_cpu_stall_ms": round(self.longest_cpu_s * 1000, 3),
+            "cpu_stalls_over_5ms": self.cpu_stalls,
             "collections": list(self.collections),
             "longest_collection_ms": [round(seconds * 1000, 3) for seconds in self.longest_collection_s],
-            "recent_stalls": [[round(stall.ended_at, 4), round(stall.seconds * 1000, 3)] for stall in self.recent],
+            "recent_stalls": [[round(stall.ended_at, 4), round(stall.seconds * 1000, 3), round(stall.cpu_seconds * 1000, 3)]
+                              for stall in self.recent],
         }
 
 
@@ -102,15 +118,17 @@ class WatchedSelector(selectors.BaseSelector):
         self._inner = inner
         self._watch = watch
         self._returned_at: float | None = None
+        self._returned_cpu = 0.0
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         called_at = time.perf_counter()
         if self._returned_at is not None:
-            self._watch.iteration(called_at - self._returned_at)
+            self._watch.iteration(called_at - self._returned_at, time.thread_time() - self._returned_cpu)
         try:
             return self._inner.select(timeout)
         finally:
             self._returned_at = time.perf_counter()
+            self._returned_cpu = time.thread_time()
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._inner.register(fileobj, events, data)
