@@ -20,7 +20,7 @@ from omega_core.errors import EvalError, Interrupted, OmegaError, ReadError
 from omega_core.lang import budgets
 from omega_core.lang.machine import Machine, Status
 from omega_core.lang.printer import truncate_output, write_string
-from omega_core.lang.reader import read_recovering
+from omega_core.lang.reader import iter_recovering
 from omega_core.lang.release import release_registers
 
 
@@ -226,18 +226,25 @@ class Evaluator:
             )
             return
         limits = form_step_limits or []
-        try:
-            forms = read_recovering(text, self.language.max_read_depth, first_line)
-        except (RecursionError, MemoryError) as problem:  # the reader's own limit should come first
-            yield self._failure(text[:40], first_line, _host_failure("reading the input", problem), "internal")
-            return
+        forms = iter_recovering(text, self.language.max_read_depth, first_line)  # read as they run
         first_form = resume_form[0] if resume_form is not None else 0
         # The memory budget's part kept by what ran before (the session sets it per input): each
         # form that ends adds what it grew, so the forms of one input (several on one line, a
         # notebook cell) count what the ones before them keep.
         held_before = self.machine.memory.held
+        line = first_line
+        counted_to = 0  # the text before ``counted_to`` has ``line - first_line`` line breaks
+        number = -1
         try:
-            for number, item in enumerate(forms):
+            while True:
+                try:
+                    item = next(forms)
+                except StopIteration:
+                    return
+                except (RecursionError, MemoryError) as problem:  # the reader's own limit should come first
+                    yield self._failure(text[:40], first_line, _host_failure("reading the input", problem), "internal")
+                    return
+                number += 1
                 limit = limits[number] if number < len(limits) else None
                 if resume_form is not None and number < resume_form[0]:
                     continue
@@ -251,7 +258,8 @@ class Evaluator:
                     yield self._failure("", item.line, item.message, item.code)
                     continue
                 datum, (start, end), positions = item
-                line = text.count("\n", 0, start) + first_line
+                line += text.count("\n", counted_to, start)  # counted once: a file of 20,000 forms
+                counted_to = start                           # counted from the start each time: 9 s
                 if self._stopped_before(number, first_form):  # stopped between two forms: say so
                     yield self._failure(text[start:end], line, NOT_STARTED_MESSAGE, "interrupted")
                     return

@@ -11,8 +11,9 @@ error messages quote code as it was written (``source.SourcePositions``).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from omega_core.errors import ReadError
 from omega_core.lang.numtext import text_to_int
@@ -49,6 +50,10 @@ class ReadResult:
     starts: list[tuple[int, int]] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list)
     positions: SourcePositions = field(default_factory=SourcePositions)
+    """The positions of every form's lists (all forms together)."""
+    form_positions: list[SourcePositions] = field(default_factory=list)
+    """The positions of each form's own lists: a form compiled alone copies only its own (one
+    table for a whole file made compiling each of its forms copy all of them: quadratic)."""
 
 
 class ReadFailure(ReadError):
@@ -104,14 +109,8 @@ class _Reader:
             self.line_starts.append(match.end())
 
     def where(self, offset: int) -> tuple[int, int]:
-        lo, hi = 0, len(self.line_starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.line_starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo + 1 + self.line_base, offset - self.line_starts[lo] + 1
+        index = bisect_right(self.line_starts, offset) - 1  # the last line starting at or before it
+        return index + 1 + self.line_base, offset - self.line_starts[index] + 1
 
     def error(self, message: str, offset: int) -> ReadError:
         line, column = self.where(offset)
@@ -158,10 +157,10 @@ class _Reader:
         """Read all forms from ``offset``; on bad input raise ``ReadFailure`` (partial result,
         resume point) so a caller can report the error and go on with the next form."""
         result = ReadResult(positions=SourcePositions(self.text))
-        self.stack: list[_Frame] = []
-        self.top_start = offset
         try:
-            return self._read_loop(result, offset)
+            for _ in self.forms(result, offset):
+                pass
+            return result
         except ReadFailure:
             raise
         except ReadError as error:
@@ -177,7 +176,15 @@ class _Reader:
         found = self.text.find("\n(", anchor)
         return len(self.text) if found < 0 else found + 1
 
-    def _read_loop(self, result: ReadResult, offset: int) -> ReadResult:
+    def forms(self, result: ReadResult, offset: int) -> Iterator[None]:
+        """Read forms from ``offset`` into ``result``, yielding after each one (a caller may run a
+        form before the next is read: reading a 1 MB input at once held the backend for 2 s)."""
+        self.stack: list[_Frame] = []
+        self.top_start = offset
+        self.current = SourcePositions(self.text)
+        return self._read_loop(result, offset)
+
+    def _read_loop(self, result: ReadResult, offset: int) -> Iterator[None]:
         text = self.text
         stack = self.stack
         pending_quotes: list[tuple[int, int, int]] = []  # quotes at top level waiting for a datum
@@ -231,10 +238,11 @@ class _Reader:
                 for item in reversed(frame.items):
                     datum = Pair(item, datum)
                 if type(datum) is Pair:
-                    result.positions[id(datum)] = (frame.line, frame.column)
-                    result.positions.spans[id(datum)] = (frame.offset, offset)
-                datum = self._apply_quotes(datum, frame.quotes_before, result, offset)
-                self._emit(datum, stack, result, frame.line, frame.column, offset)
+                    self.current[id(datum)] = (frame.line, frame.column)
+                    self.current.spans[id(datum)] = (frame.offset, offset)
+                datum = self._apply_quotes(datum, frame.quotes_before, self.current, offset)
+                if self._emit(datum, stack, result, frame.line, frame.column, offset):
+                    yield
                 continue
             if kind == "quote":
                 quotes = stack[-1].quotes if stack else pending_quotes
@@ -260,9 +268,10 @@ class _Reader:
                 datum = parse_atom(atom)
             quotes = stack[-1].quotes if stack else pending_quotes
             line, column = self.where(start)
-            datum = self._apply_quotes(datum, list(quotes), result, offset)
+            datum = self._apply_quotes(datum, list(quotes), self.current, offset)
             quotes.clear()
-            self._emit(datum, stack, result, line, column, offset)
+            if self._emit(datum, stack, result, line, column, offset):
+                yield
         if stack:
             frame = stack[0]
             unclosed = ReadError(
@@ -276,15 +285,14 @@ class _Reader:
         if pending_quotes:
             line, column, _ = pending_quotes[-1]
             raise ReadError("quote (') with nothing after it", line, column)
-        return result
 
     @staticmethod
-    def _apply_quotes(datum: Any, quotes: list[tuple[int, int, int]], result: ReadResult, end: int) -> Any:
+    def _apply_quotes(datum: Any, quotes: list[tuple[int, int, int]], positions: SourcePositions, end: int) -> Any:
         """Wrap ``datum`` in ``(quote ...)`` once per quote mark; each form's text runs to ``end``."""
         for line, column, start in reversed(quotes):
             datum = Pair(QUOTE, Pair(datum, NIL))
-            result.positions[id(datum)] = (line, column)
-            result.positions.spans[id(datum)] = (start, end)
+            positions[id(datum)] = (line, column)
+            positions.spans[id(datum)] = (start, end)
         return datum
 
     def _emit(
@@ -295,7 +303,8 @@ class _Reader:
         line: int,
         column: int,
         end: int,
-    ) -> None:
+    ) -> bool:
+        """Put ``datum`` in the list being read, or, at top level, in ``result``: True then."""
         if stack:
             frame = stack[-1]
             if frame.dot_at is not None:
@@ -304,10 +313,16 @@ class _Reader:
                 frame.tail = datum
             else:
                 frame.items.append(datum)
-        else:
-            result.forms.append(datum)
-            result.starts.append(self.where(self.top_start))
-            result.spans.append((self.top_start, end))
+            return False
+        own = self.current
+        self.current = SourcePositions(self.text)
+        result.forms.append(datum)
+        result.starts.append(self.where(self.top_start))
+        result.spans.append((self.top_start, end))
+        result.form_positions.append(own)
+        result.positions.update(own)
+        result.positions.spans.update(own.spans)
+        return True
 
 
 def read_all(text: str, max_depth: int = 10_000) -> ReadResult:
@@ -316,31 +331,36 @@ def read_all(text: str, max_depth: int = 10_000) -> ReadResult:
 
 
 def read_recovering(text: str, max_depth: int = 10_000, first_line: int = 1) -> list[tuple[Any, tuple[int, int], dict[int, tuple[int, int]]] | ReadError]:
-    """Every form of ``text`` in order, with an error in place of each unreadable stretch.
+    """Every form of ``text`` in order, with an error in place of each unreadable stretch
+    (``iter_recovering``, all at once)."""
+    return list(iter_recovering(text, max_depth, first_line))
+
+
+def iter_recovering(text: str, max_depth: int = 10_000, first_line: int = 1) -> Iterator[tuple[Any, tuple[int, int], dict[int, tuple[int, int]]] | ReadError]:
+    """Every form of ``text`` in order, with an error in place of each unreadable stretch, each
+    read when it is asked for (an evaluator runs a form before reading the next).
 
     Items are ``(datum, (start, end) offsets, positions)`` or a ``ReadError``. A list's positions
-    are those of the whole text; a name or other atom alone gets positions of its own, holding just
+    are those of its own lists; a name or other atom alone gets positions of its own, holding just
     its place (atoms are shared objects, so their ids cannot be keys in the shared table). After an error,
     reading resumes at the next line that starts with "(" (or after a stray ")"), so one typo in
     a file costs one form, not the rest of the file.
     """
     reader = _Reader(text, max_depth, first_line)
-    items: list[Any] = []
     offset = 0
     while offset < len(text):
+        result = ReadResult(positions=SourcePositions(text))
+        taken = 0
         try:
-            result = reader.read(offset)
-            failure = None
-        except ReadFailure as error:
-            result = error.partial
-            failure = error
-        for datum, span in zip(result.forms, result.spans):
-            items.append((datum, span, result.positions if type(datum) is Pair else _atom_positions(reader, datum, span)))
-        if failure is None:
-            break
-        items.append(ReadError(failure.bare_message, failure.line, failure.column))
-        offset = max(failure.resume_offset, offset + 1)
-    return items
+            for _ in reader.forms(result, offset):
+                datum, span, positions = result.forms[taken], result.spans[taken], result.form_positions[taken]
+                taken += 1
+                yield datum, span, positions if type(datum) is Pair else _atom_positions(reader, datum, span)
+            return
+        except ReadError as problem:
+            resume_offset = reader.resume_after(problem)
+            yield ReadError(problem.bare_message, problem.line, problem.column)
+            offset = max(resume_offset, offset + 1)
 
 
 def _atom_positions(reader: _Reader, datum: Any, span: tuple[int, int]) -> SourcePositions:

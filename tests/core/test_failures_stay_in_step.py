@@ -77,9 +77,16 @@ def test_a_host_failure_at_each_stage_keeps_log_and_memory_in_step(
 
 def test_a_reader_failure_is_an_error_line_and_the_session_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
     evaluator = Evaluator()
+    real_reader = evaluator_module.iter_recovering
+
+    def deep_after_first(text: str, *rest: Any) -> Any:  # the forms are read as they run
+        forms = real_reader(text, *rest)
+        yield next(forms)
+        _deep()
+
     with monkeypatch.context() as patch:
-        patch.setattr(evaluator_module, "read_recovering", _deep)
-        results = list(evaluator.run_text("(+ 1 2)"))
-    assert [r.error_code for r in results] == ["internal"]
-    assert "while reading the input" in (results[0].error or "")
-    assert [r.transcript() for r in evaluator.run_text("(+ 1 2)")] == ["=> 3"]
+        patch.setattr(evaluator_module, "iter_recovering", deep_after_first)
+        results = list(evaluator.run_text("(define before 1) (+ 1 2)"))
+    assert [r.error_code for r in results] == [None, "internal"]
+    assert "while reading the input" in (results[1].error or "")
+    assert [r.transcript() for r in evaluator.run_text("(+ 1 2) before")] == ["=> 3", "=> 1"]
