@@ -75,13 +75,17 @@ class SlicePacer:
     Only where a slice ends depends on time: results, budgets and checkpoints count steps."""
 
     MIN_STEPS = 32
+    FIRST_STEPS = 2_000
+    """The first slice of an evaluator that has measured nothing yet. Starting at ``slice_steps``
+    (20,000) made every command's first slice 10-20 ms in a deep recursion; from here a quick
+    slice doubles the next, so a fast loop reaches the limit within four slices."""
 
     __slots__ = ("limit", "target_s", "steps")
 
-    def __init__(self, limit: int, target_s: float) -> None:
+    def __init__(self, limit: int, target_s: float, start: int | None = None) -> None:
         self.limit = limit
         self.target_s = target_s
-        self.steps = limit
+        self.steps = limit if start is None else max(self.MIN_STEPS, min(limit, start))
 
     def ran(self, steps: int, seconds: float) -> None:
         """A slice took ``steps`` steps in ``seconds``: size the next one (at most double it)."""
@@ -181,6 +185,8 @@ class Evaluator:
         self.observer = observer
         self._interrupt = threading.Event()
         self.form_number = 0
+        self._pacer = SlicePacer(self.language.slice_steps, self.language.slice_ms / 1000, SlicePacer.FIRST_STEPS)
+        """Kept from form to form: a command's first slice is sized by the last one's speed."""
         """Which form of the current text is running (read errors count): for checkpoints."""
 
     def interrupt(self) -> None:
@@ -359,7 +365,10 @@ class Evaluator:
     def _drive(self, machine: Machine, steps_before: int, stop_after_steps: int | None = None) -> Generator[Step, Any, OmegaError | None]:
         """Run slices until the form is done; effects go out as ``EffectCall``; budget, interrupts."""
         budget = self.language.step_budget if stop_after_steps is None else stop_after_steps
-        pacer = SlicePacer(self.language.slice_steps, self.language.slice_ms / 1000)
+        pacer = self._pacer
+        if pacer.limit != self.language.slice_steps or pacer.target_s != self.language.slice_ms / 1000:
+            pacer = self._pacer = SlicePacer(self.language.slice_steps, self.language.slice_ms / 1000,
+                                             SlicePacer.FIRST_STEPS)  # the config changed
         while True:
             if stop_after_steps is not None and machine.steps - steps_before >= budget:  # replay of a form
                 return Interrupted("interrupted: the command was stopped (the session goes on)")  # stopped at 0
