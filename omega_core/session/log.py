@@ -37,6 +37,19 @@ __all__ = ["FsyncPolicy", "SessionLogWriter", "SessionLogReader", "CorruptLog", 
 _sync = getattr(os, "fdatasync", os.fsync)  # the data and the file size, not the mtime
 
 
+
+def encode_events(events: list[dict[str, Any]], first_seq: int, path: Any = "the log") -> list[bytes]:
+    """The log lines of ``events``, whose seqs must run on from ``first_seq``."""
+    lines = []
+    expected = first_seq
+    for event in events:
+        seq = event.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq != expected:
+            raise ValueError(f"event seq {seq!r} does not follow the log of {path} (expected {expected})")
+        expected += 1
+        lines.append((dumps_compact(event) + "\n").encode("utf-8"))
+    return lines
+
 class FsyncPolicy(str, Enum):
     """When appended events are forced to the disk (see the module docstring for the promises)."""
 
@@ -125,16 +138,7 @@ class SessionLogWriter:
         return self._fd < 0
 
     def _encode(self, events: list[dict[str, Any]]) -> list[bytes]:
-        lines = []
-        expected = self._next_seq
-        for event in events:
-            seq = event.get("seq")
-            if not isinstance(seq, int) or isinstance(seq, bool) or seq != expected:
-                raise ValueError(f"event seq {seq!r} does not follow the log of {self.path} "
-                                 f"(expected {expected})")
-            expected += 1
-            lines.append((dumps_compact(event) + "\n").encode("utf-8"))
-        return lines
+        return encode_events(events, self._next_seq, self.path)
 
     def _write(self, data: bytes) -> None:
         """One os.write (more only on a short write); on failure cut back what was written."""
@@ -151,8 +155,9 @@ class SessionLogWriter:
                     self._broken = True  # a torn tail stays; reopening repairs it
             raise storage_error("append to", self.path, exc) from exc
 
-    def append(self, events: list[dict[str, Any]]) -> list[int]:
+    def append(self, events: list[dict[str, Any]], lines: list[bytes] | None = None) -> list[int]:
         """Write the events of one command with one write; return each line's byte offset.
+        ``lines``: the events already encoded (``encode_events``, in pieces between other work).
 
         When this returns, the events are in the file (and on the disk with ``always``).
         """
@@ -163,7 +168,10 @@ class SessionLogWriter:
                                "reopen the session", self.path)
         if not events:
             return []
-        lines = self._encode(events)
+        if lines is None:
+            lines = self._encode(events)
+        elif len(lines) != len(events) or events[0].get("seq") != self._next_seq:
+            raise ValueError(f"encoded events do not follow the log of {self.path} (expected seq {self._next_seq})")
         offsets = []
         pos = self._size
         for line in lines:

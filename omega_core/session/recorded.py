@@ -30,7 +30,7 @@ from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.checkpoint_states import CheckpointStates
 from omega_core.session.index import load_index, make_receipt, rebuild_index_from_log
-from omega_core.session.log import SessionLogWriter
+from omega_core.session.log import SessionLogWriter, encode_events
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.names import session_paths
 from omega_core.session.metrics import SessionMetrics
@@ -44,6 +44,8 @@ from omega_core.session.validation import SessionDamaged, check_log_covers_index
 RECENT_EVENTS = 2000
 CAPTURE_SLICE_S = 0.003
 """Encoding of a checkpoint state between two pauses (the loop must never stall over 5 ms)."""
+ENCODE_PIECE_EVENTS = 64
+"""Events of an input encoded for the log between two pauses (about a millisecond)."""
 CAPTURE_SHARE = 0.25
 """Periodic checkpoints of a command store no state when capturing its new frames would take the
 command's capture work past this share of its evaluation work (see ``_periodic_capture_allowance``)."""
@@ -327,7 +329,8 @@ class RecordedSession(SessionFiles):
                     self.states.prune_soon()  # garbage among what the captures named: settle the count
                 self.checkpoint(self.machine, ev.CheckpointReason.MANUAL, defer=True)
                 yield from self._capture_in_slices()
-            self._append(self._batch)
+            lines = yield from self._encode_in_pieces(self._batch)
+            self._append(self._batch, lines)
         finally:
             self._batch = None
         self.cursor = None
@@ -344,6 +347,18 @@ class RecordedSession(SessionFiles):
         held = self.states.encoder.value_bytes
         return 2 * held >= self.machine.memory_limit and self.machine.memory.replaced
 
+    def _encode_in_pieces(self, batch: list[dict[str, Any]]) -> Generator[Step, Any, list[bytes] | None]:
+        """The log lines of a big input's events, ``ENCODE_PIECE_EVENTS`` at a time with pauses
+        between (an input of 100 defines has 200 events: encoding them at once held the loop
+        3-4 ms after its last form); None for a small one (``_append`` encodes it)."""
+        if len(batch) <= ENCODE_PIECE_EVENTS:
+            return None
+        lines: list[bytes] = []
+        for start in range(0, len(batch), ENCODE_PIECE_EVENTS):
+            yield PAUSE
+            lines += encode_events(batch[start:start + ENCODE_PIECE_EVENTS], batch[start]["seq"], self.name)
+        return lines
+
     def _capture_in_slices(self) -> Generator[Step, Any, None]:
         """Encode the capture in progress a few milliseconds at a time, pausing between (a server
         serves other clients then; this session's machine waits, so the state stays as captured)."""
@@ -359,7 +374,7 @@ class RecordedSession(SessionFiles):
         else:
             self.emit(ev.error_event(0, 0, result.error or "", code=result.error_code, **extra))
 
-    def _append(self, batch: list[dict[str, Any]]) -> None:
+    def _append(self, batch: list[dict[str, Any]], lines: list[bytes] | None = None) -> None:
         if not batch:
             return
         if self.closed:
@@ -376,7 +391,7 @@ class RecordedSession(SessionFiles):
         if self._writer.next_seq != first_seq:  # pragma: no cover - a bug, never user input
             raise RuntimeError(f"log at seq {self._writer.next_seq}, batch starts at {first_seq}")
         try:
-            offsets = self._writer.append(batch)
+            offsets = self._writer.append(batch, lines)
         except BaseException:
             self._forget_batch(batch)
             raise
