@@ -54,8 +54,7 @@ idle_cursor.QUIET_S = 0.5  # the cursor stops blinking after 10 s without keys; 
 from omega_tui.app import OmegaApp
 
 class BenchApp(OmegaApp):
-    def on_ready(self):
-        super().on_ready()
+    def on_ready(self):  # Textual runs OmegaApp.on_ready too (every class's handler in the MRO)
         print("PAINT", time.time() - began, flush=True)
         self._poll = self.set_interval(0.005, self._check)
         self._listed = self._shown = False

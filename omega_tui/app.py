@@ -143,6 +143,10 @@ class OmegaApp(WorkerCalls, App[int]):
         self.start_pause = CollectorPause()
         """The collector is off from the ``Load`` event to the first frame (``start_collector``)."""
         self.quiet_cursor: QuietCursor | None = None
+        self._mounted_once = False
+        """Textual calls the ``on_mount`` (and ``on_ready``) of every class of the app's MRO: a
+        subclass that also calls ``super().on_mount()`` would run this one twice (a second theme
+        subscription; twice the connection, side panes and early keys for ``on_ready``)."""
         self._status_parts: tuple[StatusBar, ReplPane] | None = None
         """The status bar and the REPL pane, found once (``show_status`` runs several times per Enter)."""
 
@@ -215,6 +219,9 @@ class OmegaApp(WorkerCalls, App[int]):
         self.start_pause.pause()
 
     def on_mount(self) -> None:
+        if self._mounted_once:
+            return  # see ``_mounted_once``
+        self._mounted_once = True
         if self.requested_theme in self.available_themes:
             self.theme = self.requested_theme
         else:
@@ -236,8 +243,9 @@ class OmegaApp(WorkerCalls, App[int]):
     def on_ready(self) -> None:
         """The main screen's first frame is drawn (the REPL takes keys): the collector runs again,
         the early keys are replayed, the side panes replace their empty boxes, and the app connects."""
-        if self.first_paint is None:
-            self.first_paint = time.perf_counter()
+        if self.first_paint is not None:
+            return  # it ran already (see ``_mounted_once``): a second run would connect twice
+        self.first_paint = time.perf_counter()
         self.start_pause.resume(freeze=self.start_pause.paused and first_start())
         self._apply_styles()
         repl_input = self.main.query_one(ReplInput)
