@@ -61,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only: these modules load after the
     from omega_tui.components.metrics_pane import MetricsPane
     from omega_tui.components.sessions_pane import SessionsTable
     from omega_tui.components.timeline_pane import TimelineView
+    from omega_tui.css_cache import ParsedCssStore
     from omega_tui.link import ServerLink
 
 PANES = ("repl", "sessions", "timeline", "metrics")
@@ -116,6 +117,13 @@ class OmegaApp(WorkerCalls, App[int]):
         close_client: bool = True,
     ) -> None:
         super().__init__()
+        self.css_store: ParsedCssStore | None = None
+        """The parsed CSS kept between runs (``css_cache``); not in deterministic mode (tests)."""
+        if not deterministic:
+            from omega_tui.css_cache import CachedStylesheet, ParsedCssStore, default_cache_path
+
+            self.css_store = ParsedCssStore(default_cache_path())
+            self.stylesheet = CachedStylesheet.replacing(self.stylesheet, self.css_store)
         if config is None:
             from omega_core.config import load_config
 
@@ -279,6 +287,8 @@ class OmegaApp(WorkerCalls, App[int]):
         self.start_pause.resume()  # a start that never reached its first frame
         self.connection.shutdown()
         self.repl.lane.stop()
+        if self.css_store is not None:
+            self.css_store.save()  # what this run parsed, for the next start (a few ms, once)
 
     # --- messages, handed to their controller ----------------------------------------------------
 
