@@ -275,8 +275,10 @@ class OmegaApp(WorkerCalls, App[int]):
         from omega_tui.components.metrics_pane import MetricsPane
         from omega_tui.components.sessions_pane import SessionsTable
 
-        self.main.query_one(SessionsTable).deterministic = self.deterministic
-        self.main.query_one(MetricsPane).deterministic = self.deterministic
+        # ``query``, not ``query_one``: an app that exits just as the panes finish mounting has
+        # taken its screen apart before ``_closing`` is set (a rare NoMatches was seen here)
+        for widget in (*self.main.query(SessionsTable), *self.main.query(MetricsPane)):
+            widget.deterministic = self.deterministic
 
     async def action_quit(self) -> None:
         self.connection.shutdown()

@@ -176,3 +176,13 @@ async def test_a_subclass_calling_super_on_ready_still_connects_once() -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert len(made) == 1, f"{len(made)} clients made"
+
+
+async def test_side_panes_filled_callback_tolerates_panes_already_gone() -> None:
+    """An app exiting just as its side panes finish mounting has taken them apart before it is
+    marked closing: the callback that follows the mount finds nothing and does nothing."""
+    app = OmegaApp(Config(), client_factory=lambda: CannedClient(), deterministic=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.side_panes.filled, 10, "the side panes")
+        await app.main.query_one("#side").remove_children()
+        app._side_panes_filled()  # raised NoMatches
