@@ -103,18 +103,27 @@ def _variables_key(variables: dict[str, str]) -> str:
 
 def _read(path: str) -> dict[str, dict[tuple[Any, ...], Any]]:
     """The file's entries; empty if it is missing, not a regular file of this user that only this
-    user can write (a pickle runs code when loaded), or not readable as this format."""
+    user can write, in a dir only this user can write (a pickle runs code when loaded), or not
+    readable as this format."""
     try:
-        info = os.stat(path, follow_symlinks=False)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        folder = os.stat(os.path.dirname(path), follow_symlinks=False)
+        if not _private(folder, stat.S_ISDIR):  # another user could swap the file in a shared dir
             return {}
-        with open(path, "rb") as file:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(descriptor, "rb") as file:
+            if not _private(os.fstat(file.fileno()), stat.S_ISREG):  # what was opened, not a name
+                return {}
             loaded = pickle.load(file)
     except Exception:  # noqa: BLE001 - any problem with a cache file means: parse as usual
         return {}
     if not (isinstance(loaded, tuple) and len(loaded) == 2 and loaded[0] == FORMAT and isinstance(loaded[1], dict)):
         return {}
     return loaded[1]
+
+
+def _private(info: os.stat_result, kind: Any) -> bool:
+    """Of this user, of the right kind, writable by no one else."""
+    return bool(kind(info.st_mode)) and info.st_uid == os.getuid() and not info.st_mode & 0o022
 
 
 class CachedStylesheet(Stylesheet):

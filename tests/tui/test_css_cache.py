@@ -76,7 +76,7 @@ def test_an_edited_source_is_parsed_and_only_what_a_run_used_is_kept(tmp_path: P
     assert [key[0] for key in kept] == ["#status-bar { height: 2; }"]
 
 
-@pytest.mark.parametrize("spoil", ["group_writable", "garbage", "other_format"])
+@pytest.mark.parametrize("spoil", ["group_writable", "dir_writable", "symlink", "garbage", "other_format"])
 def test_a_file_it_should_not_trust_or_cannot_read_means_a_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                  spoil: str) -> None:
     path = tmp_path / "tcss.pickle"
@@ -84,6 +84,12 @@ def test_a_file_it_should_not_trust_or_cannot_read_means_a_parse(tmp_path: Path,
     first.store.save()
     if spoil == "group_writable":
         path.chmod(0o620)
+    elif spoil == "dir_writable":
+        tmp_path.chmod(0o777)
+    elif spoil == "symlink":
+        (tmp_path / "real.pickle").write_bytes(path.read_bytes())
+        path.unlink()
+        path.symlink_to(tmp_path / "real.pickle")
     elif spoil == "garbage":
         path.write_bytes(b"not a pickle")
     else:
