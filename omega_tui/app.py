@@ -61,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only: these modules load after the
     from omega_tui.components.metrics_pane import MetricsPane
     from omega_tui.components.sessions_pane import SessionsTable
     from omega_tui.components.timeline_pane import TimelineView
+    from omega_tui.css_cache import ParsedCssStore
     from omega_tui.link import ServerLink
 
 PANES = ("repl", "sessions", "timeline", "metrics")
@@ -116,6 +117,13 @@ class OmegaApp(WorkerCalls, App[int]):
         close_client: bool = True,
     ) -> None:
         super().__init__()
+        self.css_store: ParsedCssStore | None = None
+        """The parsed CSS kept between runs (``css_cache``); not in deterministic mode (tests)."""
+        if not deterministic:
+            from omega_tui.css_cache import CachedStylesheet, ParsedCssStore, default_cache_path
+
+            self.css_store = ParsedCssStore(default_cache_path())
+            self.stylesheet = CachedStylesheet.replacing(self.stylesheet, self.css_store)
         if config is None:
             from omega_core.config import load_config
 
@@ -143,6 +151,10 @@ class OmegaApp(WorkerCalls, App[int]):
         self.start_pause = CollectorPause()
         """The collector is off from the ``Load`` event to the first frame (``start_collector``)."""
         self.quiet_cursor: QuietCursor | None = None
+        self._mounted_once = False
+        """Textual calls the ``on_mount`` (and ``on_ready``) of every class of the app's MRO: a
+        subclass that also calls ``super().on_mount()`` would run this one twice (a second theme
+        subscription; twice the connection, side panes and early keys for ``on_ready``)."""
         self._status_parts: tuple[StatusBar, ReplPane] | None = None
         """The status bar and the REPL pane, found once (``show_status`` runs several times per Enter)."""
 
@@ -215,6 +227,9 @@ class OmegaApp(WorkerCalls, App[int]):
         self.start_pause.pause()
 
     def on_mount(self) -> None:
+        if self._mounted_once:
+            return  # see ``_mounted_once``
+        self._mounted_once = True
         if self.requested_theme in self.available_themes:
             self.theme = self.requested_theme
         else:
@@ -236,8 +251,9 @@ class OmegaApp(WorkerCalls, App[int]):
     def on_ready(self) -> None:
         """The main screen's first frame is drawn (the REPL takes keys): the collector runs again,
         the early keys are replayed, the side panes replace their empty boxes, and the app connects."""
-        if self.first_paint is None:
-            self.first_paint = time.perf_counter()
+        if self.first_paint is not None:
+            return  # it ran already (see ``_mounted_once``): a second run would connect twice
+        self.first_paint = time.perf_counter()
         self.start_pause.resume(freeze=self.start_pause.paused and first_start())
         self._apply_styles()
         repl_input = self.main.query_one(ReplInput)
@@ -259,8 +275,10 @@ class OmegaApp(WorkerCalls, App[int]):
         from omega_tui.components.metrics_pane import MetricsPane
         from omega_tui.components.sessions_pane import SessionsTable
 
-        self.main.query_one(SessionsTable).deterministic = self.deterministic
-        self.main.query_one(MetricsPane).deterministic = self.deterministic
+        # ``query``, not ``query_one``: an app that exits just as the panes finish mounting has
+        # taken its screen apart before ``_closing`` is set (a rare NoMatches was seen here)
+        for widget in (*self.main.query(SessionsTable), *self.main.query(MetricsPane)):
+            widget.deterministic = self.deterministic
 
     async def action_quit(self) -> None:
         self.connection.shutdown()
@@ -271,6 +289,8 @@ class OmegaApp(WorkerCalls, App[int]):
         self.start_pause.resume()  # a start that never reached its first frame
         self.connection.shutdown()
         self.repl.lane.stop()
+        if self.css_store is not None:
+            self.css_store.save()  # what this run parsed, for the next start (a few ms, once)
 
     # --- messages, handed to their controller ----------------------------------------------------
 

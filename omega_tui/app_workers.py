@@ -9,6 +9,7 @@ itself) and on Textual's ``run_worker``, ``call_from_thread``, ``notify`` and ``
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,28 @@ class WorkerCalls:
 
         return self.run_worker(run, thread=True, group=group, exclusive=exclusive, exit_on_error=False,
                                description=description or getattr(fn, "__name__", "call"))
+
+    def background_now(self, fn: Callable[[], Any], *, done: Callable[[Any], Any],
+                       failed: Callable[[BaseException], Any], description: str) -> threading.Thread:
+        """``background`` on a plain thread that starts at once.
+
+        Why: a Textual worker's thread starts only when the event loop next runs the worker's
+        task, and right after the first frame the UI thread has the side panes to mount (imports,
+        CSS, first render: 50-150 ms) before it yields: the connection to the server, which mostly
+        waits on the server, then started that late, and the session showed that much later.
+        """
+
+        def run() -> None:
+            try:
+                result = fn()
+            except Exception as problem:  # noqa: BLE001 - reported on the UI thread
+                self._call_soon(self._failed, problem, failed, description, False)
+            else:
+                self._call_soon(done, result)
+
+        thread = threading.Thread(target=run, name=description, daemon=True)
+        thread.start()
+        return thread
 
     def _call_soon(self, callback: Callable[..., Any], *args: Any) -> None:
         if self.connection.stopping or not self.is_running:

@@ -140,7 +140,32 @@ def burst_driver_class() -> type[LinuxDriver] | None:
     """``BurstDriver`` if this Textual is the one its input loop follows (``TEXTUAL_MAJOR``), else
     None: the app then keeps Textual's own driver, and pastes without bracketed paste are told
     from typing by the timing rules of ``repl_input`` (as before the driver existed)."""
+    major = textual_version().split(".")[0]
+    return BurstDriver if major == str(TEXTUAL_MAJOR) else None
+
+
+def textual_version() -> str:
+    """The installed Textual's version, read without ``importlib.metadata`` when possible.
+
+    Why: ``textual.__version__`` is computed by ``importlib.metadata``, whose import (``email``,
+    ``zipfile``, ``csv``...) and lookup of the distribution cost 20-30 ms of the app's start, before
+    its first frame (issue 12: keys within 0.3 s). The name of the ``textual-X.Y.Z.dist-info``
+    directory installed beside the package says the same; ``importlib.metadata`` remains the
+    fallback (another layout: an egg, a zip). A ``__version__`` set on the module itself (a test,
+    a later Textual) wins.
+    """
     import textual
 
-    major = str(getattr(textual, "__version__", "0")).split(".")[0]
-    return BurstDriver if major == str(TEXTUAL_MAJOR) else None
+    explicit = textual.__dict__.get("__version__")
+    if explicit is not None:
+        return str(explicit)
+    package_dir = os.path.dirname(os.path.abspath(textual.__file__ or ""))
+    try:
+        names = os.listdir(os.path.dirname(package_dir))
+    except OSError:
+        names = []
+    versions = [name[len("textual-"):-len(".dist-info")] for name in names
+                if name.startswith("textual-") and name.endswith(".dist-info")]
+    if len(versions) == 1 and versions[0][:1].isdigit():  # two would be a stale install: ask the fallback
+        return versions[0]
+    return str(getattr(textual, "__version__", "0"))

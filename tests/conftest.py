@@ -18,14 +18,18 @@ def _isolated_omega_dirs(
 
     The runtime dir is made directly under /tmp rather than under pytest's (long) tmp path because
     it holds the server's AF_UNIX socket, whose path must stay under about 100 bytes.
-    XDG_CONFIG_HOME points at an empty dir so a user's ~/.config/omega/config.toml is never read.
+    XDG_CONFIG_HOME points at an empty dir so a user's ~/.config/omega/config.toml is never read,
+    and XDG_CACHE_HOME at another so the app's parsed CSS (``omega_tui.css_cache``) is not written
+    to the user's ~/.cache.
     """
     session_dir = tmp_path_factory.mktemp("omega-session")
     config_home = tmp_path_factory.mktemp("xdg-config")
+    cache_home = tmp_path_factory.mktemp("xdg-cache")
     runtime_dir = Path(tempfile.mkdtemp(prefix="omrt-", dir="/tmp"))  # 0700, as a runtime dir is
     monkeypatch.setenv("OMEGA_SESSION_DIR", str(session_dir))
     monkeypatch.setenv("OMEGA_RUNTIME_DIR", str(runtime_dir))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
     monkeypatch.delenv("OMEGA_CONFIG", raising=False)
     try:
         yield

@@ -95,8 +95,9 @@ class ConnectionController:
     # --- connecting ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.app.background(self._connect, done=self._connected, failed=self._connect_failed, group="connect",
-                            description="connecting to the server")
+        # at once, not as a worker: the side panes are mounted meanwhile (``background_now``)
+        self.app.background_now(self._connect, done=self._connected, failed=self._connect_failed,
+                                description="connecting to the server")
 
     def _connect(self) -> Any:
         client = self.app.client_factory()

@@ -7,7 +7,7 @@ command arrives. Painted as they come, that is two frames (each a few millisecon
 on the thread that must also take the reply) with the second one waiting for the next tick: up
 to 16 ms more than the whole budget of Enter to a painted result (10 ms).
 
-``PromptPaintScreen`` offers two things:
+``PromptPaintScreen`` offers two things (and composites with ``CroppedCompositor``):
 
 * ``hold_frames(seconds)``: no frame is painted for up to ``seconds`` (Enter asks for
   ``ENTER_HOLD_S``), so the input's change and a quick result land in the same frame, and the
@@ -30,6 +30,8 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
+from omega_tui.components.cropped_compositor import CroppedCompositor
+
 ENTER_HOLD_S = 0.012
 """How long Enter holds the next frame back, waiting for the result of a quick command."""
 ASK_EXPIRES_S = 0.25
@@ -42,6 +44,10 @@ class PromptPaintScreen(Screen):
     _prompt_for: Widget | None = None
     _prompt_asked_at = 0.0
     _held_until = 0.0
+
+    def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._compositor = CroppedCompositor()  # a partial frame renders only what it can show
 
     def hold_frames(self, seconds: float) -> None:
         """Paint no frame for up to ``seconds`` (``paint_soon`` ends the hold earlier)."""

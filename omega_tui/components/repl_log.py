@@ -67,7 +67,12 @@ MAX_KEPT_SCREENS = 3
 class ReplLog(RichLog):
     """The REPL log (see the module docstring)."""
 
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False, repaint=False)
+    """No layout and no repaint of the whole log when it grows: ``write`` marks the new lines'
+    rows (``_refresh_lines``), a scroll repaints what moved, a scrollbar that comes lays out
+    (``watch_virtual_size``). With ``repaint`` on, every write marked all the log's rows dirty, and
+    each Enter's frame composited and sent every row of the log (not just the new ones) while the
+    log was shorter than its box."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -54,6 +54,18 @@ class SteadyScrollBar(ScrollBar):
         return (self.size, thumb_place, bool(self.grabbed), self.mouse_over, parent_look, self.app.theme,
                 tuple(id(line_filter) for line_filter in self.app.get_line_filters()))
 
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> "SteadyScrollBar":
+        """A plain repaint is skipped when the cells would come out as painted: Textual refreshes
+        the bar at every change of the view's sizes or position (each line written to the REPL
+        log), and a dirty bar makes the compositor take every row it crosses (the whole height of
+        the log) into the next frame, although only one or two rows of the log changed. A later
+        change that moves the thumb repaints as usual (its own ``refresh`` then finds a new key)."""
+        if (not regions and repaint and not layout and not recompose and self._painted is not None
+                and self.is_mounted and self._painted[0] == self._thumb_key()):
+            return self
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
     def render_lines(self, crop: Region) -> list[Strip]:
         key = self._thumb_key()
         painted = self._painted

@@ -33,9 +33,10 @@ REPO = Path(__file__).resolve().parents[2]
 AFTER_THE_FIRST_FRAME = ("omega_tui.components.sessions_pane", "omega_tui.components.sessions_table",
                          "omega_tui.components.timeline_pane", "omega_tui.components.timeline_view",
                          "omega_tui.components.metrics_pane", "omega_tui.components.confirm",
-                         "omega_tui.link", "omega_core.server.client", "attr")
+                         "omega_tui.link", "omega_core.server.client", "attr", "importlib.metadata")
 """Modules the first frame does not need (the side panes, the dialogs, the client; ``attr``, which
-``rich.pretty`` would load for the REPL log's ``RichLog``: ``repl_log``)."""
+``rich.pretty`` would load for the REPL log's ``RichLog``: ``repl_log``; ``importlib.metadata``,
+which ``textual.__version__`` loads: ``burst_driver.textual_version``)."""
 
 PROBE = """
 import gc, json, sys
@@ -151,3 +152,37 @@ def test_collector_pause_resumes_only_what_it_paused() -> None:
         assert gc.isenabled() and not pause.paused
     finally:
         gc.enable() if was else gc.disable()
+
+
+async def test_a_subclass_calling_super_on_ready_still_connects_once() -> None:
+    """Textual calls every class's ``on_ready``/``on_mount`` in the MRO; a subclass that also calls
+    ``super()`` (as ``bench/tui.py``'s did) must not make the app connect and open its session twice."""
+    made: list[CannedClient] = []
+
+    def factory() -> CannedClient:
+        made.append(CannedClient())
+        return made[-1]
+
+    class Calling(OmegaApp):
+        def on_mount(self) -> None:
+            super().on_mount()
+
+        def on_ready(self) -> None:
+            super().on_ready()
+
+    app = Calling(Config(), client_factory=factory, deterministic=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.ready.is_set(), 10, "the canned session")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(made) == 1, f"{len(made)} clients made"
+
+
+async def test_side_panes_filled_callback_tolerates_panes_already_gone() -> None:
+    """An app exiting just as its side panes finish mounting has taken them apart before it is
+    marked closing: the callback that follows the mount finds nothing and does nothing."""
+    app = OmegaApp(Config(), client_factory=lambda: CannedClient(), deterministic=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.side_panes.filled, 10, "the side panes")
+        await app.main.query_one("#side").remove_children()
+        app._side_panes_filled()  # raised NoMatches

@@ -148,3 +148,23 @@ def test_the_burst_driver_is_used_only_with_the_textual_it_follows(monkeypatch: 
     assert burst_driver_class() is BurstDriver
     monkeypatch.setattr(textual, "__version__", f"{TEXTUAL_MAJOR + 1}.0.0")
     assert burst_driver_class() is None  # the app keeps Textual's own driver
+
+
+def test_the_textual_version_is_read_without_importlib_metadata() -> None:
+    """It names the installed Textual (as ``importlib.metadata`` does) without loading that module
+    (20-30 ms of the app's start)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=repo + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""))
+    probe = ("import sys; from omega_tui.burst_driver import textual_version; v = textual_version(); "
+             "print(v, 'importlib.metadata' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    version, loaded = done.stdout.split()
+    from importlib.metadata import version as installed
+
+    assert version == installed("textual") and loaded == "False", done.stdout

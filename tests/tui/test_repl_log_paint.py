@@ -193,3 +193,65 @@ async def test_a_moved_thumb_renders_only_the_rows_it_crossed_and_paints_the_who
                 moves += 1
                 assert len(rows) < height, f"the whole bar was rendered again for a thumb move ({len(rows)} rows)"
         assert moves >= 5
+
+
+class ScrollingLogApp(App[None]):
+    """The log as the app styles it: its scrollbar always shown (``overflow-y: scroll``)."""
+
+    CSS = "ReplLog { padding: 0 1; scrollbar-size-vertical: 1; overflow-y: scroll; background: $surface; }"
+
+    def compose(self) -> ComposeResult:
+        yield ReplLog(id="log", wrap=True, auto_scroll=True, min_width=20)
+
+
+async def dirty_rows_of_next_frame(pilot: Any, app: App[None], action: Any) -> set[int]:
+    """The screen rows the compositor takes into the frame after ``action`` (its dirty regions)."""
+    compositor = app.screen._compositor
+    await pilot.pause()
+    await pilot.pause()
+    compositor._dirty_regions.clear()
+    seen: set[int] = set()
+    original = compositor.render_update
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        for region in compositor._dirty_regions:
+            seen.update(region.line_range)
+        return original(*args, **kwargs)
+
+    compositor.render_update = spy  # type: ignore[method-assign]
+    try:
+        action()
+        await pilot.pause()
+        await pilot.pause()
+    finally:
+        compositor.render_update = original  # type: ignore[method-assign]
+    return seen
+
+
+async def test_a_line_written_to_a_short_log_makes_only_its_row_dirty() -> None:
+    """Not every row of the log (nor of its scrollbar): the frame of an Enter composites and sends
+    only what changed (the virtual size's growth does not repaint the whole log)."""
+    app = ScrollingLogApp()
+    async with app.run_test(size=(50, 12)) as pilot:
+        log = app.query_one(ReplLog)
+        for index in range(3):
+            log.write(f"line {index}")
+        rows = await dirty_rows_of_next_frame(pilot, app, lambda: log.write("one more"))
+        assert rows == {log.region.y + 3}, rows
+        assert painted(log) == painted_by_richlog(log)
+
+
+async def test_a_scrollbar_whose_cells_stay_is_not_marked_dirty() -> None:
+    """A long log scrolled away from its end: a new line changes nothing on screen (the thumb moves
+    by far less than an eighth of a cell), so the frame has nothing to composite."""
+    app = ScrollingLogApp()
+    async with app.run_test(size=(50, 12)) as pilot:
+        log = app.query_one(ReplLog)
+        for index in range(5_000):
+            log.write(f"line {index}", scroll_end=False)
+        rows = await dirty_rows_of_next_frame(pilot, app, lambda: log.write("one more", scroll_end=False))
+        assert rows == set(), rows
+        log.scroll_end(animate=False, immediate=True)  # the thumb moves: the bar is repainted
+        await pilot.pause()
+        await pilot.pause()
+        assert log.vertical_scrollbar.position == log.scroll_y
