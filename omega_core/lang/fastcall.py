@@ -143,13 +143,17 @@ def _indent(lines: list[str], depth: int) -> str:
     return "".join(" " * depth + line + "\n" for line in lines)
 
 
-def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any) -> Callable[..., Any]:
+def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any,
+                data: tuple[Any, ...] = ()) -> Callable[..., Any]:
     """``factory(node, generic, prim, fn, fd, d0, d1 ...)`` -> ``val(m, env)`` for one shape and
-    primitive (only the primitive's kind shapes the code: written in, machine or not)."""
+    primitive (only the primitive's kind shapes the code: written in, machine or not; and the
+    constants among ``data``, the operands' ``operand_datum``, through ``guard_for``)."""
     needs_machine = prim.needs_machine
     inline = INLINE_PRIMITIVES.get(prim.fn)
     if inline is not None and inline[0] != len(kinds):
         inline = None
+    if inline is not None:  # constants' type tests and bit lengths decided now (``guard_for``)
+        inline = (inline[0], guard_for(inline[1], kinds, data), inline[2])
     key = (fn_kind, kinds, needs_machine, inline)
     factory = _VAL_FACTORIES.get(key)
     if factory is None:
@@ -282,8 +286,10 @@ _TYPE_TEST = re.compile(r"type\(a(\d)\) is (\w+)\Z")
 
 def guard_for(guard: str | None, kinds: tuple[OperandKind, ...], data: tuple[Any, ...]) -> str | None:
     """A written-in primitive's ``guard`` without the type tests of its constant operands that
-    pass them (a constant never changes: ``1`` in ``(- n 1)`` is an ``int`` at every call), or
-    None when nothing is left to test. ``data``: the operands' (``operand_datum``)."""
+    pass them (a constant never changes: ``1`` in ``(- n 1)`` is an ``int`` at every call), and
+    with the bit length of a constant integer written as a number (``*``'s budget test of
+    ``(* x 3)``: one method call fewer per use), or None when nothing is left to test. ``data``:
+    the operands' (``operand_datum``)."""
     if not guard:
         return guard
     kept = []
@@ -293,8 +299,18 @@ def guard_for(guard: str | None, kinds: tuple[OperandKind, ...], data: tuple[Any
             index = int(test.group(1))
             if kinds[index] == "C" and type(data[index]).__name__ == test.group(2):
                 continue
-        kept.append(term)
+        kept.append(_BIT_LENGTH.sub(lambda found: _constant_bits(found, kinds, data), term))
     return " and ".join(kept) or None
+
+
+_BIT_LENGTH = re.compile(r"\ba(\d)\.bit_length\(\)")
+
+
+def _constant_bits(found: re.Match[str], kinds: tuple[OperandKind, ...], data: tuple[Any, ...]) -> str:
+    index = int(found.group(1))
+    if index < len(kinds) and kinds[index] == "C" and type(data[index]) is int:
+        return str(data[index].bit_length())
+    return found.group(0)
 
 
 def spec_params(specs: tuple[Any, ...]) -> list[str]:
@@ -424,8 +440,11 @@ def _enter(count: int, op_spec: Any = None, entry: Any = None) -> list[str]:
         "        m.env = frame",
         "        body = lam.body",
         "        m.node = body",
-        "        if m.fusing and body.fuse_entry:",  # the body's first step too (fused.py)
-        *fused.chain_lines("body", 12),
+        "        if m.fusing:",  # the body's first step too (fused.py)
+        "            if body.fuse_entry:",
+        *fused.chain_lines("body", 16),
+        "            elif body.fuse_value:",
+        *fused.value_lines("body", "frame", 16),
         "        return",
         f"elif type(f) is Primitive and f.min_args <= {count}:",
         f"    if f.max_args is None or {count} <= f.max_args:",

@@ -71,6 +71,11 @@ class Node:
     """A call entering a closure whose body is this node may take its step too (``fused.py``)."""
     fuse_operand = False
     """A call waiting for this node as an operand may take its step too (``fused.py``)."""
+    fuse_value = False
+    """A call entering a closure whose body is this node may take its step too by asking its
+    ``val`` (``fused.value_lines``): a call of a primitive on inline operands gives its value in
+    that one step, whichever closure was entered (the written-in entry of ``fastcall_entry``
+    knows only the lambda the call saw first; a ``map`` is given many)."""
 
     def __init__(self, unit: Unit, form: Any) -> None:
         self.unit = unit
@@ -330,7 +335,8 @@ class Call(Node):
     generic ones below, or code specialised for the call's shape (``fastcall.py``), which behaves
     identically and falls back to the generic code for anything unusual."""
 
-    __slots__ = ("fn", "args", "inline_ok", "val", "ev", "resume", "fn_kind", "kinds", "data", "fuse_operand")
+    __slots__ = ("fn", "args", "inline_ok", "val", "ev", "resume", "fn_kind", "kinds", "data", "fuse_operand",
+                 "fuse_value")
 
     def __init__(self, unit: Unit, form: Any, fn: Node, args: tuple[Node, ...]) -> None:
         super().__init__(unit, form)
@@ -342,6 +348,7 @@ class Call(Node):
         self.fn_kind = fn_kind if eligible else None
         self.kinds = tuple(fastcall.operand_kind(arg) for arg in args)
         self.fuse_operand = eligible and "N" not in self.kinds  # its own step chains no operand
+        self.fuse_value = self.inline_ok  # a primitive's value at once, or NOT_INLINE (``Node.fuse_value``)
         self.data = (fastcall.operand_datum(fn, fn_kind),) + tuple(
             fastcall.operand_datum(arg, kind) for arg, kind in zip(args, self.kinds)
         )
@@ -387,7 +394,7 @@ def generic_call_val(node: Call, m: Any, env: Any) -> Any:
         if count < f.min_args or (f.max_args is not None and count > f.max_args):
             m.arity_error(f.name, f.min_args, f.max_args, count)
         if node.fn_kind is not None:  # checked: from now on this primitive takes the fast path
-            factory = fastcall.val_factory(node.fn_kind, node.kinds, f)
+            factory = fastcall.val_factory(node.fn_kind, node.kinds, f, node.data[1:])
             node.val = factory(node, generic_call_val, f, f.fn, *node.data)
         if f.needs_machine:  # ``*``, ``append`` ... check their budgets on the machine
             if count == 2:

@@ -48,6 +48,12 @@ PROGRAMS = {
     "body call written in": "(define (triple x) (* x 3))\n(define (app f a) (+ (f a) 1))\n(app triple 5)\n"
                             "(map (lambda (x) (* x 3)) '(1 2 3))\n(set! * +)\n(app triple 5)\n"
                             "(app (lambda (x) (car x)) 5)\n(app (lambda (x) (- x)) 5)",
+    "body value of another lambda": "(define (twice x) (* x 2))\n(map (lambda (x) (* x 3)) '(1 2 3))\n"
+                                    "(map twice '(4 5))\n(map (lambda (x) (+ x 1)) '(1 2))\n(map (lambda (x) (car x)) '(1 2))\n"
+                                    "(map (lambda (x) (+ x zz)) '(1))\n(map (lambda (x) (list x x)) '(1 2))\n"
+                                    "(define (app f a) (+ (f a) 1))\n(app (lambda (y) (* y y)) 4)\n(app twice 4)\n"
+                                    "(app (lambda (y) (- y \"s\")) 4)\n(set! * (lambda (a b) (+ a b)))\n(map twice '(1 2))\n"
+                                    "(app twice 4)\n(map (lambda (x) (apply + (list x 1))) '(1 2))",
     "unassigned in a written-in body": "(define (k) (define g (lambda () (+ y 1))) (define v (+ (g) 1)) (define y 2) v)\n"
                                        "(k)",
     "local primitive operator": "(define (app2 f a b) (+ (f a b) 1))\n(app2 + 1 2)\n(app2 - 1 2)\n(app2 + \"a\" 1)\n"
