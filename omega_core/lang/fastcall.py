@@ -99,6 +99,11 @@ def _operator(kind: OperandKind, fallback: str, table: str = "m.globals") -> lis
     return [f"f = {table}.get(fd, MISSING)", f"if f is MISSING: {fallback}"]
 
 
+read_lines = _read
+"""``_read``, for the code other modules generate (``fused_test``)."""
+operator_lines = _operator
+"""``_operator``, for the code other modules generate (``fused_test``)."""
+
 _INT2 = "type(a0) is int and type(a1) is int"
 INLINE_PRIMITIVES: dict[Callable[..., Any], tuple[int, str | None, str]] = {
     numbers.add: (2, _INT2, "a0 + a1"),

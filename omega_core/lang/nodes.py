@@ -19,7 +19,7 @@ from types import MethodType
 from typing import Any
 
 from omega_core.errors import EvalError, OmegaError
-from omega_core.lang import fastcall, fastcall_entry, fused
+from omega_core.lang import fastcall, fastcall_entry, fused, fused_test
 from omega_core.lang.frames import (
     NOT_INLINE,
     AndOrK,
@@ -292,7 +292,7 @@ def _if_ev(node: If, test: Node, then: Node, otherwise: Node) -> Any:
                         error.node = branch
                     raise
 
-        return ev_chaining_test
+        return fused_test.chaining_if_ev(node, test, then, otherwise, ev_chaining_test)
     if fastcall.operand_kind(test) == "N":  # the test always takes steps: no need to ask it
 
         def ev_in_steps(m: Any) -> None:

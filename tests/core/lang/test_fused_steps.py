@@ -54,6 +54,13 @@ PROGRAMS = {
                                     "(define (app f a) (+ (f a) 1))\n(app (lambda (y) (* y y)) 4)\n(app twice 4)\n"
                                     "(app (lambda (y) (- y \"s\")) 4)\n(set! * (lambda (a b) (+ a b)))\n(map twice '(1 2))\n"
                                     "(app twice 4)\n(map (lambda (x) (apply + (list x 1))) '(1 2))",
+    "test call written into its if": "(filter even? '(1 2 3 4))\n(filter even? '(1 x 2))\n(filter odd? '(1 2 3))\n"
+                                     "(define (f l) (if (pair? (car l)) 1 (if (null? (cdr l)) 2 3)))\n"
+                                     "(list (f '((1) 2)) (f '(1)) (f '(1 2)))\n(f 5)\n(define gl '(1 2))\n"
+                                     "(define (h) (if (null? (cdr gl)) 'one 'more))\n(h)\n(set! gl '(1))\n(h)\n"
+                                     "(define (c l) (if (cons (car l) 2) 'a 'b))\n(c '(1))\n(c 1)\n"
+                                     "(define (k) (define r (if (null? (car v)) 1 2)) (define v (list 1)) r)\n(k)\n"
+                                     "(define (even? x) (= x 2))\n(filter even? '(1 2 3))\n(set! pair? null?)\n(f '(1))",
     "unassigned in a written-in body": "(define (k) (define g (lambda () (+ y 1))) (define v (+ (g) 1)) (define y 2) v)\n"
                                        "(k)",
     "local primitive operator": "(define (app2 f a b) (+ (f a b) 1))\n(app2 + 1 2)\n(app2 - 1 2)\n(app2 + \"a\" 1)\n"
