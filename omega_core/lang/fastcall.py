@@ -28,7 +28,7 @@ import re
 from typing import Any, Callable
 
 from omega_core.errors import EvalError
-from omega_core.lang import fastcall_entry, fused, global_cache
+from omega_core.lang import fastcall_entry, fastcall_operand, fused, global_cache
 from omega_core.lang.frames import NOT_INLINE, CallK, IfK, continue_call
 from omega_core.lang.primitives import lists, numbers, predicates
 from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair, Primitive
@@ -180,20 +180,23 @@ def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any,
 
 
 def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
-               specs: tuple[Any, ...] = (), op_spec: Any = None, entry: Any = None) -> Callable[..., Any]:
+               specs: tuple[Any, ...] = (), op_spec: Any = None, entry: Any = None,
+               wspec: Any = None) -> Callable[..., Any]:
     """``factory(node, generic, fd, d0, d1 ..., *inline values)`` -> ``ev(m)`` for one shape:
     evaluates the operands inline and enters a closure of the right arity directly; anything else
     (a primitive, an operand that needs steps) continues in ``continue_call`` from the operand it
-    reached. ``specs`` (``inline_specs``): operands whose primitive call is written in too."""
+    reached. ``specs`` (``inline_specs``): operands whose primitive call is written in too;
+    ``wspec`` (``fastcall_operand.operand_spec``): the first operand call, written in too."""
     specs = specs or (None,) * len(kinds)
-    key = (fn_kind, kinds, specs, op_spec, entry)
+    key = (fn_kind, kinds, specs, op_spec, entry, wspec)
     factory = _EV_FACTORIES.get(key)
     if factory is None:
         params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))] + spec_params(specs)
-                           + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else []))
+                           + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else [])
+                           + (fastcall_operand.params(wspec) if wspec else []))
         body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
         body += _operator(fn_kind, "return generic(node, m)", "g" if any(specs) else "m.globals")
-        body += _operands_from(kinds, 0, specs, op_spec, entry, "")  # ev starts a dispatch: may fuse a return
+        body += _operands_from(kinds, 0, specs, op_spec, entry, "", wspec)  # ev starts a dispatch: may fuse a return
         body, setup = global_cache.cached_reads(body)
         source = f"def factory({params}):\n{_indent(setup, 4)}    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
@@ -201,19 +204,20 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
 
 
 def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
-                   op_spec: Any = None, entry: Any = None) -> Callable[..., Any]:
+                   op_spec: Any = None, entry: Any = None, wspec: Any = None) -> Callable[..., Any]:
     """``factory(node, d0, d1 ..., *inline values)`` -> ``resume(m, k, value, again=True)``: what
     ``CallK.ret`` does when operand ``k.index`` of this call returned ``value``: the next operands
     inline, then the call, as ``continue_call`` would, without its generic loop. ``again``: False
     when this resumption is itself a fused return (``fused.return_lines``): it fuses no further
     return, which keeps every chain within ``FUSE_MAX_STEPS``."""
     specs = specs or (None,) * len(kinds)
-    key = (kinds, specs, op_spec, entry)
+    key = (kinds, specs, op_spec, entry, wspec)
     factory = _RESUME_FACTORIES.get(key)
     if factory is None:
         count = len(kinds)
         params = ", ".join(["node"] + [f"d{i}" for i in range(count)] + spec_params(specs)
-                           + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else []))
+                           + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else [])
+                           + (fastcall_operand.params(wspec) if wspec else []))
         body = ["index = k.index", "env = k.env", "f = k.f"]
         reads = global_cache.CachedReads()  # per branch: one that reads no global checks nothing
         for index in range(count):
@@ -221,7 +225,7 @@ def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
             body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
             lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
             body += ["    " + line for line in reads.rewrite(lines + _operands_from(kinds, index + 1, specs, op_spec, entry,
-                                                                                   "again and "))]
+                                                                                   "again and ", wspec))]
         body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
         setup = reads.setup()
         source = (f"def factory({params}):\n{_indent(setup, 4)}    def resume(m, k, value, again=True):\n{_indent(body, 8)}"
@@ -386,16 +390,22 @@ def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
 
 
 def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any, ...], op_spec: Any = None,
-                   entry: Any = None, fuse_return: str | None = None) -> list[str]:
+                   entry: Any = None, fuse_return: str | None = None, wspec: Any = None) -> list[str]:
     """Source lines that evaluate operands ``start`` ... into ``a{i}`` (earlier ones are there
     already; ``f`` and ``env`` are set), then make the call. ``fuse_return``: the condition
     prefix under which an operand call that gave its value at once in the chain also takes the
     return into this call's frame (``fused.return_lines``); None: never; ``""`` (always) is for
-    the call's own ``ev``, where ``m.env`` already holds ``env``."""
+    the call's own ``ev``, where ``m.env`` already holds ``env``. ``wspec``: an operand call
+    written in (``fastcall_operand``), under the same condition (a dispatch's start)."""
     body: list[str] = []
     for i in range(start, len(kinds)):
         kind = kinds[i]
         done = ", ".join(f"a{j}" for j in range(i))
+        if kind == "N" and wspec is not None and wspec[0] == i and fuse_return is not None:
+            body += fastcall_operand.value_lines(wspec, fuse_return)
+            then = (fastcall_operand.taken_lines(wspec, fuse_return != "")
+                    + _operands_from(kinds, i + 1, specs, op_spec, entry, None) + ["return"])
+            body += [f"if w{i} is not NOT_INLINE:"] + ["    " + line for line in then]
         if kind == "N":  # what continue_call would do, without asking the operand first
             # ``CallK(m.k, node, env, i, f, values)`` without its ``__init__`` call (half the time)
             body += ["waiting = new_object(CallK)", "waiting.next = m.k", "waiting.node = node", "waiting.env = env",
