@@ -38,7 +38,14 @@ The chains (and why none is longer than ``FUSE_MAX_STEPS``):
   in ``filter``): pushing its frame, the test call (above, up to 3), the test's return into the
   ``if`` (1), then the chosen branch's step when it is such a call too (up to 3) (1 + 3 + 1 + 3
   = 8). Such an ``if`` is not itself fused into a call entering it (``If.fuse_entry``), so the
-  chain cannot nest into another one.
+  chain cannot nest into another one. When the test's operator is a primitive written in
+  (``even?`` given to ``filter``), the test's value is computed in the ``if``'s own code and its
+  frame is never made (``fused_test.py``): the same steps, counted alike (1 + 2 + 3).
+* a call whose first operand that takes steps is a call of a primitive written in (``(f acc (car
+  l))`` with ``f`` bound to ``+``, ``(cons (car l) acc)``), at a dispatch's start (the call's
+  ``ev``, or its resumption when ``again``): the operand's value computed in the call's code, its
+  step and its return counted, no frame made; then the rest as a resumption that fuses no return
+  (``fastcall_operand.py``) (1 + 2 + 3 = 6).
 
 An inner step that fails is counted before it runs and its error names its own node, as the
 machine loop would have done; an inner step that suspends (a host effect) leaves the machine as
