@@ -224,8 +224,8 @@ def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
             known = [f"a{j}" for j in range(index)]
             body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
             lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
-            body += ["    " + line for line in reads.rewrite(lines + _operands_from(kinds, index + 1, specs, op_spec, entry,
-                                                                                   "again and ", wspec))]
+            rest = _operands_from(kinds, index + 1, specs, op_spec, entry, "again and ", wspec)
+            body += ["    " + line for line in reads.rewrite(lines + rest)]
         body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
         setup = reads.setup()
         source = (f"def factory({params}):\n{_indent(setup, 4)}    def resume(m, k, value, again=True):\n{_indent(body, 8)}"

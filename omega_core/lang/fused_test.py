@@ -30,7 +30,8 @@ from omega_core.lang import fused, global_cache
 _FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
 
-def chaining_if_ev(node: Any, test: Any, then: Any, otherwise: Any, generic: Callable[[Any], None]) -> Callable[[Any], None]:
+def chaining_if_ev(node: Any, test: Any, then: Any, otherwise: Any,
+                   generic: Callable[[Any], None]) -> Callable[[Any], None]:
     """The ``ev`` of an ``if`` chaining its test call (``nodes._if_ev``): on its first step, the
     code with the test written in when the test's shape allows it (``_spec``), else ``generic``."""
 
