@@ -85,16 +85,18 @@ def value_lines(inner: str, env: str, indent: int) -> list[str]:
     body's step is left to the next dispatch. Counted when taken (a failing one too, named after
     the body, as the machine loop would); at most one step, like an ``if`` entered (see above)."""
     pad = " " * indent
+    # ``step`` holds the ``val`` (a slot, like ``ev`` in ``chain_lines``), then its value: no new
+    # local name, as every local of a generated function costs each of its calls a little
     return [f"{pad}try:",
-            f"{pad}    step_value = {inner}.val",  # a slot, like ``ev`` in ``chain_lines``
-            f"{pad}    entered = step_value(m, {env})",
+            f"{pad}    step = {inner}.val",
+            f"{pad}    step = step(m, {env})",
             f"{pad}except OmegaError as error:",
             f"{pad}    m.fused_steps += 1",
             f"{pad}    if getattr(error, 'node', None) is None:",
             f"{pad}        error.node = {inner}",
             f"{pad}    raise",
-            f"{pad}if entered is not NOT_INLINE:",
-            f"{pad}    m.value = entered",
+            f"{pad}if step is not NOT_INLINE:",
+            f"{pad}    m.value = step",
             f"{pad}    m.node = None",
             f"{pad}    m.fused_steps += 1"]
 
