@@ -28,7 +28,7 @@ import re
 from typing import Any, Callable
 
 from omega_core.errors import EvalError
-from omega_core.lang import fastcall_entry, fused, global_cache
+from omega_core.lang import fastcall_entry, fastcall_operand, fused, global_cache
 from omega_core.lang.frames import NOT_INLINE, CallK, IfK, continue_call
 from omega_core.lang.primitives import lists, numbers, predicates
 from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair, Primitive
@@ -99,6 +99,11 @@ def _operator(kind: OperandKind, fallback: str, table: str = "m.globals") -> lis
     return [f"f = {table}.get(fd, MISSING)", f"if f is MISSING: {fallback}"]
 
 
+read_lines = _read
+"""``_read``, for the code other modules generate (``fused_test``)."""
+operator_lines = _operator
+"""``_operator``, for the code other modules generate (``fused_test``)."""
+
 _INT2 = "type(a0) is int and type(a1) is int"
 INLINE_PRIMITIVES: dict[Callable[..., Any], tuple[int, str | None, str]] = {
     numbers.add: (2, _INT2, "a0 + a1"),
@@ -143,13 +148,17 @@ def _indent(lines: list[str], depth: int) -> str:
     return "".join(" " * depth + line + "\n" for line in lines)
 
 
-def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any) -> Callable[..., Any]:
+def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any,
+                data: tuple[Any, ...] = ()) -> Callable[..., Any]:
     """``factory(node, generic, prim, fn, fd, d0, d1 ...)`` -> ``val(m, env)`` for one shape and
-    primitive (only the primitive's kind shapes the code: written in, machine or not)."""
+    primitive (only the primitive's kind shapes the code: written in, machine or not; and the
+    constants among ``data``, the operands' ``operand_datum``, through ``guard_for``)."""
     needs_machine = prim.needs_machine
     inline = INLINE_PRIMITIVES.get(prim.fn)
     if inline is not None and inline[0] != len(kinds):
         inline = None
+    if inline is not None:  # constants' type tests and bit lengths decided now (``guard_for``)
+        inline = (inline[0], guard_for(inline[1], kinds, data), inline[2])
     key = (fn_kind, kinds, needs_machine, inline)
     factory = _VAL_FACTORIES.get(key)
     if factory is None:
@@ -171,20 +180,23 @@ def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any)
 
 
 def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
-               specs: tuple[Any, ...] = (), op_spec: Any = None, entry: Any = None) -> Callable[..., Any]:
+               specs: tuple[Any, ...] = (), op_spec: Any = None, entry: Any = None,
+               wspec: Any = None) -> Callable[..., Any]:
     """``factory(node, generic, fd, d0, d1 ..., *inline values)`` -> ``ev(m)`` for one shape:
     evaluates the operands inline and enters a closure of the right arity directly; anything else
     (a primitive, an operand that needs steps) continues in ``continue_call`` from the operand it
-    reached. ``specs`` (``inline_specs``): operands whose primitive call is written in too."""
+    reached. ``specs`` (``inline_specs``): operands whose primitive call is written in too;
+    ``wspec`` (``fastcall_operand.operand_spec``): the first operand call, written in too."""
     specs = specs or (None,) * len(kinds)
-    key = (fn_kind, kinds, specs, op_spec, entry)
+    key = (fn_kind, kinds, specs, op_spec, entry, wspec)
     factory = _EV_FACTORIES.get(key)
     if factory is None:
         params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))] + spec_params(specs)
-                           + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else []))
+                           + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else [])
+                           + (fastcall_operand.params(wspec) if wspec else []))
         body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
         body += _operator(fn_kind, "return generic(node, m)", "g" if any(specs) else "m.globals")
-        body += _operands_from(kinds, 0, specs, op_spec, entry, "")  # ev starts a dispatch: may fuse a return
+        body += _operands_from(kinds, 0, specs, op_spec, entry, "", wspec)  # ev starts a dispatch: may fuse a return
         body, setup = global_cache.cached_reads(body)
         source = f"def factory({params}):\n{_indent(setup, 4)}    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
@@ -192,27 +204,28 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
 
 
 def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
-                   op_spec: Any = None, entry: Any = None) -> Callable[..., Any]:
+                   op_spec: Any = None, entry: Any = None, wspec: Any = None) -> Callable[..., Any]:
     """``factory(node, d0, d1 ..., *inline values)`` -> ``resume(m, k, value, again=True)``: what
     ``CallK.ret`` does when operand ``k.index`` of this call returned ``value``: the next operands
     inline, then the call, as ``continue_call`` would, without its generic loop. ``again``: False
     when this resumption is itself a fused return (``fused.return_lines``): it fuses no further
     return, which keeps every chain within ``FUSE_MAX_STEPS``."""
     specs = specs or (None,) * len(kinds)
-    key = (kinds, specs, op_spec, entry)
+    key = (kinds, specs, op_spec, entry, wspec)
     factory = _RESUME_FACTORIES.get(key)
     if factory is None:
         count = len(kinds)
         params = ", ".join(["node"] + [f"d{i}" for i in range(count)] + spec_params(specs)
-                           + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else []))
+                           + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else [])
+                           + (fastcall_operand.params(wspec) if wspec else []))
         body = ["index = k.index", "env = k.env", "f = k.f"]
         reads = global_cache.CachedReads()  # per branch: one that reads no global checks nothing
         for index in range(count):
             known = [f"a{j}" for j in range(index)]
             body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
             lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
-            body += ["    " + line for line in reads.rewrite(lines + _operands_from(kinds, index + 1, specs, op_spec, entry,
-                                                                                   "again and "))]
+            rest = _operands_from(kinds, index + 1, specs, op_spec, entry, "again and ", wspec)
+            body += ["    " + line for line in reads.rewrite(lines + rest)]
         body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
         setup = reads.setup()
         source = (f"def factory({params}):\n{_indent(setup, 4)}    def resume(m, k, value, again=True):\n{_indent(body, 8)}"
@@ -282,8 +295,10 @@ _TYPE_TEST = re.compile(r"type\(a(\d)\) is (\w+)\Z")
 
 def guard_for(guard: str | None, kinds: tuple[OperandKind, ...], data: tuple[Any, ...]) -> str | None:
     """A written-in primitive's ``guard`` without the type tests of its constant operands that
-    pass them (a constant never changes: ``1`` in ``(- n 1)`` is an ``int`` at every call), or
-    None when nothing is left to test. ``data``: the operands' (``operand_datum``)."""
+    pass them (a constant never changes: ``1`` in ``(- n 1)`` is an ``int`` at every call), and
+    with the bit length of a constant integer written as a number (``*``'s budget test of
+    ``(* x 3)``: one method call fewer per use), or None when nothing is left to test. ``data``:
+    the operands' (``operand_datum``)."""
     if not guard:
         return guard
     kept = []
@@ -293,8 +308,18 @@ def guard_for(guard: str | None, kinds: tuple[OperandKind, ...], data: tuple[Any
             index = int(test.group(1))
             if kinds[index] == "C" and type(data[index]).__name__ == test.group(2):
                 continue
-        kept.append(term)
+        kept.append(_BIT_LENGTH.sub(lambda found: _constant_bits(found, kinds, data), term))
     return " and ".join(kept) or None
+
+
+_BIT_LENGTH = re.compile(r"\ba(\d)\.bit_length\(\)")
+
+
+def _constant_bits(found: re.Match[str], kinds: tuple[OperandKind, ...], data: tuple[Any, ...]) -> str:
+    index = int(found.group(1))
+    if index < len(kinds) and kinds[index] == "C" and type(data[index]) is int:
+        return str(data[index].bit_length())
+    return found.group(0)
 
 
 def spec_params(specs: tuple[Any, ...]) -> list[str]:
@@ -365,16 +390,22 @@ def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
 
 
 def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any, ...], op_spec: Any = None,
-                   entry: Any = None, fuse_return: str | None = None) -> list[str]:
+                   entry: Any = None, fuse_return: str | None = None, wspec: Any = None) -> list[str]:
     """Source lines that evaluate operands ``start`` ... into ``a{i}`` (earlier ones are there
     already; ``f`` and ``env`` are set), then make the call. ``fuse_return``: the condition
     prefix under which an operand call that gave its value at once in the chain also takes the
     return into this call's frame (``fused.return_lines``); None: never; ``""`` (always) is for
-    the call's own ``ev``, where ``m.env`` already holds ``env``."""
+    the call's own ``ev``, where ``m.env`` already holds ``env``. ``wspec``: an operand call
+    written in (``fastcall_operand``), under the same condition (a dispatch's start)."""
     body: list[str] = []
     for i in range(start, len(kinds)):
         kind = kinds[i]
         done = ", ".join(f"a{j}" for j in range(i))
+        if kind == "N" and wspec is not None and wspec[0] == i and fuse_return is not None:
+            body += fastcall_operand.value_lines(wspec, fuse_return)
+            then = (fastcall_operand.taken_lines(wspec, fuse_return != "")
+                    + _operands_from(kinds, i + 1, specs, op_spec, entry, None) + ["return"])
+            body += [f"if w{i} is not NOT_INLINE:"] + ["    " + line for line in then]
         if kind == "N":  # what continue_call would do, without asking the operand first
             # ``CallK(m.k, node, env, i, f, values)`` without its ``__init__`` call (half the time)
             body += ["waiting = new_object(CallK)", "waiting.next = m.k", "waiting.node = node", "waiting.env = env",
@@ -424,8 +455,11 @@ def _enter(count: int, op_spec: Any = None, entry: Any = None) -> list[str]:
         "        m.env = frame",
         "        body = lam.body",
         "        m.node = body",
-        "        if m.fusing and body.fuse_entry:",  # the body's first step too (fused.py)
-        *fused.chain_lines("body", 12),
+        "        if m.fusing:",  # the body's first step too (fused.py)
+        "            if body.fuse_entry:",
+        *fused.chain_lines("body", 16),
+        "            elif body.fuse_value:",
+        *fused.value_lines("body", "frame", 16),
         "        return",
         f"elif type(f) is Primitive and f.min_args <= {count}:",
         f"    if f.max_args is None or {count} <= f.max_args:",

@@ -22,7 +22,10 @@ The chains (and why none is longer than ``FUSE_MAX_STEPS``):
   (``(lambda (x) (* x 3))`` given to ``map``): the call step, then the body's, when the body's
   global is still that primitive and its guard holds (1 + 1); otherwise the body's step is left
   to the next dispatch (``fastcall_entry.entry_spec``). Entries are written in for a call's operator
-  read from a global or a local, in the call's code and in its resumptions.
+  read from a global or a local, in the call's code and in its resumptions. Any other closure whose
+  body is a call of a primitive on inline operands (``Call.fuse_value``: a ``map`` given another
+  lambda than the one its code was made for) has that body's step taken through its ``val``
+  (``value_lines``), one step when the operator is a primitive, none otherwise (1 + 1).
 * a call (or a call's resumption after an operand returned) whose next operand is itself a call
   with only inline operands: pushing the frame, then that call (above) (1 + 3). Only such a call
   qualifies (``Call.fuse_operand``), so the chain cannot go on into its operands.
@@ -35,7 +38,14 @@ The chains (and why none is longer than ``FUSE_MAX_STEPS``):
   in ``filter``): pushing its frame, the test call (above, up to 3), the test's return into the
   ``if`` (1), then the chosen branch's step when it is such a call too (up to 3) (1 + 3 + 1 + 3
   = 8). Such an ``if`` is not itself fused into a call entering it (``If.fuse_entry``), so the
-  chain cannot nest into another one.
+  chain cannot nest into another one. When the test's operator is a primitive written in
+  (``even?`` given to ``filter``), the test's value is computed in the ``if``'s own code and its
+  frame is never made (``fused_test.py``): the same steps, counted alike (1 + 2 + 3).
+* a call whose first operand that takes steps is a call of a primitive written in (``(f acc (car
+  l))`` with ``f`` bound to ``+``, ``(cons (car l) acc)``), at a dispatch's start (the call's
+  ``ev``, or its resumption when ``again``): the operand's value computed in the call's code, its
+  step and its return counted, no frame made; then the rest as a resumption that fuses no return
+  (``fastcall_operand.py``) (1 + 2 + 3 = 6).
 
 An inner step that fails is counted before it runs and its error names its own node, as the
 machine loop would have done; an inner step that suspends (a host effect) leaves the machine as
@@ -64,6 +74,31 @@ def chain_lines(inner: str, indent: int) -> list[str]:
             f"{pad}    if getattr(error, 'node', None) is None:",
             f"{pad}        error.node = {inner}",
             f"{pad}    raise"]
+
+
+def value_lines(inner: str, env: str, indent: int) -> list[str]:
+    """Source lines (for generated code, where a call just entered a closure whose body is node
+    ``inner``, already in ``m.node``, environment ``env``) that take the body's step too when it
+    gives its value without steps of its own: a call of a primitive on inline operands
+    (``Call.fuse_value``), evaluated by its ``val``, exactly the value (or error) its step would
+    give. When ``val`` declines (the operator is no longer a primitive: it would take steps), the
+    body's step is left to the next dispatch. Counted when taken (a failing one too, named after
+    the body, as the machine loop would); at most one step, like an ``if`` entered (see above)."""
+    pad = " " * indent
+    # ``step`` holds the ``val`` (a slot, like ``ev`` in ``chain_lines``), then its value: no new
+    # local name, as every local of a generated function costs each of its calls a little
+    return [f"{pad}try:",
+            f"{pad}    step = {inner}.val",
+            f"{pad}    step = step(m, {env})",
+            f"{pad}except OmegaError as error:",
+            f"{pad}    m.fused_steps += 1",
+            f"{pad}    if getattr(error, 'node', None) is None:",
+            f"{pad}        error.node = {inner}",
+            f"{pad}    raise",
+            f"{pad}if step is not NOT_INLINE:",
+            f"{pad}    m.value = step",
+            f"{pad}    m.node = None",
+            f"{pad}    m.fused_steps += 1"]
 
 
 def return_lines(condition: str, indent: int) -> list[str]:

@@ -19,7 +19,7 @@ from types import MethodType
 from typing import Any
 
 from omega_core.errors import EvalError, OmegaError
-from omega_core.lang import fastcall, fastcall_entry, fused
+from omega_core.lang import fastcall, fastcall_entry, fastcall_operand, fused, fused_test
 from omega_core.lang.frames import (
     NOT_INLINE,
     AndOrK,
@@ -71,6 +71,11 @@ class Node:
     """A call entering a closure whose body is this node may take its step too (``fused.py``)."""
     fuse_operand = False
     """A call waiting for this node as an operand may take its step too (``fused.py``)."""
+    fuse_value = False
+    """A call entering a closure whose body is this node may take its step too by asking its
+    ``val`` (``fused.value_lines``): a call of a primitive on inline operands gives its value in
+    that one step, whichever closure was entered (the written-in entry of ``fastcall_entry``
+    knows only the lambda the call saw first; a ``map`` is given many)."""
 
     def __init__(self, unit: Unit, form: Any) -> None:
         self.unit = unit
@@ -287,7 +292,7 @@ def _if_ev(node: If, test: Node, then: Node, otherwise: Node) -> Any:
                         error.node = branch
                     raise
 
-        return ev_chaining_test
+        return fused_test.chaining_if_ev(node, test, then, otherwise, ev_chaining_test)
     if fastcall.operand_kind(test) == "N":  # the test always takes steps: no need to ask it
 
         def ev_in_steps(m: Any) -> None:
@@ -330,7 +335,8 @@ class Call(Node):
     generic ones below, or code specialised for the call's shape (``fastcall.py``), which behaves
     identically and falls back to the generic code for anything unusual."""
 
-    __slots__ = ("fn", "args", "inline_ok", "val", "ev", "resume", "fn_kind", "kinds", "data", "fuse_operand")
+    __slots__ = ("fn", "args", "inline_ok", "val", "ev", "resume", "fn_kind", "kinds", "data", "fuse_operand",
+                 "fuse_value")
 
     def __init__(self, unit: Unit, form: Any, fn: Node, args: tuple[Node, ...]) -> None:
         super().__init__(unit, form)
@@ -342,6 +348,7 @@ class Call(Node):
         self.fn_kind = fn_kind if eligible else None
         self.kinds = tuple(fastcall.operand_kind(arg) for arg in args)
         self.fuse_operand = eligible and "N" not in self.kinds  # its own step chains no operand
+        self.fuse_value = self.inline_ok  # a primitive's value at once, or NOT_INLINE (``Node.fuse_value``)
         self.data = (fastcall.operand_datum(fn, fn_kind),) + tuple(
             fastcall.operand_datum(arg, kind) for arg, kind in zip(args, self.kinds)
         )
@@ -357,8 +364,9 @@ def _first_call_ev(node: Call, m: Any) -> None:
     operator = fastcall.current_operator(node, m, m.env)
     op_spec, op_values = fastcall.operator_spec(node, m, operator)
     entry, entry_values = fastcall_entry.entry_spec(node, m, operator)
-    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry)  # type: ignore[arg-type]
-    node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values)
+    wspec, w_values = fastcall_operand.operand_spec(node, m, m.env)
+    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry, wspec)  # type: ignore[arg-type]
+    node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values, *w_values)
     node.ev(m)
 
 
@@ -367,8 +375,9 @@ def _first_call_resume(m: Any, k: Any, value: Any, again: bool = True) -> None:
     specs, values = fastcall.inline_specs(node.args, node.kinds, m)
     op_spec, op_values = fastcall.operator_spec(node, m, k.f)
     entry, entry_values = fastcall_entry.entry_spec(node, m, k.f)
-    node.resume = fastcall.resume_factory(node.kinds, specs, op_spec, entry)(
-        node, *node.data[1:], *values, *op_values, *entry_values)
+    wspec, w_values = fastcall_operand.operand_spec(node, m, k.env)
+    node.resume = fastcall.resume_factory(node.kinds, specs, op_spec, entry, wspec)(
+        node, *node.data[1:], *values, *op_values, *entry_values, *w_values)
     node.resume(m, k, value, again)
 
 
@@ -387,7 +396,7 @@ def generic_call_val(node: Call, m: Any, env: Any) -> Any:
         if count < f.min_args or (f.max_args is not None and count > f.max_args):
             m.arity_error(f.name, f.min_args, f.max_args, count)
         if node.fn_kind is not None:  # checked: from now on this primitive takes the fast path
-            factory = fastcall.val_factory(node.fn_kind, node.kinds, f)
+            factory = fastcall.val_factory(node.fn_kind, node.kinds, f, node.data[1:])
             node.val = factory(node, generic_call_val, f, f.fn, *node.data)
         if f.needs_machine:  # ``*``, ``append`` ... check their budgets on the machine
             if count == 2:

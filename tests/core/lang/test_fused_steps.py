@@ -48,6 +48,28 @@ PROGRAMS = {
     "body call written in": "(define (triple x) (* x 3))\n(define (app f a) (+ (f a) 1))\n(app triple 5)\n"
                             "(map (lambda (x) (* x 3)) '(1 2 3))\n(set! * +)\n(app triple 5)\n"
                             "(app (lambda (x) (car x)) 5)\n(app (lambda (x) (- x)) 5)",
+    "body value of another lambda": "(define (twice x) (* x 2))\n(map (lambda (x) (* x 3)) '(1 2 3))\n"
+                                    "(map twice '(4 5))\n(map (lambda (x) (+ x 1)) '(1 2))\n(map (lambda (x) (car x)) '(1 2))\n"
+                                    "(map (lambda (x) (+ x zz)) '(1))\n(map (lambda (x) (list x x)) '(1 2))\n"
+                                    "(define (app f a) (+ (f a) 1))\n(app (lambda (y) (* y y)) 4)\n(app twice 4)\n"
+                                    "(app (lambda (y) (- y \"s\")) 4)\n(set! * (lambda (a b) (+ a b)))\n(map twice '(1 2))\n"
+                                    "(app twice 4)\n(map (lambda (x) (apply + (list x 1))) '(1 2))",
+    "test call written into its if": "(filter even? '(1 2 3 4))\n(filter even? '(1 x 2))\n(filter odd? '(1 2 3))\n"
+                                     "(define (f l) (if (pair? (car l)) 1 (if (null? (cdr l)) 2 3)))\n"
+                                     "(list (f '((1) 2)) (f '(1)) (f '(1 2)))\n(f 5)\n(define gl '(1 2))\n"
+                                     "(define (h) (if (null? (cdr gl)) 'one 'more))\n(h)\n(set! gl '(1))\n(h)\n"
+                                     "(define (c l) (if (cons (car l) 2) 'a 'b))\n(c '(1))\n(c 1)\n"
+                                     "(define (k) (define r (if (null? (car v)) 1 2)) (define v (list 1)) r)\n(k)\n"
+                                     "(define (even? x) (= x 2))\n(filter even? '(1 2 3))\n(set! pair? null?)\n(f '(1))",
+    "operand call written into its caller": "(fold-left + 0 '(1 2 3))\n(fold-left + 0 '(1 x 3))\n(fold-left - 0 '(1 2))\n"
+                                            "(fold-left cons '() '(1 2))\n(filter odd? '(1 2 3))\n"
+                                            "(define (sum l acc) (if (null? l) acc (sum (cdr l) (+ acc (car l)))))\n"
+                                            "(sum '(1 2 3) 0)\n(sum '(1 2 . 3) 0)\n(sum '(1 \"s\") 0)\n"
+                                            "(define (twice x) (* 2 x))\n(define (g a b) (+ a b))\n"
+                                            "(define (h l) (g (twice (car l)) (- (car l) (cadr l))))\n(h '(5 1))\n(h '(5))\n"
+                                            "(define (u) (define r (g 1 (+ q (car '(1))))) (define q 2) r)\n(u)\n"
+                                            "(define (h2 l x) (list (twice x) (+ x (car l))))\n(h2 '(1) 3)\n(h2 '(1 2) 4)\n"
+                                            "(set! + -)\n(sum '(1 2 3) 0)\n(fold-left + 0 '(1 2 3))",
     "unassigned in a written-in body": "(define (k) (define g (lambda () (+ y 1))) (define v (+ (g) 1)) (define y 2) v)\n"
                                        "(k)",
     "local primitive operator": "(define (app2 f a b) (+ (f a b) 1))\n(app2 + 1 2)\n(app2 - 1 2)\n(app2 + \"a\" 1)\n"
@@ -155,3 +177,18 @@ SMALL = sorted(name for name in PROGRAMS if "dwelling" not in name)  # the amb s
 def test_any_slice_size_gives_the_same_states(slice_steps: int, name: str) -> None:
     text = PROGRAMS[name]
     assert trace(text, True, slice_steps, 200) == trace(text, False, slice_steps, 200)
+
+
+WRITTEN_IN = ("(define (twice x) (* 2 x))\n(define (h2 l x) (list (twice x) (+ x (car l))))\n"
+              "(define (sum l acc) (if (null? l) acc (sum (cdr l) (+ acc (car l)))))\n"
+              "(list (h2 '(1) 3) (h2 '(1 2) 4) (sum '(1 2 3) 0) (h2 '(5) 5) (fold-left + 0 '(1 2)) (h2 '(7) 6))\n"
+              "(define (h4 l x) (cons (twice x) (+ x (car l)) 3))\n(h4 '(1) 3)")
+
+
+@pytest.mark.parametrize("slice_steps", range(8, 26))
+def test_every_slice_end_after_a_written_in_operand_call_agrees(slice_steps: int) -> None:
+    """Slices of every size from ``FUSE_MAX_STEPS``: one of them ends right after each dispatch
+    that wrote an operand call in (``fastcall_operand``), in a call's ``ev`` and in a resumption
+    (``h2``: its first operand took steps), where the registers it left are compared; and an
+    error right after one (``h4``: ``cons`` given three operands), where they are too."""
+    assert trace(WRITTEN_IN, True, slice_steps, 1) == trace(WRITTEN_IN, False, slice_steps, 1)
