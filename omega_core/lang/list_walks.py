@@ -91,6 +91,8 @@ def equal_walk(a: Any, b: Any) -> Walk:
                 return True
             x, y = pending.pop()
             if type(x) is Pair and type(y) is Pair:
+                if x is y:  # the same list: equal, whatever it holds (no need to walk it)
+                    continue
                 pending.append((x.cdr, y.cdr))
                 pending.append((x.car, y.car))
             elif not is_eqv(x, y):

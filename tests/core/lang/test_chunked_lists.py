@@ -145,6 +145,7 @@ def test_a_copy_stopped_between_pieces_leaves_nothing_behind() -> None:
     ("(list-ref big 39999)", "39999", 39_999 // 8_192 + 1),
     ("(equal? big (append big '()))", "#t", (2 * 40_000 + 1) // 8_192 + 1),  # each pair: its car and cdr
     ("(equal? big (append big '(1)))", "#f", (2 * 40_000) // 8_192 + 1),
+    ("(equal? (cons 1 big) (cons 1 big))", "#t", 1),  # the same tail: equal without walking it
 ])
 def test_a_walk_over_a_long_list_takes_one_step_in_pieces(monkeypatch, source: str, expected: str,
                                                           pieces: int) -> None:
