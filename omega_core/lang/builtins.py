@@ -41,9 +41,6 @@ MACHINE_PRIMITIVES = (
     MachinePrimitive("eval", "eval", 1, 1),
     MachinePrimitive("require", "require", 1, 1),
     MachinePrimitive("%reverse-onto", "reverse_onto", 4, 4),
-    MachinePrimitive("length", "walk", 1, 1),  # the walks run in pieces inside their step (list_walks)
-    MachinePrimitive("list-ref", "walk", 2, 2),
-    MachinePrimitive("equal?", "walk", 2, 2),
 )
 
 

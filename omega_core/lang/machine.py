@@ -21,7 +21,6 @@ from omega_core.lang import frames as fr
 from omega_core.lang.compiler import compile_unit
 from omega_core.lang.frames import CallK
 from omega_core.lang.list_copy import ReverseInProgress, copy_piece
-from omega_core.lang.list_walks import WALKS, WalkInProgress
 from omega_core.lang.nodes import Amb, Unit
 from omega_core.lang.printer import display_string, short_string, write_string
 from omega_core.lang.undo import ABSENT, UndoJournal
@@ -68,15 +67,11 @@ dispatch and every fused step, in a chunk of hundreds: a few percent of ``fib``'
 FUSION_ENABLED = True
 """Off: every step is its own dispatch (the differential tests compare both ways)."""
 
-_INSIDE_STEP = (ReverseInProgress, WalkInProgress)
-"""The ``node`` register's types while a step is between two of its pieces."""
-
-
 def _failed_at(node: Any, k: Any) -> Any:
-    """The node a step failed in, for its error's location. Not a step in progress: it holds the
+    """The node a step failed in, for its error's location. Not a copy in progress: it holds the
     half-built list (it has no place in the code; ``error_location`` then names the caller)."""
     failed = node if node is not None else getattr(k, "node", None)
-    return None if type(failed) in _INSIDE_STEP else failed
+    return None if type(failed) is ReverseInProgress else failed
 
 
 class _Suspend(Exception):
@@ -328,10 +323,7 @@ class Machine:
             count = len(args)
             if count < f.min_args or (f.max_args is not None and count > f.max_args):
                 self.arity_error(f.name, f.min_args, f.max_args, count)
-            if f.op == "walk":
-                self.walk_piece(WALKS[f.name](*args))
-            else:
-                getattr(self, "op_" + f.op)(args)
+            getattr(self, "op_" + f.op)(args)
         elif kind is Continuation:
             value = args[0] if len(args) == 1 else make_list(args) if args else UNSPECIFIED
             if f.delimited:
@@ -431,23 +423,8 @@ class Machine:
 
     @property
     def inside_step(self) -> bool:
-        """The last slice ended between two pieces of one step (``list_copy``, ``list_walks``): no
-        step boundary."""
-        return type(self.node) in _INSIDE_STEP
-
-    def walk_piece(self, walk: Any) -> None:
-        """The next piece of a walking primitive's step (``list_walks``): its value when the walk
-        ends; else the slice ends here, the step given back (counted by the dispatch that ends it)."""
-        try:
-            next(walk)
-        except StopIteration as done:
-            self.value = done.value
-            self.node = None
-            return
-        if type(self.node) is not WalkInProgress:
-            self.node = WalkInProgress(walk)
-        self.fused_steps -= 1  # summed with the dispatches when the slice ends
-        raise _Suspend()
+        """The last slice ended between two pieces of one step (``list_copy``): no step boundary."""
+        return type(self.node) is ReverseInProgress
 
     def reverse_piece(self, who: Any, original: Any, current: Any, acc: Any, copied: int) -> None:
         """The next piece of a ``%reverse-onto`` step. A piece that leaves the step unfinished

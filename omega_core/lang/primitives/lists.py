@@ -66,9 +66,8 @@ def list_(*items: Any) -> Any:
     return make_list(items)
 
 
+@primitive("length", 1)
 def length(lst: Any) -> int:
-    """A list's length, for the host (error messages); Omega's ``length`` walks it in pieces
-    (``list_walks``)."""
     count = 0
     current = lst
     while type(current) is Pair:
@@ -105,8 +104,9 @@ def _out_of_range(who: str, index: int, lst: Any) -> EvalError:
     )
 
 
+@primitive("list-ref", 2)
 def list_ref(lst: Any, n: Any) -> Any:
-    """The element at 0-based index ``n`` (Omega's ``list-ref`` walks in pieces: ``list_walks``)."""
+    """The element at 0-based index ``n``."""
     rest = _drop("list-ref", lst, n)
     if type(rest) is not Pair:
         if rest is not NIL:

@@ -13,9 +13,9 @@ from omega_core.lang.primitives._registry import primitive
 from omega_core.lang.values import Symbol, is_equal, is_eqv, is_number, is_procedure
 
 
+@primitive("equal?", 2)
 def equal(a: Any, b: Any) -> bool:
-    """Structural equality: lists element by element, atoms as ``eqv?`` (Omega's ``equal?``
-    compares in pieces: ``list_walks``)."""
+    """Structural equality: lists element by element, atoms as ``eqv?``."""
     return is_equal(a, b)
 
 

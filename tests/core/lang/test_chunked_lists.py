@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from omega_core.lang.builtins import fresh_globals
 from omega_core.lang.compiler import compile_unit
-from omega_core.lang.list_copy import REVERSE_CHUNK_PAIRS, ReverseInProgress
+from omega_core.lang.list_copy import REVERSE_CHUNK_PAIRS
 from omega_core.lang.machine import Machine, Status
 from omega_core.lang.printer import write_string
 from omega_core.lang.reader import read_all
@@ -81,7 +79,7 @@ def steps_and_pieces(machine: Machine, source: str, slice_steps: int) -> tuple[i
         counts.append(machine.steps)
         if status is not Status.RUNNING:
             break
-        inside += type(machine.node) is ReverseInProgress  # ``length`` walks in pieces too (list_walks)
+        inside += machine.inside_step
     assert machine.status is Status.DONE, machine.error
     return machine.steps, inside, counts
 
@@ -113,6 +111,7 @@ def test_a_copy_step_is_cut_into_pieces_that_count_no_step(monkeypatch) -> None:
 def test_a_copy_stopped_between_pieces_leaves_nothing_behind() -> None:
     """The budget can stop a command inside a copy step: its registers, the half-built copy in
     the ``node`` register included, are released, and the error holds no piece of it."""
+    from omega_core.lang.list_copy import ReverseInProgress
     from omega_core.lang.release import release_registers
 
     machine = Machine(fresh_globals())
@@ -138,66 +137,3 @@ def test_a_copy_stopped_between_pieces_leaves_nothing_behind() -> None:
     assert bad.status is Status.ERROR and bad.error is not None
     assert bad.error.message.startswith("append: expected a proper list, got (0 1 2 3")
     assert type(bad.error_node) is not ReverseInProgress
-
-
-@pytest.mark.parametrize("source, expected, pieces", [
-    ("(length big)", "40000", 40_000 // 8_192 + 1),
-    ("(list-ref big 39999)", "39999", 39_999 // 8_192 + 1),
-    ("(equal? big (append big '()))", "#t", (2 * 40_000 + 1) // 8_192 + 1),  # each pair: its car and cdr
-    ("(equal? big (append big '(1)))", "#f", (2 * 40_000) // 8_192 + 1),
-    ("(equal? (cons 1 big) (cons 1 big))", "#t", 1),  # the same tail: equal without walking it
-])
-def test_a_walk_over_a_long_list_takes_one_step_in_pieces(monkeypatch, source: str, expected: str,
-                                                          pieces: int) -> None:
-    """``length``, ``list-ref`` and ``equal?`` walk a long list in pieces inside their one step
-    (``list_walks``): the host gets a turn every ``WALK_PIECE`` items (4 million pairs held it
-    a second), and every step count and value is what one uncut step gives."""
-    from omega_core.lang import list_walks
-    from omega_core.lang.list_walks import WalkInProgress
-
-    outcomes = {}
-    for piece in (list_walks.WALK_PIECE, 10**9):
-        monkeypatch.setattr(list_walks, "WALK_PIECE", piece)
-        for slice_steps in (1, 3, 2000):
-            machine = Machine(fresh_globals())
-            machine.globals["big"] = make_list(range(40_000))
-            machine.start(compile_unit(read_all(source).forms[0], "test").root)
-            walked = 0
-            counts = []
-            while machine.run(slice_steps) is Status.RUNNING:
-                walked += type(machine.node) is WalkInProgress
-                counts.append(machine.steps)
-            assert machine.status is Status.DONE, machine.error
-            outcomes[piece, slice_steps] = (machine.steps, write_string(machine.value))
-            assert walked == (pieces - 1 if piece < 10**9 else 0)  # the host's turns between pieces
-            if slice_steps == 1:  # one step at a time: each slice ends on the next step or inside it
-                assert all(after - before in (0, 1) for before, after in zip(counts, counts[1:]))
-    assert {value for _, value in outcomes.values()} == {expected}
-    assert len(set(outcomes.values())) == 1, outcomes
-
-
-def test_a_walk_stopped_between_pieces_is_dropped_and_errors_name_the_list() -> None:
-    from omega_core.lang.list_walks import WalkInProgress
-    from omega_core.lang.release import release_registers
-
-    machine = Machine(fresh_globals())
-    machine.globals["big"] = make_list(range(40_000))
-    machine.start(compile_unit(read_all("(length big)").forms[0], "test").root)
-    while not machine.inside_step:
-        assert machine.run(1) is Status.RUNNING
-    assert type(machine.node) is WalkInProgress
-    release_registers(machine)
-    machine.roll_back()
-    assert machine.node is None and not machine.inside_step
-    improper = make_list(range(20_000))
-    tail = improper
-    while type(tail.cdr) is not type(NIL):
-        tail = tail.cdr
-    tail.cdr = 7
-    machine.globals["bad"] = improper
-    machine.start(compile_unit(read_all("(length bad)").forms[0], "test").root)
-    while machine.run(1) is Status.RUNNING:
-        pass
-    assert machine.status is Status.ERROR and machine.error is not None
-    assert machine.error.message.startswith("length: expected a proper list, got (0 1 2")
-    assert type(machine.error_node) is not WalkInProgress
