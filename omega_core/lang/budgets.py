@@ -25,7 +25,8 @@ One place for every budget rule, so a reader finds them together:
 - **String size** (characters): a string is built by one copy in one step, which nobody can
   interrupt (a 256 MB ``string-append`` held the loop for over a second); primitives that build a
   string check its length first (``check_string_chars``), so every step that copies a string stays
-  within a few milliseconds.
+  within a few milliseconds. Several such steps do not stack up in one slice: past
+  ``SLICE_HEAVY_BYTES`` built in a slice, the slice ends after the current step.
 - **Output** per command: ``display`` output past the limit ends the command, the shown output
   is cut there with a note.
 
@@ -56,6 +57,14 @@ DEFAULT_MAX_STRING_CHARS = 16 * 1024 * 1024
 SMALL_GROWTH_BYTES = 1024 * 1024
 """A command that grew the process by less than this is never stopped for memory (the resident
 size moves by pages for reasons of its own)."""
+
+SLICE_HEAVY_BYTES = 1 * MIB
+"""Once the big objects primitives built in one slice (``Machine.reserve``) pass this, the slice
+ends after the step that built the last one, so steps that each build something big never stack
+up in one slice: a tail loop doubling a string to 16 Mi characters did all its doublings in one
+slice, 30-40 ms of copying while every other client waited; now each doubling past 1 MB gets a
+slice of its own. Where a slice ends depends on it, never what a step does or how many steps
+there are."""
 
 RESERVE_CHECK_BYTES = 64 * 1024
 """Objects smaller than this are left to the per-slice measurement: a slice cannot build many of

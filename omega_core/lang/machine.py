@@ -122,6 +122,10 @@ class Machine:
         """True while ``run`` lets a dispatch take several steps (the slice has room for them)."""
         self.fused_steps = 0
         """Steps taken by fused dispatches beyond their first, in the current chunk of ``run``."""
+        self.slice_heavy_bytes = 0
+        """Bytes of the big objects primitives built in this slice (``reserve``)."""
+        self.slice_break = False
+        """Set when they pass ``budgets.SLICE_HEAVY_BYTES``: the slice ends after the current step."""
 
     # --- loading and running -------------------------------------------------------------------
 
@@ -176,6 +180,8 @@ class Machine:
         steps = 0
         node = k = None
         self.fused_steps = 0
+        self.slice_break = False
+        self.slice_heavy_bytes = 0
         try:
             while True:
                 room = max_steps - taken
@@ -194,6 +200,8 @@ class Machine:
                     if node is not None:
                         step = node.ev  # mostly a slot (calls, ifs): read, then called, as below
                         step(self)
+                        if self.slice_break:  # a primitive built something big (``reserve``)
+                            break
                         continue
                     k = self.k
                     if k is None:
@@ -209,7 +217,7 @@ class Machine:
                         k.ret(self, self.value)
                 taken += steps + self.fused_steps
                 steps = self.fused_steps = 0
-                if self.status is not Status.RUNNING:
+                if self.status is not Status.RUNNING or self.slice_break:
                     break
         except _Suspend:
             pass
@@ -361,6 +369,9 @@ class Machine:
         reached = held + self.memory.growth_now() + nbytes
         if reached > self.memory_limit:
             raise budgets.memory_exceeded(reached, self.memory_limit, f"the result of {who}", held=held)
+        self.slice_heavy_bytes += nbytes
+        if self.slice_heavy_bytes >= budgets.SLICE_HEAVY_BYTES:
+            self.slice_break = True  # ``run`` ends the slice after this step
 
     def check_integer_bits(self, bits: int, who: str) -> None:
         """``who`` is about to build an integer of about ``bits`` bits."""
