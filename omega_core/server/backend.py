@@ -86,7 +86,7 @@ class Backend:
         self.replies: dict[str, dict[Any, dict[str, Any]]] = {}
         self.inflight: dict[tuple[str, Any], anyio.Event] = {}
         self.session_locks: dict[str, anyio.Lock] = {}
-        self._catalog_lock = anyio.Lock()
+        self._catalog_lock = anyio.Lock(fast_acquire=True)  # free: taken without a trip through the loop
         """One catalog scan at a time (``refresh_catalog``)."""
         self.loading: dict[str, anyio.Lock] = {}
         self.started = time.time()
@@ -371,11 +371,11 @@ class Backend:
         if self.manager.catalog_current() and self.manager.listing_current():
             return
         async with self._catalog_lock:
-            if not self.manager.catalog_current():
+            if not self.manager.catalog_current() and not self.manager.quick_catalog_scan():
                 self.manager.apply_catalog_scan(await run_in_worker(self.manager.catalog_scan_job()))
             job = self.manager.list_encoder_job()
-            if job is not None:
-                self.manager.install_list_encoder(await run_in_worker(job))
+            if job is not None:  # a few rows are encoded at once, thousands in a worker
+                self.manager.install_list_encoder(job() if self.manager.catalog_is_small() else await run_in_worker(job))
 
     def session_lock(self, name: str) -> anyio.Lock:
         # fast_acquire: a free lock is taken without a trip through the loop (one per command)

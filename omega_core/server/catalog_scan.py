@@ -44,6 +44,20 @@ def scan_catalog(sessions_dir: Path, known: frozenset[str] | None, loaded: froze
     """Scan ``sessions_dir``: every session when ``known`` is None (the catalog is empty), else
     the names on disk and summaries of those neither ``known`` nor ``loaded``. The mtime is read
     first, so a change made during the scan makes the next refresh look again."""
+    scan = _scan(sessions_dir, known, loaded, None)
+    assert scan is not None  # only a limit on new sessions gives up
+    return scan
+
+
+def quick_scan_catalog(sessions_dir: Path, known: frozenset[str], loaded: frozenset[str],
+                       most_new: int) -> CatalogScan | None:
+    """``scan_catalog`` of a known catalog that gives up (None) rather than summarize more than
+    ``most_new`` new sessions: cheap enough for the event loop when it does not give up."""
+    return _scan(sessions_dir, known, loaded, most_new)
+
+
+def _scan(sessions_dir: Path, known: frozenset[str] | None, loaded: frozenset[str],
+          most_new: int | None) -> CatalogScan | None:
     mtime = directory_mtime(sessions_dir)
     if known is None:
         return CatalogScan(mtime, True, None, {summary.name: summary for summary in list_sessions(sessions_dir)})
@@ -52,7 +66,10 @@ def scan_catalog(sessions_dir: Path, known: frozenset[str] | None, loaded: froze
     except OSError:
         return CatalogScan(mtime, False, None)
     summaries: dict[str, SessionSummary] = {}
-    for name in names - known - loaded:
+    new_names = names - known - loaded
+    if most_new is not None and len(new_names) > most_new:
+        return None
+    for name in new_names:
         try:
             validate_name(name)
             summaries[name] = summarize_session(sessions_dir, name)

@@ -88,15 +88,17 @@ def live(tmp_path: Path) -> Iterator[LiveServer]:
         assert launcher.server_pid(server.paths) is None
 
 
-async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Let the app run until ``condition()`` is true (workers post their results meanwhile)."""
+async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 10.0,
+                   what: str | Callable[[], str] = "condition") -> Any:
+    """Let the app run until ``condition()`` is true (workers post their results meanwhile).
+    ``what`` may be a function: it then describes the state at the timeout, not at the call."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {what() if callable(what) else what}")
         await pilot.pause(0.02)
 
 

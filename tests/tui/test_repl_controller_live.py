@@ -113,7 +113,10 @@ async def test_a_paste_lands_in_the_input_as_one_multi_line_text(live: LiveServe
             key.set_sender(app)
             app._driver.send_message(key)  # type: ignore[union-attr]  # all queued at once, as a read does
         await wait_for(pilot, lambda: repl_input.text == "(define c 3)\n(+ c 1)", 5,
-                       f"the pasted text ({repl_input.text!r}, {entries(app)[-3:]})")
+                       lambda: f"the pasted text ({repl_input.text!r}, {entries(app)[-3:]}; focused {app.focused!r}, "
+                               f"early keys open {app.early_keys.open}, held {len(app.early_keys.held)}; pane keys "
+                               f"waiting {app.pane_keys.waiting}, held {len(app.pane_keys.held)}; side panes filled "
+                               f"{app.side_panes.filled})")
         assert app.busy_since is None and not app.repl.queue
         await pilot.press("enter")
         await wait_for(pilot, lambda: ("result", "=> 4") in entries(app), 10, "the pasted input to run")
