@@ -44,8 +44,9 @@ log = logging.getLogger("omega.sessions")
 QUICK_SCAN_SESSIONS = 256
 """A catalog of at most this many sessions is refreshed on the loop (``quick_catalog_scan``): a
 ``listdir`` of its directory takes a few hundred microseconds."""
-QUICK_SCAN_NEW = 8
-"""...provided at most this many new sessions appeared on disk (each is summarized: a read)."""
+QUICK_SCAN_NEW = 0
+"""...provided no new session appeared on disk: summarizing one may read its whole log (108 ms on
+the loop for a saved copy of 68,680 events: ``count_log_checkpoints``), so that stays in a worker."""
 
 DESCRIPTORS_PER_SESSION = 2
 """A loaded session's files while it is used: its log (written and locked) and its states file."""
@@ -331,8 +332,8 @@ class SessionManager:
 
     def quick_catalog_scan(self) -> bool:
         """Refresh the catalog on the loop when that is cheap: a small catalog (at most
-        ``QUICK_SCAN_SESSIONS`` known and loaded) and at most ``QUICK_SCAN_NEW`` new sessions on
-        disk; False when the worker's scan is needed. Why: the directory's mtime moves with every
+        ``QUICK_SCAN_SESSIONS`` known and loaded) and no new session on disk (only names gone, or
+        files rewritten); False when the worker's scan is needed. Why: the directory's mtime moves with every
         index or sidecar a busy session rewrites, and each listing then went through a worker
         thread twice (the hop, and the GIL the loop holds while a slice computes): 5-15 ms while a
         session computed, for a scan of a few hundred microseconds."""

@@ -3,10 +3,14 @@
 A copy gets its own id (header ``id`` and index ``sessionId`` are the new name), its own states file
 (so deleting the original never breaks it) and an index rebuilt from its log, keeping the stored
 states of the checkpoints it still has. The source is flushed first, so its states are on disk.
+The listing's sidecar (``listing.write_meta``) is written with the counts known here, so the
+server's catalog never reads the copy's whole log to count its checkpoints (108 ms for a copy of
+68,680 events).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,8 +21,9 @@ from omega_core.errors import OmegaError
 from omega_core.session.atomic import atomic_write_bytes
 from omega_core.session.events import header_event, iso_now
 from omega_core.session.index import rebuild_index_from_log, write_index
+from omega_core.session.listing import write_meta
 from omega_core.session.log_reader import SessionLogReader
-from omega_core.session.names import session_paths
+from omega_core.session.names import META_SUFFIX, session_paths
 from omega_core.session.replay_sidecar import sidecar_path
 from omega_core.session.states import is_state_ref
 from omega_core.session.timeline import timeline_path
@@ -69,6 +74,10 @@ def copy_session(source: "RecordedSession", new_name: str, upto_seq: int | None 
     index = rebuild_index_from_log(target.log, new_name, previous=previous)
     index["omega"] = {"version": 1}
     write_index(target.index, index)
+    with contextlib.suppress(OSError, OmegaError):  # the listing's cache: a failure only costs a read later
+        write_meta(sessions_dir / f"{new_name}{META_SUFFIX}", session_id=new_name, created=header["created"],
+                   event_count=int(index["eventCount"]), checkpoint_count=len(index.get("checkpoints") or ()),
+                   log_size=len(data))
     source.timeline.copy_to(timeline_path(sessions_dir, new_name), upto_seq)
     if upto_seq is not None:
         source.timeline.record_fork(new_name, upto_seq)
