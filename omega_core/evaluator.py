@@ -17,7 +17,7 @@ from typing import Any, Callable, Generator, Iterator, Protocol
 from omega_core.config import LanguageConfig
 from omega_core.effects import EffectHost, EffectOutcome
 from omega_core.errors import EvalError, Interrupted, OmegaError, ReadError
-from omega_core.lang import budgets
+from omega_core.lang import budgets, codegen_budget
 from omega_core.lang.machine import Machine, Status
 from omega_core.lang.printer import truncate_output, write_string
 from omega_core.lang.reader import iter_recovering
@@ -431,6 +431,7 @@ class Evaluator:
         machine.max_integer_bits = language.max_integer_bits
         machine.max_string_chars = language.max_string_chars
         machine.max_output_chars = language.max_output_chars
+        machine.codegen_slice_s = codegen_budget.CODEGEN_SLICE_S  # ``_drive`` takes slices that end early
 
     @staticmethod
     def _failure(source: str, line: int, message: str, code: str) -> FormResult:

@@ -178,7 +178,9 @@ def _build_base() -> dict[str, Any]:
         unit = compile_unit(datum, f"prelude:{position}")
         PRELUDE_UNITS[unit.unit_id] = unit
         machine.start(unit.root)
-        if machine.run(1_000_000) is not Status.DONE:  # pragma: no cover - a broken prelude
+        while machine.run(1_000_000) is Status.RUNNING:  # a slice may end early (``slice_break``)
+            pass
+        if machine.status is not Status.DONE:  # pragma: no cover - a broken prelude
             raise RuntimeError(f"prelude form {position} failed: {machine.error}")
     for name, value in table.items():
         if type(value) is Closure and value.env is None and value.builtin_name is None:

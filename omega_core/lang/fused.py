@@ -54,10 +54,11 @@ the unfused step did. Nothing in a chain runs before the step it belongs to.
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Any, Callable
 
 from omega_core.errors import OmegaError
-from omega_core.lang import global_cache
+from omega_core.lang import codegen_budget, global_cache
 from omega_core.lang.frames import NOT_INLINE, IfK
 from omega_core.lang.values import UNASSIGNED
 
@@ -186,9 +187,11 @@ def if_ev(node: Any, test: Any, then: Any, otherwise: Any) -> Callable[[Any], No
     def first_ev(m: Any) -> None:
         from omega_core.lang import fastcall  # fastcall imports this module
 
+        started = perf_counter()
         specs, values = fastcall.inline_specs((test,), (fastcall.operand_kind(test),), m)
         node.ev = _if_factory(branch_kind(then), branch_kind(otherwise), specs[0])(
             node, test, then, otherwise, *values)
+        codegen_budget.charge(m, started)
         node.ev(m)
 
     return first_ev

@@ -23,9 +23,10 @@ asked (``val``) in the written-in part, so nothing is evaluated twice and no err
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Any, Callable
 
-from omega_core.lang import fused, global_cache
+from omega_core.lang import codegen_budget, fused, global_cache
 
 _FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
@@ -36,11 +37,13 @@ def chaining_if_ev(node: Any, test: Any, then: Any, otherwise: Any,
     code with the test written in when the test's shape allows it (``_spec``), else ``generic``."""
 
     def first_ev(m: Any) -> None:
+        started = perf_counter()
         spec, values = _spec(test, m)
         if spec is None:
             node.ev = generic
         else:
             node.ev = _factory(*spec)(node, generic, then, otherwise, *test.data, *values)
+        codegen_budget.charge(m, started)
         node.ev(m)
 
     return first_ev

@@ -12,6 +12,7 @@ Evaluation never recurses in Python: nested calls grow the frame chain, not the 
 from __future__ import annotations
 
 import enum
+import math
 import os
 from typing import Any
 
@@ -125,7 +126,12 @@ class Machine:
         self.slice_heavy_bytes = 0
         """Bytes of the big objects primitives built in this slice (``reserve``)."""
         self.slice_break = False
-        """Set when they pass ``budgets.SLICE_HEAVY_BYTES``: the slice ends after the current step."""
+        """Set when they pass ``budgets.SLICE_HEAVY_BYTES``, or code generation passes
+        ``codegen_budget.CODEGEN_SLICE_S``: the slice ends after the current step."""
+        self.slice_codegen_s = 0.0
+        """Seconds this slice spent making code for nodes run the first time (``codegen_budget``)."""
+        self.codegen_slice_s = math.inf
+        """Past this much code generation a slice ends early; the evaluator sets it (``codegen_budget``)."""
 
     # --- loading and running -------------------------------------------------------------------
 
@@ -182,6 +188,7 @@ class Machine:
         self.fused_steps = 0
         self.slice_break = False
         self.slice_heavy_bytes = 0
+        self.slice_codegen_s = 0.0
         try:
             while True:
                 room = max_steps - taken

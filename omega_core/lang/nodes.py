@@ -15,11 +15,12 @@ any node as (unit id, index) and get it back by recompiling the unit's source da
 
 from __future__ import annotations
 
+from time import perf_counter
 from types import MethodType
 from typing import Any
 
 from omega_core.errors import EvalError, OmegaError
-from omega_core.lang import fastcall, fastcall_entry, fastcall_operand, fused, fused_test
+from omega_core.lang import codegen_budget, fastcall, fastcall_entry, fastcall_operand, fused, fused_test
 from omega_core.lang.frames import (
     NOT_INLINE,
     AndOrK,
@@ -360,6 +361,7 @@ class Call(Node):
 
 
 def _first_call_ev(node: Call, m: Any) -> None:
+    started = perf_counter()
     specs, values = fastcall.inline_specs(node.args, node.kinds, m)
     operator = fastcall.current_operator(node, m, m.env)
     op_spec, op_values = fastcall.operator_spec(node, m, operator)
@@ -367,10 +369,12 @@ def _first_call_ev(node: Call, m: Any) -> None:
     wspec, w_values = fastcall_operand.operand_spec(node, m, m.env)
     factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry, wspec)  # type: ignore[arg-type]
     node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values, *w_values)
+    codegen_budget.charge(m, started)
     node.ev(m)
 
 
 def _first_call_resume(m: Any, k: Any, value: Any, again: bool = True) -> None:
+    started = perf_counter()
     node = k.node
     specs, values = fastcall.inline_specs(node.args, node.kinds, m)
     op_spec, op_values = fastcall.operator_spec(node, m, k.f)
@@ -378,6 +382,7 @@ def _first_call_resume(m: Any, k: Any, value: Any, again: bool = True) -> None:
     wspec, w_values = fastcall_operand.operand_spec(node, m, k.env)
     node.resume = fastcall.resume_factory(node.kinds, specs, op_spec, entry, wspec)(
         node, *node.data[1:], *values, *op_values, *entry_values, *w_values)
+    codegen_budget.charge(m, started)
     node.resume(m, k, value, again)
 
 
@@ -396,8 +401,10 @@ def generic_call_val(node: Call, m: Any, env: Any) -> Any:
         if count < f.min_args or (f.max_args is not None and count > f.max_args):
             m.arity_error(f.name, f.min_args, f.max_args, count)
         if node.fn_kind is not None:  # checked: from now on this primitive takes the fast path
+            started = perf_counter()
             factory = fastcall.val_factory(node.fn_kind, node.kinds, f, node.data[1:])
             node.val = factory(node, generic_call_val, f, f.fn, *node.data)
+            codegen_budget.charge(m, started)
         if f.needs_machine:  # ``*``, ``append`` ... check their budgets on the machine
             if count == 2:
                 return f.fn(m, operands[0].val(m, env), operands[1].val(m, env))
