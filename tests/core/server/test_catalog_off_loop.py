@@ -20,7 +20,7 @@ from multiprocess.connection import Connection as MpConnection
 from omega_core.config import Config
 from omega_core.server import backend as backend_module
 from omega_core.server import catalog_scan
-from omega_core.server import manager as manager_module
+from omega_core.server import catalog as catalog_module
 from omega_core.server.backend import Backend
 from omega_core.server.connection import Connection
 from omega_core.server.list_reply import ListReplyEncoder, rows_from_reply
@@ -53,7 +53,7 @@ async def listed(backend: Backend, connection: Connection) -> dict[str, dict[str
 
 
 def test_list_sessions_scans_the_disk_in_a_worker_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(manager_module, "QUICK_SCAN_SESSIONS", 0)  # as with thousands of sessions
+    monkeypatch.setattr(catalog_module, "QUICK_SCAN_SESSIONS", 0)  # as with thousands of sessions
     backend = make_backend(tmp_path)  # as after a restart: sessions on disk, an empty catalog
     make_sessions(backend.config, [f"s{number:02d}" for number in range(SESSIONS)])
     scanned: list[str] = []
