@@ -20,7 +20,8 @@ from typing import Any
 
 from omega_core.session.errors import StorageError, storage_error
 
-__all__ = ["StorageError", "FILE_MODE", "atomic_write_bytes", "atomic_write_json", "fsync_dir", "dumps_compact"]
+__all__ = ["StorageError", "FILE_MODE", "atomic_write_bytes", "atomic_write_json", "fsync_dir", "dumps_compact",
+           "stage_new_file", "publish_staged", "discard_staged"]
 
 # Session files hold the user's code, prompts and model answers: private to the user by default.
 FILE_MODE = 0o600
@@ -85,6 +86,47 @@ def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
                 pass
     if fsync:
         fsync_dir(path.parent)
+
+
+def stage_new_file(path: Path, data: bytes) -> Path:
+    """Write ``data`` (fsynced) to a temporary file beside ``path``, to be put in place later by
+    ``publish_staged``: a file that must not be seen before others that go with it are written
+    (a copied session's log appears last, so a listing never reads a copy without its index)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+    except OSError as exc:
+        raise storage_error("write", path, exc) from exc
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    except OSError as exc:
+        os.close(fd)
+        discard_staged(tmp)
+        raise storage_error("write", path, exc) from exc
+    os.close(fd)
+    return tmp
+
+
+def publish_staged(tmp: Path, path: Path) -> None:
+    """Put a staged file in place under ``path``, which must not exist (``FileExistsError``
+    otherwise: the staged file is then left to the caller's ``discard_staged``)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise storage_error("write", path, exc) from exc
+    discard_staged(tmp)
+    fsync_dir(Path(path).parent)
+
+
+def discard_staged(tmp: Path) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
