@@ -431,7 +431,7 @@ class Evaluator:
         machine.max_integer_bits = language.max_integer_bits
         machine.max_string_chars = language.max_string_chars
         machine.max_output_chars = language.max_output_chars
-        machine.codegen_slice_s = codegen_budget.CODEGEN_SLICE_S  # ``_drive`` takes slices that end early
+        machine.slice_work.codegen_limit_s = codegen_budget.CODEGEN_SLICE_S  # ``_drive`` takes slices that end early
 
     @staticmethod
     def _failure(source: str, line: int, message: str, code: str) -> FormResult:

@@ -22,9 +22,10 @@ CODEGEN_SLICE_S = 0.002
 
 def charge(machine: Any, started: float) -> None:
     """A node's first run, begun at ``started`` (``time.perf_counter``), made its code. The limit
-    is the machine's ``codegen_slice_s``: infinite unless its host runs it in slices that may end
-    early (``Evaluator`` sets ``CODEGEN_SLICE_S``), so a bare ``Machine.run(n)`` takes its n steps
-    whatever the clock says."""
-    machine.slice_codegen_s += time.perf_counter() - started
-    if machine.slice_codegen_s > machine.codegen_slice_s:
+    is the machine's ``slice_work.codegen_limit_s``: infinite unless its host runs it in slices that
+    may end early (``Evaluator`` sets ``CODEGEN_SLICE_S``), so a bare ``Machine.run(n)`` takes its n
+    steps whatever the clock says."""
+    work = machine.slice_work
+    work.codegen_s += time.perf_counter() - started
+    if work.codegen_s > work.codegen_limit_s:
         machine.slice_break = True

@@ -12,7 +12,6 @@ Evaluation never recurses in Python: nested calls grow the frame chain, not the 
 from __future__ import annotations
 
 import enum
-import math
 import os
 from typing import Any
 
@@ -24,6 +23,7 @@ from omega_core.lang.frames import CallK
 from omega_core.lang.list_copy import ReverseInProgress, copy_piece
 from omega_core.lang.nodes import Amb, Unit
 from omega_core.lang.printer import display_string, short_string, write_string
+from omega_core.lang.slice_work import SliceWork
 from omega_core.lang.undo import ABSENT, UndoJournal
 from omega_core.lang.values import (
     NIL,
@@ -123,15 +123,10 @@ class Machine:
         """True while ``run`` lets a dispatch take several steps (the slice has room for them)."""
         self.fused_steps = 0
         """Steps taken by fused dispatches beyond their first, in the current chunk of ``run``."""
-        self.slice_heavy_bytes = 0
-        """Bytes of the big objects primitives built in this slice (``reserve``)."""
+        self.slice_work = SliceWork()
+        """What this slice did that may end it early (``slice_work``)."""
         self.slice_break = False
-        """Set when they pass ``budgets.SLICE_HEAVY_BYTES``, or code generation passes
-        ``codegen_budget.CODEGEN_SLICE_S``: the slice ends after the current step."""
-        self.slice_codegen_s = 0.0
-        """Seconds this slice spent making code for nodes run the first time (``codegen_budget``)."""
-        self.codegen_slice_s = math.inf
-        """Past this much code generation a slice ends early; the evaluator sets it (``codegen_budget``)."""
+        """Set when that work passed its limit: the slice ends after the current step."""
 
     # --- loading and running -------------------------------------------------------------------
 
@@ -187,8 +182,7 @@ class Machine:
         node = k = None
         self.fused_steps = 0
         self.slice_break = False
-        self.slice_heavy_bytes = 0
-        self.slice_codegen_s = 0.0
+        self.slice_work.start()
         try:
             while True:
                 room = max_steps - taken
@@ -376,8 +370,9 @@ class Machine:
         reached = held + self.memory.growth_now() + nbytes
         if reached > self.memory_limit:
             raise budgets.memory_exceeded(reached, self.memory_limit, f"the result of {who}", held=held)
-        self.slice_heavy_bytes += nbytes
-        if self.slice_heavy_bytes >= budgets.SLICE_HEAVY_BYTES:
+        work = self.slice_work
+        work.heavy_bytes += nbytes
+        if work.heavy_bytes >= budgets.SLICE_HEAVY_BYTES:
             self.slice_break = True  # ``run`` ends the slice after this step
 
     def check_integer_bits(self, bits: int, who: str) -> None:

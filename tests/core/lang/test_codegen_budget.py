@@ -27,7 +27,7 @@ def run(codegen_slice_s: float) -> tuple[str, int, int]:
     """Value, steps and slices of ``PROGRAM`` on a fresh machine (fresh nodes: each runs a first
     time), slices of up to 100,000 steps."""
     machine = Machine(fresh_globals())
-    machine.codegen_slice_s = codegen_slice_s
+    machine.slice_work.codegen_limit_s = codegen_slice_s
     slices = 0
     for datum in read_all(PROGRAM).forms:
         machine.start(compile_unit(datum, "codegen").root)
@@ -49,10 +49,10 @@ def test_first_runs_past_the_limit_end_the_slice_and_change_nothing_else() -> No
 
 def test_charge_sets_the_break_only_past_the_machine_limit() -> None:
     machine = Machine(fresh_globals())
-    assert machine.codegen_slice_s == math.inf  # a bare machine takes the steps it is asked for
-    machine.codegen_slice_s = 1.0
+    assert machine.slice_work.codegen_limit_s == math.inf  # a bare machine takes the steps it is asked for
+    machine.slice_work.codegen_limit_s = 1.0
     codegen_budget.charge(machine, time.perf_counter())
-    assert not machine.slice_break and 0 < machine.slice_codegen_s < 1.0
+    assert not machine.slice_break and 0 < machine.slice_work.codegen_s < 1.0
     codegen_budget.charge(machine, time.perf_counter() - 2.0)
     assert machine.slice_break
 
@@ -60,4 +60,4 @@ def test_charge_sets_the_break_only_past_the_machine_limit() -> None:
 def test_the_evaluator_runs_its_machine_with_the_limit() -> None:
     evaluator = Evaluator()
     assert [result.value for result in evaluator.run_text("(+ 1 2)")] == ["3"]
-    assert evaluator.machine.codegen_slice_s == codegen_budget.CODEGEN_SLICE_S
+    assert evaluator.machine.slice_work.codegen_limit_s == codegen_budget.CODEGEN_SLICE_S

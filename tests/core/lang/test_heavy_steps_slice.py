@@ -71,11 +71,11 @@ def test_the_count_starts_again_with_each_slice() -> None:
     machine.reserve(budgets.SLICE_HEAVY_BYTES, "test")
     assert machine.slice_break
     assert machine.run(100) is Status.DONE
-    assert not machine.slice_break and machine.slice_heavy_bytes == 0
+    assert not machine.slice_break and machine.slice_work.heavy_bytes == 0
     assert write_string(machine.value) == "3"
 
 
 def test_small_objects_are_not_counted() -> None:
     machine: Any = Machine(fresh_globals())
     machine.reserve(budgets.RESERVE_CHECK_BYTES - 1, "test")
-    assert machine.slice_heavy_bytes == 0 and not machine.slice_break
+    assert machine.slice_work.heavy_bytes == 0 and not machine.slice_break
