@@ -139,41 +139,46 @@ def _counted(steps: int) -> list[str]:
     return [f"m.fused_steps += {steps}"] if steps else []
 
 
-def _branch_lines(kind: str, name: str, i: int, fusing: bool, pending: int = 0) -> list[str]:
+def _branch_lines(kind: str, name: str, i: int | str, fusing: bool, pending: int = 0,
+                  leave: str = "return") -> list[str]:
     """Lines that move to branch ``name``; with its value step fused when the kind allows (when
     ``m.fusing`` is set: ``fusing`` says the lines run only when it is, so it is not tested).
-    ``pending``: fused steps taken but not yet counted (added on the way out)."""
+    ``pending``: fused steps taken but not yet counted (added on the way out). ``leave``: the
+    statement that ends the step (``break`` where the lines are written into a loop run once)."""
     if kind == "C":
-        fused = [f"m.value = {name}.value", "m.node = None", f"m.fused_steps += {1 + pending}", "return"]
+        fused = [f"m.value = {name}.value", "m.node = None", f"m.fused_steps += {1 + pending}", leave]
         return fused if fusing else ["if m.fusing:"] + ["    " + line for line in fused] + [f"m.node = {name}"]
     if kind in ("L0", "L1"):
         frame = "env" if kind == "L0" else "env[0]"
         fused = [f"v{i} = {frame}[{name}.index]", f"if v{i} is not UNASSIGNED:", f"    m.value = v{i}",
-                 "    m.node = None", f"    m.fused_steps += {1 + pending}", "    return"]
+                 "    m.node = None", f"    m.fused_steps += {1 + pending}", f"    {leave}"]
         # unassigned: the variable's own step reports it
         return ((fused if fusing else ["if m.fusing:"] + ["    " + line for line in fused]) + [f"m.node = {name}"]
                 + _counted(pending))
     return [f"m.node = {name}"] + _counted(pending)
 
 
-def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int = 0, node: str = "node",
-             then: str = "then", otherwise: str = "otherwise", fusing: bool = False, pending: int = 0) -> list[str]:
+def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int | str = 0, node: str = "node",
+             then: str = "then", otherwise: str = "otherwise", fusing: bool = False, pending: int = 0,
+             leave: str = "return") -> list[str]:
     """The step of an ``if`` (environment in ``env``, test in ``d{i}``), as source lines; ``i``
     and the names keep them apart from the code they are written into (a call entering the
     closure whose body this ``if`` is: ``fastcall._enter``, where ``fusing`` is known, and the
-    ``if``'s own step is fused: ``pending`` 1, counted on each way out, one addition fewer)."""
+    ``if``'s own step is fused: ``pending`` 1, counted on each way out, one addition fewer).
+    Every way through them ends in ``leave`` but the last (which moves to a branch)."""
     from omega_core.lang import fastcall  # fastcall imports this module
 
-    # ``IfK(m.k, node, env)`` without its ``__init__`` call
-    in_steps = (f"waiting = new_object(IfK); waiting.next = m.k; waiting.node = {node}; waiting.env = env; "
-                f"m.k = waiting; m.node = d{i}; " + "".join(f"{line}; " for line in _counted(pending)) + "return")
+    # ``IfK(m.k, node, env)`` without its ``__init__`` call (``waiting{i}``: a caller's ``waiting`` is kept)
+    frame = f"waiting{i}"
+    in_steps = (f"{frame} = new_object(IfK); {frame}.next = m.k; {frame}.node = {node}; {frame}.env = env; "
+                f"m.k = {frame}; m.node = d{i}; " + "".join(f"{line}; " for line in _counted(pending)) + leave)
     if spec is None:
         body = [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {in_steps}"]
     else:
         body = ["g = m.globals"] + fastcall.inline_read(spec, i, in_steps)
     body.append(f"if a{i} is False:")
-    body += ["    " + line for line in _branch_lines(otherwise_kind, otherwise, i, fusing, pending)]
-    body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, then, i, fusing, pending)]
+    body += ["    " + line for line in _branch_lines(otherwise_kind, otherwise, i, fusing, pending, leave)]
+    body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, then, i, fusing, pending, leave)]
     return body
 
 

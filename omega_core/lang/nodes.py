@@ -19,7 +19,7 @@ from types import MethodType
 from typing import Any
 
 from omega_core.errors import EvalError, OmegaError
-from omega_core.lang import fastcall, fastcall_entry, fastcall_operand, fused, fused_test
+from omega_core.lang import fastcall, fastcall_callee, fastcall_entry, fastcall_operand, fused, fused_test
 from omega_core.lang.frames import (
     NOT_INLINE,
     AndOrK,
@@ -365,8 +365,9 @@ def _first_call_ev(node: Call, m: Any) -> None:
     op_spec, op_values = fastcall.operator_spec(node, m, operator)
     entry, entry_values = fastcall_entry.entry_spec(node, m, operator)
     wspec, w_values = fastcall_operand.operand_spec(node, m, m.env)
-    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry, wspec)  # type: ignore[arg-type]
-    node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values, *w_values)
+    callees, c_values = fastcall_callee.callee_specs(node, m, m.env)
+    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry, wspec, callees)  # type: ignore[arg-type]
+    node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values, *w_values, *c_values)
     node.ev(m)
 
 
@@ -376,8 +377,9 @@ def _first_call_resume(m: Any, k: Any, value: Any, again: bool = True) -> None:
     op_spec, op_values = fastcall.operator_spec(node, m, k.f)
     entry, entry_values = fastcall_entry.entry_spec(node, m, k.f)
     wspec, w_values = fastcall_operand.operand_spec(node, m, k.env)
-    node.resume = fastcall.resume_factory(node.kinds, specs, op_spec, entry, wspec)(
-        node, *node.data[1:], *values, *op_values, *entry_values, *w_values)
+    callees, c_values = fastcall_callee.callee_specs(node, m, k.env)
+    node.resume = fastcall.resume_factory(node.kinds, specs, op_spec, entry, wspec, callees)(
+        node, *node.data[1:], *values, *op_values, *entry_values, *w_values, *c_values)
     node.resume(m, k, value, again)
 
 
