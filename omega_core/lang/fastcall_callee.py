@@ -36,7 +36,7 @@ def callee_specs(node: Any, m: Any, env: Any) -> tuple[tuple[Any, ...], tuple[An
     takes steps but chains none (``fuse_operand``) whose operator holds now a closure whose body's
     step can be written in (``fastcall_entry.entry_spec``) and whose operands are constants,
     variables or written-in primitive calls, its shape (operator kind, operand kinds, operand
-    specs, entry); else None. And the values the code needs, flattened (``params``' order)."""
+    specs, entry, whether the lambda has extra slots); else None. And the values the code needs, flattened (``params``' order)."""
     from omega_core.lang import nodes as n  # nodes imports fastcall, which imports this module
 
     shapes: list[Any] = []
@@ -49,7 +49,8 @@ def callee_specs(node: Any, m: Any, env: Any) -> tuple[tuple[Any, ...], tuple[An
             entry, entry_values = fastcall_entry.entry_spec(operand, m, operator)
             specs, spec_values = fastcall.inline_specs(operand.args, operand.kinds, m)
             if entry is not None and not any(sub == "X" and spec is None for sub, spec in zip(operand.kinds, specs)):
-                shape = (operand.fn_kind, operand.kinds, specs, entry)
+                has_extra = bool(operator.lam.extra_slots)  # fixed per lambda: tested only when it has some
+                shape = (operand.fn_kind, operand.kinds, specs, entry, has_extra)
                 values += [operand.data[0], *operand.data[1:], *spec_values, *entry_values]
         shapes.append(shape)
     return tuple(shapes), tuple(values)
@@ -65,7 +66,7 @@ def params(shapes: tuple[Any, ...]) -> list[str]:
     for i, shape in enumerate(shapes):
         if shape is None:
             continue
-        _, kinds, specs, entry = shape
+        _, kinds, specs, entry, _ = shape
         names += [f"CF{i}"] + [f"d{i}s{j}" for j in range(len(kinds))]
         for j, spec in enumerate(specs):
             if spec is not None:
@@ -80,11 +81,12 @@ def _frame(kind: str) -> str:
 
 def step_lines(shape: Any, i: int) -> list[str]:
     """Lines (where operand ``d{i}`` is in ``m.node``, its frame pushed, ``env`` the caller's
-    environment, and fusing) that take the operand call's step, counted first: written in as
+    environment, and fusing) that take the operand call's step, counted (before anything can
+    fail: nothing fails before the written-in body's step, which counts it): written in as
     its own code would take it (``fastcall._enter`` with ``fastcall_entry.entered_lines``) when
     the shape holds, else by its own code. Either way they go on after it (no ``return``); ``env``
     may then hold the callee's frame."""
-    fn_kind, kinds, specs, entry = shape
+    fn_kind, kinds, specs, entry, has_extra = shape
     operator = f"fo{i}"
     reads = [f"{operator} = g.get(CF{i}, MISSING)" if fn_kind == "G" else f"{operator} = {_frame(fn_kind)}[CF{i}]"]
     conditions = [f"type({operator}) is Closure", f"{operator}.lam is CL{i}"]
@@ -109,14 +111,15 @@ def step_lines(shape: Any, i: int) -> list[str]:
             conditions.append(f"a{at} is not UNASSIGNED")
             values.append(f"a{at}")
     _, extra, body, then, otherwise = _entry_names(i)
-    entered = fastcall_entry.body_step_lines(entry, f"{i}c", body, then, otherwise, "break")
-    written = assigns + [f"frame = [{operator}.env{', ' if values else ''}{', '.join(values)}]",
-                         f"if {extra}:", f"    frame.extend({extra})", "m.env = frame", "env = frame",
-                         "while True:  # taken once: ``break`` ends the body's step"]
+    # the operand call's step is counted with the body's (``before``), one addition fewer
+    entered = fastcall_entry.body_step_lines(entry, f"{i}c", body, then, otherwise, "break", before=1)
+    written = assigns + [f"frame = [{operator}.env{', ' if values else ''}{', '.join(values)}]"]
+    written += [f"frame.extend({extra})"] if has_extra else []
+    written += ["m.env = frame", "env = frame", "while True:  # taken once: ``break`` ends the body's step"]
     written += ["    " + line for line in entered]
     attempt = reads + [f"if {' and '.join(conditions)}:"] + ["    " + line for line in written]
-    attempt += ["else:", f"    step = d{i}.ev", "    step(m)"]
-    return (["m.fused_steps += 1", "try:"] + ["    " + line for line in attempt]
+    attempt += ["else:", "    m.fused_steps += 1", f"    step = d{i}.ev", "    step(m)"]
+    return (["try:"] + ["    " + line for line in attempt]
             + ["except OmegaError as error:", "    if getattr(error, 'node', None) is None:",
                f"        error.node = d{i}", "    raise"])
 

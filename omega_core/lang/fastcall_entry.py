@@ -67,20 +67,22 @@ def entry_params(entry: Any, index: int | str = ENTRY_INDEX, names: tuple[str, .
 
 
 def body_step_lines(entry: Any, index: int | str, body: str, then: str, otherwise: str,
-                    leave: str) -> list[str]:
+                    leave: str, before: int = 0) -> list[str]:
     """Lines that take the step of the entered body ``body`` (environment in ``env``; a fused
-    step, counted on the way out, with a fused branch value's) and end in ``leave``, but one way:
-    a body call that cannot be written in leaves ``m.node`` at the body and takes no step. A
-    failing step is counted and names the body, as the machine loop would."""
+    step, counted on the way out, with a fused branch value's and the ``before`` steps taken just
+    before it, one addition) and end in ``leave``, but one way: a body call that cannot be
+    written in leaves ``m.node`` at the body and takes no step. A failing step is counted and
+    names the body, as the machine loop would."""
     if entry[0] == "call":  # the body's value written in; else its step is the next dispatch's
-        lines = fastcall.inline_read(entry[1], index, f"m.node = {body}; {leave}")
-        lines += [f"m.value = a{index}", "m.node = None", "m.fused_steps += 1", leave]
+        not_taken = f"m.fused_steps += {before}; " if before else ""
+        lines = fastcall.inline_read(entry[1], index, f"m.node = {body}; {not_taken}{leave}")
+        lines += [f"m.value = a{index}", "m.node = None", f"m.fused_steps += {1 + before}", leave]
     else:
-        lines = fused.if_lines(entry[0], entry[1], entry[2], index, body, then, otherwise, fusing=True, pending=1,
-                               leave=leave)
+        lines = fused.if_lines(entry[0], entry[1], entry[2], index, body, then, otherwise, fusing=True,
+                               pending=1 + before, leave=leave)
         lines.append(leave)
     return (["try:"] + ["    " + line for line in lines]
-            + ["except OmegaError as error:", "    m.fused_steps += 1", f"    m.node = {body}",
+            + ["except OmegaError as error:", f"    m.fused_steps += {1 + before}", f"    m.node = {body}",
                "    if getattr(error, 'node', None) is None:", f"        error.node = {body}",
                "    raise"])
 

@@ -54,6 +54,7 @@ the unfused step did. Nothing in a chain runs before the step it belongs to.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from omega_core.errors import OmegaError
@@ -172,14 +173,27 @@ def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int | str = 0, n
     frame = f"waiting{i}"
     in_steps = (f"{frame} = new_object(IfK); {frame}.next = m.k; {frame}.node = {node}; {frame}.env = env; "
                 f"m.k = {frame}; m.node = d{i}; " + "".join(f"{line}; " for line in _counted(pending)) + leave)
+    otherwise_lines = _branch_lines(otherwise_kind, otherwise, i, fusing, pending, leave)
+    then_lines = _branch_lines(then_kind, then, i, fusing, pending, leave)
+    by_value = ([f"if a{i} is False:"] + ["    " + line for line in otherwise_lines]
+                + ["else:"] + ["    " + line for line in then_lines])
     if spec is None:
-        body = [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {in_steps}"]
-    else:
-        body = ["g = m.globals"] + fastcall.inline_read(spec, i, in_steps)
-    body.append(f"if a{i} is False:")
-    body += ["    " + line for line in _branch_lines(otherwise_kind, otherwise, i, fusing, pending, leave)]
-    body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, then, i, fusing, pending, leave)]
-    return body
+        return [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {in_steps}"] + by_value
+    reads, conditions, assign = fastcall.inline_parts(spec, i)
+    test = _TRUTH.match(assign[-1].split(" = ", 1)[1]) if len(assign) == 1 else None
+    if test is None:
+        return ["g = m.globals"] + fastcall.inline_read(spec, i, in_steps) + by_value
+    # a comparison (``(< n 2)``) written in decides the branch itself: no ``True``/``False`` made and tested
+    first, second = (then_lines, otherwise_lines) if test.group(1) == "True" else (otherwise_lines, then_lines)
+    chosen = ([f"if {test.group(2)}:"] + ["    " + line for line in first]
+              + ["else:"] + ["    " + line for line in second])
+    asked = [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {in_steps}"] + by_value
+    return (["g = m.globals"] + reads + [f"if {' and '.join(conditions)}:"] + ["    " + line for line in chosen]
+            + ["else:"] + ["    " + line for line in asked])
+
+
+_TRUTH = re.compile(r"(True|False) if (.+) else (?:True|False)\Z")
+"""A written-in primitive's result that is a truth value picked by a test (``fastcall.INLINE_PRIMITIVES``)."""
 
 
 def if_ev(node: Any, test: Any, then: Any, otherwise: Any) -> Callable[[Any], None]:

@@ -83,8 +83,11 @@ PROGRAMS = {
         "(define (tw x) (* x 2))\n(define (u x) (+ (tw x) (tw (+ x 1))))\n(u 3)\n(u \"a\")\n"
         "(define (k) (define v (+ (g y) (g 1))) (define y 2) v)\n(k)\n"
         "(define (w n) (+ (g n) (g zz)))\n(w 2)\n(define zz 4)\n(w 2)\n"
+        "(define (h3 l) (+ (g (car l)) (g (cdr l))))\n(h3 '(1 . 2))\n(h3 '(x . 2))\n(h3 '(1 . y))\n"
+        "(define (v l) (+ (tw (car l)) (tw (cdr l))))\n(v '(1 . 2))\n(v '(x . 2))\n(v '(1 . y))\n"
         "(define (id x) x)\n(define (g2 n) (if (< n 1) 'z (id n)))\n(define (bad n) (+ (g2 n) (g2 (- n 1))))\n(bad 1)\n"
-        "(set! g (lambda (n) (if (> n 5) 1 2)))\n(h 3)\n(set! tw +)\n(u 3)\n(set! - +)\n(h 3)\n(define (g n) n)\n(h 3)"),
+        "(set! g (lambda (n) (if (> n 5) 1 2)))\n(h 3)\n(set! tw +)\n(u 3)\n(set! - +)\n(h 3)\n(define (g n) n)\n(h 3)\n"
+        "(set! * (lambda (a b) (cons a b)))\n(v '(5 . 7))"),
     "effect handled": "(define (ask n) (if (= n 0) (effect amb.choose 1 2) (+ 1 (ask (- n 1)))))\n(ask 3)",
 }
 PROGRAMS.update({f"fixture {path.stem}": path.read_text(encoding="utf-8")
@@ -192,7 +195,10 @@ def test_any_slice_size_gives_the_same_states(slice_steps: int, name: str) -> No
 
 CALLEES = ("(define (g n) (if (< n 1) 0 n))\n(define (h n) (+ (g n) (g (- n 1))))\n"
            "(define (t3 n) (list (g n) (g (- n 1)) (g (- n 2))))\n(define (tw x) (* x 2))\n"
-           "(define (u x) (+ (tw x) (tw (+ x 1))))\n(list (h 3) (t3 2) (u 3) (h 0) (t3 0) (u 5))\n(t3 'x)")
+           "(define (u x) (+ (tw x) (tw (+ x 1))))\n(define (h3 l) (+ (g (car l)) (g (cdr l))))\n"
+           "(define (v l) (+ (tw (car l)) (tw (cdr l))))\n"
+           "(list (h 3) (t3 2) (u 3) (h 0) (t3 0) (u 5) (h3 '(1 . 2)) (v '(3 . 4)))\n(t3 'x)\n(h3 '(x . 1))\n"
+           "(h3 '(1 . y))\n(v '(x . 1))\n(v '(1 . y))\n(set! * (lambda (a b) (- a b)))\n(v '(5 . 7))")
 
 
 @pytest.mark.parametrize("slice_steps", range(8, 26))
