@@ -28,7 +28,7 @@ import re
 from typing import Any, Callable
 
 from omega_core.errors import EvalError
-from omega_core.lang import fastcall_callee, fastcall_entry, fastcall_operand, fused, global_cache
+from omega_core.lang import constant_cells, fastcall_callee, fastcall_entry, fastcall_operand, fused, global_cache
 from omega_core.lang.frames import NOT_INLINE, CallK, IfK, continue_call
 from omega_core.lang.primitives import lists, numbers, predicates
 from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair, Primitive
@@ -141,7 +141,7 @@ _RESUME_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 def _build(source: str, name: str) -> Callable[..., Any]:
     namespace = dict(NAMESPACE)
     exec(compile(source, f"<omega fast call {name}>", "exec"), namespace)  # noqa: S102 - our own templates
-    return namespace["factory"]  # type: ignore[no-any-return]
+    return constant_cells.constant_factory(namespace["factory"])  # its functions' values as constants
 
 
 def _indent(lines: list[str], depth: int) -> str:

@@ -58,7 +58,7 @@ import re
 from typing import Any, Callable
 
 from omega_core.errors import OmegaError
-from omega_core.lang import global_cache
+from omega_core.lang import constant_cells, global_cache
 from omega_core.lang.frames import NOT_INLINE, IfK
 from omega_core.lang.values import UNASSIGNED
 
@@ -226,5 +226,5 @@ def _if_factory(then_kind: str, otherwise_kind: str, spec: Any) -> Callable[...,
         namespace = dict(NAMESPACE)
         namespace.update(fastcall.NAMESPACE)
         exec(compile(source, f"<omega fused if {key}>", "exec"), namespace)  # noqa: S102 - our own template
-        factory = _IF_FACTORIES[key] = namespace["factory"]
+        factory = _IF_FACTORIES[key] = constant_cells.constant_factory(namespace["factory"])
     return factory
