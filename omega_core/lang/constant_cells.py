@@ -39,33 +39,62 @@ _UNKNOWN = frozenset(dis.opmap[name] for name in ("STORE_DEREF", "DELETE_DEREF",
 """Instructions after which the rewrite is not sure of its reading: the function is kept."""
 
 
+_REWRITTEN: dict[int, tuple[types.CodeType, bytes | None]] = {}
+"""By ``id`` of a template's code object (kept, so the ``id`` stays its own): its instructions
+rewritten, or None when they cannot be. Every function a factory makes shares its code object:
+the instructions are read once per template, each node's copy differs only in its constants."""
+
+
+def _at(raw: bytearray, operation: int | None) -> list[int]:
+    """The offsets of the instructions ``operation`` in ``raw`` (instructions start at even
+    offsets; an odd one is an argument that happens to have that value). Searched in C: a loop
+    over every instruction in Python took a millisecond per template."""
+    found: list[int] = []
+    if operation is None:
+        return found
+    at = raw.find(operation)
+    while at != -1:
+        if at % 2 == 0:
+            found.append(at)
+        at = raw.find(operation, at + 1)
+    return found
+
+
+def _rewritten(code: types.CodeType, cells: int) -> bytes | None:
+    """``code``'s instructions with each read of its ``cells`` free variables a ``LOAD_CONST`` of
+    constant ``len(co_consts) + i``, or None when its bytecode is not as expected."""
+    base = len(code.co_consts)
+    if code.co_cellvars or len(code.co_freevars) != cells or base + cells > 256:  # an argument fits a byte
+        return None
+    raw = bytearray(code.co_code)
+    if any(_at(raw, operation) for operation in _UNKNOWN):
+        return None
+    first_free = code.co_nlocals  # localsplus: the locals, then (no cell variables) the free variables
+    for at in _at(raw, _LOAD_DEREF):
+        index = raw[at + 1] - first_free
+        if not 0 <= index < cells or (at >= 2 and raw[at - 2] == _EXTENDED_ARG):
+            return None  # not a free variable, or one past the 256th local
+        raw[at], raw[at + 1] = _LOAD_CONST, base + index
+    for at in _at(raw, _COPY_FREE_VARS):
+        raw[at], raw[at + 1] = _NOP, 0
+    return bytes(raw)
+
+
 def with_constants(function: Callable[..., Any]) -> Callable[..., Any]:
     """``function`` (generated, its free variables all read-only cells) with each free variable
     read as a constant; ``function`` itself when it has none or its code is not as expected."""
     code = function.__code__
     closure = function.__closure__
-    if not _SUPPORTED or not closure or code.co_cellvars or len(code.co_freevars) != len(closure):
+    if not _SUPPORTED or not closure:
         return function
-    base = len(code.co_consts)
-    if base + len(closure) > 256:  # a ``LOAD_CONST`` argument must fit its byte
+    known = _REWRITTEN.get(id(code))
+    if known is None or known[0] is not code:
+        known = _REWRITTEN[id(code)] = (code, _rewritten(code, len(closure)))
+    instructions = known[1]
+    if instructions is None:
         return function
-    first_free = code.co_nlocals  # localsplus: the locals, then (no cell variables) the free variables
-    raw = bytearray(code.co_code)
-    extended = False  # the instruction before was an ``EXTENDED_ARG`` (a jump far away: kept as it is)
-    for at in range(0, len(raw), 2):
-        operation, argument = raw[at], raw[at + 1]
-        if operation in _UNKNOWN or (extended and operation in (_LOAD_DEREF, _COPY_FREE_VARS)):
-            return function
-        extended = operation == _EXTENDED_ARG
-        if operation == _LOAD_DEREF:
-            index = argument - first_free
-            if not 0 <= index < len(closure):
-                return function
-            raw[at], raw[at + 1] = _LOAD_CONST, base + index
-        elif operation == _COPY_FREE_VARS:
-            raw[at], raw[at + 1] = _NOP, 0
     constants = code.co_consts + tuple(cell.cell_contents for cell in closure)
-    rewritten = code.replace(co_code=bytes(raw), co_consts=constants, co_freevars=())
+    rewritten = code.replace(co_code=instructions, co_consts=constants, co_freevars=())
     return types.FunctionType(rewritten, function.__globals__, function.__name__, function.__defaults__)
 
 
