@@ -198,7 +198,8 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
                            + (fastcall_operand.params(wspec) if wspec else []) + fastcall_callee.params(callees))
         body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
         body += _operator(fn_kind, "return generic(node, m)", "g" if any(specs) else "m.globals")
-        body += _operands_from(kinds, 0, specs, op_spec, entry, "", wspec, callees)  # ev starts a dispatch: may fuse a return
+        # ev starts a dispatch: may fuse a return
+        body += _operands_from(kinds, 0, specs, op_spec, entry, "", wspec, callees)
         body, setup = global_cache.cached_reads(body)
         source = f"def factory({params}):\n{_indent(setup, 4)}    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")

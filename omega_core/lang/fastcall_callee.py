@@ -36,7 +36,8 @@ def callee_specs(node: Any, m: Any, env: Any) -> tuple[tuple[Any, ...], tuple[An
     takes steps but chains none (``fuse_operand``) whose operator holds now a closure whose body's
     step can be written in (``fastcall_entry.entry_spec``) and whose operands are constants,
     variables or written-in primitive calls, its shape (operator kind, operand kinds, operand
-    specs, entry, whether the lambda has extra slots); else None. And the values the code needs, flattened (``params``' order)."""
+    specs, entry, whether the lambda has extra slots); else None. And the values the code
+    needs, flattened (``params``' order)."""
     from omega_core.lang import nodes as n  # nodes imports fastcall, which imports this module
 
     shapes: list[Any] = []

@@ -366,7 +366,8 @@ def _first_call_ev(node: Call, m: Any) -> None:
     entry, entry_values = fastcall_entry.entry_spec(node, m, operator)
     wspec, w_values = fastcall_operand.operand_spec(node, m, m.env)
     callees, c_values = fastcall_callee.callee_specs(node, m, m.env)
-    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry, wspec, callees)  # type: ignore[arg-type]
+    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry, wspec,  # type: ignore[arg-type]
+                                  callees)
     node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values, *w_values, *c_values)
     node.ev(m)
 

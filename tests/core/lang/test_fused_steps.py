@@ -86,7 +86,8 @@ PROGRAMS = {
         "(define (h3 l) (+ (g (car l)) (g (cdr l))))\n(h3 '(1 . 2))\n(h3 '(x . 2))\n(h3 '(1 . y))\n"
         "(define (v l) (+ (tw (car l)) (tw (cdr l))))\n(v '(1 . 2))\n(v '(x . 2))\n(v '(1 . y))\n"
         "(define (id x) x)\n(define (g2 n) (if (< n 1) 'z (id n)))\n(define (bad n) (+ (g2 n) (g2 (- n 1))))\n(bad 1)\n"
-        "(set! g (lambda (n) (if (> n 5) 1 2)))\n(h 3)\n(set! tw +)\n(u 3)\n(set! - +)\n(h 3)\n(define (g n) n)\n(h 3)\n"
+        "(set! g (lambda (n) (if (> n 5) 1 2)))\n(h 3)\n(set! tw +)\n(u 3)\n(set! - +)\n(h 3)\n"
+        "(define (g n) n)\n(h 3)\n"
         "(set! * (lambda (a b) (cons a b)))\n(v '(5 . 7))"),
     "effect handled": "(define (ask n) (if (= n 0) (effect amb.choose 1 2) (+ 1 (ask (- n 1)))))\n(ask 3)",
 }
