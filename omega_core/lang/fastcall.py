@@ -17,9 +17,11 @@ Operands, operators and ``if`` tests that call a primitive of ``INLINE_PRIMITIVE
 ``+``, ``(< n 2)``) have its common case written in too, checked at each use against the
 primitive the global held when the code was made (``inline_specs``, ``operator_spec``); the
 chains of fused steps (``fused.py``) are written into this code as well, and so is the first step
-of a callee's body (``fastcall_entry.py``). The globals this code reads come from a cache it
-refreshes when the global table changed (``global_cache.py``).
-Measured with ``bench/language.py``.
+of a callee's body (``fastcall_entry.py``), and of an operand call entering a closure
+(``fastcall_callee.py``). The globals this code reads come from a cache it refreshes when the
+global table changed (``global_cache.py``); the values each node's code was made for are
+constants of its code, not closure cells (``constant_cells.py``).
+Measured with ``bench/language.py`` and ``bench/language_instructions.py``.
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ guard fails the primitive itself is called, with its checks and error messages."
 NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE,
               "EvalError": EvalError, "Closure": Closure, "Primitive": Primitive, "continue_call": continue_call,
               "CallK": CallK, "IfK": IfK, "OmegaError": fused.OmegaError, "new_object": object.__new__,
-             "refill": global_cache.refill}
+             "refill": global_cache.refill, "ReadCache": global_cache.ReadCache}
 _VAL_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _EV_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _RESUME_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}

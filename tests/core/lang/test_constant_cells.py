@@ -77,3 +77,4 @@ def test_the_code_made_for_a_call_has_no_cells() -> None:
     total = fib.lam.body.otherwise
     for function in (fib.lam.body.ev, total.ev, total.resume, total.args[0].ev):
         assert function.__closure__ is None
+        hash(function.__code__)  # its constants (the global cache's list too) are hashable: tools hash code
