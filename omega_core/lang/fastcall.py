@@ -17,9 +17,11 @@ Operands, operators and ``if`` tests that call a primitive of ``INLINE_PRIMITIVE
 ``+``, ``(< n 2)``) have its common case written in too, checked at each use against the
 primitive the global held when the code was made (``inline_specs``, ``operator_spec``); the
 chains of fused steps (``fused.py``) are written into this code as well, and so is the first step
-of a callee's body (``fastcall_entry.py``). The globals this code reads come from a cache it
-refreshes when the global table changed (``global_cache.py``).
-Measured with ``bench/language.py``.
+of a callee's body (``fastcall_entry.py``), and of an operand call entering a closure
+(``fastcall_callee.py``). The globals this code reads come from a cache it refreshes when the
+global table changed (``global_cache.py``); the values each node's code was made for are
+constants of its code, not closure cells (``constant_cells.py``).
+Measured with ``bench/language.py`` and ``bench/language_instructions.py``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import re
 from typing import Any, Callable
 
 from omega_core.errors import EvalError
-from omega_core.lang import fastcall_entry, fastcall_operand, fused, global_cache
+from omega_core.lang import constant_cells, fastcall_callee, fastcall_entry, fastcall_operand, fused, global_cache
 from omega_core.lang.frames import NOT_INLINE, CallK, IfK, continue_call
 from omega_core.lang.primitives import lists, numbers, predicates
 from omega_core.lang.values import NIL, UNASSIGNED, Closure, Pair, Primitive
@@ -132,7 +134,7 @@ guard fails the primitive itself is called, with its checks and error messages."
 NAMESPACE = {"UNASSIGNED": UNASSIGNED, "NIL": NIL, "Pair": Pair, "MISSING": _MISSING, "NOT_INLINE": NOT_INLINE,
               "EvalError": EvalError, "Closure": Closure, "Primitive": Primitive, "continue_call": continue_call,
               "CallK": CallK, "IfK": IfK, "OmegaError": fused.OmegaError, "new_object": object.__new__,
-             "refill": global_cache.refill}
+             "refill": global_cache.refill, "ReadCache": global_cache.ReadCache}
 _VAL_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _EV_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 _RESUME_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
@@ -141,7 +143,7 @@ _RESUME_FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 def _build(source: str, name: str) -> Callable[..., Any]:
     namespace = dict(NAMESPACE)
     exec(compile(source, f"<omega fast call {name}>", "exec"), namespace)  # noqa: S102 - our own templates
-    return namespace["factory"]  # type: ignore[no-any-return]
+    return constant_cells.constant_factory(namespace["factory"])  # its functions' values as constants
 
 
 def _indent(lines: list[str], depth: int) -> str:
@@ -181,22 +183,25 @@ def val_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...], prim: Any,
 
 def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
                specs: tuple[Any, ...] = (), op_spec: Any = None, entry: Any = None,
-               wspec: Any = None) -> Callable[..., Any]:
+               wspec: Any = None, callees: tuple[Any, ...] = ()) -> Callable[..., Any]:
     """``factory(node, generic, fd, d0, d1 ..., *inline values)`` -> ``ev(m)`` for one shape:
     evaluates the operands inline and enters a closure of the right arity directly; anything else
     (a primitive, an operand that needs steps) continues in ``continue_call`` from the operand it
     reached. ``specs`` (``inline_specs``): operands whose primitive call is written in too;
-    ``wspec`` (``fastcall_operand.operand_spec``): the first operand call, written in too."""
+    ``wspec`` (``fastcall_operand.operand_spec``): the first operand call, written in too;
+    ``callees`` (``fastcall_callee.callee_specs``): operand calls entering a closure, written in."""
     specs = specs or (None,) * len(kinds)
-    key = (fn_kind, kinds, specs, op_spec, entry, wspec)
+    callees = callees or (None,) * len(kinds)
+    key = (fn_kind, kinds, specs, op_spec, entry, wspec, callees)
     factory = _EV_FACTORIES.get(key)
     if factory is None:
         params = ", ".join(["node", "generic", "fd"] + [f"d{i}" for i in range(len(kinds))] + spec_params(specs)
                            + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else [])
-                           + (fastcall_operand.params(wspec) if wspec else []))
+                           + (fastcall_operand.params(wspec) if wspec else []) + fastcall_callee.params(callees))
         body = ["env = m.env"] + (["g = m.globals"] if any(specs) else [])
         body += _operator(fn_kind, "return generic(node, m)", "g" if any(specs) else "m.globals")
-        body += _operands_from(kinds, 0, specs, op_spec, entry, "", wspec)  # ev starts a dispatch: may fuse a return
+        # ev starts a dispatch: may fuse a return
+        body += _operands_from(kinds, 0, specs, op_spec, entry, "", wspec, callees)
         body, setup = global_cache.cached_reads(body)
         source = f"def factory({params}):\n{_indent(setup, 4)}    def ev(m):\n{_indent(body, 8)}    return ev\n"
         factory = _EV_FACTORIES[key] = _build(source, f"ev {key}")
@@ -204,27 +209,29 @@ def ev_factory(fn_kind: OperandKind, kinds: tuple[OperandKind, ...],
 
 
 def resume_factory(kinds: tuple[OperandKind, ...], specs: tuple[Any, ...] = (),
-                   op_spec: Any = None, entry: Any = None, wspec: Any = None) -> Callable[..., Any]:
+                   op_spec: Any = None, entry: Any = None, wspec: Any = None,
+                   callees: tuple[Any, ...] = ()) -> Callable[..., Any]:
     """``factory(node, d0, d1 ..., *inline values)`` -> ``resume(m, k, value, again=True)``: what
     ``CallK.ret`` does when operand ``k.index`` of this call returned ``value``: the next operands
     inline, then the call, as ``continue_call`` would, without its generic loop. ``again``: False
     when this resumption is itself a fused return (``fused.return_lines``): it fuses no further
     return, which keeps every chain within ``FUSE_MAX_STEPS``."""
     specs = specs or (None,) * len(kinds)
-    key = (kinds, specs, op_spec, entry, wspec)
+    callees = callees or (None,) * len(kinds)
+    key = (kinds, specs, op_spec, entry, wspec, callees)
     factory = _RESUME_FACTORIES.get(key)
     if factory is None:
         count = len(kinds)
         params = ", ".join(["node"] + [f"d{i}" for i in range(count)] + spec_params(specs)
                            + (["FP"] if op_spec else []) + (fastcall_entry.entry_params(entry) if entry else [])
-                           + (fastcall_operand.params(wspec) if wspec else []))
+                           + (fastcall_operand.params(wspec) if wspec else []) + fastcall_callee.params(callees))
         body = ["index = k.index", "env = k.env", "f = k.f"]
         reads = global_cache.CachedReads()  # per branch: one that reads no global checks nothing
         for index in range(count):
             known = [f"a{j}" for j in range(index)]
             body.append(f"{'if' if index == 0 else 'elif'} index == {index}:")
             lines = ([f"{', '.join(known)}, = k.vals"] if known else []) + [f"a{index} = value"]
-            rest = _operands_from(kinds, index + 1, specs, op_spec, entry, "again and ", wspec)
+            rest = _operands_from(kinds, index + 1, specs, op_spec, entry, "again and ", wspec, callees)
             body += ["    " + line for line in reads.rewrite(lines + rest)]
         body += ["else:", "    continue_call(m, node, env, f, [*k.vals, value], index + 1)"]
         setup = reads.setup()
@@ -358,12 +365,12 @@ def _renamed(text: str, i: int, subkinds: tuple[OperandKind, ...] = ()) -> str:
     return re.sub(r"\ba(\d)\b", name, text)
 
 
-def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
-    """Lines that put operand ``i`` (a primitive call, ``spec``) in ``a{i}``: written in when the
-    global is still the primitive, its operands are assigned and the guard holds; else its ``val``.
-    The operands are read first (reading a variable has no effect); a variable whose type the
-    guard tests needs no test of its own for UNASSIGNED (nor a global for MISSING): the guard
-    fails on them, and the operand's ``val`` reports them."""
+def inline_parts(spec: Any, i: int | str) -> tuple[list[str], list[str], list[str]]:
+    """Operand ``i`` (a primitive call, ``spec``) written in, in three parts: the lines reading
+    its operands (reading a variable has no effect), the conditions under which its value is
+    written in (the global is still the primitive, its operands are assigned, the guard holds),
+    and the lines that then put its value in ``a{i}``. A variable whose type the guard tests
+    needs no test of its own for UNASSIGNED (nor a global for MISSING): the guard fails on them."""
     guard, result, subkinds = spec
     typed = {term.strip()[5:7] for term in (guard or "").split(" and ") if term.strip().startswith("type(a")}
     lines: list[str] = []
@@ -384,19 +391,30 @@ def inline_read(spec: Any, i: int, fallback: str) -> list[str]:
                 conditions.append(f"{name} is not UNASSIGNED")
     if guard:
         conditions.append(f"({_renamed(guard, i, subkinds)})")
-    lines += [f"if {' and '.join(conditions)}:"] + ["    " + line
-                                                   for line in assign_lines(f"a{i}", _renamed(result, i, subkinds))]
+    return lines, conditions, assign_lines(f"a{i}", _renamed(result, i, subkinds))
+
+
+def inline_read(spec: Any, i: int | str, fallback: str) -> list[str]:
+    """Lines that put operand ``i`` (a primitive call, ``spec``) in ``a{i}``: written in when the
+    global is still the primitive, its operands are assigned and the guard holds (``inline_parts``);
+    else its ``val``, which reports the unassigned variable, the missing global or the error."""
+    lines, conditions, assign = inline_parts(spec, i)
+    lines += [f"if {' and '.join(conditions)}:"] + ["    " + line for line in assign]
     return lines + ["else:", f"    a{i} = d{i}.val(m, env)", f"    if a{i} is NOT_INLINE: {fallback}"]
 
 
 def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any, ...], op_spec: Any = None,
-                   entry: Any = None, fuse_return: str | None = None, wspec: Any = None) -> list[str]:
+                   entry: Any = None, fuse_return: str | None = None, wspec: Any = None,
+                   callees: tuple[Any, ...] = ()) -> list[str]:
     """Source lines that evaluate operands ``start`` ... into ``a{i}`` (earlier ones are there
     already; ``f`` and ``env`` are set), then make the call. ``fuse_return``: the condition
     prefix under which an operand call that gave its value at once in the chain also takes the
     return into this call's frame (``fused.return_lines``); None: never; ``""`` (always) is for
     the call's own ``ev``, where ``m.env`` already holds ``env``. ``wspec``: an operand call
-    written in (``fastcall_operand``), under the same condition (a dispatch's start)."""
+    written in (``fastcall_operand``), under the same condition (a dispatch's start). ``callees``:
+    per operand, an operand call entering a closure written in (``fastcall_callee``), or None;
+    with it, the return into this call is written in too (else it calls the resumption)."""
+    callees = callees or (None,) * len(kinds)
     body: list[str] = []
     for i in range(start, len(kinds)):
         kind = kinds[i]
@@ -404,7 +422,7 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any,
         if kind == "N" and wspec is not None and wspec[0] == i and fuse_return is not None:
             body += fastcall_operand.value_lines(wspec, fuse_return)
             then = (fastcall_operand.taken_lines(wspec, fuse_return != "")
-                    + _operands_from(kinds, i + 1, specs, op_spec, entry, None) + ["return"])
+                    + _operands_from(kinds, i + 1, specs, op_spec, entry, None, None, callees) + ["return"])
             body += [f"if w{i} is not NOT_INLINE:"] + ["    " + line for line in then]
         if kind == "N":  # what continue_call would do, without asking the operand first
             # ``CallK(m.k, node, env, i, f, values)`` without its ``__init__`` call (half the time)
@@ -413,10 +431,17 @@ def _operands_from(kinds: tuple[OperandKind, ...], start: int, specs: tuple[Any,
                      "m.k = waiting", f"m.node = d{i}"]
             if fuse_return != "":  # a call's own ``ev`` read ``env`` from ``m.env``: no need to set it
                 body.append("m.env = env")
-            body.append(f"if m.fusing and d{i}.fuse_operand:")
-            body += fused.chain_lines(f"d{i}", 4)  # the operand call's step too
-            if fuse_return is not None:  # and its value's return into this frame
-                body += fused.return_lines(fuse_return, 4)
+            if callees[i] is None:
+                body.append(f"if m.fusing and d{i}.fuse_operand:")
+                body += fused.chain_lines(f"d{i}", 4)  # the operand call's step too
+                if fuse_return is not None:  # and its value's return into this frame
+                    body += fused.return_lines(fuse_return, 4)
+                return body + ["return"]
+            body.append("if m.fusing:")  # the operand call's step written in (``fuse_operand``: known)
+            body += ["    " + line for line in fastcall_callee.step_lines(callees[i], i)]
+            if fuse_return is not None:  # and its value's return into this frame, written in too
+                rest = _operands_from(kinds, i + 1, specs, op_spec, entry, None, None, callees)
+                body += ["    " + line for line in fastcall_callee.returned_lines(i, fuse_return, rest)]
             return body + ["return"]
         fallback = f"return continue_call(m, node, env, f, [{done}], {i})"
         body += inline_read(specs[i], i, fallback) if specs[i] is not None else _read(kind, i, fallback)

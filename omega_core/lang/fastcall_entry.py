@@ -52,11 +52,39 @@ def entry_spec(node: Any, m: Any, operator: Any) -> tuple[Any, tuple[Any, ...]]:
     return entry, (f.lam, f.lam.extra_slots, body, body.test, body.then, body.otherwise, *values)
 
 
-def entry_params(entry: Any) -> list[str]:
-    i = ENTRY_INDEX
+ENTRY_NAMES = ("LAM", "EXTRA", "B", "BTH", "BO")
+"""The names of the values a written-in entry needs: the lambda, its extra slots, its body and
+(an ``if``) the body's branches; an operand call written into its caller names them apart
+(``fastcall_callee``)."""
+
+
+def entry_params(entry: Any, index: int | str = ENTRY_INDEX, names: tuple[str, ...] = ENTRY_NAMES) -> list[str]:
+    lam, extra, body, then, otherwise = names
     if entry[0] == "call":
-        return ["LAM", "EXTRA", "B", f"d{i}"] + fastcall.spec_params_at(entry[1], i)
-    return ["LAM", "EXTRA", "B", f"d{i}", "BTH", "BO"] + (fastcall.spec_params_at(entry[2], i) if entry[2] is not None else [])
+        return [lam, extra, body, f"d{index}"] + fastcall.spec_params_at(entry[1], index)
+    return ([lam, extra, body, f"d{index}", then, otherwise]
+            + (fastcall.spec_params_at(entry[2], index) if entry[2] is not None else []))
+
+
+def body_step_lines(entry: Any, index: int | str, body: str, then: str, otherwise: str,
+                    leave: str, before: int = 0) -> list[str]:
+    """Lines that take the step of the entered body ``body`` (environment in ``env``; a fused
+    step, counted on the way out, with a fused branch value's and the ``before`` steps taken just
+    before it, one addition) and end in ``leave``, but one way: a body call that cannot be
+    written in leaves ``m.node`` at the body and takes no step. A failing step is counted and
+    names the body, as the machine loop would."""
+    if entry[0] == "call":  # the body's value written in; else its step is the next dispatch's
+        not_taken = f"m.fused_steps += {before}; " if before else ""
+        lines = fastcall.inline_read(entry[1], index, f"m.node = {body}; {not_taken}{leave}")
+        lines += [f"m.value = a{index}", "m.node = None", f"m.fused_steps += {1 + before}", leave]
+    else:
+        lines = fused.if_lines(entry[0], entry[1], entry[2], index, body, then, otherwise, fusing=True,
+                               pending=1 + before, leave=leave)
+        lines.append(leave)
+    return (["try:"] + ["    " + line for line in lines]
+            + ["except OmegaError as error:", f"    m.fused_steps += {1 + before}", f"    m.node = {body}",
+               "    if getattr(error, 'node', None) is None:", f"        error.node = {body}",
+               "    raise"])
 
 
 def entered_lines(entry: Any) -> list[str]:
@@ -65,14 +93,5 @@ def entered_lines(entry: Any) -> list[str]:
     written in when fusing; every way through them returns, but one: not fusing. The body's step
     is counted on the way out (one addition, with a fused branch value's), and ``m.node`` is set
     to the body only where the machine stops there (a failing step too, as unfused)."""
-    if entry[0] == "call":  # the body's value written in; else its step is the next dispatch's
-        lines = fastcall.inline_read(entry[1], ENTRY_INDEX, "m.node = B; return")
-        lines += [f"m.value = a{ENTRY_INDEX}", "m.node = None", "m.fused_steps += 1", "return"]
-    else:
-        lines = fused.if_lines(entry[0], entry[1], entry[2], ENTRY_INDEX, "B", "BTH", "BO", fusing=True, pending=1)
-        lines.append("return")
-    return (["        if m.fusing:", "            env = frame", "            try:"]
-            + ["                " + line for line in lines]
-            + ["            except OmegaError as error:", "                m.fused_steps += 1", "                m.node = B",
-               "                if getattr(error, 'node', None) is None:", "                    error.node = B",
-               "                raise"])
+    lines = body_step_lines(entry, ENTRY_INDEX, "B", "BTH", "BO", "return")
+    return ["        if m.fusing:", "            env = frame"] + ["            " + line for line in lines]

@@ -33,7 +33,10 @@ The chains (and why none is longer than ``FUSE_MAX_STEPS``):
   entering ``(lambda (x) (* x 3))``, ``+`` given to ``fold-left``): the value's return into the
   frame just pushed, i.e. the call's resumption, which may push and chain its next operand or
   enter the callee (above) (1 + 3 + 1 + 3 = 8). The resumption so called fuses no return of its
-  own (``again`` False: ``return_lines``), so chains do not nest.
+  own (``again`` False: ``return_lines``), so chains do not nest. When the operand call enters a
+  closure whose body's step is written in (``(fib (- n 1))``), that step and the return are
+  written into the waiting call's code instead of calling the operand's code and the
+  resumption (``fastcall_callee.py``): the same chain, two Python calls fewer.
 * an ``if`` whose test always takes steps and is a call with inline operands (``(pred (car l))``
   in ``filter``): pushing its frame, the test call (above, up to 3), the test's return into the
   ``if`` (1), then the chosen branch's step when it is such a call too (up to 3) (1 + 3 + 1 + 3
@@ -54,11 +57,12 @@ the unfused step did. Nothing in a chain runs before the step it belongs to.
 
 from __future__ import annotations
 
+import re
 from time import perf_counter
 from typing import Any, Callable
 
 from omega_core.errors import OmegaError
-from omega_core.lang import codegen_budget, global_cache
+from omega_core.lang import codegen_budget, constant_cells, global_cache
 from omega_core.lang.frames import NOT_INLINE, IfK
 from omega_core.lang.values import UNASSIGNED
 
@@ -140,42 +144,60 @@ def _counted(steps: int) -> list[str]:
     return [f"m.fused_steps += {steps}"] if steps else []
 
 
-def _branch_lines(kind: str, name: str, i: int, fusing: bool, pending: int = 0) -> list[str]:
+def _branch_lines(kind: str, name: str, i: int | str, fusing: bool, pending: int = 0,
+                  leave: str = "return") -> list[str]:
     """Lines that move to branch ``name``; with its value step fused when the kind allows (when
     ``m.fusing`` is set: ``fusing`` says the lines run only when it is, so it is not tested).
-    ``pending``: fused steps taken but not yet counted (added on the way out)."""
+    ``pending``: fused steps taken but not yet counted (added on the way out). ``leave``: the
+    statement that ends the step (``break`` where the lines are written into a loop run once)."""
     if kind == "C":
-        fused = [f"m.value = {name}.value", "m.node = None", f"m.fused_steps += {1 + pending}", "return"]
+        fused = [f"m.value = {name}.value", "m.node = None", f"m.fused_steps += {1 + pending}", leave]
         return fused if fusing else ["if m.fusing:"] + ["    " + line for line in fused] + [f"m.node = {name}"]
     if kind in ("L0", "L1"):
         frame = "env" if kind == "L0" else "env[0]"
         fused = [f"v{i} = {frame}[{name}.index]", f"if v{i} is not UNASSIGNED:", f"    m.value = v{i}",
-                 "    m.node = None", f"    m.fused_steps += {1 + pending}", "    return"]
+                 "    m.node = None", f"    m.fused_steps += {1 + pending}", f"    {leave}"]
         # unassigned: the variable's own step reports it
         return ((fused if fusing else ["if m.fusing:"] + ["    " + line for line in fused]) + [f"m.node = {name}"]
                 + _counted(pending))
     return [f"m.node = {name}"] + _counted(pending)
 
 
-def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int = 0, node: str = "node",
-             then: str = "then", otherwise: str = "otherwise", fusing: bool = False, pending: int = 0) -> list[str]:
+def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int | str = 0, node: str = "node",
+             then: str = "then", otherwise: str = "otherwise", fusing: bool = False, pending: int = 0,
+             leave: str = "return") -> list[str]:
     """The step of an ``if`` (environment in ``env``, test in ``d{i}``), as source lines; ``i``
     and the names keep them apart from the code they are written into (a call entering the
     closure whose body this ``if`` is: ``fastcall._enter``, where ``fusing`` is known, and the
-    ``if``'s own step is fused: ``pending`` 1, counted on each way out, one addition fewer)."""
+    ``if``'s own step is fused: ``pending`` 1, counted on each way out, one addition fewer).
+    Every way through them ends in ``leave`` but the last (which moves to a branch)."""
     from omega_core.lang import fastcall  # fastcall imports this module
 
-    # ``IfK(m.k, node, env)`` without its ``__init__`` call
-    in_steps = (f"waiting = new_object(IfK); waiting.next = m.k; waiting.node = {node}; waiting.env = env; "
-                f"m.k = waiting; m.node = d{i}; " + "".join(f"{line}; " for line in _counted(pending)) + "return")
+    # ``IfK(m.k, node, env)`` without its ``__init__`` call (``waiting{i}``: a caller's ``waiting`` is kept)
+    frame = f"waiting{i}"
+    in_steps = (f"{frame} = new_object(IfK); {frame}.next = m.k; {frame}.node = {node}; {frame}.env = env; "
+                f"m.k = {frame}; m.node = d{i}; " + "".join(f"{line}; " for line in _counted(pending)) + leave)
+    otherwise_lines = _branch_lines(otherwise_kind, otherwise, i, fusing, pending, leave)
+    then_lines = _branch_lines(then_kind, then, i, fusing, pending, leave)
+    by_value = ([f"if a{i} is False:"] + ["    " + line for line in otherwise_lines]
+                + ["else:"] + ["    " + line for line in then_lines])
     if spec is None:
-        body = [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {in_steps}"]
-    else:
-        body = ["g = m.globals"] + fastcall.inline_read(spec, i, in_steps)
-    body.append(f"if a{i} is False:")
-    body += ["    " + line for line in _branch_lines(otherwise_kind, otherwise, i, fusing, pending)]
-    body += ["else:"] + ["    " + line for line in _branch_lines(then_kind, then, i, fusing, pending)]
-    return body
+        return [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {in_steps}"] + by_value
+    reads, conditions, assign = fastcall.inline_parts(spec, i)
+    test = _TRUTH.match(assign[-1].split(" = ", 1)[1]) if len(assign) == 1 else None
+    if test is None:
+        return ["g = m.globals"] + fastcall.inline_read(spec, i, in_steps) + by_value
+    # a comparison (``(< n 2)``) written in decides the branch itself: no ``True``/``False`` made and tested
+    first, second = (then_lines, otherwise_lines) if test.group(1) == "True" else (otherwise_lines, then_lines)
+    chosen = ([f"if {test.group(2)}:"] + ["    " + line for line in first]
+              + ["else:"] + ["    " + line for line in second])
+    asked = [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {in_steps}"] + by_value
+    return (["g = m.globals"] + reads + [f"if {' and '.join(conditions)}:"] + ["    " + line for line in chosen]
+            + ["else:"] + ["    " + line for line in asked])
+
+
+_TRUTH = re.compile(r"(True|False) if (.+) else (?:True|False)\Z")
+"""A written-in primitive's result that is a truth value picked by a test (``fastcall.INLINE_PRIMITIVES``)."""
 
 
 def if_ev(node: Any, test: Any, then: Any, otherwise: Any) -> Callable[[Any], None]:
@@ -210,5 +232,5 @@ def _if_factory(then_kind: str, otherwise_kind: str, spec: Any) -> Callable[...,
         namespace = dict(NAMESPACE)
         namespace.update(fastcall.NAMESPACE)
         exec(compile(source, f"<omega fused if {key}>", "exec"), namespace)  # noqa: S102 - our own template
-        factory = _IF_FACTORIES[key] = namespace["factory"]
+        factory = _IF_FACTORIES[key] = constant_cells.constant_factory(namespace["factory"])
     return factory

@@ -26,7 +26,7 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any, Callable
 
-from omega_core.lang import codegen_budget, fused, global_cache
+from omega_core.lang import codegen_budget, constant_cells, fused, global_cache
 
 _FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
@@ -113,5 +113,5 @@ def _factory(fn_kind: str, kinds: tuple[str, ...], specs: tuple[Any, ...], op_sp
     namespace = dict(fused.NAMESPACE)
     namespace.update(fastcall.NAMESPACE)
     exec(compile(source, f"<omega fused if test {key}>", "exec"), namespace)  # noqa: S102 - our own template
-    factory = _FACTORIES[key] = namespace["factory"]
+    factory = _FACTORIES[key] = constant_cells.constant_factory(namespace["factory"])
     return factory

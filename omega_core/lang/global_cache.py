@@ -26,19 +26,31 @@ _GLOBAL_READ = re.compile(r"\b(?:m\.globals|g)\.get\((\w+), MISSING\)")
 """A global read in generated code: ``g.get(NAME_PARAM, MISSING)`` (``NAME_PARAM`` holds the name)."""
 
 
-def refill(cache: list[Any], names: tuple[str, ...], table: Any, missing: Any) -> tuple[Any, ...]:
-    """Read every global of ``names`` from ``table``: ``(stamp, value ...)``, kept in ``cache[0]``
+class ReadCache:
+    """A generated function's cache: ``snapshot`` is ``(stamp, value ...)``. An object hashed by
+    identity, not a list: it is a constant of the function's code (``constant_cells``), and a
+    code object hashes its constants (a tool hashing code objects would fail on a list); its slot
+    is read as fast as a list's item."""
+
+    __slots__ = ("snapshot",)
+
+    def __init__(self) -> None:
+        self.snapshot: tuple[Any, ...] = (None,)  # no stamp is None
+
+
+def refill(cache: ReadCache, names: tuple[str, ...], table: Any, missing: Any) -> tuple[Any, ...]:
+    """Read every global of ``names`` from ``table``: ``(stamp, value ...)``, kept in ``cache.snapshot``
     and returned. One tuple, replaced whole: the prelude's nodes are shared by every machine of
     the process and a session may replay in a worker thread while another runs, so a function
     works on the tuple it checked (a local), never on values another thread just put there."""
     snapshot = (table.stamp, *[table.get(name, missing) for name in names])  # the stamp first
-    cache[0] = snapshot
+    cache.snapshot = snapshot
     table.note_read_cache(cache)  # emptied at the table's next change (``GlobalTable``)
     return snapshot
 
 
 class CachedReads:
-    """The global reads of one generated function, rewritten to read its cache (``KC[0]``, read
+    """The global reads of one generated function, rewritten to read its cache (``KC.snapshot``, read
     into the local ``KCV`` once per block).
 
     ``rewrite`` a block of the function's lines (the whole body, or each branch of a resumption,
@@ -60,13 +72,13 @@ class CachedReads:
         if not any(_GLOBAL_READ.search(line) for line in block):
             return block
         rewritten = [_GLOBAL_READ.sub(self._slot, line) for line in block if line.strip() != "g = m.globals"]
-        return ["g = m.globals", "KCV = KC[0]",
+        return ["g = m.globals", "KCV = KC.snapshot",
                 "if KCV[0] is not g.stamp: KCV = refill(KC, NAMES, g, MISSING)"] + rewritten
 
     def setup(self) -> list[str]:
         if not self.params:
             return []
-        return [f"KC = [(None,)]", f"NAMES = ({', '.join(self.params)},)"]  # no stamp is None
+        return ["KC = ReadCache()", f"NAMES = ({', '.join(self.params)},)"]
 
 
 def cached_reads(body: list[str]) -> tuple[list[str], list[str]]:

@@ -20,7 +20,7 @@ from types import MethodType
 from typing import Any
 
 from omega_core.errors import EvalError, OmegaError
-from omega_core.lang import codegen_budget, fastcall, fastcall_entry, fastcall_operand, fused, fused_test
+from omega_core.lang import codegen_budget, fastcall, fastcall_callee, fastcall_entry, fastcall_operand, fused, fused_test
 from omega_core.lang.frames import (
     NOT_INLINE,
     AndOrK,
@@ -367,8 +367,10 @@ def _first_call_ev(node: Call, m: Any) -> None:
     op_spec, op_values = fastcall.operator_spec(node, m, operator)
     entry, entry_values = fastcall_entry.entry_spec(node, m, operator)
     wspec, w_values = fastcall_operand.operand_spec(node, m, m.env)
-    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry, wspec)  # type: ignore[arg-type]
-    node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values, *w_values)
+    callees, c_values = fastcall_callee.callee_specs(node, m, m.env)
+    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry, wspec,  # type: ignore[arg-type]
+                                  callees)
+    node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values, *w_values, *c_values)
     codegen_budget.charge(m, started)
     node.ev(m)
 
@@ -380,8 +382,9 @@ def _first_call_resume(m: Any, k: Any, value: Any, again: bool = True) -> None:
     op_spec, op_values = fastcall.operator_spec(node, m, k.f)
     entry, entry_values = fastcall_entry.entry_spec(node, m, k.f)
     wspec, w_values = fastcall_operand.operand_spec(node, m, k.env)
-    node.resume = fastcall.resume_factory(node.kinds, specs, op_spec, entry, wspec)(
-        node, *node.data[1:], *values, *op_values, *entry_values, *w_values)
+    callees, c_values = fastcall_callee.callee_specs(node, m, k.env)
+    node.resume = fastcall.resume_factory(node.kinds, specs, op_spec, entry, wspec, callees)(
+        node, *node.data[1:], *values, *op_values, *entry_values, *w_values, *c_values)
     codegen_budget.charge(m, started)
     node.resume(m, k, value, again)
 

@@ -236,7 +236,7 @@ class GlobalTable(dict):  # type: ignore[type-arg]
         self.stamp = object()
         """Replaced by a new object on every change: generated code keeps the globals it read
         with the stamp it read them at, and reads again only when it changed (``global_cache.py``)."""
-        self.read_caches: list[list[Any]] = []
+        self.read_caches: list[Any] = []  # of ``global_cache.ReadCache``
         """The caches of generated code filled from this table since its last change: emptied at
         the next change, so code that never runs again does not keep an old value alive (a big
         string freed by ``set!`` stayed in memory, and in the session's memory budget, for good)."""
@@ -245,10 +245,10 @@ class GlobalTable(dict):  # type: ignore[type-arg]
         """A new stamp, and the caches filled from the table emptied (what they hold may be gone)."""
         self.stamp = object()
         for cache in self.read_caches:
-            cache[0] = NO_READS
+            cache.snapshot = NO_READS
         self.read_caches.clear()
 
-    def note_read_cache(self, cache: list[Any]) -> None:
+    def note_read_cache(self, cache: Any) -> None:
         """``cache`` was filled from this table. Code shared by two machines (the prelude's, two
         sessions running ``map`` in turns) refills from each table in turn, so the same cache can
         be noted many times before a change: past a bound the list is made unique again."""

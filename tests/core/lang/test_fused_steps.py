@@ -74,6 +74,21 @@ PROGRAMS = {
                                        "(k)",
     "local primitive operator": "(define (app2 f a b) (+ (f a b) 1))\n(app2 + 1 2)\n(app2 - 1 2)\n(app2 + \"a\" 1)\n"
                                 "(fold-left + 0 '(1 2 x))",
+    "operand calls written into their caller": (
+        "(define (g n) (if (< n 1) 0 n))\n(define (h n) (+ (g n) (g (- n 1))))\n(h 3)\n(h 0)\n(h \"s\")\n"
+        "(define (t3 n) (list (g n) (g (- n 1)) (g (- n 2))))\n(t3 2)\n(t3 'x)\n"
+        "(define (app f x) (+ (f x) (f (- x 1))))\n(app g 4)\n(app (lambda (n) (if (> n 2) n 9)) 4)\n"
+        "(app (lambda (n) (* n 3)) 4)\n(app car 4)\n"
+        "(define (q n) (< n 2))\n(define (r n) (if (q n) 1 2))\n(define (s n) (+ (r n) (r (- n 1))))\n(s 3)\n"
+        "(define (tw x) (* x 2))\n(define (u x) (+ (tw x) (tw (+ x 1))))\n(u 3)\n(u \"a\")\n"
+        "(define (k) (define v (+ (g y) (g 1))) (define y 2) v)\n(k)\n"
+        "(define (w n) (+ (g n) (g zz)))\n(w 2)\n(define zz 4)\n(w 2)\n"
+        "(define (h3 l) (+ (g (car l)) (g (cdr l))))\n(h3 '(1 . 2))\n(h3 '(x . 2))\n(h3 '(1 . y))\n"
+        "(define (v l) (+ (tw (car l)) (tw (cdr l))))\n(v '(1 . 2))\n(v '(x . 2))\n(v '(1 . y))\n"
+        "(define (id x) x)\n(define (g2 n) (if (< n 1) 'z (id n)))\n(define (bad n) (+ (g2 n) (g2 (- n 1))))\n(bad 1)\n"
+        "(set! g (lambda (n) (if (> n 5) 1 2)))\n(h 3)\n(set! tw +)\n(u 3)\n(set! - +)\n(h 3)\n"
+        "(define (g n) n)\n(h 3)\n"
+        "(set! * (lambda (a b) (cons a b)))\n(v '(5 . 7))"),
     "effect handled": "(define (ask n) (if (= n 0) (effect amb.choose 1 2) (+ 1 (ask (- n 1)))))\n(ask 3)",
 }
 PROGRAMS.update({f"fixture {path.stem}": path.read_text(encoding="utf-8")
@@ -177,6 +192,49 @@ SMALL = sorted(name for name in PROGRAMS if "dwelling" not in name)  # the amb s
 def test_any_slice_size_gives_the_same_states(slice_steps: int, name: str) -> None:
     text = PROGRAMS[name]
     assert trace(text, True, slice_steps, 200) == trace(text, False, slice_steps, 200)
+
+
+CALLEES = ("(define (g n) (if (< n 1) 0 n))\n(define (h n) (+ (g n) (g (- n 1))))\n"
+           "(define (t3 n) (list (g n) (g (- n 1)) (g (- n 2))))\n(define (tw x) (* x 2))\n"
+           "(define (u x) (+ (tw x) (tw (+ x 1))))\n(define (h3 l) (+ (g (car l)) (g (cdr l))))\n"
+           "(define (v l) (+ (tw (car l)) (tw (cdr l))))\n"
+           "(list (h 3) (t3 2) (u 3) (h 0) (t3 0) (u 5) (h3 '(1 . 2)) (v '(3 . 4)))\n(t3 'x)\n(h3 '(x . 1))\n"
+           "(h3 '(1 . y))\n(v '(x . 1))\n(v '(1 . y))\n(set! * (lambda (a b) (- a b)))\n(v '(5 . 7))")
+
+
+@pytest.mark.parametrize("slice_steps", range(8, 26))
+def test_every_slice_end_after_a_written_in_callee_agrees(slice_steps: int) -> None:
+    """Slices of every size from ``FUSE_MAX_STEPS``: one ends right after each dispatch that wrote
+    an operand call entering a closure in (``fastcall_callee``), with its return and the
+    resumption after it, in a call's ``ev`` and in its resumption; and an error inside one."""
+    assert trace(CALLEES, True, slice_steps, 1) == trace(CALLEES, False, slice_steps, 1)
+
+
+def test_operand_calls_entering_fib_are_written_into_the_sum() -> None:
+    """In ``(+ (fib (- n 1)) (fib (- n 2)))`` both operand calls are taken in the ``+`` call's
+    own code (``fastcall_callee``): their own code runs only when a slice's last steps are taken
+    unfused; before, it ran once per call of ``fib``."""
+    machine = Machine()
+    forms = read_all(FIB + "(fib 12)\n(fib 16)").forms
+    for datum in forms[:2]:
+        machine.start(machine.compile(datum).root)
+        while machine.run(10_000) is Status.RUNNING:
+            pass
+    total = machine.globals["fib"].lam.body.otherwise  # the ``+`` call
+    calls = [0]
+    for operand in total.args:
+        own = operand.ev
+
+        def counted(m: Any, own: Any = own) -> None:
+            calls[0] += 1
+            own(m)
+
+        operand.ev = counted
+    machine.start(machine.compile(forms[2]).root)
+    while machine.run(10_000) is Status.RUNNING:
+        pass
+    assert write_string(machine.value) == "987"
+    assert calls[0] < 200  # of 3,192 calls of fib
 
 
 WRITTEN_IN = ("(define (twice x) (* 2 x))\n(define (h2 l x) (list (twice x) (+ x (car l))))\n"

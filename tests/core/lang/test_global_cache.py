@@ -14,7 +14,7 @@ import pytest
 
 from omega_core.config import LanguageConfig
 from omega_core.evaluator import Evaluator
-from omega_core.lang.global_cache import refill
+from omega_core.lang.global_cache import ReadCache, refill
 from omega_core.lang.values import READ_CACHES_BOUND, GlobalTable
 
 
@@ -95,11 +95,11 @@ def test_machines_sharing_the_prelude_s_code_each_see_their_own_globals() -> Non
 @pytest.mark.parametrize("change", [change for _, change in CHANGES], ids=[name for name, _ in CHANGES])
 def test_every_change_of_a_table_empties_the_caches_filled_from_it(change: Callable[[GlobalTable], Any]) -> None:
     table = GlobalTable({"x": 1})
-    cache: list[Any] = [(None,)]
+    cache = ReadCache()
     refill(cache, ("x",), table, object())
-    assert cache[0][1] == 1 and table.read_caches == [cache]
+    assert cache.snapshot[1] == 1 and table.read_caches == [cache]
     change(table)
-    assert cache[0][0] is None and table.read_caches == []  # holds nothing, reads again next time
+    assert cache.snapshot[0] is None and table.read_caches == []  # holds nothing, reads again next time
 
 
 def test_code_that_read_a_global_does_not_keep_its_old_value_alive() -> None:
@@ -120,10 +120,10 @@ def test_a_cache_refilled_from_two_tables_in_turn_is_noted_a_bounded_number_of_t
     """Two sessions running the prelude's code in turns refill its caches from each table at every
     slice; without a bound a table that never changes would note the same cache for ever."""
     first, second = GlobalTable({"x": 1}), GlobalTable({"x": 2})
-    cache: list[Any] = [(None,)]
+    cache = ReadCache()
     for _ in range(50_000):
         refill(cache, ("x",), first, object())
         refill(cache, ("x",), second, object())
     assert len(first.read_caches) <= READ_CACHES_BOUND and len(second.read_caches) <= READ_CACHES_BOUND
     first["x"] = 3
-    assert cache[0][0] is None  # still emptied by a change
+    assert cache.snapshot[0] is None  # still emptied by a change
