@@ -13,18 +13,27 @@ steps the generic code takes.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Any
+from typing import Any, Iterator
 
 CODEGEN_SLICE_S = 0.002
 """Code generation (seconds) after which a slice ends at the next step boundary."""
 
 
+@contextlib.contextmanager
+def charged(machine: Any) -> Iterator[None]:
+    """Around a node's first run making its code (not around the step it then takes): its time
+    counts against the machine's ``slice_work.codegen_limit_s``, infinite unless its host runs it
+    in slices that may end early (``Evaluator`` sets ``CODEGEN_SLICE_S``), so a bare
+    ``Machine.run(n)`` takes its n steps whatever the clock says."""
+    started = time.perf_counter()
+    yield
+    charge(machine, started)
+
+
 def charge(machine: Any, started: float) -> None:
-    """A node's first run, begun at ``started`` (``time.perf_counter``), made its code. The limit
-    is the machine's ``slice_work.codegen_limit_s``: infinite unless its host runs it in slices that
-    may end early (``Evaluator`` sets ``CODEGEN_SLICE_S``), so a bare ``Machine.run(n)`` takes its n
-    steps whatever the clock says."""
+    """Code made since ``started`` (``time.perf_counter``) counts against the machine's limit."""
     work = machine.slice_work
     work.codegen_s += time.perf_counter() - started
     if work.codegen_s > work.codegen_limit_s:

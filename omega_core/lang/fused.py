@@ -58,7 +58,6 @@ the unfused step did. Nothing in a chain runs before the step it belongs to.
 from __future__ import annotations
 
 import re
-from time import perf_counter
 from typing import Any, Callable
 
 from omega_core.errors import OmegaError
@@ -209,11 +208,10 @@ def if_ev(node: Any, test: Any, then: Any, otherwise: Any) -> Callable[[Any], No
     def first_ev(m: Any) -> None:
         from omega_core.lang import fastcall  # fastcall imports this module
 
-        started = perf_counter()
-        specs, values = fastcall.inline_specs((test,), (fastcall.operand_kind(test),), m)
-        node.ev = _if_factory(branch_kind(then), branch_kind(otherwise), specs[0])(
-            node, test, then, otherwise, *values)
-        codegen_budget.charge(m, started)
+        with codegen_budget.charged(m):
+            specs, values = fastcall.inline_specs((test,), (fastcall.operand_kind(test),), m)
+            node.ev = _if_factory(branch_kind(then), branch_kind(otherwise), specs[0])(
+                node, test, then, otherwise, *values)
         node.ev(m)
 
     return first_ev

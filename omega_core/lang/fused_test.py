@@ -23,7 +23,6 @@ asked (``val``) in the written-in part, so nothing is evaluated twice and no err
 
 from __future__ import annotations
 
-from time import perf_counter
 from typing import Any, Callable
 
 from omega_core.lang import codegen_budget, constant_cells, fused, global_cache
@@ -37,13 +36,9 @@ def chaining_if_ev(node: Any, test: Any, then: Any, otherwise: Any,
     code with the test written in when the test's shape allows it (``_spec``), else ``generic``."""
 
     def first_ev(m: Any) -> None:
-        started = perf_counter()
-        spec, values = _spec(test, m)
-        if spec is None:
-            node.ev = generic
-        else:
-            node.ev = _factory(*spec)(node, generic, then, otherwise, *test.data, *values)
-        codegen_budget.charge(m, started)
+        with codegen_budget.charged(m):
+            spec, values = _spec(test, m)
+            node.ev = generic if spec is None else _factory(*spec)(node, generic, then, otherwise, *test.data, *values)
         node.ev(m)
 
     return first_ev

@@ -201,7 +201,7 @@ class Machine:
                     if node is not None:
                         step = node.ev  # mostly a slot (calls, ifs): read, then called, as below
                         step(self)
-                        if self.slice_break:  # a primitive built something big (``reserve``)
+                        if self.slice_break:  # a big build or new code ended the slice (``slice_work``)
                             break
                         continue
                     k = self.k

@@ -15,12 +15,12 @@ any node as (unit id, index) and get it back by recompiling the unit's source da
 
 from __future__ import annotations
 
-from time import perf_counter
 from types import MethodType
 from typing import Any
 
 from omega_core.errors import EvalError, OmegaError
-from omega_core.lang import codegen_budget, fastcall, fastcall_callee, fastcall_entry, fastcall_operand, fused, fused_test
+from omega_core.lang import (codegen_budget, fastcall, fastcall_callee, fastcall_entry, fastcall_operand, fused,
+                              fused_test)
 from omega_core.lang.frames import (
     NOT_INLINE,
     AndOrK,
@@ -361,31 +361,30 @@ class Call(Node):
 
 
 def _first_call_ev(node: Call, m: Any) -> None:
-    started = perf_counter()
-    specs, values = fastcall.inline_specs(node.args, node.kinds, m)
-    operator = fastcall.current_operator(node, m, m.env)
-    op_spec, op_values = fastcall.operator_spec(node, m, operator)
-    entry, entry_values = fastcall_entry.entry_spec(node, m, operator)
-    wspec, w_values = fastcall_operand.operand_spec(node, m, m.env)
-    callees, c_values = fastcall_callee.callee_specs(node, m, m.env)
-    factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry, wspec,  # type: ignore[arg-type]
-                                  callees)
-    node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values, *w_values, *c_values)
-    codegen_budget.charge(m, started)
+    with codegen_budget.charged(m):
+        specs, values = fastcall.inline_specs(node.args, node.kinds, m)
+        operator = fastcall.current_operator(node, m, m.env)
+        op_spec, op_values = fastcall.operator_spec(node, m, operator)
+        entry, entry_values = fastcall_entry.entry_spec(node, m, operator)
+        wspec, w_values = fastcall_operand.operand_spec(node, m, m.env)
+        callees, c_values = fastcall_callee.callee_specs(node, m, m.env)
+        factory = fastcall.ev_factory(node.fn_kind, node.kinds, specs, op_spec, entry, wspec,  # type: ignore[arg-type]
+                                      callees)
+        node.ev = factory(node, generic_call_ev, *node.data, *values, *op_values, *entry_values, *w_values,
+                          *c_values)
     node.ev(m)
 
 
 def _first_call_resume(m: Any, k: Any, value: Any, again: bool = True) -> None:
-    started = perf_counter()
     node = k.node
-    specs, values = fastcall.inline_specs(node.args, node.kinds, m)
-    op_spec, op_values = fastcall.operator_spec(node, m, k.f)
-    entry, entry_values = fastcall_entry.entry_spec(node, m, k.f)
-    wspec, w_values = fastcall_operand.operand_spec(node, m, k.env)
-    callees, c_values = fastcall_callee.callee_specs(node, m, k.env)
-    node.resume = fastcall.resume_factory(node.kinds, specs, op_spec, entry, wspec, callees)(
-        node, *node.data[1:], *values, *op_values, *entry_values, *w_values, *c_values)
-    codegen_budget.charge(m, started)
+    with codegen_budget.charged(m):
+        specs, values = fastcall.inline_specs(node.args, node.kinds, m)
+        op_spec, op_values = fastcall.operator_spec(node, m, k.f)
+        entry, entry_values = fastcall_entry.entry_spec(node, m, k.f)
+        wspec, w_values = fastcall_operand.operand_spec(node, m, k.env)
+        callees, c_values = fastcall_callee.callee_specs(node, m, k.env)
+        node.resume = fastcall.resume_factory(node.kinds, specs, op_spec, entry, wspec, callees)(
+            node, *node.data[1:], *values, *op_values, *entry_values, *w_values, *c_values)
     node.resume(m, k, value, again)
 
 
@@ -404,10 +403,9 @@ def generic_call_val(node: Call, m: Any, env: Any) -> Any:
         if count < f.min_args or (f.max_args is not None and count > f.max_args):
             m.arity_error(f.name, f.min_args, f.max_args, count)
         if node.fn_kind is not None:  # checked: from now on this primitive takes the fast path
-            started = perf_counter()
-            factory = fastcall.val_factory(node.fn_kind, node.kinds, f, node.data[1:])
-            node.val = factory(node, generic_call_val, f, f.fn, *node.data)
-            codegen_budget.charge(m, started)
+            with codegen_budget.charged(m):
+                factory = fastcall.val_factory(node.fn_kind, node.kinds, f, node.data[1:])
+                node.val = factory(node, generic_call_val, f, f.fn, *node.data)
         if f.needs_machine:  # ``*``, ``append`` ... check their budgets on the machine
             if count == 2:
                 return f.fn(m, operands[0].val(m, env), operands[1].val(m, env))

@@ -61,35 +61,19 @@ def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
     Raises StorageError if the OS refuses; the old file then stays as it was.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
-    fd = -1
-    created = False
+    tmp = stage_new_file(path, data, fsync)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
-        created = True
-        _write_all(fd, data)
-        if fsync:
-            os.fsync(fd)
-        os.close(fd)
-        fd = -1
         os.replace(tmp, path)
-        created = False
     except OSError as exc:
+        discard_staged(tmp)
         raise storage_error("write", path, exc) from exc
-    finally:
-        if fd >= 0:
-            os.close(fd)
-        if created:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
     if fsync:
         fsync_dir(path.parent)
 
 
-def stage_new_file(path: Path, data: bytes) -> Path:
-    """Write ``data`` (fsynced) to a temporary file beside ``path``, to be put in place later by
+def stage_new_file(path: Path, data: bytes, fsync: bool = True) -> Path:
+    """Write ``data`` to a new temporary file beside ``path`` (named as the sweep expects) and
+    return it, to be put in place by ``os.replace`` (``atomic_write_bytes``) or by
     ``publish_staged``: a file that must not be seen before others that go with it are written
     (a copied session's log appears last, so a listing never reads a copy without its index)."""
     path = Path(path)
@@ -100,12 +84,13 @@ def stage_new_file(path: Path, data: bytes) -> Path:
         raise storage_error("write", path, exc) from exc
     try:
         _write_all(fd, data)
-        os.fsync(fd)
+        if fsync:
+            os.fsync(fd)
     except OSError as exc:
-        os.close(fd)
         discard_staged(tmp)
         raise storage_error("write", path, exc) from exc
-    os.close(fd)
+    finally:
+        os.close(fd)
     return tmp
 
 

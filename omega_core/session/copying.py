@@ -24,7 +24,7 @@ from omega_core.session.events import header_event, iso_now
 from omega_core.session.index import rebuild_index_from_log, write_index
 from omega_core.session.listing import write_meta
 from omega_core.session.log_reader import SessionLogReader
-from omega_core.session.names import META_SUFFIX, SessionPaths, session_paths
+from omega_core.session.names import SessionPaths, session_paths
 from omega_core.session.replay_sidecar import sidecar_path
 from omega_core.session.states import is_state_ref
 from omega_core.session.timeline import timeline_path
@@ -95,7 +95,7 @@ def _write_copy_files(source: "RecordedSession", new_name: str, target: SessionP
     index["omega"] = {"version": 1}
     write_index(target.index, index)
     with contextlib.suppress(OSError, OmegaError):  # the listing's cache: a failure only costs a read later
-        write_meta(sessions_dir / f"{new_name}{META_SUFFIX}", session_id=new_name, created=header["created"],
+        write_meta(target.meta, session_id=new_name, created=header["created"],
                    event_count=int(index["eventCount"]), checkpoint_count=len(index.get("checkpoints") or ()),
                    log_size=log_size)
     source.timeline.copy_to(timeline_path(sessions_dir, new_name), upto_seq)

@@ -57,7 +57,7 @@ def test_a_stable_start_resets_the_count_and_the_delay() -> None:
     assert [p.on_crash(0.5, now) for now in (0.0, 1.0, 2.0)] == [0.1, 0.2, 0.4]
     assert p.on_crash(ran_for_s=10.0, now=15.0) == 0.0  # ran long enough: healthy, restart at once
     assert list(p.crashes) == [15.0]
-    assert [p.on_crash(0.5, now) for now in (16.0, 17.0)] == [0.1, 0.2]  # then the backoff, from its start
+    assert [p.on_crash(0.5, now) for now in (16.0, 17.0)] == [0.1, 0.2]  # quick crashes back off from the initial delay
     assert p.on_crash(0.5, 18.0) is None
 
 
