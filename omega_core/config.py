@@ -103,7 +103,7 @@ class LanguageConfig:
     slice_steps: int = _positive(20_000)
     max_memory_mb: int = _positive(512)
     max_integer_bits: int = _positive(65_536)
-    max_string_chars: int = _positive(16 * 1024 * 1024)
+    max_string_chars: int = _positive(4 * 1024 * 1024)
     slice_ms: float = _positive(2.0)
 
 

@@ -51,8 +51,13 @@ PAIR_BYTES = 56
 STRING_HEADER_BYTES = 49
 """``sys.getsizeof("")``: what a Python string costs before its characters."""
 
-DEFAULT_MAX_STRING_CHARS = 16 * 1024 * 1024
-"""``[language] max_string_chars``: 16 Mi characters, a copy of a few milliseconds."""
+DEFAULT_MAX_STRING_CHARS = 4 * 1024 * 1024
+"""``[language] max_string_chars``: 4 Mi characters. Building a string is one step nobody can
+interrupt, and on fresh memory it costs about 0.6 ms per MB (the kernel zeroes new pages, then the
+copy): 2.3 ms for 4 Mi ASCII characters, 4.7 ms with 2-byte characters. With 16 Mi the last
+doubling held every other client for 9-12 ms (ASCII) and up to 42 ms (4-byte characters), past
+the 5 ms a step may take (ARCHITECTURE.md section 1). A user who needs longer strings raises it
+and accepts those waits."""
 
 SMALL_GROWTH_BYTES = 1024 * 1024
 """A command that grew the process by less than this is never stopped for memory (the resident

@@ -280,7 +280,7 @@ class Backend:
     async def _handle(self, connection: Connection, data: bytes) -> None:
         try:
             if len(data) > DECODE_OFF_LOOP_BYTES:  # parsing and the nesting check take ms per MB
-                request = await anyio.to_thread.run_sync(proto.decode_request, data, self.config.server.max_frame_bytes)
+                request = await run_in_worker(proto.decode_request, data, self.config.server.max_frame_bytes)
             else:
                 request = proto.decode_request(data, self.config.server.max_frame_bytes)
         except proto.ProtocolError as problem:
@@ -333,7 +333,7 @@ class Backend:
             lock = self.loading.get(name) or self.loading.setdefault(name, anyio.Lock())
             async with lock:
                 if name not in self.manager.pool:
-                    await anyio.to_thread.run_sync(self.manager.preload, name, create)
+                    await run_in_worker(self.manager.preload, name, create)
             if self.loading.get(name) is lock and not lock.statistics().tasks_waiting:
                 del self.loading[name]  # one lock per session ever touched would add up
         instance = self.manager.get(name, create)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import time
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from omega_core.server.catalog_scan import CatalogScan, directory_mtime, quick_scan_catalog, scan_catalog
 from omega_core.server.health import SessionHealth
 from omega_core.server.list_reply import LIST_COLUMNS, ListReplyEncoder, ListRow, with_health
-from omega_core.session.listing import SessionSummary, session_files_size
+from omega_core.server.side_sizes import SideFileSizes
+from omega_core.session.listing import SessionSummary
 
 if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
@@ -67,6 +69,7 @@ class SessionCatalog:
     _catalog_version: int
     _catalog_mtime: int
     _list_encoder: ListReplyEncoder
+    _side_sizes: SideFileSizes
 
     def _refresh_catalog(self) -> None:
         """Pick up sessions that appeared or vanished on disk (the directory's mtime changed).
@@ -168,7 +171,7 @@ class SessionCatalog:
         ``refresh``: as for ``summaries``."""
         if refresh:
             self._refresh_catalog()
-        pool_rows = [self._pool_row(instance) for instance in self.pool.values()]
+        pool_rows = self._pool_rows()
         layout = (self._catalog_version, frozenset(self.pool))
         return with_health(self._list_encoder.encode(layout, lambda: self._rows(pool_rows), pool_rows),
                            self.health_rows())
@@ -192,7 +195,7 @@ class SessionCatalog:
         if self.listing_current():
             return None
         layout = (self._catalog_version, frozenset(self.pool))
-        pool_rows = [self._pool_row(instance) for instance in self.pool.values()]
+        pool_rows = self._pool_rows()
         catalog = dict(self._catalog)  # summaries are frozen: the copy is the snapshot
 
         def build() -> ListReplyEncoder:
@@ -213,18 +216,28 @@ class SessionCatalog:
         if encoder.layout == (self._catalog_version, frozenset(self.pool)):
             self._list_encoder = encoder
 
-    def _disk_bytes(self, instance: SessionInstance) -> int:
-        """All of a loaded session's files (the log's size is known; the rest costs a few stats)."""
-        return instance.session.log_size + session_files_size(self.sessions_dir, instance.session.name, besides_log=True)
+    def _disk_bytes(self, instance: SessionInstance, now: float | None = None, mtime: int | None = None) -> int:
+        """All of a loaded session's files: the log's size is current, the others' as cached by
+        ``side_sizes`` (read again after the server wrote them or the directory changed)."""
+        if now is None or mtime is None:
+            now, mtime = time.monotonic(), directory_mtime(self.sessions_dir)
+        return instance.session.log_size + self._side_sizes.of(instance.session.name, now, mtime)
 
-    def _pool_row(self, instance: SessionInstance) -> ListRow:
-        session = instance.session
-        return (session.name, session.next_seq, len(session.checkpoints), self._disk_bytes(instance),
-                round(instance.last_access, 3), True)
+    def _pool_rows(self) -> list[ListRow]:
+        """The listing rows of the loaded sessions (one clock and one directory read for all)."""
+        now, mtime = time.monotonic(), directory_mtime(self.sessions_dir)
+        self._side_sizes.keep_only(self.pool)
+        return [(instance.session.name, instance.session.next_seq, len(instance.session.checkpoints),
+                 self._disk_bytes(instance, now, mtime), round(instance.last_access, 3), True)
+                for instance in self.pool.values()]
+
+    def side_files_written(self, name: str) -> None:
+        """The server wrote ``name``'s states or index: its listing Size reads them again."""
+        self._side_sizes.forget(name)
 
     def list(self) -> list[dict[str, Any]]:
         """Every session on disk or loaded, with its real counts, sorted by name."""
-        pool_rows = [self._pool_row(instance) for instance in self.pool.values()]
+        pool_rows = self._pool_rows()
         self._refresh_catalog()
         extra = self.health_rows()
         return [{**dict(zip(LIST_COLUMNS, row)), **extra.get(row[0], {})} for row in self._rows(pool_rows)]

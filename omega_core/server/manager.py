@@ -33,6 +33,7 @@ from omega_core.server.catalog import SessionCatalog
 from omega_core.server.health import BackgroundJob, SessionHealth
 from omega_core.server.worker_threads import quick_switching
 from omega_core.server.list_reply import ListReplyEncoder
+from omega_core.server.side_sizes import SideFileSizes
 
 
 log = logging.getLogger("omega.sessions")
@@ -93,6 +94,7 @@ class SessionManager(SessionCatalog):
         self.max_bytes = config.server.max_memory_mb * 1024 * 1024
         self._preloaded: dict[str, RecordedSession] = {}
         self._list_encoder = ListReplyEncoder()
+        self._side_sizes = SideFileSizes(self.sessions_dir)
         self.bytes_written_evicted = 0
         self._catalog: dict[str, SessionSummary] = {}
         self._catalog_version = 0

@@ -28,6 +28,7 @@ import anyio
 from omega_core.errors import OmegaError
 from omega_core.server.ops_multi import session_name
 from omega_core.server.protocol import ErrorCode, ProtocolError, Request
+from omega_core.server.worker_threads import run_in_worker
 from omega_core.session.history import History, detail
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -93,7 +94,7 @@ async def history_of(session: "RecordedSession") -> History:
         feed = _FEEDS[session] = HistoryFeed(session)
         problem: str | None = "the request building it was cancelled"
         try:
-            await anyio.to_thread.run_sync(feed.scan, session)
+            await run_in_worker(feed.scan, session)
             problem = None
         except OmegaError as error:
             problem = error.message
@@ -137,7 +138,7 @@ async def op_history(backend: "Backend", connection: "Connection", request: Requ
         row = history.rows[index]
         offset = _read_from(session, row.seq)
         try:
-            return await anyio.to_thread.run_sync(
+            return await run_in_worker(
                 lambda: detail((event for _, event in session.iter_events(offset)), row))
         except OmegaError as error:
             raise ProtocolError(ErrorCode.INTERNAL, f"history: could not read row {index}: {error.message}",

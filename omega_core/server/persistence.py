@@ -73,6 +73,8 @@ class PersistenceManager:
             except Exception as problem:  # noqa: BLE001 - stays in its session (issue 10, item 1)
                 health.failed(name, BackgroundJob.FLUSH, problem)
                 continue  # no index naming states that are not written
+            finally:
+                self.manager.side_files_written(name)
             if session.closed:
                 continue  # closed (evicted, deleted) while its states were written: its close flushed
             health.succeeded(name, BackgroundJob.FLUSH)
@@ -82,6 +84,7 @@ class PersistenceManager:
                     job = session.index_job(force=True)  # idle: what its eviction would do on the loop
                 if job is not None:
                     await run_in_worker(job)
+                    self.manager.side_files_written(name)
                     health.succeeded(name, BackgroundJob.INDEX)
             except Exception as problem:  # noqa: BLE001 - stays in its session
                 health.failed(name, BackgroundJob.INDEX, problem)

@@ -23,14 +23,14 @@ def assert_string_budget(result: FormResult, who: str, length: int, limit: int) 
         assert word in message, (word, message)
 
 
-def test_the_default_allows_a_16_mib_string_and_refuses_the_next_doubling() -> None:
-    assert LanguageConfig().max_string_chars == DEFAULT_MAX_STRING_CHARS == 16 * 1024 * 1024
+def test_the_default_allows_a_4_mib_string_and_refuses_the_next_doubling() -> None:
+    assert LanguageConfig().max_string_chars == DEFAULT_MAX_STRING_CHARS == 4 * 1024 * 1024
     evaluator = Evaluator()
     run(evaluator, "(define (grow s n) (if (= n 0) s (grow (string-append s s) (- n 1))))")
-    assert run(evaluator, '(define big (grow "x" 24)) (string-length big)')[-1].value == str(16 * 1024 * 1024)
+    assert run(evaluator, '(define big (grow "x" 22)) (string-length big)')[-1].value == str(4 * 1024 * 1024)
     stopped = run(evaluator, "(set! big (string-append big big))")[0]
-    assert_string_budget(stopped, "string-append", 32 * 1024 * 1024, DEFAULT_MAX_STRING_CHARS)
-    assert run(evaluator, "(string-length big)")[0].value == str(16 * 1024 * 1024)  # as before the command
+    assert_string_budget(stopped, "string-append", 8 * 1024 * 1024, DEFAULT_MAX_STRING_CHARS)
+    assert run(evaluator, "(string-length big)")[0].value == str(4 * 1024 * 1024)  # as before the command
 
 
 @pytest.mark.parametrize(("code", "who", "length"), [
