@@ -13,7 +13,8 @@ bomb, in a session of its own:
   * ``(deep 200000)``, a non-tail recursion (and ``(deep 100000)`` for the 2x ratio);
   * an endless non-tail recursion (stopped by a budget, or interrupted at the case timeout);
   * a string doubled with ``string-append``, a list doubled with ``append``, a bignum squared;
-  * a 16 MiB global followed by 600 small defines (the growth of the states file is reported);
+  * a 16 MiB global (four strings of 4 Mi characters, the longest a session may build by default)
+    followed by 600 small defines (the growth of the states file is reported);
   * ``:session save`` of a big session (the time to build it is reported; the case spans both);
   * a request frame of about 8 MB of arrays nested 60 deep (the nesting check reads all of it);
   * thousands of small sessions written to the sessions dir by the bench (the next listing
@@ -378,10 +379,11 @@ def states_bytes(server: Any, session: str) -> int:
 
 def bomb_big_global(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
     session = "bigglobal"
-    doublings = max(0, sizes.big_global_bytes.bit_length() - 1)
+    doublings = max(0, (sizes.big_global_bytes // 4).bit_length() - 1)  # four strings: one may hold 4 Mi
     started = time.perf_counter()
     client.execute("(define (grow s n) (if (= n 0) s (grow (string-append s s) (- n 1))))", session)
-    first = client.execute(f'(define big (grow "x" {doublings}))', session)
+    first = client.execute(f'(define big (list (grow "w" {doublings}) (grow "x" {doublings}) (grow "y" {doublings}) '
+                           f'(grow "z" {doublings})))', session)
     time.sleep(1.0)
     before = states_bytes(server, session)
     for number in range(sizes.small_defines):
