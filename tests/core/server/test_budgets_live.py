@@ -26,7 +26,8 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
 def test_budget_failures_leave_the_session_as_it_was_in_memory_and_after_a_reload(
     make_server: Callable[..., LiveServer],
 ) -> None:
-    srv = make_server(language={"max_memory_mb": 16}, server={"save_interval_ms": 50})
+    srv = make_server(language={"max_memory_mb": 16, "max_string_chars": 64 * 1024 * 1024},  # memory first
+                      server={"save_interval_ms": 50})
     with srv.client() as client:
         assert client.execute(SETUP, "bud").ok
         pid = srv.backend_pid()
@@ -51,7 +52,7 @@ def test_a_session_filling_memory_over_many_commands_is_stopped_and_others_go_on
     make_server: Callable[..., LiveServer],
 ) -> None:
     """Each command keeps 8 MB, far below the budget alone: what earlier commands keep counts too."""
-    srv = make_server(language={"max_memory_mb": 48})
+    srv = make_server(language={"max_memory_mb": 48, "max_string_chars": 16 * 1024 * 1024})  # 8 MB strings
     with srv.client() as client:
         assert client.execute("(define (rep s n) (if (= n 0) s (rep (string-append s s) (- n 1))))", "hog").ok
         pid = srv.backend_pid()

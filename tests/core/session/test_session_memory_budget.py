@@ -18,13 +18,13 @@ from omega_core.session.recorded import RecordedSession
 
 DOUBLED = "(define (rep s n) (if (= n 0) s (rep (string-append s s) (- n 1))))"
 MB8 = 23
-"""``(rep "x" 23)``: a string of 8 Mi characters (8 MB)."""
+"""``(rep "x" 23)``: a string of 8 Mi characters (8 MB; ``max_string_chars`` is raised for them)."""
 LIMIT_MB = 48
 
 
 def open_session(tmp_path: Path, limit_mb: int = LIMIT_MB) -> RecordedSession:
     config = dataclasses.replace(Config(), session_dir=str(tmp_path / "sd"),
-                                 language=LanguageConfig(max_memory_mb=limit_mb))
+                                 language=LanguageConfig(max_memory_mb=limit_mb, max_string_chars=16 * MIB))
     return RecordedSession.open(config.sessions_dir, "mem", config)
 
 
@@ -98,7 +98,7 @@ def test_going_back_before_the_values_gives_the_budget_back(tmp_path: Path) -> N
 
 
 def test_an_evaluator_without_a_session_counts_only_its_command() -> None:
-    evaluator = Evaluator(language=LanguageConfig(max_memory_mb=LIMIT_MB))
+    evaluator = Evaluator(language=LanguageConfig(max_memory_mb=LIMIT_MB, max_string_chars=16 * MIB))
     list(evaluator.run_text(DOUBLED))
     for number in range(LIMIT_MB // 8 + 2):  # more than the budget in all: nothing keeps count
         assert next(iter(evaluator.run_text(f'(define g{number} (rep "x" {MB8}))'))).ok
