@@ -129,7 +129,8 @@ def integer_exceeded(who: str, bits: int, limit: int) -> BudgetExceeded:
 def string_exceeded(who: str, length: int, limit: int) -> BudgetExceeded:
     return BudgetExceeded(
         f"string size budget exceeded: {who} would build a string of {length:,} characters "
-        f"(limit {limit:,} characters, [language] max_string_chars)"
+        f"(limit {limit:,} characters, [language] max_string_chars); keep the text in smaller "
+        "strings, or raise the limit"
     )
 
 
