@@ -14,14 +14,14 @@ from typing import Any
 from omega_core.lang import frames as fr
 from omega_core.lang.builtins import is_builtin_value
 from omega_core.lang.serialize import _REGISTERS
-from omega_core.lang.serialize_shared import (
+from omega_core.lang.serialize_shared import SharedEncoder
+from omega_core.lang.shared_records import (
     _CATEGORY,
     _CLOSURE,
     _FRAME_FIELDS,
     _REF,
     BOX_MIN_CHARS,
     FRAME_ENV_AT,
-    SharedEncoder,
     _categorize,
 )
 from omega_core.lang.values import Closure, Continuation, HashTable, OracleProc, Pair, Promise, Symbol

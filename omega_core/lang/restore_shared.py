@@ -26,15 +26,13 @@ from omega_core.lang.serialize import (
 from omega_core.lang.frames import FRAME_TYPES
 from omega_core.lang.serialize_shared import (
     DELETED,
-    FRAME_ENV_AT,
-    INLINE_ENV,
     PRUNE_MIN,
     SNAPSHOT_LINKS,
     Address,
     SharedEncoder,
     gc_paused,
-    inline_env_address,
 )
+from omega_core.lang.shared_records import FRAME_ENV_AT, INLINE_ENV, inline_env_address
 from omega_core.lang.restore_cache import DecodeCache, immutable_children, immutable_graph
 from omega_core.lang.value_size import held_bytes
 from omega_core.lang.values import hash_key
