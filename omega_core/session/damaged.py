@@ -14,7 +14,8 @@ from omega_core.effects import EffectHost
 from omega_core.errors import OmegaError
 from omega_core.session.index import load_index
 from omega_core.session.log_reader import SessionLogReader
-from omega_core.session.recorded import RECENT_EVENTS, RecordedSession
+from omega_core.session.recorded import RecordedSession
+from omega_core.session.recorded_log import RECENT_EVENTS
 from omega_core.session.validation import damaged_signature
 
 

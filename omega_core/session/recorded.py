@@ -30,22 +30,21 @@ from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.checkpoint_states import CheckpointStates
 from omega_core.session.index import load_index, make_receipt, rebuild_index_from_log
-from omega_core.session.log import SessionLogWriter, encode_events
+from omega_core.session.log import SessionLogWriter
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.names import session_paths
 from omega_core.session.metrics import SessionMetrics
 from omega_core.session.recorded_files import SessionFiles
+from omega_core.session.recorded_log import RECENT_EVENTS, LogAppending
 from omega_core.session.recorder import SessionRecorder
 from omega_core.session.replay import Replayer, StopAtSeq
 from omega_core.session.states import is_state_ref
+from omega_core.session.time_travel import TimeTravel
 from omega_core.session.timeline import Timeline, timeline_path
 from omega_core.session.validation import SessionDamaged, check_log_covers_index, check_since_last_checkpoint
 
-RECENT_EVENTS = 2000
 CAPTURE_SLICE_S = 0.003
 """Encoding of a checkpoint state between two pauses (the loop must never stall over 5 ms)."""
-ENCODE_PIECE_EVENTS = 64
-"""Events of an input encoded for the log between two pauses (about a millisecond)."""
 CAPTURE_SHARE = 0.25
 """Periodic checkpoints of a command store no state when capturing its new frames would take the
 command's capture work past this share of its evaluation work (see ``_periodic_capture_allowance``)."""
@@ -55,7 +54,7 @@ CAPTURE_ALWAYS_FRAMES = 4096
 """A periodic capture with at most this many new frames is always taken (small: a few ms)."""
 
 
-class RecordedSession(SessionFiles):
+class RecordedSession(SessionFiles, LogAppending, TimeTravel):
     def __init__(self, sessions_dir: Path, name: str, config: Config, effects: EffectHost | None = None) -> None:
         self.config = config
         self.paths = session_paths(sessions_dir, name)
@@ -347,18 +346,6 @@ class RecordedSession(SessionFiles):
         held = self.states.encoder.value_bytes
         return 2 * held >= self.machine.memory_limit and self.machine.memory.replaced
 
-    def _encode_in_pieces(self, batch: list[dict[str, Any]]) -> Generator[Step, Any, list[bytes] | None]:
-        """The log lines of a big input's events, ``ENCODE_PIECE_EVENTS`` at a time with pauses
-        between (an input of 100 defines has 200 events: encoding them at once held the loop
-        3-4 ms after its last form); None for a small one (``_append`` encodes it)."""
-        if len(batch) <= ENCODE_PIECE_EVENTS:
-            return None
-        lines: list[bytes] = []
-        for start in range(0, len(batch), ENCODE_PIECE_EVENTS):
-            yield PAUSE
-            lines += encode_events(batch[start:start + ENCODE_PIECE_EVENTS], batch[start]["seq"], self.name)
-        return lines
-
     def _capture_in_slices(self) -> Generator[Step, Any, None]:
         """Encode the capture in progress a few milliseconds at a time, pausing between (a server
         serves other clients then; this session's machine waits, so the state stays as captured)."""
@@ -373,104 +360,6 @@ class RecordedSession(SessionFiles):
             self.emit(ev.result_event(0, result.value or "", **extra))
         else:
             self.emit(ev.error_event(0, 0, result.error or "", code=result.error_code, **extra))
-
-    def _append(self, batch: list[dict[str, Any]], lines: list[bytes] | None = None) -> None:
-        if not batch:
-            return
-        if self.closed:
-            raise OmegaError(f"session '{self.name}' was closed (unloaded); nothing was recorded")
-        self.require_intact()
-        if self._writer is None:
-            try:
-                self._take_log_back()
-            except BaseException:
-                self._forget_batch(batch)
-                raise
-        assert self._writer is not None
-        first_seq = batch[0]["seq"]
-        if self._writer.next_seq != first_seq:  # pragma: no cover - a bug, never user input
-            raise RuntimeError(f"log at seq {self._writer.next_seq}, batch starts at {first_seq}")
-        try:
-            offsets = self._writer.append(batch, lines)
-        except BaseException:
-            self._forget_batch(batch)
-            raise
-        self.bytes_written += self._writer.size - offsets[0]
-        for event, offset in zip(batch, offsets):
-            self.recent.append(event)
-            if "rid" in event:
-                self.recent_rids[event["rid"]] = event["seq"]
-                if self.request_logged is not None:
-                    self.request_logged(event["rid"], offset)
-                if len(self.recent_rids) > RECENT_EVENTS:
-                    self.recent_rids.pop(next(iter(self.recent_rids)))
-            if event.get("type") == "checkpoint":
-                self.checkpoints.append(
-                    {"seq": event["seq"], "byteOffset": offset, "stateId": event["stateId"], "reason": event["reason"],
-                     **({"jumpTo": event["jumpTo"]} if "jumpTo" in event else {})}
-                )
-        self.dirty = True
-        for listener in list(self.listeners):
-            listener(batch)
-
-    def _forget_batch(self, batch: list[dict[str, Any]]) -> None:
-        """A failed write: the input is not recorded, so it must leave no trace: forget what it
-        captured and the seqs it took, and put the machine back as the log says it is."""
-        for event in batch:
-            if event.get("type") == "checkpoint":
-                self.states.discard(event["stateId"])
-        self.next_seq = batch[0]["seq"]
-        try:
-            machine, _ = Replayer(self).state_at(self.next_seq - 1)
-        except OmegaError as problem:  # pragma: no cover - the log itself is unreadable
-            self.warnings.append(f"could not restore the state after a failed write: {problem.message}")
-            return
-        self._install(machine)
-
-    # --- time travel ---------------------------------------------------------------------------
-
-    def goto(self, seq: int, resuming: bool = False) -> str:
-        """Jump to the state at event ``seq`` and record the jump; return the report line.
-
-        ``resuming`` (``:session resume``) keeps the end of the timeline being walked, so repeated
-        resumes move through the original timeline and never onto the jump records themselves.
-        """
-        return self.finish_goto(self.prepare_goto(seq), resuming)
-
-    def prepare_goto(self, seq: int) -> tuple[int, Machine, Replayer]:
-        """The long half of ``goto``: restore and replay to ``seq``, without changing the session
-        (a server runs it in a worker thread while it holds the session). ``finish_goto`` ends it."""
-        self.require_intact()
-        if not 0 <= seq < self.next_seq:
-            raise OmegaError(f"no event {seq} in session '{self.name}' (it has events 0 to {self.next_seq - 1})")
-        self.states.complete()
-        replayer = Replayer(self)
-        machine, _ = replayer.state_at(seq)
-        return seq, machine, replayer
-
-    def finish_goto(self, prepared: tuple[int, Machine, Replayer], resuming: bool = False) -> str:
-        """Install what ``prepare_goto`` computed and record the jump (short: on the server's loop)."""
-        seq, machine, replayer = prepared
-        self._install(machine)
-        self._batch = []
-        try:
-            if not resuming or self.jump_record_seq is None:
-                self.jump_record_seq = self.next_seq
-            self.checkpoint(machine, ev.CheckpointReason.MANUAL, capture=False, jumpTo=seq)
-            self._append(self._batch)
-        finally:
-            self._batch = None
-        self.cursor = seq
-        report = f"Jumped to seq {seq} (replayed {replayer.inputs_run} input(s), {replayer.steps_run} step(s), " \
-                 f"{replayer.receipts_used} receipt(s) used)"
-        event = replayer.event_at(seq)
-        if event is not None and event.get("type") == "result":
-            report += f"\n=> {event.get('value')}"
-        return report
-
-    def state_at(self, seq: int) -> Machine:
-        """The machine as it was at event ``seq`` (without moving the session)."""
-        return Replayer(self).state_at(seq)[0]
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ import pytest
 from omega_core.config import Config
 from omega_core.evaluator import Pause
 from omega_core.session.log import encode_events
-from omega_core.session.recorded import ENCODE_PIECE_EVENTS, RecordedSession
+from omega_core.session.recorded import RecordedSession
+from omega_core.session.recorded_log import ENCODE_PIECE_EVENTS
 
 
 def steps_after_last_result(session: RecordedSession, text: str) -> list[object]:
