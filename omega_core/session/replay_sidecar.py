@@ -45,7 +45,8 @@ from omega_core.lang.machine import Machine
 from omega_core.lang.restore_shared import restore_shared
 from omega_core.lang.serialize import StateFormatError
 from omega_core.session.atomic import atomic_write_bytes, dumps_compact
-from omega_core.session.checkpoint_states import CheckpointStates, state_id_of
+from omega_core.session.checkpoint_restore import state_id_of
+from omega_core.session.checkpoint_states import CheckpointStates
 from omega_core.session.errors import SessionFileError
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.replay_sidecar_read import FileCaches, SidecarReader, caches_of, capture_crc

@@ -32,7 +32,7 @@ from omega_core.lang.restore_cache import DecodeCache
 from omega_core.lang.serialize import StateFormatError
 from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
 from omega_core.lang.serialize_shared import gc_paused
-from omega_core.session.checkpoint_states import state_id_of
+from omega_core.session.checkpoint_restore import state_id_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from omega_core.session.replay_sidecar import ReplaySidecar

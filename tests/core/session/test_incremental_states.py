@@ -12,7 +12,7 @@ from pathlib import Path
 from omega_core.config import Config
 from omega_core.evaluator import Evaluator
 from omega_core.lang.printer import write_string
-from omega_core.session import checkpoint_states
+from omega_core.session import checkpoint_restore
 from omega_core.session.recorded import RecordedSession
 
 PROGRAM = [
@@ -70,7 +70,7 @@ def test_every_checkpoint_restores_exactly(tmp_path: Path) -> None:
 
 
 def test_restores_after_reopen_and_short_chains(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(checkpoint_states, "MAX_CHAIN", 3)  # force several full captures
+    monkeypatch.setattr(checkpoint_restore, "MAX_CHAIN", 3)  # a short limit for chains read back
     session = RecordedSession.open(tmp_path, "inc", Config())
     for text in PROGRAM:
         session.execute(text)
