@@ -54,6 +54,7 @@ from omega_tui.app_workers import WorkerCalls
 from omega_tui.keys import KeySpec, bindings_for, check_keymap
 from omega_tui.components.pane_titles import set_border_subtitle
 from omega_tui.components.prompt_paint import PromptPaintScreen
+from omega_tui.components.first_frame_css import FirstFrameStyles
 
 _imports_pause.resume(freeze=True)
 
@@ -73,6 +74,11 @@ class MainScreen(PromptPaintScreen):
     AUTO_FOCUS = "#repl-input"
     """Focused as soon as the screen mounts: keys typed while the app starts land in the input."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_frame_styles = FirstFrameStyles()
+        self.before_ready = True
+
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="Ω")
         yield Banner("", id="banner")
@@ -82,6 +88,14 @@ class MainScreen(PromptPaintScreen):
                 yield from empty_panes()  # the real panes after the first frame (``side_panes``)
         yield StatusBar("", id="status-bar")
         yield Footer()
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        self.first_frame_styles.screen_resumed(self.app, event)  # before Textual's own handler (MRO order)
+
+    def _on_resize(self, event: events.Resize) -> None:
+        if self.before_ready and event.size == self.size:
+            event.stop()
+            event.prevent_default()
 
     def action_next_pane(self) -> None:
         self.app.cycle_pane(1)  # type: ignore[attr-defined]
@@ -221,6 +235,15 @@ class OmegaApp(WorkerCalls, App[int]):
 
     def get_default_screen(self) -> Screen:
         self.main = MainScreen()
+        from textual.widgets import Footer, Header, LoadingIndicator, Static
+        from textual.widgets._header import HeaderIcon, HeaderTitle, HeaderClockSpace
+        from textual.widgets._toast import ToastRack
+        from textual.widgets._tooltip import Tooltip
+        from textual.containers import Horizontal, Vertical
+        from omega_tui.components.repl_log import ReplLog
+        from omega_tui.components.side_panes import EmptyPane
+        from omega_tui.components.steady_scrollbar import SteadyScrollBar
+        self.main.first_frame_styles.prepare(self, [MainScreen, ToastRack, Tooltip, Header, Banner, Horizontal, StatusBar, Footer, HeaderIcon, HeaderTitle, HeaderClockSpace, ReplPane, Vertical, EmptyPane, LoadingIndicator, ReplLog, Static, ReplInput, SteadyScrollBar])
         return self.main
 
     def on_load(self) -> None:
@@ -254,6 +277,7 @@ class OmegaApp(WorkerCalls, App[int]):
         if self.first_paint is not None:
             return  # it ran already (see ``_mounted_once``): a second run would connect twice
         self.first_paint = time.perf_counter()
+        self.main.before_ready = False
         self.start_pause.resume(freeze=self.start_pause.paused and first_start())
         self._apply_styles()
         repl_input = self.main.query_one(ReplInput)
