@@ -14,8 +14,6 @@ from textual.containers import Horizontal, Vertical
 from textual.dom import DOMNode
 from textual.widgets import Footer, Header, LoadingIndicator, Static
 from textual.widgets._header import HeaderClockSpace, HeaderIcon, HeaderTitle
-from textual.widgets._toast import ToastRack
-from textual.widgets._tooltip import Tooltip
 
 from omega_tui.components.connection import Banner
 from omega_tui.components.repl_pane import ReplInput, ReplLog, ReplPane
@@ -37,14 +35,13 @@ class MainScreen(StartScreen):
     """Focused as soon as the screen mounts: keys typed while the app starts land in the input."""
 
     FIRST_FRAME_TYPES: tuple[type[DOMNode], ...] = (
-        ToastRack, Tooltip,  # Textual's own widgets of every screen
         Header, Banner, Horizontal, StatusBar, Footer,  # what ``compose`` yields
         HeaderIcon, HeaderTitle, HeaderClockSpace, ReplPane, Vertical, EmptyPane,  # what those compose
         LoadingIndicator, ReplLog, Static, ReplInput,  # the REPL pane's parts
         SteadyScrollBar,  # the log's scrollbar, made when it is laid out
     )
-    """The widget types of the first frame (after the screen's own) in the order Textual first mounts
-    one of each: the order in which their default CSS reaches the stylesheet (``prepare_styles``)."""
+    """The widget types of the first frame (after the screen's own and Textual's) in the order Textual
+    first mounts one of each: the order in which their CSS reaches the stylesheet (``prepare_styles``)."""
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="Ω")

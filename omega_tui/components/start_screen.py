@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 from textual import events
 from textual.dom import DOMNode
 from textual.widget import Widget
+from textual.widgets._toast import ToastRack
+from textual.widgets._tooltip import Tooltip
 
 from omega_tui.components.prompt_paint import PromptPaintScreen
 
@@ -83,10 +85,17 @@ class StartScreen(PromptPaintScreen):
         """Until the app's ``Ready``: same-size resizes are dropped meanwhile."""
 
     def prepare_styles(self, node_classes: Sequence[type[DOMNode]]) -> None:
-        """Add the default CSS of the screen's own class, then of the first frame's widget types
-        ``node_classes`` (in the order Textual mounts them), before any of its widgets is styled."""
-        add_default_css(self.app, [type(self), *node_classes])
+        """Add the default CSS of the screen's own class, of Textual's widgets of every screen, then
+        of the first frame's widget types ``node_classes`` (in the order Textual mounts them),
+        before any of its widgets is styled."""
+        add_default_css(self.app, [type(self), *self._textual_widget_types(), *node_classes])
         self._sources_prepared = len(self.app.stylesheet.source)
+
+    def _textual_widget_types(self) -> list[type[Widget]]:
+        """The widgets Textual adds to every screen (``Screen._extend_compose``), first in its
+        children: the notifications' rack and the tooltip, unless the app turned them off (tests do)."""
+        app = self.app
+        return [*([] if app._disable_notifications else [ToastRack]), *([] if app._disable_tooltips else [Tooltip])]
 
     def first_frame_shown(self) -> None:
         """The first frame is on screen: from now on everything goes Textual's way."""
