@@ -22,6 +22,8 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from omega_tui.components.alike_rows import render_alike_rows
+
 SIDE_PANES = (("sessions", "Sessions"), ("timeline", "Timeline"), ("metrics", "Metrics"))
 """(id, border title) of each side pane, top to bottom."""
 
@@ -37,16 +39,8 @@ class EmptyPane(Widget, can_focus=False):
         return ""
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """Its rows, those below the first inner row rendered once: they are all alike (an empty
-        box; the first inner row holds the empty content's start), and rendering each row is most
-        of the box's cost in the first frame (some 0.1 ms a row)."""
-        height = self.region.height
-        if crop.column_span != (0, self.region.width) or height < 6:
-            return super().render_lines(crop)
-        render = super().render_lines
-        top, first, middle, bottom = (render(Region(0, y, crop.width, 1))[0] for y in (0, 1, 2, height - 1))
-        rows = [top, first, *[middle] * (height - 3), bottom]
-        return rows[crop.y:crop.bottom]
+        """Its inner rows rendered once (``alike_rows``: an empty box)."""
+        return render_alike_rows(super().render_lines, self.region.size, crop)
 
 
 def empty_panes() -> list[EmptyPane]:

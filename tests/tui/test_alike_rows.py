@@ -1,5 +1,6 @@
-"""Rows that look alike are rendered once (the first frame's empty boxes, an empty log's blank
-rows, a scrollbar without a thumb) and come out as Textual renders them row by row."""
+"""Rows that look alike are rendered once (the first frame's empty boxes, the REPL pane behind its
+children, a log's blank rows, a scrollbar without a thumb) and come out as Textual renders them
+row by row."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from textual.widgets import RichLog
 from omega_core.config import Config
 from omega_tui.app import OmegaApp
 from omega_tui.canned import CannedClient
-from omega_tui.components.repl_pane import ReplLog
+from omega_tui.components.repl_pane import ReplLog, ReplPane
 from omega_tui.components.side_panes import EmptyPane
 from omega_tui.components.steady_scrollbar import SteadyScrollBar
 
@@ -52,7 +53,8 @@ class FirstFrame(OmegaApp):
     def on_ready(self) -> None:
         log = self.main.query_one(ReplLog)
         bars = [bar for bar in (log._vertical_scrollbar,) if isinstance(bar, SteadyScrollBar) and bar.display]
-        for widget, base in [*((pane, Widget) for pane in self.main.query(EmptyPane)), *((bar, ScrollBar) for bar in bars)]:
+        boxes = [*self.main.query(EmptyPane), self.main.query_one(ReplPane)]
+        for widget, base in [*((box, Widget) for box in boxes), *((bar, ScrollBar) for bar in bars)]:
             full = Region(0, 0, *widget.region.size)
             widget._styles_cache.clear()
             if isinstance(widget, SteadyScrollBar):
@@ -66,7 +68,7 @@ class FirstFrame(OmegaApp):
             self.compared.append((repr(widget), cells(ours) == cells(textuals) and max(asked) == 1, len(ours)))
 
 
-async def test_empty_boxes_and_an_empty_scrollbar_render_as_textual_does(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_empty_boxes_the_repl_pane_and_an_empty_scrollbar_render_as_textual_does(monkeypatch: pytest.MonkeyPatch) -> None:
     original = Widget.render_lines
 
     def noted(self: Widget, crop: Region) -> list[Strip]:  # the rows the box asks Textual to render
@@ -81,6 +83,7 @@ async def test_empty_boxes_and_an_empty_scrollbar_render_as_textual_does(monkeyp
         await wait_for(pilot, lambda: bool(app.compared), 10, "the first frame")
     assert [name for name, same, _ in app.compared if not same] == []
     assert sum(1 for name, _, rows in app.compared if "EmptyPane" in name and rows > 4) == 3
+    assert any("ReplPane" in name for name, _, _ in app.compared)
     assert any("SteadyScrollBar" in name for name, _, _ in app.compared)
 
 
