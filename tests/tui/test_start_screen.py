@@ -85,6 +85,19 @@ async def test_the_first_frame_has_textuals_css_and_styles_with_less_work(monkey
     assert by_place(ours.seen) == by_place(textuals.seen)
 
 
+async def test_another_theme_at_start_gives_the_styles_of_a_full_restyle(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the app sets the configured theme on mount: Textual then reparses the CSS and restyles
+    original = FirstFrame.__init__
+
+    def themed(self: FirstFrame) -> None:
+        original(self, theme="textual-light")
+
+    monkeypatch.setattr(FirstFrame, "__init__", themed)
+    app = await first_frame(monkeypatch, shortcuts=True)
+    assert app.theme == "textual-light"
+    assert app.seen["styles"] == app.seen["restyled"]
+
+
 async def test_a_css_source_added_after_prepare_keeps_the_restyle(monkeypatch: pytest.MonkeyPatch) -> None:
     # a widget type missing from FIRST_FRAME_TYPES makes the start slower, never wrong
     monkeypatch.setattr(MainScreen, "FIRST_FRAME_TYPES", MainScreen.FIRST_FRAME_TYPES[:-3])
