@@ -1,8 +1,10 @@
 """``omega``: the full-screen terminal app, a client of the session server.
 
 Four panes, each titled with its name: REPL (left), Sessions, Timeline and Metrics (right), and a
-status bar at the bottom. This module only wires things together: each screen area has its own
-controller beside its pane in ``omega_tui.components``:
+status bar at the bottom (laid out by ``main_screen.MainScreen``). This module only wires things
+together: focus between panes and the status line are ``app_panes.PaneFocus``, thread workers
+``app_workers.WorkerCalls``, and each screen area has its own controller beside its pane in
+``omega_tui.components``:
 
 * ``connection.ConnectionController``: the client, pushes, reconnects, a server down or stopped;
 * ``repl_controller.ReplController``: the input queue, running commands, streamed output;
@@ -10,13 +12,12 @@ controller beside its pane in ``omega_tui.components``:
 * ``timeline_controller.TimelineController`` and ``metrics_controller.MetricsController``.
 
 Every call that waits on the server runs in a thread worker (``background``), the REPL's commands
-on one long-lived thread (``run_lane``): the UI thread never blocks. Tests build the app with ``OmegaApp(client_factory=...)`` against a real server in a temp
-dir; snapshot tests use ``deterministic=True`` (no timers, no cursor blink) and the canned client.
+on one long-lived thread (``run_lane``): the UI thread never blocks. Tests build the app with
+``OmegaApp(client_factory=...)`` against a real server in a temp dir; snapshot tests use ``deterministic=True`` (no timers, no cursor blink) and the canned client.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -29,31 +30,27 @@ _imports_pause = CollectorPause.pause_now()
 """The collector is off while the imports below run, and what they made is frozen (``start_collector``)."""
 
 from textual import events, on
-from textual.app import App, ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.app import App
 from textual.driver import Driver
 from textual.screen import Screen
-from textual.widget import Widget
-from textual.widgets import Footer, Header
 
 from omega_core.config import Config
-from omega_tui.commands import OmegaCommands, spec_scope_pane
-from omega_tui.components.connection import Banner, ConnectionController, Disconnected, LinkLost, Reconnected, ServerPush
+from omega_tui.app_panes import PaneFocus
+from omega_tui.app_workers import WorkerCalls
+from omega_tui.commands import OmegaCommands
+from omega_tui.components.connection import ConnectionController, Disconnected, LinkLost, Reconnected, ServerPush
 from omega_tui.components.early_keys import EarlyKeys
-from omega_tui.cooked_input import CookedInput
 from omega_tui.components.idle_cursor import QuietCursor
 from omega_tui.components.metrics_controller import MetricsController
 from omega_tui.components.pane_keys import PaneKeys
 from omega_tui.components.repl_controller import OracleChunk, OutputChunk, ReplController
-from omega_tui.components.repl_pane import ReplInput, ReplPane, theme_styles
+from omega_tui.components.repl_pane import ReplInput
 from omega_tui.components.sessions_controller import SessionsController
-from omega_tui.components.side_panes import SidePanes, empty_panes
-from omega_tui.components.status_bar import BUSY_SHOWN_AFTER_S, StatusBar, StatusFacts
+from omega_tui.components.side_panes import SidePanes
 from omega_tui.components.timeline_controller import TimelineController
-from omega_tui.app_workers import WorkerCalls
-from omega_tui.keys import KeySpec, bindings_for, check_keymap
-from omega_tui.components.pane_titles import set_border_subtitle
-from omega_tui.components.prompt_paint import PromptPaintScreen
+from omega_tui.cooked_input import CookedInput
+from omega_tui.keys import bindings_for, check_keymap
+from omega_tui.main_screen import MainScreen
 
 _imports_pause.resume(freeze=True)
 
@@ -62,44 +59,12 @@ if TYPE_CHECKING:  # pragma: no cover - types only: these modules load after the
     from omega_tui.components.sessions_pane import SessionsTable
     from omega_tui.components.timeline_pane import TimelineView
     from omega_tui.css_cache import ParsedCssStore
+    from omega_tui.components.repl_pane import ReplPane
+    from omega_tui.components.status_bar import StatusBar
     from omega_tui.link import ServerLink
 
-PANES = ("repl", "sessions", "timeline", "metrics")
-FOCUS_TARGET = {"repl": "#repl-input", "sessions": "#sessions-table", "timeline": "#timeline-view", "metrics": "#metrics"}
 
-
-class MainScreen(PromptPaintScreen):
-    BINDINGS = bindings_for("screen")
-    AUTO_FOCUS = "#repl-input"
-    """Focused as soon as the screen mounts: keys typed while the app starts land in the input."""
-
-    def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="Ω")
-        yield Banner("", id="banner")
-        with Horizontal(id="main"):
-            yield ReplPane(id="repl")
-            with Vertical(id="side"):
-                yield from empty_panes()  # the real panes after the first frame (``side_panes``)
-        yield StatusBar("", id="status-bar")
-        yield Footer()
-
-    def action_next_pane(self) -> None:
-        self.app.cycle_pane(1)  # type: ignore[attr-defined]
-
-    def action_previous_pane(self) -> None:
-        self.app.cycle_pane(-1)  # type: ignore[attr-defined]
-
-    def action_focus_pane(self, name: str) -> None:
-        self.app.focus_pane(name)  # type: ignore[attr-defined]
-
-    def action_help(self) -> None:
-        from omega_tui.components.help_screen import HelpScreen
-
-        keymap = dict(getattr(self.app, "_keymap", {}) or {})
-        self.app.show_dialog(HelpScreen(keymap), lambda _: None)  # type: ignore[attr-defined]
-
-
-class OmegaApp(WorkerCalls, App[int]):
+class OmegaApp(PaneFocus, WorkerCalls, App[int]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere find it too
     TITLE = "Omega"
     BINDINGS = bindings_for("app")
@@ -221,6 +186,7 @@ class OmegaApp(WorkerCalls, App[int]):
 
     def get_default_screen(self) -> Screen:
         self.main = MainScreen()
+        self.main.prepare_styles(MainScreen.FIRST_FRAME_TYPES)  # before any of its widgets is styled
         return self.main
 
     def on_load(self) -> None:
@@ -254,6 +220,7 @@ class OmegaApp(WorkerCalls, App[int]):
         if self.first_paint is not None:
             return  # it ran already (see ``_mounted_once``): a second run would connect twice
         self.first_paint = time.perf_counter()
+        self.main.first_frame_shown()
         self.start_pause.resume(freeze=self.start_pause.paused and first_start())
         self._apply_styles()
         repl_input = self.main.query_one(ReplInput)
@@ -361,65 +328,6 @@ class OmegaApp(WorkerCalls, App[int]):
             focused.action_copy()
             return
         self.notify("Nothing is running (ctrl+c interrupts a running command; ctrl+q quits)")
-
-    # --- panes, status, styles -------------------------------------------------------------------
-
-    def pane_of(self, widget: Widget | None) -> str | None:
-        while widget is not None:
-            if widget.id in PANES:
-                return widget.id
-            widget = widget.parent  # type: ignore[assignment]
-        return None
-
-    def focus_pane(self, name: str) -> None:
-        """Focus the pane at once (keys already read go to it), or once the side panes are mounted."""
-        if name != "repl" and not self.side_panes.filled:
-            self.side_panes.when_filled(lambda: self.focus_pane(name))
-            return
-        with contextlib.suppress(Exception):
-            self.main.set_focus(self.main.query_one(FOCUS_TARGET[name]))
-
-    def cycle_pane(self, step: int) -> None:
-        current = self.pane_of(self.focused)
-        index = PANES.index(current) if current in PANES else -1
-        self.focus_pane(PANES[(index + step) % len(PANES)])
-
-    async def run_binding(self, spec: KeySpec) -> None:
-        """Run a binding's action from the command palette, in the pane it belongs to."""
-        pane = spec_scope_pane(spec)
-        if pane is None:
-            target: Any = self.screen if spec.scope == "screen" else self
-        else:
-            self.focus_pane(pane)
-            target = self.main.query_one(FOCUS_TARGET[pane])
-        await self.run_action(spec.action, target)
-
-    def _apply_styles(self) -> None:
-        with contextlib.suppress(Exception):
-            self.main.query_one(ReplPane).apply_styles(theme_styles(self.theme_variables))
-
-    def show_status(self, doing: str | None = None) -> None:
-        """Redraw the status bar from the controllers' state."""
-        if self._status_parts is None:
-            try:
-                self._status_parts = (self.main.query_one(StatusBar), self.main.query_one(ReplPane))
-            except Exception:  # noqa: BLE001 - not composed yet
-                return
-        bar, repl = self._status_parts
-        sessions, runner = self.sessions, self.repl
-        name = sessions.session_name or sessions.wanted_session
-        busy = None if runner.busy_since is None else time.monotonic() - runner.busy_since
-        if busy is not None and busy < BUSY_SHOWN_AFTER_S and not runner.queue and not self.deterministic:
-            busy = None  # see BUSY_SHOWN_AFTER_S: the REPL's tick shows it if the command lasts
-        bar.show(StatusFacts(
-            link=self.connection.state, session=name, access=sessions.access_text, busy_s=busy,
-            queued=len(runner.queue), doing=doing, cause=self.connection.cause,
-            reconnects=int(getattr(self.client, "reconnects", 0) or 0), write_offer=sessions.write_offer,
-            deterministic=self.deterministic, notice=self.connection.notice,
-        ))
-        read_only = sessions.mode == "read-only"
-        self.sub_title = name + (" · read-only" if read_only else "")
-        set_border_subtitle(repl, "read-only" if read_only else "")
 
 
 def run_app(config: Config, session: str | None = None, config_path: str | None = None,

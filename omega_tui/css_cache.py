@@ -10,8 +10,9 @@ is kept in the user's cache dir and loaded (a few milliseconds) instead.
 in-memory cache asks the ``ParsedCssStore`` first, and what it parses itself is handed to the store,
 which writes the file when the app ends (``save``). The file is named by the Textual and Python
 versions (the pickled classes are theirs) and holds, per set of theme variables, the rules of each
-parsed source. Only what this run used is written back, so an edited ``app.tcss`` does not make it
-grow. Anything wrong with the file (missing, another owner, writable by others, unreadable,
+parsed source, each pickled on its own: a start unpickles only the sources it asks for, when it
+asks (the first frame's; the side panes' after it; other themes' never). Only what this run used
+is written back, so an edited ``app.tcss`` does not make it grow. Anything wrong with the file (missing, another owner, writable by others, unreadable,
 from another layout) means a normal parse; the cache never changes what is shown.
 """
 
@@ -25,8 +26,9 @@ from typing import Any
 
 from textual.css.stylesheet import Stylesheet
 
-FORMAT = 1
-"""Bumped when the file's layout changes (older files are then ignored)."""
+FORMAT = 2
+"""Bumped when the file's layout changes (older files are then ignored). 2: each source's rules
+pickled apart."""
 KEPT_VARIABLE_SETS = 4
 """Themes whose parsed CSS one file keeps (the most recently used ones)."""
 
@@ -50,33 +52,55 @@ class ParsedCssStore:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._loaded: dict[str, dict[tuple[Any, ...], Any]] | None = None
+        self._loaded: dict[str, dict[tuple[Any, ...], bytes]] | None = None
         self._used: dict[str, dict[tuple[Any, ...], Any]] = {}
+        """What this run used, per variables key and source: the pickled rules read from the file,
+        or the rules it parsed itself (pickled by ``save``)."""
         self._missed = False
+        self._last_variables: tuple[dict[str, str], str] | None = None
+        """The last variables asked about and their key: the key of a theme's 170 variables costs
+        some 0.1 ms, and every source of the first frame asks with the same ones."""
+
+    def _key_of(self, variables: dict[str, str]) -> str:
+        """``_variables_key(variables)``, computed once per variables dict. Textual replaces the
+        dict when the variables change (``Stylesheet.set_variables``) and never changes one in place
+        (its own parse cache relies on that too)."""
+        last = self._last_variables
+        if last is not None and last[0] is variables:
+            return last[1]
+        key = _variables_key(variables)
+        self._last_variables = (variables, key)
+        return key
 
     def get(self, variables: dict[str, str], key: tuple[Any, ...]) -> Any:
         """The rules parsed for ``key`` under ``variables`` in an earlier run, or None."""
-        variable_key = _variables_key(variables)
-        rules = self._file().get(variable_key, {}).get(key)
-        if rules is not None:
-            self._used.setdefault(variable_key, {})[key] = rules
+        variable_key = self._key_of(variables)
+        pickled = self._file().get(variable_key, {}).get(key)
+        if not isinstance(pickled, bytes):
+            return None
+        try:
+            rules = pickle.loads(pickled)  # from the file ``_read`` trusted
+        except Exception:  # noqa: BLE001 - an entry that does not load means: parse as usual
+            return None
+        self._used.setdefault(variable_key, {})[key] = pickled
         return rules
 
     def put(self, variables: dict[str, str], key: tuple[Any, ...], rules: Any) -> None:
         """Rules this run parsed itself (written by ``save``)."""
-        self._used.setdefault(_variables_key(variables), {})[key] = rules
+        self._used.setdefault(self._key_of(variables), {})[key] = rules
         self._missed = True
 
     def save(self) -> bool:
         """Write the file if this run parsed something it did not hold; False if it could not."""
         if not self._missed:
             return True
-        merged = {name: entries for name, entries in self._file().items() if name not in self._used}
-        merged.update(self._used)  # last: the most recently used
-        merged = dict(list(merged.items())[-KEPT_VARIABLE_SETS:])
         directory = os.path.dirname(self.path)
         temporary = f"{self.path}.{os.getpid()}.tmp"
         try:
+            used = {name: {key: _pickled(rules) for key, rules in entries.items()} for name, entries in self._used.items()}
+            merged = {name: entries for name, entries in self._file().items() if name not in used}
+            merged.update(used)  # last: the most recently used
+            merged = dict(list(merged.items())[-KEPT_VARIABLE_SETS:])
             os.makedirs(directory, mode=0o700, exist_ok=True)
             with open(temporary, "wb") as file:
                 pickle.dump((FORMAT, merged), file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -88,20 +112,25 @@ class ParsedCssStore:
             except OSError:
                 pass
             return False
-        self._loaded, self._missed = merged, False
+        self._loaded, self._used, self._missed = merged, used, False
         return True
 
-    def _file(self) -> dict[str, dict[tuple[Any, ...], Any]]:
+    def _file(self) -> dict[str, dict[tuple[Any, ...], bytes]]:
         if self._loaded is None:
             self._loaded = _read(self.path)
         return self._loaded
+
+
+def _pickled(rules: Any) -> bytes:
+    """An entry as the file keeps it (read from the file: as it was; parsed by this run: pickled)."""
+    return rules if isinstance(rules, bytes) else pickle.dumps(rules, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _variables_key(variables: dict[str, str]) -> str:
     return repr(sorted(variables.items()))
 
 
-def _read(path: str) -> dict[str, dict[tuple[Any, ...], Any]]:
+def _read(path: str) -> dict[str, dict[tuple[Any, ...], bytes]]:
     """The file's entries; empty if it is missing, not a regular file of this user that only this
     user can write, in a dir only this user can write (a pickle runs code when loaded), or not
     readable as this format."""

@@ -163,14 +163,19 @@ class ReplLog(RichLog):
                    if ((-1 - y) if top + y >= count else (top + y + self._start_line)) not in finished]
         if missing:
             self._styles_cache.clear()  # its rows are keyed by place, not by line: stale after a scroll
-            first, last = missing[0], missing[-1]
-            fresh = super().render_lines(Region(0, first, width, last - first + 1))
-            for y in missing:
-                strip = fresh[y - first]
-                if top + y < count:
-                    finished[top + y + self._start_line] = strip
-                else:
-                    finished[-1 - y] = strip  # a blank row below the end (keyed apart from lines)
+            lines = [y for y in missing if top + y < count]
+            if lines:
+                first, last = lines[0], lines[-1]
+                fresh = super().render_lines(Region(0, first, width, last - first + 1))
+                for y in lines:
+                    finished[top + y + self._start_line] = fresh[y - first]
+            blanks = missing[len(lines):]  # the rows below the end (``missing`` is in order)
+            if blanks:
+                # every blank row looks alike (no border or padding rows: see ``_look``): one is
+                # rendered for all (a new session's log is all blank rows, in the first frame too)
+                blank = super().render_lines(Region(0, blanks[0], width, 1))[0]
+                for y in blanks:
+                    finished[-1 - y] = blank  # keyed by place, apart from lines
         strips = [finished[top + y + self._start_line] if top + y < count else finished[-1 - y] for y in rows]
         if len(finished) > MAX_KEPT_SCREENS * max(1, height) + 64:
             keep = range(top + self._start_line - height, top + self._start_line + 2 * height)

@@ -15,8 +15,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import LoadingIndicator, Static
 
+from omega_tui.components.alike_rows import render_alike_rows
 from omega_tui.components.lisp_highlight import DEFAULT_STYLES, highlight
 from omega_tui.components.repl_input import ReplInput, needs_more_input
 from omega_tui.components.repl_log import ReplLog
@@ -82,6 +85,11 @@ class ReplPane(Vertical):
         yield self._oracle
         yield self._pending
         yield self._input
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Its inner rows rendered once (``alike_rows``): its border is all of it that shows (the
+        log, the input and the hidden parts cover its inside) and a frame rendered each of its rows."""
+        return render_alike_rows(super().render_lines, self.region.size, crop)
 
     @property
     def log_view(self) -> ReplLog:

@@ -18,7 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widget import Widget
+
+from omega_tui.components.alike_rows import render_alike_rows
 
 SIDE_PANES = (("sessions", "Sessions"), ("timeline", "Timeline"), ("metrics", "Metrics"))
 """(id, border title) of each side pane, top to bottom."""
@@ -33,6 +37,10 @@ class EmptyPane(Widget, can_focus=False):
 
     def render(self) -> str:
         return ""
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Its inner rows rendered once (``alike_rows``: an empty box)."""
+        return render_alike_rows(super().render_lines, self.region.size, crop)
 
 
 def empty_panes() -> list[EmptyPane]:

@@ -73,7 +73,10 @@ class SteadyScrollBar(ScrollBar):
             return list(painted[2])
         self._styles_cache.clear()  # the cells below change: render them again
         moved = self._moved_rows(painted, key, crop) if self.vertical else None
-        if moved is None:
+        if moved is None and key[1] == (0, 0) and self.vertical and crop.height > 1:
+            # no thumb (the log fits its box, as in the first frame): every row is the same track
+            strips = super().render_lines(Region(crop.x, crop.y, crop.width, 1)) * crop.height
+        elif moved is None:
             strips = super().render_lines(crop)
         else:  # only the thumb moved: the rows it left or reached are rendered again, the rest kept
             assert painted is not None

@@ -3,8 +3,9 @@
 See ``timeline_pane`` for what the pane does; this is its virtual list. ``TimelineView`` is a
 ``ScrollView`` whose height is the number of lines (rows plus unfolded checkpoints); it draws only
 the lines on screen (``render_line``) and fetches the pages it needs from its ``HistorySource``:
-100,000 inputs cost what the visible 20 cost. Only ``Goto`` (enter, double click) changes the
-session; every other key and a single click only move the cursor.
+100,000 inputs cost what the visible 20 cost. What its keys and clicks do is ``timeline_keys``:
+only ``Goto`` (enter, double click) changes the session; every other key and a single click only
+move the cursor.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -21,6 +21,7 @@ from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from omega_tui.components.steady_scrollbar import steady_vertical_scrollbar
+from omega_tui.components.timeline_keys import TimelineKeys
 from omega_tui.components.timeline_rows import HistorySource, MemorySource, row_segments
 from omega_tui.keys import bindings_for
 
@@ -29,7 +30,7 @@ __all__ = ["PAGE", "MemorySource", "TimelineView"]
 PAGE = 200
 
 
-class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
+class TimelineView(TimelineKeys, ScrollView, can_focus=True, inherit_bindings=False):
     BINDINGS = bindings_for("timeline")
 
     COMPONENT_CLASSES = {
@@ -292,169 +293,3 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             segments = [Segment(segment.text, (segment.style or base) + cursor) for segment in segments]
         strip = Strip(segments).crop(0, width)
         return strip.extend_cell_length(width, segments[-1].style if line == self.cursor else base)
-
-    # --- moving ----------------------------------------------------------------------------------
-
-    def move_to(self, line: int, follow: bool = False) -> None:
-        if self.line_count == 0:
-            return
-        line = max(0, min(self.line_count - 1, line))
-        previous = self.cursor
-        self.cursor = line
-        self.follow_end = follow or line == self.line_count - 1
-        height = max(1, self.scrollable_content_region.height)
-        top = self.scroll_offset.y
-        if line < top:
-            self._scroll_y_to(line)
-        elif line >= top + height:
-            self._scroll_y_to(line - height + 1)
-        else:
-            self._refresh_line(previous)
-            self._refresh_line(line)
-            self._selection_changed()
-            return
-        self.refresh()
-        self._selection_changed()
-
-    def _selection_changed(self) -> None:
-        index = self.line_to_row(self.cursor)[0] if self.total else None
-        if index != self._selected:
-            self._selected = index
-            self.post_message(self.Selected(None if index is None else self.row(index)))
-
-    def scroll_to_cursor(self) -> None:
-        """Bring the cursor line into view (after a layout, when the height is known)."""
-        height = max(1, self.scrollable_content_region.height)
-        top = self.scroll_offset.y
-        if self.cursor < top:
-            self._scroll_y_to(self.cursor)
-        elif self.cursor >= top + height:
-            self._scroll_y_to(self.cursor - height + 1)
-
-    def _scroll_y_to(self, y: int) -> None:
-        y = max(0, min(y, self.line_count - max(1, self.scrollable_content_region.height)))
-        self.scroll_target_y = y
-        self.scroll_y = y
-        # Textual moves the scrollbar's thumb only while the scrollbar is shown: a scroll made
-        # before the first layout (the first load) left the thumb at the top once it appeared.
-        self.vertical_scrollbar.position = y
-
-    def _refresh_line(self, line: int) -> None:
-        y = line - self.scroll_offset.y
-        if 0 <= y < self.size.height:
-            self.refresh_line(y)
-
-    def on_focus(self) -> None:
-        self._refresh_line(self.cursor)
-
-    def on_blur(self) -> None:
-        self._refresh_line(self.cursor)
-
-    def on_click(self, event: events.Click) -> None:
-        """A click selects the row under the mouse; a double click goes there."""
-        line = self.scroll_offset.y + event.y
-        if 0 <= line < self.line_count:
-            self.focus()
-            self.move_to(line)
-            if event.chain >= 2:
-                self.action_goto()
-
-    def action_cursor_up(self) -> None:
-        self.move_to(self.cursor - 1)
-
-    def action_cursor_down(self) -> None:
-        self.move_to(self.cursor + 1)
-
-    def action_page(self, direction: int) -> None:
-        self.move_to(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
-
-    def action_first(self) -> None:
-        self.move_to(0)
-
-    def action_last(self) -> None:
-        self.move_to(self.line_count - 1, follow=True)
-
-    def action_step_input(self, direction: int) -> None:
-        """The previous/next input, over unfolded checkpoints; browsing only (nothing is recorded)."""
-        index, sub = self.line_to_row(self.cursor)
-        target = index if direction < 0 and sub >= 0 else index + direction
-        self.move_to(self.row_to_line(max(0, min(self.total - 1, target))))
-
-    def action_goto(self) -> None:
-        item = self.current_item
-        if item is not None:
-            self.post_message(self.Goto(item))
-
-    # --- folding ---------------------------------------------------------------------------------
-
-    def action_expand(self) -> None:
-        index, sub = self.line_to_row(self.cursor)
-        row = self.row(index)
-        if sub >= 0 or row is None or index in self.expanded or not row.get("folded"):
-            return
-        self.expanded[index] = len(row["folded"])
-        self._set_total(self.total)
-        self.refresh()
-
-    def action_collapse(self) -> None:
-        index, sub = self.line_to_row(self.cursor)
-        if index not in self.expanded:
-            return
-        del self.expanded[index]
-        self._set_total(self.total)
-        self.move_to(self.row_to_line(index))
-        self.refresh()
-
-    def action_toggle_fold(self) -> None:
-        if self.line_to_row(self.cursor)[0] in self.expanded:
-            self.action_collapse()
-        else:
-            self.action_expand()
-
-    # --- search ----------------------------------------------------------------------------------
-
-    def action_search(self) -> None:
-        self.post_message(self.Request("search", self.current_item))
-
-    def search(self, text: str, direction: int = 1) -> None:
-        """Move to the next (previous) row whose input, label or tag contains ``text``."""
-        text = text.strip()
-        if not text or self.source is None:
-            return
-        if self.tag:  # the rows are the tagged items, not inputs: a row number would point elsewhere
-            self.app.notify(f"Search looks through inputs: clear the #{self.tag} filter first (t, then empty)",
-                            severity="warning")
-            return
-        self.last_search = text
-        start = self.line_to_row(self.cursor)[0]
-
-        def done(result: dict[str, Any] | None, problem: BaseException | None) -> None:
-            match = result.get("match") if isinstance(result, dict) else None
-            if problem is not None:
-                self.app.notify(f"search: {problem}", severity="error")
-            elif not isinstance(match, int):
-                self.app.notify(f"No input, label or tag contains {text!r}", severity="warning")
-            else:
-                self.move_to(self.row_to_line(match))
-
-        self.source.search(text, start, direction, done)
-
-    def action_search_again(self, direction: int) -> None:
-        if self.last_search:
-            self.search(self.last_search, direction)
-        else:
-            self.action_search()
-
-    # --- dialogs (the controller runs them) ------------------------------------------------------
-
-    def action_annotate(self) -> None:
-        self.post_message(self.Request("annotate", self.current_item))
-
-    def action_filter_tag(self) -> None:
-        self.post_message(self.Request("filter_tag", self.current_item))
-
-    def action_snapshot(self) -> None:
-        self.post_message(self.Request("snapshot", self.current_item))
-
-    def action_restore(self) -> None:
-        self.post_message(self.Request("restore", self.current_item))

@@ -126,3 +126,53 @@ async def test_the_app_saves_its_parsed_css_at_exit_and_the_next_start_parses_no
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert counts[0] > 5 and counts[1] == 0, counts
     assert os.path.isfile(default_cache_path({"XDG_CACHE_HOME": str(tmp_path)}))
+
+
+def test_the_variables_key_is_computed_once_per_variables_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import omega_tui.css_cache as css_cache
+
+    keys: list[str] = []
+    original = css_cache._variables_key
+
+    def counted(variables: dict[str, str]) -> str:
+        keys.append(original(variables))
+        return keys[-1]
+
+    monkeypatch.setattr(css_cache, "_variables_key", counted)
+    store = ParsedCssStore(str(tmp_path / "cache" / "tcss.pickle"))
+    variables = dict(VARIABLES)
+    for index in range(5):  # every source of a start asks with the stylesheet's one variables dict
+        store.get(variables, ("css", index))
+        store.put(variables, ("css", index), [])
+    assert len(keys) == 1
+    changed = dict(VARIABLES, primary="#ff0000")  # a theme change: Textual sets a new dict
+    store.put(changed, ("css", 0), ["rules"])
+    assert len(keys) == 2 and keys[0] != keys[1]
+    assert store._used[keys[1]] == {("css", 0): ["rules"]} and len(store._used[keys[0]]) == 5
+
+
+def test_each_source_is_unpickled_only_when_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "tcss.pickle"
+    first = build(ParsedCssStore(str(path)))
+    assert first.store.save()
+    with open(path, "rb") as file:
+        form, entries = pickle.load(file)
+    (kept,) = entries.values()
+    assert form == FORMAT and all(isinstance(rules, bytes) for rules in kept.values())
+    spoiled = next(key for key in kept if key[1] == SOURCES[1][1])
+    kept[spoiled] = b"not a pickle"  # one entry that does not load: only that source is parsed again
+    path.write_bytes(pickle.dumps((form, entries)))
+    loads: list[int] = []
+    original = pickle.loads
+
+    def counted(data: bytes) -> Any:
+        loads.append(1)
+        return original(data)
+
+    monkeypatch.setattr("omega_tui.css_cache.pickle.loads", counted)
+    store = ParsedCssStore(str(path))
+    store._file()
+    assert loads == [], "the file's entries were unpickled before they were asked for"
+    counted_parses = parses_counted(monkeypatch)
+    again = build(store)
+    assert len(counted_parses) == 1 and again.css == first.css
