@@ -44,7 +44,9 @@ from omega_core.server.manager import SessionInstance, SessionManager
 from omega_core.server.ops import dispatch
 from omega_core.server.persistence import PersistenceManager
 from omega_core.server.request_record import RequestRecord
+from omega_core.server.start_record import StartRecord
 from omega_core.server.worker_threads import run_in_worker
+from omega_core.session.sweep import sweep_temp_files
 
 log = logging.getLogger("omega.backend")
 
@@ -58,6 +60,8 @@ FORMS_TURN_S = 0.002
 """A command of many forms that each end within their first slice yields only form results, no
 pauses: after this long the loop gets its turns anyway (100 defines in one line held it for 0.9 s)."""
 REPLY_CACHE = 256
+ADOPT_WAIT_S = 0.1
+"""A handshaken connection waiting for the loop to serve looks this often whether the backend stops."""
 DECODE_OFF_LOOP_BYTES = 256 * 1024
 """Request frames bigger than this are decoded in a worker thread (its C calls are each short, so
 the loop gets the GIL between them): an 8 MB frame took the loop for seconds."""
@@ -74,7 +78,8 @@ therefore blocks in ``select`` for ``BREATHE_S``, which lets waiting threads in 
 
 
 class Backend:
-    def __init__(self, config: Config, listener: Any, key: bytes, restarts: int = 0, supervisor_pid: int | None = None) -> None:
+    def __init__(self, config: Config, listener: Any, key: bytes, restarts: int = 0, supervisor_pid: int | None = None,
+                 began: float | None = None) -> None:
         language = replace(config.language, slice_steps=min(config.language.slice_steps, SERVER_SLICE_STEPS))
         self.config = replace(config, language=language)
         self.listener = listener
@@ -107,8 +112,24 @@ class Backend:
         """The loop's stalls, measured (``loop_watch``): ``"loop"`` in ``metrics`` and ``status``."""
         self.acceptor = Acceptor(listener, key, self.config.server, stopping=self._stop.is_set,
                                  client_count=lambda: len(self.connections), adopt=self._adopt_from_thread)
+        self._accepting: threading.Thread | None = None
+        self._serving = threading.Event()
+        """Set once the loop serves (``serve``): a handshaken connection waits for it to be adopted."""
+        self.start_record = StartRecord(began)
+        """When this backend began serving and adopted its first client (``status`` ``"start"``)."""
 
     # --- life cycle ----------------------------------------------------------------------------
+
+    def start_accepting(self) -> None:
+        """Start the accept thread (once). ``backend_main`` calls this before the loop starts, so
+        the clients waiting in the listen queue since the last backend died are accepted and do
+        their key handshake (a few round trips between processes) while this backend is still
+        starting; they are adopted once it serves. Why: each of these steps used to wait for the
+        one before it, and their sum was the gap every client saw at a restart."""
+        if self._accepting is None:
+            self._accepting = threading.Thread(target=self.acceptor.run, name="omega-accept", daemon=True)
+            self._accepting.start()
+            self.start_record.accepting()
 
     async def serve(self) -> int:
         async with BlockingPortal() as portal:
@@ -117,7 +138,9 @@ class Backend:
                 self._requests = requests
                 async with anyio.create_task_group() as group:
                     self._readers = group
-                    threading.Thread(target=self.acceptor.run, name="omega-accept", daemon=True).start()
+                    self.start_accepting()
+                    self._serving.set()
+                    self.start_record.serving()
                     group.start_soon(self.persistence.run_flush_loop)
                     group.start_soon(self.persistence.run_fsync_loop)
                     group.start_soon(self._idle_loop)
@@ -189,7 +212,11 @@ class Backend:
     # --- connections (threads) -----------------------------------------------------------------
 
     def _adopt_from_thread(self, connection: Connection) -> None:
-        """Hand a connection whose handshake passed to the loop (raises RuntimeError when stopping)."""
+        """Hand a connection whose handshake passed to the loop, once it serves (raises
+        RuntimeError when stopping)."""
+        while not self._serving.wait(ADOPT_WAIT_S):
+            if self._stop.is_set():
+                raise RuntimeError("the backend is stopping")
         if self.portal is None:
             raise RuntimeError("the backend is not serving")
         self.portal.call(self._adopt, connection)
@@ -199,6 +226,7 @@ class Backend:
         connection.attach(asyncio.get_running_loop())
         self._readers.start_soon(self._read_frames, connection)
         self._register(connection)
+        self.start_record.adopted()
 
     async def _read_frames(self, connection: Connection) -> None:
         requests = self._requests
@@ -453,6 +481,7 @@ class Backend:
             "session_dir": str(self.config.session_dir),
             "degraded": self.manager.health.degraded(),
             "loop": {key: value for key, value in self.loop_watch.figures().items() if key != "recent_stalls"},
+            "start": self.start_record.figures(),
             "config": effective_config(self.config),  # front ends compare theirs (config_report.py)
         }
 
@@ -503,17 +532,19 @@ def _run_profiled(backend: Backend) -> int:
         profiler.dump_stats(os.environ[PROFILE_ENV])
 
 
-def backend_main(listener: Any, config: Config, key: bytes, restarts: int, supervisor_pid: int) -> None:
-    """Entry point of the forked backend process (never returns)."""
+def backend_main(listener: Any, config: Config, key: bytes, restarts: int, supervisor_pid: int,
+                 began: float | None = None) -> None:
+    """Entry point of the forked backend process (never returns); ``began``: when the supervisor
+    forked it (``time.monotonic``), for the start record."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s backend[%(process)d] %(levelname)s %(message)s")
     code = EXIT_STOP
     raise_descriptor_limit()
     try:
-        from omega_core.session.sweep import sweep_temp_files
-
-        sweep_temp_files(config.sessions_dir, started_before=time.time())  # left by a crashed process
-        backend = Backend(config, listener, key, restarts, supervisor_pid)
-        tune_garbage_collector()
+        started = time.time()
+        backend = Backend(config, listener, key, restarts, supervisor_pid, began)
+        tune_garbage_collector()  # also the short GIL switch interval, which the accept thread needs
+        backend.start_accepting()  # waiting clients handshake while the rest starts (see there)
+        sweep_temp_files(config.sessions_dir, started_before=started)  # left by a crashed process
         backend.loop_watch.watch_collections()
         code = _run_profiled(backend) if os.environ.get(PROFILE_ENV) else _run(backend)
     except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide

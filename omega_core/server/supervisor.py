@@ -28,6 +28,7 @@ from omega_core.server import protocol as proto
 from omega_core.server.backend import EXIT_RESTART, EXIT_STOP, backend_main
 from omega_core.server.config_report import CONFIG_FILE_ENV
 from omega_core.server.connection import abort_connection
+from omega_core.server.fork_prep import freeze_before_fork, preload_backend_modules
 from omega_core.server.paths import ServerPaths
 from omega_core.server.restart_policy import RestartPolicy
 
@@ -66,8 +67,9 @@ class Supervisor:
             started = time.monotonic()
             self.backend = self.context.Process(
                 target=_backend_entry, args=(self.listener, self.config, self.key, self.restarts, os.getpid()),
-                name="omega-backend",
+                kwargs={"began": time.monotonic()}, name="omega-backend",
             )
+            freeze_before_fork()
             self.backend.start()
             log.info("backend started (pid %s, restarts %s)", self.backend.pid, self.restarts)
             self.backend.join()
@@ -164,7 +166,7 @@ class Supervisor:
 PR_SET_PDEATHSIG = 1
 
 
-def _backend_entry(*args: Any) -> None:
+def _backend_entry(*args: Any, began: float | None = None) -> None:
     """The backend asks the kernel for SIGTERM when the supervisor dies (Linux ``prctl``): a
     supervisor killed with -9 must not leave an orphan backend serving the socket and holding the
     session logs' locks while a new server starts. Elsewhere its idle loop notices within a second."""
@@ -177,7 +179,7 @@ def _backend_entry(*args: Any) -> None:
             os.kill(os.getpid(), signal.SIGTERM)
     except (OSError, AttributeError):
         pass
-    backend_main(*args)
+    backend_main(*args, began=began)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         listener = Listener(str(paths.socket), family="AF_UNIX", backlog=128)
     finally:
         os.umask(previous_umask)
+    preload_backend_modules()  # before the pid file, which says the server is up
     paths.write_pid(os.getpid())
     log.info("listening on %s for %s", paths.socket, paths.session_dir)
     try:

@@ -1,0 +1,122 @@
+"""The backend restart gap (issue 10, ARCHITECTURE.md section 7): how long another client waits
+when the backend is killed -9 and the supervisor starts the next one.
+
+One real server (temp session and runtime dirs; ``stable_start_s = 0.2``, so each kill, 0.4 s after
+the last restart, is a first crash that restarts at once). A session ``fact`` holds ``(fact 2000)``
+in a global, as in ``bench/isolation.py``'s "(fact 2000), kill -9, reload" case. Per round: the
+backend's pid from ``status``, then ``kill -9`` of it and at once a ``ping`` on a connected client
+(it sees the break, redials, waits in the supervisor's listen queue, handshakes, says ``hello`` and
+resends): the time from the kill to the ping's reply is the gap. Then ``list_sessions`` is timed
+(the first listing of the new backend) and the ``fact`` session is reloaded and checked (its
+global is still there: crash safety).
+
+The gap is split by the backend's own record of its start (``status`` ``"start"``, monotonic
+seconds since its process began): when it began serving (accepting) and when it adopted its first
+client. Medians, p99 and max over the rounds; the target is max <= 50 ms (aim <= 25 ms).
+
+    python bench/restart_gap.py               # 30 rounds
+    python bench/restart_gap.py --rounds 10   # fewer
+    PYTHONPATH=/other/tree python /other/tree/bench/restart_gap.py   # the same on another tree
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from _table import Row, fmt_seconds, median, p99, print_table  # noqa: E402
+
+
+def _load(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"omega_bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+server_bench = _load("server")
+BenchServer = server_bench.BenchServer
+WrongResult = server_bench.WrongResult
+TITLE = "Omega backend restart gap (bench/restart_gap.py): kill -9 of the backend -> another client's ping answers"
+STABLE_START_S = 0.2
+BETWEEN_ROUNDS_S = 0.4
+"""Past ``stable_start_s``: every kill is a first crash (restarted at once), not a crash loop."""
+
+
+def wait_new_backend(server: Any, client: Any, old: int, timeout_s: float = 30.0) -> dict[str, Any]:
+    """The ``status`` of the backend that replaced ``old``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = server.status(client)
+        if status["backend_pid"] != old:
+            return status
+    raise WrongResult(f"no new backend within {timeout_s:g} s; log:\n{server.log_tail()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--server-log", metavar="FILE", help="copy the server's log there at the end")
+    args = parser.parse_args(argv)
+    gaps: list[float] = []
+    listings: list[float] = []
+    serving: list[float] = []
+    adopted: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="omega-bench-restart-") as tmp:
+        root = Path(tmp)
+        toml = server_bench.server_toml(fsync="interval", stable_start_s=STABLE_START_S, idle_shutdown_s=300.0)
+        with BenchServer(root / "sessions", root, toml, "restart") as server:
+            try:
+                worker = server.client("worker")
+                probe = server.client("probe")
+                worker.execute("(define (fact n) (if (= n 0) 1 (* n (fact (- n 1)))))", "fact")
+                worker.execute("(define f (fact 2000))", "fact")
+                for _ in range(args.rounds):
+                    time.sleep(BETWEEN_ROUNDS_S)
+                    old = server.status(probe)["backend_pid"]
+                    killed = time.perf_counter()
+                    print("TRACE kill", time.monotonic(), file=sys.stderr); os.kill(old, signal.SIGKILL)
+                    probe.ping()
+                    answered = time.perf_counter(); print("TRACE answered", time.monotonic(), file=sys.stderr)
+                    probe.list_sessions()
+                    listings.append(time.perf_counter() - answered)
+                    gaps.append(answered - killed)
+                    status = wait_new_backend(server, probe, old)
+                    start = status.get("start") or {}
+                    if "serving_s" in start:
+                        serving.append(start["serving_s"])
+                    if "first_client_s" in start:
+                        adopted.append(start["first_client_s"])
+                    length = worker.execute("(string-length (number->string f))", "fact")
+                    if "5736" not in str(length):
+                        raise WrongResult(f"the fact session lost its global after a restart: {length!r}")
+            finally:
+                if args.server_log:
+                    Path(args.server_log).write_bytes(server.paths.log.read_bytes())
+    rows = [Row("kill -9 -> ping answers (the gap)", gaps, target=0.050, show_p99=True,
+                note=f"max {fmt_seconds(max(gaps))}, n={len(gaps)}"),
+            Row("then list_sessions", listings, show_p99=True, note=f"max {fmt_seconds(max(listings))}")]
+    if serving:
+        rows.append(Row("backend process start -> serving (its record)", serving, show_p99=True,
+                        note=f"max {fmt_seconds(max(serving))}"))
+    if adopted:
+        rows.append(Row("backend process start -> first client adopted", adopted, show_p99=True,
+                        note=f"max {fmt_seconds(max(adopted))}"))
+    print_table(rows, title=TITLE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
