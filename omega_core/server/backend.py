@@ -38,6 +38,7 @@ from omega_core.server.config_report import effective_config
 from omega_core.server.connection import Connection, read_frames
 from omega_core.server.context import EXIT_RESTART, EXIT_STOP
 from omega_core.server.collector import YOUNG_COLLECTION_EVERY_S, collect_when_idle, collect_young, tune_garbage_collector
+from omega_core.server.go_signal import read_go
 from omega_core.server.health import BackgroundJob
 from omega_core.server.loop_watch import LoopWatch, watched_loop_factory
 from omega_core.server.manager import SessionInstance, SessionManager
@@ -79,7 +80,10 @@ therefore blocks in ``select`` for ``BREATHE_S``, which lets waiting threads in 
 
 class Backend:
     def __init__(self, config: Config, listener: Any, key: bytes, restarts: int = 0, supervisor_pid: int | None = None,
-                 began: float | None = None) -> None:
+                 began: float | None = None, go_fd: int | None = None) -> None:
+        """``go_fd``: this backend is a standby (``backend_process``): it builds what it can, starts
+        its loop, and waits for the supervisor's "go" on this pipe before it touches any session
+        state (the request record, the catalog, the temp files) or accepts a client."""
         language = replace(config.language, slice_steps=min(config.language.slice_steps, SERVER_SLICE_STEPS))
         self.config = replace(config, language=language)
         self.listener = listener
@@ -106,7 +110,8 @@ class Backend:
         self.persistence = PersistenceManager(self.config, self.manager, after_flush=self.forget_idle_locks)
         self.access = AccessTable()
         self.subscribers: dict[str, set[int]] = {}
-        self.requests = RequestRecord(self.config.sessions_dir)
+        self.go_fd = go_fd
+        self.requests = RequestRecord(self.config.sessions_dir, load=go_fd is None)
         """The persisted request-id record: a resend is answered from it, before locks (exactly-once)."""
         self.loop_watch = LoopWatch()
         """The loop's stalls, measured (``loop_watch``): ``"loop"`` in ``metrics`` and ``status``."""
@@ -131,7 +136,33 @@ class Backend:
             self._accepting.start()
             self.start_record.accepting()
 
+    def begin(self) -> None:
+        """Start serving clients: accept (``start_accepting``), then sweep the temp files a crashed
+        process left (no client waits for that any more)."""
+        self.start_accepting()
+        sweep_temp_files(self.config.sessions_dir, started_before=self.started)
+
+    async def _wait_for_go(self) -> bool:
+        """A standby's wait (its loop idles in ``select``: no stall counted, no timer), then its
+        take-over: from here on it is the backend, started at the "go". False: no "go" came (the
+        supervisor stopped), stop quietly."""
+        assert self.go_fd is not None
+        await anyio.wait_readable(self.go_fd)
+        go = read_go(self.go_fd)
+        self.go_fd = None
+        if go is None:
+            return False
+        self.restarts, began = go
+        self.start_record = StartRecord(began)
+        self.started = time.time()
+        self.last_client_seen = time.monotonic()  # the idle shutdown counts from the take-over
+        self.requests.load()  # what the backend before this one answered, up to its death
+        self.begin()
+        return True
+
     async def serve(self) -> int:
+        if self.go_fd is not None and not await self._wait_for_go():
+            return EXIT_STOP
         async with BlockingPortal() as portal:
             self.portal = portal
             async with anyio.create_task_group() as requests:
@@ -533,18 +564,17 @@ def _run_profiled(backend: Backend) -> int:
 
 
 def backend_main(listener: Any, config: Config, key: bytes, restarts: int, supervisor_pid: int,
-                 began: float | None = None) -> None:
+                 began: float | None = None, go_fd: int | None = None) -> None:
     """Entry point of the forked backend process (never returns); ``began``: when the supervisor
-    forked it (``time.monotonic``), for the start record."""
+    forked it (``time.monotonic``), for the start record; ``go_fd``: a standby's pipe (``Backend``)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s backend[%(process)d] %(levelname)s %(message)s")
     code = EXIT_STOP
     raise_descriptor_limit()
     try:
-        started = time.time()
-        backend = Backend(config, listener, key, restarts, supervisor_pid, began)
+        backend = Backend(config, listener, key, restarts, supervisor_pid, began, go_fd)
         tune_garbage_collector()  # also the short GIL switch interval, which the accept thread needs
-        backend.start_accepting()  # waiting clients handshake while the rest starts (see there)
-        sweep_temp_files(config.sessions_dir, started_before=started)  # left by a crashed process
+        if go_fd is None:  # a standby begins at the "go" (``serve``)
+            backend.begin()  # waiting clients handshake while the loop starts (``start_accepting``)
         backend.loop_watch.watch_collections()
         code = _run_profiled(backend) if os.environ.get(PROFILE_ENV) else _run(backend)
     except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide

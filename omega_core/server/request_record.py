@@ -63,17 +63,21 @@ def is_anonymous(rid_or_client: str) -> bool:
 
 
 class RequestRecord:
-    def __init__(self, sessions_dir: Path) -> None:
+    def __init__(self, sessions_dir: Path, load: bool = True) -> None:
+        """``load`` False: read the file later (``load``): a standby backend builds its record
+        while another backend still appends to the file (``backend_process``)."""
         self.sessions_dir = sessions_dir
         self.path = sessions_dir / RECORD_NAME
         self.entries: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
         self._fd = -1
         self._lines = 0
-        self._load()
+        if load:
+            self.load()
 
     # --- file ----------------------------------------------------------------------------------
 
-    def _load(self) -> None:
+    def load(self) -> None:
+        """Read the file (once, before the first request; it may compact the file)."""
         try:
             data = self.path.read_bytes()
         except OSError:

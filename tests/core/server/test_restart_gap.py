@@ -137,7 +137,7 @@ class _RecordingContext:
             def start(self) -> None:
                 context.tracked_at_start.append(len(gc.get_objects()))
 
-            def join(self) -> None:
+            def join(self, timeout: float | None = None) -> None:
                 pass
 
             def is_alive(self) -> bool:
