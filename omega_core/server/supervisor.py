@@ -1,7 +1,9 @@
 """The supervisor process: holds the listening socket and the key, forks and watches the backend.
 
 Because the supervisor owns the socket, connections made while a backend restarts wait in the
-listen queue and are served by the next backend; clients reconnect by themselves. Past the
+listen queue and are served by the next backend; clients reconnect by themselves. The next backend
+is forked ahead once the active one ran ``stable_start_s`` (a standby, ``backend_process``), so a
+restart needs no fork; before any fork the supervisor prepares itself (``fork_prep``). Past the
 restart limit the supervisor stays up and answers every request with ``unavailable`` and the
 cause, until ``restart`` (``omega server restart``) or ``shutdown``.
 
