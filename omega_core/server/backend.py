@@ -118,6 +118,10 @@ class Backend:
         self.acceptor = Acceptor(listener, key, self.config.server, stopping=self._stop.is_set,
                                  client_count=lambda: len(self.connections), adopt=self._adopt_from_thread)
         self._accepting: threading.Thread | None = None
+        self._went = threading.Event()
+        """Set when this backend may accept: at once, or a standby at its "go" (``_wait_for_go``)."""
+        if go_fd is None:
+            self._went.set()
         self._serving = threading.Event()
         """Set once the loop serves (``serve``): a handshaken connection waits for it to be adopted."""
         self.start_record = StartRecord(began)
@@ -130,15 +134,22 @@ class Backend:
         the clients waiting in the listen queue since the last backend died are accepted and do
         their key handshake (a few round trips between processes) while this backend is still
         starting; they are adopted once it serves. Why: each of these steps used to wait for the
-        one before it, and their sum was the gap every client saw at a restart."""
+        one before it, and their sum was the gap every client saw at a restart. A standby starts
+        it too, and the thread waits for the "go" before its first ``accept``."""
         if self._accepting is None:
-            self._accepting = threading.Thread(target=self.acceptor.run, name="omega-accept", daemon=True)
+            self._accepting = threading.Thread(target=self._accept_when_gone, name="omega-accept", daemon=True)
             self._accepting.start()
-            self.start_record.accepting()
+
+    def _accept_when_gone(self) -> None:
+        self.acceptor.start_spares()
+        self._went.wait()
+        self.start_record.accepting()
+        self.acceptor.run()
 
     def begin(self) -> None:
         """Start serving clients: accept (``start_accepting``), then sweep the temp files a crashed
         process left (no client waits for that any more)."""
+        self._went.set()
         self.start_accepting()
         sweep_temp_files(self.config.sessions_dir, started_before=self.started)
 
@@ -153,7 +164,7 @@ class Backend:
         if go is None:
             return False
         self.restarts, began = go
-        self.start_record = StartRecord(began)
+        self.start_record.begin(began)
         self.started = time.time()
         self.last_client_seen = time.monotonic()  # the idle shutdown counts from the take-over
         self.requests.load()  # what the backend before this one answered, up to its death
@@ -575,6 +586,8 @@ def backend_main(listener: Any, config: Config, key: bytes, restarts: int, super
         tune_garbage_collector()  # also the short GIL switch interval, which the accept thread needs
         if go_fd is None:  # a standby begins at the "go" (``serve``)
             backend.begin()  # waiting clients handshake while the loop starts (``start_accepting``)
+        else:
+            backend.start_accepting()  # its threads exist before the "go", and wait for it
         backend.loop_watch.watch_collections()
         code = _run_profiled(backend) if os.environ.get(PROFILE_ENV) else _run(backend)
     except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide

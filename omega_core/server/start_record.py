@@ -17,6 +17,10 @@ class StartRecord:
     given, the creation of this record)."""
 
     def __init__(self, began: float | None = None) -> None:
+        self.begin(began)
+
+    def begin(self, began: float | None = None) -> None:
+        """Count from ``began`` (a standby's "go"), forgetting any moment recorded before."""
         self.began = time.monotonic() if began is None else began
         self.accepting_s: float | None = None
         self.serving_s: float | None = None

@@ -81,6 +81,7 @@ def test_a_dead_standby_is_noticed_and_a_backend_is_forked_instead(make_server: 
     srv = make_server(server=STANDBY)
     backend, standby = wait_standby(srv)
     os.kill(standby, signal.SIGKILL)
+    assert wait_gone(standby, 5)  # (killed within the same millisecond, it would take the "go" and die: a crash)
     os.kill(backend, signal.SIGKILL)
     srv.assert_healthy()
     assert srv.backend_pid() not in (backend, standby)
