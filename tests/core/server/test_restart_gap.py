@@ -18,6 +18,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +162,60 @@ def test_the_supervisor_freezes_its_heap_right_before_it_forks_a_backend(tmp_pat
         gc.unfreeze()  # this test's process is pytest's: give its objects back to the collector
     assert tracked_before > 10_000  # pytest's heap: what a child would otherwise walk
     assert context.tracked_at_start and context.tracked_at_start[0] < 1_000, context.tracked_at_start
+
+
+def test_accepting_connections_starts_no_thread_per_connection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the accept loop runs, its spare handshake threads wait and one thread keeps the time
+    limits: three clients in a row (real key handshakes) start at most that one thread (it used to
+    be a handshake thread and a timer thread per client, each waiting for the GIL at a restart)."""
+    from multiprocess.connection import Client, Listener
+
+    from omega_core.server import accepting
+
+    started: list[str] = []
+    original_start = threading.Thread.start
+
+    def counting_start(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        original_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    key = b"k" * 32
+    listener = Listener(str(tmp_path / "s.sock"), family="AF_UNIX", authkey=None)
+    adopted: list[Any] = []
+    stopped: list[bool] = []
+    acceptor = accepting.Acceptor(listener, key, Config().server, stopping=lambda: bool(stopped),
+                                  client_count=lambda: 0, adopt=adopted.append)
+    loop = threading.Thread(target=acceptor.run, daemon=True)
+    loop.start()
+    clients = []
+    try:
+        deadline = time_limit(10)
+        while acceptor._idle < accepting.SPARE_HANDSHAKERS:
+            assert not deadline(), "the spare handshake threads did not start"
+        before = len(started)
+        for number in range(1, 4):
+            clients.append(Client(str(tmp_path / "s.sock"), family="AF_UNIX", authkey=key))
+            deadline = time_limit(10)
+            while len(adopted) < number:
+                assert not deadline(), "a handshaken connection was not adopted"
+        assert len(started) - before <= 1, started[before:]
+    finally:
+        stopped.append(True)
+        listener.close()
+        loop.join(5)
+        for client in clients:
+            client.close()
+        for connection in adopted:
+            connection.close()
+
+
+def time_limit(seconds: float) -> Any:
+    """A deadline check for a wait loop: True once ``seconds`` passed (each call yields a little)."""
+    end = time.monotonic() + seconds
+
+    def passed() -> bool:
+        time.sleep(0.001)
+        return time.monotonic() > end
+
+    return passed
