@@ -7,7 +7,10 @@ across a kill -9 and restart). No clocks here: each test pins one cause of the g
 - the supervisor has imported everything the backend imports on its way to serving (anyio's
   asyncio backend alone took about 15 ms after every fork);
 - the supervisor's heap is frozen when it forks, so the backend's first collection does not walk
-  (and copy, page by page) the objects it inherited (about 10 ms).
+  (and copy, page by page) the objects it inherited (about 10 ms);
+- accepting starts no thread per connection (spare handshake threads, one time-limit thread):
+  a thread started while the backend starts up waited 0.5-3 ms for the GIL.
+The standby backend (forked ahead, no fork in the gap) has its own tests: ``test_standby.py``.
 """
 
 from __future__ import annotations

@@ -118,3 +118,33 @@ def test_no_standby_is_forked_before_the_backend_ran_the_stable_start_time(
         assert wait_gone(backend, 5)
         srv.assert_healthy()
         assert descendants(srv.supervisor_pid) == {srv.backend_pid()}
+
+
+def test_a_client_reconnects_through_a_restart_with_one_dial_and_no_backoff(
+        make_server: Callable[..., LiveServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The supervisor keeps the socket, so the client's first redial connects at once and waits in
+    the listen queue for the next backend: the dial backoff (50 ms, doubling) never starts during a
+    supervised restart, which alone would be a gap over the 50 ms target."""
+    from omega_core.server import client_greeting
+
+    class RecordingTime:
+        def __init__(self) -> None:
+            self.slept: list[float] = []
+
+        def monotonic(self) -> float:
+            return time.monotonic()
+
+        def sleep(self, seconds: float) -> None:
+            self.slept.append(seconds)
+            time.sleep(seconds)
+
+    srv = make_server(server=STANDBY)
+    backend, _standby = wait_standby(srv)
+    with srv.client() as client:
+        assert client.ping() == "pong"
+        recording = RecordingTime()
+        monkeypatch.setattr(client_greeting, "time", recording)
+        os.kill(backend, signal.SIGKILL)
+        assert client.ping() == "pong"
+        assert client.reconnects == 1
+        assert recording.slept == []
