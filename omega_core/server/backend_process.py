@@ -94,6 +94,9 @@ class Standby:
         try:
             freeze_before_fork()
             process.start()
+        except BaseException:
+            os.close(write_end)
+            raise
         finally:
             os.close(read_end)
         return cls(process, write_end)
