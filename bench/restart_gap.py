@@ -20,6 +20,7 @@ adopted its first client. Medians, p99 and max over the rounds; the target is ma
     python bench/restart_gap.py               # 30 rounds
     python bench/restart_gap.py --rounds 10   # fewer
     python bench/restart_gap.py --fork        # without a standby: each restart forks
+    python bench/restart_gap.py --quick       # 3 rounds (smoke test)
     PYTHONPATH=/other/tree python /other/tree/bench/restart_gap.py   # the same on another tree
 """
 
@@ -75,9 +76,12 @@ def wait_new_backend(server: Any, client: Any, old: int, timeout_s: float = 30.0
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--quick", action="store_true", help="3 rounds (smoke test)")
     parser.add_argument("--server-log", metavar="FILE", help="copy the server's log there at the end")
     parser.add_argument("--fork", action="store_true", help="no standby backend: each restart forks")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds = 3
     gaps: list[float] = []
     listings: list[float] = []
     serving: list[float] = []
