@@ -97,6 +97,16 @@ def test_stop_ends_the_standby(make_server: Callable[..., LiveServer]) -> None:
     assert wait_gone(backend, 5) and wait_gone(standby, 5), "a backend outlived its stopped supervisor"
 
 
+def test_sigterm_of_the_supervisor_ends_backend_and_standby(make_server: Callable[..., LiveServer]) -> None:
+    srv = make_server(server=STANDBY)
+    backend, standby = wait_standby(srv)
+    assert srv.supervisor_pid is not None
+    os.kill(srv.supervisor_pid, signal.SIGTERM)
+    assert wait_gone(srv.supervisor_pid, 10)
+    assert wait_gone(backend, 5) and wait_gone(standby, 5), "a backend outlived its stopped supervisor"
+    assert "supervisor stopped" in srv.paths.log.read_text(errors="replace")
+
+
 def test_a_killed_supervisor_takes_its_standby_along(make_server: Callable[..., LiveServer]) -> None:
     srv = make_server(server=STANDBY)
     backend, standby = wait_standby(srv)
