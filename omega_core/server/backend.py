@@ -80,10 +80,11 @@ therefore blocks in ``select`` for ``BREATHE_S``, which lets waiting threads in 
 
 class Backend:
     def __init__(self, config: Config, listener: Any, key: bytes, restarts: int = 0, supervisor_pid: int | None = None,
-                 began: float | None = None, go_fd: int | None = None) -> None:
+                 began: float | None = None, go_fd: int | None = None, load_record: bool = True) -> None:
         """``go_fd``: this backend is a standby (``backend_process``): it builds what it can, starts
         its loop, and waits for the supervisor's "go" on this pipe before it touches any session
-        state (the request record, the catalog, the temp files) or accepts a client."""
+        state (the request record, the catalog, the temp files) or accepts a client.
+        ``load_record`` False (the server's backends): the request record is read once serving."""
         language = replace(config.language, slice_steps=min(config.language.slice_steps, SERVER_SLICE_STEPS))
         self.config = replace(config, language=language)
         self.listener = listener
@@ -111,8 +112,11 @@ class Backend:
         self.access = AccessTable()
         self.subscribers: dict[str, set[int]] = {}
         self.go_fd = go_fd
-        self.requests = RequestRecord(self.config.sessions_dir, load=go_fd is None)
-        """The persisted request-id record: a resend is answered from it, before locks (exactly-once)."""
+        self.requests = RequestRecord(self.config.sessions_dir, load=load_record)
+        """The persisted request-id record: a resend is answered from it, before locks (exactly-once).
+        Unless ``load_record``, it is read in a worker thread once the backend serves, and only the
+        requests that consult it wait for that (``_load_record``)."""
+        self._record_loaded = anyio.Event()
         self.loop_watch = LoopWatch()
         """The loop's stalls, measured (``loop_watch``): ``"loop"`` in ``metrics`` and ``status``."""
         self.acceptor = Acceptor(listener, key, self.config.server, stopping=self._stop.is_set,
@@ -167,9 +171,15 @@ class Backend:
         self.start_record.begin(began)
         self.started = time.time()
         self.last_client_seen = time.monotonic()  # the idle shutdown counts from the take-over
-        self.requests.load()  # what the backend before this one answered, up to its death
         self.begin()
         return True
+
+    async def _load_record(self) -> None:
+        """Read the request record (what the backends before this one answered, up to the last
+        one's death) in a worker thread, while clients that do not need it are served: at a
+        restart, a full record took 20-40 ms before the first client was even accepted."""
+        await anyio.to_thread.run_sync(self.requests.load)
+        self._record_loaded.set()
 
     async def serve(self) -> int:
         if self.go_fd is not None and not await self._wait_for_go():
@@ -181,6 +191,10 @@ class Backend:
                 async with anyio.create_task_group() as group:
                     self._readers = group
                     self.start_accepting()
+                    if self.requests.loaded:
+                        self._record_loaded.set()
+                    else:
+                        group.start_soon(self._load_record)
                     self._serving.set()
                     self.start_record.serving()
                     group.start_soon(self.persistence.run_flush_loop)
@@ -361,6 +375,8 @@ class Backend:
         if request.id in cache:  # a retried request: answer from the record, do not run it twice
             connection.send(cache[request.id])
             return
+        if not self.requests.loaded and self.requests.consulted_for(request):
+            await self._record_loaded.wait()  # just started: the record is being read (``_load_record``)
         earlier = self.requests.answer(client, request)  # done before a restart: before locks and access
         if earlier is not None:
             connection.send(earlier)
@@ -582,7 +598,7 @@ def backend_main(listener: Any, config: Config, key: bytes, restarts: int, super
     code = EXIT_STOP
     raise_descriptor_limit()
     try:
-        backend = Backend(config, listener, key, restarts, supervisor_pid, began, go_fd)
+        backend = Backend(config, listener, key, restarts, supervisor_pid, began, go_fd, load_record=False)
         tune_garbage_collector()  # also the short GIL switch interval, which the accept thread needs
         if go_fd is None:  # a standby begins at the "go" (``serve``)
             backend.begin()  # waiting clients handshake while the loop starts (``start_accepting``)

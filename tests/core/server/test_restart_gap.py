@@ -222,3 +222,70 @@ def time_limit(seconds: float) -> Any:
         return time.monotonic() > end
 
     return passed
+
+
+def test_a_new_backend_answers_a_ping_before_it_has_read_the_request_record(tmp_path: Path) -> None:
+    """The request record (up to 10,000 lines: 20-40 ms to read) is read once the backend serves,
+    in a worker thread: a ping is answered while it is still being read, and a command (whose
+    resend it may answer) waits for it. Here the reading waits until the ping has been answered."""
+    result = run_script("""
+        import json, os, sys, threading
+        from pathlib import Path
+        from multiprocess.connection import Listener
+        from omega_core.config import Config
+        from omega_core.server import backend as backend_module
+        from omega_core.server.client import OmegaClient
+        from omega_core.server.paths import ServerPaths
+        from omega_core.server.request_record import RequestRecord
+
+        root = Path(sys.argv[1])
+        config = Config(session_dir=str(root / "sessions"), runtime_dir=str(root / "run"))
+        paths = ServerPaths.for_config(config)
+        paths.ensure_runtime_dir()
+        key = paths.create_key()
+        listener = Listener(str(paths.socket), family="AF_UNIX", backlog=8)
+        pinged, execute_waits = threading.Event(), threading.Event()
+        order = []
+        load, answer, consulted_for = RequestRecord.load, RequestRecord.answer, RequestRecord.consulted_for
+
+        def slow_load(self):
+            pinged.wait(10)  # (without the lazy read, the ping waits for this: 10 s, then fails below)
+            execute_waits.wait(3)  # the execute arrived and waits for the record (else: runs first, fails)
+            load(self)
+            order.append("record read")
+
+        def noted_consulted_for(request):
+            if request.op == "execute":
+                execute_waits.set()
+            return consulted_for(request)
+
+        def noted_answer(self, client, request):
+            order.append(f"answer {request.op}")
+            return answer(self, client, request)
+
+        RequestRecord.load, RequestRecord.answer = slow_load, noted_answer
+        RequestRecord.consulted_for = staticmethod(noted_consulted_for)
+        seen = {}
+        run = backend_module._run
+
+        def drive(backend):
+            client = OmegaClient(config, autostart=False, connect_timeout_s=20)
+            seen["ping"] = client.ping()
+            seen["ping_before_record"] = "record read" not in order
+            pinged.set()
+            seen["execute"] = client.execute("(+ 1 2)", "s").output
+            client.close()
+            backend.portal.call(backend.stop)
+
+        def serve_and_drive(backend):
+            threading.Thread(target=lambda: (backend._serving.wait(10), drive(backend)), daemon=True).start()
+            return run(backend)
+
+        backend_module._run = serve_and_drive
+        backend_module.os._exit = lambda code: None
+        backend_module.backend_main(listener, config, key, 0, os.getpid())
+        seen["order"] = order
+        print(json.dumps(seen))
+    """, tmp_path)
+    assert result == {"ping": "pong", "ping_before_record": True, "execute": "=> 3",
+                      "order": ["answer hello", "answer ping", "record read", "answer execute"]}, result
