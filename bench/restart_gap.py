@@ -5,7 +5,9 @@ One real server (temp session and runtime dirs; ``stable_start_s = 0.2``, so eac
 the last restart, is a first crash that restarts at once, taken over by the standby backend the
 supervisor forked after those 0.2 s, ``omega_core/server/backend_process.py``). With ``--fork``
 no standby is ever forked (``stable_start_s`` is huge and the crash backoff 0.1 ms instead): each
-restart forks, as before the standby. A session ``fact`` holds ``(fact 2000)``
+restart forks, as before the standby. With ``--record N`` the sessions dir starts with a request
+record of N entries (a server in use has up to 5,000, in up to 10,000 lines), which every new
+backend reads. A session ``fact`` holds ``(fact 2000)``
 in a global, as in ``bench/isolation.py``'s "(fact 2000), kill -9, reload" case. Per round: the
 backend's pid from ``status``, then ``kill -9`` of it and at once a ``ping`` on a connected client
 (it sees the break, redials, waits in the supervisor's listen queue, handshakes, says ``hello`` and
@@ -21,6 +23,7 @@ adopted its first client. Medians, p99 and max over the rounds; the target is ma
     python bench/restart_gap.py --rounds 10   # fewer
     python bench/restart_gap.py --fork        # without a standby: each restart forks
     python bench/restart_gap.py --quick       # 3 rounds (smoke test)
+    python bench/restart_gap.py --record 5000 # a full request record on disk, as on a server in use
     PYTHONPATH=/other/tree python /other/tree/bench/restart_gap.py   # the same on another tree
 """
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import signal
 import sys
@@ -73,12 +77,25 @@ def wait_new_backend(server: Any, client: Any, old: int, timeout_s: float = 30.0
     raise WrongResult(f"no new backend within {timeout_s:g} s; log:\n{server.log_tail()}")
 
 
+def write_request_record(session_dir: Path, entries: int) -> None:
+    """A request record of ``entries`` code requests (what ``input_logged`` writes), as a server in
+    use leaves it (``omega_core/server/request_record.py``)."""
+    from omega_core.server.request_record import RECORD_NAME
+
+    sessions = session_dir / "sessions"  # config.sessions_dir under the session dir
+    sessions.mkdir(parents=True, exist_ok=True)
+    lines = (json.dumps({"rid": f"{os.urandom(16).hex()}:{number}", "session": f"s{number % 50}",
+                         "offset": number * 1234}, separators=(",", ":")) for number in range(entries))
+    (sessions / RECORD_NAME).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="3 rounds (smoke test)")
     parser.add_argument("--server-log", metavar="FILE", help="copy the server's log there at the end")
     parser.add_argument("--fork", action="store_true", help="no standby backend: each restart forks")
+    parser.add_argument("--record", type=int, default=0, metavar="N", help="start with N request record entries")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds = 3
@@ -90,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         settings: dict[str, Any] = FORK_ONLY if args.fork else {"stable_start_s": STABLE_START_S}
         toml = server_bench.server_toml(fsync="interval", idle_shutdown_s=300.0, **settings)
+        if args.record:
+            write_request_record(root / "sessions", args.record)
         with BenchServer(root / "sessions", root, toml, "restart") as server:
             try:
                 worker = server.client("worker")

@@ -113,6 +113,8 @@ class Backend:
         self.subscribers: dict[str, set[int]] = {}
         self.go_fd = go_fd
         self.requests = RequestRecord(self.config.sessions_dir, load=load_record)
+        if go_fd is not None:
+            self.requests.preload()  # the "go" then reads only what the active backend added since
         """The persisted request-id record: a resend is answered from it, before locks (exactly-once).
         Unless ``load_record``, it is read in a worker thread once the backend serves, and only the
         requests that consult it wait for that (``_load_record``)."""

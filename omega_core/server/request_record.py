@@ -25,7 +25,6 @@ loop turn for code); then the session's recent events (``recorded_reply``) still
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import os
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 from omega_core.server import protocol as proto
 from omega_core.server.execute_reply import reply_from_events
 from omega_core.server.protocol import Op, Request
+from omega_core.server.record_reading import ReadPosition, read_record
 from omega_core.session.atomic import FILE_MODE, atomic_write_bytes, dumps_compact
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.names import session_paths
@@ -72,6 +72,8 @@ class RequestRecord:
         self._fd = -1
         self._lines = 0
         self.loaded = False
+        self._read: ReadPosition | None = None
+        """How far ``preload`` read the file (``load`` then reads only what came after)."""
         if load:
             self.load()
 
@@ -84,25 +86,21 @@ class RequestRecord:
         listings ... never do."""
         return request.op == Op.EXECUTE or request.op in RECORDED_OPS
 
+    def preload(self) -> None:
+        """Read what the file holds now, writing nothing (a standby backend, while the active one
+        still appends): ``load`` then reads only the lines appended since (``record_reading``)."""
+        self._read = read_record(self.path, self.entries)
+
     def load(self) -> None:
-        """Read the file (once, before the first request that ``consulted_for``; it may compact
-        the file). A full record (5,000 entries, up to twice that many lines) takes 20-40 ms."""
-        try:
-            data = self.path.read_bytes()
-        except OSError:
-            data = b""
-        for raw in data.split(b"\n"):
-            try:
-                entry = json.loads(raw) if raw.strip() else None
-            except (ValueError, UnicodeDecodeError):
-                continue  # a torn last line (a crash mid-write): that request had no record yet
-            if isinstance(entry, dict) and isinstance(entry.get("rid"), str):
-                self.entries[entry["rid"]] = entry
-                self.entries.move_to_end(entry["rid"])
+        """Read the file, or what was appended since ``preload`` (once, before the first request
+        that ``consulted_for``; it may compact the file). All of a full record (5,000 entries, up
+        to twice that many lines) takes 20-40 ms."""
+        read = read_record(self.path, self.entries, self._read)
+        self._read = None
         while len(self.entries) > KEEP:
             self.entries.popitem(last=False)
         self._lines = len(self.entries)
-        if data and self._lines < data.count(b"\n"):
+        if self._lines < read.lines:  # a torn last line (a crash mid-write) had no record yet
             self._compact()
         self.loaded = True
 

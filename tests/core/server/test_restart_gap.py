@@ -158,6 +158,7 @@ def test_the_supervisor_freezes_its_heap_right_before_it_forks_a_backend(tmp_pat
     context = _RecordingContext()
     supervisor.context = context
     monkeypatch.setattr(supervisor_module.signal, "signal", lambda *args: None)
+    gc.unfreeze()  # another test may have frozen this process's heap (a backend's start-up does)
     tracked_before = len(gc.get_objects())
     try:
         supervisor.run()
