@@ -24,12 +24,14 @@ Entries = collections.OrderedDict[str, dict[str, Any]]
 
 @dataclass(frozen=True)
 class ReadPosition:
-    """How far a read got: complete lines seen, bytes consumed (just after the last newline) and
-    the file's inode (None: there was no file)."""
+    """How far a read got: complete lines seen, bytes consumed (just after the last newline), the
+    file's inode (None: there was no file) and whether bytes followed the last newline (a line
+    torn by a writer killed mid-write, or one being written)."""
 
     lines: int = 0
     upto: int = 0
     inode: int | None = None
+    torn: bool = False
 
 
 def read_record(path: Path, entries: Entries, since: ReadPosition | None = None) -> ReadPosition:
@@ -67,4 +69,4 @@ def read_record(path: Path, entries: Entries, since: ReadPosition | None = None)
         if isinstance(entry, dict) and isinstance(entry.get("rid"), str):
             entries[entry["rid"]] = entry
             entries.move_to_end(entry["rid"])
-    return ReadPosition(since.lines + len(lines), since.upto + complete, info.st_ino)
+    return ReadPosition(since.lines + len(lines), since.upto + complete, info.st_ino, torn=complete < len(data))

@@ -63,3 +63,18 @@ def test_a_preloaded_record_has_what_the_active_backend_recorded_up_to_the_load(
     standby.load()
     assert standby.loaded and list(standby.entries) == ["client:1", "client:2"]
     assert standby.entries["client:2"]["offset"] == 10
+
+
+def test_a_load_rewrites_the_file_only_for_a_torn_line(tmp_path: Path) -> None:
+    path = tmp_path / RECORD_NAME
+    path.write_bytes(line("a") + line("b") + line("a", 3))  # a duplicate, no torn line
+    inode = path.stat().st_ino
+    record = RequestRecord(tmp_path)
+    assert list(record.entries) == ["b", "a"] and path.stat().st_ino == inode  # not rewritten at start
+    record.close()
+    append(path, line("c")[:7])  # a writer killed mid-line
+    record = RequestRecord(tmp_path)
+    assert path.read_bytes().endswith(b"\n") and path.stat().st_ino != inode  # rewritten without it
+    record.input_logged("d", "s", 4)  # would have been glued to the torn line
+    record.close()
+    assert list(RequestRecord(tmp_path).entries) == ["b", "a", "d"]
