@@ -61,12 +61,29 @@ def read_record(path: Path, entries: Entries, since: ReadPosition | None = None)
     data = b"".join(chunks)
     complete = data.rfind(b"\n") + 1  # 0: no complete line
     lines = data[:complete].split(b"\n")[:-1] if complete else []
-    for raw in lines:
-        try:
-            entry = json.loads(raw) if raw.strip() else None
-        except (ValueError, UnicodeDecodeError):
-            continue  # a line torn by a crash and continued by the next writer: that request is lost
+    for entry in parse_lines(lines):
         if isinstance(entry, dict) and isinstance(entry.get("rid"), str):
             entries[entry["rid"]] = entry
             entries.move_to_end(entry["rid"])
     return ReadPosition(since.lines + len(lines), since.upto + complete, info.st_ino, torn=complete < len(data))
+
+
+def parse_lines(lines: list[bytes]) -> list[Any]:
+    """The JSON value of each line that holds one, in order. All lines in one ``json.loads`` (as one
+    array: a third of the time of a call per line, which is 20-40 ms for a full record); when that
+    fails (a line torn by a crash and continued by the next writer), line by line, skipping
+    what does not parse (that request is lost from the record)."""
+    present = [raw for raw in lines if raw.strip()]
+    try:
+        values = json.loads(b"[" + b",".join(present) + b"]")
+        if isinstance(values, list) and len(values) == len(present):
+            return values
+    except (ValueError, UnicodeDecodeError):
+        pass
+    parsed = []
+    for raw in present:
+        try:
+            parsed.append(json.loads(raw))
+        except (ValueError, UnicodeDecodeError):
+            continue
+    return parsed

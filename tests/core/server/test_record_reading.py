@@ -78,3 +78,11 @@ def test_a_load_rewrites_the_file_only_for_a_torn_line(tmp_path: Path) -> None:
     record.input_logged("d", "s", 4)  # would have been glued to the torn line
     record.close()
     assert list(RequestRecord(tmp_path).entries) == ["b", "a", "d"]
+
+
+def test_lines_are_parsed_at_once_and_a_broken_line_costs_only_itself() -> None:
+    from omega_core.server.record_reading import parse_lines
+
+    assert parse_lines([b'{"rid": "a"}', b"", b"[1, 2]"]) == [{"rid": "a"}, [1, 2]]
+    # "1, 2" alone would make the joined array longer: it is parsed line by line (and dropped)
+    assert parse_lines([b'{"rid": "a"}', b'{"rid": "b"', b"1, 2", b'{"rid": "c"}']) == [{"rid": "a"}, {"rid": "c"}]
