@@ -87,9 +87,10 @@ class RequestRecord:
         return request.op == Op.EXECUTE or request.op in RECORDED_OPS
 
     def preload(self) -> None:
-        """Read what the file holds now, writing nothing (a standby backend, while the active one
-        still appends): ``load`` then reads only the lines appended since (``record_reading``)."""
-        self._read = read_record(self.path, self.entries)
+        """Read what the file holds now, or what was appended since the last ``preload``, writing
+        nothing (a standby backend, while the active one still appends): ``load`` then reads only
+        the lines appended since (``record_reading``)."""
+        self._read = read_record(self.path, self.entries, self._read)
 
     def load(self) -> None:
         """Read the file, or what was appended since ``preload`` (once, before the first request

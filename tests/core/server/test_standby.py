@@ -158,3 +158,63 @@ def test_a_client_reconnects_through_a_restart_with_one_dial_and_no_backoff(
         assert client.ping() == "pong"
         assert client.reconnects == 1
         assert recording.slept == []
+
+
+def test_a_waiting_standby_keeps_up_with_the_request_record(tmp_path: Any) -> None:
+    """While it waits, a standby reads what the active backend adds to the request record (so its
+    "go" reads a few lines, not a whole file that a compaction replaced), and after the "go" it
+    answers from all of it."""
+    from tests.core.server.test_restart_gap import run_script
+
+    result = run_script("""
+        import json, os, sys, threading, time
+        from pathlib import Path
+        from multiprocess.connection import Listener
+        from omega_core.config import Config
+        from omega_core.server import backend as backend_module
+        from omega_core.server.go_signal import encode_go
+        from omega_core.server.paths import ServerPaths
+        from omega_core.server.request_record import RequestRecord
+
+        root = Path(sys.argv[1])
+        config = Config(session_dir=str(root / "sessions"), runtime_dir=str(root / "run"))
+        paths = ServerPaths.for_config(config)
+        paths.ensure_runtime_dir()
+        key = paths.create_key()
+        listener = Listener(str(paths.socket), family="AF_UNIX", backlog=8)
+        active = RequestRecord(config.sessions_dir)
+        active.input_logged("client:1", "s", 0)
+        backend_module.RECORD_CATCH_UP_S = 0.02
+        go_read, go_write = os.pipe()
+        seen = {}
+        run = backend_module._run
+
+        def drive(backend):
+            seen["preloaded"] = list(backend.requests.entries)
+            os.replace(active.path, active.path.with_suffix(".old"))  # as a compaction: a new file
+            active.close()
+            active.input_logged("client:2", "s", 5)
+            deadline = time.monotonic() + 10
+            while "client:2" not in backend.requests.entries and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen["caught_up_before_go"] = list(backend.requests.entries)
+            os.write(go_write, encode_go(1, time.monotonic()))
+            backend._serving.wait(10)
+            deadline = time.monotonic() + 10
+            while not backend.requests.loaded and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen["after_go"] = list(backend.requests.entries)
+            seen["restarts"] = backend.restarts
+            backend.portal.call(backend.stop)
+
+        def serve_and_drive(backend):
+            threading.Thread(target=drive, args=(backend,), daemon=True).start()
+            return run(backend)
+
+        backend_module._run = serve_and_drive
+        backend_module.os._exit = lambda code: None
+        backend_module.backend_main(listener, config, key, 0, os.getpid(), go_fd=go_read)
+        print(json.dumps(seen))
+    """, tmp_path)
+    assert result == {"preloaded": ["client:1"], "caught_up_before_go": ["client:2"], "after_go": ["client:2"],
+                      "restarts": 1}, result
