@@ -38,13 +38,16 @@ from omega_core.server.config_report import effective_config
 from omega_core.server.connection import Connection, read_frames
 from omega_core.server.context import EXIT_RESTART, EXIT_STOP
 from omega_core.server.collector import YOUNG_COLLECTION_EVERY_S, collect_when_idle, collect_young, tune_garbage_collector
+from omega_core.server.go_signal import read_go
 from omega_core.server.health import BackgroundJob
 from omega_core.server.loop_watch import LoopWatch, watched_loop_factory
 from omega_core.server.manager import SessionInstance, SessionManager
 from omega_core.server.ops import dispatch
 from omega_core.server.persistence import PersistenceManager
 from omega_core.server.request_record import RequestRecord
+from omega_core.server.start_record import StartRecord
 from omega_core.server.worker_threads import run_in_worker
+from omega_core.session.sweep import sweep_temp_files
 
 log = logging.getLogger("omega.backend")
 
@@ -58,6 +61,12 @@ FORMS_TURN_S = 0.002
 """A command of many forms that each end within their first slice yields only form results, no
 pauses: after this long the loop gets its turns anyway (100 defines in one line held it for 0.9 s)."""
 REPLY_CACHE = 256
+ADOPT_WAIT_S = 0.1
+"""A handshaken connection waiting for the loop to serve looks this often whether the backend stops."""
+RECORD_CATCH_UP_S = 1.0
+"""A standby reads what the active backend added to the request record this often (a few
+syscalls when nothing was): after a compaction (a new file) it would otherwise read all of it at
+its "go", 10-20 ms of a restart."""
 DECODE_OFF_LOOP_BYTES = 256 * 1024
 """Request frames bigger than this are decoded in a worker thread (its C calls are each short, so
 the loop gets the GIL between them): an 8 MB frame took the loop for seconds."""
@@ -74,7 +83,12 @@ therefore blocks in ``select`` for ``BREATHE_S``, which lets waiting threads in 
 
 
 class Backend:
-    def __init__(self, config: Config, listener: Any, key: bytes, restarts: int = 0, supervisor_pid: int | None = None) -> None:
+    def __init__(self, config: Config, listener: Any, key: bytes, restarts: int = 0, supervisor_pid: int | None = None,
+                 began: float | None = None, go_fd: int | None = None, load_record: bool = True) -> None:
+        """``go_fd``: this backend is a standby (``backend_process``): it builds what it can, starts
+        its loop, and waits for the supervisor's "go" on this pipe before it touches any session
+        state (the request record, the catalog, the temp files) or accepts a client.
+        ``load_record`` False (the server's backends): the request record is read once serving."""
         language = replace(config.language, slice_steps=min(config.language.slice_steps, SERVER_SLICE_STEPS))
         self.config = replace(config, language=language)
         self.listener = listener
@@ -101,23 +115,100 @@ class Backend:
         self.persistence = PersistenceManager(self.config, self.manager, after_flush=self.forget_idle_locks)
         self.access = AccessTable()
         self.subscribers: dict[str, set[int]] = {}
-        self.requests = RequestRecord(self.config.sessions_dir)
-        """The persisted request-id record: a resend is answered from it, before locks (exactly-once)."""
+        self.go_fd = go_fd
+        self.requests = RequestRecord(self.config.sessions_dir, load=load_record)
+        if go_fd is not None:
+            self.requests.preload()  # the "go" then reads only what the active backend added since
+        """The persisted request-id record: a resend is answered from it, before locks (exactly-once).
+        Unless ``load_record``, it is read in a worker thread once the backend serves, and only the
+        requests that consult it wait for that (``_load_record``)."""
+        self._record_loaded = anyio.Event()
         self.loop_watch = LoopWatch()
         """The loop's stalls, measured (``loop_watch``): ``"loop"`` in ``metrics`` and ``status``."""
         self.acceptor = Acceptor(listener, key, self.config.server, stopping=self._stop.is_set,
                                  client_count=lambda: len(self.connections), adopt=self._adopt_from_thread)
+        self._accepting: threading.Thread | None = None
+        self._went = threading.Event()
+        """Set when this backend may accept: at once, or a standby at its "go" (``_wait_for_go``)."""
+        if go_fd is None:
+            self._went.set()
+        self._serving = threading.Event()
+        """Set once the loop serves (``serve``): a handshaken connection waits for it to be adopted."""
+        self.start_record = StartRecord(began)
+        """When this backend began serving and adopted its first client (``status`` ``"start"``)."""
 
     # --- life cycle ----------------------------------------------------------------------------
 
+    def start_accepting(self) -> None:
+        """Start the accept thread (once). ``backend_main`` calls this before the loop starts, so
+        the clients waiting in the listen queue since the last backend died are accepted and do
+        their key handshake (a few round trips between processes) while this backend is still
+        starting; they are adopted once it serves. Why: each of these steps used to wait for the
+        one before it, and their sum was the gap every client saw at a restart. A standby starts
+        it too, and the thread waits for the "go" before its first ``accept``."""
+        if self._accepting is None:
+            self._accepting = threading.Thread(target=self._accept_when_gone, name="omega-accept", daemon=True)
+            self._accepting.start()
+
+    def _accept_when_gone(self) -> None:
+        self.acceptor.start_spares()
+        self._went.wait()
+        self.start_record.accepting()
+        self.acceptor.run()
+
+    def begin(self) -> None:
+        """Start serving clients: accept (``start_accepting``), then sweep the temp files a crashed
+        process left (no client waits for that any more)."""
+        self._went.set()
+        self.start_accepting()
+        sweep_temp_files(self.config.sessions_dir, started_before=self.started)
+
+    async def _wait_for_go(self) -> bool:
+        """A standby's wait (its loop idles in ``select``, no stall counted; every
+        ``RECORD_CATCH_UP_S`` it reads the request record's new lines), then its take-over: from
+        here on it is the backend, started at the "go". False: no "go" came (the supervisor
+        stopped), stop quietly."""
+        assert self.go_fd is not None
+        while True:
+            with anyio.move_on_after(RECORD_CATCH_UP_S):
+                await anyio.wait_readable(self.go_fd)
+                break
+            # keep up with the active backend's record, so the "go" has only a few lines to read
+            await anyio.to_thread.run_sync(self.requests.preload)
+        go = read_go(self.go_fd)
+        self.go_fd = None
+        if go is None:
+            return False
+        self.restarts, began = go
+        self.start_record.begin(began)
+        self.started = time.time()
+        self.last_client_seen = time.monotonic()  # the idle shutdown counts from the take-over
+        self.begin()
+        return True
+
+    async def _load_record(self) -> None:
+        """Read the request record (what the backends before this one answered, up to the last
+        one's death) in a worker thread, while clients that do not need it are served: at a
+        restart, a full record took 20-40 ms before the first client was even accepted."""
+        await anyio.to_thread.run_sync(self.requests.load)
+        self._record_loaded.set()
+
     async def serve(self) -> int:
+        if self.go_fd is not None and not await self._wait_for_go():
+            return EXIT_STOP
         async with BlockingPortal() as portal:
             self.portal = portal
             async with anyio.create_task_group() as requests:
                 self._requests = requests
                 async with anyio.create_task_group() as group:
                     self._readers = group
-                    threading.Thread(target=self.acceptor.run, name="omega-accept", daemon=True).start()
+                    self.start_accepting()
+                    if self.requests.loaded:
+                        self._record_loaded.set()
+                    else:
+                        group.start_soon(self._load_record)
+                    self._serving.set()
+                    self.start_record.serving()
                     group.start_soon(self.persistence.run_flush_loop)
                     group.start_soon(self.persistence.run_fsync_loop)
                     group.start_soon(self._idle_loop)
@@ -189,7 +280,11 @@ class Backend:
     # --- connections (threads) -----------------------------------------------------------------
 
     def _adopt_from_thread(self, connection: Connection) -> None:
-        """Hand a connection whose handshake passed to the loop (raises RuntimeError when stopping)."""
+        """Hand a connection whose handshake passed to the loop, once it serves (raises
+        RuntimeError when stopping)."""
+        while not self._serving.wait(ADOPT_WAIT_S):
+            if self._stop.is_set():
+                raise RuntimeError("the backend is stopping")
         if self.portal is None:
             raise RuntimeError("the backend is not serving")
         self.portal.call(self._adopt, connection)
@@ -199,6 +294,7 @@ class Backend:
         connection.attach(asyncio.get_running_loop())
         self._readers.start_soon(self._read_frames, connection)
         self._register(connection)
+        self.start_record.adopted()
 
     async def _read_frames(self, connection: Connection) -> None:
         requests = self._requests
@@ -291,6 +387,8 @@ class Backend:
         if request.id in cache:  # a retried request: answer from the record, do not run it twice
             connection.send(cache[request.id])
             return
+        if not self.requests.loaded and self.requests.consulted_for(request):
+            await self._record_loaded.wait()  # just started: the record is being read (``_load_record``)
         earlier = self.requests.answer(client, request)  # done before a restart: before locks and access
         if earlier is not None:
             connection.send(earlier)
@@ -453,6 +551,7 @@ class Backend:
             "session_dir": str(self.config.session_dir),
             "degraded": self.manager.health.degraded(),
             "loop": {key: value for key, value in self.loop_watch.figures().items() if key != "recent_stalls"},
+            "start": self.start_record.figures(),
             "config": effective_config(self.config),  # front ends compare theirs (config_report.py)
         }
 
@@ -503,17 +602,20 @@ def _run_profiled(backend: Backend) -> int:
         profiler.dump_stats(os.environ[PROFILE_ENV])
 
 
-def backend_main(listener: Any, config: Config, key: bytes, restarts: int, supervisor_pid: int) -> None:
-    """Entry point of the forked backend process (never returns)."""
+def backend_main(listener: Any, config: Config, key: bytes, restarts: int, supervisor_pid: int,
+                 began: float | None = None, go_fd: int | None = None) -> None:
+    """Entry point of the forked backend process (never returns); ``began``: when the supervisor
+    forked it (``time.monotonic``), for the start record; ``go_fd``: a standby's pipe (``Backend``)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s backend[%(process)d] %(levelname)s %(message)s")
     code = EXIT_STOP
     raise_descriptor_limit()
     try:
-        from omega_core.session.sweep import sweep_temp_files
-
-        sweep_temp_files(config.sessions_dir, started_before=time.time())  # left by a crashed process
-        backend = Backend(config, listener, key, restarts, supervisor_pid)
-        tune_garbage_collector()
+        backend = Backend(config, listener, key, restarts, supervisor_pid, began, go_fd, load_record=False)
+        tune_garbage_collector()  # also the short GIL switch interval, which the accept thread needs
+        if go_fd is None:  # a standby begins at the "go" (``serve``)
+            backend.begin()  # waiting clients handshake while the loop starts (``start_accepting``)
+        else:
+            backend.start_accepting()  # its threads exist before the "go", and wait for it
         backend.loop_watch.watch_collections()
         code = _run_profiled(backend) if os.environ.get(PROFILE_ENV) else _run(backend)
     except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide

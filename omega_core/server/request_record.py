@@ -25,7 +25,6 @@ loop turn for code); then the session's recent events (``recorded_reply``) still
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import os
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 from omega_core.server import protocol as proto
 from omega_core.server.execute_reply import reply_from_events
 from omega_core.server.protocol import Op, Request
+from omega_core.server.record_reading import ReadPosition, read_record
 from omega_core.session.atomic import FILE_MODE, atomic_write_bytes, dumps_compact
 from omega_core.session.log_reader import SessionLogReader
 from omega_core.session.names import session_paths
@@ -63,34 +63,51 @@ def is_anonymous(rid_or_client: str) -> bool:
 
 
 class RequestRecord:
-    def __init__(self, sessions_dir: Path) -> None:
+    def __init__(self, sessions_dir: Path, load: bool = True) -> None:
+        """``load`` False: read the file later (``load``): a standby backend builds its record
+        while another backend still appends to the file (``backend_process``)."""
         self.sessions_dir = sessions_dir
         self.path = sessions_dir / RECORD_NAME
         self.entries: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
         self._fd = -1
         self._lines = 0
-        self._load()
+        self.loaded = False
+        self._read: ReadPosition | None = None
+        """How far ``preload`` read the file (``load`` then reads only what came after)."""
+        if load:
+            self.load()
 
     # --- file ----------------------------------------------------------------------------------
 
-    def _load(self) -> None:
-        try:
-            data = self.path.read_bytes()
-        except OSError:
-            data = b""
-        for raw in data.split(b"\n"):
-            try:
-                entry = json.loads(raw) if raw.strip() else None
-            except (ValueError, UnicodeDecodeError):
-                continue  # a torn last line (a crash mid-write): that request had no record yet
-            if isinstance(entry, dict) and isinstance(entry.get("rid"), str):
-                self.entries[entry["rid"]] = entry
-                self.entries.move_to_end(entry["rid"])
+    @staticmethod
+    def consulted_for(request: Request) -> bool:
+        """Whether handling ``request`` reads or adds entries (``answer``, ``remember``, and
+        ``input_logged`` while code runs): only these wait for ``load``; ``ping``, ``hello``,
+        listings ... never do."""
+        return request.op == Op.EXECUTE or request.op in RECORDED_OPS
+
+    def preload(self) -> None:
+        """Read what the file holds now, or what was appended since the last ``preload``, writing
+        nothing (a standby backend, while the active one still appends): ``load`` then reads only
+        the lines appended since (``record_reading``)."""
+        self._read = read_record(self.path, self.entries, self._read)
+
+    def load(self) -> None:
+        """Read the file, or what was appended since ``preload`` (once, before the first request
+        that ``consulted_for``; it may compact the file). All of a full record (5,000 entries, up
+        to twice that many lines) takes 20-40 ms."""
+        read = read_record(self.path, self.entries, self._read)
+        self._read = None
         while len(self.entries) > KEEP:
             self.entries.popitem(last=False)
-        self._lines = len(self.entries)
-        if data and self._lines < data.count(b"\n"):
+        self._lines = read.lines
+        # A torn last line (a crash mid-write: that request had no record yet) would swallow the
+        # next append: rewrite the file without it. Otherwise the file is compacted when it
+        # reaches twice ``KEEP`` lines (``_append``), as while serving: rewriting a full record at
+        # every start cost 10-20 ms of a restart.
+        if read.torn or self._lines > 2 * KEEP:
             self._compact()
+        self.loaded = True
 
     def _open(self) -> int:
         if self._fd < 0:

@@ -1,7 +1,9 @@
 """The supervisor process: holds the listening socket and the key, forks and watches the backend.
 
 Because the supervisor owns the socket, connections made while a backend restarts wait in the
-listen queue and are served by the next backend; clients reconnect by themselves. Past the
+listen queue and are served by the next backend; clients reconnect by themselves. The next backend
+is forked ahead once the active one ran ``stable_start_s`` (a standby, ``backend_process``), so a
+restart needs no fork; before any fork the supervisor prepares itself (``fork_prep``). Past the
 restart limit the supervisor stays up and answers every request with ``unavailable`` and the
 cause, until ``restart`` (``omega server restart``) or ``shutdown``.
 
@@ -25,9 +27,11 @@ from multiprocess.connection import AuthenticationError, Listener, answer_challe
 
 from omega_core.config import Config, find_config_file, load_config
 from omega_core.server import protocol as proto
-from omega_core.server.backend import EXIT_RESTART, EXIT_STOP, backend_main
+from omega_core.server.backend import EXIT_RESTART, EXIT_STOP
 from omega_core.server.config_report import CONFIG_FILE_ENV
 from omega_core.server.connection import abort_connection
+from omega_core.server.backend_process import Standby, backend_entry
+from omega_core.server.fork_prep import freeze_before_fork, preload_backend_modules
 from omega_core.server.paths import ServerPaths
 from omega_core.server.restart_policy import RestartPolicy
 
@@ -56,21 +60,26 @@ class Supervisor:
                                     server.restart_limit, server.restart_window_s, server.stable_start_s)
         self.restarts = 0
         self.backend: Any = None
+        self.standby: Standby | None = None
+        """A backend forked ahead, waiting to take over (``backend_process``), once the active one ran
+        ``stable_start_s``: the restart after a crash then needs no fork."""
         self.stopping = False
         self.context = multiprocess.get_context("fork")
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        try:
+            self._run()
+        finally:
+            self.discard_standby()
+
+    def _run(self) -> None:
         while not self.stopping:
             started = time.monotonic()
-            self.backend = self.context.Process(
-                target=_backend_entry, args=(self.listener, self.config, self.key, self.restarts, os.getpid()),
-                name="omega-backend",
-            )
-            self.backend.start()
-            log.info("backend started (pid %s, restarts %s)", self.backend.pid, self.restarts)
-            self.backend.join()
+            self.backend, how = self._start_backend()
+            log.info("backend started (pid %s, restarts %s, %s)", self.backend.pid, self.restarts, how)
+            self._wait_for_backend()
             code = self.backend.exitcode
             if self.stopping or code == EXIT_STOP:
                 log.info("backend stopped (%s)", describe_exit(code))
@@ -97,6 +106,40 @@ class Supervisor:
                 continue
             log.warning("backend %s; restarting in %.2f s", cause, delay)
             time.sleep(delay)
+
+    def _start_backend(self) -> tuple[Any, str]:
+        """The next backend: the standby if there is a live one, else a fork now."""
+        standby, self.standby = self.standby, None
+        if standby is not None:
+            if standby.go(self.restarts, time.monotonic()):
+                return standby.process, "the standby"
+            log.warning("the standby backend (pid %s) is gone (%s): forking one", standby.process.pid,
+                        describe_exit(standby.process.exitcode))
+            standby.discard()
+        process = self.context.Process(
+            target=backend_entry, args=(self.listener, self.config, self.key, self.restarts, os.getpid()),
+            kwargs={"began": time.monotonic()}, name="omega-backend",
+        )
+        freeze_before_fork()
+        process.start()
+        return process, "forked"
+
+    def _wait_for_backend(self) -> None:
+        """Wait until the backend exits; once it has run ``stable_start_s`` (a crash from then on
+        restarts at once), fork the standby that will take its place."""
+        self.backend.join(self.config.server.stable_start_s)
+        if self.backend.exitcode is None and not self.stopping and self.standby is None:
+            try:
+                self.standby = Standby.fork(self.context, self.listener, self.config, self.key)
+                log.info("standby backend forked (pid %s)", self.standby.process.pid)
+            except OSError as problem:  # no memory or processes left: restarts fork as before
+                log.warning("could not fork a standby backend: %s", problem)
+        self.backend.join()
+
+    def discard_standby(self) -> None:
+        standby, self.standby = self.standby, None
+        if standby is not None:
+            standby.discard()
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.stopping = True
@@ -161,25 +204,6 @@ class Supervisor:
             conn.close()
 
 
-PR_SET_PDEATHSIG = 1
-
-
-def _backend_entry(*args: Any) -> None:
-    """The backend asks the kernel for SIGTERM when the supervisor dies (Linux ``prctl``): a
-    supervisor killed with -9 must not leave an orphan backend serving the socket and holding the
-    session logs' locks while a new server starts. Elsewhere its idle loop notices within a second."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != args[-1]:  # the supervisor died before the request took effect
-            os.kill(os.getpid(), signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
-    backend_main(*args)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="omega-supervisor")
     parser.add_argument("--session-dir", required=True)
@@ -208,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         listener = Listener(str(paths.socket), family="AF_UNIX", backlog=128)
     finally:
         os.umask(previous_umask)
+    preload_backend_modules()  # before the pid file, which says the server is up
     paths.write_pid(os.getpid())
     log.info("listening on %s for %s", paths.socket, paths.session_dir)
     try:

@@ -55,6 +55,17 @@ def test_server_bench_runs_quick(tmp_path: Path) -> None:
     assert "outlived" not in done.stderr and "did not stop" not in done.stderr, done.stderr
 
 
+@pytest.mark.parametrize("mode", [(), ("--fork",)])
+def test_restart_gap_bench_runs_quick(tmp_path: Path, mode: tuple[str, ...]) -> None:
+    """bench/restart_gap.py kills its own server's backend (with and without a standby)."""
+    done = run_bench("restart_gap.py", tmp_path, *mode)
+    assert done.returncode == 0, f"restart_gap.py --quick exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+    assert header_line(done.stdout) is not None, f"no table header in:\n{done.stdout}"
+    for name in ("kill -9 -> ping answers", "fork or go -> first client adopted"):
+        assert name in done.stdout, f"no {name!r} row in:\n{done.stdout}"
+    assert "outlived" not in done.stderr and "did not stop" not in done.stderr, done.stderr
+
+
 def test_tui_bench_runs_quick(tmp_path: Path) -> None:
     """bench/tui.py starts a server of its own (temp dirs), runs the app headless, stops the server."""
     done = run_bench("tui.py", tmp_path)
