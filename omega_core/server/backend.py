@@ -1,20 +1,24 @@
 """The backend process: one anyio event loop serving every connection.
 
-Threads only do blocking socket work (``accepting``): one accepts, one per new connection does the
-key handshake (with a timeout, so a silent peer cannot stall anyone) and then hands the connection
+Threads only do blocking socket work (``accepting``): one accepts, a few spare ones do the key
+handshakes (with a time limit, so a silent peer cannot stall anyone) and hand each connection
 to the loop.
 Everything else runs on the loop: reading frames (``framing``; a reading thread would wait for the
 GIL after every ``recv`` while a session computes), requests, sessions and persistence. Evaluation
 runs in bounded slices (``run_cooperative``), oracle calls and big file writes in worker threads, so
 a busy session never delays another client's request. ``connection`` holds a client's socket
 (written without blocking: a client that stops reading costs only its own bounded ``outbox``),
-``persistence`` the background writes (a failure there marks its session degraded, ``health``). Exit status tells the supervisor what to do next: 0 stop,
-75 restart now; anything else is a crash (restart with backoff).
+``persistence`` the background writes (a failure there marks its session degraded, ``health``).
+Exit status tells the supervisor what to do next: 0 stop, 75 restart now; anything else is a
+crash (restart with backoff).
+
+Beside this module: how a backend starts serving (``backend_start``: accept before the loop, a
+standby's "go"), its clients and the pushes to followers (``backend_clients``), and the process's
+body (``backend_run``: the loop, profiling, a crash's cause).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -32,22 +36,21 @@ from omega_core.errors import OmegaError
 from omega_core.evaluator import EffectCall, FormResult
 from omega_core.lang.release import releases_running
 from omega_core.server import protocol as proto
-from omega_core.server.accepting import Acceptor, raise_descriptor_limit
+from omega_core.server.accepting import Acceptor
 from omega_core.server.access import AccessTable
+from omega_core.server.backend_clients import BackendClients
+from omega_core.server.backend_start import BackendStart
 from omega_core.server.config_report import effective_config
-from omega_core.server.connection import Connection, read_frames
-from omega_core.server.context import EXIT_RESTART, EXIT_STOP
-from omega_core.server.collector import YOUNG_COLLECTION_EVERY_S, collect_when_idle, collect_young, tune_garbage_collector
-from omega_core.server.go_signal import read_go
-from omega_core.server.health import BackgroundJob
-from omega_core.server.loop_watch import LoopWatch, watched_loop_factory
+from omega_core.server.connection import Connection
+from omega_core.server.context import EXIT_STOP
+from omega_core.server.collector import YOUNG_COLLECTION_EVERY_S, collect_when_idle, collect_young
+from omega_core.server.loop_watch import LoopWatch
 from omega_core.server.manager import SessionInstance, SessionManager
 from omega_core.server.ops import dispatch
 from omega_core.server.persistence import PersistenceManager
 from omega_core.server.request_record import RequestRecord
 from omega_core.server.start_record import StartRecord
 from omega_core.server.worker_threads import run_in_worker
-from omega_core.session.sweep import sweep_temp_files
 
 log = logging.getLogger("omega.backend")
 
@@ -61,12 +64,6 @@ FORMS_TURN_S = 0.002
 """A command of many forms that each end within their first slice yields only form results, no
 pauses: after this long the loop gets its turns anyway (100 defines in one line held it for 0.9 s)."""
 REPLY_CACHE = 256
-ADOPT_WAIT_S = 0.1
-"""A handshaken connection waiting for the loop to serve looks this often whether the backend stops."""
-RECORD_CATCH_UP_S = 1.0
-"""A standby reads what the active backend added to the request record this often (a few
-syscalls when nothing was): after a compaction (a new file) it would otherwise read all of it at
-its "go", 10-20 ms of a restart."""
 DECODE_OFF_LOOP_BYTES = 256 * 1024
 """Request frames bigger than this are decoded in a worker thread (its C calls are each short, so
 the loop gets the GIL between them): an 8 MB frame took the loop for seconds."""
@@ -82,7 +79,7 @@ restarts each time: GIL convoy starvation, seen as 10 s pings when connections h
 therefore blocks in ``select`` for ``BREATHE_S``, which lets waiting threads in (about 10% cost)."""
 
 
-class Backend:
+class Backend(BackendStart, BackendClients):
     def __init__(self, config: Config, listener: Any, key: bytes, restarts: int = 0, supervisor_pid: int | None = None,
                  began: float | None = None, go_fd: int | None = None, load_record: bool = True) -> None:
         """``go_fd``: this backend is a standby (``backend_process``): it builds what it can, starts
@@ -138,60 +135,6 @@ class Backend:
         """When this backend began serving and adopted its first client (``status`` ``"start"``)."""
 
     # --- life cycle ----------------------------------------------------------------------------
-
-    def start_accepting(self) -> None:
-        """Start the accept thread (once). ``backend_main`` calls this before the loop starts, so
-        the clients waiting in the listen queue since the last backend died are accepted and do
-        their key handshake (a few round trips between processes) while this backend is still
-        starting; they are adopted once it serves. Why: each of these steps used to wait for the
-        one before it, and their sum was the gap every client saw at a restart. A standby starts
-        it too, and the thread waits for the "go" before its first ``accept``."""
-        if self._accepting is None:
-            self._accepting = threading.Thread(target=self._accept_when_gone, name="omega-accept", daemon=True)
-            self._accepting.start()
-
-    def _accept_when_gone(self) -> None:
-        self.acceptor.start_spares()
-        self._went.wait()
-        self.start_record.accepting()
-        self.acceptor.run()
-
-    def begin(self) -> None:
-        """Start serving clients: accept (``start_accepting``), then sweep the temp files a crashed
-        process left (no client waits for that any more)."""
-        self._went.set()
-        self.start_accepting()
-        sweep_temp_files(self.config.sessions_dir, started_before=self.started)
-
-    async def _wait_for_go(self) -> bool:
-        """A standby's wait (its loop idles in ``select``, no stall counted; every
-        ``RECORD_CATCH_UP_S`` it reads the request record's new lines), then its take-over: from
-        here on it is the backend, started at the "go". False: no "go" came (the supervisor
-        stopped), stop quietly."""
-        assert self.go_fd is not None
-        while True:
-            with anyio.move_on_after(RECORD_CATCH_UP_S):
-                await anyio.wait_readable(self.go_fd)
-                break
-            # keep up with the active backend's record, so the "go" has only a few lines to read
-            await anyio.to_thread.run_sync(self.requests.preload)
-        go = read_go(self.go_fd)
-        self.go_fd = None
-        if go is None:
-            return False
-        self.restarts, began = go
-        self.start_record.begin(began)
-        self.started = time.time()
-        self.last_client_seen = time.monotonic()  # the idle shutdown counts from the take-over
-        self.begin()
-        return True
-
-    async def _load_record(self) -> None:
-        """Read the request record (what the backends before this one answered, up to the last
-        one's death) in a worker thread, while clients that do not need it are served: at a
-        restart, a full record took 20-40 ms before the first client was even accepted."""
-        await anyio.to_thread.run_sync(self.requests.load)
-        self._record_loaded.set()
 
     async def serve(self) -> int:
         if self.go_fd is not None and not await self._wait_for_go():
@@ -276,90 +219,6 @@ class Backend:
                 log.info("no clients for %.0f s: stopping", idle_after)
                 self.stop(EXIT_STOP)
                 return
-
-    # --- connections (threads) -----------------------------------------------------------------
-
-    def _adopt_from_thread(self, connection: Connection) -> None:
-        """Hand a connection whose handshake passed to the loop, once it serves (raises
-        RuntimeError when stopping)."""
-        while not self._serving.wait(ADOPT_WAIT_S):
-            if self._stop.is_set():
-                raise RuntimeError("the backend is stopping")
-        if self.portal is None:
-            raise RuntimeError("the backend is not serving")
-        self.portal.call(self._adopt, connection)
-
-    def _adopt(self, connection: Connection) -> None:
-        assert self._readers is not None
-        connection.attach(asyncio.get_running_loop())
-        self._readers.start_soon(self._read_frames, connection)
-        self._register(connection)
-        self.start_record.adopted()
-
-    async def _read_frames(self, connection: Connection) -> None:
-        requests = self._requests
-        assert requests is not None
-        server = self.config.server
-        await read_frames(connection, server.max_frame_bytes,
-                          lambda data: requests.start_soon(self.handle, connection, data),
-                          stall_timeout_s=server.frame_stall_timeout_s)
-        connection.close()
-        self._unregister(connection)
-
-    def _register(self, connection: Connection) -> None:
-        self.connections[connection.number] = connection
-        self.last_client_seen = time.monotonic()
-
-    def _unregister(self, connection: Connection) -> None:
-        """A client left (or died): it releases everything it held and stops following."""
-        self.connections.pop(connection.number, None)
-        wrote = [name for name in list(self.access.sessions)
-                 if (writer := self.access.writer(name)) is not None and writer.connection == connection.number]
-        self.access.release_all(connection.number)
-        for name in wrote:
-            self.tell_writer_left(name, connection.name)
-        for followers in self.subscribers.values():
-            followers.discard(connection.number)
-        self.last_client_seen = time.monotonic()
-
-    # --- live following ------------------------------------------------------------------------
-
-    def subscribe(self, connection: Connection, name: str) -> None:
-        self.subscribers.setdefault(name, set()).add(connection.number)
-
-    def tell_writer_left(self, name: str, who: str) -> None:
-        """The writer of ``name`` left or released it: its followers may take write access now."""
-        if self.access.writer(name) is not None:
-            return
-        for number in list(self.subscribers.get(name, ())):
-            self.push_to(number, "writer_left", session=name, by=who)
-
-    def push_to(self, number: int, kind: str, **fields: Any) -> None:
-        """Queue a push for one client (never blocks: see ``connection``); a failure to build or
-        queue it marks the session degraded, never the command or the backend."""
-        connection = self.connections.get(number)
-        if connection is None:
-            return
-        name = fields.get("session")
-        try:
-            connection.send(proto.push(kind, **fields))
-        except Exception as problem:  # noqa: BLE001 - a push is a background job (issue 10, item 1)
-            if isinstance(name, str):
-                self.manager.health.failed(name, BackgroundJob.PUSH, problem)
-            else:
-                log.exception("push %s to connection %d failed", kind, number)
-        else:
-            if isinstance(name, str) and self.manager.health.cause(name) is not None:
-                self.manager.health.succeeded(name, BackgroundJob.PUSH)
-
-    def _push_events(self, name: str, events: list[dict[str, Any]]) -> None:
-        """Called on the loop right after a session's events are appended: followers see them now."""
-        for number in list(self.subscribers.get(name, ())):
-            self.push_to(number, "events", session=name, events=events)
-
-    def notify_timeline(self, name: str) -> None:
-        for number in list(self.subscribers.get(name, ())):
-            self.push_to(number, "timeline", session=name)
 
     # --- requests (loop) -----------------------------------------------------------------------
 
@@ -564,69 +423,3 @@ def rss_bytes() -> int:
         import resource
 
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-PROFILE_ENV = "OMEGA_BACKEND_PROFILE"
-"""A path: the backend runs under cProfile and writes its stats there on a clean stop (a tool for
-finding what stalls the loop; ``python -m pstats PATH``). Unset in normal use."""
-
-
-SLOW_CALLBACKS_ENV = "OMEGA_BACKEND_SLOW_CALLBACKS_MS"
-"""A number of milliseconds: the loop runs in asyncio's debug mode and logs every callback or task
-step that held it longer (a tool for finding what stalls the loop; debug mode costs some speed).
-Unset in normal use."""
-
-
-def _run(backend: Backend) -> int:
-    """Serve on an asyncio loop whose selector measures the loop's stalls (``loop_watch``)."""
-    options: dict[str, Any] = {"loop_factory": watched_loop_factory(backend.loop_watch)}
-    slow_ms = os.environ.get(SLOW_CALLBACKS_ENV)
-    if slow_ms:
-        options["debug"] = True
-
-        async def serve() -> int:
-            asyncio.get_running_loop().slow_callback_duration = float(slow_ms) / 1000
-            return await backend.serve()
-
-        return int(anyio.run(serve, backend="asyncio", backend_options=options))
-    return int(anyio.run(backend.serve, backend="asyncio", backend_options=options))
-
-
-def _run_profiled(backend: Backend) -> int:
-    import cProfile
-
-    profiler = cProfile.Profile()
-    try:
-        return int(profiler.runcall(_run, backend))
-    finally:
-        profiler.dump_stats(os.environ[PROFILE_ENV])
-
-
-def backend_main(listener: Any, config: Config, key: bytes, restarts: int, supervisor_pid: int,
-                 began: float | None = None, go_fd: int | None = None) -> None:
-    """Entry point of the forked backend process (never returns); ``began``: when the supervisor
-    forked it (``time.monotonic``), for the start record; ``go_fd``: a standby's pipe (``Backend``)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s backend[%(process)d] %(levelname)s %(message)s")
-    code = EXIT_STOP
-    raise_descriptor_limit()
-    try:
-        backend = Backend(config, listener, key, restarts, supervisor_pid, began, go_fd, load_record=False)
-        tune_garbage_collector()  # also the short GIL switch interval, which the accept thread needs
-        if go_fd is None:  # a standby begins at the "go" (``serve``)
-            backend.begin()  # waiting clients handshake while the loop starts (``start_accepting``)
-        else:
-            backend.start_accepting()  # its threads exist before the "go", and wait for it
-        backend.loop_watch.watch_collections()
-        code = _run_profiled(backend) if os.environ.get(PROFILE_ENV) else _run(backend)
-    except BaseException as problem:  # noqa: BLE001 - report and let the supervisor decide
-        log.exception("backend crashed")
-        code = 1
-        try:
-            from omega_core.server.paths import ServerPaths
-
-            ServerPaths.for_config(config).cause.write_text(f"{type(problem).__name__}: {problem}", encoding="utf-8")
-        except Exception:  # noqa: BLE001 - the cause is a courtesy
-            pass
-    finally:
-        logging.shutdown()
-    os._exit(code)

@@ -35,7 +35,7 @@ import os
 import signal
 from typing import Any
 
-from omega_core.server.backend import backend_main
+from omega_core.server.backend_run import backend_main
 from omega_core.server.fork_prep import freeze_before_fork
 from omega_core.server.go_signal import encode_go
 

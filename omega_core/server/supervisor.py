@@ -27,7 +27,7 @@ from multiprocess.connection import AuthenticationError, Listener, answer_challe
 
 from omega_core.config import Config, find_config_file, load_config
 from omega_core.server import protocol as proto
-from omega_core.server.backend import EXIT_RESTART, EXIT_STOP
+from omega_core.server.context import EXIT_RESTART, EXIT_STOP
 from omega_core.server.config_report import CONFIG_FILE_ENV
 from omega_core.server.connection import abort_connection
 from omega_core.server.backend_process import Standby, backend_entry

@@ -30,7 +30,7 @@ import pytest
 
 from omega_core.config import Config
 from omega_core.server import supervisor as supervisor_module
-from omega_core.server.backend import EXIT_STOP
+from omega_core.server.context import EXIT_STOP
 from omega_core.server.paths import ServerPaths
 
 REPO = Path(__file__).resolve().parents[3]
@@ -55,7 +55,7 @@ def test_a_new_backend_handshakes_a_waiting_client_before_its_loop_starts(tmp_pa
         from pathlib import Path
         from multiprocess.connection import Listener
         from omega_core.config import Config
-        from omega_core.server import backend as backend_module
+        from omega_core.server import backend_run as backend_module
         from omega_core.server.dialing import dial
         from omega_core.server.paths import ServerPaths
 
@@ -99,7 +99,7 @@ def test_the_supervisor_has_imported_what_the_backend_imports_on_its_way_to_serv
         from omega_core.config import Config
         from omega_core.server import supervisor
         from omega_core.server.fork_prep import preload_backend_modules
-        from omega_core.server import backend as backend_module
+        from omega_core.server import backend_run as backend_module
         from omega_core.server.paths import ServerPaths
 
         root = Path(sys.argv[1])
@@ -234,7 +234,7 @@ def test_a_new_backend_answers_a_ping_before_it_has_read_the_request_record(tmp_
         from pathlib import Path
         from multiprocess.connection import Listener
         from omega_core.config import Config
-        from omega_core.server import backend as backend_module
+        from omega_core.server import backend_run as backend_module
         from omega_core.server.client import OmegaClient
         from omega_core.server.paths import ServerPaths
         from omega_core.server.request_record import RequestRecord

@@ -171,7 +171,7 @@ def test_a_waiting_standby_keeps_up_with_the_request_record(tmp_path: Any) -> No
         from pathlib import Path
         from multiprocess.connection import Listener
         from omega_core.config import Config
-        from omega_core.server import backend as backend_module
+        from omega_core.server import backend_run as backend_module
         from omega_core.server.go_signal import encode_go
         from omega_core.server.paths import ServerPaths
         from omega_core.server.request_record import RequestRecord
@@ -184,7 +184,8 @@ def test_a_waiting_standby_keeps_up_with_the_request_record(tmp_path: Any) -> No
         listener = Listener(str(paths.socket), family="AF_UNIX", backlog=8)
         active = RequestRecord(config.sessions_dir)
         active.input_logged("client:1", "s", 0)
-        backend_module.RECORD_CATCH_UP_S = 0.02
+        from omega_core.server import backend_start
+        backend_start.RECORD_CATCH_UP_S = 0.02
         go_read, go_write = os.pipe()
         seen = {}
         run = backend_module._run
