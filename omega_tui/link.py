@@ -211,19 +211,19 @@ class ServerLink:
     # --- running code ----------------------------------------------------------------------------
 
     def execute(self, line: str, session: str, on_output: Callable[[str], None] | None = None,
-                on_oracle: Callable[[str], None] | None = None) -> Any:
+                on_oracle: Callable[[str], None] | None = None,
+                on_form: Callable[[dict[str, Any]], None] | None = None) -> Any:
         """Run ``line``; ``on_output`` gets its output chunks as the server streams them (from the
-        client's reading thread), and ``on_oracle`` the pieces of a streaming oracle answer, when
-        the client can stream."""
+        client's reading thread), ``on_oracle`` the pieces of a streaming oracle answer and
+        ``on_form`` each form's result as it ends, when the client can stream."""
         began = time.perf_counter()
         if on_output is not None and self._streams:
+            listeners = {"on_output": on_output, "on_oracle": on_oracle, "on_form": on_form}
             try:
-                if on_oracle is not None:
-                    reply = self.client.execute(line, session, on_output=on_output, on_oracle=on_oracle)
-                else:
-                    reply = self.client.execute(line, session, on_output=on_output)
+                reply = self.client.execute(line, session, **{key: value for key, value in listeners.items()
+                                                              if value is not None})
             except TypeError as problem:  # a client without streaming: run without it
-                if "on_output" not in str(problem) and "on_oracle" not in str(problem):
+                if not any(key in str(problem) for key in listeners):
                     raise
                 self._streams = False
                 reply = self.client.execute(line, session)

@@ -41,7 +41,8 @@ class OmegaClient(ClientTransport):
 
     def execute(self, line: str, session: str | None = None, first_line: int = 1,
                 on_output: Callable[[str], None] | None = None,
-                on_oracle: Callable[[str], None] | None = None) -> ExecuteReply:
+                on_oracle: Callable[[str], None] | None = None,
+                on_form: Callable[[dict[str, Any]], None] | None = None) -> ExecuteReply:
         """Run one REPL line (code or ``:command``) in ``session`` (None: the server's choice).
 
         ``first_line``: the line of a file where ``line`` starts, so errors name the file's line.
@@ -52,11 +53,14 @@ class OmegaClient(ClientTransport):
         short and thread-safe. The reply still holds the whole output of every form.
         ``on_oracle``: the same for the pieces of a streaming oracle answer (``infer.op``) as they
         arrive: a preview of the value the effect returns, never part of the output.
+        ``on_form``: each form's result (a dict as in the reply's ``results``) as the form ends,
+        after its output: an input of several forms can show each result in its place.
         """
         args = execute_args(line, first_line)
-        if on_output is not None or on_oracle is not None:
+        if on_output is not None or on_oracle is not None or on_form is not None:
             args["stream"] = True  # the server pushes this request's output only to those who ask
-        result = self._request(str(Op.EXECUTE), session, args, on_output=on_output, on_oracle=on_oracle)
+        result = self._request(str(Op.EXECUTE), session, args, on_output=on_output, on_oracle=on_oracle,
+                               on_form=on_form)
         return execute_reply(result, session)
 
     def list_sessions(self) -> list[dict[str, Any]]:

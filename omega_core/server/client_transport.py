@@ -24,8 +24,9 @@ from omega_core.server.protocol import ErrorCode
 from omega_core.server.wire import SocketConnection as Connection  # what dialing.dial returns
 
 MAX_QUEUED_PUSHES = 10_000
-STREAMED_PUSHES = frozenset({"output", "oracle"})
-"""Pushes that carry pieces of one running request: ``display`` output and streaming oracle answers."""
+STREAMED_PUSHES = frozenset({"output", "oracle", "form"})
+"""Pushes that carry pieces of one running request: ``display`` output, streaming oracle answers,
+and each form's result as it ends (``form``: its listener gets the result dict, the others text)."""
 
 
 class _Lost(Exception):
@@ -112,8 +113,8 @@ class ClientTransport(ServerGreeting):
         self._opened: dict[str, dict[str, Any]] = {}  # session -> args of its open
         self._subscribed: set[str] = set()
         self._greet_pushes: list[dict[str, Any]] = []  # pushes read during hello, delivered after
-        self._output_listeners: dict[str, dict[str, Callable[[str], None]]] = {}
-        """request id -> push kind ("output", "oracle") -> the listener of that request's pieces"""
+        self._output_listeners: dict[str, dict[str, Callable[[Any], None]]] = {}
+        """request id -> push kind ("output", "oracle", "form") -> the listener of that request's pieces"""
 
     # ------------------------------------------------------------------------------------------
     # Life cycle
@@ -153,7 +154,8 @@ class ClientTransport(ServerGreeting):
 
     def _request(self, op: str, session: str | None, args: dict[str, Any], resend: bool = True,
                  on_output: Callable[[str], None] | None = None,
-                 on_oracle: Callable[[str], None] | None = None) -> Any:
+                 on_oracle: Callable[[str], None] | None = None,
+                 on_form: Callable[[dict[str, Any]], None] | None = None) -> Any:
         rid = str(next(self._ids))
         frame = protocol.encode(protocol.request(rid, op, session, **args))
         limit = self.config.server.max_frame_bytes
@@ -166,8 +168,9 @@ class ClientTransport(ServerGreeting):
             if self._closed:
                 raise self._closed_error()
             self._pending[rid] = _Pending(frame, resend)
-            listeners = {kind: listener for kind, listener in (("output", on_output), ("oracle", on_oracle))
-                         if listener is not None}
+            listeners: dict[str, Callable[[Any], None]] = {
+                kind: listener for kind, listener in (("output", on_output), ("oracle", on_oracle), ("form", on_form))
+                if listener is not None}
             if listeners:
                 self._output_listeners[rid] = listeners
         try:
@@ -292,7 +295,8 @@ class ClientTransport(ServerGreeting):
 
     def _deliver(self, pushes: list[dict[str, Any]]) -> None:
         """Hand pushes out (outside the lock): output of our own requests to their ``on_output``
-        (or oracle pieces to their ``on_oracle``; in order, on the thread that read them),
+        (oracle pieces to their ``on_oracle``, form results to their ``on_form``; in order, on the
+        thread that read them),
         everything else to ``on_push``."""
         callback = self.on_push
         for message in pushes:
@@ -301,9 +305,9 @@ class ClientTransport(ServerGreeting):
                 with self._cond:
                     listener = self._output_listeners.get(str(message.get("request")), {}).get(str(kind))
                 if listener is not None:
-                    text = message.get("text")
-                    if isinstance(text, str) and text:
-                        listener(text)
+                    piece = message.get("result" if kind == "form" else "text")
+                    if (isinstance(piece, dict) if kind == "form" else isinstance(piece, str) and piece):
+                        listener(piece)
                     continue
             if callback is not None:
                 callback(message)

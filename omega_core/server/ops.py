@@ -146,7 +146,8 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
 
         wants_stream = request.args.get("stream") is True
         stream = stream_for(backend, connection if wants_stream else None, name, request.id, instance, requester=connection)
-        results = await backend.run_cooperative(instance, steps, on_result=lambda r: stream.form_done(r.output or ""),
+        results = await backend.run_cooperative(instance, steps,
+                                                on_result=lambda r: stream.form_done(r.output or "", lambda: result_dict(r)),
                                                 on_slice=stream.slice, on_token=stream.oracle_token)
         output = "\n".join(result.transcript() for result in results)
         return {"output": output, "results": [result_dict(r) for r in results], "exit": False, "session": name}

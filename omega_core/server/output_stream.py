@@ -9,6 +9,11 @@ exactly the form's output. The push (``{"push":"output","session","request","tex
 requesting connection and, with the requester's ``client`` id, to the session's other subscribers.
 The final reply is unchanged: each form still carries its whole output.
 
+A requester that streams also gets each form's result as the form ends (``{"push":"form",
+"session","request","index","result"}``, the result as in the reply, after the form's last output
+push): an input of several forms shows ``=> name`` of its first define before the second form's
+output, not after the whole input. Followers see results through the session's events.
+
 An oracle answer that streams (``[oracle] stream``) goes the same way as ``{"push":"oracle",...,
 "text"}`` pushes, a kind of its own: it is a preview of a value, not output, so clients that add up
 a form's output never count it.
@@ -27,9 +32,13 @@ class OutputStream:
     """Streams one request's output (see the module docstring)."""
 
     def __init__(self, send: Callable[[str], None], machine_of: Callable[[], Any], interval_s: float = INTERVAL_S,
-                 send_oracle: Callable[[str], None] | None = None) -> None:
+                 send_oracle: Callable[[str], None] | None = None,
+                 send_form: Callable[[int, dict[str, Any]], None] | None = None) -> None:
         self.send = send
         self.send_oracle = send_oracle
+        self.send_form = send_form
+        """Pushes a form's result to the requester; None when it did not ask to stream."""
+        self._forms = 0
         self.machine_of = machine_of
         self.interval_s = interval_s
         self._taken = 0  # items of machine.output already pushed (this form)
@@ -60,12 +69,16 @@ class OutputStream:
         self.slice(force=True)
         self.send_oracle(text)
 
-    def form_done(self, output: str) -> None:
-        """A form ended with ``output`` (its whole text): push the part not pushed yet."""
+    def form_done(self, output: str, result: Callable[[], dict[str, Any]] | None = None) -> None:
+        """A form ended with ``output`` (its whole text): push the part not pushed yet, then its
+        result (``result()`` builds it, only for a requester that streams)."""
         rest = output[self._sent:] if len(output) >= self._sent else ""
         self._taken = self._sent = 0
         if rest:
             self.send(rest)
+        if self.send_form is not None and result is not None:
+            self.send_form(self._forms, result())
+        self._forms += 1
 
 
 def stream_for(backend: Any, connection: Any, name: str, request_id: Any, instance: Any,
@@ -86,5 +99,14 @@ def stream_for(backend: Any, connection: Any, name: str, request_id: Any, instan
         except Exception:  # noqa: BLE001 - a push is a courtesy: the reply carries the output anyway
             pass
 
+    def send_form(index: int, result: dict[str, Any]) -> None:
+        if connection is None:
+            return
+        try:
+            backend.push_to(connection.number, "form", session=name, request=request_id, index=index, result=result)
+        except Exception:  # noqa: BLE001 - a courtesy, as above: the reply carries every result
+            pass
+
     return OutputStream(lambda text: send_kind("output", text), lambda: instance.session.machine,
-                        send_oracle=lambda text: send_kind("oracle", text))
+                        send_oracle=lambda text: send_kind("oracle", text),
+                        send_form=send_form if connection is not None else None)

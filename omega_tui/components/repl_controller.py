@@ -49,6 +49,16 @@ class OracleChunk(Message):
         self.text = text
 
 
+class FormDone(Message):
+    """A form of the running command ended (from the client's reading thread): its result, shown
+    at once, so an input of several forms reads in order while a later form still runs."""
+
+    def __init__(self, token: int, result: dict[str, Any]) -> None:
+        super().__init__()
+        self.token = token
+        self.result = result
+
+
 class ReplController:
     """The queue of inputs, the running command and the REPL log's live updates."""
 
@@ -61,6 +71,7 @@ class ReplController:
         self.skipping_own = False
         self._token = 0  # one per run: late chunks of an earlier run are ignored
         self._streamed = ""  # output of the running command already written to the log
+        self._forms_shown = 0  # forms of the running command whose result is shown (``form_done``)
         self._partial = ""  # its last, unfinished line (written when complete or at the reply)
         self._oracle_text = ""  # the streaming oracle answer of the running command, so far
         self._poll_busy = False
@@ -128,6 +139,7 @@ class ReplController:
         self._token += 1
         token = self._token
         self._streamed = self._partial = self._oracle_text = ""
+        self._forms_shown = 0
         self._tick_while_needed()
 
         def on_output(chunk: str) -> None:  # the client's reading thread
@@ -136,7 +148,10 @@ class ReplController:
         def on_oracle(piece: str) -> None:  # the client's reading thread
             app.post_message(OracleChunk(token, piece))
 
-        self.lane.run(link.execute, text, session, on_output, on_oracle,
+        def on_form(result: dict[str, Any]) -> None:  # the client's reading thread
+            app.post_message(FormDone(token, result))
+
+        self.lane.run(link.execute, text, session, on_output, on_oracle, on_form,
                       done=lambda reply: self._executed(session, reply), failed=self._execute_failed)
 
     def output_chunk(self, message: OutputChunk) -> None:
@@ -147,6 +162,17 @@ class ReplController:
         if complete or text.endswith("\n"):
             self.pane.show_output(complete)
             self._streamed += complete + "\n"
+
+    def form_done(self, message: FormDone) -> None:
+        """Show a form's result as it ends (its output's last partial line with it); the reply
+        then shows only the forms not shown yet (``_executed``)."""
+        if message.token != self._token or self.busy_since is None:
+            return
+        item = message.result
+        self.pane.show_results([{**item, "output": self._unshown(str(item.get("output") or ""))}])
+        self._partial = ""
+        self._forms_shown += 1
+        self.app.main.paint_soon(self.pane.log_view)
 
     def oracle_chunk(self, message: OracleChunk) -> None:
         if message.token != self._token or self.busy_since is None:
@@ -180,8 +206,9 @@ class ReplController:
         app.sessions.after_command(self.running or "")  # :session attach --steal / release: re-read access
         self._finish()
         repl = self.pane
-        results = list(getattr(reply, "results", []) or [])
-        if results:
+        all_results = list(getattr(reply, "results", []) or [])
+        results = all_results[self._forms_shown:]  # the rest were shown as their forms ended
+        if all_results:
             repl.show_results([{**item, "output": self._unshown(str(item.get("output") or ""))} for item in results])
         elif getattr(reply, "output", ""):
             repl.show_command_output(reply.output, getattr(reply, "ok", True))

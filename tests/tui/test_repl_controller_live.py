@@ -162,3 +162,23 @@ async def test_a_follower_is_offered_write_access_when_the_writer_leaves(live: L
         await wait_for(pilot, lambda: "ctrl+w takes write access" in status(app), 10, "the offer")
         await pilot.press("ctrl+w")
         await wait_for(pilot, lambda: app.mode == "read-write" and "writer left" not in status(app), 5, "write access")
+
+
+async def test_an_input_of_several_forms_shows_each_result_as_its_form_ends(live: LiveServer) -> None:
+    """A pasted input of several forms: ``=> zz`` of its first define shows while its last form
+    still runs, before that form's output, and nothing is shown twice once the reply comes."""
+    app = OmegaApp(live.config, client_factory=live.factory())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(app, pilot)
+        app.query_one(ReplInput).load_text('(define zz 5)\n(begin (display "later") (newline) (define (spin) (spin)) (spin))')
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: ("output", "later") in entries(app), 10, "the streamed output")
+        assert app.busy_since is not None  # (spin) still runs
+        got = entries(app)
+        assert ("result", "=> zz") in got and got.index(("result", "=> zz")) < got.index(("output", "later"))
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: app.busy_since is None, 15, "the interrupt")
+        await pilot.pause()
+        got = entries(app)
+        assert got.count(("result", "=> zz")) == 1 and got.count(("output", "later")) == 1, got[-6:]
+        assert "interrupt" in got[-1][1], got[-6:]

@@ -38,6 +38,30 @@ def test_stream_pushes_new_output_then_the_rest_of_each_form() -> None:
     assert sent == ["ab", "c", "d", "x"]
 
 
+def test_a_streaming_requester_gets_each_forms_result_after_its_output() -> None:
+    machine, sent = FakeMachine(), []
+    stream = OutputStream(lambda text: sent.append(("output", text)), lambda: machine, interval_s=0.0,
+                          send_form=lambda index, result: sent.append(("form", index, result)))
+    machine.output.append("a")
+    stream.slice()
+    machine.output.clear()
+    stream.form_done("ab", lambda: {"value": "x"})
+    stream.form_done("", lambda: {"value": "y"})
+    assert sent == [("output", "a"), ("output", "b"), ("form", 0, {"value": "x"}), ("form", 1, {"value": "y"})]
+
+
+def test_a_requester_that_does_not_stream_costs_no_result_building() -> None:
+    machine, built = FakeMachine(), []
+    stream = OutputStream(lambda text: None, lambda: machine, interval_s=0.0)
+
+    def result() -> dict:
+        built.append(1)
+        return {}
+
+    stream.form_done("", result)
+    assert built == []
+
+
 @pytest.fixture
 def config_path(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "omega.toml"
@@ -83,3 +107,31 @@ def test_output_arrives_before_the_command_ends(config_path: Path) -> None:
         pushed = [p for p in follower_got if p.get("push") == "output"]
         assert pushed and pushed[0]["session"] == "s" and "first" in "".join(p["text"] for p in pushed)
         assert pushed[0]["client"] == runner.client_id
+
+
+def test_each_forms_result_arrives_as_the_form_ends(config_path: Path) -> None:
+    """An input of several forms: the first define's result reaches ``on_form`` while a later
+    form still runs (before this, every result came with the reply at the end)."""
+    config = load_config(config_path)
+    with OmegaClient(config, name="runner", config_path=str(config_path), connect_timeout_s=15) as runner:
+        forms: list[dict] = []
+        first = threading.Event()
+
+        def on_form(result: dict) -> None:
+            forms.append(result)
+            first.set()
+
+        def interrupt_after_first() -> None:
+            assert first.wait(15), "no form result while the command ran"
+            with OmegaClient(config, name="stopper", config_path=str(config_path)) as stopper:
+                stopper.interrupt("s")
+
+        helper = threading.Thread(target=interrupt_after_first)
+        helper.start()
+        reply = runner.execute('(define a 1) (display "x") (define (spin) (spin)) (spin)', "s",
+                               on_output=lambda chunk: None, on_form=on_form)
+        helper.join(20)
+        assert [form["value"] for form in forms[:3]] == ["a", "null", "spin"]
+        assert forms[1]["output"] == "x"
+        assert reply.results[:3] == forms[:3]  # the same dicts as the reply's
+        assert reply.results[-1]["error_code"] == "interrupted"
