@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import signal
@@ -53,6 +52,7 @@ from typing import Any, Callable
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+from _siblings import load_sibling  # noqa: E402
 from _table import Row, fmt_bytes, fmt_seconds, print_table, report_stopped  # noqa: E402
 
 from multiprocess.connection import Client  # noqa: E402
@@ -61,16 +61,7 @@ from omega_core.server import protocol as proto  # noqa: E402
 from omega_core.server.client import OmegaClient  # noqa: E402
 
 
-def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"omega_bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-server_bench = _load("server")
+server_bench = load_sibling("server")
 BenchServer = server_bench.BenchServer
 TITLE = "Omega server isolation (bench/isolation.py)"
 

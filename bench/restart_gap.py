@@ -30,7 +30,6 @@ adopted its first client. Medians, p99 and max over the rounds; the target is ma
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import signal
@@ -43,19 +42,11 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from _table import Row, fmt_seconds, median, p99, print_table  # noqa: E402
+from _siblings import load_sibling  # noqa: E402
+from _table import Row, fmt_seconds, print_table  # noqa: E402
 
 
-def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"omega_bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-server_bench = _load("server")
+server_bench = load_sibling("server")
 BenchServer = server_bench.BenchServer
 WrongResult = server_bench.WrongResult
 TITLE = "Omega backend restart gap (bench/restart_gap.py): kill -9 of the backend -> another client's ping answers"

@@ -75,6 +75,19 @@ def config_path(tmp_path: Path) -> Iterator[Path]:
         assert launcher.server_pid(paths) is None
 
 
+def interrupt_once(seen: threading.Event, config_path: Path, what: str) -> threading.Thread:
+    """A thread that interrupts session "s" from another client once ``seen`` is set: the
+    command under test runs until then, so what it saw came while it ran."""
+    def interrupt() -> None:
+        assert seen.wait(15), f"no {what} while the command ran"
+        with OmegaClient(load_config(config_path), name="stopper", config_path=str(config_path)) as stopper:
+            stopper.interrupt("s")
+
+    helper = threading.Thread(target=interrupt)
+    helper.start()
+    return helper
+
+
 def test_output_arrives_before_the_command_ends(config_path: Path) -> None:
     config = load_config(config_path)
     follower_got: list[dict] = []
@@ -90,13 +103,7 @@ def test_output_arrives_before_the_command_ends(config_path: Path) -> None:
             chunks.append(chunk)
             first.set()
 
-        def interrupt_after_first() -> None:
-            assert first.wait(15), "no output while the command ran"
-            with OmegaClient(config, name="stopper", config_path=str(config_path)) as stopper:
-                stopper.interrupt("s")
-
-        helper = threading.Thread(target=interrupt_after_first)
-        helper.start()
+        helper = interrupt_once(first, config_path, "output")
         reply = runner.execute('(display "first") (newline) (spin)', "s", on_output=on_output)
         helper.join(20)
         # The runner saw "first" while (spin) ran (the command only ended because of the interrupt).
@@ -121,13 +128,7 @@ def test_each_forms_result_arrives_as_the_form_ends(config_path: Path) -> None:
             forms.append(result)
             first.set()
 
-        def interrupt_after_first() -> None:
-            assert first.wait(15), "no form result while the command ran"
-            with OmegaClient(config, name="stopper", config_path=str(config_path)) as stopper:
-                stopper.interrupt("s")
-
-        helper = threading.Thread(target=interrupt_after_first)
-        helper.start()
+        helper = interrupt_once(first, config_path, "form result")
         reply = runner.execute('(define a 1) (display "x") (define (spin) (spin)) (spin)', "s",
                                on_output=lambda chunk: None, on_form=on_form)
         helper.join(20)

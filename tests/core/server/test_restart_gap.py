@@ -36,11 +36,31 @@ from omega_core.server.paths import ServerPaths
 REPO = Path(__file__).resolve().parents[3]
 
 
+SCRIPT_SETUP = """
+import json, os, sys, threading, time
+from pathlib import Path
+from multiprocess.connection import Listener
+from omega_core.config import Config
+from omega_core.server import backend_run as backend_module
+from omega_core.server.paths import ServerPaths
+
+root = Path(sys.argv[1])
+config = Config(session_dir=str(root / "sessions"), runtime_dir=str(root / "run"))
+paths = ServerPaths.for_config(config)
+paths.ensure_runtime_dir()
+key = paths.create_key()
+listener = Listener(str(paths.socket), family="AF_UNIX", backlog=8)
+"""
+"""What every script starts with: a server's runtime dir, key and listening socket under the
+temp dir (``config``, ``paths``, ``key``, ``listener``), and ``backend_module`` to start a backend in."""
+
+
 def run_script(script: str, tmp_path: Path, timeout_s: float = 60.0) -> dict[str, Any]:
-    """Run ``script`` in a fresh interpreter (a backend start must not touch pytest's process:
-    its logging, collector and descriptor limit) and return the JSON it prints last."""
+    """Run ``SCRIPT_SETUP`` then ``script`` in a fresh interpreter (a backend start must not touch
+    pytest's process: its logging, collector and descriptor limit) and return the JSON it prints last."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script), str(tmp_path)], capture_output=True,
+    source = SCRIPT_SETUP + textwrap.dedent(script)
+    done = subprocess.run([sys.executable, "-c", source, str(tmp_path)], capture_output=True,
                           text=True, timeout=timeout_s, env=env, cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -51,20 +71,8 @@ def test_a_new_backend_handshakes_a_waiting_client_before_its_loop_starts(tmp_pa
     (as every client does while a backend restarts) gets through the key handshake before the loop
     starts, and is adopted only once it serves (here: never)."""
     result = run_script("""
-        import json, os, sys, time
-        from pathlib import Path
-        from multiprocess.connection import Listener
-        from omega_core.config import Config
-        from omega_core.server import backend_run as backend_module
         from omega_core.server.dialing import dial
-        from omega_core.server.paths import ServerPaths
 
-        root = Path(sys.argv[1])
-        config = Config(session_dir=str(root / "sessions"), runtime_dir=str(root / "run"))
-        paths = ServerPaths.for_config(config)
-        paths.ensure_runtime_dir()
-        key = paths.create_key()
-        listener = Listener(str(paths.socket), family="AF_UNIX", backlog=8)
         seen = {}
 
         def instead_of_the_loop(backend):
@@ -93,21 +101,9 @@ def test_the_supervisor_has_imported_what_the_backend_imports_on_its_way_to_serv
     module: a forked backend would otherwise import (and compile the state of) them after every
     restart, while every client waits."""
     result = run_script("""
-        import json, os, sys, threading
-        from pathlib import Path
-        from multiprocess.connection import Listener
-        from omega_core.config import Config
         from omega_core.server import supervisor
         from omega_core.server.fork_prep import preload_backend_modules
-        from omega_core.server import backend_run as backend_module
-        from omega_core.server.paths import ServerPaths
 
-        root = Path(sys.argv[1])
-        config = Config(session_dir=str(root / "sessions"), runtime_dir=str(root / "run"))
-        paths = ServerPaths.for_config(config)
-        paths.ensure_runtime_dir()
-        key = paths.create_key()
-        listener = Listener(str(paths.socket), family="AF_UNIX", backlog=8)
         preload_backend_modules()
         before = set(sys.modules)
         run = backend_module._run
@@ -230,21 +226,9 @@ def test_a_new_backend_answers_a_ping_before_it_has_read_the_request_record(tmp_
     in a worker thread: a ping is answered while it is still being read, and a command (whose
     resend it may answer) waits for it. Here the reading waits until the ping has been answered."""
     result = run_script("""
-        import json, os, sys, threading
-        from pathlib import Path
-        from multiprocess.connection import Listener
-        from omega_core.config import Config
-        from omega_core.server import backend_run as backend_module
         from omega_core.server.client import OmegaClient
-        from omega_core.server.paths import ServerPaths
         from omega_core.server.request_record import RequestRecord
 
-        root = Path(sys.argv[1])
-        config = Config(session_dir=str(root / "sessions"), runtime_dir=str(root / "run"))
-        paths = ServerPaths.for_config(config)
-        paths.ensure_runtime_dir()
-        key = paths.create_key()
-        listener = Listener(str(paths.socket), family="AF_UNIX", backlog=8)
         pinged, execute_waits = threading.Event(), threading.Event()
         order = []
         load, answer, consulted_for = RequestRecord.load, RequestRecord.answer, RequestRecord.consulted_for

@@ -167,21 +167,9 @@ def test_a_waiting_standby_keeps_up_with_the_request_record(tmp_path: Any) -> No
     from tests.core.server.test_restart_gap import run_script
 
     result = run_script("""
-        import json, os, sys, threading, time
-        from pathlib import Path
-        from multiprocess.connection import Listener
-        from omega_core.config import Config
-        from omega_core.server import backend_run as backend_module
         from omega_core.server.go_signal import encode_go
-        from omega_core.server.paths import ServerPaths
         from omega_core.server.request_record import RequestRecord
 
-        root = Path(sys.argv[1])
-        config = Config(session_dir=str(root / "sessions"), runtime_dir=str(root / "run"))
-        paths = ServerPaths.for_config(config)
-        paths.ensure_runtime_dir()
-        key = paths.create_key()
-        listener = Listener(str(paths.socket), family="AF_UNIX", backlog=8)
         active = RequestRecord(config.sessions_dir)
         active.input_logged("client:1", "s", 0)
         from omega_core.server import backend_start
