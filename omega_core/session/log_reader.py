@@ -344,3 +344,18 @@ class SessionLogReader:
                 os.close(fd)
         except OSError as exc:
             raise storage_error("repair", self.path, exc) from exc
+
+
+def events_since(path: Path, first_seq: int, index: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
+    """The log's events from ``first_seq`` on (the part a lagging ``index`` does not cover), read
+    from the last checkpoint line ``index`` places before ``first_seq`` (else from the start)."""
+    start = 0
+    for checkpoint in (index or {}).get("checkpoints", []):
+        seq, offset = checkpoint.get("seq"), checkpoint.get("byteOffset")
+        if isinstance(seq, int) and isinstance(offset, int) and seq < first_seq and offset > start:
+            start = offset
+    with SessionLogReader(path) as reader:
+        for _, event in reader.iter_events(start):
+            seq = event.get("seq")
+            if isinstance(seq, int) and seq >= first_seq:
+                yield event

@@ -31,7 +31,7 @@ from omega_core.session import events as ev
 from omega_core.session.checkpoint_states import CheckpointStates
 from omega_core.session.index import load_index, make_receipt, rebuild_index_from_log
 from omega_core.session.log import SessionLogWriter
-from omega_core.session.log_reader import SessionLogReader
+from omega_core.session.log_reader import SessionLogReader, events_since
 from omega_core.session.names import session_paths
 from omega_core.session.metrics import SessionMetrics
 from omega_core.session.recorded_files import SessionFiles
@@ -156,7 +156,10 @@ class RecordedSession(SessionFiles, LogAppending, TimeTravel):
             index = None
         log_next = self._writer.next_seq if self._writer is not None else 0
         check_log_covers_index(self.paths.log, self.name, index, log_next, self.log_size)
+        lagged_index = index
+        lagged_from: int | None = None
         if index is None or index.get("eventCount", 0) != log_next:
+            lagged_from = int(index.get("eventCount", 0)) if index is not None else 0
             if index is None and not self.paths.index.exists() and log_next > 0:
                 self.warnings.append(f"session '{self.name}': index missing; rebuilt from the log")
             elif index is not None:
@@ -167,6 +170,11 @@ class RecordedSession(SessionFiles, LogAppending, TimeTravel):
         saved = (index.get("omega") or {}).get("metrics") if isinstance(index.get("omega"), dict) else None
         if isinstance(saved, dict):
             self.metrics = SessionMetrics.from_json(saved)
+        if lagged_from is not None and lagged_from < log_next:  # inputs the saved figures miss
+            try:
+                self.metrics.catch_up(events_since(self.paths.log, lagged_from, lagged_index))
+            except OmegaError as problem:  # figures are a courtesy: the session opens with the saved ones
+                self.warnings.append(f"session '{self.name}': command figures not brought up to date ({problem.message})")
         self.receipts = dict(index.get("receipts", {}))
         refs = index.get("states", {})
         if not self.paths.states.exists():
