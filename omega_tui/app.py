@@ -43,7 +43,7 @@ from omega_tui.components.early_keys import EarlyKeys
 from omega_tui.components.idle_cursor import QuietCursor
 from omega_tui.components.metrics_controller import MetricsController
 from omega_tui.components.pane_keys import PaneKeys
-from omega_tui.components.repl_controller import FormDone, OracleChunk, OutputChunk, ReplController
+from omega_tui.components.repl_controller import FormDone, OracleChunk, OutputChunk, ReplController, Resent
 from omega_tui.components.repl_pane import ReplInput
 from omega_tui.components.sessions_controller import SessionsController
 from omega_tui.components.side_panes import SidePanes
@@ -281,6 +281,9 @@ class OmegaApp(PaneFocus, WorkerCalls, App[int]):
 
     def on_form_done(self, message: FormDone) -> None:
         self.repl.form_done(message)
+
+    def on_resent(self, message: Resent) -> None:
+        self.repl.resent(message)
 
     @on(ReplInput.Submitted)
     def _submitted(self, message: ReplInput.Submitted) -> None:

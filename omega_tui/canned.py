@@ -178,7 +178,8 @@ class CannedClient:
 
     # typed methods, as OmegaClient has them
     def execute(self, line: str, session: str | None = None, first_line: int = 1,
-                on_output: Any = None, on_oracle: Any = None, on_form: Any = None) -> ExecuteReply:
+                on_output: Any = None, on_oracle: Any = None, on_form: Any = None,
+                on_resent: Any = None) -> ExecuteReply:
         self.calls.append(("execute", session, {"line": line}))
         if line.strip().startswith(":"):
             return ExecuteReply("  current (28 events, 9 checkpoints)", [], False, session or "current", True)

@@ -212,13 +212,15 @@ class ServerLink:
 
     def execute(self, line: str, session: str, on_output: Callable[[str], None] | None = None,
                 on_oracle: Callable[[str], None] | None = None,
-                on_form: Callable[[dict[str, Any]], None] | None = None) -> Any:
+                on_form: Callable[[dict[str, Any]], None] | None = None,
+                on_resent: Callable[[], None] | None = None) -> Any:
         """Run ``line``; ``on_output`` gets its output chunks as the server streams them (from the
-        client's reading thread), ``on_oracle`` the pieces of a streaming oracle answer and
-        ``on_form`` each form's result as it ends, when the client can stream."""
+        client's reading thread), ``on_oracle`` the pieces of a streaming oracle answer,
+        ``on_form`` each form's result as it ends and ``on_resent`` a resend after a reconnect,
+        when the client can stream."""
         began = time.perf_counter()
         if on_output is not None and self._streams:
-            listeners = {"on_output": on_output, "on_oracle": on_oracle, "on_form": on_form}
+            listeners = {"on_output": on_output, "on_oracle": on_oracle, "on_form": on_form, "on_resent": on_resent}
             try:
                 reply = self.client.execute(line, session, **{key: value for key, value in listeners.items()
                                                               if value is not None})

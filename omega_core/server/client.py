@@ -42,7 +42,8 @@ class OmegaClient(ClientTransport):
     def execute(self, line: str, session: str | None = None, first_line: int = 1,
                 on_output: Callable[[str], None] | None = None,
                 on_oracle: Callable[[str], None] | None = None,
-                on_form: Callable[[dict[str, Any]], None] | None = None) -> ExecuteReply:
+                on_form: Callable[[dict[str, Any]], None] | None = None,
+                on_resent: Callable[[], None] | None = None) -> ExecuteReply:
         """Run one REPL line (code or ``:command``) in ``session`` (None: the server's choice).
 
         ``first_line``: the line of a file where ``line`` starts, so errors name the file's line.
@@ -55,12 +56,15 @@ class OmegaClient(ClientTransport):
         arrive: a preview of the value the effect returns, never part of the output.
         ``on_form``: each form's result (a dict as in the reply's ``results``) as the form ends,
         after its output: an input of several forms can show each result in its place.
+        ``on_resent``: called just before the request is sent again after a reconnect (the backend
+        restarted): unless the record answers it, the command runs again and its output streams
+        again from the start.
         """
         args = execute_args(line, first_line)
         if on_output is not None or on_oracle is not None or on_form is not None:
             args["stream"] = True  # the server pushes this request's output only to those who ask
         result = self._request(str(Op.EXECUTE), session, args, on_output=on_output, on_oracle=on_oracle,
-                               on_form=on_form)
+                               on_form=on_form, on_resent=on_resent)
         return execute_reply(result, session)
 
     def list_sessions(self) -> list[dict[str, Any]]:

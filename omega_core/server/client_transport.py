@@ -114,7 +114,9 @@ class ClientTransport(ServerGreeting):
         self._subscribed: set[str] = set()
         self._greet_pushes: list[dict[str, Any]] = []  # pushes read during hello, delivered after
         self._output_listeners: dict[str, dict[str, Callable[[Any], None]]] = {}
-        """request id -> push kind ("output", "oracle", "form") -> the listener of that request's pieces"""
+        """request id -> push kind ("output", "oracle", "form") -> the listener of that request's pieces;
+        "resent": called (from the reconnecting thread) just before the request is sent again after a
+        reconnect: a command that runs again streams its output again from the start."""
 
     # ------------------------------------------------------------------------------------------
     # Life cycle
@@ -155,7 +157,8 @@ class ClientTransport(ServerGreeting):
     def _request(self, op: str, session: str | None, args: dict[str, Any], resend: bool = True,
                  on_output: Callable[[str], None] | None = None,
                  on_oracle: Callable[[str], None] | None = None,
-                 on_form: Callable[[dict[str, Any]], None] | None = None) -> Any:
+                 on_form: Callable[[dict[str, Any]], None] | None = None,
+                 on_resent: Callable[[], None] | None = None) -> Any:
         rid = str(next(self._ids))
         frame = protocol.encode(protocol.request(rid, op, session, **args))
         limit = self.config.server.max_frame_bytes
@@ -171,6 +174,8 @@ class ClientTransport(ServerGreeting):
             listeners: dict[str, Callable[[Any], None]] = {
                 kind: listener for kind, listener in (("output", on_output), ("oracle", on_oracle), ("form", on_form))
                 if listener is not None}
+            if on_resent is not None:  # not a push: called before a resend after a reconnect
+                listeners["resent"] = lambda _: on_resent()
             if listeners:
                 self._output_listeners[rid] = listeners
         try:
@@ -406,12 +411,16 @@ class ClientTransport(ServerGreeting):
                     resend = []
                     for rid, pending in self._pending.items():
                         if pending.sent_gen == -1 or pending.resend:
-                            resend.append(pending)
+                            resend.append((rid, pending))
                         else:
                             self._replies.setdefault(rid, _LOST)  # must not run twice
                     self._cond.notify_all()
                 try:
-                    for pending in resend:
+                    for rid, pending in resend:
+                        if pending.sent_gen != -1:  # sent before: its output may come again, from the start
+                            resent = self._output_listeners.get(rid, {}).get("resent")
+                            if resent is not None:
+                                resent(None)
                         conn.send_bytes(pending.frame)
                         pending.sent_gen = gen
                 except BREAK_ERRORS:

@@ -59,6 +59,17 @@ class FormDone(Message):
         self.result = result
 
 
+class Resent(Message):
+    """The running command was sent again after a reconnect (from the client's reconnecting thread)."""
+
+    def __init__(self, token: int) -> None:
+        super().__init__()
+        self.token = token
+
+
+RESENT_NOTICE = "— the server restarted; the input was sent again: its output starts over —"
+
+
 class ReplController:
     """The queue of inputs, the running command and the REPL log's live updates."""
 
@@ -151,7 +162,10 @@ class ReplController:
         def on_form(result: dict[str, Any]) -> None:  # the client's reading thread
             app.post_message(FormDone(token, result))
 
-        self.lane.run(link.execute, text, session, on_output, on_oracle, on_form,
+        def on_resent() -> None:  # the client's reconnecting thread, before the resend
+            app.post_message(Resent(token))
+
+        self.lane.run(link.execute, text, session, on_output, on_oracle, on_form, on_resent,
                       done=lambda reply: self._executed(session, reply), failed=self._execute_failed)
 
     def output_chunk(self, message: OutputChunk) -> None:
@@ -172,6 +186,23 @@ class ReplController:
         self.pane.show_results([{**item, "output": self._unshown(str(item.get("output") or ""))}])
         self._partial = ""
         self._forms_shown += 1
+        self.app.main.paint_soon(self.pane.log_view)
+
+    def resent(self, message: Resent) -> None:
+        """The backend died while the command ran and the client sent it again: unless the
+        request record answers it, it runs again and streams its output (and form results) from
+        the start. A notice says so, and what follows it is the input's whole output, exactly
+        once: nothing streamed before is counted as shown (the reply's output was compared with
+        both runs' text, and the part past the first run's was shown twice)."""
+        if message.token != self._token or self.busy_since is None:
+            return
+        if self._partial:
+            self.pane.show_output(self._partial)
+        if self._oracle_text:
+            self.pane.show_oracle_stream("")
+        self._streamed = self._partial = self._oracle_text = ""
+        self._forms_shown = 0
+        self.pane.show_notice(RESENT_NOTICE)
         self.app.main.paint_soon(self.pane.log_view)
 
     def oracle_chunk(self, message: OracleChunk) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from typing import Any
 
@@ -10,6 +12,7 @@ from textual import events
 
 from omega_core.server import launcher
 from omega_tui.app import OmegaApp
+from omega_tui.components.repl_controller import RESENT_NOTICE
 from omega_tui.components.repl_pane import ReplInput, ReplPane
 from omega_tui.components.repl_input import PASTE_BURST_S
 from tests.core.server.live_server import stop_server
@@ -182,3 +185,27 @@ async def test_an_input_of_several_forms_shows_each_result_as_its_form_ends(live
         got = entries(app)
         assert got.count(("result", "=> zz")) == 1 and got.count(("output", "later")) == 1, got[-6:]
         assert "interrupt" in got[-1][1], got[-6:]
+
+
+async def test_a_command_sent_again_after_a_backend_crash_shows_its_output_once_after_a_notice(live: LiveServer) -> None:
+    """kill -9 of the backend while a command prints: the client sends it again and it runs
+    again from the start. After the notice the log holds the input's whole output exactly once
+    (before, the part past the first run's output was shown twice at the end)."""
+    app = OmegaApp(live.config, client_factory=live.factory())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(app, pilot)
+        await type_and_enter(pilot, "(define (count n i) (if (= i n) 'done (begin (if (= 0 (remainder i 20000)) "
+                                    "(begin (display i) (newline)) #f) (count n (+ i 1)))))")
+        await wait_for(pilot, lambda: ("result", "=> count") in entries(app), 10, "the define")
+        await type_and_enter(pilot, "(count 400000 0)")
+        await wait_for(pilot, lambda: any(kind == "output" and "20000" in text.split("\n") for kind, text in entries(app)),
+                       15, "the first lines of output")
+        os.kill(await in_thread(live.backend_pid), signal.SIGKILL)
+        await wait_for(pilot, lambda: ("notice", RESENT_NOTICE) in entries(app), 20, "the resend notice")
+        await wait_for(pilot, lambda: ("result", "=> done") in entries(app), 60, "the command run again")
+        got = entries(app)
+        after = got[got.index(("notice", RESENT_NOTICE)) + 1:]
+        lines = [text for kind, text in after if kind == "output"]
+        expected = [str(i) for i in range(0, 400000, 20000)]
+        assert "\n".join(lines).split("\n") == expected, after[:5]
+        assert after[-1] == ("result", "=> done")
