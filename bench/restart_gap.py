@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-log", metavar="FILE", help="copy the server's log there at the end")
     parser.add_argument("--fork", action="store_true", help="no standby backend: each restart forks")
     parser.add_argument("--record", type=int, default=0, metavar="N", help="start with N request record entries")
+    parser.add_argument("--heap-pairs", type=int, default=0, metavar="N",
+                        help="a session holds a list of N pairs, loaded before each kill: the gap grows with "
+                             "the killed backend's memory (the kernel frees it before the clients' sockets close)")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds = 3
@@ -94,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     listings: list[float] = []
     serving: list[float] = []
     adopted: list[float] = []
+    rss_mb: list[float] = []
     with tempfile.TemporaryDirectory(prefix="omega-bench-restart-") as tmp:
         root = Path(tmp)
         settings: dict[str, Any] = FORK_ONLY if args.fork else {"stable_start_s": STABLE_START_S}
@@ -106,9 +110,16 @@ def main(argv: list[str] | None = None) -> int:
                 probe = server.client("probe")
                 worker.execute("(define (fact n) (if (= n 0) 1 (* n (fact (- n 1)))))", "fact")
                 worker.execute("(define f (fact 2000))", "fact")
+                if args.heap_pairs:
+                    worker.execute("(define (build n acc) (if (= n 0) acc (build (- n 1) (cons n acc))))", "heap")
+                    worker.execute(f"(define big (build {args.heap_pairs} '()))", "heap")
                 for _ in range(args.rounds):
+                    if args.heap_pairs:
+                        worker.execute("(car big)", "heap")  # loaded again after the last restart
                     time.sleep(BETWEEN_ROUNDS_S)
-                    old = server.status(probe)["backend_pid"]
+                    status = server.status(probe)
+                    old = status["backend_pid"]
+                    rss_mb.append(status["rss_bytes"] / 2**20)
                     killed = time.perf_counter()
                     os.kill(old, signal.SIGKILL)
                     probe.ping()
@@ -128,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 if args.server_log:
                     Path(args.server_log).write_bytes(server.paths.log.read_bytes())
+    rss_note = f"; backend RSS before the kill: median {sorted(rss_mb)[len(rss_mb) // 2]:.0f} MB" if rss_mb else ""
     rows = [Row("kill -9 -> ping answers (the gap)", gaps, target=0.025, p99_target=0.050,
-                note=f"max {fmt_seconds(max(gaps))}; target: median 25 ms, p99 and max 50 ms"),
+                note=f"max {fmt_seconds(max(gaps))}; target: median 25 ms, p99 and max 50 ms{rss_note}"),
             Row("then list_sessions", listings, show_p99=True, note=f"max {fmt_seconds(max(listings))}")]
     if serving:
         rows.append(Row("fork or go -> serving (the backend's record)", serving, show_p99=True,
