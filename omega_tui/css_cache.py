@@ -12,8 +12,9 @@ which writes the file when the app ends (``save``). The file is named by the Tex
 versions (the pickled classes are theirs) and holds, per set of theme variables, the rules of each
 parsed source, each pickled on its own: a start unpickles only the sources it asks for, when it
 asks (the first frame's; the side panes' after it; other themes' never). Only what this run used
-is written back, so an edited ``app.tcss`` does not make it grow. Anything wrong with the file (missing, another owner, writable by others, unreadable,
-from another layout) means a normal parse; the cache never changes what is shown.
+is written back, so an edited ``app.tcss`` does not make it grow. Anything wrong with the file
+(missing, another owner, writable by others, unreadable, from another layout) means a normal
+parse; the cache never changes what is shown.
 """
 
 from __future__ import annotations

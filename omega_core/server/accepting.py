@@ -5,9 +5,11 @@ silent peer cannot stall anyone), refuses it past ``[server] max_clients`` with 
 shows, and hands it to the event loop. A few handshake threads stay waiting for the next
 connection (``SPARE_HANDSHAKERS``, started with the accept loop): starting a thread while the
 backend starts up took 0.5-3 ms of the restart gap (the new thread waits for the GIL behind the
-loop's start-up), and every client waits in the listen queue through a restart. Nothing here may end the accept loop or
-leak a connection: running out of descriptors (``accept`` or ``os.dup`` failing with EMFILE) or
-threads closes that one connection, logs once per streak, and goes on (issue 10, item 8).
+loop's start-up), and every client waits in the listen queue through a restart.
+
+Nothing here may end the accept loop or leak a connection: running out of descriptors
+(``accept`` or ``os.dup`` failing with EMFILE) or threads closes that one connection, logs once
+per streak, and goes on (issue 10, item 8).
 """
 
 from __future__ import annotations

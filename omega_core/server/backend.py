@@ -68,15 +68,16 @@ DECODE_OFF_LOOP_BYTES = 256 * 1024
 """Request frames bigger than this are decoded in a worker thread (its C calls are each short, so
 the loop gets the GIL between them): an 8 MB frame took the loop for seconds."""
 STOP_GRACE_S = 5.0
+"""On stop, requests under way (interrupted if running code) get this long to finish and be answered."""
 STOP_DRAIN_S = 0.5
 """On stop, each client's unwritten replies get at most this long to go out."""
-"""On stop, requests under way (interrupted if running code) get this long to finish and be answered."""
 BREATHE_EVERY_S = 0.002
 BREATHE_S = 0.0002
 """Between slices the loop yields with ``sleep(0)``, which releases and retakes the GIL so quickly
 that a worker thread waiting for it (an oracle call, an index write) never gets it (the wait
-restarts each time: GIL convoy starvation, seen as 10 s pings when connections had threads). Every ``BREATHE_EVERY_S`` of computation the loop
-therefore blocks in ``select`` for ``BREATHE_S``, which lets waiting threads in (about 10% cost)."""
+restarts each time: GIL convoy starvation, seen as 10 s pings when connections had threads).
+Every ``BREATHE_EVERY_S`` of computation the loop therefore blocks in ``select`` for ``BREATHE_S``,
+which lets waiting threads in (about 10% cost)."""
 
 
 class Backend(BackendStart, BackendClients):
@@ -114,11 +115,11 @@ class Backend(BackendStart, BackendClients):
         self.subscribers: dict[str, set[int]] = {}
         self.go_fd = go_fd
         self.requests = RequestRecord(self.config.sessions_dir, load=load_record)
-        if go_fd is not None:
-            self.requests.preload()  # the "go" then reads only what the active backend added since
         """The persisted request-id record: a resend is answered from it, before locks (exactly-once).
         Unless ``load_record``, it is read in a worker thread once the backend serves, and only the
         requests that consult it wait for that (``_load_record``)."""
+        if go_fd is not None:
+            self.requests.preload()  # the "go" then reads only what the active backend added since
         self._record_loaded = anyio.Event()
         self.loop_watch = LoopWatch()
         """The loop's stalls, measured (``loop_watch``): ``"loop"`` in ``metrics`` and ``status``."""

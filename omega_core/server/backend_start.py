@@ -13,13 +13,13 @@ import time
 
 import anyio
 
+from omega_core.config import Config
 from omega_core.server.accepting import Acceptor
 from omega_core.server.go_signal import read_go
 from omega_core.server.request_record import RequestRecord
 from omega_core.server.start_record import StartRecord
 from omega_core.server.worker_threads import run_in_worker
 from omega_core.session.sweep import sweep_temp_files
-from omega_core.config import Config
 
 RECORD_CATCH_UP_S = 1.0
 """A standby reads what the active backend added to the request record this often (a few

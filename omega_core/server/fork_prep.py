@@ -32,7 +32,7 @@ BACKEND_LATE_IMPORTS = (
     "omega_core.session.sweep",  # the start-up sweep of leftover temp files
 )
 """Modules the backend imports after the fork on its way to serving; the supervisor imports them
-first, so the forked child has them (``tests/core/server/test_fork_prep.py`` checks the list:
+first, so the forked child has them (``tests/core/server/test_restart_gap.py`` checks the list:
 a backend start in a prepared process imports nothing new)."""
 
 

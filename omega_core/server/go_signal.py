@@ -2,7 +2,7 @@
 carries the restart count and when it was given (``time.monotonic``, for the start record).
 
 Its own module because both sides need it: the supervisor writes it (``backend_process``) and the
-backend reads it (``backend``), and the backend must not import the supervisor's modules."""
+backend reads it (``backend_start``), and the backend must not import the supervisor's modules."""
 
 from __future__ import annotations
 

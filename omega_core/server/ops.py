@@ -41,6 +41,7 @@ def format_server_metrics(data: dict[str, Any]) -> str:
     ])
 
 if TYPE_CHECKING:  # pragma: no cover
+    from omega_core.evaluator import FormResult
     from omega_core.server.connection import Connection
     from omega_core.server.context import OpsContext as Backend  # the ops' narrow view of the backend
 
@@ -146,11 +147,17 @@ async def _execute(backend: "Backend", connection: "Connection", request: Reques
 
         wants_stream = request.args.get("stream") is True
         stream = stream_for(backend, connection if wants_stream else None, name, request.id, instance, requester=connection)
-        results = await backend.run_cooperative(instance, steps,
-                                                on_result=lambda r: stream.form_done(r.output or "", lambda: result_dict(r)),
+        on_wire: list[dict[str, Any]] = []  # each form's result as the reply carries it, built once
+
+        def form_done(result: FormResult) -> None:
+            item = result_dict(result)
+            on_wire.append(item)
+            stream.form_done(result.output or "", lambda: item)  # the same dict, pushed to a streamer
+
+        results = await backend.run_cooperative(instance, steps, on_result=form_done,
                                                 on_slice=stream.slice, on_token=stream.oracle_token)
         output = "\n".join(result.transcript() for result in results)
-        return {"output": output, "results": [result_dict(r) for r in results], "exit": False, "session": name}
+        return {"output": output, "results": on_wire, "exit": False, "session": name}
 
 
 def split_words(line: str) -> list[str]:

@@ -44,6 +44,16 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 @dataclass
+class _LoggedInput:
+    """One input read back from the log by ``SessionMetrics.catch_up`` (time stamps in ms)."""
+
+    input_ts: float
+    last_ts: float
+    steps: int = 0
+    failed: int = 0
+
+
+@dataclass
 class SessionMetrics:
     commands: int = 0
     errors: int = 0
@@ -108,11 +118,11 @@ class SessionMetrics:
         those of its result and error events. Without this a session reopened after a kill -9
         showed fewer commands than it ran (6 before the crash, 3 after). Returns the inputs counted."""
         counted = 0
-        current: list[Any] | None = None  # [input ts, last ts, steps, failed forms]
+        current: _LoggedInput | None = None
 
         def close() -> None:
             if current is not None:
-                self.record_input(max(0.0, float(current[1] - current[0])), current[2], current[3])
+                self.record_input(max(0.0, float(current.last_ts - current.input_ts)), current.steps, current.failed)
 
         for event in events:
             kind = event.get("type")
@@ -121,14 +131,14 @@ class SessionMetrics:
             if kind == "input":
                 close()
                 counted += 1
-                current = [stamp or 0, stamp or 0, 0, 0]
+                current = _LoggedInput(stamp or 0, stamp or 0)
             elif kind in ("result", "error") and current is not None:
                 steps = event.get("steps")
                 if isinstance(steps, int) and not isinstance(steps, bool):
-                    current[2] += steps
-                current[3] += kind == "error"
+                    current.steps += steps
+                current.failed += kind == "error"
                 if stamp is not None:
-                    current[1] = stamp
+                    current.last_ts = stamp
         close()
         return counted
 
