@@ -23,6 +23,7 @@ from _table import Row, measure, print_table  # noqa: E402
 
 from omega_core.evaluator import Evaluator  # noqa: E402
 from omega_core.lang import serialize  # noqa: E402
+from omega_core.lang import serialize_read  # noqa: E402
 
 FIB = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))"
 LOOP = "(define (loop i acc) (if (= i 0) acc (loop (- i 1) (+ acc 1))))"
@@ -96,7 +97,7 @@ def state_cases(bindings: int, repeat: int, quick: bool) -> list[Case]:
         machine()
         text = str(shared["text"])
         loaded: list[object] = []
-        samples = measure(lambda: loaded.append(serialize.loads_state(text)), repeat)
+        samples = measure(lambda: loaded.append(serialize_read.loads_state(text)), repeat)
         for m in loaded:
             table = m.globals  # type: ignore[attr-defined]
             wrong = [i for i in range(bindings) if table.get(f"v{i}") != i]

@@ -15,14 +15,8 @@ from omega_core.lang.builtins import PRELUDE_UNITS, fresh_globals, primitive_tab
 from omega_core.lang.compiler import compile_unit
 from omega_core.lang.nodes import Unit
 from omega_core.lang.reader import read_all
-from omega_core.lang.serialize import (
-    _REGISTERS,
-    StateFormatError,
-    decode_plain,
-    empty_object,
-    fill_record,
-    restore_machine_fields,
-)
+from omega_core.lang.serialize import _REGISTERS, StateFormatError
+from omega_core.lang.serialize_read import decode_plain, empty_object, fill_record, restore_machine_fields
 from omega_core.lang.frames import FRAME_TYPES
 from omega_core.lang.serialize_shared import (
     DELETED,

@@ -30,7 +30,7 @@ from omega_core.lang.compiler import compile_unit
 from omega_core.lang.machine import Machine, Status
 from omega_core.lang.printer import short_string, write_string
 from omega_core.lang.reader import read_all
-from omega_core.lang.serialize import load_state
+from omega_core.lang.serialize_read import load_state
 from omega_core.repl.breakpoints import Breakpoint, BreakpointTable, BreakKind
 from omega_core.repl.snapshots import EXPORT_FORMAT, SavedSnapshot, SnapshotStore
 from omega_core.repl.timeline import EffectAnswer, Timeline, effect_key, entry_text

@@ -13,7 +13,8 @@ import weakref
 from typing import Any, Callable
 
 from omega_core.lang.restore_shared import restore_shared
-from omega_core.lang.serialize import StateFormatError, load_state, merge_chain
+from omega_core.lang.serialize import StateFormatError, merge_chain
+from omega_core.lang.serialize_read import load_state
 from omega_core.lang.serialize_shared import READABLE_FORMATS as SHARED_FORMATS
 from omega_core.lang.serialize_shared import SharedEncoder, payload_text
 from omega_core.session.states import is_state_ref, read_line_at, read_state_ref

@@ -11,6 +11,8 @@ import pytest
 
 from omega_core.evaluator import Evaluator
 from omega_core.lang import serialize
+from omega_core.lang import serialize_read
+from omega_core.lang.reader import read_all
 from omega_core.lang.numtext import JSON_INT_BITS, int_to_text, text_to_int
 
 FACT = "(define (fact n) (if (= n 0) 1 (* n (fact (- n 1)))))"
@@ -44,7 +46,7 @@ def test_a_state_holding_a_huge_integer_is_json_and_reloads_exactly(value: int) 
     evaluator.machine.globals.dirty.add("n")
     text = serialize.dumps_state(evaluator.machine)
     json.loads(text)  # plain JSON any reader takes (no digit run past the guard)
-    restored = serialize.loads_state(text)
+    restored = serialize_read.loads_state(text)
     assert restored.globals["n"] == value and type(restored.globals["n"]) is int
 
 
@@ -52,9 +54,9 @@ def test_a_huge_integer_in_a_suspended_computation_reloads() -> None:
     evaluator = Evaluator()
     _run(evaluator, FACT + " (define big (expt 10 5000))")
     machine = evaluator.machine
-    machine.start(machine.compile(serialize.read_all("(+ big (fact 2000))").forms[0]).root)
+    machine.start(machine.compile(read_all("(+ big (fact 2000))").forms[0]).root)
     machine.run(50)  # mid-computation: the continuation holds the big integer
-    restored = serialize.loads_state(serialize.dumps_state(machine))
+    restored = serialize_read.loads_state(serialize.dumps_state(machine))
     resumed = Evaluator(restored)
     result = resumed.continue_form("(+ big (fact 2000))", 1)
     assert result.value == int_to_text(10**5000 + math.factorial(2000))

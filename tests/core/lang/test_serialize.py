@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from omega_core.evaluator import Evaluator
 from omega_core.lang import serialize
+from omega_core.lang import serialize_read
 from omega_core.lang.machine import Machine, Status
 from omega_core.lang.printer import write_string
 from omega_core.lang.reader import read_all
@@ -31,7 +32,7 @@ def reload(machine: Machine) -> Machine:
     text = serialize.dumps_state(machine)
     assert isinstance(text, str)
     json.loads(text)  # it is JSON text
-    return serialize.loads_state(text)
+    return serialize_read.loads_state(text)
 
 
 def outcome(machine: Machine) -> Outcome:
@@ -265,7 +266,7 @@ def test_error_state_round_trips() -> None:
 def test_evaluator_continues_on_a_loaded_machine() -> None:
     evaluator = Evaluator()
     list(evaluator.run_text("(define (square x) (* x x)) (define base 7)"))
-    loaded = serialize.loads_state(serialize.dumps_state(evaluator.machine))
+    loaded = serialize_read.loads_state(serialize.dumps_state(evaluator.machine))
     again = Evaluator(machine=loaded)
     assert [r.transcript() for r in again.run_text("(square base) (map square '(1 2))")] == ["=> 49", "=> (1 4)"]
 
@@ -311,7 +312,7 @@ def test_1000000_element_list() -> None:
     # the data level (dump_state/load_state) here: JSON text of 1,000,000 pairs only adds time,
     # and the text level is covered by every other test
     data = serialize.dump_state(machine)
-    machine = serialize.load_state(data)
+    machine = serialize_read.load_state(data)
     assert machine.run(10**9) is Status.DONE
     assert write_string(machine.value) == f"({sum(range(1_000_000))} 1000000)"
     assert machine.globals["big"].car == 0
@@ -340,7 +341,7 @@ def test_state_at_an_effect_inside_nested_calls_resumes_twice_independently() ->
     machine.start(machine.compile(read_all('(list 1 (+ 2 (string-length (effect infer.op "q"))))').forms[0]).root)
     assert machine.run(10**6) is Status.EFFECT
     text = serialize.dumps_state(machine)
-    first, second = serialize.loads_state(text), serialize.loads_state(text)
+    first, second = serialize_read.loads_state(text), serialize_read.loads_state(text)
     first.resume("abc")
     second.resume("abcdef")
     assert first.run(100) is Status.DONE and second.run(100) is Status.DONE
@@ -370,9 +371,9 @@ def test_dump_of_loaded_state_equals_the_dump(src: str) -> None:
         while True:
             status = machine.run(3)
             first = serialize.dump_state(machine)
-            again = serialize.dump_state(serialize.load_state(copy.deepcopy(first)))
+            again = serialize.dump_state(serialize_read.load_state(copy.deepcopy(first)))
             assert again == first
-            assert serialize.dumps_state(serialize.loads_state(serialize.dumps_state(machine))) == serialize.dumps_state(machine)
+            assert serialize.dumps_state(serialize_read.loads_state(serialize.dumps_state(machine))) == serialize.dumps_state(machine)
             checked += 1
             if status is not Status.RUNNING:
                 break
@@ -519,7 +520,7 @@ def _mutations() -> list[Any]:
 
 
 def test_sample_state_loads_unmodified() -> None:
-    machine = serialize.load_state(_sample_state())
+    machine = serialize_read.load_state(_sample_state())
     assert machine.run(100) is Status.DONE
     assert machine.value == 12
 
@@ -529,7 +530,7 @@ def test_sample_state_loads_unmodified() -> None:
 def test_malformed_data_raises_state_format_error(mutate: Any) -> None:
     data = mutate(_sample_state())
     with pytest.raises(serialize.StateFormatError):
-        serialize.load_state(data)
+        serialize_read.load_state(data)
 
 
 @pytest.mark.parametrize(
@@ -546,7 +547,7 @@ def test_malformed_data_raises_state_format_error(mutate: Any) -> None:
 )
 def test_malformed_text_raises_state_format_error(text: str) -> None:
     with pytest.raises(serialize.StateFormatError):
-        serialize.loads_state(text)
+        serialize_read.loads_state(text)
 
 
 def test_state_format_error_is_a_value_error() -> None:

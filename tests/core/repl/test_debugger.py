@@ -11,7 +11,7 @@ import pytest
 from omega_core.effects import EffectOutcome
 from omega_core.errors import EvalError
 from omega_core.evaluator import Evaluator
-from omega_core.lang.serialize import load_state
+from omega_core.lang.serialize_read import load_state
 from omega_core.repl.debugger import EXPORT_FORMAT, Debugger
 from omega_core.repl.views import control_text
 
