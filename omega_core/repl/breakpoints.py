@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from omega_core.errors import OmegaError
-from omega_core.lang.machine import HOST_OPS, Status
+from omega_core.lang.machine_control import HOST_OPS, Status
 from omega_core.lang.nodes import Call
 from omega_core.lang.printer import write_string
 from omega_core.lang.reader import read_all
