@@ -3,7 +3,7 @@
 A split of ``fused.py`` (the chains of fused steps). An ``if`` whose test always takes steps and
 is a call with inline operands (``(pred (car l))`` in ``filter``) chains, when fusing, its own
 step (pushing an ``IfK``), the test call's step, the test's return into the ``if`` and the chosen
-branch's first step (``nodes._if_ev``: ``ev_chaining_test``). When the test's operator is, at the
+branch's first step (``node_steps.if_ev``: ``ev_chaining_test``). When the test's operator is, at the
 ``if``'s first step, a primitive of ``fastcall.INLINE_PRIMITIVES`` (``even?`` given to
 ``filter``) and its operands are constants, variables or written-in primitive calls (``(car
 l)``), this module writes the test's common case into the ``if``'s code: the test's value is
@@ -32,7 +32,7 @@ _FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
 def chaining_if_ev(node: Any, test: Any, then: Any, otherwise: Any,
                    generic: Callable[[Any], None]) -> Callable[[Any], None]:
-    """The ``ev`` of an ``if`` chaining its test call (``nodes._if_ev``): on its first step, the
+    """The ``ev`` of an ``if`` chaining its test call (``node_steps.if_ev``): on its first step, the
     code with the test written in when the test's shape allows it (``_spec``), else ``generic``."""
 
     def first_ev(m: Any) -> None:
