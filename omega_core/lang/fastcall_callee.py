@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omega_core.lang import fastcall, fastcall_entry
+from omega_core.lang import fastcall, fastcall_entry, fastcall_inline
 
 
 def callee_specs(node: Any, m: Any, env: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
@@ -45,10 +45,10 @@ def callee_specs(node: Any, m: Any, env: Any) -> tuple[tuple[Any, ...], tuple[An
     for operand, kind in zip(node.args, node.kinds):
         shape = None
         if kind == "N" and type(operand) is n.Call and operand.fuse_operand and operand.fn_kind is not None \
-                and all(sub in fastcall.SIMPLE_KINDS or sub == "X" for sub in operand.kinds):
+                and all(sub in fastcall_inline.SIMPLE_KINDS or sub == "X" for sub in operand.kinds):
             operator = fastcall.current_operator(operand, m, env)
             entry, entry_values = fastcall_entry.entry_spec(operand, m, operator)
-            specs, spec_values = fastcall.inline_specs(operand.args, operand.kinds, m)
+            specs, spec_values = fastcall_inline.inline_specs(operand.args, operand.kinds, m)
             if entry is not None and not any(sub == "X" and spec is None for sub, spec in zip(operand.kinds, specs)):
                 has_extra = bool(operator.lam.extra_slots)  # fixed per lambda: tested only when it has some
                 shape = (operand.fn_kind, operand.kinds, specs, entry, has_extra)
@@ -71,7 +71,7 @@ def params(shapes: tuple[Any, ...]) -> list[str]:
         names += [f"CF{i}"] + [f"d{i}s{j}" for j in range(len(kinds))]
         for j, spec in enumerate(specs):
             if spec is not None:
-                names += fastcall.spec_params_at(spec, f"{i}s{j}")
+                names += fastcall_inline.spec_params_at(spec, f"{i}s{j}")
         names += fastcall_entry.entry_params(entry, f"{i}c", _entry_names(i))
     return names
 
@@ -96,7 +96,7 @@ def step_lines(shape: Any, i: int) -> list[str]:
     for j, (kind, spec) in enumerate(zip(kinds, specs)):
         at = f"{i}s{j}"
         if spec is not None:
-            spec_reads, spec_conditions, spec_assign = fastcall.inline_parts(spec, at)
+            spec_reads, spec_conditions, spec_assign = fastcall_inline.inline_parts(spec, at)
             reads += spec_reads
             conditions += spec_conditions
             assigns += spec_assign

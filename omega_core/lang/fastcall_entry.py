@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omega_core.lang import fastcall, fused
+from omega_core.lang import fastcall, fastcall_inline, fused
 from omega_core.lang.values import Closure
 
 ENTRY_INDEX = 9
@@ -38,7 +38,7 @@ def entry_spec(node: Any, m: Any, operator: Any) -> tuple[Any, tuple[Any, ...]]:
         return None, ()
     body = f.lam.body
     if type(body) is n.Call:
-        specs, values = fastcall.inline_specs((body,), (fastcall.operand_kind(body),), m)
+        specs, values = fastcall_inline.inline_specs((body,), (fastcall.operand_kind(body),), m)
         if specs[0] is None:
             return None, ()
         return ("call", specs[0]), (f.lam, f.lam.extra_slots, body, body, *values)
@@ -47,7 +47,7 @@ def entry_spec(node: Any, m: Any, operator: Any) -> tuple[Any, tuple[Any, ...]]:
     test_kind = fastcall.operand_kind(body.test)
     if test_kind == "N":
         return None, ()
-    specs, values = fastcall.inline_specs((body.test,), (test_kind,), m)
+    specs, values = fastcall_inline.inline_specs((body.test,), (test_kind,), m)
     entry = (fused.branch_kind(body.then), fused.branch_kind(body.otherwise), specs[0])
     return entry, (f.lam, f.lam.extra_slots, body, body.test, body.then, body.otherwise, *values)
 
@@ -61,9 +61,9 @@ ENTRY_NAMES = ("LAM", "EXTRA", "B", "BTH", "BO")
 def entry_params(entry: Any, index: int | str = ENTRY_INDEX, names: tuple[str, ...] = ENTRY_NAMES) -> list[str]:
     lam, extra, body, then, otherwise = names
     if entry[0] == "call":
-        return [lam, extra, body, f"d{index}"] + fastcall.spec_params_at(entry[1], index)
+        return [lam, extra, body, f"d{index}"] + fastcall_inline.spec_params_at(entry[1], index)
     return ([lam, extra, body, f"d{index}", then, otherwise]
-            + (fastcall.spec_params_at(entry[2], index) if entry[2] is not None else []))
+            + (fastcall_inline.spec_params_at(entry[2], index) if entry[2] is not None else []))
 
 
 def body_step_lines(entry: Any, index: int | str, body: str, then: str, otherwise: str,
@@ -75,7 +75,7 @@ def body_step_lines(entry: Any, index: int | str, body: str, then: str, otherwis
     names the body, as the machine loop would."""
     if entry[0] == "call":  # the body's value written in; else its step is the next dispatch's
         not_taken = f"m.fused_steps += {before}; " if before else ""
-        lines = fastcall.inline_read(entry[1], index, f"m.node = {body}; {not_taken}{leave}")
+        lines = fastcall_inline.inline_read(entry[1], index, f"m.node = {body}; {not_taken}{leave}")
         lines += [f"m.value = a{index}", "m.node = None", f"m.fused_steps += {1 + before}", leave]
     else:
         lines = fused.if_lines(entry[0], entry[1], entry[2], index, body, then, otherwise, fusing=True,

@@ -5,7 +5,7 @@ call of a call (``(f acc (car l))`` in ``fold-left``, ``(cons (car l) acc)`` in 
 not inline: it takes steps of its own (``N``). Unfused, the caller's step pushes a ``CallK`` and
 moves to the operand call; the operand call's step computes the primitive's value; the return
 step pops the ``CallK`` and the caller goes on with its next operands. When the operand call's
-operator held, at the caller's first run, a primitive of ``fastcall.INLINE_PRIMITIVES`` (``+``
+operator held, at the caller's first run, a primitive of ``fastcall_inline.INLINE_PRIMITIVES`` (``+``
 bound to ``f``, ``cons``) and its own operands are constants, variables or written-in calls
 (``(car l)``), the caller's code computes that value itself when fusing: the two steps (the
 operand call and its return) are counted, ``m.value`` is the operand's value, ``m.env`` the
@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from omega_core.lang import fastcall
+from omega_core.lang import fastcall, fastcall_inline
 
 FIRST_INDEX = 5
 """Names of the written-in operand's own operands: ``a5`` ... ``a8`` (``d5``, ``P5`` ...), apart
@@ -47,13 +47,13 @@ def operand_spec(node: Any, m: Any, env: Any) -> tuple[Any, tuple[Any, ...]]:
     operand = node.args[index]
     if type(operand) is not n.Call or operand.fn_kind is None or not operand.fuse_operand:
         return None, ()
-    if any(kind not in fastcall.SIMPLE_KINDS and kind != "X" for kind in operand.kinds):
+    if any(kind not in fastcall_inline.SIMPLE_KINDS and kind != "X" for kind in operand.kinds):
         return None, ()
     operator = fastcall.current_operator(operand, m, env)
-    op_spec, op_values = fastcall.operator_spec(operand, m, operator)
+    op_spec, op_values = fastcall_inline.operator_spec(operand, m, operator)
     if op_spec is None:
         return None, ()
-    specs, spec_values = fastcall.inline_specs(operand.args, operand.kinds, m)
+    specs, spec_values = fastcall_inline.inline_specs(operand.args, operand.kinds, m)
     if any(kind == "X" and spec is None for kind, spec in zip(operand.kinds, specs)):
         return None, ()
     shape = (index, operand.fn_kind, op_spec, operand.kinds, specs)
@@ -65,7 +65,7 @@ def params(shape: Any) -> list[str]:
     names = ["WF", "WP"] + [f"d{FIRST_INDEX + j}" for j in range(len(kinds))]
     for j, spec in enumerate(specs):
         if spec is not None:
-            names += fastcall.spec_params_at(spec, FIRST_INDEX + j)
+            names += fastcall_inline.spec_params_at(spec, FIRST_INDEX + j)
     return names
 
 
@@ -90,10 +90,10 @@ def value_lines(shape: Any, condition: str) -> list[str]:
         if spec is None:
             attempt += fastcall.read_lines(kind, at, stop)
         else:
-            lines = fastcall.inline_read(spec, at, stop)
+            lines = fastcall_inline.inline_read(spec, at, stop)
             cut = lines.index("else:")  # never the operand's own ``val``: the unfused path does that
             attempt += lines[:cut] + ["else:", f"    {stop}"]
-    done = fastcall.assign_lines(target, _moved(result))
+    done = fastcall_inline.assign_lines(target, _moved(result))
     attempt += ([f"if {_moved(guard)}:"] + ["    " + line for line in done] if guard else done) + [stop]
     return [f"{target} = NOT_INLINE", f"while {condition}m.fusing:"] + ["    " + line for line in attempt]
 

@@ -61,7 +61,7 @@ import re
 from typing import Any, Callable
 
 from omega_core.errors import OmegaError
-from omega_core.lang import codegen_budget, constant_cells, global_cache
+from omega_core.lang import codegen_budget, constant_cells, fastcall_inline, global_cache
 from omega_core.lang.frames import NOT_INLINE, IfK
 from omega_core.lang.values import UNASSIGNED
 
@@ -170,8 +170,6 @@ def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int | str = 0, n
     closure whose body this ``if`` is: ``fastcall._enter``, where ``fusing`` is known, and the
     ``if``'s own step is fused: ``pending`` 1, counted on each way out, one addition fewer).
     Every way through them ends in ``leave`` but the last (which moves to a branch)."""
-    from omega_core.lang import fastcall  # fastcall imports this module
-
     # ``IfK(m.k, node, env)`` without its ``__init__`` call (``waiting{i}``: a caller's ``waiting`` is kept)
     frame = f"waiting{i}"
     in_steps = (f"{frame} = new_object(IfK); {frame}.next = m.k; {frame}.node = {node}; {frame}.env = env; "
@@ -182,10 +180,10 @@ def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int | str = 0, n
                 + ["else:"] + ["    " + line for line in then_lines])
     if spec is None:
         return [f"a{i} = d{i}.val(m, env)", f"if a{i} is NOT_INLINE: {in_steps}"] + by_value
-    reads, conditions, assign = fastcall.inline_parts(spec, i)
+    reads, conditions, assign = fastcall_inline.inline_parts(spec, i)
     test = _TRUTH.match(assign[-1].split(" = ", 1)[1]) if len(assign) == 1 else None
     if test is None:
-        return ["g = m.globals"] + fastcall.inline_read(spec, i, in_steps) + by_value
+        return ["g = m.globals"] + fastcall_inline.inline_read(spec, i, in_steps) + by_value
     # a comparison (``(< n 2)``) written in decides the branch itself: no ``True``/``False`` made and tested
     first, second = (then_lines, otherwise_lines) if test.group(1) == "True" else (otherwise_lines, then_lines)
     chosen = ([f"if {test.group(2)}:"] + ["    " + line for line in first]
@@ -196,20 +194,20 @@ def if_lines(then_kind: str, otherwise_kind: str, spec: Any, i: int | str = 0, n
 
 
 _TRUTH = re.compile(r"(True|False) if (.+) else (?:True|False)\Z")
-"""A written-in primitive's result that is a truth value picked by a test (``fastcall.INLINE_PRIMITIVES``)."""
+"""A written-in primitive's result that is a truth value picked by a test (``fastcall_inline.INLINE_PRIMITIVES``)."""
 
 
 def if_ev(node: Any, test: Any, then: Any, otherwise: Any) -> Callable[[Any], None]:
     """The ``ev`` of an ``if`` whose test may be inline: the test's value picks the branch (one
     step), and when fusing, a constant or variable branch also gives its value (a second). Made
     on the first step: a test that calls a primitive (``(< n 2)``) has its call written in
-    (``fastcall.inline_specs``, which needs the globals of the machine running it)."""
+    (``fastcall_inline.inline_specs``, which needs the globals of the machine running it)."""
 
     def first_ev(m: Any) -> None:
         from omega_core.lang import fastcall  # fastcall imports this module
 
         with codegen_budget.charged(m):
-            specs, values = fastcall.inline_specs((test,), (fastcall.operand_kind(test),), m)
+            specs, values = fastcall_inline.inline_specs((test,), (fastcall.operand_kind(test),), m)
             node.ev = _if_factory(branch_kind(then), branch_kind(otherwise), specs[0])(
                 node, test, then, otherwise, *values)
         node.ev(m)
@@ -224,7 +222,7 @@ def _if_factory(then_kind: str, otherwise_kind: str, spec: Any) -> Callable[...,
     factory = _IF_FACTORIES.get(key)
     if factory is None:
         body, setup = global_cache.cached_reads(["env = m.env"] + if_lines(then_kind, otherwise_kind, spec))
-        params = ", ".join(["node", "test", "then", "otherwise"] + fastcall.spec_params((spec,)))
+        params = ", ".join(["node", "test", "then", "otherwise"] + fastcall_inline.spec_params((spec,)))
         source = (f"def factory({params}):\n    d0 = test\n" + "".join(" " * 4 + line + "\n" for line in setup)
                   + "    def ev(m):\n" + "".join(" " * 8 + line + "\n" for line in body) + "    return ev\n")
         namespace = dict(NAMESPACE)

@@ -4,7 +4,7 @@ A split of ``fused.py`` (the chains of fused steps). An ``if`` whose test always
 is a call with inline operands (``(pred (car l))`` in ``filter``) chains, when fusing, its own
 step (pushing an ``IfK``), the test call's step, the test's return into the ``if`` and the chosen
 branch's first step (``node_steps.if_ev``: ``ev_chaining_test``). When the test's operator is, at the
-``if``'s first step, a primitive of ``fastcall.INLINE_PRIMITIVES`` (``even?`` given to
+``if``'s first step, a primitive of ``fastcall_inline.INLINE_PRIMITIVES`` (``even?`` given to
 ``filter``) and its operands are constants, variables or written-in primitive calls (``(car
 l)``), this module writes the test's common case into the ``if``'s code: the test's value is
 computed right there, so the ``IfK`` the unfused steps push and pop at once is never made, and
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from omega_core.lang import codegen_budget, constant_cells, fused, global_cache
+from omega_core.lang import codegen_budget, constant_cells, fastcall_inline, fused, global_cache
 
 _FACTORIES: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
@@ -48,27 +48,25 @@ def _spec(test: Any, m: Any) -> tuple[Any, tuple[Any, ...]]:
     """The shape of ``test`` to write in (operator kind, operand kinds, operand specs, operator
     spec) and the values its code needs, or None: the operator must hold now a primitive of
     ``INLINE_PRIMITIVES`` of the call's arity, and every operand that is not a constant or a
-    variable a call written in (``fastcall.inline_specs``)."""
+    variable a call written in (``fastcall_inline.inline_specs``)."""
     from omega_core.lang import fastcall  # fastcall imports fused, which this module extends
 
-    if test.fn_kind is None or any(kind not in fastcall.SIMPLE_KINDS and kind != "X" for kind in test.kinds):
+    if test.fn_kind is None or any(kind not in fastcall_inline.SIMPLE_KINDS and kind != "X" for kind in test.kinds):
         return None, ()
     operator = fastcall.current_operator(test, m, m.env)
-    op_spec, op_values = fastcall.operator_spec(test, m, operator)
+    op_spec, op_values = fastcall_inline.operator_spec(test, m, operator)
     if op_spec is None:
         return None, ()
-    specs, spec_values = fastcall.inline_specs(test.args, test.kinds, m)
+    specs, spec_values = fastcall_inline.inline_specs(test.args, test.kinds, m)
     if any(kind == "X" and spec is None for kind, spec in zip(test.kinds, specs)):
         return None, ()
     return (test.fn_kind, test.kinds, specs, op_spec), (*spec_values, *op_values)
 
 
 def _written_in_read(spec: Any, i: int, fallback: str) -> list[str]:
-    """``fastcall.inline_read`` without its last resort (the operand's ``val``): here any case
+    """``fastcall_inline.inline_read`` without its last resort (the operand's ``val``): here any case
     not written in runs the generic step instead (``fallback``), before anything was evaluated."""
-    from omega_core.lang import fastcall
-
-    lines = fastcall.inline_read(spec, i, fallback)
+    lines = fastcall_inline.inline_read(spec, i, fallback)
     cut = lines.index("else:")
     return lines[:cut] + ["else:", f"    {fallback}"]
 
@@ -85,7 +83,7 @@ def _factory(fn_kind: str, kinds: tuple[str, ...], specs: tuple[Any, ...], op_sp
     for i, (kind, spec) in enumerate(zip(kinds, specs)):
         reads += _written_in_read(spec, i, fallback) if spec is not None else fastcall.read_lines(kind, i, fallback)
     guard, result = op_spec
-    taken = [*fastcall.assign_lines("value", result),
+    taken = [*fastcall_inline.assign_lines("value", result),
              "m.value = value",
              "m.fused_steps += 2",  # the test call's step and its return into the ``if``
              "branch = then if value is not False else otherwise",
@@ -102,7 +100,7 @@ def _factory(fn_kind: str, kinds: tuple[str, ...], specs: tuple[Any, ...], op_sp
             + ["generic(m)"])
     body, setup = global_cache.cached_reads(body)
     params = ", ".join(["node", "generic", "then", "otherwise", "fd"] + [f"d{i}" for i in range(len(kinds))]
-                       + fastcall.spec_params(specs) + ["FP"])
+                       + fastcall_inline.spec_params(specs) + ["FP"])
     source = (f"def factory({params}):\n" + "".join(f"    {line}\n" for line in setup)
               + "    def ev(m):\n" + "".join(f"        {line}\n" for line in body) + "    return ev\n")
     namespace = dict(fused.NAMESPACE)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from omega_core.errors import EvalError, OmegaError
-from omega_core.lang import codegen_budget, fastcall, fastcall_callee, fastcall_entry, fastcall_operand, fused, fused_test
+from omega_core.lang import (codegen_budget, fastcall, fastcall_callee, fastcall_entry, fastcall_inline, fastcall_operand,
+                              fused, fused_test)
 from omega_core.lang.frames import NOT_INLINE, CallK, IfK, continue_call
 from omega_core.lang.values import Primitive
 
@@ -85,9 +86,9 @@ def if_ev(node: If, test: Node, then: Node, otherwise: Node) -> Any:
 
 def first_call_ev(node: Call, m: Any) -> None:
     with codegen_budget.charged(m):
-        specs, values = fastcall.inline_specs(node.args, node.kinds, m)
+        specs, values = fastcall_inline.inline_specs(node.args, node.kinds, m)
         operator = fastcall.current_operator(node, m, m.env)
-        op_spec, op_values = fastcall.operator_spec(node, m, operator)
+        op_spec, op_values = fastcall_inline.operator_spec(node, m, operator)
         entry, entry_values = fastcall_entry.entry_spec(node, m, operator)
         wspec, w_values = fastcall_operand.operand_spec(node, m, m.env)
         callees, c_values = fastcall_callee.callee_specs(node, m, m.env)
@@ -101,8 +102,8 @@ def first_call_ev(node: Call, m: Any) -> None:
 def first_call_resume(m: Any, k: Any, value: Any, again: bool = True) -> None:
     node = k.node
     with codegen_budget.charged(m):
-        specs, values = fastcall.inline_specs(node.args, node.kinds, m)
-        op_spec, op_values = fastcall.operator_spec(node, m, k.f)
+        specs, values = fastcall_inline.inline_specs(node.args, node.kinds, m)
+        op_spec, op_values = fastcall_inline.operator_spec(node, m, k.f)
         entry, entry_values = fastcall_entry.entry_spec(node, m, k.f)
         wspec, w_values = fastcall_operand.operand_spec(node, m, k.env)
         callees, c_values = fastcall_callee.callee_specs(node, m, k.env)

@@ -1,5 +1,5 @@
 """Primitive calls written into the code of the call or ``if`` that uses them
-(``fastcall.inline_specs``, ``fastcall.operator_spec``, the ``if`` of ``fused.py``).
+(``fastcall_inline.inline_specs``, ``fastcall_inline.operator_spec``, the ``if`` of ``fused.py``).
 
 The written-in code was made for the primitive a global held when the code was generated; it must
 notice when the global is rebound, when an operand is not of the guarded type, and when a variable
