@@ -61,8 +61,12 @@ def descendants(pid: int) -> set[int]:
 def _alive(pid: int) -> bool:
     if not launcher.pid_alive(pid):
         return False
-    try:  # a zombie whose parent is not us is dead for our purposes
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    try:  # a zombie whose parent is not us is dead for our purposes...
+        if Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z":
+            return True
+        # ...once all its threads have ended: a leader killed first shows "Z" while its other
+        # threads still exit, and they still hold its descriptors (a pipe's end stays open)
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
     except OSError:
         return False
 
