@@ -13,6 +13,8 @@ bomb, in a session of its own:
   * ``(deep 200000)``, a non-tail recursion (and ``(deep 100000)`` for the 2x ratio);
   * an endless non-tail recursion (stopped by a budget, or interrupted at the case timeout);
   * a string doubled with ``string-append``, a list doubled with ``append``, a bignum squared;
+  * one step over millions of pairs (``(length (string-split text ""))`` of 4 Mi characters)
+    while another client runs ``(+ 1 2)`` in a session of its own (its latency in the note);
   * a 16 MiB global (four strings of 4 Mi characters, the longest a session may build by default)
     followed by 600 small defines (the growth of the states file is reported);
   * ``:session save`` of a big session (the time to build it is reported; the case spans both);
@@ -81,17 +83,19 @@ class Sizes:
     step_budget: int
     bracket_frame_bytes: int
     catalog_sessions: int
+    long_step_doublings: int
 
     @classmethod
     def pick(cls, quick: bool) -> "Sizes":
         if quick:
             return cls(fact=2000, deep=20_000, doublings_string=20, doublings_list=14, squarings=16,
                        big_global_bytes=1 << 20, small_defines=60, save_inputs=200, follower_commands=40,
-                       case_timeout_s=10.0, step_budget=100_000, bracket_frame_bytes=1 << 20, catalog_sessions=200)
+                       case_timeout_s=10.0, step_budget=100_000, bracket_frame_bytes=1 << 20, catalog_sessions=200,
+                       long_step_doublings=14)
         return cls(fact=2000, deep=200_000, doublings_string=31, doublings_list=27, squarings=26,
                    big_global_bytes=16 << 20, small_defines=600, save_inputs=34_000, follower_commands=400,
                    case_timeout_s=120.0, step_budget=20_000_000, bracket_frame_bytes=(8 << 20) - 4096,
-                   catalog_sessions=4000)
+                   catalog_sessions=4000, long_step_doublings=20)
 
 
 @dataclass
@@ -342,6 +346,41 @@ def bomb_bignum(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
     return Outcome(first_result(reply), elapsed)
 
 
+def bomb_long_step(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
+    """One step that builds and walks millions of pairs (``string-split`` of a 4 Mi-character
+    string into characters, then ``length``: each a single primitive call): the loop stays free
+    (the step runs in the machine thread) and another session's small commands run meanwhile
+    (the step lends turns). Those commands' latency is in the row's note."""
+    session = "longstep"
+    client.execute("(define (grow s n) (if (= n 0) s (grow (string-append s s) (- n 1))))", session)
+    client.execute(f'(define text (grow "abcd" {sizes.long_step_doublings}))', session)
+    bystander = server.client("bystander")
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def small_commands() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            bystander.execute("(+ 1 2)", "bystander")
+            latencies.append(time.perf_counter() - started)
+
+    try:
+        bystander.execute("(+ 1 2)", "bystander")
+        thread = threading.Thread(target=small_commands, daemon=True)
+        thread.start()
+        reply, elapsed = timed(client, '(length (string-split text ""))', session)
+        done.set()
+        thread.join(30)
+    finally:
+        bystander.close()
+    latencies.sort()
+    note = "another session's (+ 1 2) meanwhile: none ran"
+    if latencies:
+        note = (f"another session's (+ 1 2) meanwhile: {len(latencies)}, median {fmt_seconds(latencies[len(latencies) // 2])}, "
+                f"max {fmt_seconds(latencies[-1])}")
+    return Outcome(first_result(reply), elapsed, note)
+
+
 def bomb_bracket_frame(server: Any, client: OmegaClient, sizes: Sizes) -> Outcome:
     """A request frame near ``[server] max_frame_bytes`` made of arrays nested 60 deep (under
     the protocol's limit, so the nesting check must look at all of it), sent on a raw connection."""
@@ -460,6 +499,7 @@ BOMBS: list[tuple[str, Callable[[Any, OmegaClient, Sizes], Outcome]]] = [
     ("string doubling", bomb_string),
     ("list doubling", bomb_list),
     ("bignum squaring", bomb_bignum),
+    ("one step over millions of pairs", bomb_long_step),
     ("big global + small defines", bomb_big_global),
     (":session save of a big session", bomb_save),
     (":session fork + load of a big session", bomb_fork_load),
@@ -475,7 +515,8 @@ REPEAT_UNTIL_S = 2.0
 """A bomb that ends sooner is run again (same session, same client) until the case has lasted
 this long: a p99 needs about 100 probe samples, and a bignum squaring that ends with its budget
 error after 8 ms gave one (the p99 of one sample is that sample). Full mode only."""
-REPEATABLE = frozenset({"string doubling", "list doubling", "bignum squaring", "(deep N)", "endless non-tail recursion"})
+REPEATABLE = frozenset({"string doubling", "list doubling", "bignum squaring", "(deep N)", "endless non-tail recursion",
+                        "one step over millions of pairs"})
 """The bombs that can run again as they are (no kill, no files written by the bench)."""
 
 
@@ -518,7 +559,7 @@ def run_case(server: Any, probe: Probe, label: str, bomb: Callable[..., Outcome]
     thread.start()
     thread.join(sizes.case_timeout_s)
     if thread.is_alive():
-        for session in ("follow", "fact", "deep", "endless", "strings", "lists", "bignum", "bigglobal", "bigsave"):
+        for session in ("follow", "fact", "deep", "endless", "strings", "lists", "bignum", "longstep", "bigglobal", "bigsave"):
             with contextlib.suppress(Exception):
                 watcher.interrupt(session)
         thread.join(30)

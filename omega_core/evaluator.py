@@ -8,6 +8,7 @@ a one-line, user-facing error while the next form still runs.
 
 from __future__ import annotations
 
+import functools
 import gc
 import threading
 import time
@@ -19,7 +20,7 @@ from omega_core.effects import EffectHost, EffectOutcome
 from omega_core.errors import EvalError, Interrupted, OmegaError, ReadError
 from omega_core.lang import budgets, codegen_budget
 from omega_core.lang.machine import Machine, Status
-from omega_core.lang.printer import truncate_output, write_string
+from omega_core.lang.printer import truncate_output, write_string_cut
 from omega_core.lang.reader import iter_recovering
 from omega_core.lang.release import release_registers
 
@@ -109,6 +110,19 @@ class EffectCall:
     args: list[Any]
 
 
+@dataclass(frozen=True)
+class RunSlice:
+    """Yielded instead of running the next slice when the host runs slices elsewhere
+    (``Evaluator.slices_to_host``: the server's machine thread, ``server.machine_thread``): the
+    host calls ``run()`` where it likes and sends back its ``Status``, or throws its exception
+    into the generator (raised where the slice would have run)."""
+
+    run: Callable[[], Status]
+    meter: Any = None
+    """The slice's memory meter (``budgets.MemoryMeter``), or None when it is not measured: a host
+    that pauses the slice midway (a long step's turn) stops and restarts it around the pause."""
+
+
 PAUSE = Pause()
 
 NOT_STARTED_MESSAGE = "interrupted: the command was stopped before this form started (the session goes on)"
@@ -117,7 +131,7 @@ STOPPED_CODES = frozenset({"budget_exceeded", "interrupted", "internal"})
 """Error codes of commands stopped from outside the program's own logic (a budget, an interrupt, a
 host failure): their changes are undone (``undo.py``) and replay stops them at their recorded step,
 so a failure that depends on the host (its stack, its memory) cannot make replay diverge."""
-Step = Pause | EffectCall | FormResult
+Step = Pause | EffectCall | FormResult | RunSlice
 
 
 COLLECTOR_THRESHOLDS = (20_000, 10, 10)
@@ -148,7 +162,7 @@ def tune_collector_for_evaluation() -> None:
 def drive(steps: Generator[Step, Any, Any], perform: Callable[[str, list[Any]], EffectOutcome]) -> Iterator[FormResult]:
     """Run a cooperative generator to its end synchronously, performing effects in this thread."""
     to_send: Any = None
-    to_throw: OmegaError | None = None
+    to_throw: Exception | None = None
     while True:
         try:
             item = steps.throw(to_throw) if to_throw is not None else steps.send(to_send)
@@ -162,6 +176,11 @@ def drive(steps: Generator[Step, Any, Any], perform: Callable[[str, list[Any]], 
                 to_throw = error
         elif isinstance(item, FormResult):
             yield item
+        elif isinstance(item, RunSlice):  # an evaluator set to hand its slices out, driven here
+            try:
+                to_send = item.run()
+            except Exception as problem:
+                to_throw = problem
 
 
 class Evaluator:
@@ -185,9 +204,13 @@ class Evaluator:
         self.observer = observer
         self._interrupt = threading.Event()
         self.form_number = 0
+        """Which form of the current text is running (read errors count): for checkpoints."""
         self._pacer = SlicePacer(self.language.slice_steps, self.language.slice_ms / 1000, SlicePacer.FIRST_STEPS)
         """Kept from form to form: a command's first slice is sized by the last one's speed."""
-        """Which form of the current text is running (read errors count): for checkpoints."""
+        self.slices_to_host = False
+        """True: each slice is yielded as a ``RunSlice`` for the host to run (the server runs it
+        in its machine thread, off the event loop); False: run here, in the driver's thread."""
+        self._slice_s = 0.0
 
     def interrupt(self) -> None:
         """Stop the running command at the end of its current slice (safe from any thread)."""
@@ -356,7 +379,7 @@ class Evaluator:
             return FormResult(source, line, None, output, error.message, error.code, steps, elapsed)
         machine.end_form()
         try:
-            value = truncate_output(write_string(machine.value), self.language.max_output_chars)
+            value = write_string_cut(machine.value, self.language.max_output_chars)
         except (RecursionError, MemoryError) as problem:  # the form ran: its effects stay, only the echo fails
             message = _host_failure("printing the value", problem) + " (the form itself ran)"
             return FormResult(source, line, None, output, message, "internal", steps, elapsed)
@@ -379,14 +402,12 @@ class Evaluator:
                 if until is not None:  # checkpoints at exact step counts, whatever the slice size
                     this_slice = max(1, min(this_slice, until))
             steps_at_start = machine.steps
-            started = time.perf_counter()
-            if self.measure_memory:
-                machine.memory.slice_started()
-                status = machine.run(this_slice)
-                machine.memory.slice_ended()
+            if self.slices_to_host:
+                status = yield RunSlice(functools.partial(self._run_slice, machine, this_slice),
+                                        machine.memory if self.measure_memory else None)
             else:
-                status = machine.run(this_slice)
-            pacer.ran(machine.steps - steps_at_start, time.perf_counter() - started)
+                status = self._run_slice(machine, this_slice)
+            pacer.ran(machine.steps - steps_at_start, self._slice_s)
             if self.observer is not None:
                 self.observer.slice_done(machine)
             if status is Status.DONE:
@@ -421,6 +442,19 @@ class Evaluator:
                 return budgets.memory_exceeded(memory.held + memory.grown, machine.memory_limit,
                                                "the command's values and continuation", "reached", memory.held)
             yield PAUSE
+
+    def _run_slice(self, machine: Machine, steps: int) -> Status:
+        """One slice of at most ``steps`` steps, timed (for the pacer) and, unless this is a
+        replay, measured (the memory meter) where it runs: any thread, one slice at a time."""
+        started = time.perf_counter()
+        if self.measure_memory:
+            machine.memory.slice_started()
+            status = machine.run(steps)
+            machine.memory.slice_ended()
+        else:
+            status = machine.run(steps)
+        self._slice_s = time.perf_counter() - started
+        return status
 
     def _apply_limits(self, machine: Machine) -> None:
         """The machine's budgets from the config (on every form: goto and restore replace machines)."""

@@ -45,7 +45,7 @@ MACHINE_PRIMITIVES = (
 
 
 def _display(m: Any, value: Any) -> Any:
-    m.write_output(display_string(value))
+    m.display(value)
     return UNSPECIFIED
 
 

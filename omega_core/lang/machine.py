@@ -382,4 +382,4 @@ class Machine(MachineControl):
         self.output.append(text)
 
     def display(self, value: Any) -> None:
-        self.write_output(display_string(value))
+        self.write_output(display_string(value, self.max_output_chars - self.output_chars + 1))

@@ -34,9 +34,20 @@ def write_string(value: Any) -> str:
     return _render(value, raw_strings=False, limit=None)
 
 
-def display_string(value: Any) -> str:
-    """What ``display`` writes: like ``write_string`` but every string, at any depth, is raw."""
-    return _render(value, raw_strings=True, limit=None)
+def display_string(value: Any, limit: int | None = None) -> str:
+    """What ``display`` writes: like ``write_string`` but every string, at any depth, is raw.
+    With ``limit``, the text stops soon after that many characters (the rest could not be shown)."""
+    return _render(value, raw_strings=True, limit=limit)
+
+
+def write_string_cut(value: Any, limit: int) -> str:
+    """``write_string`` cut to ``limit`` characters with a note, printing no more than that: a
+    result that is a list of millions of elements printed whole (tens of MB, seconds) only for
+    all but its first ``limit`` characters to be dropped."""
+    text, whole = _render_whole(value, raw_strings=False, limit=max(limit, 0))
+    if whole:
+        return truncate_output(text, limit)
+    return f"{text[:max(limit, 0)]}... [output truncated: the value prints to more than {limit:,} characters]"
 
 
 def short_string(value: Any, limit: int = SHORT_LIMIT) -> str:
@@ -72,7 +83,12 @@ class _Rest:
 
 
 def _render(value: Any, raw_strings: bool, limit: int | None) -> str:
+    return _render_whole(value, raw_strings, limit)[0]
+
+
+def _render_whole(value: Any, raw_strings: bool, limit: int | None) -> tuple[str, bool]:
     """Print ``value``; with ``limit``, stop soon after that many characters have been produced.
+    Also says whether the text is whole (False: it stopped at the limit).
 
     Runs of non-list elements are printed in a tight loop; only a nested list pushes the enclosing
     list back on the stack, so memory grows with nesting depth, not with length.
@@ -108,7 +124,7 @@ def _render(value: Any, raw_strings: bool, limit: int | None) -> str:
                 if limit is not None:
                     size += len(text) + 1
                     if size > limit:
-                        return "".join(parts)
+                        return "".join(parts), False
             else:
                 if rest is NIL:
                     append(")")
@@ -120,8 +136,10 @@ def _render(value: Any, raw_strings: bool, limit: int | None) -> str:
             text = _text(item, writers)
             append(text)
             size += len(text)
-        if not stack or (limit is not None and size > limit):
-            return "".join(parts)
+        if not stack:
+            return "".join(parts), True
+        if limit is not None and size > limit:
+            return "".join(parts), False
         item = stack.pop()
 
 

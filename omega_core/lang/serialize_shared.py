@@ -94,8 +94,20 @@ def payload_pieces(payload: str | list[str]) -> list[str]:
     return [payload] if isinstance(payload, str) else payload
 
 
+YOUNG_FREEZE_AT = 200_000
+"""Objects built with the collector paused past which they are frozen (``gc_paused``)."""
+
+
 class gc_paused:
-    """Context manager: no cyclic collection inside (restored as it was on exit)."""
+    """Context manager: no cyclic collection inside (restored as it was on exit).
+
+    What was built inside stays in the young generation, and the next young collection walks all
+    of it at once, holding the GIL: after the restore of a state of four million pairs, 1-2 s
+    during which every client of a server waited. So past ``YOUNG_FREEZE_AT`` new objects they are
+    frozen on the way out (``gc.freeze``, a constant-time move): a restored state is live data,
+    which a young collection would only have moved to the old generation, and what a server froze
+    is still collected when it is idle (``server.collector``: a deep collection unfreezes first).
+    Reference counting frees frozen objects as any other."""
 
     def __enter__(self) -> None:
         self.was_enabled = gc.isenabled()
@@ -104,6 +116,8 @@ class gc_paused:
     def __exit__(self, *exc: object) -> None:
         if self.was_enabled:
             gc.enable()
+            if gc.get_count()[0] >= YOUNG_FREEZE_AT:
+                gc.freeze()
 
 
 class SharedEncoder(RecordEncoding):

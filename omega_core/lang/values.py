@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Iterator
 
 from omega_core.errors import EvalError
+from omega_core.lang.turns import TURN_EVERY, take_turn
 
 
 class Symbol:
@@ -344,21 +345,49 @@ def type_name(value: Any) -> str:
 
 
 def make_list(items: Iterable[Any], tail: Any = NIL) -> Any:
-    """Build an Omega list from Python items (iteratively, so long lists are fine)."""
+    """Build an Omega list from Python items (iteratively, so long lists are fine; a long one
+    takes turns, ``turns``). A sequence or dict view is read backwards in place, not copied."""
+    try:
+        backwards = reversed(items)  # type: ignore[call-overload]
+    except TypeError:  # a generator, a set
+        backwards = reversed(list(items))
     result = tail
-    for item in reversed(list(items)):
+    left = TURN_EVERY
+    for item in backwards:
         result = Pair(item, result)
+        left -= 1
+        if not left:
+            take_turn()
+            left = TURN_EVERY
     return result
+
+
+def count_pairs(value: Any) -> tuple[int, Any]:
+    """How many pairs ``value``'s cdr chain has, and what ends it (``NIL`` for a proper list):
+    the walk under ``length`` and ``list?``, taking turns on a long chain (``turns``)."""
+    count = 0
+    current = value
+    while True:
+        for _ in range(TURN_EVERY):
+            if type(current) is not Pair:
+                return count, current
+            count += 1
+            current = current.cdr
+        take_turn()
 
 
 def iter_list(value: Any, who: str = "list") -> Iterator[Any]:
     """Yield the elements of a proper list; raise a clear error on an improper one."""
     current = value
-    while type(current) is Pair:
-        yield current.car
-        current = current.cdr
-    if current is not NIL:
-        raise EvalError(f"{who}: expected a proper list, got a list ending in {type_name(current)}")
+    while True:
+        for _ in range(TURN_EVERY):
+            if type(current) is not Pair:
+                if current is not NIL:
+                    raise EvalError(f"{who}: expected a proper list, got a list ending in {type_name(current)}")
+                return
+            yield current.car
+            current = current.cdr
+        take_turn()
 
 
 def list_to_python(value: Any, who: str = "list") -> list[Any]:
@@ -438,8 +467,13 @@ def is_equal(a: Any, b: Any) -> bool:
     shared by both sides is equal without a walk (``(equal? big big)`` of millions of pairs was one
     step of seconds)."""
     pending = [(a, b)]
+    left = TURN_EVERY
     while pending:
         x, y = pending.pop()
+        left -= 1
+        if not left:  # a long walk lets other sessions run (``turns``)
+            take_turn()
+            left = TURN_EVERY
         if type(x) is Pair and type(y) is Pair:
             if x is y:  # the same list: equal, whatever it holds (no need to walk it)
                 continue

@@ -33,7 +33,7 @@ from anyio.from_thread import BlockingPortal
 
 from omega_core.config import Config
 from omega_core.errors import OmegaError
-from omega_core.evaluator import EffectCall, FormResult
+from omega_core.evaluator import EffectCall, FormResult, RunSlice
 from omega_core.lang.release import releases_running
 from omega_core.server import protocol as proto
 from omega_core.server.accepting import Acceptor
@@ -45,6 +45,7 @@ from omega_core.server.connection import Connection
 from omega_core.server.context import EXIT_STOP
 from omega_core.server.collector import YOUNG_COLLECTION_EVERY_S, collect_when_idle, collect_young
 from omega_core.server.loop_watch import LoopWatch
+from omega_core.server.machine_thread import machine_thread
 from omega_core.server.manager import SessionInstance, SessionManager
 from omega_core.server.ops import dispatch
 from omega_core.server.persistence import PersistenceManager
@@ -94,6 +95,7 @@ class Backend(BackendStart, BackendClients):
         self.restarts = restarts
         self.supervisor_pid = supervisor_pid or os.getppid()
         self.manager = SessionManager(self.config)
+        self.manager.in_use = self.working_sessions
         self.connections: dict[int, Connection] = {}
         self.replies: dict[str, dict[Any, dict[str, Any]]] = {}
         self.inflight: dict[tuple[str, Any], anyio.Event] = {}
@@ -339,6 +341,11 @@ class Backend(BackendStart, BackendClients):
         # fast_acquire: a free lock is taken without a trip through the loop (one per command)
         return self.session_locks.get(name) or self.session_locks.setdefault(name, anyio.Lock(fast_acquire=True))
 
+    def working_sessions(self) -> set[str]:
+        """The session each connected client last ran a command in (kept loaded: see ``in_use``)."""
+        return {connection.working_session for connection in self.connections.values()
+                if connection.working_session is not None}
+
     def forget_idle_locks(self) -> None:
         """Drop the command locks of sessions no longer in the pool that nobody holds or waits for
         (a server that touched 10,000 sessions would otherwise keep 10,000 locks)."""
@@ -361,14 +368,21 @@ class Backend(BackendStart, BackendClients):
                 anyio.from_thread.run_sync(on_token, text)
         results: list[FormResult] = []
         to_send: Any = None
-        to_throw: OmegaError | None = None
+        to_throw: Exception | None = None
         last_breath = last_turn = last_young = time.perf_counter()
+        instance.session.evaluator.slices_to_host = True  # each slice comes here: run in the machine thread
         while True:
             try:
                 item = steps.throw(to_throw) if to_throw is not None else steps.send(to_send)
             except StopIteration:
                 return results
             to_send = to_throw = None
+            if isinstance(item, RunSlice):
+                try:
+                    to_send = await machine_thread.run(item.run, item.meter)
+                except Exception as problem:  # raised in the generator where the slice ran
+                    to_throw = problem
+                continue
             if on_slice is not None and not isinstance(item, FormResult):
                 on_slice(isinstance(item, EffectCall))
             if isinstance(item, EffectCall):

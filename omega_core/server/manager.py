@@ -15,6 +15,7 @@ import collections
 import logging
 import resource
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from omega_core.config import Config
@@ -92,6 +93,9 @@ class SessionManager(SessionCatalog):
         self.stats = PoolStats()
         self.max_sessions = config.server.max_cached_sessions
         self.max_bytes = config.server.max_memory_mb * 1024 * 1024
+        self.in_use: Callable[[], Collection[str]] = frozenset
+        """The sessions clients work in now (the backend's ``working_sessions``): never evicted for
+        memory, only past ``max_cached_sessions``."""
         self._preloaded: dict[str, RecordedSession] = {}
         self._list_encoder = ListReplyEncoder()
         self._side_sizes = SideFileSizes(self.sessions_dir)
@@ -176,10 +180,17 @@ class SessionManager(SessionCatalog):
         return self.get(name).session
 
     def evict_if_needed(self, keep: str | None = None) -> list[str]:
+        """Unload the least recently used sessions while the pool is over its count or memory
+        budget, except ``keep``, busy sessions and, for the memory budget, the sessions clients
+        work in (``in_use``): a session bigger than the budget, evicted whenever another client
+        ran a command, was loaded again for each of its own commands (30 s for four million pairs)."""
         evicted: list[str] = []
         most = max(1, self.max_sessions)
+        in_use = self.in_use()
         while len(self.pool) > most or (len(self.pool) > 1 and self.memory_estimate() > self.max_bytes):
-            victim = next((name for name, inst in self.pool.items() if name != keep and inst.busy == 0), None)
+            over_count = len(self.pool) > most
+            victim = next((name for name, inst in self.pool.items()
+                           if name != keep and inst.busy == 0 and (over_count or name not in in_use)), None)
             if victim is None:
                 break
             self.unload(victim)

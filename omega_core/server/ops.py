@@ -87,6 +87,7 @@ async def op_execute(backend: "Backend", connection: "Connection", request: Requ
         raise ProtocolError(ErrorCode.TOO_LARGE, f"input of {len(line)} characters is over the limit of {limit} "
                             "([language] max_input_chars)", request.id)
     name = _session_name(request)
+    connection.working_session = name
     instance = await backend.instance(name)
     instance.busy += 1  # leased at once (no await before this): the pool cannot evict it now
     try:

@@ -43,6 +43,8 @@ from omega_core.session.time_travel import TimeTravel
 from omega_core.session.timeline import Timeline, timeline_path
 from omega_core.session.validation import SessionDamaged, check_log_covers_index, check_since_last_checkpoint
 
+PRUNE_AFTER_STOP_RECORDS = 1_000
+"""Records the periodic captures of a stopped command must have added for its end to prune."""
 CAPTURE_SLICE_S = 0.003
 """Encoding of a checkpoint state between two pauses (the loop must never stall over 5 ms)."""
 CAPTURE_SHARE = 0.25
@@ -313,8 +315,8 @@ class RecordedSession(SessionFiles, LogAppending, TimeTravel):
             self.emit(ev.input_event(0, text, **extra))
             inner = self.evaluator.text_steps(text, first_line=first_line)
             to_send: Any = None
-            to_throw: OmegaError | None = None
-            while True:  # forward pauses and effect calls (and their answers) to the evaluator
+            to_throw: Exception | None = None
+            while True:  # forward pauses, effect calls and slices (and their outcomes) to the evaluator
                 try:
                     item = inner.throw(to_throw) if to_throw is not None else inner.send(to_send)
                 except StopIteration:
@@ -329,10 +331,10 @@ class RecordedSession(SessionFiles, LogAppending, TimeTravel):
                     continue
                 try:
                     to_send = yield item
-                except OmegaError as error:
+                except Exception as error:  # an effect's failure, or what a slice run by the host raised
                     to_throw = error
             if results and (all(r.ok for r in results) or any(r.error_code in STOPPED_CODES for r in results)):
-                if any(r.error_code in STOPPED_CODES for r in results) or self._may_have_freed_held_values():
+                if self._stopped_with_captures(results) or self._may_have_freed_held_values():
                     self.states.prune_soon()  # garbage among what the captures named: settle the count
                 self.checkpoint(self.machine, ev.CheckpointReason.MANUAL, defer=True)
                 yield from self._capture_in_slices()
@@ -344,6 +346,14 @@ class RecordedSession(SessionFiles, LogAppending, TimeTravel):
         self.jump_record_seq = None
         self.metrics.record_input((time.perf_counter() - started) * 1000, sum(r.steps for r in results),
                                   sum(1 for r in results if not r.ok))
+
+    def _stopped_with_captures(self, results: list[FormResult]) -> bool:
+        """A form was stopped (and undone) after periodic captures named what it built: only the
+        encoder's table holds that now. A prune walks every captured object (seconds for a session
+        holding millions of pairs), so a stop that captured nothing (an output budget, an interrupt
+        of a short loop) does not ask for one."""
+        return (any(r.error_code in STOPPED_CODES for r in results)
+                and self.states.records_total - self._command_records >= PRUNE_AFTER_STOP_RECORDS)
 
     def _may_have_freed_held_values(self) -> bool:
         """The command replaced a value that may have held memory (not a number or a short

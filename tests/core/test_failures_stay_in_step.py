@@ -39,7 +39,7 @@ def _break_primitive(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _break_printing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(evaluator_module, "write_string", _deep)
+    monkeypatch.setattr(evaluator_module, "write_string_cut", _deep)
 
 
 # stage, how to break it, the input, the value of n after it (the failing form undone unless it ran)

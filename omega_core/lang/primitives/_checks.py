@@ -11,7 +11,8 @@ from typing import Any
 
 from omega_core.errors import EvalError
 from omega_core.lang.printer import short_string
-from omega_core.lang.values import NIL, Pair, Symbol, type_name
+from omega_core.lang.turns import TURN_EVERY, take_turn
+from omega_core.lang.values import NIL, Pair, Symbol, count_pairs, type_name
 
 
 def describe(value: Any) -> str:
@@ -36,9 +37,7 @@ def type_error(who: str, expected: str, value: Any) -> EvalError:
 
 def is_proper_list(value: Any) -> bool:
     """True for ``NIL`` and chains of pairs ending in ``NIL`` (iterative: any length)."""
-    while type(value) is Pair:
-        value = value.cdr
-    return value is NIL
+    return count_pairs(value)[1] is NIL
 
 
 def number(who: str, value: Any) -> int | float:
@@ -82,10 +81,14 @@ def pair(who: str, value: Any) -> Pair:
 def proper_list(who: str, value: Any) -> list[Any]:
     """The elements of a proper list as a Python list; anything else is a type error."""
     items: list[Any] = []
+    append = items.append
     current = value
-    while type(current) is Pair:
-        items.append(current.car)
-        current = current.cdr
-    if current is not NIL:
-        raise type_error(who, "a proper list", value)
-    return items
+    while True:
+        for _ in range(TURN_EVERY):
+            if type(current) is not Pair:
+                if current is not NIL:
+                    raise type_error(who, "a proper list", value)
+                return items
+            append(current.car)
+            current = current.cdr
+        take_turn()

@@ -12,7 +12,8 @@ from omega_core.errors import EvalError
 from omega_core.lang.budgets import list_bytes
 from omega_core.lang.primitives import _checks as check
 from omega_core.lang.primitives._registry import primitive
-from omega_core.lang.values import NIL, Pair, is_equal, make_list
+from omega_core.lang.turns import TURN_EVERY, take_turn
+from omega_core.lang.values import NIL, Pair, count_pairs, is_equal, make_list
 
 
 @primitive("cons", 2)
@@ -68,12 +69,8 @@ def list_(*items: Any) -> Any:
 
 @primitive("length", 1)
 def length(lst: Any) -> int:
-    count = 0
-    current = lst
-    while type(current) is Pair:
-        count += 1
-        current = current.cdr
-    if current is not NIL:
+    count, tail = count_pairs(lst)
+    if tail is not NIL:
         raise check.type_error("length", "a proper list", lst)
     return count
 
@@ -87,10 +84,15 @@ def _drop(who: str, lst: Any, n: Any) -> Any:
     """The list after its first ``n`` pairs; a short list is an index error with its length."""
     count = check.index(who, n)
     current = lst
+    left = TURN_EVERY
     for _ in range(count):
         if type(current) is not Pair:
             break
         current = current.cdr
+        left -= 1
+        if not left:
+            take_turn()
+            left = TURN_EVERY
     else:
         return current
     if current is not NIL:
@@ -122,9 +124,14 @@ def take(m: Any, lst: Any, n: Any) -> Any:
     count = check.index("take", n)
     items: list[Any] = []
     current = lst
+    left = TURN_EVERY
     while len(items) < count and type(current) is Pair:
         items.append(current.car)
         current = current.cdr
+        left -= 1
+        if not left:
+            take_turn()
+            left = TURN_EVERY
     if len(items) < count:
         if current is not NIL:
             raise check.type_error("take", "a proper list", lst)
@@ -146,8 +153,13 @@ def last(lst: Any) -> Any:
         expected = "a non-empty list" if lst is NIL else "a proper list"
         raise check.type_error("last", expected, lst)
     current = lst
+    left = TURN_EVERY
     while type(current.cdr) is Pair:
         current = current.cdr
+        left -= 1
+        if not left:
+            take_turn()
+            left = TURN_EVERY
     if current.cdr is not NIL:
         raise check.type_error("last", "a proper list", lst)
     return current.car
@@ -173,10 +185,15 @@ def is_list(value: Any) -> bool:
 def member(item: Any, lst: Any) -> Any:
     """The first tail whose car is ``equal?`` to ``item``, or ``#f``."""
     current = lst
+    left = TURN_EVERY
     while type(current) is Pair:
         if is_equal(item, current.car):
             return current
         current = current.cdr
+        left -= 1
+        if not left:
+            take_turn()
+            left = TURN_EVERY
     if current is not NIL:
         raise check.type_error("member", "a proper list", lst)
     return False
@@ -186,6 +203,7 @@ def member(item: Any, lst: Any) -> Any:
 def assoc(key: Any, alist: Any) -> Any:
     """The first pair of ``alist`` whose car is ``equal?`` to ``key``, or ``#f``."""
     current = alist
+    left = TURN_EVERY
     while type(current) is Pair:
         entry = current.car
         if type(entry) is not Pair:
@@ -195,6 +213,10 @@ def assoc(key: Any, alist: Any) -> Any:
         if is_equal(key, entry.car):
             return entry
         current = current.cdr
+        left -= 1
+        if not left:
+            take_turn()
+            left = TURN_EVERY
     if current is not NIL:
         raise check.type_error("assoc", "a proper list", alist)
     return False

@@ -17,6 +17,7 @@ from omega_core.lang.printer import (
     short_string,
     truncate_output,
     write_string,
+    write_string_cut,
 )
 from omega_core.lang.values import (
     NIL,
@@ -184,6 +185,22 @@ def test_truncate_output() -> None:
     assert truncate_output("hello", 5) == "hello"
     assert truncate_output("hello world", 5) == "hello... [output truncated: 6 more characters]"
     assert truncate_output("abc", 0) == "... [output truncated: 3 more characters]"
+
+
+def test_a_value_printed_for_a_reply_stops_at_the_limit_and_says_so() -> None:
+    """A result of a million elements is not printed whole for all but its first characters to be
+    dropped: the printer stops at the limit, and the note says the value is longer."""
+    cut = write_string_cut(make_list(range(1_000_000)), 50)
+    assert cut.startswith("(0 1 2 3") and len(cut) < 200
+    assert cut.endswith("... [output truncated: the value prints to more than 50 characters]")
+    assert write_string_cut(make_list(range(3)), 50) == "(0 1 2)"
+    assert write_string_cut("x" * 60, 50) == truncate_output(write_string("x" * 60), 50)  # whole: counted
+
+
+def test_display_with_a_limit_renders_no_more_than_about_that() -> None:
+    text = display_string(make_list(["ab"] * 1_000_000), 100)
+    assert text.startswith("(ab ab ab") and 100 < len(text) < 120
+    assert display_string(make_list(["ab"] * 3), 100) == "(ab ab ab)"
 
 
 # --- property: the iterative printer agrees with an obvious recursive one -----------------------

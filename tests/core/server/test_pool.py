@@ -125,6 +125,27 @@ def test_two_hundred_sessions_under_a_small_memory_bound_keep_the_pool_bounded(
     assert highest >= 2  # the bound is memory, not a pool of one
 
 
+def test_a_session_a_connected_client_works_in_is_not_evicted_for_memory(
+        make_server: Callable[..., LiveServer]) -> None:
+    """Evicted whenever another client ran a command, a session bigger than the memory budget was
+    loaded again for each of its own commands (30 s each for four million pairs)."""
+    srv = make_server(server={"max_memory_mb": 1, "max_cached_sessions": 1000})
+    with srv.client(name="big-user") as big_user:
+        big_user.execute('(define (grow s n) (if (= n 0) s (grow (string-append s s) (- n 1))))', "big")
+        assert big_user.execute('(string-length (begin (define text (grow "abcd" 19)) text))', "big").output \
+            == "=> 2097152"
+        with srv.client(name="others") as others:
+            for k in range(4):
+                assert others.execute(f"(define x {k})", f"small{k}").ok
+            assert "big" in loaded(others)  # over the budget alone, but in use
+            assert big_user.execute("(string-length text)", "big").output == "=> 2097152"
+    with srv.client(name="others") as others:
+        for k in range(4, 8):  # nobody works in "big" any more: it goes first
+            assert others.execute(f"(define x {k})", f"small{k}").ok
+        assert "big" not in loaded(others)
+        assert others.execute("(string-length text)", "big").output == "=> 2097152"
+
+
 def _write_session(sessions_dir: Path, name: str, inputs: list[str]) -> None:
     """A session written by another program (here: this process) while the server is not looking."""
     config = load_config(environ={"OMEGA_SESSION_DIR": str(sessions_dir.parent), "OMEGA_RUNTIME_DIR": "/tmp"})

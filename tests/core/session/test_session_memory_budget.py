@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from omega_core.config import Config, LanguageConfig
+from omega_core.config import Config, LanguageConfig, SessionConfig
 from omega_core.evaluator import Evaluator
 from omega_core.lang.budgets import MIB
 from omega_core.lang.serialize_shared import SharedEncoder
+from omega_core.session.checkpoint_states import CheckpointStates
 from omega_core.session.recorded import RecordedSession
 
 DOUBLED = "(define (rep s n) (if (= n 0) s (rep (string-append s s) (- n 1))))"
@@ -156,5 +157,36 @@ def test_only_a_replaced_value_that_can_hold_memory_settles_the_count(tmp_path: 
         assert session.execute(f"(set! {defined[0]} #f)")[0].ok
         assert len(prunes) == before + 1  # an 8 MB string replaced: settled at once
         assert session.states.encoder.value_bytes < 8 * MIB * (len(defined) - 1) + MIB
+    finally:
+        session.close()
+
+
+def test_a_stopped_command_prunes_only_when_its_periodic_captures_named_what_it_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A prune walks every captured object (seconds in a session holding millions of pairs): an
+    output budget's stop, which captured nothing, no longer asks for one; a loop stopped at the
+    step budget after periodic captures of what it built still does."""
+    prunes: list[int] = []
+    original = CheckpointStates.prune_soon
+
+    def counted(self: CheckpointStates) -> None:
+        prunes.append(len(self.encoder.addr))
+        original(self)
+
+    monkeypatch.setattr(CheckpointStates, "prune_soon", counted)
+    config = dataclasses.replace(Config(), session_dir=str(tmp_path / "sd"),
+                                 language=LanguageConfig(step_budget=1_000_000),
+                                 session=SessionConfig(periodic_checkpoint_steps=20_000))
+    session = RecordedSession.open(config.sessions_dir, "stops", config)
+    try:
+        session.execute("(define (slow n acc) (slow (+ n 1) (if (= 0 (remainder n 10)) (cons n acc) acc)))")
+        result = session.execute('(define (loud n) (display "xxxxxxxxxx") (loud n)) (loud 0)')[-1]
+        assert result.error_code == "budget_exceeded" and "max_output_chars" in (result.error or "")
+        assert prunes == []
+        records = session.states.records_total
+        result = session.execute("(slow 0 '())")[-1]
+        assert result.error_code == "budget_exceeded" and "step_budget" in (result.error or "")
+        assert session.states.records_total - records >= 1_000  # its periodic captures named its list
+        assert len(prunes) == 1
     finally:
         session.close()
