@@ -23,6 +23,7 @@ from omega_core.lang.machine import Machine, Status
 from omega_core.lang.printer import truncate_output, write_string_cut
 from omega_core.lang.reader import iter_recovering
 from omega_core.lang.release import release_registers
+from omega_core.lang.slice_work import release_built
 
 
 @dataclass(frozen=True)
@@ -453,6 +454,7 @@ class Evaluator:
             machine.memory.slice_ended()
         else:
             status = machine.run(steps)
+        release_built(machine)  # big temporaries of this slice, freed in pieces elsewhere
         self._slice_s = time.perf_counter() - started
         return status
 

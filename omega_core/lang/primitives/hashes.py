@@ -14,6 +14,7 @@ from omega_core.lang.budgets import list_bytes
 from omega_core.lang.primitives import _checks as check
 from omega_core.lang.primitives._registry import primitive
 from omega_core.lang.printer import short_string
+from omega_core.lang.slice_work import keep_built
 from omega_core.lang.values import UNSPECIFIED, HashTable, hash_key, make_list
 
 _MISSING = object()
@@ -65,7 +66,9 @@ def hash_keys(m: Any, table: Any) -> Any:
     against the memory budget before it is built."""
     keys = _table("hash-keys", table).keys
     m.reserve(list_bytes(len(keys)), "hash-keys")
-    return make_list(keys.values())
+    result = make_list(keys.values())
+    keep_built(m, result, len(keys))
+    return result
 
 
 @primitive("hash-count", 1)

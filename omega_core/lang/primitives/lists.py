@@ -12,6 +12,7 @@ from omega_core.errors import EvalError
 from omega_core.lang.budgets import list_bytes
 from omega_core.lang.primitives import _checks as check
 from omega_core.lang.primitives._registry import primitive
+from omega_core.lang.slice_work import keep_built
 from omega_core.lang.turns import TURN_EVERY, take_turn
 from omega_core.lang.values import NIL, Pair, count_pairs, is_equal, make_list
 
@@ -137,7 +138,9 @@ def take(m: Any, lst: Any, n: Any) -> Any:
             raise check.type_error("take", "a proper list", lst)
         raise _out_of_range("take", count, lst)
     m.reserve(list_bytes(count), "take")
-    return make_list(items)
+    result = make_list(items)
+    keep_built(m, result, count)
+    return result
 
 
 @primitive("drop", 2)

@@ -15,6 +15,7 @@ from omega_core.lang.numtext import parse_number
 from omega_core.lang.primitives import _checks as check
 from omega_core.lang.primitives._registry import primitive
 from omega_core.lang.printer import write_string
+from omega_core.lang.slice_work import keep_built
 from omega_core.lang.turns import take_turn
 from omega_core.lang.values import Symbol, make_list
 
@@ -78,9 +79,13 @@ def string_split(m: Any, s: Any, sep: Any) -> Any:
     separator = check.string("string-split", sep)
     if separator == "":
         m.reserve(list_bytes(len(text)), "string-split")
-        return make_list(text)  # read backwards in place, taking turns (``make_list``)
-    m.reserve(list_bytes(text.count(separator) + 1) + string_bytes(len(text), text.isascii()), "string-split")
-    return make_list(split_taking_turns(text, separator))
+        pieces: Any = text  # read backwards in place, taking turns (``make_list``)
+    else:
+        m.reserve(list_bytes(text.count(separator) + 1) + string_bytes(len(text), text.isascii()), "string-split")
+        pieces = split_taking_turns(text, separator)
+    result = make_list(pieces)
+    keep_built(m, result, len(pieces))
+    return result
 
 
 SPLIT_WINDOW_CHARS = 64 * 1024
