@@ -64,10 +64,10 @@ class Connection:
         self.connected_at = time.time()
         self.alive = True
         self.closed_reason: str | None = None
+        """Why the server disconnected this client (backlog over the limit, a write error)."""
         self.working_session: str | None = None
         """The session this client last ran a command in: the pool keeps it loaded while the
         client is connected (``SessionManager.in_use``)."""
-        """Why the server disconnected this client (backlog over the limit, a write error)."""
         self.outbox = Outbox(backlog_limit_bytes, min(BEHIND_BYTES, backlog_limit_bytes // 2))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None

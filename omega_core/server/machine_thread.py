@@ -7,9 +7,10 @@ for the 9.6 million pairs a 512 MB budget allows), splitting a 4 Mi-character st
 characters (2.3 s), spreading a long list with ``apply``. Run on the loop, such a step held every
 other client for its whole length, and no slice size can cut a step.
 
-Here each slice runs in one dedicated thread while the loop waits for it without blocking: the
-loop takes the GIL back within the interpreter's switch interval whenever it has something to do
-(a ping, a listing, another client's output), and that interval is lowered while a slice runs
+Here each slice runs in one dedicated thread. The loop waits for it blocking, at most
+``SHORT_WAIT_S`` (as long as a slice held it before), then without blocking: from there on it
+takes the GIL back within the interpreter's switch interval whenever it has something to do (a
+ping, a listing, another client's output), and that interval is lowered meanwhile
 (``worker_threads.quick_switching``: 0.1 ms), so a long step costs the others tenths of a
 millisecond, not seconds. Every step still runs in pure Python or in short C calls (strings and
 integers are bounded per step by ``lang.budgets``), so the GIL does change hands.
@@ -37,7 +38,7 @@ the loop waits for a slice blocking for up to ``SHORT_WAIT_S``, and only a slice
 then is awaited while the loop serves others. What the others gain, a command that computes
 for seconds while they keep the loop busy pays: the GIL is shared with them at once instead of
 after its slice (``bench/isolation.py``: a list doubling to the memory budget under a probe
-sending requests without pause took 15 s instead of 9 s; alone, 11 s instead of 10 s).
+sending requests without pause took 34-35 s instead of 21-28 s; alone, 11 s instead of 10 s).
 """
 
 from __future__ import annotations
