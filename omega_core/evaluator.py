@@ -12,45 +12,18 @@ import functools
 import gc
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Generator, Iterator, Protocol
 
 from omega_core.config import LanguageConfig
 from omega_core.effects import EffectHost, EffectOutcome
 from omega_core.errors import EvalError, Interrupted, OmegaError, ReadError
+from omega_core.eval_steps import PAUSE, EffectCall, FormResult, RunSlice, Step, drive
 from omega_core.lang import budgets, codegen_budget
 from omega_core.lang.machine import Machine, Status
 from omega_core.lang.printer import truncate_output, write_string_cut
 from omega_core.lang.reader import iter_recovering
 from omega_core.lang.release import release_registers
 from omega_core.lang.slice_work import release_built
-
-
-@dataclass(frozen=True)
-class FormResult:
-    """What one top-level form did: its printed value or its error, and its ``display`` output."""
-
-    source: str
-    line: int
-    value: str | None
-    output: str
-    error: str | None
-    error_code: str | None
-    steps: int
-    ms: float
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def transcript(self) -> str:
-        """The text a REPL prints for this form: output, then ``=> value`` or ``error: ...``."""
-        text = self.output
-        if text and not text.endswith("\n"):
-            text += "\n"
-        if self.error is not None:
-            return text + f"error: {self.error}"
-        return text + f"=> {self.value}"
 
 
 class EvalObserver(Protocol):
@@ -97,42 +70,12 @@ class SlicePacer:
         self.steps = max(self.MIN_STEPS, min(self.limit, fitting, 2 * self.steps))
 
 
-@dataclass(frozen=True)
-class Pause:
-    """Yielded by the cooperative drivers at each slice boundary: a host may serve others now."""
-
-
-@dataclass(frozen=True)
-class EffectCall:
-    """Yielded when the machine needs a host effect; send back an ``EffectOutcome`` or throw an
-    ``OmegaError`` into the generator. (A server performs it off its event loop.)"""
-
-    op: str
-    args: list[Any]
-
-
-@dataclass(frozen=True)
-class RunSlice:
-    """Yielded instead of running the next slice when the host runs slices elsewhere
-    (``Evaluator.slices_to_host``: the server's machine thread, ``server.machine_thread``): the
-    host calls ``run()`` where it likes and sends back its ``Status``, or throws its exception
-    into the generator (raised where the slice would have run)."""
-
-    run: Callable[[], Status]
-    meter: Any = None
-    """The slice's memory meter (``budgets.MemoryMeter``), or None when it is not measured: a host
-    that pauses the slice midway (a long step's turn) stops and restarts it around the pause."""
-
-
-PAUSE = Pause()
-
 NOT_STARTED_MESSAGE = "interrupted: the command was stopped before this form started (the session goes on)"
 """An interrupt that came while the form before ran and ended: the rest of the input is not run."""
 STOPPED_CODES = frozenset({"budget_exceeded", "interrupted", "internal"})
 """Error codes of commands stopped from outside the program's own logic (a budget, an interrupt, a
 host failure): their changes are undone (``undo.py``) and replay stops them at their recorded step,
 so a failure that depends on the host (its stack, its memory) cannot make replay diverge."""
-Step = Pause | EffectCall | FormResult | RunSlice
 
 
 COLLECTOR_THRESHOLDS = (20_000, 10, 10)
@@ -158,30 +101,6 @@ def tune_collector_for_evaluation() -> None:
     gc.freeze()
     if gc.get_threshold() == PYTHON_DEFAULT_THRESHOLDS:
         gc.set_threshold(*COLLECTOR_THRESHOLDS)
-
-
-def drive(steps: Generator[Step, Any, Any], perform: Callable[[str, list[Any]], EffectOutcome]) -> Iterator[FormResult]:
-    """Run a cooperative generator to its end synchronously, performing effects in this thread."""
-    to_send: Any = None
-    to_throw: Exception | None = None
-    while True:
-        try:
-            item = steps.throw(to_throw) if to_throw is not None else steps.send(to_send)
-        except StopIteration:
-            return
-        to_send = to_throw = None
-        if isinstance(item, EffectCall):
-            try:
-                to_send = perform(item.op, item.args)
-            except OmegaError as error:
-                to_throw = error
-        elif isinstance(item, FormResult):
-            yield item
-        elif isinstance(item, RunSlice):  # an evaluator set to hand its slices out, driven here
-            try:
-                to_send = item.run()
-            except Exception as problem:
-                to_throw = problem
 
 
 class Evaluator:

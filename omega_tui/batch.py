@@ -15,7 +15,7 @@ import sys
 from typing import Callable, TextIO
 
 from omega_core.config import Config
-from omega_core.evaluator import FormResult
+from omega_core.eval_steps import FormResult
 from omega_core.repl.processor import process
 from omega_core.repl.state import ReplState
 from omega_tui.entries import Entry, command_json, iter_entries

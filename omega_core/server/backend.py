@@ -33,7 +33,7 @@ from anyio.from_thread import BlockingPortal
 
 from omega_core.config import Config
 from omega_core.errors import OmegaError
-from omega_core.evaluator import EffectCall, FormResult, RunSlice
+from omega_core.eval_steps import EffectCall, FormResult, RunSlice
 from omega_core.lang.release import releases_running
 from omega_core.server import protocol as proto
 from omega_core.server.accepting import Acceptor

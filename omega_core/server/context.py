@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import anyio
 
     from omega_core.config import Config
-    from omega_core.evaluator import FormResult
+    from omega_core.eval_steps import FormResult
     from omega_core.server.access import AccessTable
     from omega_core.server.connection import Connection
     from omega_core.server.manager import SessionInstance, SessionManager

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omega_core.evaluator import FormResult
+from omega_core.eval_steps import FormResult
 
 
 def result_dict(result: FormResult) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def format_server_metrics(data: dict[str, Any]) -> str:
     ])
 
 if TYPE_CHECKING:  # pragma: no cover
-    from omega_core.evaluator import FormResult
+    from omega_core.eval_steps import FormResult
     from omega_core.server.connection import Connection
     from omega_core.server.context import OpsContext as Backend  # the ops' narrow view of the backend
 

@@ -25,7 +25,8 @@ from typing import Any, Callable, Generator, Iterator
 from omega_core.config import Config
 from omega_core.effects import EffectHost, OracleExchange
 from omega_core.errors import OmegaError
-from omega_core.evaluator import PAUSE, STOPPED_CODES, Evaluator, FormResult, Step, drive
+from omega_core.eval_steps import PAUSE, FormResult, Step, drive
+from omega_core.evaluator import STOPPED_CODES, Evaluator
 from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.checkpoint_states import CheckpointStates

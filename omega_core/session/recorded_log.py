@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Generator
 
 from omega_core.errors import OmegaError
-from omega_core.evaluator import PAUSE, Step
+from omega_core.eval_steps import PAUSE, Step
 from omega_core.session.log import encode_events
 from omega_core.session.replay import Replayer
 

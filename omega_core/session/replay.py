@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from omega_core.effects import ORACLE_OPS, EffectOutcome, OracleExchange, value_of_exchange
 from omega_core.errors import EvalError, OmegaError
-from omega_core.evaluator import STOPPED_CODES, Evaluator, drive
+from omega_core.eval_steps import drive
+from omega_core.evaluator import STOPPED_CODES, Evaluator
 from omega_core.lang.machine import Machine
 from omega_core.session import events as ev
 from omega_core.session.log_reader import SessionLogReader

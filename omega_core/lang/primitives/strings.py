@@ -138,10 +138,9 @@ def string_join(m: Any, lst: Any, sep: Any) -> str:
                 )
         length += sum(map(len, chunk))
         take_turn()
-    if length > m.max_string_chars:
-        check_string_chars(m, length, False, "string-join")  # refused before any check of its characters
-    check_string_chars(m, length, separator.isascii() and all(all(map(str.isascii, chunk)) for chunk in chunks),
-                       "string-join")
+    all_ascii = (length <= m.max_string_chars  # past it refused at once, no character looked at
+                 and separator.isascii() and all(all(map(str.isascii, chunk)) for chunk in chunks))
+    check_string_chars(m, length, all_ascii, "string-join")
     joined = []
     for chunk in chunks:
         joined.append(separator.join(chunk))

@@ -14,7 +14,8 @@ import pytest
 
 from omega_core.config import LanguageConfig
 from omega_core.errors import BudgetExceeded
-from omega_core.evaluator import Evaluator, FormResult
+from omega_core.eval_steps import FormResult
+from omega_core.evaluator import Evaluator
 from omega_core.lang.budgets import MemoryMeter
 
 

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from omega_core.evaluator import Evaluator, FormResult
+from omega_core.eval_steps import FormResult
+from omega_core.evaluator import Evaluator
 from omega_core.lang import slice_work
 from omega_core.lang.slice_work import BUILT_HELD_PAIRS
 from omega_core.lang.values import Pair

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from omega_core.evaluator import Evaluator, FormResult
+from omega_core.eval_steps import FormResult
+from omega_core.evaluator import Evaluator
 
 FIB = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))\n"
 BUILD = "(define (build n) (let loop ((i 0) (acc '())) (if (= i n) acc (loop (+ i 1) (cons i acc)))))\n"

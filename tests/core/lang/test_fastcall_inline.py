@@ -8,7 +8,8 @@ error, same place, same steps)."""
 
 from __future__ import annotations
 
-from omega_core.evaluator import Evaluator, FormResult
+from omega_core.eval_steps import FormResult
+from omega_core.evaluator import Evaluator
 
 
 def run(text: str) -> list[FormResult]:

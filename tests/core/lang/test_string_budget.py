@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from omega_core.config import LanguageConfig
-from omega_core.evaluator import Evaluator, FormResult
+from omega_core.eval_steps import FormResult
+from omega_core.evaluator import Evaluator
 from omega_core.lang.budgets import DEFAULT_MAX_STRING_CHARS
 
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omega_core.evaluator import Evaluator, FormResult
+from omega_core.eval_steps import FormResult
+from omega_core.evaluator import Evaluator
 from omega_core.lang import turns
 from omega_core.lang.primitives import strings
 from omega_core.lang.turns import TURN_EVERY

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from omega_core.config import Config
-from omega_core.evaluator import drive
+from omega_core.eval_steps import drive
 from omega_core.server.ops import recorded_reply
 from omega_core.session.recorded import RecordedSession
 

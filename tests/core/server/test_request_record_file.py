@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from omega_core.config import Config
-from omega_core.evaluator import drive
+from omega_core.eval_steps import drive
 from omega_core.server import request_record
 from omega_core.server.protocol import Request
 from omega_core.server.request_record import RECORD_NAME, RequestRecord

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from omega_core.config import Config
-from omega_core.evaluator import Pause
+from omega_core.eval_steps import Pause
 from omega_core.session.log import encode_events
 from omega_core.session.recorded import RecordedSession
 from omega_core.session.recorded_log import ENCODE_PIECE_EVENTS

@@ -11,7 +11,8 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
-from omega_core.evaluator import NOT_STARTED_MESSAGE, Evaluator, FormResult
+from omega_core.eval_steps import FormResult
+from omega_core.evaluator import NOT_STARTED_MESSAGE, Evaluator
 from omega_core.session.recorded import RecordedSession
 
 from .test_goto import counting_host, make_config, observe

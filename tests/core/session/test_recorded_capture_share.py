@@ -86,7 +86,7 @@ def test_the_state_before_an_oracle_call_is_encoded_in_slices_before_the_call(tm
     """At depth, the LLM-boundary capture is encoded a slice at a time (the session yields between
     slices, a server serves others) and is complete before the call goes out."""
     from omega_core.config import OracleConfig
-    from omega_core.evaluator import EffectCall, Pause
+    from omega_core.eval_steps import EffectCall, Pause
     from omega_core.session import recorded
 
     monkeypatch.setattr(recorded, "CAPTURE_SLICE_S", 0.0)  # one chunk of records per slice

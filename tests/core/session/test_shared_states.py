@@ -202,7 +202,7 @@ def test_states_written_before_sharing_still_load(tmp_path: Path, monkeypatch: A
 def test_captures_are_encoded_in_slices_while_the_machine_waits(tmp_path: Path, monkeypatch: Any) -> None:
     """Between slices of a capture the session yields (a server serves others then) and its
     machine does not move; the states so captured are still exact."""
-    from omega_core.evaluator import Pause
+    from omega_core.eval_steps import Pause
     from omega_core.session import recorded
 
     monkeypatch.setattr(recorded, "CAPTURE_SLICE_S", 0.0)  # one chunk of records per slice
