@@ -23,9 +23,11 @@ held by a worker thread, which the wall time shows). A bench on a busy machine c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import selectors
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -145,14 +147,32 @@ class WatchedSelector(selectors.BaseSelector):
     def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
         return self._inner.get_map()
 
+    def fileno(self) -> int:
+        """The kernel selector's descriptor (epoll): readable while any registered socket is."""
+        return self._inner.fileno()  # type: ignore[attr-defined, no-any-return]
+
     def close(self) -> None:
         self._inner.close()
+
+
+_readiness: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int]" = weakref.WeakKeyDictionary()
+
+
+def readiness_fd(loop: asyncio.AbstractEventLoop) -> int | None:
+    """A descriptor that is readable while ``loop`` has a socket to serve (its epoll), if the loop
+    was made here: what the loop can poll while it waits for something else without blocking
+    its clients (``machine_thread``). None for any other loop."""
+    return _readiness.get(loop)
 
 
 def watched_loop_factory(watch: LoopWatch) -> Callable[[], asyncio.AbstractEventLoop]:
     """A loop factory for ``anyio.run(backend_options={"loop_factory": ...})``."""
 
     def factory() -> asyncio.AbstractEventLoop:
-        return asyncio.SelectorEventLoop(WatchedSelector(selectors.DefaultSelector(), watch))
+        selector = WatchedSelector(selectors.DefaultSelector(), watch)
+        loop = asyncio.SelectorEventLoop(selector)
+        with contextlib.suppress(AttributeError, OSError):  # a selector without a descriptor
+            _readiness[loop] = selector.fileno()
+        return loop
 
     return factory

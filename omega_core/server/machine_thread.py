@@ -8,11 +8,12 @@ characters (2.3 s), spreading a long list with ``apply``. Run on the loop, such 
 other client for its whole length, and no slice size can cut a step.
 
 Here each slice runs in one dedicated thread. The loop waits for it blocking, at most
-``SHORT_WAIT_S`` (as long as a slice held it before), then without blocking: from there on it
-takes the GIL back within the interpreter's switch interval whenever it has something to do (a
-ping, a listing, another client's output), and that interval is lowered meanwhile
-(``worker_threads.quick_switching``: 0.1 ms), so a long step costs the others tenths of a
-millisecond, not seconds. Every step still runs in pure Python or in short C calls (strings and
+``SHORT_WAIT_S`` (as long as a slice held it before) and only until one of its sockets has
+something to read (it polls its own epoll descriptor and the thread's wake-up eventfd), then
+without blocking: from there on it takes the GIL back within the interpreter's switch interval
+whenever it has something to do (a ping, a listing, another client's output), and that interval
+is lowered while a slice runs (``worker_threads.quick_switching``: 0.1 ms), so a long step costs
+the others tenths of a millisecond, not seconds. Every step still runs in pure Python or in short C calls (strings and
 integers are bounded per step by ``lang.budgets``), so the GIL does change hands.
 
 What keeps this safe:
@@ -44,13 +45,18 @@ sending requests without pause took 34-35 s instead of 21-28 s; alone, 11 s inst
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import queue
+import select
 import threading
+import time
 from typing import Any, Callable, Protocol, TypeVar
 
 import anyio
 
 from omega_core.lang import turns
+from omega_core.server.loop_watch import readiness_fd
 from omega_core.server.worker_threads import quick_switching
 
 T = TypeVar("T")
@@ -81,10 +87,11 @@ class Meter(Protocol):
 class _Job:
     """One slice handed to the thread, and how its end gets back to the loop."""
 
-    __slots__ = ("run", "meter", "outcome", "ended", "finished", "_lock", "_waiter")
+    __slots__ = ("run", "meter", "outcome", "ended", "finished", "_lock", "_waiter", "_wake_fd")
 
-    def __init__(self, run: Callable[[], Any], meter: Meter | None) -> None:
+    def __init__(self, run: Callable[[], Any], meter: Meter | None, wake_fd: int | None = None) -> None:
         self.run = run
+        self._wake_fd = wake_fd
         self.meter = meter
         self.outcome: tuple[bool, Any] = (False, None)
         self.ended = False
@@ -101,7 +108,10 @@ class _Job:
             self.ended = True
             waiter = self._waiter
         self.finished.release()
-        if waiter is not None:
+        if waiter is None:
+            if self._wake_fd is not None:
+                os.eventfd_write(self._wake_fd, 1)
+        else:
             try:
                 waiter[0].call_soon_threadsafe(_settle, waiter[1], outcome)
             except RuntimeError:  # the loop is closed (the backend is ending): nobody waits
@@ -125,6 +135,9 @@ class MachineThread:
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._wake_fd: int | None = None
+        """An eventfd the thread counts up when a job ends that nobody awaits (the loop's brief wait)."""
+        self._pollers: dict[int, select.poll] = {}
         self._running: list[_Job] = []
         """The jobs this thread is in: the last runs, each before it is paused in a long step."""
 
@@ -137,14 +150,18 @@ class MachineThread:
         The loop first waits for the job blocking, up to ``SHORT_WAIT_S``, without the GIL: most
         slices of small commands end by then, and the hand-back costs a thread switch instead of
         a wake-up of the loop through its self-pipe (a command ``(+ 1 2)`` took 160 µs more
-        with every slice awaited, against 40 µs to run it on the loop)."""
+        with every slice awaited, against 40 µs to run it on the loop). That wait also watches
+        the loop's sockets (``loop_watch.readiness_fd``): a request arriving meanwhile ends it at
+        once, and the slice is awaited while the loop serves it. The switch interval is low
+        while the job runs, so the loop gets the GIL back within 0.1 ms of wanting it."""
         self._ensure_thread()
-        slice_job = _Job(job, meter)
+        loop = asyncio.get_running_loop()
+        slice_job = _Job(job, meter, self._wake_fd)
         idle = not self._running  # the thread is not in a (long) step: this job starts at once
-        self._jobs.put(slice_job)
-        if not (idle and slice_job.finished.acquire(timeout=SHORT_WAIT_S)):
-            with quick_switching.running():  # the loop wants the GIL now and then from here on
-                done = slice_job.wait_on_loop(asyncio.get_running_loop())
+        with quick_switching.running():  # free while the loop waits without the GIL
+            self._jobs.put(slice_job)
+            if not (idle and self._wait_briefly(slice_job, readiness_fd(loop))):
+                done = slice_job.wait_on_loop(loop)
                 if done is not None:
                     try:
                         return await asyncio.shield(done)
@@ -156,6 +173,35 @@ class MachineThread:
         if ok:
             return value  # type: ignore[no-any-return]
         raise value
+
+    def _wait_briefly(self, job: "_Job", loop_fd: int | None) -> bool:
+        """Block up to ``SHORT_WAIT_S`` for ``job`` to end, or until the loop has a socket to
+        serve; whether it ended. Without the loop's descriptor (a loop not made by
+        ``loop_watch``), the job's lock alone."""
+        if loop_fd is None or self._wake_fd is None:
+            return job.finished.acquire(timeout=SHORT_WAIT_S)
+        poller = self._pollers.get(loop_fd)
+        if poller is None:
+            poller = self._pollers[loop_fd] = select.poll()
+            poller.register(loop_fd, select.POLLIN)
+            poller.register(self._wake_fd, select.POLLIN)
+        deadline = time.monotonic() + SHORT_WAIT_S
+        while True:
+            remaining_ms = (deadline - time.monotonic()) * 1000.0
+            if remaining_ms <= 0:
+                return job.ended
+            ready = poller.poll(remaining_ms)
+            clients_waiting = False
+            for fd, _ in ready:
+                if fd == self._wake_fd:
+                    with contextlib.suppress(BlockingIOError):
+                        os.eventfd_read(self._wake_fd)  # a stale wake-up from an awaited job is fine
+                else:
+                    clients_waiting = True
+            if job.ended:
+                return True
+            if clients_waiting:
+                return False
 
     def lend_turn(self) -> None:
         """A long step's turn (``lang.turns``): run one waiting slice here, if any, with the long
@@ -180,6 +226,8 @@ class MachineThread:
             return
         with self._start_lock:
             if self._thread is None:
+                with contextlib.suppress(AttributeError, OSError):  # eventfd: Linux
+                    self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
                 thread = threading.Thread(target=self._serve, name=THREAD_NAME, daemon=True)
                 self._thread = thread
                 turns.install(self.lend_turn)

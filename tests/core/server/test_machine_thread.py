@@ -4,14 +4,21 @@ cancelled command still waits for its slice to end. No clocks: events and the or
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 
 import anyio
 import pytest
 
 from omega_core.lang import turns
+from omega_core.server import machine_thread as machine_thread_module
+from omega_core.server.loop_watch import LoopWatch, readiness_fd, watched_loop_factory
 from omega_core.server.machine_thread import THREAD_NAME, MachineThread
+
+T = TypeVar("T")
 
 
 class RecordingMeter:
@@ -120,3 +127,46 @@ def test_a_cancelled_command_waits_for_its_slice_to_end(machine_thread: MachineT
 
     anyio.run(main)
     assert order == ["slice ended", "command let go"]
+
+
+def _run_on_watched_loop(main: Callable[[], Awaitable[T]]) -> T:
+    return anyio.run(main, backend_options={"loop_factory": watched_loop_factory(LoopWatch())})
+
+
+def test_the_loops_brief_wait_for_a_slice_ends_when_a_client_sends(machine_thread: MachineThread,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loop waits for a slice blocking, but a request arriving meanwhile ends that wait: the
+    loop serves it while the slice goes on. With the brief wait made 30 s long, a loop that only
+    waited for the slice would read the request after the slice gave up waiting for it."""
+    monkeypatch.setattr(machine_thread_module, "SHORT_WAIT_S", 30.0)
+    served = threading.Event()
+    sending, receiving = socket.socketpair()
+
+    def slice_job() -> bool:
+        sending.send(b"ping")  # a client's request arrives while the slice runs
+        return served.wait(5)
+
+    async def main() -> tuple[bool, bool]:
+        loop = asyncio.get_running_loop()
+        loop.add_reader(receiving.fileno(), lambda: (receiving.recv(16), served.set()))
+        try:
+            assert readiness_fd(loop) is not None
+            first = await machine_thread.run(slice_job)
+            served.clear()
+            quiet = await machine_thread.run(lambda: "the next slice needs no await")
+            return first, quiet == "the next slice needs no await"
+        finally:
+            loop.remove_reader(receiving.fileno())
+
+    try:
+        assert _run_on_watched_loop(main) == (True, True)
+    finally:
+        sending.close()
+        receiving.close()
+
+
+def test_a_loop_not_made_by_loop_watch_waits_on_the_slice_alone(machine_thread: MachineThread) -> None:
+    async def main() -> tuple[int | None, int]:
+        return readiness_fd(asyncio.get_running_loop()), await machine_thread.run(lambda: 42)
+
+    assert anyio.run(main) == (None, 42)
