@@ -11,16 +11,22 @@ quarter, which is exactly while a bomb grows its heap. So in the backend:
 - young collections stay automatic but small (``GC_THRESHOLDS``): a middle-generation pass walks at
   most ``t0 * (t1 + 1)`` = 7,500 objects, about 0.5-2 ms; the total work per object is the same as
   with larger thresholds (each survivor is walked once per young generation);
-- full collections never start by themselves; ``collect_when_idle`` runs one when no session runs a
-  command (and no stopped command's values are being freed) and enough was allocated since the
-  last one for cycles to have piled up. A backend that is never idle still collects after
-  ``FULL_COLLECTION_MAX_WAIT_S``;
-- what survives a full collection is frozen (``gc.freeze``), so the next one walks only what was
-  built since, not the whole heap (an idle collection over a heap a list bomb left behind took
-  2-15 s). The price: cyclic garbage among frozen objects waits for the deep collection
-  (``gc.unfreeze`` then a full one) that ``collect_when_idle`` runs when idle, every
-  ``DEEP_COLLECTION_EVERY_S`` or sooner once the pool evicted sessions (an evicted session's
-  objects may hold each other). Reference counting frees everything else at once, frozen or not.
+- full collections never start by themselves. The old generation is *settled* instead, once
+  ``SETTLE_AFTER`` middle collections promoted objects into it (at most 7,500 each): during a
+  session's run (``collect_young``) it is frozen as it is (``gc.freeze``, a constant-time move),
+  when no session computes (the idle check) it is collected first, which walks only what was
+  promoted since the last settling (the loop's own objects, a few thousand). Either way the old
+  generation never holds more than about 15,000 unfrozen objects. Waiting for an idle moment to
+  collect it instead let it grow to hundreds of thousands of objects while clients kept sending
+  (``bench/isolation.py``: a 91 ms pause after a session of 68,680 defines; over a list bomb's
+  heap 2-15 s); collecting it during runs too cost a deep recursion half its time again (its
+  frames are walked once more before they die);
+- the price of freezing: cyclic garbage among frozen objects waits for the deep collection
+  (``gc.unfreeze`` then a full one) that ``collect_when_idle`` runs when no session computes,
+  every ``DEEP_COLLECTION_EVERY_S`` or sooner once the pool evicted sessions (an evicted session's
+  objects may hold each other), if enough was allocated since the last one. It walks the whole
+  heap: the one pause left here, rare and taken only when no command runs. Reference counting
+  frees everything else at once, frozen or not.
 
 The loop gives up the GIL in every ``select``; when a worker thread (``:session save``, an index
 write, the freeing of a huge stack) runs Python code meanwhile, the loop gets the GIL back only when
@@ -41,12 +47,13 @@ import anyio
 GC_THRESHOLDS = (2_500, 2, 1_000_000_000)
 """Young (2,500 allocations) and middle (every 2nd young) collections; the third number is the
 count of middle collections after which Python would try a full one: never (``collect_when_idle``)."""
+SETTLE_AFTER = 2
+"""Middle collections after which the old generation is collected and frozen (``settle_old_generation``):
+at most ``t0 * (t1 + 1) * 2`` = 15,000 objects promoted since the last settling: a walk of a few milliseconds when collected."""
 FULL_COLLECTION_AFTER = 400
-"""Middle collections (about 2 million allocations) after which an idle full collection is due."""
+"""Middle collections (about 2 million allocations) after which a deep collection may be worth its pause."""
 IDLE_CHECK_S = 1.0
-"""How often the backend looks whether a full collection is due (one wake-up a second when idle)."""
-FULL_COLLECTION_MAX_WAIT_S = 600.0
-"""A backend busy without a pause for this long collects anyway (cyclic garbage must not pile up forever)."""
+"""How often the backend looks whether a settling or a deep collection is due (one wake-up a second when idle)."""
 YOUNG_COLLECTION_EVERY_S = 0.01
 """How often, in computing time, a session's run forces a young (or a due middle) collection."""
 DEEP_COLLECTION_EVERY_S = 600.0
@@ -75,30 +82,67 @@ def collect_young() -> None:
     tens of microseconds when they are small."""
     if gc.isenabled():
         gc.collect(1 if gc.get_count()[1] >= GC_THRESHOLDS[1] else 0)
+        settle_old_generation(collect=False)
 
 
-def full_collection_due(middle_collections: int, is_busy: bool, since_last_s: float) -> bool:
-    """Enough allocated since the last full collection (``middle_collections``: ``gc.get_count()[2]``),
-    and nobody computing (or the last one was too long ago)."""
-    if middle_collections < FULL_COLLECTION_AFTER:
+class _Promotions:
+    """What the settlings counted: middle collections since the last deep collection (how much
+    was allocated), and the old generation's count at the last freeze (``gc.freeze`` does not
+    reset it; a collection of the old generation does)."""
+
+    def __init__(self) -> None:
+        self.since_deep = 0
+        self.frozen_at = 0
+
+    def since_settled(self) -> int:
+        count = gc.get_count()[2]
+        if count < self.frozen_at:  # the old generation was collected since
+            self.frozen_at = 0
+        return count - self.frozen_at
+
+
+_promotions = _Promotions()
+
+
+def settle_old_generation(collect: bool) -> bool:
+    """Once ``SETTLE_AFTER`` middle collections promoted objects into the old generation, freeze
+    it, collected first if ``collect`` and that walk is short (no more than ``SETTLE_AFTER``
+    middle collections' worth: many short commands between two idle checks can promote far
+    more than one run's ``collect_young`` lets through); whether it did."""
+    promoted = _promotions.since_settled()
+    if not gc.isenabled() or promoted < SETTLE_AFTER:
         return False
-    return not is_busy or since_last_s >= FULL_COLLECTION_MAX_WAIT_S
+    _promotions.since_deep += promoted
+    if collect and promoted <= SETTLE_AFTER:
+        gc.collect(2)
+    gc.freeze()
+    _promotions.frozen_at = gc.get_count()[2]
+    return True
+
+
+def deep_collection_due(promoted_since_deep: int, is_busy: bool, evicted: bool, since_deep_s: float) -> bool:
+    """Nobody computing, enough allocated since the last deep collection (``promoted_since_deep``
+    middle collections), and sessions were evicted or the last one is ``DEEP_COLLECTION_EVERY_S`` old."""
+    if is_busy or promoted_since_deep < FULL_COLLECTION_AFTER:
+        return False
+    return evicted or since_deep_s >= DEEP_COLLECTION_EVERY_S
 
 
 async def collect_when_idle(busy: Callable[[], bool], evictions: Callable[[], int] = lambda: 0) -> None:
-    """The backend's full collections (a task on the loop, for the backend's lifetime);
-    ``evictions()`` counts the sessions the pool evicted so far."""
-    last = last_deep = time.monotonic()
+    """The backend's old-generation collections (a task on the loop, for the backend's lifetime):
+    settling whatever the sessions do, a deep collection when idle; ``evictions()`` counts the
+    sessions the pool evicted so far."""
+    last_deep = time.monotonic()
     evicted = evictions()
     while True:
         await anyio.sleep(IDLE_CHECK_S)
         is_busy = busy()
-        if full_collection_due(gc.get_count()[2], is_busy, time.monotonic() - last):
-            deep_due = evictions() != evicted or time.monotonic() - last_deep >= DEEP_COLLECTION_EVERY_S
-            if not is_busy and deep_due:
-                gc.unfreeze()
-                last_deep = time.monotonic()
-                evicted = evictions()
+        settle_old_generation(collect=not is_busy)
+        if deep_collection_due(_promotions.since_deep + _promotions.since_settled(), is_busy, evictions() != evicted,
+                               time.monotonic() - last_deep):
+            gc.unfreeze()
             gc.collect()
             gc.freeze()
-            last = time.monotonic()
+            _promotions.since_deep = _promotions.frozen_at = 0
+            last_deep = time.monotonic()
+            evicted = evictions()

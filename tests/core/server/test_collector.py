@@ -1,6 +1,7 @@
 """The backend's garbage collector policy (``server.collector``): no automatic full collection
-(they walk every live object: 0.5-1 s under a bomb's heap), one when idle once enough was
-allocated, or after a long busy stretch; short young collections; a short GIL switch interval."""
+(they walk every live object: 0.5-1 s under a bomb's heap); the old generation settled (frozen,
+collected first when idle) every few middle collections; a deep collection only when idle after
+evictions or a long time; short young collections; a short GIL switch interval."""
 
 from __future__ import annotations
 
@@ -10,12 +11,59 @@ import sys
 from omega_core.server import collector
 
 
-def test_a_full_collection_waits_for_an_idle_moment_unless_it_waited_too_long() -> None:
+def test_a_deep_collection_waits_for_an_idle_moment_after_enough_allocation_and_an_eviction_or_a_long_time() -> None:
     enough = collector.FULL_COLLECTION_AFTER
-    assert not collector.full_collection_due(enough - 1, is_busy=False, since_last_s=1e9)
-    assert collector.full_collection_due(enough, is_busy=False, since_last_s=0.0)
-    assert not collector.full_collection_due(enough, is_busy=True, since_last_s=1.0)
-    assert collector.full_collection_due(enough, is_busy=True, since_last_s=collector.FULL_COLLECTION_MAX_WAIT_S)
+    long_ago = collector.DEEP_COLLECTION_EVERY_S
+    assert not collector.deep_collection_due(enough - 1, is_busy=False, evicted=True, since_deep_s=long_ago)
+    assert collector.deep_collection_due(enough, is_busy=False, evicted=True, since_deep_s=0.0)
+    assert collector.deep_collection_due(enough, is_busy=False, evicted=False, since_deep_s=long_ago)
+    assert not collector.deep_collection_due(enough, is_busy=False, evicted=False, since_deep_s=1.0)
+    assert not collector.deep_collection_due(enough, is_busy=True, evicted=True, since_deep_s=long_ago)
+
+
+def _promote(middle_collections: int) -> list[list[int]]:
+    """Survivors promoted into the old generation by ``middle_collections`` middle collections."""
+    kept = []
+    for _ in range(middle_collections):
+        kept.append([[index] for index in range(100)])
+        gc.collect(1)
+    return kept
+
+
+def test_the_old_generation_is_settled_once_a_few_middle_collections_promoted_into_it(monkeypatch) -> None:
+    """Settling bounds what a later collection of the old generation walks: during a run it only
+    freezes (no walk at all), when idle it collects what was promoted since, then freezes."""
+    walked: list[int] = []
+
+    def on_collection(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            walked.append(info["generation"])
+
+    gc.collect()
+    frozen = gc.get_freeze_count()
+    gc.callbacks.append(on_collection)
+    try:
+        kept = _promote(collector.SETTLE_AFTER - 1)
+        assert not collector.settle_old_generation(collect=False)
+        assert gc.get_freeze_count() == frozen
+        kept += _promote(1)
+        walked.clear()
+        assert collector.settle_old_generation(collect=False)
+        assert walked == [] and gc.get_freeze_count() > frozen  # frozen as it was: nothing walked
+        assert not collector.settle_old_generation(collect=False)  # counted from the freeze on
+        kept += _promote(collector.SETTLE_AFTER)
+        walked.clear()
+        assert collector.settle_old_generation(collect=True)
+        assert walked == [2]
+        assert len(gc.get_objects(2)) == 0  # the old generation's new part is frozen too
+        kept += _promote(collector.SETTLE_AFTER + 1)
+        walked.clear()
+        assert collector.settle_old_generation(collect=True)
+        assert walked == []  # too much promoted for a short walk: frozen as it is
+    finally:
+        gc.callbacks.remove(on_collection)
+        gc.unfreeze()
+    assert len(kept) == 3 * collector.SETTLE_AFTER + 1
 
 
 def test_tuning_sets_thresholds_without_automatic_full_collections_and_a_short_switch_interval() -> None:
@@ -53,13 +101,14 @@ def test_a_forced_young_collection_keeps_the_young_generations_small_while_old_o
         gc.set_threshold(*thresholds)
 
 
-def test_an_idle_full_collection_freezes_what_survives_and_an_eviction_makes_the_next_one_deep(monkeypatch) -> None:
+def test_an_idle_settling_freezes_what_survives_and_an_eviction_makes_the_next_collection_deep(monkeypatch) -> None:
     import time
 
     import anyio
 
     monkeypatch.setattr(collector, "IDLE_CHECK_S", 0.01)
     monkeypatch.setattr(collector, "FULL_COLLECTION_AFTER", 0)
+    monkeypatch.setattr(collector, "SETTLE_AFTER", 0)
     evictions = [0]
     unfrozen: list[int] = []
     real_unfreeze = gc.unfreeze
