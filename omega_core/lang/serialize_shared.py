@@ -34,6 +34,7 @@ how each object becomes a record, and each value its JSON form, is ``shared_reco
 
 from __future__ import annotations
 
+import array
 import gc
 import itertools
 import json
@@ -363,7 +364,7 @@ class SharedEncoder(RecordEncoding):
         go held the loop for 0.8 s."""
         addr = self.addr
         deadline = None if budget_s is None else time.perf_counter() + budget_s
-        keys: list[int] = []
+        keys = array.array("Q")  # not a list: the collector would walk millions of its items at each young collection
         addresses = iter(addr)  # nothing is deleted before every key is copied: valid across pauses
         while True:
             copied = len(keys)
@@ -374,6 +375,7 @@ class SharedEncoder(RecordEncoding):
                 yield None
                 deadline = time.perf_counter() + budget_s  # type: ignore[operator]
         end = len(keys)
+        addresses_of = memoryview(keys)  # its slices copy nothing
         visited = 0
         kept_bytes = 0
         obj: Any = None
@@ -385,14 +387,14 @@ class SharedEncoder(RecordEncoding):
                 if deadline is not None and not start % 1024 and time.perf_counter() > deadline:
                     yield None
                     deadline = time.perf_counter() + budget_s  # type: ignore[operator]
-            for position in range(start, end):
-                entry = addr.get(keys[position])
+            for key in addresses_of[start:end]:
+                entry = addr.get(key)
                 if entry is None:
                     continue
                 obj = entry[2]
                 entry = None
                 if sys.getrefcount(obj) <= 3:  # the table's entry, ``obj`` and the call's argument
-                    del addr[keys[position]]
+                    del addr[key]
                 else:
                     kept_bytes += held_bytes(obj)
                 obj = None
