@@ -351,9 +351,11 @@ class SharedEncoder(RecordEncoding):
         for _ in self.prune_steps(None):
             pass
 
-    def prune_steps(self, budget_s: float | None) -> Iterator[None]:
+    def prune_steps(self, budget_s: float | None, forget_all: bool = False) -> Iterator[None]:
         """Forget objects nothing else holds (garbage: no later state can reach them), yielding
-        every ``budget_s`` seconds so a big table is pruned in slices.
+        every ``budget_s`` seconds so a big table is pruned in slices. ``forget_all``: every
+        entry, held elsewhere or not (the session is gone: ``lang.release.release_session_values``);
+        in this order an entry's object is freed alone, never with a chain behind it.
 
         Referrers before what they refer to: newest capture first, and within a capture in address
         order (the order encoding reached them from the roots), so a dead chain (a returned-from
@@ -393,7 +395,7 @@ class SharedEncoder(RecordEncoding):
                     continue
                 obj = entry[2]
                 entry = None
-                if sys.getrefcount(obj) <= 3:  # the table's entry, ``obj`` and the call's argument
+                if forget_all or sys.getrefcount(obj) <= 3:  # the table's entry, ``obj``, the call's argument
                     del addr[key]
                 else:
                     kept_bytes += held_bytes(obj)

@@ -30,6 +30,7 @@ from omega_core.session.listing import SessionSummary
 from omega_core.session.names import session_paths, validate_name
 from omega_core.session.recorded import RecordedSession
 
+from omega_core.lang.release import release_session_values
 from omega_core.server.catalog import SessionCatalog
 from omega_core.server.health import BackgroundJob, SessionHealth
 from omega_core.server.worker_threads import quick_switching
@@ -262,14 +263,16 @@ class SessionManager(SessionCatalog):
     def memory_estimate(self) -> int:
         return sum(instance.estimated_memory() for instance in self.pool.values())
 
-    def unload(self, name: str) -> bool:
+    def unload(self, name: str, sync_in_background: bool = True) -> bool:
         """Flush and close a loaded session (it stays on disk). A failing flush marks the session
-        degraded (its log, written by each command, is intact) and never stops the unloading."""
+        degraded (its log, written by each command, is intact) and never stops the unloading.
+        Its log's interval sync, if due, and the freeing of its values go on in threads of
+        their own (``sync_in_background=False``: the sync here, as when the backend stops)."""
         instance = self.pool.pop(name, None)
         if instance is None:
             return False
         try:
-            instance.session.close()  # closes the log even when the final flush fails
+            instance.session.close(sync_in_background)  # closes the log even when the final flush fails
         except Exception as problem:  # noqa: BLE001 - a failure stays in its session (issue 10, item 1)
             self.health.failed(name, BackgroundJob.EVICT, problem)
         else:
@@ -278,11 +281,12 @@ class SessionManager(SessionCatalog):
         self.bytes_written_evicted += instance.session.bytes_written
         self._catalog[name] = self._summary_of(instance)
         self._catalog_version += 1
+        _release_values(instance)
         return True
 
     def close_all(self) -> None:
         for name in list(self.pool):
-            self.unload(name)
+            self.unload(name, sync_in_background=False)
 
     # --- renaming and deleting -----------------------------------------------------------------
 
@@ -295,6 +299,7 @@ class SessionManager(SessionCatalog):
         instance = self.pool.pop(name, None)
         if instance is not None:
             instance.session.close()
+            _release_values(instance)
         if not delete_session_files(self.sessions_dir, name):
             raise NotFound(f"no session named '{name}'")
         self.damaged.pop(name, None)
@@ -362,3 +367,9 @@ class SessionManager(SessionCatalog):
     def _refuse_if_renaming(self, name: str) -> None:
         if name in self._renaming:
             raise BadRequest(f"session '{name}' is being renamed; try again when that is done")
+
+
+def _release_values(instance: SessionInstance) -> None:
+    """Free an unloaded session's values in the release thread, not on the loop."""
+    encoder, global_table, values = instance.session.hand_over_values()
+    release_session_values(encoder, global_table, values)

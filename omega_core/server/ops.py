@@ -304,6 +304,12 @@ async def op_open(backend: "Backend", connection: "Connection", request: Request
 async def op_close(backend: "Backend", connection: "Connection", request: Request) -> Any:
     name = _session_name(request)
     async with backend.session_lock(name):
+        instance = backend.manager.pool.get(name)
+        if instance is not None and not instance.session.closed:
+            try:
+                await backend.persistence.flush_now(instance.session)
+            except Exception:  # noqa: BLE001 - the close flushes again and reports a failure itself
+                pass
         return {"unloaded": backend.manager.unload(name)}
 
 

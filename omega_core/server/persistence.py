@@ -113,6 +113,14 @@ class PersistenceManager:
         finally:
             session.states_flushed(written)
 
+    async def flush_now(self, session: "RecordedSession") -> None:
+        """Write ``session``'s pending states and its index now, off the loop: what closing it
+        would otherwise do on the loop (21 unflushed states of a 4-million-pair session: 150 ms)."""
+        await self._flush_states(session)
+        job = session.index_job(force=True)
+        if job is not None:
+            await run_in_worker(job)
+
     async def run_fsync_loop(self) -> None:
         if str(self.config.server.fsync) != "interval":
             return

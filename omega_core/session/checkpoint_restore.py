@@ -8,7 +8,6 @@ read alone.
 
 from __future__ import annotations
 
-import json
 import weakref
 from typing import Any, Callable
 
@@ -17,6 +16,7 @@ from omega_core.lang.serialize import StateFormatError, merge_chain
 from omega_core.lang.serialize_read import load_state
 from omega_core.lang.serialize_shared import READABLE_FORMATS as SHARED_FORMATS
 from omega_core.lang.serialize_shared import SharedEncoder, payload_text
+from omega_core.session.records_line import loads_records
 from omega_core.session.states import is_state_ref, read_line_at, read_state_ref
 
 DELTA_FORMAT = "omega-delta/2"
@@ -60,7 +60,7 @@ class _Reader:  # a restore_shared.StoreReader
             parsed = self.parsed.get(capture)
             if parsed is None:
                 payload = body["payload"]
-                parsed = self.parsed[capture] = json.loads(payload_text(payload)) if payload is not None else _EMPTY
+                parsed = self.parsed[capture] = loads_records(payload_text(payload)) if payload is not None else _EMPTY
             return parsed
         offset = body.get("rec")
         if offset is None:

@@ -31,8 +31,9 @@ from omega_core.lang import restore_shared
 from omega_core.lang.restore_cache import DecodeCache
 from omega_core.lang.serialize import StateFormatError
 from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
-from omega_core.lang.serialize_shared import gc_paused
+from omega_core.lang.serialize_shared import gc_paused, payload_text
 from omega_core.session.checkpoint_restore import state_id_of
+from omega_core.session.records_line import PIECEWISE_FROM_CHARS, loads_records
 
 if TYPE_CHECKING:  # pragma: no cover
     from omega_core.session.replay_sidecar import ReplaySidecar
@@ -184,7 +185,7 @@ class _Blocks:
         """The JSON object on the line at ``offset`` and the length of that line."""
         line = self.line_at(offset)
         try:
-            value = json.loads(line)
+            value = loads_records(line.decode("utf-8")) if len(line) >= PIECEWISE_FROM_CHARS else json.loads(line)
         except (ValueError, UnicodeDecodeError) as problem:
             raise StateFormatError(f"the line at byte {offset} of {self.path} is not JSON ({problem})") from None
         if not isinstance(value, dict):
@@ -296,7 +297,7 @@ class SidecarReader:  # a restore_cache.LineAddressedReader
             parsed = self.pending_records.get(capture)
             if parsed is None:
                 payload = body["payload"]
-                parsed = json.loads(payload) if payload is not None else _EMPTY_RECORDS
+                parsed = loads_records(payload_text(payload)) if payload is not None else _EMPTY_RECORDS
                 self.pending_records[capture] = parsed
             return parsed
         offset = body.get("rec")

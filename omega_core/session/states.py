@@ -23,6 +23,7 @@ from omega_core.session.atomic import FILE_MODE, dumps_compact
 from omega_core.session.errors import CorruptIndex, storage_error
 from omega_core.session.log_reader import BLOCK_SIZE, parse_object_line
 from omega_core.session.names import STATES_SUFFIX
+from omega_core.session.records_line import PIECEWISE_FROM_CHARS, loads_records
 from omega_core.session.warn import warn
 
 __all__ = ["StateStore", "is_state_ref", "read_state_ref", "load_state"]
@@ -57,11 +58,22 @@ def read_line_at(f: Any, path: Path, offset: int) -> dict[str, Any]:
     else:
         f.seek(0)
     raw = f.readline()
-    entry = parse_object_line(raw) if raw.endswith(b"\n") else None
+    entry = _parse_line(raw) if raw.endswith(b"\n") else None
     if entry is None:
         raise CorruptIndex(f"no complete line at byte {offset} of {path}; states will be rebuilt "
                            "by replaying the log", path)
     return entry
+
+
+def _parse_line(raw: bytes) -> dict[str, Any] | None:
+    """A line's JSON object; a capture's records one record at a time (``records_line``)."""
+    if len(raw) < PIECEWISE_FROM_CHARS or not raw.startswith(b'{"recordsOf":'):
+        return parse_object_line(raw)
+    try:
+        value = loads_records(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError too
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _read_line_at(f: Any, path: Path, offset: int) -> dict[str, Any]:

@@ -6,6 +6,8 @@ import errno
 import json
 import os
 import re
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +177,31 @@ def test_fsync_policies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert synced == []
     with pytest.raises(ValueError):
         SessionLogWriter(tmp_path / "x.jsonl", "sometimes")
+
+
+def test_an_interval_sync_due_at_close_can_be_left_to_a_thread_that_holds_no_lock(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server's pool closing a session must not wait for the disk on its loop; the thread
+    syncs a descriptor of its own, so the log can be opened again at once (the writer's lock
+    goes with its descriptor)."""
+    synced_in: list[str] = []
+    monkeypatch.setattr(log_module, "_sync", lambda fd: synced_in.append(threading.current_thread().name))
+    path = tmp_path / "i.jsonl"
+    writer = SessionLogWriter(path, FsyncPolicy.INTERVAL)
+    writer.append(command(0))
+    synced_in.clear()
+    writer.close(sync_in_background=True)
+    assert threading.current_thread().name not in synced_in  # the closing thread did not wait for it
+    SessionLogWriter(path, FsyncPolicy.INTERVAL).close()  # not locked by the syncing thread
+    deadline = time.monotonic() + 10
+    while "omega-log-sync" not in synced_in and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "omega-log-sync" in synced_in
+    writer = SessionLogWriter(path, FsyncPolicy.INTERVAL)
+    writer.append(command(3))
+    synced_in.clear()
+    writer.close()  # as the backend does when it stops: here
+    assert synced_in == [threading.current_thread().name]
 
 
 def test_failed_append_leaves_no_torn_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
