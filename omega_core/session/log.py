@@ -20,7 +20,6 @@ Reading is in log_reader.py (SessionLogReader, re-exported here).
 from __future__ import annotations
 
 import fcntl
-import logging
 import os
 import threading
 from enum import Enum
@@ -37,9 +36,6 @@ __all__ = ["FsyncPolicy", "SessionLogWriter", "SessionLogReader", "CorruptLog", 
 
 _sync = getattr(os, "fdatasync", os.fsync)  # the data and the file size, not the mtime
 
-log = logging.getLogger("omega.session.log")
-
-
 def sync_later(path: Path) -> threading.Thread:
     """Force ``path``'s written data to the disk in a thread of its own (``SessionLogWriter.close``).
     A failure is logged: the data stays in the page cache, as between two interval syncs."""
@@ -49,7 +45,9 @@ def sync_later(path: Path) -> threading.Thread:
         try:
             _sync(fd)
         except OSError as problem:
-            log.warning("syncing %s after it was closed failed: %s", path, problem)
+            import logging  # here: a one-line batch run must not import it (tests/tui/test_cli_startup.py)
+
+            logging.getLogger("omega.session.log").warning("syncing %s after it was closed failed: %s", path, problem)
         finally:
             os.close(fd)
 
