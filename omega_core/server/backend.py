@@ -320,6 +320,7 @@ class Backend(BackendStart, BackendClients):
                 "last_flush": self.persistence.last_flush,
                 "bytes_written": self.persistence.bytes_written(),
             },
+            "releases_running": releases_running(),
             "loop": self.loop_watch.figures(),
         }
 

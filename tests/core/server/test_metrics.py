@@ -224,6 +224,7 @@ def test_server_metrics_pool_clients_persistence_and_restarts(make_server: Calla
         assert start["pool"] == {"sessions": 0, "hits": 0, "misses": 0, "evictions": 0, "memory_estimate_bytes": 0,
                                  "max_memory_bytes": start["pool"]["max_memory_bytes"]}
         assert start["persistence"]["bytes_written"] == 0 and start["persistence"]["queue"] == 0
+        assert start["releases_running"] == 0  # nothing is being freed in the background
 
         def pool() -> dict[str, int]:
             return a.call("metrics")["pool"]  # no session: touches no session
