@@ -160,7 +160,8 @@ class Backend(BackendStart, BackendClients):
                     group.start_soon(self._idle_loop)
                     group.start_soon(self._signal_loop)
                     group.start_soon(self._warm_catalog)
-                    group.start_soon(collect_when_idle, self.any_session_busy, lambda: self.manager.stats.evictions)
+                    group.start_soon(collect_when_idle, self.any_session_busy, lambda: self.manager.stats.evictions,
+                                     lambda: bool(self.connections))
                     await self._stop.wait()
                     group.cancel_scope.cancel()  # no new requests from here on
                 # Requests under way finish and are answered (a running command is interrupted),

@@ -19,6 +19,10 @@ def test_a_deep_collection_waits_for_an_idle_moment_after_enough_allocation_and_
     assert collector.deep_collection_due(enough, is_busy=False, evicted=False, since_deep_s=long_ago)
     assert not collector.deep_collection_due(enough, is_busy=False, evicted=False, since_deep_s=1.0)
     assert not collector.deep_collection_due(enough, is_busy=True, evicted=True, since_deep_s=long_ago)
+    big = collector.DEEP_COLLECTION_MAX_OBJECTS + 1  # a walk every connected client would wait for
+    assert not collector.deep_collection_due(enough, False, True, long_ago, frozen_objects=big, clients_connected=True)
+    assert collector.deep_collection_due(enough, False, True, long_ago, frozen_objects=big, clients_connected=False)
+    assert collector.deep_collection_due(enough, False, True, long_ago, frozen_objects=big - 1, clients_connected=True)
 
 
 def _promote(middle_collections: int) -> list[list[int]]:
