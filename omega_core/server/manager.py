@@ -127,6 +127,7 @@ class SessionManager(SessionCatalog):
         if instance is not None and not instance.busy and self._stale(instance):
             self.pool.pop(name)
             instance.session.close()
+            _release_values(instance)
             instance = None
         if instance is not None:
             self.pool.move_to_end(name)
