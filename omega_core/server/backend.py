@@ -161,7 +161,7 @@ class Backend(BackendStart, BackendClients):
                     group.start_soon(self._signal_loop)
                     group.start_soon(self._warm_catalog)
                     group.start_soon(collect_when_idle, self.any_session_busy, lambda: self.manager.stats.evictions,
-                                     lambda: bool(self.connections))
+                                     lambda: bool(self.connections), self.manager.memory_estimate)
                     await self._stop.wait()
                     group.cancel_scope.cancel()  # no new requests from here on
                 # Requests under way finish and are answered (a running command is interrupted),

@@ -25,8 +25,8 @@ quarter, which is exactly while a bomb grows its heap. So in the backend:
   (``gc.unfreeze`` then a full one) that ``collect_when_idle`` runs when no session computes,
   every ``DEEP_COLLECTION_EVERY_S`` or sooner once the pool evicted sessions (an evicted session's
   objects may hold each other), if enough was allocated since the last one. It walks the whole
-  heap, about 60 ns an object (116 ms for two million): with more than
-  ``DEEP_COLLECTION_MAX_OBJECTS`` frozen it waits until no client is connected, since every client
+  heap, about 60 ns an object (116 ms for two million): when the sessions' estimated size passes
+  ``DEEP_COLLECTION_MAX_HEAP_BYTES`` it waits until no client is connected, since every client
   would wait for it (a session holding four million pairs: half a second). Reference counting
   frees everything else at once, frozen or not; an unloaded session's values are taken apart
   by the release thread (``lang.release.release_session_values``), cycles and all.
@@ -59,9 +59,11 @@ IDLE_CHECK_S = 1.0
 """How often the backend looks whether a settling or a deep collection is due (one wake-up a second when idle)."""
 YOUNG_COLLECTION_EVERY_S = 0.01
 """How often, in computing time, a session's run forces a young (or a due middle) collection."""
-DEEP_COLLECTION_MAX_OBJECTS = 800_000
-"""Frozen objects past which a deep collection (about 50 ms at this size) waits for a moment
-with no client connected."""
+DEEP_COLLECTION_MAX_HEAP_BYTES = 64 * 1024 * 1024
+"""Sessions' estimated size (``SessionManager.memory_estimate``) past which a deep collection
+(about 60 ns an object: some 50 ms for this much in small objects) waits for a moment with no
+client connected. An estimate, because counting the frozen objects (``gc.get_freeze_count``)
+walks them all: 300 ms a call with a session of four million pairs loaded."""
 DEEP_COLLECTION_EVERY_S = 600.0
 """How often (when idle) the frozen heap is collected too, if no eviction asked for it sooner."""
 SWITCH_INTERVAL_S = 0.0005
@@ -127,19 +129,20 @@ def settle_old_generation(collect: bool) -> bool:
 
 
 def deep_collection_due(promoted_since_deep: int, is_busy: bool, evicted: bool, since_deep_s: float,
-                        frozen_objects: int = 0, clients_connected: bool = False) -> bool:
+                        heap_bytes: int = 0, clients_connected: bool = False) -> bool:
     """Nobody computing, enough allocated since the last deep collection (``promoted_since_deep``
     middle collections), a heap small enough to walk while clients wait (or none connected), and
     sessions were evicted or the last one is ``DEEP_COLLECTION_EVERY_S`` old."""
     if is_busy or promoted_since_deep < FULL_COLLECTION_AFTER:
         return False
-    if clients_connected and frozen_objects > DEEP_COLLECTION_MAX_OBJECTS:
+    if clients_connected and heap_bytes > DEEP_COLLECTION_MAX_HEAP_BYTES:
         return False
     return evicted or since_deep_s >= DEEP_COLLECTION_EVERY_S
 
 
 async def collect_when_idle(busy: Callable[[], bool], evictions: Callable[[], int] = lambda: 0,
-                            clients_connected: Callable[[], bool] = lambda: False) -> None:
+                            clients_connected: Callable[[], bool] = lambda: False,
+                            heap_bytes: Callable[[], int] = lambda: 0) -> None:
     """The backend's old-generation collections (a task on the loop, for the backend's lifetime):
     settling whatever the sessions do, a deep collection when idle; ``evictions()`` counts the
     sessions the pool evicted so far."""
@@ -150,7 +153,7 @@ async def collect_when_idle(busy: Callable[[], bool], evictions: Callable[[], in
         is_busy = busy()
         settle_old_generation(collect=not is_busy)
         if deep_collection_due(_promotions.since_deep + _promotions.since_settled(), is_busy, evictions() != evicted,
-                               time.monotonic() - last_deep, gc.get_freeze_count(), clients_connected()):
+                               time.monotonic() - last_deep, heap_bytes(), clients_connected()):
             gc.unfreeze()
             gc.collect()
             gc.freeze()

@@ -36,10 +36,15 @@ __all__ = ["FsyncPolicy", "SessionLogWriter", "SessionLogReader", "CorruptLog", 
 
 _sync = getattr(os, "fdatasync", os.fsync)  # the data and the file size, not the mtime
 
-def sync_later(path: Path) -> threading.Thread:
-    """Force ``path``'s written data to the disk in a thread of its own (``SessionLogWriter.close``).
-    A failure is logged: the data stays in the page cache, as between two interval syncs."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+def sync_later(path: Path) -> threading.Thread | None:
+    """Force ``path``'s written data to the disk in a thread of its own (``SessionLogWriter.close``);
+    None if the file cannot be opened again (removed or renamed meanwhile: the caller syncs its
+    own descriptor). A failure of the sync is logged: the data stays in the page cache, as
+    between two interval syncs."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
 
     def sync() -> None:
         try:
@@ -231,9 +236,9 @@ class SessionLogWriter:
             if self._fd < 0:
                 return
             try:
-                if self._dirty and self.policy is FsyncPolicy.INTERVAL and sync_in_background:
+                if self._dirty and self.policy is FsyncPolicy.INTERVAL and sync_in_background \
+                        and sync_later(self.path) is not None:
                     self._dirty = False
-                    sync_later(self.path)
                 elif self._dirty and self.policy is not FsyncPolicy.NEVER:
                     self._dirty = False
                     self._fsync_now()

@@ -19,10 +19,10 @@ def test_a_deep_collection_waits_for_an_idle_moment_after_enough_allocation_and_
     assert collector.deep_collection_due(enough, is_busy=False, evicted=False, since_deep_s=long_ago)
     assert not collector.deep_collection_due(enough, is_busy=False, evicted=False, since_deep_s=1.0)
     assert not collector.deep_collection_due(enough, is_busy=True, evicted=True, since_deep_s=long_ago)
-    big = collector.DEEP_COLLECTION_MAX_OBJECTS + 1  # a walk every connected client would wait for
-    assert not collector.deep_collection_due(enough, False, True, long_ago, frozen_objects=big, clients_connected=True)
-    assert collector.deep_collection_due(enough, False, True, long_ago, frozen_objects=big, clients_connected=False)
-    assert collector.deep_collection_due(enough, False, True, long_ago, frozen_objects=big - 1, clients_connected=True)
+    big = collector.DEEP_COLLECTION_MAX_HEAP_BYTES + 1  # a walk every connected client would wait for
+    assert not collector.deep_collection_due(enough, False, True, long_ago, heap_bytes=big, clients_connected=True)
+    assert collector.deep_collection_due(enough, False, True, long_ago, heap_bytes=big, clients_connected=False)
+    assert collector.deep_collection_due(enough, False, True, long_ago, heap_bytes=big - 1, clients_connected=True)
 
 
 def _promote(middle_collections: int) -> list[list[int]]:
@@ -136,3 +136,35 @@ def test_an_idle_settling_freezes_what_survives_and_an_eviction_makes_the_next_c
         anyio.run(main)
     finally:
         real_unfreeze()
+
+
+def test_the_idle_check_never_counts_the_frozen_heap(monkeypatch) -> None:
+    """``gc.get_freeze_count`` walks every frozen object (300 ms a call with a session of four
+    million pairs loaded): the check that runs every second must not call it."""
+    import time
+
+    import anyio
+
+    monkeypatch.setattr(collector, "IDLE_CHECK_S", 0.001)
+    monkeypatch.setattr(collector, "FULL_COLLECTION_AFTER", 0)
+
+    def walked() -> int:
+        raise AssertionError("the idle check counted the frozen heap")
+
+    monkeypatch.setattr(gc, "get_freeze_count", walked)
+    ticks = [0]
+
+    def busy() -> bool:
+        ticks[0] += 1
+        return True  # no deep collection: only the checks themselves
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(collector.collect_when_idle, busy, lambda: 0, lambda: True, lambda: 1 << 40)
+            deadline = time.monotonic() + 10
+            while ticks[0] < 20 and time.monotonic() < deadline:
+                await anyio.sleep(0.005)
+            group.cancel_scope.cancel()
+
+    anyio.run(main)
+    assert ticks[0] >= 20

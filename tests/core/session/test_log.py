@@ -202,6 +202,12 @@ def test_an_interval_sync_due_at_close_can_be_left_to_a_thread_that_holds_no_loc
     synced_in.clear()
     writer.close()  # as the backend does when it stops: here
     assert synced_in == [threading.current_thread().name]
+    writer = SessionLogWriter(path, FsyncPolicy.INTERVAL)
+    writer.append(command(6))
+    path.unlink()  # removed behind the server's back: it cannot be opened again
+    synced_in.clear()
+    writer.close(sync_in_background=True)  # no error: its own descriptor is synced, here
+    assert synced_in == [threading.current_thread().name]
 
 
 def test_failed_append_leaves_no_torn_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
