@@ -72,9 +72,9 @@ def release_session_values(capture_encoder: Any, global_table: dict[str, Any], r
     """Free an unloaded session's values off the caller's thread, in pieces. First every entry of
     its capture table (``capture_encoder.addr`` holds each captured object; dropped at once, it
     was one C call of 0.76 s for a session holding four million pairs), referrers first so each
-    entry's object is freed alone; then its globals one by one (they hold each other: a closure
-    holds the table it is defined in, so the table is never ``only ours``), then ``roots`` (its
-    machine ...). As ``release_in_background``, the caller holds no other reference to them."""
+    entry's object is freed alone; then its globals one by one onto the stack (the table dropped
+    whole frees a global list in one cascade), then ``roots`` (its machine ...). As
+    ``release_in_background``, the caller holds no other reference to them."""
 
     def empty_tables() -> list[Any]:
         for _ in capture_encoder.prune_steps(RELEASE_RUN_S, forget_all=True):
@@ -92,8 +92,9 @@ def release_session_values(capture_encoder: Any, global_table: dict[str, Any], r
 
 def release_in_background(roots: list[Any], first: Callable[[], list[Any]] | None = None) -> threading.Thread | None:
     """Free the objects in ``roots`` (and what only they hold) off the caller's thread, in pieces,
-    with the objects ``first()`` returns (run there first), if given. The list is emptied; the caller must hold no other reference to
-    them (objects held elsewhere are simply left alone). Returns the thread (None: nothing to do)."""
+    with the objects ``first()`` returns (run there first), if given. The list is emptied; the
+    caller must hold no other reference to them (objects held elsewhere are simply left alone).
+    Returns the thread (None: nothing to do)."""
     holder = [root for root in roots if root is not None and type(root) not in _ATOMS]
     roots.clear()
     if not holder and first is None:

@@ -13,8 +13,9 @@ something to read (it polls its own epoll descriptor and the thread's wake-up ev
 without blocking: from there on it takes the GIL back within the interpreter's switch interval
 whenever it has something to do (a ping, a listing, another client's output), and that interval
 is lowered while a slice runs (``worker_threads.quick_switching``: 0.1 ms), so a long step costs
-the others tenths of a millisecond, not seconds. Every step still runs in pure Python or in short C calls (strings and
-integers are bounded per step by ``lang.budgets``), so the GIL does change hands.
+the others tenths of a millisecond, not seconds. Every step still runs in pure Python or in short
+C calls (strings and integers are bounded per step by ``lang.budgets``), so the GIL does change
+hands.
 
 What keeps this safe:
   * only the slice (``Machine.run`` and the memory meter around it) runs here; everything between

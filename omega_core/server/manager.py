@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from omega_core.config import Config
 from omega_core.effects import EffectHost
 from omega_core.errors import OmegaError
+from omega_core.lang.release import release_session_values
 from omega_core.repl.state import ReplState
 from omega_core.session.copying import delete_session_files
 from omega_core.session.damaged import open_damaged
@@ -30,7 +31,6 @@ from omega_core.session.listing import SessionSummary
 from omega_core.session.names import session_paths, validate_name
 from omega_core.session.recorded import RecordedSession
 
-from omega_core.lang.release import release_session_values
 from omega_core.server.catalog import SessionCatalog
 from omega_core.server.health import BackgroundJob, SessionHealth
 from omega_core.server.worker_threads import quick_switching
