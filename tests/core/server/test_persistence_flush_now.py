@@ -1,5 +1,5 @@
 """``PersistenceManager.flush_now``: a session's pending states and its index written in worker
-threads, so that closing it (``:session close``, the ``close`` request) has nothing left to
+threads, so that closing it (the ``close`` request a client sends to unload it) has nothing left to
 write on the loop (21 unflushed states of a four-million-pair session took 150 ms there)."""
 
 from __future__ import annotations
