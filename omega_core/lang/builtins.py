@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from omega_core.errors import EvalError
+from omega_core.lang.equality import hash_key
 from omega_core.lang.nodes import Unit
 from omega_core.lang.printer import display_string, short_string, write_string
 from omega_core.lang.primitives import all_primitives
@@ -24,7 +25,6 @@ from omega_core.lang.values import (
     Primitive,
     Promise,
     Symbol,
-    hash_key,
     is_procedure,
     iter_list,
     list_to_python,

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from omega_core.lang.builtins import PRELUDE_UNITS, fresh_globals, primitive_table
 from omega_core.lang.compiler import compile_unit
+from omega_core.lang.equality import hash_key
 from omega_core.lang.nodes import Unit
 from omega_core.lang.reader import read_all
 from omega_core.lang.serialize import _REGISTERS, StateFormatError
@@ -29,7 +30,6 @@ from omega_core.lang.serialize_shared import (
 from omega_core.lang.shared_records import FRAME_ENV_AT, INLINE_ENV, inline_env_address
 from omega_core.lang.restore_cache import DecodeCache, immutable_children, immutable_graph
 from omega_core.lang.value_size import held_bytes
-from omega_core.lang.values import hash_key
 
 UNIT_CACHE_SIZE = 4096
 _UNIT_CACHE: dict[tuple[str, str], Unit] = {}

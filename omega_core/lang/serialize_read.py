@@ -15,6 +15,7 @@ from typing import Any, Callable
 from omega_core.lang import frames as fr
 from omega_core.lang.builtins import PRELUDE_UNITS, fresh_globals, primitive_table
 from omega_core.lang.compiler import compile_unit
+from omega_core.lang.equality import hash_key
 from omega_core.lang.nodes import Unit
 from omega_core.lang.numtext import text_to_int
 from omega_core.lang.reader import read_all
@@ -30,7 +31,6 @@ from omega_core.lang.values import (
     Pair,
     Promise,
     Symbol,
-    hash_key,
 )
 
 

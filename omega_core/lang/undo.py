@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from omega_core.lang.values import GlobalTable, HashTable, hash_key
+from omega_core.lang.equality import hash_key
+from omega_core.lang.values import GlobalTable, HashTable
 
 ABSENT: Any = object()
 _SMALL_ATOMS = (int, float, bool, type(None))

@@ -150,7 +150,6 @@ class SessionFiles:
         machine = self.evaluator.machine
         global_table = machine.globals
         values: list[Any] = [machine, self.checkpoints]
-        machine = None
         self.evaluator.machine = Machine()
         self.checkpoints = []
         self._checkpoint_seqs = []

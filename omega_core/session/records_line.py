@@ -26,10 +26,12 @@ class _NotCompact(Exception):
     """The text is not a compact object of the expected shape: read it whole instead."""
 
 
-def loads_records(text: str) -> Any:
-    """The value of a records line's JSON ``text``, as ``json.loads`` would give it."""
+def loads_records(text: str | bytes) -> Any:
+    """The value of a records line's JSON ``text`` (bytes: UTF-8), as ``json.loads`` would give it."""
     if len(text) < PIECEWISE_FROM_CHARS:
         return json.loads(text)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")  # a UnicodeDecodeError is a ValueError, as json.loads raises
     try:
         return _loads_object(text)
     except (_NotCompact, json.JSONDecodeError, IndexError):

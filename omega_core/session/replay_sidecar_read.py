@@ -33,7 +33,7 @@ from omega_core.lang.serialize import StateFormatError
 from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
 from omega_core.lang.serialize_shared import gc_paused, payload_text
 from omega_core.session.checkpoint_restore import state_id_of
-from omega_core.session.records_line import PIECEWISE_FROM_CHARS, loads_records
+from omega_core.session.records_line import loads_records
 
 if TYPE_CHECKING:  # pragma: no cover
     from omega_core.session.replay_sidecar import ReplaySidecar
@@ -185,7 +185,7 @@ class _Blocks:
         """The JSON object on the line at ``offset`` and the length of that line."""
         line = self.line_at(offset)
         try:
-            value = loads_records(line.decode("utf-8")) if len(line) >= PIECEWISE_FROM_CHARS else json.loads(line)
+            value = loads_records(line)
         except (ValueError, UnicodeDecodeError) as problem:
             raise StateFormatError(f"the line at byte {offset} of {self.path} is not JSON ({problem})") from None
         if not isinstance(value, dict):

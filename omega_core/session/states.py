@@ -21,9 +21,9 @@ from typing import Any
 
 from omega_core.session.atomic import FILE_MODE, dumps_compact
 from omega_core.session.errors import CorruptIndex, storage_error
-from omega_core.session.log_reader import BLOCK_SIZE, parse_object_line
+from omega_core.session.log_reader import BLOCK_SIZE
 from omega_core.session.names import STATES_SUFFIX
-from omega_core.session.records_line import PIECEWISE_FROM_CHARS, loads_records
+from omega_core.session.records_line import loads_records
 from omega_core.session.warn import warn
 
 __all__ = ["StateStore", "is_state_ref", "read_state_ref", "load_state"]
@@ -66,11 +66,10 @@ def read_line_at(f: Any, path: Path, offset: int) -> dict[str, Any]:
 
 
 def _parse_line(raw: bytes) -> dict[str, Any] | None:
-    """A line's JSON object; a capture's records one record at a time (``records_line``)."""
-    if len(raw) < PIECEWISE_FROM_CHARS or not raw.startswith(b'{"recordsOf":'):
-        return parse_object_line(raw)
+    """A line's JSON object, or None; a long one (a capture's records) read a value at a time
+    (``records_line``)."""
     try:
-        value = loads_records(raw.decode("utf-8"))
+        value = loads_records(raw)
     except ValueError:  # UnicodeDecodeError too
         return None
     return value if isinstance(value, dict) else None

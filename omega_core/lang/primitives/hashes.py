@@ -1,6 +1,6 @@
 """Mutable hash tables keyed by ``equal?``.
 
-``HashTable.table`` maps ``values.hash_key(key)`` (equal keys give equal hash keys) to the value,
+``HashTable.table`` maps ``equality.hash_key(key)`` (equal keys give equal hash keys) to the value,
 and ``HashTable.keys`` maps the same hash key to the first key value stored under it, so
 ``hash-keys`` returns real Omega values in insertion order.
 """
@@ -11,11 +11,12 @@ from typing import Any
 
 from omega_core.errors import EvalError
 from omega_core.lang.budgets import list_bytes
+from omega_core.lang.equality import hash_key
 from omega_core.lang.primitives import _checks as check
 from omega_core.lang.primitives._registry import primitive
 from omega_core.lang.printer import short_string
 from omega_core.lang.slice_work import keep_built
-from omega_core.lang.values import UNSPECIFIED, HashTable, hash_key, make_list
+from omega_core.lang.values import UNSPECIFIED, HashTable, make_list
 
 _MISSING = object()
 

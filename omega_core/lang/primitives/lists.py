@@ -10,11 +10,12 @@ from typing import Any
 
 from omega_core.errors import EvalError
 from omega_core.lang.budgets import list_bytes
+from omega_core.lang.equality import is_equal
 from omega_core.lang.primitives import _checks as check
 from omega_core.lang.primitives._registry import primitive
 from omega_core.lang.slice_work import keep_built
 from omega_core.lang.turns import TURN_EVERY, take_turn
-from omega_core.lang.values import NIL, Pair, count_pairs, is_equal, make_list
+from omega_core.lang.values import NIL, Pair, count_pairs, make_list
 
 
 @primitive("cons", 2)

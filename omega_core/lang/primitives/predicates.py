@@ -1,6 +1,6 @@
 """Equality and type predicates.
 
-``eq?`` and ``eqv?`` are the same test (``values.is_eqv``): identity, except that numbers, booleans
+``eq?`` and ``eqv?`` are the same test (``equality.is_eqv``): identity, except that numbers, booleans
 and strings compare by type and value. Scheme leaves ``eq?`` on numbers unspecified; giving the
 same answer as ``eqv?`` is the least surprising choice and costs nothing.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from omega_core.lang.equality import is_equal, is_eqv
 from omega_core.lang.primitives._registry import primitive
-from omega_core.lang.values import Symbol, is_equal, is_eqv, is_number, is_procedure
+from omega_core.lang.values import Symbol, is_number, is_procedure
 
 
 @primitive("equal?", 2)

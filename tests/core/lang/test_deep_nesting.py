@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from omega_core.config import LanguageConfig
 from omega_core.evaluator import Evaluator
 from omega_core.lang.compiler import compile_unit
+from omega_core.lang.equality import hash_key, is_equal
 from omega_core.lang.printer import display_string, write_string
 from omega_core.lang.reader import read_all
-from omega_core.lang.values import NIL, Pair, hash_key, is_equal, make_list, sym
+from omega_core.lang.values import NIL, Pair, make_list, sym
 
 MAX_READ_DEPTH = LanguageConfig().max_read_depth
 RUNTIME_DEPTH = 100_000

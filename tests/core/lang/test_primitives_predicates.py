@@ -58,11 +58,11 @@ def test_equal_on_deep_and_long_lists() -> None:
 def test_equal_does_not_walk_a_list_shared_by_both_sides(monkeypatch: pytest.MonkeyPatch) -> None:
     """``(equal? big big)`` of millions of pairs was one step of seconds; the shared tail is equal
     whatever it holds, so no atom of it is compared."""
-    from omega_core.lang import values
+    from omega_core.lang import equality
 
     compared: list[Any] = []
-    real_eqv = values.is_eqv
-    monkeypatch.setattr(values, "is_eqv", lambda a, b: compared.append(a) or real_eqv(a, b))
+    real_eqv = equality.is_eqv
+    monkeypatch.setattr(equality, "is_eqv", lambda a, b: compared.append(a) or real_eqv(a, b))
     shared = make_list(range(1_000))
     assert call("equal?", Pair("head", shared), Pair("head", shared)) is True
     assert compared == ["head"]

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from omega_core.errors import ReadError
 from omega_core.lang import reader
+from omega_core.lang.equality import is_equal
 from omega_core.lang.printer import write_string
 from omega_core.lang.reader import iter_recovering, read_all, read_one, read_recovering
-from omega_core.lang.values import NIL, Pair, Symbol, is_equal, make_list, sym
+from omega_core.lang.values import NIL, Pair, Symbol, make_list, sym
 
 
 def one(text: str) -> Any:

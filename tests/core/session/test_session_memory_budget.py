@@ -180,6 +180,7 @@ def test_a_stopped_command_prunes_only_when_its_periodic_captures_named_what_it_
     session = RecordedSession.open(config.sessions_dir, "stops", config)
     try:
         session.execute("(define (slow n acc) (slow (+ n 1) (if (= 0 (remainder n 10)) (cons n acc) acc)))")
+        # endless on purpose: it prints until the output budget stops it, capturing nothing
         result = session.execute('(define (loud n) (display "xxxxxxxxxx") (loud n)) (loud 0)')[-1]
         assert result.error_code == "budget_exceeded" and "max_output_chars" in (result.error or "")
         assert prunes == []
