@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from omega_core.errors import OmegaError
 from omega_core.session import atomic
@@ -134,3 +136,40 @@ def test_directory_fsync_unsupported_is_ignored(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(os, "fsync", fsync)
     atomic.atomic_write_bytes(tmp_path / "x", b"data")
     assert (tmp_path / "x").read_bytes() == b"data"
+
+
+_JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+_JSON_VALUES = st.recursive(_JSON_LEAVES, lambda inner: st.lists(inner, max_size=5)
+                            | st.dictionaries(st.text(max_size=5), inner, max_size=5), max_leaves=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=8),
+                       _JSON_VALUES | st.lists(_JSON_VALUES, min_size=0, max_size=700)
+                       | st.dictionaries(st.text(max_size=6), _JSON_VALUES, max_size=700), max_size=6)
+       | _JSON_VALUES)
+def test_json_in_pieces_is_exactly_the_json_of_one_call(obj: Any) -> None:
+    assert b"".join(atomic.compact_json_pieces(obj)) == (atomic.dumps_compact(obj) + "\n").encode("utf-8")
+
+
+def test_a_big_index_is_encoded_a_few_hundred_items_per_call(tmp_path: Path) -> None:
+    """The index of a long session (one checkpoint and state per command) is no one long call:
+    each piece holds at most ``PIECE_ITEMS`` checkpoints or states, and the file reads back whole."""
+    count = 20 * atomic.PIECE_ITEMS
+    index = {"sessionId": "long", "eventCount": 4 * count,
+             "checkpoints": [{"seq": 4 * n, "byteOffset": 100 * n, "stateId": f"state-{4 * n}"} for n in range(count)],
+             "states": {f"state-{4 * n}": {"file": "long.states.ndjson", "offset": 50 * n} for n in range(count)},
+             "receipts": {}}
+    pieces = atomic.compact_json_pieces(index)
+    longest_checkpoints = max(piece.count(b'"byteOffset"') for piece in pieces)
+    longest_states = max(piece.count(b'"file"') for piece in pieces)
+    assert longest_checkpoints == atomic.PIECE_ITEMS and longest_states == atomic.PIECE_ITEMS
+    atomic_write_json(tmp_path / "long.index.json", index)
+    assert json.loads((tmp_path / "long.index.json").read_text(encoding="utf-8")) == index
+
+
+def test_json_in_pieces_with_lone_surrogates_is_escaped_as_one_call_would(tmp_path: Path) -> None:
+    index = {"receipts": {f"r{n}": "\ud800" if n == 700 else "fine" for n in range(1000)}}
+    atomic_write_json(tmp_path / "x.json", index)
+    data = (tmp_path / "x.json").read_bytes()
+    assert b"\\ud800" in data and json.loads(data) == index
