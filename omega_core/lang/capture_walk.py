@@ -60,7 +60,7 @@ def walk_new_objects(encoder: SharedEncoder, work: list[Any], seen: set[int], co
     visited too, and one call of 4,096 counted frames held the server's loop for 10-35 ms. The
     count the caller adds up is the same (``finished`` is False while ``work`` has items left),
     so whether the capture is taken does not change."""
-    addr_get = encoder.addr.get
+    shards = encoder.addr.shards  # looked up as address_table.AddressTable.get does, without the call
     counted = 0
     visits_left = VISITS_PER_COUNTED * count
     while work and counted < count and visits_left > 0:
@@ -73,7 +73,7 @@ def walk_new_objects(encoder: SharedEncoder, work: list[Any], seen: set[int], co
                 if key in seen:
                     break
                 seen.add(key)
-                entry = addr_get(key)
+                entry = shards[key >> 4 & 8191].get(key)
                 if entry is not None and entry[2] is obj:
                     break
                 counted += 1
@@ -88,9 +88,10 @@ def walk_new_objects(encoder: SharedEncoder, work: list[Any], seen: set[int], co
         if kind is int or kind is bool or obj is None or kind is float or kind is Symbol:
             continue
         if kind is str:
-            if len(obj) >= BOX_MIN_CHARS and id(obj) not in seen:
-                seen.add(id(obj))
-                entry = addr_get(id(obj))
+            key = id(obj)
+            if len(obj) >= BOX_MIN_CHARS and key not in seen:
+                seen.add(key)
+                entry = shards[key >> 4 & 8191].get(key)
                 counted += entry is None or entry[2] is not obj
             continue
         if kind is tuple:
@@ -107,7 +108,7 @@ def walk_new_objects(encoder: SharedEncoder, work: list[Any], seen: set[int], co
         if key in seen:
             continue
         seen.add(key)
-        entry = addr_get(key)
+        entry = shards[key >> 4 & 8191].get(key)
         if entry is not None and entry[2] is obj:
             continue  # written already: what it reaches was written with it (or is a root)
         getter = _FRAME_FIELDS.get(kind)
@@ -117,7 +118,7 @@ def walk_new_objects(encoder: SharedEncoder, work: list[Any], seen: set[int], co
             env_at = FRAME_ENV_AT[kind]
             if env_at >= 0 and type(fields[env_at]) is list and id(fields[env_at]) not in seen:
                 env = fields[env_at]  # written inside this frame's record
-                entry = addr_get(id(env))
+                entry = encoder.addr.get(id(env))
                 if entry is None or entry[2] is not env:
                     seen.add(id(env))
                     work.extend(env)

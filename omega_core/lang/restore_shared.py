@@ -9,8 +9,11 @@ restored objects' addresses, so capture goes on sharing with what is stored.
 
 from __future__ import annotations
 
+import array
+from collections.abc import Iterator
 from typing import Any, Protocol
 
+from omega_core.lang.address_table import SLOT_MASK, sharded_slots
 from omega_core.lang.builtins import PRELUDE_UNITS, fresh_globals, primitive_table
 from omega_core.lang.compiler import compile_unit
 from omega_core.lang.equality import hash_key
@@ -101,7 +104,14 @@ class SharedDecoder:
         self.cached: set[tuple[int, int]] = set()
         """Addresses whose objects came from the cache (already known to be immutable)."""
         self.versions: dict[Address, int] = {}
-        self.objects: dict[Address, Any] = {}
+        self.objects: list[dict[Address, Any]] = sharded_slots()[0]
+        """The decoded objects by address, in shards chosen by position (``position & SLOT_MASK``,
+        unequal shards as ``address_table``'s): one dict of millions of addresses grew in single
+        calls of up to half a second."""
+        self.order_captures = array.array("q")
+        self.order_positions = array.array("q")
+        """The addresses in the order they were decoded (referrers before what they refer to): the
+        order the encoder's table gets them in, which its prune and release rely on."""
         self.units: dict[str, Unit] = {}
         self.unit_at: dict[str, int] = {}
         self.to_fill: list[tuple[Any, list[Any]]] = []
@@ -132,18 +142,28 @@ class SharedDecoder:
         record[inline_at] = ["r", capture, inline_env_address(position)]
         return record
 
+    def decoded(self) -> Iterator[tuple[Address, Any]]:
+        """Every (address, object) decoded so far, in the order they were."""
+        shards = self.objects
+        for capture, position in zip(self.order_captures, self.order_positions):
+            key = (capture, position)
+            yield key, shards[position & SLOT_MASK][key]
+
     def _object(self, capture: int, position: int) -> Any:
         key = (capture, position)
-        obj = self.objects.get(key)
-        if obj is not None or key in self.objects:
+        objects = self.objects[position & 8191]
+        obj = objects.get(key)
+        if obj is not None or key in objects:
             return obj
+        self.order_captures.append(capture)  # every path below decodes it (or fails the restore)
+        self.order_positions.append(position)
         cache = self.cache
         if cache is not None and key not in self.versions:  # a rewritten object is a mutable one
             line = self.reader.line_of(capture)  # type: ignore[attr-defined]
             if line is not None:
                 obj = cache.get((line, position))
                 if obj is not None:
-                    self.objects[key] = obj
+                    objects[key] = obj
                     self.cached.add(key)
                     return obj
         record = self._record_of(capture, position)
@@ -152,16 +172,16 @@ class SharedDecoder:
             obj = record[1]
             if type(obj) is not str:
                 raise StateFormatError(f"record {capture}.{position}: a string record without a string")
-            self.objects[key] = obj
+            objects[key] = obj
             return obj
         obj = empty_object(record)
         if obj is None:
             raise StateFormatError(f"unknown record {tag!r}")
         if tag == "hash":  # keys are hashed by content: filled once every pair is
             self.tables.append((obj, record))
-            self.objects[key] = obj
+            objects[key] = obj
             return obj
-        self.objects[key] = obj
+        objects[key] = obj
         if tag == "k":
             record = self._with_env_ref(capture, position, record)
         self.to_fill.append((obj, record))
@@ -224,13 +244,16 @@ class SharedDecoder:
         if cache is None:
             return
         cached, versions = self.cached, self.versions
-        candidates = [(key, obj) for key, obj in self.objects.items()
+        candidates = [(key, obj) for key, obj in self.decoded()
                       if key not in cached and key not in versions
                       and (type(obj) is str or immutable_children(obj) is not None)]
-        if not candidates:  # a restore that found everything in the cache: nothing to add
+        if not candidates or len(candidates) > cache.max_objects:
+            # nothing to add (all found in the cache), or more than it keeps: it would keep the
+            # last ones only, after a walk of every candidate with a table of them all (one
+            # growth of that table held the GIL 0.2-0.6 s after a restore of millions of pairs)
             return
         line_of = self.reader.line_of  # type: ignore[attr-defined]
-        verdicts: dict[int, bool] = {id(self.objects[key]): True for key in cached}
+        verdicts: dict[int, bool] = {id(self.objects[key[1] & SLOT_MASK][key]): True for key in cached}
         entries: list[tuple[tuple[int, int], Any]] = []
         for key, obj in candidates:
             line = line_of(key[0])
@@ -314,9 +337,13 @@ def _restore(body: dict[str, Any], reader: StoreReader, cache: DecodeCache | Non
         raise StateFormatError(f"malformed machine state: {problem!r}") from None
     encoder = SharedEncoder()
     encoder.fresh = False
-    encoder.addr = {id(obj): (key[0], key[1], obj) for key, obj in decoder.objects.items()}
-    encoder.prune_at = max(PRUNE_MIN, 2 * len(encoder.addr))
-    encoder.settle_value_bytes(sum(map(held_bytes, decoder.objects.values())))
+    table = encoder.addr
+    value_bytes = 0
+    for (capture, position), obj in decoder.decoded():
+        table.add(id(obj), (capture, position, obj))
+        value_bytes += held_bytes(obj)
+    encoder.prune_at = max(PRUNE_MIN, 2 * len(table))
+    encoder.settle_value_bytes(value_bytes)
     encoder.unit_at = dict(decoder.unit_at)
     encoder.versions = versions
     encoder.global_at = global_at

@@ -42,6 +42,7 @@ import sys
 import time
 from typing import Any, Iterator
 
+from omega_core.lang.address_table import AddressTable
 from omega_core.lang.builtins import base_globals, is_builtin_value
 from omega_core.lang.nodes import Unit
 from omega_core.lang.printer import write_string
@@ -65,8 +66,9 @@ PAYLOAD_JOIN_MAX_CHUNKS = 64
 """A payload of more chunks (16,384 records) stays a list of pieces too: the join and the two
 concatenations around it copied 40 MB in one go after a 2-million-pair capture (100 ms)."""
 PRUNE_SCAN_PIECE = 16384
-"""Addresses copied between two looks at the clock in ``prune_steps`` (a fast sequential copy; the
-other loops there look every 1,024 addresses: each look-up may miss the processor's caches)."""
+"""Places of the table's order compacted between two looks at the clock in ``prune_steps`` (a fast
+sequential copy; the other loops there look every 1,024 addresses: each look-up may miss the
+processor's caches)."""
 SNAPSHOT_LINKS = 256
 """At most this many overlay links between snapshots: bounds what a restore reads."""
 PRUNE_MIN = 4096
@@ -125,7 +127,7 @@ class SharedEncoder(RecordEncoding):
     """The capture side of one session's store (see the module doc). Not thread-safe: one user."""
 
     def __init__(self) -> None:
-        self.addr: dict[int, tuple[int, int, Any]] = {}
+        self.addr = AddressTable()
         """id(object) -> (capture, position, object): holds the object so its id is not reused."""
         self.unit_at: dict[str, int] = {}
         self.versions: dict[Address, int] = {}
@@ -358,54 +360,60 @@ class SharedEncoder(RecordEncoding):
         in this order an entry's object is freed alone, never with a chain behind it.
 
         Referrers before what they refer to: newest capture first, and within a capture in address
-        order (the order encoding reached them from the roots), so a dead chain (a returned-from
-        stack) goes in one pass. Cyclic garbage stays until the machine is next replaced.
-
-        The copy of the table's keys and the search for each capture's first address pause too
-        (``PRUNE_SCAN_PIECE`` and 1,024 at a time): after a capture of a 2-million-pair list, both in one
-        go held the loop for 0.8 s."""
-        addr = self.addr
+        order (the order encoding reached them from the roots: the table's ``order_ids``), so a
+        dead chain (a returned-from stack) goes in one pass. Cyclic garbage stays until the machine
+        is next replaced. The search for each capture's first address and the compaction of the
+        order pause too (1,024 and ``PRUNE_SCAN_PIECE`` at a time): after a capture of a
+        2-million-pair list, a prune in one go held the loop for 0.8 s."""
+        table = self.addr
+        shards = table.shards
+        ids, captures = table.order_ids, table.order_captures
         deadline = None if budget_s is None else time.perf_counter() + budget_s
-        keys = array.array("Q")  # not a list: the collector would walk millions of its items at each young collection
-        addresses = iter(addr)  # nothing is deleted before every key is copied: valid across pauses
-        while True:
-            copied = len(keys)
-            keys.extend(itertools.islice(addresses, PRUNE_SCAN_PIECE))
-            if len(keys) - copied < PRUNE_SCAN_PIECE:
-                break
-            if deadline is not None and time.perf_counter() > deadline:
-                yield None
-                deadline = time.perf_counter() + budget_s  # type: ignore[operator]
-        end = len(keys)
-        addresses_of = memoryview(keys)  # its slices copy nothing
+        total = len(ids)
+        kept = bytearray(total)  # 1 where the entry a place stands for stays (not walked by the collector)
         visited = 0
         kept_bytes = 0
         obj: Any = None
+        end = total
         while end > 0:
             start = end - 1
-            block = addr[keys[start]][0]
-            while start > 0 and addr[keys[start - 1]][0] == block:  # the capture's first address
+            block = captures[start]
+            while start > 0 and captures[start - 1] == block:  # the capture's first address
                 start -= 1
                 if deadline is not None and not start % 1024 and time.perf_counter() > deadline:
                     yield None
                     deadline = time.perf_counter() + budget_s  # type: ignore[operator]
-            for key in addresses_of[start:end]:
-                entry = addr.get(key)
-                if entry is None:
-                    continue
+            for place in range(start, end):
+                key = ids[place]
+                shard = shards[key >> 4 & 8191]  # address_table: ID_SHIFT, SLOT_MASK
+                entry = shard.get(key)
+                if entry is None or entry[0] != block:
+                    continue  # pruned, or the id now names an object of a later capture
                 obj = entry[2]
                 entry = None
                 if forget_all or sys.getrefcount(obj) <= 3:  # the table's entry, ``obj``, the call's argument
-                    del addr[key]
+                    del shard[key]
                 else:
                     kept_bytes += held_bytes(obj)
+                    kept[place] = 1
                 obj = None
                 visited += 1
                 if deadline is not None and not visited % 1024 and time.perf_counter() > deadline:
                     yield None
                     deadline = time.perf_counter() + budget_s  # type: ignore[operator]
             end = start
-        self.prune_at = max(PRUNE_MIN, 2 * len(addr))
+        kept_ids, kept_captures = array.array("Q"), array.array("Q")
+        for piece in range(0, total, PRUNE_SCAN_PIECE):
+            stop = min(total, piece + PRUNE_SCAN_PIECE)
+            kept_ids.extend(itertools.compress(ids[piece:stop], kept[piece:stop]))
+            kept_captures.extend(itertools.compress(captures[piece:stop], kept[piece:stop]))
+            if deadline is not None and time.perf_counter() > deadline:
+                yield None
+                deadline = time.perf_counter() + budget_s  # type: ignore[operator]
+        kept_ids.extend(ids[total:])  # added by a capture during a pause (none today: kept all the same)
+        kept_captures.extend(captures[total:])
+        table.order_ids, table.order_captures = kept_ids, kept_captures
+        self.prune_at = max(PRUNE_MIN, 2 * len(table))
         self.settle_value_bytes(kept_bytes)
 
     def settle_value_bytes(self, kept_bytes: int) -> None:

@@ -12,6 +12,7 @@ import operator
 from typing import Any, Callable
 
 from omega_core.lang import frames as fr
+from omega_core.lang.address_table import AddressTable
 from omega_core.lang.builtins import PRELUDE_UNITS, is_builtin_value
 from omega_core.lang.nodes import Node, Unit
 from omega_core.lang.numtext import JSON_INT_BITS, int_to_text
@@ -68,7 +69,7 @@ def _categorize(kind: type) -> int:
 class RecordEncoding:
     """The record and value encoding of ``SharedEncoder`` (a mixin: these are its fields)."""
 
-    addr: dict[int, tuple[int, int, Any]]
+    addr: AddressTable
     fixed_forms: dict[int, tuple[Any, Any]]
     unit_at: dict[str, int]
     value_bytes: int
@@ -78,13 +79,23 @@ class RecordEncoding:
     _unit_objects: list[Unit]
 
     def ref(self, obj: Any) -> list[Any]:
-        entry = self.addr.get(id(obj))
+        key = id(obj)
+        entry = self.addr.shards[key >> 4 & 8191].get(key)  # address_table: ID_SHIFT, SLOT_MASK
         if entry is not None and entry[2] is obj:
             return ["r", entry[0], entry[1]]
+        return self._address(key, obj)
+
+    def _address(self, key: int, obj: Any) -> list[Any]:
+        """Address ``obj`` (id ``key``, not addressed yet) in this capture: ``AddressTable.add``
+        written out (once per new object)."""
         position = len(self._pending)
         self._pending.append(obj)
-        self.addr[id(obj)] = (self._capture, position, obj)
-        return ["r", self._capture, position]
+        capture = self._capture
+        table = self.addr
+        table.shards[key >> 4 & 8191][key] = (capture, position, obj)
+        table.order_ids.append(key)
+        table.order_captures.append(capture)
+        return ["r", capture, position]
 
     def enc(self, value: Any) -> Any:
         """The JSON form of ``value``: inline if it has no identity, else a reference (this is the
@@ -98,10 +109,11 @@ class RecordEncoding:
         if category is None:
             category = _categorize(kind)
         if category == _REF:
-            entry = self.addr.get(id(value))
+            key = id(value)
+            entry = self.addr.shards[key >> 4 & 8191].get(key)  # address_table: ID_SHIFT, SLOT_MASK
             if entry is not None and entry[2] is value:
                 return ["r", entry[0], entry[1]]
-            return self.ref(value)
+            return self._address(key, value)
         if category == _NODE:
             fixed = self.fixed_forms.get(id(value))
             if fixed is not None and fixed[0] is value:
@@ -154,7 +166,7 @@ class RecordEncoding:
         frame costs one record, not two; anything reaching that environment later refers to it
         there (``restore_shared`` decodes it from the frame's record)."""
         addr = self.addr
-        addr_get = addr.get
+        shards = addr.shards
         fixed_get = self.fixed_forms.get
         enc = self.enc
         env_slot = FRAME_ENV_AT[kind] + 3 if position is not None else -1
@@ -164,7 +176,8 @@ class RecordEncoding:
             if value_kind is int and -_INT_LIMIT < value < _INT_LIMIT or value is None:
                 out.append(value)
                 continue
-            entry = addr_get(id(value))
+            key = id(value)
+            entry = shards[key >> 4 & 8191].get(key)  # address_table: ID_SHIFT, SLOT_MASK
             if entry is not None and entry[2] is value:
                 out.append(["r", entry[0], entry[1]])
                 continue
@@ -173,7 +186,7 @@ class RecordEncoding:
                 out.append(fixed[1])
                 continue
             if value_kind is list and len(out) == env_slot:
-                addr[id(value)] = (self._capture, inline_env_address(position), value)  # type: ignore[arg-type]
+                addr.add(key, (self._capture, inline_env_address(position), value))  # type: ignore[arg-type]
                 self.value_bytes += held_bytes(value)
                 out.append([INLINE_ENV, *[item if type(item) is int and -_INT_LIMIT < item < _INT_LIMIT
                                           or item is None else enc(item) for item in value]])

@@ -31,35 +31,45 @@ def machine_with_list(pairs: int) -> Machine:
     return machine
 
 
-class CountingTable(dict):  # type: ignore[type-arg]
-    """An address table that counts its look-ups by subscript (the prune's scan uses them)."""
+class CountingShard(dict):  # type: ignore[type-arg]
+    """A shard of the address table that counts its look-ups (the prune's scan uses ``get``)."""
 
     lookups = 0
 
-    def __getitem__(self, key: Any) -> Any:
-        CountingTable.lookups += 1
-        return super().__getitem__(key)
+    def get(self, key: Any, default: Any = None) -> Any:
+        CountingShard.lookups += 1
+        return super().get(key, default)
 
 
-def test_the_prune_pauses_while_it_copies_and_scans_a_big_table() -> None:
+def count_lookups(encoder: SharedEncoder) -> None:
+    table = encoder.addr
+    counting = {id(shard): CountingShard(shard) for shard in table.distinct}
+    table.shards = [counting[id(shard)] for shard in table.shards]
+    table.distinct = [counting[id(shard)] for shard in table.distinct]
+
+
+def test_the_prune_pauses_while_it_scans_and_compacts_a_big_table() -> None:
     encoder = SharedEncoder()
-    encoder.capture(machine_with_list(PAIRS), 1)  # one capture: one block of addresses
+    machine = machine_with_list(PAIRS)  # held: the prune keeps every pair
+    encoder.capture(machine, 1)  # one capture: one block of addresses
     assert len(encoder.addr) > PAIRS
-    encoder.addr = CountingTable(encoder.addr)
-    CountingTable.lookups = 0
+    count_lookups(encoder)
+    CountingShard.lookups = 0
     pruning = encoder.prune_steps(0.0)  # no time at all: every look at the clock pauses
     assert next(pruning, True) is None
-    assert CountingTable.lookups <= 2  # paused while copying the keys, before any scan
+    assert CountingShard.lookups == 0  # paused while finding where the block starts, before any look-up
     pauses = 1
     most_between = 0
     while True:
-        CountingTable.lookups = 0
+        CountingShard.lookups = 0
         if next(pruning, True) is not None:
             break
         pauses += 1
-        most_between = max(most_between, CountingTable.lookups)
-    assert pauses > PAIRS // 1024
+        most_between = max(most_between, CountingShard.lookups)
+    assert pauses > PAIRS // 1024 + PAIRS // PRUNE_SCAN_PIECE  # the compaction of the order paused too
     assert most_between <= 1024 + 2  # before: the whole block (the list's pairs) in one call
+    assert len(encoder.addr.order_ids) == len(encoder.addr) > PAIRS  # all still held (by the list)
+    assert machine.globals["big"] is not None
 
 
 def test_a_payload_of_many_chunks_stays_in_pieces_that_read_back_whole() -> None:
@@ -77,9 +87,9 @@ def test_a_payload_of_few_chunks_is_one_text() -> None:
 
 def _walked_sizes(frame_locals: dict[str, Any]) -> dict[str, int]:
     """How many referents the collector visits in each of a paused prune's own locals (the
-    table and the encoder exist anyway)."""
+    table, its shards and the encoder exist anyway)."""
     return {name: len(gc.get_referents(value)) for name, value in frame_locals.items()
-            if name not in ("self", "addr") and gc.is_tracked(value)}
+            if name not in ("self", "table", "shards", "shard") and gc.is_tracked(value)}
 
 
 def test_a_paused_prune_holds_no_container_the_collector_would_walk_item_by_item() -> None:
@@ -95,5 +105,5 @@ def test_a_paused_prune_holds_no_container_the_collector_would_walk_item_by_item
         assert frame is not None
         sizes = _walked_sizes(frame.f_locals)
         assert all(size < 16 for size in sizes.values()), sizes
-        paused_in_scan += "addresses_of" in frame.f_locals
+        paused_in_scan += "kept" in frame.f_locals
     assert paused_in_scan > 0
