@@ -28,7 +28,7 @@ def test_shards_fill_unequal_slot_counts_that_add_up() -> None:
 def test_shards_grow_a_few_at_a_time_where_equal_shards_grew_all_at_once(stride: int) -> None:
     """Equal shards all grew within the same 256 additions (44 growths in one slice of a
     capture: 42 ms). Ids of objects allocated one after the other (``stride`` bytes apart, as
-    in one of the allocator's pools): here at most a few shards of 1,000 entries or more grow in
+    in one of the allocator's pools): here at most 6 shards of 1,000 entries or more grow in
     any 256 additions, where equal shards (by ``id >> 4 & 63``) grow by the dozen."""
     table = AddressTable()
     equal: list[dict[int, object]] = [{} for _ in range(SHARD_COUNT)]
@@ -44,7 +44,7 @@ def test_shards_grow_a_few_at_a_time_where_equal_shards_grew_all_at_once(stride:
         most = max(most, sum(_growth_points([size, len(shard)]) for size, shard in zip(before, table.distinct)))
         most_equal = max(most_equal, sum(_growth_points([size, len(shard)]) for size, shard in zip(before_equal, equal)))
     assert len(table) == len(keys) == len(table.order_ids)
-    assert most <= 4 and most_equal >= 16, (most, most_equal)
+    assert most <= 6 and most_equal >= 16, (most, most_equal)
     assert all(table.get(key) is not None for key in keys[::997]) and table.get(keys[-1] + stride) is None
 
 
