@@ -10,10 +10,10 @@ restored objects' addresses, so capture goes on sharing with what is stored.
 from __future__ import annotations
 
 import array
+import itertools
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from omega_core.lang.address_table import SLOT_MASK, sharded_slots
 from omega_core.lang.builtins import PRELUDE_UNITS, fresh_globals, primitive_table
 from omega_core.lang.compiler import compile_unit
 from omega_core.lang.equality import hash_key
@@ -33,6 +33,19 @@ from omega_core.lang.serialize_shared import (
 from omega_core.lang.shared_records import FRAME_ENV_AT, INLINE_ENV, inline_env_address
 from omega_core.lang.restore_cache import DecodeCache, immutable_children, immutable_graph
 from omega_core.lang.value_size import held_bytes
+
+OBJECT_CHUNK_BITS = 14
+OBJECT_CHUNK = 1 << OBJECT_CHUNK_BITS
+OBJECT_CHUNK_MASK = OBJECT_CHUNK - 1
+_MISSING = object()
+"""A place of ``SharedDecoder.objects`` with no object decoded yet."""
+
+
+def _place(position: int) -> int:
+    """Where the object at ``position`` of a capture is kept: records at even places, the
+    environments inlined in frame records (negative positions, ``shared_records``) at odd ones."""
+    return position << 1 if position >= 0 else ~position << 1 | 1
+
 
 UNIT_CACHE_SIZE = 4096
 _UNIT_CACHE: dict[tuple[str, str], Unit] = {}
@@ -104,10 +117,11 @@ class SharedDecoder:
         self.cached: set[tuple[int, int]] = set()
         """Addresses whose objects came from the cache (already known to be immutable)."""
         self.versions: dict[Address, int] = {}
-        self.objects: list[dict[Address, Any]] = sharded_slots()[0]
-        """The decoded objects by address, in shards chosen by position (``position & SLOT_MASK``,
-        unequal shards as ``address_table``'s): one dict of millions of addresses grew in single
-        calls of up to half a second."""
+        self.objects: dict[int, dict[int, list[Any]]] = {}
+        """The decoded objects: capture -> chunk number -> ``OBJECT_CHUNK`` objects by place
+        (``_place``; ``_MISSING`` where none yet). Not one dict by address: it grew in single
+        calls of up to half a second past millions of addresses, and freeing its tuple keys after
+        a restore of four million pairs held the GIL 1.3 s (``release`` frees a chunk at a time)."""
         self.order_captures = array.array("q")
         self.order_positions = array.array("q")
         """The addresses in the order they were decoded (referrers before what they refer to): the
@@ -142,29 +156,49 @@ class SharedDecoder:
         record[inline_at] = ["r", capture, inline_env_address(position)]
         return record
 
-    def decoded(self) -> Iterator[tuple[Address, Any]]:
-        """Every (address, object) decoded so far, in the order they were."""
-        shards = self.objects
+    def decoded(self) -> Iterator[tuple[int, int, Any]]:
+        """Every (capture, position, object) decoded so far, in the order they were."""
+        stored = self._stored
         for capture, position in zip(self.order_captures, self.order_positions):
-            key = (capture, position)
-            yield key, shards[position & SLOT_MASK][key]
+            yield capture, position, stored(capture, position)
+
+    def _stored(self, capture: int, position: int) -> Any:
+        place = _place(position)
+        return self.objects[capture][place >> OBJECT_CHUNK_BITS][place & OBJECT_CHUNK_MASK]
+
+    def release(self) -> None:
+        """Drop what the decoder holds a chunk at a time (each a short call: the objects live on
+        in the machine and the encoder's table)."""
+        objects = self.objects
+        while objects:
+            chunks = objects.popitem()[1]
+            while chunks:
+                chunks.popitem()
+        self.order_captures = array.array("q")
+        self.order_positions = array.array("q")
 
     def _object(self, capture: int, position: int) -> Any:
-        key = (capture, position)
-        objects = self.objects[position & 8191]
-        obj = objects.get(key)
-        if obj is not None or key in objects:
+        place = position << 1 if position >= 0 else ~position << 1 | 1  # _place, written out
+        chunks = self.objects.get(capture)
+        if chunks is None:
+            chunks = self.objects[capture] = {}
+        chunk = chunks.get(place >> OBJECT_CHUNK_BITS)
+        if chunk is None:
+            chunk = chunks[place >> OBJECT_CHUNK_BITS] = [_MISSING] * OBJECT_CHUNK
+        slot = place & OBJECT_CHUNK_MASK
+        obj = chunk[slot]
+        if obj is not _MISSING:
             return obj
         self.order_captures.append(capture)  # every path below decodes it (or fails the restore)
         self.order_positions.append(position)
         cache = self.cache
-        if cache is not None and key not in self.versions:  # a rewritten object is a mutable one
+        if cache is not None and (capture, position) not in self.versions:  # a rewritten object is a mutable one
             line = self.reader.line_of(capture)  # type: ignore[attr-defined]
             if line is not None:
                 obj = cache.get((line, position))
                 if obj is not None:
-                    objects[key] = obj
-                    self.cached.add(key)
+                    chunk[slot] = obj
+                    self.cached.add((capture, position))
                     return obj
         record = self._record_of(capture, position)
         tag = record[0]
@@ -172,16 +206,16 @@ class SharedDecoder:
             obj = record[1]
             if type(obj) is not str:
                 raise StateFormatError(f"record {capture}.{position}: a string record without a string")
-            objects[key] = obj
+            chunk[slot] = obj
             return obj
         obj = empty_object(record)
         if obj is None:
             raise StateFormatError(f"unknown record {tag!r}")
         if tag == "hash":  # keys are hashed by content: filled once every pair is
             self.tables.append((obj, record))
-            objects[key] = obj
+            chunk[slot] = obj
             return obj
-        objects[key] = obj
+        chunk[slot] = obj
         if tag == "k":
             record = self._with_env_ref(capture, position, record)
         self.to_fill.append((obj, record))
@@ -244,18 +278,25 @@ class SharedDecoder:
         if cache is None:
             return
         cached, versions = self.cached, self.versions
-        candidates = [(key, obj) for key, obj in self.decoded()
-                      if key not in cached and key not in versions
-                      and (type(obj) is str or immutable_children(obj) is not None)]
-        if not candidates or len(candidates) > cache.max_objects:
-            # nothing to add (all found in the cache), or more than it keeps: it would keep the
-            # last ones only, after a walk of every candidate with a table of them all (one
-            # growth of that table held the GIL 0.2-0.6 s after a restore of millions of pairs)
+
+        def candidates() -> Iterator[tuple[Address, Any]]:
+            for capture, position, obj in self.decoded():
+                key = (capture, position)
+                if key not in cached and key not in versions and (type(obj) is str or immutable_children(obj) is not None):
+                    yield key, obj
+
+        if len(self.order_captures) - len(cached) > cache.max_objects and \
+                next(itertools.islice(candidates(), cache.max_objects, None), None) is not None:
+            return  # more than the cache keeps: it would keep the last ones only, after a walk of
+            # all of them with one table of verdicts (its growth held the GIL 0.2-0.6 s after a
+            # restore of millions of pairs)
+        found = list(candidates())
+        if not found:  # a restore that found everything in the cache: nothing to add
             return
         line_of = self.reader.line_of  # type: ignore[attr-defined]
-        verdicts: dict[int, bool] = {id(self.objects[key[1] & SLOT_MASK][key]): True for key in cached}
+        verdicts: dict[int, bool] = {id(self._stored(*key)): True for key in cached}
         entries: list[tuple[tuple[int, int], Any]] = []
-        for key, obj in candidates:
+        for key, obj in found:
             line = line_of(key[0])
             if line is not None and (type(obj) is str or immutable_graph(obj, verdicts)):
                 entries.append(((line, key[1]), obj))
@@ -339,9 +380,10 @@ def _restore(body: dict[str, Any], reader: StoreReader, cache: DecodeCache | Non
     encoder.fresh = False
     table = encoder.addr
     value_bytes = 0
-    for (capture, position), obj in decoder.decoded():
+    for capture, position, obj in decoder.decoded():
         table.add(id(obj), (capture, position, obj))
         value_bytes += held_bytes(obj)
+    decoder.release()
     encoder.prune_at = max(PRUNE_MIN, 2 * len(table))
     encoder.settle_value_bytes(value_bytes)
     encoder.unit_at = dict(decoder.unit_at)

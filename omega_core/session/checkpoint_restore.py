@@ -11,6 +11,7 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable
 
+from omega_core.lang.release import release_in_background
 from omega_core.lang.restore_shared import restore_shared
 from omega_core.lang.serialize import StateFormatError, merge_chain
 from omega_core.lang.serialize_read import load_state
@@ -23,7 +24,11 @@ DELTA_FORMAT = "omega-delta/2"
 """Delta chains written before shared states; read only."""
 MAX_CHAIN = 256
 RECORDS_CACHE_BYTES = 32 * 1024 * 1024
-"""Parsed records lines kept between restores (gotos near each other read the same ones)."""
+"""Parsed records lines kept between restores (gotos near each other read the same ones). A
+longer line is kept for its restore only: parsed, four million records took over a gigabyte."""
+
+RELEASE_RECORDS_AT = 16384
+"""Records in a line a restore kept past which it is freed by a release thread (``_Reader.release``)."""
 
 _ORIGINS: "weakref.WeakKeyDictionary[Any, SharedEncoder]" = weakref.WeakKeyDictionary()
 """Restored machine -> an encoder that knows its objects' addresses (used when it is installed)."""
@@ -55,17 +60,29 @@ class _Reader:  # a restore_shared.StoreReader
         return body
 
     def records(self, capture: int) -> dict[str, Any]:
+        parsed = self.parsed.get(capture)
+        if parsed is not None:
+            return parsed
         body = self.body(capture)
         if "payload" in body:  # captured, not flushed yet
-            parsed = self.parsed.get(capture)
-            if parsed is None:
-                payload = body["payload"]
-                parsed = self.parsed[capture] = loads_records(payload_text(payload)) if payload is not None else _EMPTY
+            payload = body["payload"]
+            parsed = self.parsed[capture] = loads_records(payload_text(payload)) if payload is not None else _EMPTY
             return parsed
         offset = body.get("rec")
         if offset is None:
             return _EMPTY
-        return self.states.records_at(offset, self.handle, state_id_of(capture))
+        entry = self.states.records_at(offset, self.handle, state_id_of(capture))
+        if offset not in self.states._records_cache:  # too long to keep: this restore keeps it
+            self.parsed[capture] = entry
+        return entry
+
+    def release(self) -> None:
+        """Free the records this restore alone kept, off this thread and in pieces: dropped at
+        once, the parse of a line of four million records held the GIL for over a second."""
+        big = [entry for entry in self.parsed.values() if len(entry.get("records") or ()) > RELEASE_RECORDS_AT]
+        self.parsed.clear()  # the small ones here: a thread costs more than freeing them
+        if big:
+            release_in_background(big)
 
 
 class StateRestoring:
@@ -111,6 +128,8 @@ class StateRestoring:
         size = max(0, handle.tell() - offset)
         if entry.get("recordsOf") != state_id:
             raise StateFormatError(f"records of {state_id!r} not found at byte {offset} of {self.path}")
+        if size > RECORDS_CACHE_BYTES:
+            return entry  # the caller keeps it for as long as it needs it (``_Reader``)
         self._records_cache[offset] = (size, entry)
         self._records_cache_bytes += size
         while self._records_cache_bytes > RECORDS_CACHE_BYTES and len(self._records_cache) > 1:
@@ -128,7 +147,11 @@ class StateRestoring:
         try:
             body = self.body(state_id, handle)
             if body.get("format") in SHARED_FORMATS:
-                machine, encoder = restore_shared(body, _Reader(self, handle))
+                reader = _Reader(self, handle)
+                try:
+                    machine, encoder = restore_shared(body, reader)
+                finally:
+                    reader.release()
                 _ORIGINS[machine] = encoder
                 return machine
             return self._restore_chain(state_id, handle)

@@ -177,3 +177,32 @@ def test_the_release_thread_rests_between_pieces_so_it_takes_at_most_about_half_
     clock.rests.clear()
     finish(release_in_background([[Marker() for _ in range(4 * release.RELEASE_PACE_ITEMS)]]))
     assert len(clock.rests) >= 3
+
+
+def test_a_long_python_list_is_freed_a_slice_at_a_time_and_one_held_elsewhere_is_left_whole(monkeypatch: Any) -> None:
+    """The parse of a records line (a Python list of millions of lists) was listed with
+    ``gc.get_referents`` in one call of some 80 ms; it is now cut a slice at a time. A list held
+    from elsewhere is never cut."""
+    import gc
+
+    from omega_core.lang import release
+
+    listed: list[int] = []
+    real_referents = gc.get_referents
+
+    def recording(*objects: Any) -> list[Any]:
+        listed.extend(len(obj) for obj in objects if type(obj) is list)
+        return real_referents(*objects)
+
+    monkeypatch.setattr(release.gc, "get_referents", recording)
+    marker = Marker()
+    seen = weakref.ref(marker)
+    line = {"records": [["pair", number, ["r", 1, number]] for number in range(10 * RELEASE_SLICE)] + [[marker]]}
+    marker = None
+    shared = [[number] for number in range(3 * RELEASE_SLICE)]
+    roots = [line, shared]
+    line = None  # type: ignore[assignment]
+    finish(release_in_background(roots))
+    assert seen() is None  # freed by the thread (nothing here held it)
+    assert 0 < max(listed) <= RELEASE_SLICE  # the dict was listed; the long list never whole
+    assert len(shared) == 3 * RELEASE_SLICE and shared[-1] == [3 * RELEASE_SLICE - 1]
