@@ -16,7 +16,7 @@ from omega_core.lang.restore_shared import restore_shared
 from omega_core.lang.serialize import StateFormatError, merge_chain
 from omega_core.lang.serialize_read import load_state
 from omega_core.lang.serialize_shared import READABLE_FORMATS as SHARED_FORMATS
-from omega_core.lang.serialize_shared import SharedEncoder, payload_text
+from omega_core.lang.serialize_shared import SharedEncoder, payload_pieces
 from omega_core.session.records_line import loads_records
 from omega_core.session.states import is_state_ref, read_line_at, read_state_ref
 
@@ -66,7 +66,7 @@ class _Reader:  # a restore_shared.StoreReader
         body = self.body(capture)
         if "payload" in body:  # captured, not flushed yet
             payload = body["payload"]
-            parsed = self.parsed[capture] = loads_records(payload_text(payload)) if payload is not None else _EMPTY
+            parsed = self.parsed[capture] = loads_records(payload_pieces(payload)) if payload is not None else _EMPTY
             return parsed
         offset = body.get("rec")
         if offset is None:

@@ -31,7 +31,7 @@ from omega_core.lang import restore_shared
 from omega_core.lang.restore_cache import DecodeCache
 from omega_core.lang.serialize import StateFormatError
 from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
-from omega_core.lang.serialize_shared import gc_paused, payload_text
+from omega_core.lang.serialize_shared import gc_paused, payload_pieces
 from omega_core.session.checkpoint_restore import state_id_of
 from omega_core.session.records_line import loads_records
 
@@ -297,7 +297,7 @@ class SidecarReader:  # a restore_cache.LineAddressedReader
             parsed = self.pending_records.get(capture)
             if parsed is None:
                 payload = body["payload"]
-                parsed = loads_records(payload_text(payload)) if payload is not None else _EMPTY_RECORDS
+                parsed = loads_records(payload_pieces(payload)) if payload is not None else _EMPTY_RECORDS
                 self.pending_records[capture] = parsed
             return parsed
         offset = body.get("rec")
