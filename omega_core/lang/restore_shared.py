@@ -22,13 +22,13 @@ from omega_core.lang.reader import read_all
 from omega_core.lang.serialize import _REGISTERS, StateFormatError
 from omega_core.lang.serialize_read import decode_plain, empty_object, fill_record, restore_machine_fields
 from omega_core.lang.frames import FRAME_TYPES
+from omega_core.lang.gc_pause import gc_paused
 from omega_core.lang.serialize_shared import (
     DELETED,
     PRUNE_MIN,
     SNAPSHOT_LINKS,
     Address,
     SharedEncoder,
-    gc_paused,
 )
 from omega_core.lang.shared_records import FRAME_ENV_AT, INLINE_ENV, inline_env_address
 from omega_core.lang.restore_cache import DecodeCache, immutable_children, immutable_graph

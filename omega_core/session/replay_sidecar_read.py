@@ -31,7 +31,8 @@ from omega_core.lang import restore_shared
 from omega_core.lang.restore_cache import DecodeCache
 from omega_core.lang.serialize import StateFormatError
 from omega_core.lang.serialize_shared import FORMAT as SHARED_FORMAT
-from omega_core.lang.serialize_shared import gc_paused, payload_pieces
+from omega_core.lang.gc_pause import gc_paused
+from omega_core.lang.serialize_shared import payload_pieces
 from omega_core.session.checkpoint_restore import state_id_of
 from omega_core.session.records_line import loads_records
 

@@ -1,4 +1,4 @@
-"""``serialize_shared.gc_paused``: many objects built with the collector paused (the restore of a
+"""``gc_pause.gc_paused``: many objects built with the collector paused (the restore of a
 big state) are frozen on the way out, so no young collection walks millions of them at once while
 every client of a server waits; a few stay young as usual."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gc
 
-from omega_core.lang.serialize_shared import YOUNG_FREEZE_AT, gc_paused
+from omega_core.lang.gc_pause import YOUNG_FREEZE_AT, gc_paused
 
 
 def test_many_objects_built_while_paused_are_frozen_on_the_way_out() -> None:
@@ -44,7 +44,7 @@ def test_objects_built_during_a_long_pause_are_frozen_whatever_the_count() -> No
     ``FREEZE_AFTER_S``: they are frozen all the same."""
     import time
 
-    from omega_core.lang.serialize_shared import FREEZE_AFTER_S
+    from omega_core.lang.gc_pause import FREEZE_AFTER_S
 
     doomed = [[index] for index in range(50_000)]
     frozen = gc.get_freeze_count()
