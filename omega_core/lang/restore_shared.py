@@ -285,13 +285,11 @@ class SharedDecoder:
                 if key not in cached and key not in versions and (type(obj) is str or immutable_children(obj) is not None):
                     yield key, obj
 
-        if len(self.order_captures) - len(cached) > cache.max_objects and \
-                next(itertools.islice(candidates(), cache.max_objects, None), None) is not None:
-            return  # more than the cache keeps: it would keep the last ones only, after a walk of
-            # all of them with one table of verdicts (its growth held the GIL 0.2-0.6 s after a
-            # restore of millions of pairs)
-        found = list(candidates())
-        if not found:  # a restore that found everything in the cache: nothing to add
+        found = list(itertools.islice(candidates(), cache.max_objects + 1))
+        if not found or len(found) > cache.max_objects:
+            # nothing to add (all found in the cache), or more than the cache keeps: it would keep
+            # the last ones only, after a walk of all of them with one table of verdicts (its
+            # growth held the GIL 0.2-0.6 s after a restore of millions of pairs)
             return
         line_of = self.reader.line_of  # type: ignore[attr-defined]
         verdicts: dict[int, bool] = {id(self._stored(*key)): True for key in cached}

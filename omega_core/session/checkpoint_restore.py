@@ -25,7 +25,8 @@ DELTA_FORMAT = "omega-delta/2"
 MAX_CHAIN = 256
 RECORDS_CACHE_BYTES = 32 * 1024 * 1024
 """Parsed records lines kept between restores (gotos near each other read the same ones). A
-longer line is kept for its restore only: parsed, four million records took over a gigabyte."""
+longer line is kept for its restore only: parsed, four million records take in the order of a
+gigabyte (an estimate, about 300 bytes a record)."""
 
 RELEASE_RECORDS_AT = 16384
 """Records in a line a restore kept past which it is freed by a release thread (``_Reader.release``)."""
@@ -49,6 +50,9 @@ class _Reader:  # a restore_shared.StoreReader
         self.handle = handle
         self.bodies: dict[int, dict[str, Any]] = {}
         self.parsed: dict[int, dict[str, Any]] = {}
+        """Every capture's records read so far (a restore reads them once per object it decodes)."""
+        self.own: list[int] = []
+        """The captures in ``parsed`` that only this restore holds (pending, or too long to cache)."""
 
     def body(self, capture: int) -> dict[str, Any]:
         body = self.bodies.get(capture)
@@ -66,21 +70,25 @@ class _Reader:  # a restore_shared.StoreReader
         body = self.body(capture)
         if "payload" in body:  # captured, not flushed yet
             payload = body["payload"]
-            parsed = self.parsed[capture] = loads_records(payload_pieces(payload)) if payload is not None else _EMPTY
-            return parsed
-        offset = body.get("rec")
-        if offset is None:
+            parsed = loads_records(payload_pieces(payload)) if payload is not None else _EMPTY
+            self.own.append(capture)
+        elif body.get("rec") is None:
             return _EMPTY
-        entry = self.states.records_at(offset, self.handle, state_id_of(capture))
-        if offset not in self.states._records_cache:  # too long to keep: this restore keeps it
-            self.parsed[capture] = entry
-        return entry
+        else:
+            offset = body["rec"]
+            parsed = self.states.records_at(offset, self.handle, state_id_of(capture))
+            if offset not in self.states._records_cache:  # too long to keep: this restore keeps it
+                self.own.append(capture)
+        self.parsed[capture] = parsed
+        return parsed
 
     def release(self) -> None:
         """Free the records this restore alone kept, off this thread and in pieces: dropped at
         once, the parse of a line of four million records held the GIL for over a second."""
-        big = [entry for entry in self.parsed.values() if len(entry.get("records") or ()) > RELEASE_RECORDS_AT]
+        big = [entry for entry in (self.parsed[capture] for capture in self.own)
+               if len(entry.get("records") or ()) > RELEASE_RECORDS_AT]
         self.parsed.clear()  # the small ones here: a thread costs more than freeing them
+        self.own.clear()
         if big:
             release_in_background(big)
 

@@ -61,15 +61,10 @@ def read_line_at(f: Any, path: Path, offset: int) -> dict[str, Any]:
             raise CorruptIndex(f"state reference to byte {offset} of {path} is not a line start", path)
     else:
         f.seek(0)
-    raw = f.readline(LINE_PIECE_BYTES)
-    if raw.endswith(b"\n") or len(raw) < LINE_PIECE_BYTES:
-        entry = _parse_line(raw) if raw.endswith(b"\n") else None
-    else:  # a long line (a capture's records): read and parsed a bounded piece at a time
-        pieces = [raw]
-        while len(raw) == LINE_PIECE_BYTES and not raw.endswith(b"\n"):
-            raw = f.readline(LINE_PIECE_BYTES)
-            pieces.append(raw)
-        entry = _parse_line(pieces) if raw.endswith(b"\n") else None
+    pieces = [f.readline(LINE_PIECE_BYTES)]  # a long line (a capture's records): a bounded piece at a time
+    while len(pieces[-1]) == LINE_PIECE_BYTES and not pieces[-1].endswith(b"\n"):
+        pieces.append(f.readline(LINE_PIECE_BYTES))
+    entry = _parse_line(pieces[0] if len(pieces) == 1 else pieces) if pieces[-1].endswith(b"\n") else None
     if entry is None:
         raise CorruptIndex(f"no complete line at byte {offset} of {path}; states will be rebuilt "
                            "by replaying the log", path)

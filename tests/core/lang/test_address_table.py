@@ -32,15 +32,15 @@ def test_shards_grow_a_few_at_a_time_where_equal_shards_grew_all_at_once(stride:
     any 256 additions, where equal shards (by ``id >> 4 & 63``) grow by the dozen."""
     table = AddressTable()
     equal: list[dict[int, object]] = [{} for _ in range(SHARD_COUNT)]
-    placeholder = Pair(0, NIL)
+    anything = Pair(0, NIL)  # what the entries hold plays no part in how the shards grow
     keys = range(0x7F0000000000, 0x7F0000000000 + 300_000 * stride, stride)
     most = most_equal = 0
     for start in range(0, len(keys), 256):
         before = [len(shard) for shard in table.distinct]
         before_equal = [len(shard) for shard in equal]
         for key in keys[start:start + 256]:
-            table.add(key, (1, start, placeholder))
-            equal[key >> 4 & 63][key] = placeholder
+            table.add(key, (1, start, anything))
+            equal[key >> 4 & 63][key] = anything
         most = max(most, sum(_growth_points([size, len(shard)]) for size, shard in zip(before, table.distinct)))
         most_equal = max(most_equal, sum(_growth_points([size, len(shard)]) for size, shard in zip(before_equal, equal)))
     assert len(table) == len(keys) == len(table.order_ids)
